@@ -1,0 +1,202 @@
+#include "core/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <unistd.h>
+
+namespace jobcast {
+namespace {
+
+std::string scalar(const std::string& key, const YAML::Node& node) {
+  if (!node.IsScalar()) throw ConfigError(key, "expected a single value");
+  return node.Scalar();
+}
+
+int64_t integer(const std::string& key, const YAML::Node& node, int64_t min, int64_t max) {
+  std::string text = scalar(key, node);
+  char* end = nullptr;
+  errno = 0;
+  long long value = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno == ERANGE) {
+    throw ConfigError(key, "expected an integer, got '" + text + "'");
+  }
+  if (value < min || value > max) {
+    throw ConfigError(key, "value " + text + " out of range (" + std::to_string(min) + "-" +
+                               std::to_string(max) + ")");
+  }
+  return value;
+}
+
+using Setter = std::function<void(Config&, const std::string& key, const YAML::Node&)>;
+
+// Every key the file may hold. Adding a key: a field in Config with its default, a
+// row here, and a documented line in configs/jobcast.sample.yaml.
+const std::map<std::string, Setter>& keyTable() {
+  static const std::map<std::string, Setter> table = {
+      {"server.listen",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.listen = Config::parseListen(k, scalar(k, n));
+       }},
+      {"server.tls_listen",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.tls_listen = Config::parseListen(k, scalar(k, n));
+       }},
+      {"server.tls_cert",
+       [](Config& c, const std::string& k, const YAML::Node& n) { c.tls_cert = scalar(k, n); }},
+      {"server.tls_key",
+       [](Config& c, const std::string& k, const YAML::Node& n) { c.tls_key = scalar(k, n); }},
+      {"server.public_url",
+       [](Config& c, const std::string& k, const YAML::Node& n) { c.public_url = scalar(k, n); }},
+      {"server.max_body_bytes",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.max_body_bytes = integer(k, n, 1024, int64_t{1} << 30);
+       }},
+      {"server.static_dir",
+       [](Config& c, const std::string& k, const YAML::Node& n) { c.static_dir = scalar(k, n); }},
+      {"data_dir",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.data_dir = scalar(k, n);
+         if (c.data_dir.empty()) throw ConfigError(k, "must not be empty");
+       }},
+      {"redis.address",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.redis_address = scalar(k, n);
+       }},
+      {"redis.server_binary",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.redis_server_binary = scalar(k, n);
+       }},
+      {"log.level",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         auto level = log::parseLevel(scalar(k, n));
+         if (!level) throw ConfigError(k, "expected one of debug, info, warn, error");
+         c.log_level = *level;
+       }},
+      {"log.format",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         auto format = log::parseFormat(scalar(k, n));
+         if (!format) throw ConfigError(k, "expected json or text");
+         c.log_format = *format;
+       }},
+      {"auth.jwt_secret",
+       [](Config& c, const std::string& k, const YAML::Node& n) { c.jwt_secret = scalar(k, n); }},
+      {"crypto.data_key",
+       [](Config& c, const std::string& k, const YAML::Node& n) { c.data_key = scalar(k, n); }},
+  };
+  return table;
+}
+
+void walk(Config& config, const YAML::Node& node, const std::string& prefix) {
+  const auto& table = keyTable();
+  for (const auto& entry : node) {
+    std::string name = entry.first.as<std::string>();
+    std::string key = prefix.empty() ? name : prefix + "." + name;
+    auto it = table.find(key);
+    if (it != table.end()) {
+      if (!entry.second.IsNull()) it->second(config, key, entry.second);
+      continue;
+    }
+    if (entry.second.IsMap()) {
+      // A section: known only if some key lives below it.
+      bool known = false;
+      for (const auto& row : table) known = known || row.first.rfind(key + ".", 0) == 0;
+      if (known) {
+        walk(config, entry.second, key);
+        continue;
+      }
+    }
+    throw ConfigError(key, "unknown key");
+  }
+}
+
+bool readable(const std::string& path) { return ::access(path.c_str(), R_OK) == 0; }
+
+}  // namespace
+
+std::string ListenAddress::str() const {
+  if (port < 0) return "off";
+  bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+ListenAddress Config::parseListen(const std::string& key, const std::string& value) {
+  if (value == "off" || value.empty()) return ListenAddress{"", -1};
+  auto colon = value.rfind(':');
+  if (colon == std::string::npos) {
+    throw ConfigError(key, "expected HOST:PORT, got '" + value + "'");
+  }
+  std::string host = value.substr(0, colon);
+  std::string port_text = value.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty()) host = "0.0.0.0";
+  char* end = nullptr;
+  long port = std::strtol(port_text.c_str(), &end, 10);
+  if (port_text.empty() || *end != '\0') {
+    throw ConfigError(key, "port '" + port_text + "' is not a number");
+  }
+  if (port < 0 || port > 65535) {
+    throw ConfigError(key, "port " + port_text + " out of range (0-65535)");
+  }
+  return ListenAddress{host, static_cast<int>(port)};
+}
+
+Config Config::loadText(const std::string& yaml) {
+  Config config;
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError("(file)", std::string("not valid YAML: ") + e.what());
+  }
+  if (root.IsNull()) return config;
+  if (!root.IsMap()) throw ConfigError("(file)", "expected a mapping of keys");
+  walk(config, root, "");
+  return config;
+}
+
+Config Config::loadFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError("--config", "cannot read " + path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return loadText(buffer.str());
+}
+
+void Config::applyEnvironment() {
+  if (const char* v = std::getenv("JOBCAST_JWT_SECRET"); v && *v) jwt_secret = v;
+  if (const char* v = std::getenv("JOBCAST_DATA_KEY"); v && *v) data_key = v;
+  if (const char* v = std::getenv("JOBCAST_REDIS"); v && *v) redis_address = v;
+}
+
+void Config::validate() const {
+  if (tls_cert.empty() != tls_key.empty()) {
+    throw ConfigError(tls_cert.empty() ? "server.tls_cert" : "server.tls_key",
+                      "tls_cert and tls_key must be given together");
+  }
+  if (!tls_cert.empty() && !readable(tls_cert)) {
+    throw ConfigError("server.tls_cert", "cannot read " + tls_cert);
+  }
+  if (!tls_key.empty() && !readable(tls_key)) {
+    throw ConfigError("server.tls_key", "cannot read " + tls_key);
+  }
+  if (!data_key.empty()) {
+    bool hex = data_key.size() == 64 &&
+               data_key.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
+    if (!hex) throw ConfigError("crypto.data_key", "expected 64 hex characters (256 bits)");
+  }
+  if (!jwt_secret.empty() && jwt_secret.size() < 16) {
+    throw ConfigError("auth.jwt_secret", "must be at least 16 characters");
+  }
+  if (listen.port < 0 && tls_listen.port < 0) {
+    throw ConfigError("server.listen", "HTTP and HTTPS cannot both be off");
+  }
+}
+
+}  // namespace jobcast

@@ -1,0 +1,300 @@
+#include "core/redis.h"
+
+#include <hiredis/adapters/glib.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "core/log.h"
+
+namespace jobcast {
+
+// Lives until hiredis is done with its context; `client` is cleared when the
+// client no longer wants callbacks (shutdown), so late replies are dropped.
+struct RedisClient::Connection {
+  RedisClient* client = nullptr;
+  redisAsyncContext* ac = nullptr;
+  GSource* source = nullptr;
+  bool connected = false;
+};
+
+namespace {
+
+struct Pending {
+  RedisClient::Callback cb;
+};
+
+RedisReply convert(const redisReply* r) {
+  RedisReply out;
+  switch (r->type) {
+    case REDIS_REPLY_STRING:
+      out.type = RedisReply::Type::String;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_STATUS:
+      out.type = RedisReply::Type::Status;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_ERROR:
+      out.type = RedisReply::Type::Error;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_INTEGER:
+      out.type = RedisReply::Type::Integer;
+      out.integer = r->integer;
+      break;
+    case REDIS_REPLY_ARRAY:
+      out.type = RedisReply::Type::Array;
+      out.elements.reserve(r->elements);
+      for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(convert(r->element[i]));
+      break;
+    default:
+      out.type = RedisReply::Type::Nil;
+  }
+  return out;
+}
+
+Error unavailable() { return Error{"redis_unavailable", "Redis is not reachable"}; }
+
+void onReply(redisAsyncContext* ac, void* reply, void* privdata) {
+  std::unique_ptr<Pending> pending(static_cast<Pending*>(privdata));
+  auto* conn = static_cast<RedisClient::Connection*>(ac->data);
+  if (!pending || !conn || !conn->client) return;  // shutting down: drop quietly
+  if (!reply) {
+    pending->cb(unavailable());
+  } else {
+    pending->cb(convert(static_cast<redisReply*>(reply)));
+  }
+}
+
+}  // namespace
+
+Result<RedisAddress> RedisAddress::parse(const std::string& text) {
+  RedisAddress a;
+  std::string rest = text;
+  for (const char* scheme : {"tcp://", "redis://"}) {
+    if (rest.rfind(scheme, 0) == 0) rest = rest.substr(std::char_traits<char>::length(scheme));
+  }
+  if (rest.rfind("unix:", 0) == 0) {
+    a.unix_path = rest.substr(5);
+    if (a.unix_path.rfind("//", 0) == 0) a.unix_path = a.unix_path.substr(2);
+  } else if (!rest.empty() && rest[0] == '/') {
+    a.unix_path = rest;
+  } else {
+    auto colon = rest.rfind(':');
+    a.host = colon == std::string::npos ? rest : rest.substr(0, colon);
+    if (colon != std::string::npos) {
+      std::string port = rest.substr(colon + 1);
+      char* end = nullptr;
+      long p = std::strtol(port.c_str(), &end, 10);
+      if (port.empty() || *end || p <= 0 || p > 65535) {
+        return Error{"bad_address", "bad Redis port in '" + text + "'"};
+      }
+      a.port = static_cast<int>(p);
+    }
+    if (a.host.empty()) return Error{"bad_address", "no host in Redis address '" + text + "'"};
+  }
+  if (!a.unix_path.empty() && a.unix_path.size() > 100) {
+    return Error{"bad_address", "unix socket path too long: " + a.unix_path};
+  }
+  return a;
+}
+
+std::string RedisAddress::str() const {
+  return unix_path.empty() ? host + ":" + std::to_string(port) : "unix:" + unix_path;
+}
+
+RedisClient::RedisClient(Loop& loop, RedisAddress address, Options options)
+    : loop_(loop), address_(std::move(address)), options_(options), backoff_(options.backoff_min) {}
+
+RedisClient::~RedisClient() {
+  stopping_ = true;
+  reconnect_timer_.cancel();
+  health_timer_.cancel();
+  if (conn_) {
+    conn_->client = nullptr;
+    if (conn_->ac) {
+      redisAsyncContext* ac = conn_->ac;
+      conn_->ac = nullptr;
+      redisAsyncFree(ac);
+    }
+    if (conn_->source) {
+      g_source_destroy(conn_->source);
+      g_source_unref(conn_->source);
+      conn_->source = nullptr;
+    }
+  }
+}
+
+void RedisClient::start() {
+  connect();
+  health_timer_.start(loop_, options_.ping_interval, [this] {
+    healthCheck();
+    return true;
+  });
+}
+
+void RedisClient::connect() {
+  if (stopping_) return;
+  redisAsyncContext* ac = address_.unix_path.empty()
+                              ? redisAsyncConnect(address_.host.c_str(), address_.port)
+                              : redisAsyncConnectUnix(address_.unix_path.c_str());
+  if (!ac) {
+    scheduleReconnect();
+    return;
+  }
+  if (ac->err) {
+    log::debug("redis connect failed", {{"address", address_.str()}, {"error", ac->errstr}});
+    redisAsyncFree(ac);
+    scheduleReconnect();
+    return;
+  }
+  auto conn = std::make_shared<Connection>();
+  conn->client = this;
+  conn->ac = ac;
+  ac->data = conn.get();
+  conn->source = redis_source_new(ac);
+  g_source_attach(conn->source, loop_.context());
+  conn_ = conn;
+
+  redisAsyncSetConnectCallback(ac, [](const redisAsyncContext* c, int status) {
+    auto* conn = static_cast<Connection*>(c->data);
+    if (!conn) return;
+    if (status != REDIS_OK) {
+      conn->ac = nullptr;  // hiredis frees the context after this callback
+      if (conn->client) conn->client->dropConnection(c->errstr);
+      return;
+    }
+    conn->connected = true;
+    RedisClient* client = conn->client;
+    if (!client) return;
+    // Ready only once a command round-trips.
+    client->command({"PING"}, [client](Result<RedisReply> r) {
+      if (r.ok() && !r->isError()) {
+        client->backoff_ = client->options_.backoff_min;
+        client->setReady(true);
+      }
+    });
+  });
+  redisAsyncSetDisconnectCallback(ac, [](const redisAsyncContext* c, int) {
+    auto* conn = static_cast<Connection*>(c->data);
+    if (!conn) return;
+    conn->ac = nullptr;  // hiredis frees the context after this callback
+    if (conn->client) conn->client->dropConnection(c->errstr[0] ? c->errstr : "disconnected");
+  });
+}
+
+void RedisClient::dropConnection(const char* reason) {
+  auto conn = conn_;
+  conn_.reset();
+  if (conn) {
+    conn->client = nullptr;
+    // hiredis still runs the source's cleanup after our callback returns:
+    // destroy the GSource on a later loop turn, and keep conn alive until then.
+    loop_.post([conn] {
+      if (conn->source) {
+        g_source_destroy(conn->source);
+        g_source_unref(conn->source);
+        conn->source = nullptr;
+      }
+    });
+  }
+  if (ready_) log::warn("redis connection lost", {{"address", address_.str()}, {"reason", reason}});
+  setReady(false);
+  scheduleReconnect();
+}
+
+void RedisClient::scheduleReconnect() {
+  if (stopping_ || reconnect_timer_.active()) return;
+  auto delay = backoff_;
+  backoff_ = std::min(backoff_ * 2, options_.backoff_max);
+  reconnect_timer_.start(loop_, delay, [this] {
+    reconnect_timer_.cancel();  // so that connect() may schedule the next attempt
+    ++reconnects_;
+    connect();
+    return false;
+  });
+}
+
+void RedisClient::setReady(bool ready) {
+  ping_outstanding_ = false;
+  if (ready == ready_) return;
+  ready_ = ready;
+  if (ready) log::info("redis ready", {{"address", address_.str()}});
+  for (auto& cb : state_callbacks_) cb(ready);
+}
+
+void RedisClient::healthCheck() {
+  if (!conn_ || !conn_->connected || !conn_->ac) return;
+  auto now = std::chrono::steady_clock::now();
+  if (ping_outstanding_) {
+    if (now - ping_sent_ > options_.ping_timeout) {
+      // The server stopped answering without closing the socket (paused, partitioned).
+      // Freeing fails the pending commands and runs the disconnect callback.
+      log::warn("redis health check timed out", {{"address", address_.str()}});
+      redisAsyncFree(conn_->ac);
+    }
+    return;
+  }
+  ping_outstanding_ = true;
+  ping_sent_ = now;
+  command({"PING"}, [this](Result<RedisReply> r) {
+    ping_outstanding_ = false;
+    if (r.ok() && !r->isError()) setReady(true);
+  });
+}
+
+void RedisClient::command(std::vector<std::string> args, Callback cb) {
+  if (!conn_ || !conn_->ac || !conn_->connected) {
+    loop_.post([cb = std::move(cb)] { cb(unavailable()); });
+    return;
+  }
+  std::vector<const char*> argv;
+  std::vector<size_t> lens;
+  argv.reserve(args.size());
+  lens.reserve(args.size());
+  for (const auto& a : args) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  auto* pending = new Pending{std::move(cb)};
+  int rc = redisAsyncCommandArgv(conn_->ac, onReply, pending, static_cast<int>(argv.size()),
+                                 argv.data(), lens.data());
+  if (rc != REDIS_OK) {
+    std::unique_ptr<Pending> owned(pending);
+    loop_.post([cb = std::move(owned->cb)] { cb(unavailable()); });
+  }
+}
+
+RedisScript::RedisScript(std::string source) : source_(std::move(source)) {
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(source_.data()), source_.size(), digest);
+  char hex[SHA_DIGEST_LENGTH * 2 + 1];
+  for (int i = 0; i < SHA_DIGEST_LENGTH; ++i) std::snprintf(hex + i * 2, 3, "%02x", digest[i]);
+  sha1_ = hex;
+}
+
+void RedisScript::run(RedisClient& client, const std::vector<std::string>& keys,
+                      const std::vector<std::string>& args, RedisClient::Callback cb) const {
+  auto build = [&](const std::string& verb, const std::string& body) {
+    std::vector<std::string> argv{verb, body, std::to_string(keys.size())};
+    argv.insert(argv.end(), keys.begin(), keys.end());
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+  };
+  auto fallback = build("EVAL", source_);
+  client.command(build("EVALSHA", sha1_),
+                 [&client, fallback = std::move(fallback), cb = std::move(cb)](
+                     Result<RedisReply> r) mutable {
+                   if (r.ok() && r->isError() && r->str.rfind("NOSCRIPT", 0) == 0) {
+                     client.command(std::move(fallback), std::move(cb));
+                     return;
+                   }
+                   cb(std::move(r));
+                 });
+}
+
+}  // namespace jobcast

@@ -1,0 +1,108 @@
+#pragma once
+// One hiredis async connection on the control loop, with reconnect and health
+// checks. All methods and callbacks run on the loop thread.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/loop.h"
+#include "core/result.h"
+
+struct redisAsyncContext;
+
+namespace jobcast {
+
+struct RedisReply {
+  enum class Type { Nil, Status, Error, Integer, String, Array };
+  Type type = Type::Nil;
+  long long integer = 0;
+  std::string str;  // Status, Error and String
+  std::vector<RedisReply> elements;
+
+  bool isNil() const { return type == Type::Nil; }
+  bool isError() const { return type == Type::Error; }
+};
+
+// Where Redis is: "unix:/path", "/path", "host:port", "tcp://host:port" or "redis://host:port".
+struct RedisAddress {
+  std::string host;
+  int port = 6379;
+  std::string unix_path;  // set for unix sockets
+  static Result<RedisAddress> parse(const std::string& text);
+  std::string str() const;
+};
+
+class RedisClient {
+ public:
+  using Callback = std::function<void(Result<RedisReply>)>;
+  using StateCallback = std::function<void(bool ready)>;
+
+  struct Options {
+    std::chrono::milliseconds ping_interval{500};
+    std::chrono::milliseconds ping_timeout{1500};
+    std::chrono::milliseconds backoff_min{100};
+    std::chrono::milliseconds backoff_max{1000};
+  };
+
+  RedisClient(Loop& loop, RedisAddress address, Options options);
+  RedisClient(Loop& loop, RedisAddress address) : RedisClient(loop, std::move(address), Options{}) {}
+  ~RedisClient();
+  RedisClient(const RedisClient&) = delete;
+  RedisClient& operator=(const RedisClient&) = delete;
+
+  void start();
+  // True while connected and the last health check answered.
+  bool ready() const { return ready_; }
+  void onStateChange(StateCallback cb) { state_callbacks_.push_back(std::move(cb)); }
+
+  // Sends a command. The callback runs exactly once on the loop thread: with the
+  // reply (which may itself be a Redis error reply), or with Error
+  // "redis_unavailable" when there is no connection or it drops before the reply.
+  void command(std::vector<std::string> args, Callback cb);
+
+  const RedisAddress& address() const { return address_; }
+  uint64_t reconnects() const { return reconnects_; }
+
+  struct Connection;  // one hiredis context; defined in redis.cpp
+
+ private:
+  void connect();
+  void scheduleReconnect();
+  void setReady(bool ready);
+  void dropConnection(const char* reason);
+  void healthCheck();
+
+  Loop& loop_;
+  RedisAddress address_;
+  Options options_;
+  std::shared_ptr<Connection> conn_;
+  bool ready_ = false;
+  bool stopping_ = false;
+  uint64_t reconnects_ = 0;
+  std::chrono::milliseconds backoff_;
+  Timer reconnect_timer_;
+  Timer health_timer_;
+  bool ping_outstanding_ = false;
+  std::chrono::steady_clock::time_point ping_sent_;
+  std::vector<StateCallback> state_callbacks_;
+};
+
+// A Lua script kept in its own .lua file, run by EVALSHA with a fallback to
+// EVAL when the server does not know it yet (after a restart or flush).
+class RedisScript {
+ public:
+  explicit RedisScript(std::string source);
+  void run(RedisClient& client, const std::vector<std::string>& keys,
+           const std::vector<std::string>& args, RedisClient::Callback cb) const;
+  const std::string& sha1() const { return sha1_; }
+
+ private:
+  std::string source_;
+  std::string sha1_;
+};
+
+}  // namespace jobcast

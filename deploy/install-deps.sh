@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package Jobcast needs to build, run and test.
+# Safe to run again: apt-get skips what is already there.
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+packages=(
+  # build
+  build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
+  # libraries
+  libglib2.0-dev libssl-dev libhiredis-dev nlohmann-json3-dev libyaml-cpp-dev
+  libwebsockets-dev libwebsockets-evlib-glib
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
+  # GStreamer elements used at run time
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-nice
+  # services and tools the server and tests use
+  redis-server redis-tools curl ffmpeg
+  # tests
+  libgtest-dev googletest libgmock-dev libcurl4-openssl-dev valgrind
+)
+
+export DEBIAN_FRONTEND=noninteractive
+if [ -z "${JOBCAST_SKIP_APT_UPDATE:-}" ]; then $SUDO apt-get update -q; fi
+$SUDO apt-get install -y -q --no-install-recommends "${packages[@]}"
+
+# A packaged redis-server starts a system instance; Jobcast starts its own and
+# does not need it.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet redis-server 2>/dev/null; then
+  $SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true
+fi

@@ -1,0 +1,115 @@
+#include "server/app.h"
+
+#include <filesystem>
+#include <unistd.h>
+
+#include "core/build_info.h"
+#include "core/log.h"
+#include "core/tls.h"
+
+namespace jobcast {
+
+App::App(Config config) : config_(std::move(config)) {}
+
+App::~App() { shutdown(); }
+
+Result<bool> App::start() {
+  std::error_code ec;
+  std::filesystem::create_directories(config_.data_dir, ec);
+  if (ec) return Error{"data_dir", "cannot create " + config_.data_dir + ": " + ec.message()};
+
+  std::string redis_address = config_.redis_address;
+  if (redis_address.empty()) {
+    embedded_redis_ =
+        std::make_unique<EmbeddedRedis>(loop_, config_.data_dir, config_.redis_server_binary);
+    auto r = embedded_redis_->start();
+    if (!r) return r;
+    redis_address = embedded_redis_->address();
+  }
+  auto address = RedisAddress::parse(redis_address);
+  if (!address) return Error{"redis.address", address.error().message};
+  redis_ = std::make_unique<RedisClient>(loop_, address.value());
+  redis_->start();
+
+  http::HttpServer::Options options;
+  options.http = config_.listen;
+  options.https = config_.tls_listen;
+  options.tls_cert = config_.tls_cert;
+  options.tls_key = config_.tls_key;
+  options.max_body_bytes = config_.max_body_bytes;
+  if (options.https.enabled() && options.tls_cert.empty()) {
+    char host[256] = "localhost";
+    gethostname(host, sizeof host - 1);
+    auto paths = tls::ensureSelfSigned(config_.data_dir, host);
+    if (!paths) return Error{"server.tls_cert", paths.error().message};
+    options.tls_cert = paths->cert;
+    options.tls_key = paths->key;
+    log::info("using a self-signed certificate", {{"cert", paths->cert}});
+  }
+
+  addHealthRoutes();
+  addMetrics();
+
+  http_ = std::make_unique<http::HttpServer>(loop_, metrics_, router_, std::move(options));
+  return http_->start();
+}
+
+void App::addHealthRoutes() {
+  router_.add(http::Method::Get, "/healthz", [](const http::Request&, const http::Responder& r) {
+    r.json(200, {{"status", "ok"}});
+  });
+  router_.add(http::Method::Get, "/readyz",
+              [this](const http::Request&, const http::Responder& r) {
+                if (redis_ && redis_->ready()) {
+                  r.json(200, {{"status", "ready"}, {"checks", {{"redis", "up"}}}});
+                  return;
+                }
+                auto resp = http::Response::json(
+                    503, {{"error",
+                           {{"code", "not_ready"}, {"message", "Redis is not reachable"}}},
+                          {"checks", {{"redis", "down"}}}});
+                resp.header("retry-after", "1");
+                r.send(std::move(resp));
+              });
+  router_.add(http::Method::Get, "/metrics",
+              [this](const http::Request&, const http::Responder& r) {
+                r.send(http::Response::text(200, metrics_.render(),
+                                            "text/plain; version=0.0.4; charset=utf-8"));
+              });
+}
+
+void App::addMetrics() {
+  metrics_.describe("jobcast_build_info", Metrics::Type::Gauge,
+                    "Build information; the value is always 1.");
+  metrics_.set("jobcast_build_info", {{"version", build::kVersion}, {"build", build::kBuildType}},
+               1);
+  metrics_.describe("jobcast_uptime_seconds", Metrics::Type::Gauge,
+                    "Seconds since this process started.");
+  metrics_.gaugeFn("jobcast_uptime_seconds", {}, [this] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  });
+  metrics_.describe("jobcast_redis_up", Metrics::Type::Gauge,
+                    "1 while the Redis connection is up and answering.");
+  metrics_.gaugeFn("jobcast_redis_up", {}, [this] { return redis_ && redis_->ready() ? 1 : 0; });
+  metrics_.describe("jobcast_redis_reconnects_total", Metrics::Type::Counter,
+                    "Redis reconnect attempts since start.");
+  metrics_.gaugeFn("jobcast_redis_reconnects_total", {},
+                   [this] { return redis_ ? static_cast<double>(redis_->reconnects()) : 0; });
+}
+
+void App::run() { loop_.run(); }
+
+void App::shutdown() {
+  if (http_) {
+    http_->stop();
+    http_.reset();
+  }
+  redis_.reset();
+  if (embedded_redis_) {
+    embedded_redis_->stop();
+    embedded_redis_.reset();
+  }
+  loop_.drain();
+}
+
+}  // namespace jobcast

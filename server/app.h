@@ -1,0 +1,54 @@
+#pragma once
+// Builds the node from its config: loop, Redis (embedded or remote), HTTP(S)
+// server and every module's routes; runs it; shuts it down in order.
+
+#include <chrono>
+#include <memory>
+
+#include "core/config.h"
+#include "core/loop.h"
+#include "core/metrics.h"
+#include "core/redis.h"
+#include "core/redis_child.h"
+#include "signaling/http.h"
+#include "signaling/http_server.h"
+
+namespace jobcast {
+
+class App {
+ public:
+  explicit App(Config config);
+  ~App();
+
+  // Starts Redis (or connects), binds the listeners. An error says what failed.
+  Result<bool> start();
+  // Runs the loop until stop() or a signal.
+  void run();
+  // Asks the loop to return from run(); safe from any thread.
+  void stop() { loop_.quit(); }
+  // Closes connections and stops the Redis child; called after run() returns.
+  void shutdown();
+
+  Loop& loop() { return loop_; }
+  http::Router& router() { return router_; }
+  Metrics& metrics() { return metrics_; }
+  RedisClient& redis() { return *redis_; }
+  const Config& config() const { return config_; }
+  int httpPort() const { return http_ ? http_->httpPort() : -1; }
+  int httpsPort() const { return http_ ? http_->httpsPort() : -1; }
+
+ private:
+  void addHealthRoutes();
+  void addMetrics();
+
+  Config config_;
+  Loop loop_;
+  Metrics metrics_;
+  http::Router router_;
+  std::unique_ptr<EmbeddedRedis> embedded_redis_;
+  std::unique_ptr<RedisClient> redis_;
+  std::unique_ptr<http::HttpServer> http_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace jobcast

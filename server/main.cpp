@@ -1,0 +1,145 @@
+// jobcastd: the Jobcast node. See README.md and configs/jobcast.sample.yaml.
+
+#include <glib-unix.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/build_info.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "server/app.h"
+
+namespace {
+
+constexpr int kExitConfig = 2;
+
+const char kUsage[] =
+    "usage: jobcastd [options]\n"
+    "\n"
+    "  --config FILE         YAML config (see configs/jobcast.sample.yaml)\n"
+    "  --listen HOST:PORT    HTTP listener (port 0 picks a free port)\n"
+    "  --tls-listen HOST:PORT|off  HTTPS listener\n"
+    "  --data-dir DIR        where the embedded Redis, TLS and media files live\n"
+    "  --redis ADDRESS       host:port or unix:/path; empty starts a private redis-server\n"
+    "  --log-level LEVEL     debug, info, warn or error\n"
+    "  --log-format FORMAT   json or text\n"
+    "  --help                this text\n"
+    "  --version             the version\n"
+    "\n"
+    "Environment: JOBCAST_JWT_SECRET, JOBCAST_DATA_KEY, JOBCAST_REDIS.\n";
+
+struct Flags {
+  std::optional<std::string> config, listen, tls_listen, data_dir, redis, log_level, log_format;
+};
+
+int configError(const std::string& message) {
+  std::fprintf(stderr, "jobcastd: config error: %s\n", message.c_str());
+  return kExitConfig;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace jobcast;
+  Flags flags;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (a == "--version") {
+      std::printf("jobcastd %s (%s)\n", build::kVersion, build::kBuildType);
+      return 0;
+    }
+    struct Opt {
+      const char* name;
+      std::optional<std::string>* slot;
+    };
+    const Opt opts[] = {{"--config", &flags.config},         {"--listen", &flags.listen},
+                        {"--tls-listen", &flags.tls_listen}, {"--data-dir", &flags.data_dir},
+                        {"--redis", &flags.redis},           {"--log-level", &flags.log_level},
+                        {"--log-format", &flags.log_format}};
+    bool matched = false;
+    for (const auto& o : opts) {
+      std::string name = o.name;
+      if (a == name) {
+        if (i + 1 >= args.size()) return configError(name + ": needs a value");
+        *o.slot = args[++i];
+        matched = true;
+      } else if (a.rfind(name + "=", 0) == 0) {
+        *o.slot = a.substr(name.size() + 1);
+        matched = true;
+      }
+    }
+    if (!matched) {
+      std::fprintf(stderr, "jobcastd: unknown argument '%s'\n\n%s", a.c_str(), kUsage);
+      return kExitConfig;
+    }
+  }
+
+  Config config;
+  try {
+    if (flags.config) config = Config::loadFile(*flags.config);
+    config.applyEnvironment();
+    if (flags.listen) config.listen = Config::parseListen("--listen", *flags.listen);
+    if (flags.tls_listen) config.tls_listen = Config::parseListen("--tls-listen", *flags.tls_listen);
+    if (flags.data_dir) config.data_dir = *flags.data_dir;
+    if (flags.redis) config.redis_address = *flags.redis;
+    if (flags.log_level) {
+      auto level = log::parseLevel(*flags.log_level);
+      if (!level) throw ConfigError("--log-level", "expected one of debug, info, warn, error");
+      config.log_level = *level;
+    }
+    if (flags.log_format) {
+      auto format = log::parseFormat(*flags.log_format);
+      if (!format) throw ConfigError("--log-format", "expected json or text");
+      config.log_format = *format;
+    }
+    config.validate();
+  } catch (const ConfigError& e) {
+    return configError(e.what());
+  }
+
+  log::configure(config.log_level, config.log_format);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  App app(config);
+  auto started = app.start();
+  if (!started) {
+    log::error("start failed", {{"code", started.error().code}, {"error", started.error().message}});
+    return 1;
+  }
+
+  // Signals arrive as sources on the control loop, not as async handlers.
+  for (int sig : {SIGINT, SIGTERM}) {
+    GSource* source = g_unix_signal_source_new(sig);
+    g_source_set_callback(
+        source,
+        [](gpointer data) -> gboolean {
+          auto* app = static_cast<App*>(data);
+          log::info("stopping");
+          app->stop();
+          return G_SOURCE_CONTINUE;
+        },
+        &app, nullptr);
+    app.loop().attach(source);
+    g_source_unref(source);
+  }
+
+  log::info("jobcastd ready", {{"version", build::kVersion},
+                               {"http_port", app.httpPort()},
+                               {"https_port", app.httpsPort()},
+                               {"data_dir", config.data_dir}});
+  app.run();
+  app.shutdown();
+  log::info("stopped");
+  return 0;
+}
