@@ -2,18 +2,19 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <unistd.h>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <sstream>
-#include <unistd.h>
 
 namespace jobcast {
 namespace {
 
 std::string scalar(const std::string& key, const YAML::Node& node) {
-  if (!node.IsScalar()) throw ConfigError(key, "expected a single value");
+  if (!node.IsScalar())
+    throw ConfigError(key, "expected a single value");
   return node.Scalar();
 }
 
@@ -61,26 +62,25 @@ const std::map<std::string, Setter>& keyTable() {
       {"data_dir",
        [](Config& c, const std::string& k, const YAML::Node& n) {
          c.data_dir = scalar(k, n);
-         if (c.data_dir.empty()) throw ConfigError(k, "must not be empty");
+         if (c.data_dir.empty())
+           throw ConfigError(k, "must not be empty");
        }},
-      {"redis.address",
-       [](Config& c, const std::string& k, const YAML::Node& n) {
-         c.redis_address = scalar(k, n);
-       }},
-      {"redis.server_binary",
-       [](Config& c, const std::string& k, const YAML::Node& n) {
-         c.redis_server_binary = scalar(k, n);
-       }},
+      {"redis.address", [](Config& c, const std::string& k,
+                           const YAML::Node& n) { c.redis_address = scalar(k, n); }},
+      {"redis.server_binary", [](Config& c, const std::string& k,
+                                 const YAML::Node& n) { c.redis_server_binary = scalar(k, n); }},
       {"log.level",
        [](Config& c, const std::string& k, const YAML::Node& n) {
          auto level = log::parseLevel(scalar(k, n));
-         if (!level) throw ConfigError(k, "expected one of debug, info, warn, error");
+         if (!level)
+           throw ConfigError(k, "expected one of debug, info, warn, error");
          c.log_level = *level;
        }},
       {"log.format",
        [](Config& c, const std::string& k, const YAML::Node& n) {
          auto format = log::parseFormat(scalar(k, n));
-         if (!format) throw ConfigError(k, "expected json or text");
+         if (!format)
+           throw ConfigError(k, "expected json or text");
          c.log_format = *format;
        }},
       {"auth.jwt_secret",
@@ -98,13 +98,15 @@ void walk(Config& config, const YAML::Node& node, const std::string& prefix) {
     std::string key = prefix.empty() ? name : prefix + "." + name;
     auto it = table.find(key);
     if (it != table.end()) {
-      if (!entry.second.IsNull()) it->second(config, key, entry.second);
+      if (!entry.second.IsNull())
+        it->second(config, key, entry.second);
       continue;
     }
     if (entry.second.IsMap()) {
       // A section: known only if some key lives below it.
       bool known = false;
-      for (const auto& row : table) known = known || row.first.rfind(key + ".", 0) == 0;
+      for (const auto& row : table)
+        known = known || row.first.rfind(key + ".", 0) == 0;
       if (known) {
         walk(config, entry.second, key);
         continue;
@@ -114,18 +116,22 @@ void walk(Config& config, const YAML::Node& node, const std::string& prefix) {
   }
 }
 
-bool readable(const std::string& path) { return ::access(path.c_str(), R_OK) == 0; }
+bool readable(const std::string& path) {
+  return ::access(path.c_str(), R_OK) == 0;
+}
 
 }  // namespace
 
 std::string ListenAddress::str() const {
-  if (port < 0) return "off";
+  if (port < 0)
+    return "off";
   bool v6 = host.find(':') != std::string::npos;
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
 ListenAddress Config::parseListen(const std::string& key, const std::string& value) {
-  if (value == "off" || value.empty()) return ListenAddress{"", -1};
+  if (value == "off" || value.empty())
+    return ListenAddress{"", -1};
   auto colon = value.rfind(':');
   if (colon == std::string::npos) {
     throw ConfigError(key, "expected HOST:PORT, got '" + value + "'");
@@ -135,7 +141,8 @@ ListenAddress Config::parseListen(const std::string& key, const std::string& val
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }
-  if (host.empty()) host = "0.0.0.0";
+  if (host.empty())
+    host = "0.0.0.0";
   char* end = nullptr;
   long port = std::strtol(port_text.c_str(), &end, 10);
   if (port_text.empty() || *end != '\0') {
@@ -155,24 +162,30 @@ Config Config::loadText(const std::string& yaml) {
   } catch (const YAML::Exception& e) {
     throw ConfigError("(file)", std::string("not valid YAML: ") + e.what());
   }
-  if (root.IsNull()) return config;
-  if (!root.IsMap()) throw ConfigError("(file)", "expected a mapping of keys");
+  if (root.IsNull())
+    return config;
+  if (!root.IsMap())
+    throw ConfigError("(file)", "expected a mapping of keys");
   walk(config, root, "");
   return config;
 }
 
 Config Config::loadFile(const std::string& path) {
   std::ifstream in(path);
-  if (!in) throw ConfigError("--config", "cannot read " + path);
+  if (!in)
+    throw ConfigError("--config", "cannot read " + path);
   std::stringstream buffer;
   buffer << in.rdbuf();
   return loadText(buffer.str());
 }
 
 void Config::applyEnvironment() {
-  if (const char* v = std::getenv("JOBCAST_JWT_SECRET"); v && *v) jwt_secret = v;
-  if (const char* v = std::getenv("JOBCAST_DATA_KEY"); v && *v) data_key = v;
-  if (const char* v = std::getenv("JOBCAST_REDIS"); v && *v) redis_address = v;
+  if (const char* v = std::getenv("JOBCAST_JWT_SECRET"); v && *v)
+    jwt_secret = v;
+  if (const char* v = std::getenv("JOBCAST_DATA_KEY"); v && *v)
+    data_key = v;
+  if (const char* v = std::getenv("JOBCAST_REDIS"); v && *v)
+    redis_address = v;
 }
 
 void Config::validate() const {
@@ -189,7 +202,8 @@ void Config::validate() const {
   if (!data_key.empty()) {
     bool hex = data_key.size() == 64 &&
                data_key.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
-    if (!hex) throw ConfigError("crypto.data_key", "expected 64 hex characters (256 bits)");
+    if (!hex)
+      throw ConfigError("crypto.data_key", "expected 64 hex characters (256 bits)");
   }
   if (!jwt_secret.empty() && jwt_secret.size() < 16) {
     throw ConfigError("auth.jwt_secret", "must be at least 16 characters");

@@ -44,16 +44,22 @@ std::string timestamp() {
 }  // namespace
 
 std::optional<Level> parseLevel(std::string_view name) {
-  if (name == "debug") return Level::Debug;
-  if (name == "info") return Level::Info;
-  if (name == "warn" || name == "warning") return Level::Warn;
-  if (name == "error") return Level::Error;
+  if (name == "debug")
+    return Level::Debug;
+  if (name == "info")
+    return Level::Info;
+  if (name == "warn" || name == "warning")
+    return Level::Warn;
+  if (name == "error")
+    return Level::Error;
   return std::nullopt;
 }
 
 std::optional<Format> parseFormat(std::string_view name) {
-  if (name == "json") return Format::Json;
-  if (name == "text") return Format::Text;
+  if (name == "json")
+    return Format::Json;
+  if (name == "text")
+    return Format::Text;
   return std::nullopt;
 }
 
@@ -62,15 +68,23 @@ void configure(Level level, Format format) {
   g_format = format;
 }
 
-bool enabled(Level level) { return level >= g_level.load(); }
+bool enabled(Level level) {
+  return level >= g_level.load();
+}
 
 void write(Level level, std::string_view msg, const nlohmann::json& fields) {
-  if (!enabled(level)) return;
+  if (!enabled(level))
+    return;
   std::string line;
   if (g_format.load() == Format::Json) {
-    nlohmann::json obj = {{"ts", timestamp()}, {"level", levelName(level)}, {"msg", msg}};
+    // Ordered: ts, level and msg lead every line; fields follow.
+    nlohmann::ordered_json obj;
+    obj["ts"] = timestamp();
+    obj["level"] = levelName(level);
+    obj["msg"] = msg;
     if (fields.is_object()) {
-      for (auto it = fields.begin(); it != fields.end(); ++it) obj[it.key()] = it.value();
+      for (auto it = fields.begin(); it != fields.end(); ++it)
+        obj[it.key()] = it.value();
     }
     line = obj.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   } else {
@@ -78,9 +92,9 @@ void write(Level level, std::string_view msg, const nlohmann::json& fields) {
     if (fields.is_object()) {
       for (auto it = fields.begin(); it != fields.end(); ++it) {
         line += " " + it.key() + "=";
-        line += it.value().is_string() ? it.value().get<std::string>()
-                                       : it.value().dump(-1, ' ', false,
-                                                         nlohmann::json::error_handler_t::replace);
+        line += it.value().is_string()
+                    ? it.value().get<std::string>()
+                    : it.value().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       }
     }
   }

@@ -22,7 +22,8 @@ bool enabled(Level level);
 void write(Level level, std::string_view msg, const nlohmann::json& fields = nullptr);
 
 inline void debug(std::string_view msg, const nlohmann::json& fields = nullptr) {
-  if (enabled(Level::Debug)) write(Level::Debug, msg, fields);
+  if (enabled(Level::Debug))
+    write(Level::Debug, msg, fields);
 }
 inline void info(std::string_view msg, const nlohmann::json& fields = nullptr) {
   write(Level::Info, msg, fields);

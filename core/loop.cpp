@@ -11,7 +11,8 @@ struct Timer::State {
 
 Timer::Timer(Timer&& other) noexcept
     : source_(std::exchange(other.source_, nullptr)), state_(std::move(other.state_)) {
-  if (state_) state_->owner = this;
+  if (state_)
+    state_->owner = this;
 }
 
 Timer& Timer::operator=(Timer&& other) noexcept {
@@ -19,7 +20,8 @@ Timer& Timer::operator=(Timer&& other) noexcept {
     cancel();
     source_ = std::exchange(other.source_, nullptr);
     state_ = std::move(other.state_);
-    if (state_) state_->owner = this;
+    if (state_)
+      state_->owner = this;
   }
   return *this;
 }

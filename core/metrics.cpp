@@ -22,8 +22,10 @@ std::string escapeLabel(const std::string& value) {
 }
 
 std::string number(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (v == std::floor(v) && std::fabs(v) < 1e15) return std::to_string(static_cast<long long>(v));
+  if (std::isnan(v))
+    return "NaN";
+  if (v == std::floor(v) && std::fabs(v) < 1e15)
+    return std::to_string(static_cast<long long>(v));
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.6g", v);
   return buf;
@@ -32,10 +34,12 @@ std::string number(double v) {
 }  // namespace
 
 std::string Metrics::labelText(const Labels& labels) {
-  if (labels.empty()) return "";
+  if (labels.empty())
+    return "";
   std::string out = "{";
   for (size_t i = 0; i < labels.size(); ++i) {
-    if (i) out += ",";
+    if (i)
+      out += ",";
     out += labels[i].first + "=\"" + escapeLabel(labels[i].second) + "\"";
   }
   return out + "}";
@@ -63,9 +67,11 @@ void Metrics::gaugeFn(const std::string& name, const Labels& labels, std::functi
 
 double Metrics::value(const std::string& name, const Labels& labels) const {
   auto family = families_.find(name);
-  if (family == families_.end()) return 0;
+  if (family == families_.end())
+    return 0;
   auto text = labelText(labels);
-  if (auto fn = family->second.fns.find(text); fn != family->second.fns.end()) return fn->second();
+  if (auto fn = family->second.fns.find(text); fn != family->second.fns.end())
+    return fn->second();
   auto it = family->second.values.find(text);
   return it == family->second.values.end() ? 0 : it->second;
 }
@@ -73,12 +79,14 @@ double Metrics::value(const std::string& name, const Labels& labels) const {
 std::string Metrics::render() const {
   std::string out;
   for (const auto& [name, family] : families_) {
-    if (!family.help.empty()) out += "# HELP " + name + " " + family.help + "\n";
+    if (!family.help.empty())
+      out += "# HELP " + name + " " + family.help + "\n";
     out += "# TYPE " + name + (family.type == Type::Counter ? " counter\n" : " gauge\n");
     for (const auto& [labels, value] : family.values) {
       out += name + labels + " " + number(value) + "\n";
     }
-    for (const auto& [labels, fn] : family.fns) out += name + labels + " " + number(fn()) + "\n";
+    for (const auto& [labels, fn] : family.fns)
+      out += name + labels + " " + number(fn()) + "\n";
   }
   return out;
 }

@@ -49,7 +49,8 @@ RedisReply convert(const redisReply* r) {
     case REDIS_REPLY_ARRAY:
       out.type = RedisReply::Type::Array;
       out.elements.reserve(r->elements);
-      for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(convert(r->element[i]));
+      for (size_t i = 0; i < r->elements; ++i)
+        out.elements.push_back(convert(r->element[i]));
       break;
     default:
       out.type = RedisReply::Type::Nil;
@@ -57,12 +58,15 @@ RedisReply convert(const redisReply* r) {
   return out;
 }
 
-Error unavailable() { return Error{"redis_unavailable", "Redis is not reachable"}; }
+Error unavailable() {
+  return Error{"redis_unavailable", "Redis is not reachable"};
+}
 
 void onReply(redisAsyncContext* ac, void* reply, void* privdata) {
   std::unique_ptr<Pending> pending(static_cast<Pending*>(privdata));
   auto* conn = static_cast<RedisClient::Connection*>(ac->data);
-  if (!pending || !conn || !conn->client) return;  // shutting down: drop quietly
+  if (!pending || !conn || !conn->client)
+    return;  // shutting down: drop quietly
   if (!reply) {
     pending->cb(unavailable());
   } else {
@@ -76,11 +80,13 @@ Result<RedisAddress> RedisAddress::parse(const std::string& text) {
   RedisAddress a;
   std::string rest = text;
   for (const char* scheme : {"tcp://", "redis://"}) {
-    if (rest.rfind(scheme, 0) == 0) rest = rest.substr(std::char_traits<char>::length(scheme));
+    if (rest.rfind(scheme, 0) == 0)
+      rest = rest.substr(std::char_traits<char>::length(scheme));
   }
   if (rest.rfind("unix:", 0) == 0) {
     a.unix_path = rest.substr(5);
-    if (a.unix_path.rfind("//", 0) == 0) a.unix_path = a.unix_path.substr(2);
+    if (a.unix_path.rfind("//", 0) == 0)
+      a.unix_path = a.unix_path.substr(2);
   } else if (!rest.empty() && rest[0] == '/') {
     a.unix_path = rest;
   } else {
@@ -95,7 +101,8 @@ Result<RedisAddress> RedisAddress::parse(const std::string& text) {
       }
       a.port = static_cast<int>(p);
     }
-    if (a.host.empty()) return Error{"bad_address", "no host in Redis address '" + text + "'"};
+    if (a.host.empty())
+      return Error{"bad_address", "no host in Redis address '" + text + "'"};
   }
   if (!a.unix_path.empty() && a.unix_path.size() > 100) {
     return Error{"bad_address", "unix socket path too long: " + a.unix_path};
@@ -138,7 +145,8 @@ void RedisClient::start() {
 }
 
 void RedisClient::connect() {
-  if (stopping_) return;
+  if (stopping_)
+    return;
   redisAsyncContext* ac = address_.unix_path.empty()
                               ? redisAsyncConnect(address_.host.c_str(), address_.port)
                               : redisAsyncConnectUnix(address_.unix_path.c_str());
@@ -162,15 +170,18 @@ void RedisClient::connect() {
 
   redisAsyncSetConnectCallback(ac, [](const redisAsyncContext* c, int status) {
     auto* conn = static_cast<Connection*>(c->data);
-    if (!conn) return;
+    if (!conn)
+      return;
     if (status != REDIS_OK) {
       conn->ac = nullptr;  // hiredis frees the context after this callback
-      if (conn->client) conn->client->dropConnection(c->errstr);
+      if (conn->client)
+        conn->client->dropConnection(c->errstr);
       return;
     }
     conn->connected = true;
     RedisClient* client = conn->client;
-    if (!client) return;
+    if (!client)
+      return;
     // Ready only once a command round-trips.
     client->command({"PING"}, [client](Result<RedisReply> r) {
       if (r.ok() && !r->isError()) {
@@ -181,9 +192,11 @@ void RedisClient::connect() {
   });
   redisAsyncSetDisconnectCallback(ac, [](const redisAsyncContext* c, int) {
     auto* conn = static_cast<Connection*>(c->data);
-    if (!conn) return;
+    if (!conn)
+      return;
     conn->ac = nullptr;  // hiredis frees the context after this callback
-    if (conn->client) conn->client->dropConnection(c->errstr[0] ? c->errstr : "disconnected");
+    if (conn->client)
+      conn->client->dropConnection(c->errstr[0] ? c->errstr : "disconnected");
   });
 }
 
@@ -202,13 +215,15 @@ void RedisClient::dropConnection(const char* reason) {
       }
     });
   }
-  if (ready_) log::warn("redis connection lost", {{"address", address_.str()}, {"reason", reason}});
+  if (ready_)
+    log::warn("redis connection lost", {{"address", address_.str()}, {"reason", reason}});
   setReady(false);
   scheduleReconnect();
 }
 
 void RedisClient::scheduleReconnect() {
-  if (stopping_ || reconnect_timer_.active()) return;
+  if (stopping_ || reconnect_timer_.active())
+    return;
   auto delay = backoff_;
   backoff_ = std::min(backoff_ * 2, options_.backoff_max);
   reconnect_timer_.start(loop_, delay, [this] {
@@ -221,14 +236,18 @@ void RedisClient::scheduleReconnect() {
 
 void RedisClient::setReady(bool ready) {
   ping_outstanding_ = false;
-  if (ready == ready_) return;
+  if (ready == ready_)
+    return;
   ready_ = ready;
-  if (ready) log::info("redis ready", {{"address", address_.str()}});
-  for (auto& cb : state_callbacks_) cb(ready);
+  if (ready)
+    log::info("redis ready", {{"address", address_.str()}});
+  for (auto& cb : state_callbacks_)
+    cb(ready);
 }
 
 void RedisClient::healthCheck() {
-  if (!conn_ || !conn_->connected || !conn_->ac) return;
+  if (!conn_ || !conn_->connected || !conn_->ac)
+    return;
   auto now = std::chrono::steady_clock::now();
   if (ping_outstanding_) {
     if (now - ping_sent_ > options_.ping_timeout) {
@@ -243,7 +262,8 @@ void RedisClient::healthCheck() {
   ping_sent_ = now;
   command({"PING"}, [this](Result<RedisReply> r) {
     ping_outstanding_ = false;
-    if (r.ok() && !r->isError()) setReady(true);
+    if (r.ok() && !r->isError())
+      setReady(true);
   });
 }
 
@@ -273,7 +293,8 @@ RedisScript::RedisScript(std::string source) : source_(std::move(source)) {
   unsigned char digest[SHA_DIGEST_LENGTH];
   SHA1(reinterpret_cast<const unsigned char*>(source_.data()), source_.size(), digest);
   char hex[SHA_DIGEST_LENGTH * 2 + 1];
-  for (int i = 0; i < SHA_DIGEST_LENGTH; ++i) std::snprintf(hex + i * 2, 3, "%02x", digest[i]);
+  for (int i = 0; i < SHA_DIGEST_LENGTH; ++i)
+    std::snprintf(hex + i * 2, 3, "%02x", digest[i]);
   sha1_ = hex;
 }
 
@@ -286,15 +307,14 @@ void RedisScript::run(RedisClient& client, const std::vector<std::string>& keys,
     return argv;
   };
   auto fallback = build("EVAL", source_);
-  client.command(build("EVALSHA", sha1_),
-                 [&client, fallback = std::move(fallback), cb = std::move(cb)](
-                     Result<RedisReply> r) mutable {
-                   if (r.ok() && r->isError() && r->str.rfind("NOSCRIPT", 0) == 0) {
-                     client.command(std::move(fallback), std::move(cb));
-                     return;
-                   }
-                   cb(std::move(r));
-                 });
+  client.command(build("EVALSHA", sha1_), [&client, fallback = std::move(fallback),
+                                           cb = std::move(cb)](Result<RedisReply> r) mutable {
+    if (r.ok() && r->isError() && r->str.rfind("NOSCRIPT", 0) == 0) {
+      client.command(std::move(fallback), std::move(cb));
+      return;
+    }
+    cb(std::move(r));
+  });
 }
 
 }  // namespace jobcast

@@ -49,7 +49,8 @@ class RedisClient {
   };
 
   RedisClient(Loop& loop, RedisAddress address, Options options);
-  RedisClient(Loop& loop, RedisAddress address) : RedisClient(loop, std::move(address), Options{}) {}
+  RedisClient(Loop& loop, RedisAddress address)
+      : RedisClient(loop, std::move(address), Options{}) {}
   ~RedisClient();
   RedisClient(const RedisClient&) = delete;
   RedisClient& operator=(const RedisClient&) = delete;

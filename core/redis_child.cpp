@@ -19,12 +19,14 @@ namespace {
 bool answersPing(const std::string& socket_path) {
   timeval tv{0, 200000};
   redisContext* c = redisConnectUnixWithTimeout(socket_path.c_str(), tv);
-  if (!c) return false;
+  if (!c)
+    return false;
   bool ok = false;
   if (!c->err) {
     auto* reply = static_cast<redisReply*>(redisCommand(c, "PING"));
     ok = reply && reply->type == REDIS_REPLY_STATUS;
-    if (reply) freeReplyObject(reply);
+    if (reply)
+      freeReplyObject(reply);
   }
   redisFree(c);
   return ok;
@@ -32,7 +34,8 @@ bool answersPing(const std::string& socket_path) {
 
 std::string socketPathFor(const std::string& dir) {
   std::string path = dir + "/redis.sock";
-  if (path.size() < 100) return path;
+  if (path.size() < 100)
+    return path;
   // sun_path holds ~108 bytes: a deep data directory gets a short private path.
   return "/tmp/jobcast-redis-" + std::to_string(std::hash<std::string>{}(dir)) + ".sock";
 }
@@ -46,25 +49,38 @@ EmbeddedRedis::EmbeddedRedis(Loop& loop, std::string data_dir, std::string binar
   socket_path_ = socketPathFor(dir_);
 }
 
-EmbeddedRedis::~EmbeddedRedis() { stop(); }
+EmbeddedRedis::~EmbeddedRedis() {
+  stop();
+}
 
 Result<bool> EmbeddedRedis::spawn() {
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
-  if (ec) return Error{"redis_child", "cannot create " + dir_ + ": " + ec.message()};
+  if (ec)
+    return Error{"redis_child", "cannot create " + dir_ + ": " + ec.message()};
   ::unlink(socket_path_.c_str());
   std::vector<std::string> args = {binary_,
-                                   "--port", "0",
-                                   "--unixsocket", socket_path_,
-                                   "--unixsocketperm", "700",
-                                   "--dir", dir_,
-                                   "--appendonly", "yes",
-                                   "--appendfsync", "everysec",
-                                   "--save", "",
-                                   "--daemonize", "no",
-                                   "--logfile", dir_ + "/redis.log"};
+                                   "--port",
+                                   "0",
+                                   "--unixsocket",
+                                   socket_path_,
+                                   "--unixsocketperm",
+                                   "700",
+                                   "--dir",
+                                   dir_,
+                                   "--appendonly",
+                                   "yes",
+                                   "--appendfsync",
+                                   "everysec",
+                                   "--save",
+                                   "",
+                                   "--daemonize",
+                                   "no",
+                                   "--logfile",
+                                   dir_ + "/redis.log"};
   std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
+  for (auto& a : args)
+    argv.push_back(a.data());
   argv.push_back(nullptr);
   GError* err = nullptr;
   GPid pid = 0;
@@ -79,7 +95,8 @@ Result<bool> EmbeddedRedis::spawn() {
       nullptr, &pid, &err);
   if (!ok) {
     std::string message = err ? err->message : "spawn failed";
-    if (err) g_error_free(err);
+    if (err)
+      g_error_free(err);
     return Error{"redis_child", "cannot start " + binary_ + ": " + message};
   }
   pid_ = pid;
@@ -100,15 +117,16 @@ void EmbeddedRedis::watch() {
 
 void EmbeddedRedis::onExit(int status) {
   g_spawn_close_pid(pid_);
-  log::warn("redis child exited",
-            {{"pid", pid_}, {"status", WIFEXITED(status) ? WEXITSTATUS(status) : -1},
-             {"signal", WIFSIGNALED(status) ? WTERMSIG(status) : 0}});
+  log::warn("redis child exited", {{"pid", pid_},
+                                   {"status", WIFEXITED(status) ? WEXITSTATUS(status) : -1},
+                                   {"signal", WIFSIGNALED(status) ? WTERMSIG(status) : 0}});
   pid_ = -1;
   if (child_watch_) {
     g_source_unref(child_watch_);  // the context drops it after this callback
     child_watch_ = nullptr;
   }
-  if (stopping_) return;
+  if (stopping_)
+    return;
   // Supervise: bring it back; RedisClient reconnects by itself.
   scheduleRestart(std::chrono::milliseconds(300));
 }
@@ -125,10 +143,12 @@ void EmbeddedRedis::scheduleRestart(std::chrono::milliseconds delay) {
 
 Result<bool> EmbeddedRedis::start(std::chrono::milliseconds timeout) {
   auto r = spawn();
-  if (!r) return r;
+  if (!r)
+    return r;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
-    if (answersPing(socket_path_)) return true;
+    if (answersPing(socket_path_))
+      return true;
     int status = 0;
     if (pid_ > 0 && ::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
@@ -147,7 +167,8 @@ void EmbeddedRedis::stop() {
     g_source_unref(child_watch_);
     child_watch_ = nullptr;
   }
-  if (pid_ <= 0) return;
+  if (pid_ <= 0)
+    return;
   ::kill(pid_, SIGTERM);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
   int status = 0;

@@ -31,18 +31,22 @@ Result<CertPaths> ensureSelfSigned(const std::string& dir, const std::string& ho
   namespace fs = std::filesystem;
   CertPaths paths{dir + "/tls/self-signed.crt", dir + "/tls/self-signed.key"};
   std::error_code ec;
-  if (fs::exists(paths.cert, ec) && fs::exists(paths.key, ec)) return paths;
+  if (fs::exists(paths.cert, ec) && fs::exists(paths.key, ec))
+    return paths;
   fs::create_directories(dir + "/tls", ec);
-  if (ec) return Error{"tls", "cannot create " + dir + "/tls: " + ec.message()};
+  if (ec)
+    return Error{"tls", "cannot create " + dir + "/tls: " + ec.message()};
 
   PKeyPtr key(EVP_EC_gen("P-256"));
-  if (!key) return Error{"tls", "cannot generate a key"};
+  if (!key)
+    return Error{"tls", "cannot generate a key"};
   X509Ptr cert(X509_new());
   X509_set_version(cert.get(), 2);
   unsigned char serial[16];
   FILE* urandom = std::fopen("/dev/urandom", "rb");
   if (!urandom || std::fread(serial, 1, sizeof serial, urandom) != sizeof serial) {
-    if (urandom) std::fclose(urandom);
+    if (urandom)
+      std::fclose(urandom);
     return Error{"tls", "cannot read /dev/urandom"};
   }
   std::fclose(urandom);
@@ -57,23 +61,26 @@ Result<CertPaths> ensureSelfSigned(const std::string& dir, const std::string& ho
   X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
                              reinterpret_cast<const unsigned char*>("Jobcast"), -1, -1, 0);
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>(hostname.c_str()), -1, -1,
-                             0);
+                             reinterpret_cast<const unsigned char*>(hostname.c_str()), -1, -1, 0);
   X509_set_issuer_name(cert.get(), name);
   std::string san = "DNS:localhost,IP:127.0.0.1,IP:::1";
-  if (!hostname.empty() && hostname != "localhost") san += ",DNS:" + hostname;
+  if (!hostname.empty() && hostname != "localhost")
+    san += ",DNS:" + hostname;
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, cert.get(), cert.get(), nullptr, nullptr, 0);
   ExtPtr ext(X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, san.c_str()));
-  if (!ext || !X509_add_ext(cert.get(), ext.get(), -1)) return Error{"tls", "cannot add SAN"};
-  if (!X509_sign(cert.get(), key.get(), EVP_sha256())) return Error{"tls", "cannot sign"};
+  if (!ext || !X509_add_ext(cert.get(), ext.get(), -1))
+    return Error{"tls", "cannot add SAN"};
+  if (!X509_sign(cert.get(), key.get(), EVP_sha256()))
+    return Error{"tls", "cannot sign"};
 
   std::string key_tmp = paths.key + ".tmp";
   std::string cert_tmp = paths.cert + ".tmp";
   {
     std::unique_ptr<FILE, FileCloser> f(std::fopen(key_tmp.c_str(), "wb"));
-    if (!f) return Error{"tls", "cannot write " + key_tmp};
+    if (!f)
+      return Error{"tls", "cannot write " + key_tmp};
     ::chmod(key_tmp.c_str(), 0600);
     if (!PEM_write_PrivateKey(f.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr)) {
       return Error{"tls", "cannot write the key"};
@@ -81,11 +88,14 @@ Result<CertPaths> ensureSelfSigned(const std::string& dir, const std::string& ho
   }
   {
     std::unique_ptr<FILE, FileCloser> f(std::fopen(cert_tmp.c_str(), "wb"));
-    if (!f || !PEM_write_X509(f.get(), cert.get())) return Error{"tls", "cannot write the cert"};
+    if (!f || !PEM_write_X509(f.get(), cert.get()))
+      return Error{"tls", "cannot write the cert"};
   }
   fs::rename(key_tmp, paths.key, ec);
-  if (!ec) fs::rename(cert_tmp, paths.cert, ec);
-  if (ec) return Error{"tls", "cannot store the certificate: " + ec.message()};
+  if (!ec)
+    fs::rename(cert_tmp, paths.cert, ec);
+  if (ec)
+    return Error{"tls", "cannot store the certificate: " + ec.message()};
   return paths;
 }
 

@@ -1,7 +1,7 @@
 #include "server/app.h"
 
-#include <filesystem>
 #include <unistd.h>
+#include <filesystem>
 
 #include "core/build_info.h"
 #include "core/log.h"
@@ -11,23 +11,28 @@ namespace jobcast {
 
 App::App(Config config) : config_(std::move(config)) {}
 
-App::~App() { shutdown(); }
+App::~App() {
+  shutdown();
+}
 
 Result<bool> App::start() {
   std::error_code ec;
   std::filesystem::create_directories(config_.data_dir, ec);
-  if (ec) return Error{"data_dir", "cannot create " + config_.data_dir + ": " + ec.message()};
+  if (ec)
+    return Error{"data_dir", "cannot create " + config_.data_dir + ": " + ec.message()};
 
   std::string redis_address = config_.redis_address;
   if (redis_address.empty()) {
     embedded_redis_ =
         std::make_unique<EmbeddedRedis>(loop_, config_.data_dir, config_.redis_server_binary);
     auto r = embedded_redis_->start();
-    if (!r) return r;
+    if (!r)
+      return r;
     redis_address = embedded_redis_->address();
   }
   auto address = RedisAddress::parse(redis_address);
-  if (!address) return Error{"redis.address", address.error().message};
+  if (!address)
+    return Error{"redis.address", address.error().message};
   redis_ = std::make_unique<RedisClient>(loop_, address.value());
   redis_->start();
 
@@ -41,7 +46,8 @@ Result<bool> App::start() {
     char host[256] = "localhost";
     gethostname(host, sizeof host - 1);
     auto paths = tls::ensureSelfSigned(config_.data_dir, host);
-    if (!paths) return Error{"server.tls_cert", paths.error().message};
+    if (!paths)
+      return Error{"server.tls_cert", paths.error().message};
     options.tls_cert = paths->cert;
     options.tls_key = paths->key;
     log::info("using a self-signed certificate", {{"cert", paths->cert}});
@@ -58,19 +64,17 @@ void App::addHealthRoutes() {
   router_.add(http::Method::Get, "/healthz", [](const http::Request&, const http::Responder& r) {
     r.json(200, {{"status", "ok"}});
   });
-  router_.add(http::Method::Get, "/readyz",
-              [this](const http::Request&, const http::Responder& r) {
-                if (redis_ && redis_->ready()) {
-                  r.json(200, {{"status", "ready"}, {"checks", {{"redis", "up"}}}});
-                  return;
-                }
-                auto resp = http::Response::json(
-                    503, {{"error",
-                           {{"code", "not_ready"}, {"message", "Redis is not reachable"}}},
-                          {"checks", {{"redis", "down"}}}});
-                resp.header("retry-after", "1");
-                r.send(std::move(resp));
-              });
+  router_.add(http::Method::Get, "/readyz", [this](const http::Request&, const http::Responder& r) {
+    if (redis_ && redis_->ready()) {
+      r.json(200, {{"status", "ready"}, {"checks", {{"redis", "up"}}}});
+      return;
+    }
+    auto resp = http::Response::json(
+        503, {{"error", {{"code", "not_ready"}, {"message", "Redis is not reachable"}}},
+              {"checks", {{"redis", "down"}}}});
+    resp.header("retry-after", "1");
+    r.send(std::move(resp));
+  });
   router_.add(http::Method::Get, "/metrics",
               [this](const http::Request&, const http::Responder& r) {
                 r.send(http::Response::text(200, metrics_.render(),
@@ -97,7 +101,9 @@ void App::addMetrics() {
                    [this] { return redis_ ? static_cast<double>(redis_->reconnects()) : 0; });
 }
 
-void App::run() { loop_.run(); }
+void App::run() {
+  loop_.run();
+}
 
 void App::shutdown() {
   if (http_) {

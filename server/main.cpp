@@ -71,7 +71,8 @@ int main(int argc, char** argv) {
     for (const auto& o : opts) {
       std::string name = o.name;
       if (a == name) {
-        if (i + 1 >= args.size()) return configError(name + ": needs a value");
+        if (i + 1 >= args.size())
+          return configError(name + ": needs a value");
         *o.slot = args[++i];
         matched = true;
       } else if (a.rfind(name + "=", 0) == 0) {
@@ -87,20 +88,27 @@ int main(int argc, char** argv) {
 
   Config config;
   try {
-    if (flags.config) config = Config::loadFile(*flags.config);
+    if (flags.config)
+      config = Config::loadFile(*flags.config);
     config.applyEnvironment();
-    if (flags.listen) config.listen = Config::parseListen("--listen", *flags.listen);
-    if (flags.tls_listen) config.tls_listen = Config::parseListen("--tls-listen", *flags.tls_listen);
-    if (flags.data_dir) config.data_dir = *flags.data_dir;
-    if (flags.redis) config.redis_address = *flags.redis;
+    if (flags.listen)
+      config.listen = Config::parseListen("--listen", *flags.listen);
+    if (flags.tls_listen)
+      config.tls_listen = Config::parseListen("--tls-listen", *flags.tls_listen);
+    if (flags.data_dir)
+      config.data_dir = *flags.data_dir;
+    if (flags.redis)
+      config.redis_address = *flags.redis;
     if (flags.log_level) {
       auto level = log::parseLevel(*flags.log_level);
-      if (!level) throw ConfigError("--log-level", "expected one of debug, info, warn, error");
+      if (!level)
+        throw ConfigError("--log-level", "expected one of debug, info, warn, error");
       config.log_level = *level;
     }
     if (flags.log_format) {
       auto format = log::parseFormat(*flags.log_format);
-      if (!format) throw ConfigError("--log-format", "expected json or text");
+      if (!format)
+        throw ConfigError("--log-format", "expected json or text");
       config.log_format = *format;
     }
     config.validate();
@@ -114,7 +122,8 @@ int main(int argc, char** argv) {
   App app(config);
   auto started = app.start();
   if (!started) {
-    log::error("start failed", {{"code", started.error().code}, {"error", started.error().message}});
+    log::error("start failed",
+               {{"code", started.error().code}, {"error", started.error().message}});
     return 1;
   }
 

@@ -11,12 +11,14 @@ std::vector<std::string> splitPath(const std::string& path) {
   size_t start = 1;
   while (start <= path.size()) {
     size_t end = path.find('/', start);
-    if (end == std::string::npos) end = path.size();
+    if (end == std::string::npos)
+      end = path.size();
     out.push_back(path.substr(start, end - start));
     start = end + 1;
   }
   // "/a/b/" and "/a/b" route alike.
-  while (out.size() > 1 && out.back().empty()) out.pop_back();
+  while (out.size() > 1 && out.back().empty())
+    out.pop_back();
   return out;
 }
 
@@ -56,7 +58,8 @@ std::string Request::param(const std::string& name) const {
 
 std::optional<std::string> Request::queryParam(const std::string& name) const {
   auto it = query.find(name);
-  if (it == query.end()) return std::nullopt;
+  if (it == query.end())
+    return std::nullopt;
   return it->second;
 }
 
@@ -97,7 +100,8 @@ Response Response::noContent() {
 }
 
 void Responder::send(Response response) const {
-  if (sink_) sink_->deliver(std::move(response));
+  if (sink_)
+    sink_->deliver(std::move(response));
 }
 
 void Router::add(Method method, const std::string& pattern, Handler handler) {
@@ -108,19 +112,22 @@ Router::Match Router::find(Method method, const std::string& path) const {
   Match match;
   auto segments = splitPath(path);
   for (const auto& route : routes_) {
-    if (route.segments.size() != segments.size()) continue;
+    if (route.segments.size() != segments.size())
+      continue;
     std::map<std::string, std::string> params;
     bool ok = true;
     for (size_t i = 0; i < segments.size() && ok; ++i) {
       const std::string& want = route.segments[i];
       if (want.size() > 2 && want.front() == '{' && want.back() == '}') {
-        if (segments[i].empty()) ok = false;
+        if (segments[i].empty())
+          ok = false;
         params[want.substr(1, want.size() - 2)] = segments[i];
       } else {
         ok = want == segments[i];
       }
     }
-    if (!ok) continue;
+    if (!ok)
+      continue;
     Method effective = method == Method::Head ? Method::Get : method;
     if (route.method == effective && !match.handler) {
       match.handler = &route.handler;
@@ -130,7 +137,8 @@ Router::Match Router::find(Method method, const std::string& path) const {
     if (std::find(match.allowed.begin(), match.allowed.end(), route.method) ==
         match.allowed.end()) {
       match.allowed.push_back(route.method);
-      if (match.route.empty()) match.route = route.pattern;
+      if (match.route.empty())
+        match.route = route.pattern;
     }
   }
   return match;
@@ -143,7 +151,8 @@ std::string urlDecode(const std::string& text) {
     char c = text[i];
     if (c == '+') {
       out += ' ';
-    } else if (c == '%' && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+    } else if (c == '%' && i + 2 < text.size() &&
+               std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
                std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
       out += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
       i += 2;

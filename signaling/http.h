@@ -20,10 +20,10 @@ const char* methodName(Method method);
 
 struct Request {
   Method method = Method::Unknown;
-  std::string path;                           // URL-decoded, without the query
-  std::map<std::string, std::string> query;   // decoded name -> value
-  std::map<std::string, std::string> headers; // lower-case name -> value
-  std::map<std::string, std::string> params;  // from the route pattern's {names}
+  std::string path;                            // URL-decoded, without the query
+  std::map<std::string, std::string> query;    // decoded name -> value
+  std::map<std::string, std::string> headers;  // lower-case name -> value
+  std::map<std::string, std::string> params;   // from the route pattern's {names}
   std::string body;
   std::string peer;  // client address
   bool tls = false;

@@ -42,20 +42,24 @@ struct Exchange : Responder::Sink {
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
   void deliver(Response r) override {
-    if (response) return;  // a request is answered once
+    if (response)
+      return;  // a request is answered once
     if (metrics) {
-      metrics->add("jobcast_http_requests_total",
-                   {{"route", route}, {"method", methodName(request.method)},
-                    {"status", std::to_string(r.status)}});
+      metrics->add("jobcast_http_requests_total", {{"route", route},
+                                                   {"method", methodName(request.method)},
+                                                   {"status", std::to_string(r.status)}});
     }
     auto ms = std::chrono::duration_cast<std::chrono::microseconds>(
                   std::chrono::steady_clock::now() - started)
                   .count() /
               1000.0;
-    log::debug("http", {{"method", methodName(request.method)}, {"route", route},
-                        {"status", r.status}, {"ms", ms}});
+    log::debug("http", {{"method", methodName(request.method)},
+                        {"route", route},
+                        {"status", r.status},
+                        {"ms", ms}});
     response = std::move(r);
-    if (wsi) lws_callback_on_writable(wsi);
+    if (wsi)
+      lws_callback_on_writable(wsi);
   }
 };
 
@@ -106,16 +110,19 @@ void readHeaders(lws* wsi, Request& req) {
   std::string buf;
   for (const auto& k : known) {
     int len = lws_hdr_total_length(wsi, k.token);
-    if (len <= 0) continue;
+    if (len <= 0)
+      continue;
     buf.resize(static_cast<size_t>(len) + 1);
     int n = lws_hdr_copy(wsi, buf.data(), len + 1, k.token);
-    if (n > 0) req.headers[k.name] = buf.substr(0, static_cast<size_t>(n));
+    if (n > 0)
+      req.headers[k.name] = buf.substr(0, static_cast<size_t>(n));
   }
   // Query arguments arrive from lws already split and URL-decoded.
   char frag[2048];
   for (int i = 0; i < 64; ++i) {
     int n = lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i);
-    if (n < 0) break;
+    if (n < 0)
+      break;
     std::string arg(frag, static_cast<size_t>(n));
     auto eq = arg.find('=');
     if (eq == std::string::npos) {
@@ -148,7 +155,8 @@ void dispatch(Router& router, const std::shared_ptr<Exchange>& ex) {
   if (!match.allowed.empty()) {
     ex->route = match.route;
     std::string allow;
-    for (auto m : match.allowed) allow += std::string(allow.empty() ? "" : ", ") + methodName(m);
+    for (auto m : match.allowed)
+      allow += std::string(allow.empty() ? "" : ", ") + methodName(m);
     if (req.method == Method::Options) {
       auto r = Response::noContent();
       r.header("allow", allow + ", OPTIONS");
@@ -204,7 +212,8 @@ int writeSome(lws* wsi, Exchange& ex) {
         return -1;
       }
     }
-    if (lws_finalize_write_http_header(wsi, start, &p, end)) return -1;
+    if (lws_finalize_write_http_header(wsi, start, &p, end))
+      return -1;
     ex.headers_sent = true;
     if (!body.empty()) {
       lws_callback_on_writable(wsi);
@@ -226,7 +235,8 @@ int writeSome(lws* wsi, Exchange& ex) {
     }
   }
   // The whole response is out.
-  if (r.close_connection) return -1;
+  if (r.close_connection)
+    return -1;
   return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
@@ -240,11 +250,11 @@ void detach(ConnectionData* cd) {
 
 int httpCallback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
   auto* cd = static_cast<ConnectionData*>(user);
-  auto* vhost_impl =
-      static_cast<HttpServer::Impl*>(lws_get_vhost_user(lws_get_vhost(wsi)));
+  auto* vhost_impl = static_cast<HttpServer::Impl*>(lws_get_vhost_user(lws_get_vhost(wsi)));
   switch (reason) {
     case LWS_CALLBACK_HTTP: {
-      if (!cd || !vhost_impl) return -1;
+      if (!cd || !vhost_impl)
+        return -1;
       HttpServer* server = vhost_impl->server;
       detach(cd);
       auto ex = std::make_shared<Exchange>();
@@ -260,9 +270,9 @@ int httpCallback(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
       const std::string& length_text = ex->request.header("content-length");
       long long length = length_text.empty() ? 0 : std::atoll(length_text.c_str());
       if (length > server->maxBodyBytes()) {
-        auto r = Response::error(413, "payload_too_large",
-                                 "request body over " + std::to_string(server->maxBodyBytes()) +
-                                     " bytes");
+        auto r = Response::error(
+            413, "payload_too_large",
+            "request body over " + std::to_string(server->maxBodyBytes()) + " bytes");
         r.close_connection = true;
         Responder(ex).send(std::move(r));
         return 0;
@@ -277,9 +287,11 @@ int httpCallback(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
       return 0;
     }
     case LWS_CALLBACK_HTTP_BODY: {
-      if (!cd || !cd->current || !vhost_impl) return -1;
+      if (!cd || !cd->current || !vhost_impl)
+        return -1;
       auto& ex = *cd->current;
-      if (ex->response) return 0;  // already refused; discard
+      if (ex->response)
+        return 0;  // already refused; discard
       if (static_cast<int64_t>(ex->body.size() + len) > vhost_impl->server->maxBodyBytes()) {
         auto r = Response::error(413, "payload_too_large", "request body too large");
         r.close_connection = true;
@@ -290,18 +302,22 @@ int httpCallback(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
       return 0;
     }
     case LWS_CALLBACK_HTTP_BODY_COMPLETION: {
-      if (!cd || !cd->current || !vhost_impl) return -1;
+      if (!cd || !cd->current || !vhost_impl)
+        return -1;
       auto ex = *cd->current;
-      if (ex->response) return 0;
+      if (ex->response)
+        return 0;
       ex->request.body = std::move(ex->body);
       ex->body_expected = false;
       dispatch(vhost_impl->server->router(), ex);
       return 0;
     }
     case LWS_CALLBACK_HTTP_WRITEABLE: {
-      if (!cd || !cd->current) return 0;
+      if (!cd || !cd->current)
+        return 0;
       auto ex = *cd->current;
-      if (!ex->response) return 0;
+      if (!ex->response)
+        return 0;
       int rc = writeSome(wsi, *ex);
       return rc;
     }
@@ -317,7 +333,8 @@ int httpCallback(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
 
 void lwsLogBridge(int level, const char* line) {
   std::string text(line);
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
+    text.pop_back();
   if (level & LLL_ERR) {
     log::error("lws", {{"detail", text}});
   } else if (level & LLL_WARN) {
@@ -337,16 +354,19 @@ HttpServer::HttpServer(Loop& loop, Metrics& metrics, Router& router, Options opt
                     "HTTP requests answered, by route pattern, method and status.");
 }
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+}
 
 Result<bool> HttpServer::start() {
   JOBCAST_ASSERT_LOOP_THREAD(loop_);
   lws_set_log_level(LLL_ERR | LLL_WARN, lwsLogBridge);
 
   protocols_.clear();
-  protocols_.push_back(lws_protocols{"http", httpCallback, sizeof(ConnectionData), 0, 0,
-                                     nullptr, 0});
-  for (const auto& p : options_.websocket_protocols) protocols_.push_back(p);
+  protocols_.push_back(
+      lws_protocols{"http", httpCallback, sizeof(ConnectionData), 0, 0, nullptr, 0});
+  for (const auto& p : options_.websocket_protocols)
+    protocols_.push_back(p);
   protocols_.push_back(lws_protocols{nullptr, nullptr, 0, 0, 0, nullptr, 0});
 
   lws_context_creation_info info;
@@ -358,7 +378,8 @@ Result<bool> HttpServer::start() {
   info.port = CONTEXT_PORT_NO_LISTEN;
   info.protocols = protocols_.data();
   context_ = lws_create_context(&info);
-  if (!context_) return Error{"lws", "cannot create the libwebsockets context"};
+  if (!context_)
+    return Error{"lws", "cannot create the libwebsockets context"};
 
   auto makeVhost = [&](const ListenAddress& at, bool tls, int& port_out) -> Result<bool> {
     lws_context_creation_info vi;
@@ -367,7 +388,8 @@ Result<bool> HttpServer::start() {
     vi.port = at.port;
     std::string iface = at.host;
     vi.iface = (iface.empty() || iface == "0.0.0.0" || iface == "::") ? nullptr : iface.c_str();
-    if (iface == "0.0.0.0") vi.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    if (iface == "0.0.0.0")
+      vi.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     vi.protocols = protocols_.data();
     vi.user = impl_.get();
     vi.keepalive_timeout = 30;
@@ -383,24 +405,26 @@ Result<bool> HttpServer::start() {
                                  at.str() + " (port in use or certificate unusable)"};
     }
     port_out = lws_get_vhost_listen_port(vh);
-    log::info("listening", {{"scheme", tls ? "https" : "http"},
-                            {"address", at.host},
-                            {"port", port_out}});
+    log::info("listening",
+              {{"scheme", tls ? "https" : "http"}, {"address", at.host}, {"port", port_out}});
     return true;
   };
   if (options_.http.enabled()) {
     auto r = makeVhost(options_.http, false, http_port_);
-    if (!r) return r;
+    if (!r)
+      return r;
   }
   if (options_.https.enabled()) {
     auto r = makeVhost(options_.https, true, https_port_);
-    if (!r) return r;
+    if (!r)
+      return r;
   }
   return true;
 }
 
 void HttpServer::stop() {
-  if (!context_) return;
+  if (!context_)
+    return;
   lws_context* ctx = context_;
   context_ = nullptr;
   lws_context_destroy(ctx);

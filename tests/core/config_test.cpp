@@ -1,0 +1,114 @@
+#include "core/config.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "tests/support/temp_dir.h"
+
+namespace jobcast {
+namespace {
+
+std::string keyOf(const std::string& yaml) {
+  try {
+    Config::loadText(yaml).validate();
+  } catch (const ConfigError& e) {
+    return e.key();
+  }
+  return "(accepted)";
+}
+
+TEST(Config, DefaultsWithoutAFile) {
+  Config c = Config::loadText("");
+  EXPECT_EQ(c.listen.host, "0.0.0.0");
+  EXPECT_EQ(c.listen.port, 8080);
+  EXPECT_EQ(c.tls_listen.port, 8443);
+  EXPECT_EQ(c.data_dir, "./data");
+  EXPECT_TRUE(c.redis_address.empty());
+  EXPECT_EQ(c.log_level, log::Level::Info);
+  EXPECT_EQ(c.log_format, log::Format::Json);
+  EXPECT_EQ(c.max_body_bytes, 1 << 20);
+  EXPECT_NO_THROW(c.validate());
+}
+
+TEST(Config, SampleConfigParsesAndMatchesDefaults) {
+  Config sample =
+      Config::loadFile(std::string(JOBCAST_SOURCE_DIR) + "/configs/jobcast.sample.yaml");
+  Config defaults;
+  EXPECT_EQ(sample.listen.str(), defaults.listen.str());
+  EXPECT_EQ(sample.tls_listen.str(), defaults.tls_listen.str());
+  EXPECT_EQ(sample.data_dir, defaults.data_dir);
+  EXPECT_EQ(sample.max_body_bytes, defaults.max_body_bytes);
+  EXPECT_EQ(sample.redis_server_binary, defaults.redis_server_binary);
+}
+
+TEST(Config, ValuesOverrideDefaults) {
+  Config c = Config::loadText(R"(
+server:
+  listen: "127.0.0.1:9000"
+  tls_listen: off
+  max_body_bytes: 4096
+data_dir: /var/lib/jobcast
+redis:
+  address: "10.0.0.5:6380"
+log:
+  level: debug
+  format: text
+)");
+  EXPECT_EQ(c.listen.host, "127.0.0.1");
+  EXPECT_EQ(c.listen.port, 9000);
+  EXPECT_FALSE(c.tls_listen.enabled());
+  EXPECT_EQ(c.max_body_bytes, 4096);
+  EXPECT_EQ(c.data_dir, "/var/lib/jobcast");
+  EXPECT_EQ(c.redis_address, "10.0.0.5:6380");
+  EXPECT_EQ(c.log_level, log::Level::Debug);
+  EXPECT_EQ(c.log_format, log::Format::Text);
+}
+
+TEST(Config, ListenForms) {
+  EXPECT_EQ(Config::parseListen("k", ":81").host, "0.0.0.0");
+  EXPECT_EQ(Config::parseListen("k", "[::1]:81").host, "::1");
+  EXPECT_EQ(Config::parseListen("k", "[::1]:81").port, 81);
+  EXPECT_EQ(Config::parseListen("k", "127.0.0.1:0").port, 0);
+  EXPECT_FALSE(Config::parseListen("k", "off").enabled());
+}
+
+TEST(Config, EveryKindOfErrorNamesItsKey) {
+  EXPECT_EQ(keyOf("server:\n  listen: \"0.0.0.0:70000\"\n"), "server.listen");
+  EXPECT_EQ(keyOf("server:\n  listen: \"0.0.0.0:-1\"\n"), "server.listen");
+  EXPECT_EQ(keyOf("server:\n  listen: \"0.0.0.0:http\"\n"), "server.listen");
+  EXPECT_EQ(keyOf("server:\n  listen: 8080\n"), "server.listen");
+  EXPECT_EQ(keyOf("server:\n  listen: [1, 2]\n"), "server.listen");
+  EXPECT_EQ(keyOf("server:\n  max_body_bytes: lots\n"), "server.max_body_bytes");
+  EXPECT_EQ(keyOf("server:\n  max_body_bytes: 10\n"), "server.max_body_bytes");
+  EXPECT_EQ(keyOf("server:\n  lisen: \":80\"\n"), "server.lisen");
+  EXPECT_EQ(keyOf("colour: blue\n"), "colour");
+  EXPECT_EQ(keyOf("log:\n  level: loud\n"), "log.level");
+  EXPECT_EQ(keyOf("log:\n  format: xml\n"), "log.format");
+  EXPECT_EQ(keyOf("data_dir: \"\"\n"), "data_dir");
+  EXPECT_EQ(keyOf("server:\n  tls_cert: /nonexistent/cert.pem\n  tls_key: /nonexistent/key.pem\n"),
+            "server.tls_cert");
+  EXPECT_EQ(keyOf("server:\n  tls_cert: /etc/hostname\n"), "server.tls_key");
+  EXPECT_EQ(keyOf("crypto:\n  data_key: short\n"), "crypto.data_key");
+  EXPECT_EQ(keyOf("auth:\n  jwt_secret: abc\n"), "auth.jwt_secret");
+  EXPECT_EQ(keyOf("server: [\n"), "(file)");
+  EXPECT_EQ(keyOf("- a\n- b\n"), "(file)");
+}
+
+TEST(Config, UnreadableFileIsAnError) {
+  EXPECT_THROW(Config::loadFile("/nonexistent/jobcast.yaml"), ConfigError);
+}
+
+TEST(Config, EnvironmentSuppliesSecrets) {
+  setenv("JOBCAST_JWT_SECRET", "from-the-environment-123", 1);
+  setenv("JOBCAST_REDIS", "unix:/run/redis.sock", 1);
+  Config c = Config::loadText("auth:\n  jwt_secret: from-the-file-123456\n");
+  c.applyEnvironment();
+  EXPECT_EQ(c.jwt_secret, "from-the-environment-123");
+  EXPECT_EQ(c.redis_address, "unix:/run/redis.sock");
+  unsetenv("JOBCAST_JWT_SECRET");
+  unsetenv("JOBCAST_REDIS");
+}
+
+}  // namespace
+}  // namespace jobcast

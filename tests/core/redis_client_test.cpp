@@ -1,0 +1,105 @@
+#include "core/redis.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/support/redis_server.h"
+
+namespace jobcast {
+namespace {
+
+// Runs the loop until `done` or the deadline; returns whether `done` became true.
+bool runUntil(Loop& loop, const std::function<bool()>& done,
+              std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done() && std::chrono::steady_clock::now() < deadline) {
+    g_main_context_iteration(loop.context(), FALSE);
+    g_usleep(1000);
+  }
+  return done();
+}
+
+TEST(RedisAddress, Parses) {
+  EXPECT_EQ(RedisAddress::parse("127.0.0.1:6380")->port, 6380);
+  EXPECT_EQ(RedisAddress::parse("tcp://redis:6379")->host, "redis");
+  EXPECT_EQ(RedisAddress::parse("unix:/tmp/r.sock")->unix_path, "/tmp/r.sock");
+  EXPECT_EQ(RedisAddress::parse("/tmp/r.sock")->unix_path, "/tmp/r.sock");
+  EXPECT_FALSE(RedisAddress::parse("host:notaport").ok());
+  EXPECT_FALSE(RedisAddress::parse(":6379").ok());
+}
+
+TEST(RedisClient, CommandsRoundTripAgainstARealServer) {
+  test::RedisServer server;
+  Loop loop;
+  RedisClient client(loop, RedisAddress::parse(server.address()).value());
+  client.start();
+  ASSERT_TRUE(runUntil(loop, [&] { return client.ready(); }));
+
+  std::vector<RedisReply> replies;
+  client.command({"SET", "k", std::string("v\0w", 3)}, [&](Result<RedisReply> r) {
+    ASSERT_TRUE(r.ok());
+    replies.push_back(r.value());
+  });
+  client.command({"GET", "k"}, [&](Result<RedisReply> r) { replies.push_back(r.value()); });
+  client.command({"RPUSH", "l", "a", "b"},
+                 [&](Result<RedisReply> r) { replies.push_back(r.value()); });
+  client.command({"LRANGE", "l", "0", "-1"},
+                 [&](Result<RedisReply> r) { replies.push_back(r.value()); });
+  client.command({"NOSUCHCOMMAND"}, [&](Result<RedisReply> r) { replies.push_back(r.value()); });
+  ASSERT_TRUE(runUntil(loop, [&] { return replies.size() == 5; }));
+  EXPECT_EQ(replies[0].str, "OK");
+  EXPECT_EQ(replies[1].str, std::string("v\0w", 3));
+  EXPECT_EQ(replies[2].integer, 2);
+  ASSERT_EQ(replies[3].elements.size(), 2u);
+  EXPECT_EQ(replies[3].elements[1].str, "b");
+  EXPECT_TRUE(replies[4].isError());
+}
+
+TEST(RedisClient, ReportsNotReadyWhenKilledAndRecoversAfterRestart) {
+  test::RedisServer server;
+  Loop loop;
+  RedisClient client(loop, RedisAddress::parse(server.address()).value());
+  std::vector<bool> transitions;
+  client.onStateChange([&](bool ready) { transitions.push_back(ready); });
+  client.start();
+  ASSERT_TRUE(runUntil(loop, [&] { return client.ready(); }));
+
+  server.kill();
+  ASSERT_TRUE(runUntil(
+      loop, [&] { return !client.ready(); }, std::chrono::seconds(2)));
+
+  // Commands while down fail with a clear error instead of hanging.
+  bool failed = false;
+  client.command({"PING"}, [&](Result<RedisReply> r) {
+    failed = !r.ok() && r.error().code == "redis_unavailable";
+  });
+  ASSERT_TRUE(runUntil(loop, [&] { return failed; }));
+
+  server.start();
+  ASSERT_TRUE(runUntil(
+      loop, [&] { return client.ready(); }, std::chrono::seconds(5)));
+  EXPECT_EQ(transitions, (std::vector<bool>{true, false, true}));
+  EXPECT_GE(client.reconnects(), 1u);
+}
+
+TEST(RedisScript, FallsBackToEvalAfterScriptFlush) {
+  test::RedisServer server;
+  Loop loop;
+  RedisClient client(loop, RedisAddress::parse(server.address()).value());
+  client.start();
+  ASSERT_TRUE(runUntil(loop, [&] { return client.ready(); }));
+  RedisScript script("return redis.call('INCRBY', KEYS[1], ARGV[1])");
+  std::vector<long long> results;
+  for (int i = 0; i < 2; ++i) {
+    script.run(client, {"counter"}, {"5"}, [&](Result<RedisReply> r) {
+      ASSERT_TRUE(r.ok());
+      ASSERT_FALSE(r->isError()) << r->str;
+      results.push_back(r->integer);
+    });
+    ASSERT_TRUE(runUntil(loop, [&] { return results.size() == static_cast<size_t>(i + 1); }));
+    server.command({"SCRIPT", "FLUSH"});
+  }
+  EXPECT_EQ(results, (std::vector<long long>{5, 10}));
+}
+
+}  // namespace
+}  // namespace jobcast

@@ -1,0 +1,66 @@
+#pragma once
+// The real jobcastd binary, started for one test on a free port with its own data
+// directory; stderr goes to a file the test can read.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "tests/support/temp_dir.h"
+
+namespace jobcast::test {
+
+class Jobcastd {
+ public:
+  struct Options {
+    std::vector<std::string> args;           // extra command-line arguments
+    std::map<std::string, std::string> env;  // extra environment
+    std::string redis;                       // --redis; empty = embedded child
+    bool tls = false;                        // also listen for HTTPS on a free port
+    std::vector<std::string> wrapper;        // e.g. {"valgrind", "--leak-check=full"}
+    std::chrono::milliseconds ready_timeout{15000};
+  };
+
+  Jobcastd() : Jobcastd(Options{}) {}
+  explicit Jobcastd(Options options);
+  ~Jobcastd();
+
+  // Starts the process and waits for its "jobcastd ready" log line.
+  void start();
+  // Sends `sig` and waits; returns the exit code (or 128+signal). -1 on timeout.
+  int stop(int sig = 15, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  bool running();
+
+  pid_t pid() const { return pid_; }
+  int httpPort() const { return http_port_; }
+  int httpsPort() const { return https_port_; }
+  std::string url(const std::string& path = "") const;
+  std::string httpsUrl(const std::string& path = "") const;
+  const std::string& dataDir() const { return data_dir_; }
+  std::string log() const;  // everything it wrote to stderr so far
+
+  // Path of the jobcastd binary under test.
+  static std::string binary();
+  // Runs jobcastd to completion with these arguments; returns exit code, fills output.
+  static int runToExit(const std::vector<std::string>& args, std::string* output,
+                       const std::map<std::string, std::string>& env = {});
+
+ private:
+  Options options_;
+  TempDir dir_{"jobcastd"};
+  std::string data_dir_;
+  std::string log_path_;
+  pid_t pid_ = -1;
+  int http_port_ = -1;
+  int https_port_ = -1;
+};
+
+// Polls `fn` every 20 ms until it returns true or `timeout` passes.
+bool eventually(const std::function<bool()>& fn,
+                std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+}  // namespace jobcast::test
