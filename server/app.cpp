@@ -5,6 +5,7 @@
 
 #include "core/build_info.h"
 #include "core/log.h"
+#include "core/secrets.h"
 #include "core/tls.h"
 
 namespace jobcast {
@@ -20,6 +21,13 @@ Result<bool> App::start() {
   std::filesystem::create_directories(config_.data_dir, ec);
   if (ec)
     return Error{"data_dir", "cannot create " + config_.data_dir + ": " + ec.message()};
+
+  auto jwt_secret = resolveSecret(config_.jwt_secret, config_.data_dir, "jwt-secret");
+  if (!jwt_secret) return Error{"auth.jwt_secret", jwt_secret.error().message};
+  jwt_ = std::make_unique<Jwt>(jwt_secret.value());
+  auto data_key = resolveSecret(config_.data_key, config_.data_dir, "data-key");
+  if (!data_key) return Error{"crypto.data_key", data_key.error().message};
+  data_key_ = data_key.value();
 
   std::string redis_address = config_.redis_address;
   if (redis_address.empty()) {

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "core/config.h"
+#include "core/jwt.h"
 #include "core/loop.h"
 #include "core/metrics.h"
 #include "core/redis.h"
@@ -33,6 +34,9 @@ class App {
   http::Router& router() { return router_; }
   Metrics& metrics() { return metrics_; }
   RedisClient& redis() { return *redis_; }
+  const Jwt& jwt() const { return *jwt_; }
+  // The personal-data key, 64 hex characters (configured or generated once).
+  const std::string& dataKey() const { return data_key_; }
   const Config& config() const { return config_; }
   int httpPort() const { return http_ ? http_->httpPort() : -1; }
   int httpsPort() const { return http_ ? http_->httpsPort() : -1; }
@@ -45,6 +49,8 @@ class App {
   Loop loop_;
   Metrics metrics_;
   http::Router router_;
+  std::unique_ptr<Jwt> jwt_;
+  std::string data_key_;
   std::unique_ptr<EmbeddedRedis> embedded_redis_;
   std::unique_ptr<RedisClient> redis_;
   std::unique_ptr<http::HttpServer> http_;

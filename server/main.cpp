@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -13,6 +14,8 @@
 #include "core/build_info.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/secrets.h"
+#include "core/jwt.h"
 #include "server/app.h"
 
 namespace {
@@ -32,6 +35,8 @@ const char kUsage[] =
     "  --help                this text\n"
     "  --version             the version\n"
     "\n"
+    "  jobcastd token ...    print an access token (jobcastd token --help)\n"
+    "\n"
     "Environment: JOBCAST_JWT_SECRET, JOBCAST_DATA_KEY, JOBCAST_REDIS.\n";
 
 struct Flags {
@@ -43,12 +48,90 @@ int configError(const std::string& message) {
   return kExitConfig;
 }
 
+const char kTokenUsage[] =
+    "usage: jobcastd token --role ROLE --sub ID [--name NAME] [--employer ID]\n"
+    "                      [--room ID ...] [--ttl SECONDS] [--config FILE] [--data-dir DIR]\n"
+    "\n"
+    "Prints an access token signed with this node's secret (auth.jwt_secret,\n"
+    "JOBCAST_JWT_SECRET, or the one generated in the data directory).\n"
+    "ROLE is admin, employer, counsellor, captioner or jobseeker; --room * = all rooms.\n";
+
+// `jobcastd token ...`: admin tooling and tests mint tokens with it.
+int tokenCommand(const std::vector<std::string>& args) {
+  using namespace jobcast;
+  Claims claims;
+  std::optional<std::string> config_path, data_dir, role;
+  int64_t ttl = 3600;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") {
+      std::fputs(kTokenUsage, stdout);
+      return 0;
+    }
+    if (i + 1 >= args.size()) {
+      std::fprintf(stderr, "jobcastd token: %s needs a value\n\n%s", a.c_str(), kTokenUsage);
+      return kExitConfig;
+    }
+    const std::string& v = args[++i];
+    if (a == "--role") {
+      role = v;
+    } else if (a == "--sub") {
+      claims.sub = v;
+    } else if (a == "--name") {
+      claims.name = v;
+    } else if (a == "--employer") {
+      claims.employer = v;
+    } else if (a == "--room") {
+      claims.rooms.push_back(v);
+    } else if (a == "--ttl") {
+      char* end = nullptr;
+      ttl = std::strtoll(v.c_str(), &end, 10);
+      if (*end || ttl <= 0) {
+        std::fprintf(stderr, "jobcastd token: --ttl: expected a positive number of seconds\n");
+        return kExitConfig;
+      }
+    } else if (a == "--config") {
+      config_path = v;
+    } else if (a == "--data-dir") {
+      data_dir = v;
+    } else {
+      std::fprintf(stderr, "jobcastd token: unknown argument '%s'\n\n%s", a.c_str(), kTokenUsage);
+      return kExitConfig;
+    }
+  }
+  auto parsed = role ? parseRole(*role) : std::nullopt;
+  if (!parsed || claims.sub.empty()) {
+    std::fprintf(stderr, "jobcastd token: --role (a known role) and --sub are required\n\n%s",
+                 kTokenUsage);
+    return kExitConfig;
+  }
+  claims.role = *parsed;
+  Config config;
+  try {
+    if (config_path) config = Config::loadFile(*config_path);
+    config.applyEnvironment();
+    if (data_dir) config.data_dir = *data_dir;
+    config.validate();
+  } catch (const ConfigError& e) {
+    return configError(e.what());
+  }
+  auto secret = resolveSecret(config.jwt_secret, config.data_dir, "jwt-secret");
+  if (!secret) return configError("auth.jwt_secret: " + secret.error().message);
+  claims.iat = static_cast<int64_t>(std::time(nullptr));
+  claims.exp = claims.iat + ttl;
+  std::printf("%s\n", Jwt(secret.value()).sign(claims).c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace jobcast;
   Flags flags;
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0] == "token") {
+    return tokenCommand(std::vector<std::string>(args.begin() + 1, args.end()));
+  }
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--help" || a == "-h") {
