@@ -13,6 +13,7 @@
 #include "core/redis_child.h"
 #include "signaling/http.h"
 #include "signaling/http_server.h"
+#include "signaling/static_files.h"
 
 namespace jobcast {
 
@@ -44,6 +45,7 @@ class App {
  private:
   void addHealthRoutes();
   void addMetrics();
+  void addPages();
 
   Config config_;
   Loop loop_;
@@ -54,6 +56,7 @@ class App {
   std::unique_ptr<EmbeddedRedis> embedded_redis_;
   std::unique_ptr<RedisClient> redis_;
   std::unique_ptr<http::HttpServer> http_;
+  std::unique_ptr<http::StaticFiles> static_files_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
