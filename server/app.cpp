@@ -101,6 +101,19 @@ void App::addPages() {
     return;
   }
   static_files_ = std::make_unique<http::StaticFiles>(dir);
+  // Page routes: each serves its page; the page reads the id from its URL.
+  const std::pair<const char*, const char*> pages[] = {
+      {"/room/{id}", "viewer.html"},
+      {"/studio/{room}", "studio.html"},
+      {"/console/{room}", "console.html"},
+  };
+  for (const auto& [pattern, file] : pages) {
+    std::string page = file;  // HEAD is routed as GET
+    router_.add(http::Method::Get, pattern,
+                [this, page](const http::Request& req, const http::Responder& r) {
+                  static_files_->serveFile(page, req, r);
+                });
+  }
   router_.setFallback(
       [this](const http::Request& req, const http::Responder& r) { static_files_->serve(req, r); });
   log::info("serving pages", {{"dir", dir}});

@@ -1,0 +1,147 @@
+// Test harness for the pages: starts a real jobcastd (port 0, its own data
+// directory, its private redis-server), mints tokens with `jobcastd token`,
+// launches Debian's Chromium through playwright-core, and reports checks.
+
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+export const CHROMIUM = process.env.JOBCAST_CHROMIUM || '/usr/bin/chromium';
+const SECRET_ENV = {
+  JOBCAST_JWT_SECRET: 'web-test-secret-0123456789abcdef',
+  JOBCAST_DATA_KEY: '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff',
+};
+
+export function args() {
+  const out = {};
+  const a = process.argv.slice(2);
+  for (let i = 0; i < a.length; i++) {
+    if (a[i].startsWith('--')) {
+      const k = a[i].slice(2);
+      out[k] = a[i + 1] && !a[i + 1].startsWith('--') ? a[++i] : true;
+    }
+  }
+  const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+  out.jobcastd = out.jobcastd || path.join(root, 'build/server/jobcastd');
+  out.artifacts = out.artifacts || path.join(root, 'build/test-artifacts');
+  out.webClient = out['web-client'] || path.join(root, 'web-client');
+  return out;
+}
+
+export async function startServer(binary, { extraArgs = [], webClient, readyMs = 20000 } = {}) {
+  if (!existsSync(binary)) throw new Error(`jobcastd not found at ${binary}`);
+  const dir = mkdtempSync(path.join(tmpdir(), 'jobcast-web-'));
+  const dataDir = path.join(dir, 'data');
+  const argv = ['--listen', '127.0.0.1:0', '--tls-listen', 'off', '--data-dir', dataDir, '--log-format', 'json', ...extraArgs];
+  const env = { ...process.env, ...SECRET_ENV };
+  const child = spawn(binary, argv, { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: webClient ? path.dirname(webClient) : undefined });
+  let log = '';
+  const onData = (b) => { log += b.toString(); };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const port = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`jobcastd not ready in ${readyMs} ms:\n${log}`)), readyMs);
+    const look = () => {
+      for (const line of log.split('\n')) {
+        try {
+          const j = JSON.parse(line);
+          if (j.msg === 'jobcastd ready') { clearTimeout(timer); resolve(j.http_port); return true; }
+        } catch { /* not a JSON line */ }
+      }
+      return false;
+    };
+    child.stdout.on('data', look);
+    child.stderr.on('data', look);
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`jobcastd exited (${code}) during start:\n${log}`)); });
+  });
+  const base = `http://127.0.0.1:${port}`;
+  return {
+    port, base, dataDir, child,
+    log: () => log,
+    token(role, sub, { rooms = [], name, employer, ttl } = {}) {
+      const a = ['token', '--role', role, '--sub', sub, '--data-dir', dataDir];
+      if (name) a.push('--name', name);
+      if (employer) a.push('--employer', employer);
+      if (ttl) a.push('--ttl', String(ttl));
+      for (const r of rooms) a.push('--room', r);
+      return execFileSync(binary, a, { env, encoding: 'utf8' }).trim();
+    },
+    async stop() {
+      if (child.exitCode == null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => { const t = setTimeout(() => { child.kill('SIGKILL'); r(); }, 5000); child.on('exit', () => { clearTimeout(t); r(); }); });
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchBrowser() {
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is required at ${CHROMIUM} (Debian package "chromium"; deploy/install-deps.sh installs it)`);
+  let chromium;
+  try {
+    ({ chromium } = await import('playwright-core'));
+  } catch {
+    throw new Error('playwright-core is missing: run deploy/web-deps.sh (npm ci)');
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+      '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--no-first-run', '--disable-quic', '--autoplay-policy=no-user-gesture-required'],
+  });
+}
+
+export const PHONE = { viewport: { width: 360, height: 640 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'zh-CN' };
+export const DESKTOP = { viewport: { width: 1280, height: 800 }, locale: 'zh-CN' };
+
+// Collects uncaught page errors and failed loads of the page's own files.
+export function watchPage(page, label) {
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`${label}: uncaught ${e.message}`));
+  page.on('requestfailed', (r) => {
+    const u = new URL(r.url());
+    if (/^\/(js|css|vendor)\//.test(u.pathname)) problems.push(`${label}: ${u.pathname} failed: ${r.failure() && r.failure().errorText}`);
+  });
+  page.on('response', (r) => {
+    const u = new URL(r.url());
+    if (/^\/(js|css|vendor)\//.test(u.pathname) && r.status() >= 400) problems.push(`${label}: ${u.pathname} HTTP ${r.status()}`);
+  });
+  return problems;
+}
+
+export class Report {
+  constructor(name) { this.name = name; this.passed = 0; this.failed = 0; this.failures = []; }
+  async check(title, fn) {
+    const t0 = Date.now();
+    try {
+      await fn();
+      this.passed++;
+      console.log(`ok   ${title} (${Date.now() - t0} ms)`);
+      return true;
+    } catch (e) {
+      this.failed++;
+      this.failures.push(title);
+      console.log(`FAIL ${title}\n     ${String(e && e.stack || e).split('\n').slice(0, 6).join('\n     ')}`);
+      return false;
+    }
+  }
+  // A step the later steps depend on: stop the run if it fails.
+  async must(title, fn) {
+    if (!(await this.check(title, fn))) throw new Error(`stopping: "${title}" failed`);
+  }
+  finish() {
+    console.log(`${this.name}: ${this.passed} passed, ${this.failed} failed`);
+    return this.failed === 0 ? 0 : 1;
+  }
+}
+
+export function assert(cond, message) { if (!cond) throw new Error(message || 'assertion failed'); }
+export function eq(actual, expected, message) {
+  if (actual !== expected) throw new Error(`${message || 'values differ'}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+}
+
+export function artifactsDir(dir) { mkdirSync(dir, { recursive: true }); return dir; }
+export function readJson(file) { return JSON.parse(readFileSync(file, 'utf8')); }

@@ -1,0 +1,171 @@
+// The pages in a real Chromium against a real jobcastd: every page and page
+// route loads without script errors, fits a 360 px phone without horizontal
+// scrolling, switches language, and the API/WHEP modules turn server errors
+// into errors the pages can show. Screenshots go to build/test-artifacts/.
+
+import path from 'node:path';
+import { args, startServer, launchBrowser, watchPage, Report, assert, eq, PHONE, DESKTOP, artifactsDir } from './harness.mjs';
+
+const opt = args();
+const report = new Report('web_pages');
+const shots = artifactsDir(path.join(opt.artifacts, 'pages'));
+let server, browser;
+
+const PAGES = [
+  { name: 'index', path: '/', ready: '#rooms-live' },
+  { name: 'viewer', path: '/room/no-such-room', ready: '#video' },
+  { name: 'studio', path: '/studio/no-such-room#token=not-a-real-token', ready: '#go-live' },
+  { name: 'console', path: '/console/no-such-room#token=not-a-real-token', ready: '#questions' },
+];
+
+try {
+  await report.must('jobcastd starts', async () => { server = await startServer(opt.jobcastd, { webClient: opt.webClient }); });
+  await report.must('Chromium starts', async () => { browser = await launchBrowser(); });
+  const base = server.base;
+
+  await report.check('page routes serve their pages; hls.js is served from vendor/ gzipped', async () => {
+    for (const [p, marker] of [['/room/abc', 'viewer.js'], ['/studio/abc', 'studio.js'], ['/console/abc', 'console.js'], ['/', 'index.js']]) {
+      const res = await fetch(base + p);
+      eq(res.status, 200, `${p} status`);
+      assert((await res.text()).includes(marker), `${p} is not the right page`);
+    }
+    const hls = await fetch(`${base}/vendor/hls.light.min.mjs`, { headers: { 'Accept-Encoding': 'gzip' } });
+    eq(hls.status, 200, 'hls.js status');
+    assert(/javascript/.test(hls.headers.get('content-type')), 'hls.js content type');
+  });
+
+  for (const [label, ctxOpts] of [['phone', PHONE], ['desktop', DESKTOP]]) {
+    const ctx = await browser.newContext(ctxOpts);
+    for (const pg of PAGES) {
+      await report.check(`${pg.name} loads on ${label} without script errors${label === 'phone' ? ', no horizontal scroll at 360 px' : ''}`, async () => {
+        const page = await ctx.newPage();
+        const problems = watchPage(page, pg.name);
+        await page.goto(base + pg.path, { waitUntil: 'load' });
+        await page.waitForSelector(pg.ready, { state: 'attached', timeout: 10000 });
+        await page.waitForTimeout(600);
+        const w = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth, lang: document.documentElement.lang }));
+        if (label === 'phone') assert(w.scroll <= w.inner, `horizontal scroll: scrollWidth ${w.scroll} > ${w.inner}`);
+        eq(w.lang, 'zh-CN', 'default language');
+        await page.screenshot({ path: path.join(shots, `${pg.name}-${label}.png`), fullPage: true });
+        assert(problems.length === 0, problems.join('\n'));
+        await page.close();
+      });
+    }
+    await ctx.close();
+  }
+
+  await report.check('controls have accessible names (viewer, phone)', async () => {
+    const ctx = await browser.newContext(PHONE);
+    const page = await ctx.newPage();
+    await page.goto(`${base}/room/no-such-room`);
+    await page.waitForSelector('#video');
+    const unnamed = await page.evaluate(() => [...document.querySelectorAll('button, input, select, textarea')]
+      .filter((e) => !e.closest('[hidden]') && !e.closest('dialog'))
+      .filter((e) => {
+        const name = e.getAttribute('aria-label') || (e.labels && [...e.labels].map((l) => l.textContent).join('').trim()) || e.textContent.trim() || e.title;
+        return !name;
+      }).map((e) => e.id || e.outerHTML.slice(0, 60)));
+    eq(unnamed.length, 0, `unnamed controls ${unnamed.join(', ')}`);
+    const live = await page.evaluate(() => ['#qa-list', '#captions', '#player-status', '#chat-list'].every((s) => document.querySelector(s).getAttribute('aria-live')));
+    assert(live, 'live regions missing');
+    await ctx.close();
+  });
+
+  await report.check('string table: Chinese by default, English from the browser language or the menu, kept on reload', async () => {
+    const zh = await browser.newContext(PHONE);
+    const p1 = await zh.newPage();
+    await p1.goto(`${base}/room/no-such-room`);
+    await p1.waitForSelector('#tab-jobs');
+    eq(await p1.textContent('#tab-jobs'), '岗位', 'Chinese tab text');
+    await p1.selectOption('#lang', 'en');
+    eq(await p1.textContent('#tab-jobs'), 'Jobs', 'English after the menu');
+    eq(await p1.getAttribute('html', 'lang'), 'en', 'html lang after the menu');
+    eq(await p1.getAttribute('#qa-input', 'placeholder'), 'Your question for the employer or counsellor', 'placeholder translated');
+    await p1.reload();
+    await p1.waitForSelector('#tab-jobs');
+    eq(await p1.textContent('#tab-jobs'), 'Jobs', 'English kept after reload');
+    await zh.close();
+    const en = await browser.newContext({ ...PHONE, locale: 'en-US' });
+    const p2 = await en.newPage();
+    await p2.goto(`${base}/`);
+    await p2.waitForSelector('#h-upcoming');
+    eq(await p2.textContent('#h-upcoming'), 'Coming up', 'English from the browser language');
+    await en.close();
+  });
+
+  await report.check('viewer says so when the room does not exist', async () => {
+    const ctx = await browser.newContext(PHONE);
+    const page = await ctx.newPage();
+    await page.goto(`${base}/room/no-such-room`);
+    await page.waitForSelector('#room-error:not([hidden])', { timeout: 10000 });
+    const text = await page.textContent('#room-error');
+    assert(text.length > 0, 'empty error');
+    await ctx.close();
+  });
+
+  await report.check('API and WHEP modules turn server and network errors into errors with status and code', async () => {
+    const ctx = await browser.newContext(DESKTOP);
+    const page = await ctx.newPage();
+    await page.goto(`${base}/`);
+    const r = await page.evaluate(async () => {
+      const api = await import('/js/api.js');
+      const whep = await import('/js/whep.js');
+      const out = {};
+      try { await api.request('GET', '/api/v1/no/such/thing'); } catch (e) { out.notFound = { name: e.name, status: e.status, code: e.code, message: e.message }; }
+      try { await api.request('GET', 'http://127.0.0.1:9/api/v1/rooms', { timeoutMs: 3000 }); } catch (e) { out.network = { name: e.name, status: e.status, code: e.code }; }
+      try { await new whep.WhepPlayer('/whep/no-such-room', null).start(); } catch (e) { out.whep = { name: e.name, status: e.status, code: e.code }; }
+      out.claims = api.claims('x.' + btoa(JSON.stringify({ sub: 'u1', role: 'jobseeker', name: '张三' }).replace(/[^\x00-\x7f]/g, '')) + '.y');
+      return out;
+    });
+    eq(r.notFound && r.notFound.name, 'ApiError', 'error type');
+    eq(r.notFound.status, 404, '404 status');
+    assert(r.notFound.code && r.notFound.code !== 'http_404', `server's error code expected, got ${r.notFound.code}`);
+    eq(r.network && r.network.status, 0, 'network error status');
+    eq(r.network.code, 'network', 'network error code');
+    eq(r.whep && r.whep.name, 'MediaError', 'WHEP error type');
+    assert(r.whep.status >= 400, `WHEP error status ${r.whep.status}`);
+    eq(r.claims && r.claims.sub, 'u1', 'claims decoded');
+    await ctx.close();
+  });
+
+  await report.check('player reads HLS master playlists: renditions and audio-only', async () => {
+    const ctx = await browser.newContext(DESKTOP);
+    const page = await ctx.newPage();
+    await page.goto(`${base}/`);
+    const q = await page.evaluate(async () => {
+      const { parseMaster } = await import('/js/player.js');
+      const text = '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=2500000,RESOLUTION=1280x720,CODECS="avc1.42e01f,mp4a.40.2"\nsource/index.m3u8\n' +
+        '#EXT-X-STREAM-INF:BANDWIDTH=600000,RESOLUTION=640x360,CODECS="avc1.42e01e,mp4a.40.2"\nlow/index.m3u8\n' +
+        '#EXT-X-STREAM-INF:BANDWIDTH=64000,CODECS="mp4a.40.2"\naudio/index.m3u8\n';
+      return parseMaster(text, '/hls/r1/master.m3u8');
+    });
+    eq(q.length, 3, 'variants');
+    eq(q[1].height, 360, 'low rendition height');
+    eq(q[2].audioOnly, true, 'audio-only variant');
+    assert(q[0].uri.endsWith('/hls/r1/source/index.m3u8'), `uri resolved: ${q[0].uri}`);
+    await ctx.close();
+  });
+
+  await report.check('studio shows the fake camera in its preview and lists devices', async () => {
+    const ctx = await browser.newContext(DESKTOP);
+    const page = await ctx.newPage();
+    const problems = watchPage(page, 'studio');
+    await page.goto(`${base}/studio/no-such-room#token=not-a-real-token`);
+    await page.waitForFunction(() => { const v = document.querySelector('#preview'); return v && v.videoWidth > 0 && v.currentTime > 0; }, null, { timeout: 10000 });
+    const n = await page.$$eval('#camera option', (o) => o.length);
+    assert(n >= 1, 'no camera listed');
+    eq(await page.evaluate(() => location.hash), '', 'token removed from the address bar');
+    assert(problems.length === 0, problems.join('\n'));
+    await ctx.close();
+  });
+} catch (e) {
+  console.log(`stopped: ${e.message}`);
+  if (!report.failed) report.failed++;
+} finally {
+  if (browser) await browser.close().catch(() => {});
+  if (server) {
+    if (report.failed) console.log(`--- jobcastd log (tail) ---\n${server.log().split('\n').slice(-30).join('\n')}`);
+    await server.stop();
+  }
+}
+process.exit(report.finish());

@@ -1,0 +1,189 @@
+// The REST API (/api/v1, docs/api.md): one function per call. Errors become
+// ApiError with the server's {"error":{"code","message"}} and the HTTP status;
+// a network failure is ApiError with status 0 and code "network".
+
+export class ApiError extends Error {
+  constructor(status, code, message, field) {
+    super(message || code);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.field = field;
+  }
+}
+
+const BASE = '/api/v1';
+
+// ---- tokens: kept per page kind (a phone may hold a jobseeker token while
+// the same browser is used for the studio in a demo).
+const TOKEN_KEY = (scope) => `jobcast.token.${scope}`;
+
+export function getToken(scope) {
+  try { return localStorage.getItem(TOKEN_KEY(scope)) || ''; } catch { return ''; }
+}
+export function setToken(scope, token) {
+  try {
+    if (token) localStorage.setItem(TOKEN_KEY(scope), token);
+    else localStorage.removeItem(TOKEN_KEY(scope));
+  } catch { /* storage off: the page keeps it in memory only */ }
+}
+// A token handed over in the URL fragment (#token=...), never sent to the
+// server in a request line; removed from the address bar once read.
+export function takeTokenFromUrl(scope) {
+  const hash = new URLSearchParams(location.hash.slice(1));
+  const token = hash.get('token');
+  if (!token) return getToken(scope);
+  setToken(scope, token);
+  hash.delete('token');
+  const rest = hash.toString();
+  history.replaceState(null, '', location.pathname + location.search + (rest ? '#' + rest : ''));
+  return token;
+}
+// The claims of a JWT, without checking it (the server does): for names/roles in the UI.
+export function claims(token) {
+  try {
+    const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    const json = decodeURIComponent(escape(atob(part + '='.repeat((4 - part.length % 4) % 4))));
+    return JSON.parse(json);
+  } catch { return null; }
+}
+
+export async function request(method, path, { body, token, signal, timeoutMs = 15000 } = {}) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(), timeoutMs);
+  if (signal) signal.addEventListener('abort', () => ctl.abort(), { once: true });
+  let res;
+  try {
+    res = await fetch(path.startsWith('/') && !path.startsWith(BASE) ? BASE + path : path, {
+      method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: ctl.signal,
+    });
+  } catch (e) {
+    throw new ApiError(0, 'network', e && e.name === 'AbortError' ? 'timed out' : 'network error');
+  } finally {
+    clearTimeout(timer);
+  }
+  if (res.status === 204) return null;
+  const text = await res.text();
+  let data = null;
+  if (text) {
+    try { data = JSON.parse(text); } catch { data = null; }
+  }
+  if (!res.ok) {
+    const err = data && data.error;
+    throw new ApiError(res.status, (err && err.code) || `http_${res.status}`,
+      (err && err.message) || res.statusText || `HTTP ${res.status}`, err && err.field);
+  }
+  if (text && data === null) throw new ApiError(res.status, 'bad_json', 'the server sent no JSON');
+  return data;
+}
+
+const enc = encodeURIComponent;
+// Lists may come as a bare array or wrapped ({rooms:[...]}, {items:[...]}).
+function list(data, ...names) {
+  if (Array.isArray(data)) return data;
+  for (const n of [...names, 'items', 'data']) if (data && Array.isArray(data[n])) return data[n];
+  return [];
+}
+
+export const rooms = {
+  list: async (query = {}) => {
+    const q = new URLSearchParams(Object.entries(query).filter(([, v]) => v != null && v !== ''));
+    return list(await request('GET', `/rooms${q.toString() ? '?' + q : ''}`), 'rooms');
+  },
+  get: (id, token) => request('GET', `/rooms/${enc(id)}`, { token }),
+  start: (id, token) => request('POST', `/rooms/${enc(id)}/start`, { token, body: {} }),
+  end: (id, token) => request('POST', `/rooms/${enc(id)}/end`, { token, body: {} }),
+  // {recordings:[...], timeline/chapters:[...]} or a bare list: see recordingOf().
+  recordings: (id, token) => request('GET', `/rooms/${enc(id)}/recordings`, { token }),
+};
+
+export const jobs = {
+  add: (room, job, token) => request('POST', `/rooms/${enc(room)}/jobs`, { token, body: job }),
+  pin: (room, job, token) => request('POST', `/rooms/${enc(room)}/jobs/${enc(job)}/pin`, { token, body: {} }),
+  apply: (room, job, token) => request('POST', `/rooms/${enc(room)}/jobs/${enc(job)}/apply`, { token, body: {} }),
+};
+
+export const profile = {
+  get: (token) => request('GET', '/me/profile', { token }),
+  put: (p, token) => request('PUT', '/me/profile', { token, body: p }),
+  remove: (token) => request('DELETE', '/me/profile', { token }),
+};
+
+export const applications = {
+  mine: async (token) => list(await request('GET', '/me/applications', { token }), 'applications'),
+  forRoom: async (room, token, { cursor, limit } = {}) => {
+    const q = new URLSearchParams();
+    if (cursor) q.set('cursor', cursor);
+    if (limit) q.set('limit', limit);
+    const data = await request('GET', `/rooms/${enc(room)}/applications${q.toString() ? '?' + q : ''}`, { token });
+    return { items: list(data, 'applications'), next: data && (data.next || data.next_cursor || data.cursor) };
+  },
+  setStatus: (id, status, token) => request('PATCH', `/applications/${enc(id)}`, { token, body: { status } }),
+};
+
+// Demo-only sign-in (jobcastd --demo): a short-lived token for a new user.
+export const demo = {
+  token: (role = 'jobseeker', extra = {}) => request('POST', '/demo/token', { body: { role, ...extra } }),
+};
+
+// Normalised job fields (the server's names, with a few tolerated spellings).
+export function jobOf(j) {
+  if (!j) return null;
+  const wage = j.wage || {};
+  return {
+    id: j.id ?? j.job_id,
+    title: j.title || '',
+    wageMin: j.wage_min ?? wage.min,
+    wageMax: j.wage_max ?? wage.max,
+    wageUnit: j.wage_unit ?? wage.unit ?? 'month',
+    hours: j.hours || '',
+    location: j.location || j.place || '',
+    housing: j.housing ?? '',
+    headcount: j.headcount,
+    description: j.description || '',
+    contract: j.contract_template_url || j.contract_url || j.contract_template || j.contract || '',
+    presentedAt: j.pinned_at ?? j.presented_at,
+  };
+}
+
+// Room fields from GET /rooms/{id} or a WebSocket snapshot.
+export function roomOf(data) {
+  const r = (data && (data.room || data)) || {};
+  const jobsList = list(data && (data.jobs || r.jobs), 'jobs').map(jobOf);
+  const pinned = data && (data.pinned_job ?? r.pinned_job ?? data.pinned ?? r.pinned);
+  const pinnedId = pinned && typeof pinned === 'object' ? (pinned.id ?? pinned.job_id) : pinned;
+  return {
+    id: r.id,
+    title: r.title || '',
+    status: r.status || 'scheduled',
+    region: r.region,
+    employer: r.employer_name || (r.employer && (r.employer.name || r.employer)) || '',
+    startsAt: r.scheduled_start ?? r.starts_at ?? r.scheduled_at,
+    jobs: jobsList,
+    pinnedId: pinnedId ?? null,
+    pinnedJob: pinned && typeof pinned === 'object' ? jobOf(pinned) : null,
+    counts: (data && (data.counts || r.counts)) || {},
+  };
+}
+
+// A replay from GET /rooms/{id}/recordings: the URL to play and the job
+// chapters (seconds from the start of the recording).
+export function recordingOf(data, jobsList = []) {
+  const recs = list(data, 'recordings', 'pieces');
+  const first = recs[0] || (data && !Array.isArray(data) ? data : null);
+  const url = (data && (data.playlist || data.hls || data.url)) ||
+              (first && (first.playlist || first.hls || first.url || first.href || first.path)) || '';
+  const startedAt = Number(first && (first.started_at ?? first.start ?? first.started)) || null;
+  const raw = list(data && (data.timeline || data.chapters || (first && (first.timeline || first.chapters))), 'timeline', 'chapters', 'events');
+  const chapters = raw.map((c) => {
+    const jobId = c.job ?? c.job_id ?? (c.job_card && c.job_card.id);
+    const job = jobsList.find((j) => String(j.id) === String(jobId));
+    let at = Number(c.offset ?? c.offset_s ?? c.at ?? c.t ?? c.seconds);
+    if (!Number.isFinite(at) && startedAt && (c.pinned_at ?? c.ts)) at = Number(c.pinned_at ?? c.ts) - startedAt;
+    return { jobId, title: c.title || (job && job.title) || String(jobId), at: Number.isFinite(at) ? Math.max(0, at) : 0 };
+  });
+  return { url, chapters };
+}

@@ -1,0 +1,166 @@
+// The live room channel (GET /ws, subprotocol jobcast.v1, docs/websocket.md).
+// One LiveChannel per page: it says hello with the last event id it saw, so a
+// reconnect resumes exactly where it stopped; actions are promises answered by
+// ack or error frames.
+
+export class LiveError extends Error {
+  constructor(code, message, frame) {
+    super(message || code);
+    this.name = 'LiveError';
+    this.code = code;
+    this.frame = frame || {};
+  }
+}
+
+export class LiveChannel {
+  // room: id; token: JWT or null (anonymous viewer).
+  constructor(room, { token = null, url, onWelcome, onEvent, onState, onFrame } = {}) {
+    this.room = room;
+    this.token = token;
+    this.url = url || `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+    this.onWelcome = onWelcome || (() => {});
+    this.onEvent = onEvent || (() => {});
+    this.onState = onState || (() => {});
+    this.onFrame = onFrame || (() => {});
+    this.lastId = null;
+    this.state = 'idle';
+    this.req = 0;
+    this.pending = new Map();
+    this.queue = [];
+    this.attempt = 0;
+    this.closed = false;
+    this.ws = null;
+    this.pingTimer = null;
+  }
+
+  connect() {
+    this.closed = false;
+    this._open();
+    return this;
+  }
+
+  close() {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    clearInterval(this.pingTimer);
+    if (this.ws) this.ws.close(1000);
+    this._setState('closed');
+  }
+
+  setToken(token) {
+    this.token = token;
+    if (this.ws) this.ws.close(4000);  // reconnects with the new identity
+  }
+
+  // Sends an action; resolves with the ack frame, rejects with LiveError.
+  send(type, fields = {}, { timeoutMs = 10000 } = {}) {
+    const req = ++this.req;
+    const frame = { type, req, ...fields };
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(req);
+        reject(new LiveError('timeout', 'no answer from the server'));
+      }, timeoutMs);
+      this.pending.set(req, { resolve, reject, timer });
+      if (this.state === 'open') this.ws.send(JSON.stringify(frame));
+      else this.queue.push(frame);
+    });
+  }
+
+  // Actions (issue 4). Field names in one place.
+  chat(text) { return this.send('chat.send', { text }); }
+  ask(text) { return this.send('question.ask', { text }); }
+  vote(question) { return this.send('question.vote', { question }); }
+  answer(question, text) { return this.send('question.answer', { question, text }); }
+  apply(job) { return this.send('apply', { job }); }
+  joinQueue() { return this.send('queue.join'); }
+  leaveQueue() { return this.send('queue.leave'); }
+  nextInQueue() { return this.send('queue.next'); }
+  deleteMessage(message) { return this.send('mod.delete', { message }); }
+  mute(user, seconds) { return this.send('mod.mute', { user, duration: seconds }); }
+  ban(user) { return this.send('mod.ban', { user }); }
+  slowmode(seconds) { return this.send('mod.slowmode', { seconds }); }
+  showCard(card) { return this.send('card.show', card); }
+  caption(text) { return this.send('caption.send', { text }); }
+
+  _setState(s) {
+    if (this.state === s) return;
+    this.state = s;
+    this.onState(s);
+  }
+
+  _open() {
+    this._setState(this.attempt ? 'reconnecting' : 'connecting');
+    let ws;
+    try {
+      ws = new WebSocket(this.url, 'jobcast.v1');
+    } catch {
+      this._retry();
+      return;
+    }
+    this.ws = ws;
+    ws.onopen = () => {
+      ws.send(JSON.stringify({ type: 'hello', room: this.room, token: this.token || null, since: this.lastId }));
+    };
+    ws.onmessage = (m) => {
+      let f;
+      try { f = JSON.parse(m.data); } catch { return; }
+      this._frame(f);
+    };
+    ws.onclose = (e) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      clearInterval(this.pingTimer);
+      if (this.closed) return;
+      // 1008 after a ban: the server does not want us back.
+      if (e.code === 1008 && this.banned) { this._setState('closed'); return; }
+      this._retry();
+    };
+    ws.onerror = () => { /* onclose follows */ };
+  }
+
+  _retry() {
+    this._setState('reconnecting');
+    const delay = Math.min(10000, 500 * 2 ** Math.min(this.attempt, 5)) * (0.75 + Math.random() / 2);
+    this.attempt++;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this._open(), delay);
+  }
+
+  _frame(f) {
+    this.onFrame(f);
+    switch (f.type) {
+      case 'welcome': {
+        this.attempt = 0;
+        if (f.last_id || f.last_event_id) this.lastId = f.last_id || f.last_event_id;
+        this._setState('open');
+        this.onWelcome(f);
+        for (const q of this.queue.splice(0)) this.ws.send(JSON.stringify(q));
+        clearInterval(this.pingTimer);
+        this.pingTimer = setInterval(() => {
+          if (this.state === 'open') this.send('ping').catch(() => {});
+        }, 25000);
+        break;
+      }
+      case 'event':
+        if (f.id) this.lastId = f.id;
+        if (f.kind === 'user.banned' && f.data && f.data.you) this.banned = true;
+        this.onEvent(f.kind, f.data || {}, f);
+        break;
+      case 'ack': case 'error': {
+        const p = this.pending.get(f.req);
+        if (p) {
+          this.pending.delete(f.req);
+          clearTimeout(p.timer);
+          if (f.type === 'ack') p.resolve(f);
+          else p.reject(new LiveError(f.code || 'error', f.message, f));
+        }
+        if (f.type === 'error' && f.req == null) this.onEvent('error', f, f);
+        break;
+      }
+      default:
+        // Frames without a request (interview.offer, snapshot-reset, ...) go to the page.
+        this.onEvent(f.type, f.data || f, f);
+    }
+  }
+}

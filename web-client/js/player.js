@@ -1,0 +1,333 @@
+// Plays a room into a <video>: HLS (native on iOS Safari, hls.js bundled from
+// npm elsewhere), WHEP for low latency, or a recording. Picks quality
+// (auto, a rendition, audio only), recovers by itself from network loss, and
+// records the time to first frame.
+
+import { WhepPlayer, whepUrl } from './whep.js';
+
+const HLS_MODULE = '/vendor/hls.light.min.mjs';
+let hlsModule = null;
+async function loadHls() {
+  if (!hlsModule) hlsModule = import(HLS_MODULE).then((m) => m.default || m.Hls);
+  return hlsModule;
+}
+
+export function hlsUrl(room) {
+  return `/hls/${encodeURIComponent(room)}/master.m3u8`;
+}
+
+// Variants of an HLS master playlist: [{uri, bandwidth, width, height, codecs, audioOnly}].
+export function parseMaster(text, baseUrl) {
+  const lines = text.split(/\r?\n/);
+  const out = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (!line.startsWith('#EXT-X-STREAM-INF:')) continue;
+    const attrs = {};
+    line.slice(18).replace(/([A-Z0-9-]+)=("[^"]*"|[^,]*)/g, (_, k, v) => { attrs[k] = v.replace(/^"|"$/g, ''); });
+    let uri = '';
+    while (++i < lines.length) {
+      const l = lines[i].trim();
+      if (l && !l.startsWith('#')) { uri = l; break; }
+    }
+    if (!uri) continue;
+    const [w, h] = (attrs.RESOLUTION || '').split('x').map(Number);
+    const codecs = attrs.CODECS || '';
+    const audioOnly = !attrs.RESOLUTION && (!codecs || !/avc|hvc|hev|vp0|av01/i.test(codecs));
+    out.push({
+      uri: new URL(uri, new URL(baseUrl, location.href)).href,
+      bandwidth: Number(attrs['AVERAGE-BANDWIDTH'] || attrs.BANDWIDTH) || 0,
+      width: w || 0, height: h || 0, codecs, audioOnly,
+      video: attrs.VIDEO || '',
+    });
+  }
+  return out;
+}
+
+function isAppleSafari() {
+  const ua = navigator.userAgent;
+  return /Safari/.test(ua) && !/Chrome|Chromium|CriOS|FxiOS|Android/.test(ua);
+}
+
+export class Player {
+  constructor(video, { onStatus = () => {}, onQualities = () => {}, onFallback = () => {} } = {}) {
+    this.video = video;
+    this.onStatus = onStatus;
+    this.onQualities = onQualities;
+    this.onFallback = onFallback;
+    this.mode = null;          // 'hls' | 'whep' | 'file'
+    this.room = null;
+    this.token = null;
+    this.quality = 'auto';     // 'auto' | 'audio' | a variant uri
+    this.variants = [];
+    this.hls = null;
+    this.whep = null;
+    this.status = 'idle';
+    this.attempt = 0;
+    this.generation = 0;       // bumps on every (re)start: stale callbacks check it
+    this.metrics = { ttff: {} };
+    this.lastTime = -1;
+    this.lastProgress = performance.now();
+    this._watchdog = setInterval(() => this._checkStall(), 2000);
+    window.addEventListener('online', () => { if (this.status === 'reconnecting') this._restart(0); });
+    video.addEventListener('playing', () => this._setStatus('playing'));
+    video.addEventListener('error', () => {
+      if (this.mode && this.mode !== 'whep' && !this.hls) this._recover('media element error');
+    });
+  }
+
+  _setStatus(s) {
+    if (this.status === s) return;
+    this.status = s;
+    this.onStatus(s);
+  }
+
+  // ---- live HLS -------------------------------------------------------------
+  async playHls(room, { quality } = {}) {
+    if (quality) this.quality = quality;
+    await this._teardown();
+    this.mode = 'hls';
+    this.room = room;
+    const gen = ++this.generation;
+    this._startClock(gen);
+    this._setStatus(this.attempt ? 'reconnecting' : 'loading');
+    const master = hlsUrl(room);
+    let text;
+    try {
+      const res = await fetch(master, { cache: 'no-store' });
+      if (res.status === 404 || res.status === 409) {
+        if (gen !== this.generation) return;
+        this._setStatus('waiting');
+        this._later(gen, 3000, () => this.playHls(room));
+        return;
+      }
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      text = await res.text();
+    } catch (e) {
+      if (gen === this.generation) this._recover(`master playlist: ${e.message}`);
+      return;
+    }
+    if (gen !== this.generation) return;
+    this.variants = parseMaster(text, master);
+    this.onQualities(this.qualities());
+    let src = new URL(master, location.href).href;
+    if (this.quality === 'audio') {
+      const a = this.variants.find((v) => v.audioOnly);
+      if (a) src = a.uri;
+    } else if (this.quality !== 'auto') {
+      const v = this.variants.find((x) => x.uri === this.quality);
+      if (v) src = v.uri;
+    }
+    this.video.classList.toggle('audio-only', this.quality === 'audio');
+    await this._attachHls(src, gen, { live: true });
+  }
+
+  async _attachHls(src, gen, { live }) {
+    const video = this.video;
+    const native = video.canPlayType('application/vnd.apple.mpegurl') &&
+                   (isAppleSafari() || !(window.MediaSource || window.ManagedMediaSource));
+    if (native) {
+      video.src = src;
+      this._play();
+      return;
+    }
+    let Hls;
+    try {
+      Hls = await loadHls();
+    } catch {
+      if (gen === this.generation) this._recover('player library did not load');
+      return;
+    }
+    if (gen !== this.generation) return;
+    const hls = new Hls({
+      // Weak rural networks: start low, keep a modest buffer, retry patiently.
+      abrEwmaDefaultEstimate: 400000,
+      capLevelToPlayerSize: true,
+      liveSyncDurationCount: 2,
+      liveMaxLatencyDurationCount: 6,
+      maxBufferLength: live ? 8 : 30,
+      backBufferLength: live ? 8 : 30,
+      manifestLoadingMaxRetry: 2,
+      levelLoadingMaxRetry: 4,
+      fragLoadingMaxRetry: 4,
+      enableWorker: true,
+    });
+    this.hls = hls;
+    hls.on(Hls.Events.ERROR, (_, data) => {
+      if (gen !== this.generation || !data.fatal) return;
+      if (data.type === Hls.ErrorTypes.MEDIA_ERROR && !this._mediaRecovered) {
+        this._mediaRecovered = true;
+        hls.recoverMediaError();
+        return;
+      }
+      this._recover(`${data.type}: ${data.details}`);
+    });
+    hls.on(Hls.Events.FRAG_BUFFERED, () => { this._mediaRecovered = false; });
+    hls.loadSource(src);
+    hls.attachMedia(video);
+    this._play();
+  }
+
+  qualities() {
+    const list = [{ id: 'auto', labelKey: 'player.quality.auto' }];
+    const seen = new Set();
+    for (const v of this.variants) {
+      if (v.audioOnly || v.video || !v.height || seen.has(v.height)) continue;
+      seen.add(v.height);
+      list.push({ id: v.uri, label: `${v.height}p`, bandwidth: v.bandwidth });
+    }
+    if (this.variants.some((v) => v.audioOnly)) list.push({ id: 'audio', labelKey: 'player.quality.audio' });
+    return list;
+  }
+
+  setQuality(id) {
+    this.quality = id;
+    if (this.mode === 'hls') this.playHls(this.room);
+  }
+
+  // ---- low latency (WHEP) --------------------------------------------------
+  async playWhep(room, token) {
+    await this._teardown();
+    this.mode = 'whep';
+    this.room = room;
+    this.token = token;
+    const gen = ++this.generation;
+    this._startClock(gen);
+    this._setStatus(this.attempt ? 'reconnecting' : 'loading');
+    this.video.classList.remove('audio-only');
+    const whep = new WhepPlayer(whepUrl(room), token);
+    this.whep = whep;
+    let lostTimer = null;
+    whep.onState = (s) => {
+      if (gen !== this.generation) return;
+      if (s === 'failed') this._recover('WebRTC connection failed');
+      else if (s === 'disconnected') lostTimer = setTimeout(() => this._recover('WebRTC connection lost'), 3000);
+      else if (s === 'connected') clearTimeout(lostTimer);
+    };
+    try {
+      const stream = await whep.start();
+      if (gen !== this.generation) { whep.stop(); return; }
+      this.video.srcObject = stream;
+      this._play();
+    } catch (e) {
+      if (gen !== this.generation) return;
+      if (e.status === 503 || e.status === 404 || e.status === 409) {
+        // Too many low-latency viewers on this node, or no stream yet: HLS carries on.
+        this.onFallback(e);
+        this.attempt = 0;
+        this.playHls(room);
+        return;
+      }
+      this._recover(`WHEP: ${e.message}`);
+    }
+  }
+
+  // ---- recordings -------------------------------------------------------------
+  async playFile(url, { startAt = 0 } = {}) {
+    await this._teardown();
+    this.mode = 'file';
+    const gen = ++this.generation;
+    this._startClock(gen);
+    this._setStatus('loading');
+    if (/\.m3u8(\?|$)/.test(url)) await this._attachHls(url, gen, { live: false });
+    else { this.video.src = url; this._play(); }
+    if (startAt) this.seek(startAt);
+  }
+
+  seek(seconds) {
+    const v = this.video;
+    const go = () => { v.currentTime = seconds; v.play().catch(() => {}); };
+    if (v.readyState >= 1) go();
+    else v.addEventListener('loadedmetadata', go, { once: true });
+  }
+
+  // ---- common -------------------------------------------------------------------
+  async stop() {
+    this.generation++;
+    this.mode = null;
+    await this._teardown();
+    this._setStatus('idle');
+  }
+
+  _play() {
+    const v = this.video;
+    const p = v.play();
+    if (p && p.catch) {
+      p.catch(() => {
+        // Autoplay with sound refused: play muted; the page offers "Sound on".
+        v.muted = true;
+        v.play().catch(() => {});
+      });
+    }
+  }
+
+  _startClock(gen) {
+    const t0 = performance.now();
+    const mode = this.mode;
+    const done = () => {
+      if (gen !== this.generation || this.metrics.ttff[`${mode}_gen`] === gen) return;
+      const ms = Math.round(performance.now() - t0);
+      this.metrics.ttff[mode] = ms;
+      this.metrics.ttff[`${mode}_gen`] = gen;
+      try { performance.measure(`jobcast:first-frame:${mode}`, { start: t0, duration: ms }); } catch { /* old browser */ }
+      this.attempt = 0;
+      window.dispatchEvent(new CustomEvent('jobcast:firstframe', { detail: { mode, ms } }));
+    };
+    const v = this.video;
+    if (v.requestVideoFrameCallback) {
+      v.requestVideoFrameCallback(() => done());
+      // Audio-only playback never paints a frame: count the first media time instead.
+      const onTime = () => { if (v.classList.contains('audio-only') && v.currentTime > 0) { v.removeEventListener('timeupdate', onTime); done(); } };
+      v.addEventListener('timeupdate', onTime);
+    } else {
+      v.addEventListener('playing', done, { once: true });
+    }
+  }
+
+  _later(gen, ms, fn) {
+    clearTimeout(this._timer);
+    this._timer = setTimeout(() => { if (gen === this.generation) fn(); }, ms);
+  }
+
+  _recover(reason) {
+    this.lastError = reason;
+    this._setStatus('reconnecting');
+    const delay = Math.min(8000, 1000 * 2 ** Math.min(this.attempt, 3));
+    this.attempt++;
+    this._restart(delay);
+  }
+
+  _restart(delay) {
+    const gen = this.generation;
+    this._later(gen, delay, () => {
+      if (this.mode === 'hls') this.playHls(this.room);
+      else if (this.mode === 'whep') this.playWhep(this.room, this.token);
+    });
+  }
+
+  _checkStall() {
+    const v = this.video;
+    if (!this.mode || this.mode === 'file' || v.paused || this.status === 'waiting') return;
+    const now = performance.now();
+    if (v.currentTime !== this.lastTime) {
+      this.lastTime = v.currentTime;
+      this.lastProgress = now;
+      return;
+    }
+    if (this.status === 'playing' && now - this.lastProgress > 8000) {
+      this.lastProgress = now;
+      this._recover('playback stalled');
+    }
+  }
+
+  async _teardown() {
+    clearTimeout(this._timer);
+    if (this.hls) { this.hls.destroy(); this.hls = null; }
+    if (this.whep) { const w = this.whep; this.whep = null; w.stop(); }
+    const v = this.video;
+    if (v.srcObject) v.srcObject = null;
+    if (v.getAttribute('src')) { v.removeAttribute('src'); v.load(); }
+    this.lastTime = -1;
+    this.lastProgress = performance.now();
+  }
+}

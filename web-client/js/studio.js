@@ -1,0 +1,261 @@
+// The employer's studio (/studio/{room}): camera preview, Go live by WHIP,
+// job cards (add, pin), applications arriving live with status changes, the
+// interview queue, and the WHIP URL + token for OBS.
+
+import * as i18n from './i18n.js';
+import * as api from './api.js';
+import { LiveChannel } from './live.js';
+import { WhipPublisher, whipUrl } from './whip.js';
+import { $, el, announce, errorText, jobFacts, roomFromPath, timeText } from './ui.js';
+import { staffToken, Devices, copyButtons } from './staff.js';
+
+const t = i18n.t;
+const roomId = roomFromPath();
+const STATUSES = ['applied', 'viewed', 'contacted', 'interview', 'hired', 'rejected'];
+
+const state = {
+  token: '',
+  room: null,
+  jobs: new Map(),
+  pinnedId: null,
+  apps: new Map(),     // id -> application
+  viewers: null,
+  queueLength: null,
+  onAir: false,
+};
+let live = null;
+let publisher = null;
+const devices = new Devices($('#preview'), $('#camera'), $('#mic'));
+window.jobcastStudio = state;
+
+function appOf(a) {
+  const p = a.profile || a.applicant || a.jobseeker || {};
+  return {
+    id: String(a.id ?? a.application_id),
+    job: a.job ?? a.job_id ?? (a.job_card && a.job_card.id),
+    name: p.name ?? a.name ?? '',
+    phone: p.phone ?? a.phone ?? '',
+    cv: p.cv ?? a.cv ?? '',
+    keyGroup: p.key_group ?? a.key_group,
+    status: a.status || 'applied',
+    at: a.created_at ?? a.applied_at ?? a.ts ?? a.time,
+  };
+}
+
+function renderHeader() {
+  $('#room-title').textContent = state.room ? state.room.title : roomId;
+  const badge = $('#on-air');
+  badge.textContent = state.onAir ? t('studio.live') : (state.room && state.room.status === 'ended' ? t('room.status.ended') : t('studio.offAir'));
+  badge.className = `badge ${state.onAir ? 'live' : ''}`;
+  $('#viewers').textContent = state.viewers != null ? t('room.viewers', { n: state.viewers }) : '';
+  $('#queue-length').textContent = state.queueLength ? t('queue.length', { n: state.queueLength }) : t('studio.queueEmpty');
+  $('#whip-url').textContent = whipUrl(roomId);
+  $('#whip-token').textContent = state.token;
+}
+
+function renderJobs() {
+  const list = [...state.jobs.values()];
+  $('#jobs').replaceChildren(...(list.length ? list.map((j) => {
+    const pinned = String(j.id) === String(state.pinnedId);
+    return el('li', { dataset: { job: j.id }, class: pinned ? 'pinned-row' : '' },
+      el('div', { class: 'row' }, el('strong', { class: 'grow', text: j.title }),
+        pinned ? el('span', { class: 'badge live', text: t('studio.pinned') })
+          : el('button', { type: 'button', class: 'small pin', dataset: { job: j.id }, onclick: () => pin(j.id) }, t('studio.pin'))),
+      jobFacts(j));
+  }) : [el('li', { class: 'muted', text: t('job.none') })]));
+}
+
+function appItem(a) {
+  const job = state.jobs.get(String(a.job));
+  const select = el('select', { 'aria-label': `${a.name} ${t('studio.applications')}`, class: 'status', dataset: { app: a.id } },
+    ...STATUSES.map((s) => el('option', { value: s }, t(`status.${s}`))));
+  select.value = a.status;
+  select.addEventListener('change', async () => {
+    const prev = a.status;
+    try {
+      await api.applications.setStatus(a.id, select.value, state.token);
+      a.status = select.value;
+    } catch (e) {
+      select.value = prev;
+      announce(errorText(e), { assertive: true });
+    }
+  });
+  return el('li', { dataset: { app: a.id } },
+    el('div', { class: 'row' }, el('strong', { class: 'grow app-name', text: a.name }), el('span', { class: 'muted', text: timeText(a.at) })),
+    el('div', {}, el('a', { href: `tel:${a.phone}`, class: 'app-phone' }, a.phone), job ? el('span', { class: 'muted', text: ` · ${job.title}` }) : null),
+    a.cv ? el('p', { class: 'muted', text: a.cv }) : null,
+    a.keyGroup ? el('span', { class: 'badge', text: t(`kg.${a.keyGroup}`) }) : null,
+    el('label', { class: 'row' }, select));
+}
+
+function renderApps() {
+  const list = [...state.apps.values()].sort((x, y) => String(y.at).localeCompare(String(x.at)));
+  $('#applications').replaceChildren(...(list.length ? list.map(appItem) : [el('li', { class: 'muted', text: t('studio.noApplications') })]));
+  $('#app-count').textContent = list.length ? String(list.length) : '';
+}
+
+function takeRoom(data) {
+  const r = api.roomOf(data);
+  state.room = { ...(state.room || {}), ...r };
+  for (const j of r.jobs) state.jobs.set(String(j.id), j);
+  if (r.pinnedJob) state.jobs.set(String(r.pinnedJob.id), r.pinnedJob);
+  if (r.pinnedId != null) state.pinnedId = String(r.pinnedId);
+  if (r.counts && r.counts.viewers != null) state.viewers = r.counts.viewers;
+}
+
+function onEvent(kind, d) {
+  switch (kind) {
+    case 'viewers.changed': state.viewers = d.count ?? d.viewers ?? d.total; renderHeader(); break;
+    case 'application.created': {
+      const a = appOf(d.application || d);
+      const isNew = !state.apps.has(a.id);
+      state.apps.set(a.id, a);
+      renderApps();
+      if (isNew) announce(`${t('studio.applications')}: ${a.name}`, { toast: true });
+      break;
+    }
+    case 'application.updated': case 'application.status': {
+      const a = appOf(d.application || d);
+      const old = state.apps.get(a.id);
+      if (old) { old.status = a.status; renderApps(); }
+      break;
+    }
+    case 'job.added': { const j = api.jobOf(d.job || d); state.jobs.set(String(j.id), j); renderJobs(); break; }
+    case 'job.pinned': {
+      const j = d.job && typeof d.job === 'object' ? api.jobOf(d.job) : null;
+      if (j) state.jobs.set(String(j.id), j);
+      state.pinnedId = String(j ? j.id : (d.job ?? d.job_id ?? d.id));
+      renderJobs();
+      break;
+    }
+    case 'queue.changed': state.queueLength = d.length ?? d.size ?? state.queueLength; renderHeader(); break;
+    case 'room.started': state.room.status = 'live'; renderHeader(); break;
+    case 'room.ended': state.room.status = 'ended'; state.onAir = false; renderHeader(); break;
+    case 'interview.offer': $('#offer').textContent = t('studio.offer', { call: d.call ?? d.call_id ?? '' }); break;
+    default: break;
+  }
+}
+
+async function pin(jobId) {
+  try {
+    await api.jobs.pin(roomId, jobId, state.token);
+    state.pinnedId = String(jobId);
+    renderJobs();
+  } catch (e) { announce(errorText(e), { assertive: true }); }
+}
+
+async function goLive() {
+  const btn = $('#go-live');
+  btn.disabled = true;
+  $('#publish-status').textContent = t('studio.publishing');
+  try {
+    if (!devices.stream) await devices.open();
+    if (state.room && state.room.status === 'scheduled') {
+      try { takeRoom(await api.rooms.start(roomId, state.token)); } catch (e) { if (e.status !== 409) throw e; }
+      state.room.status = 'live';
+    }
+    publisher = new WhipPublisher(roomId, state.token);
+    publisher.onState = (s) => {
+      if (s === 'connected') { state.onAir = true; $('#publish-status').textContent = ''; }
+      else if (s === 'failed' || s === 'disconnected') {
+        state.onAir = false;
+        $('#publish-status').textContent = t('player.reconnecting');
+        if (s === 'failed') setTimeout(() => { if (publisher) publisher.start(devices.stream).catch(() => {}); }, 2000);
+      }
+      renderHeader();
+    };
+    await publisher.start(devices.stream);
+    $('#end').disabled = false;
+  } catch (e) {
+    publisher = null;
+    btn.disabled = false;
+    $('#publish-status').textContent = errorText(e);
+  }
+  renderHeader();
+}
+
+async function end() {
+  $('#end').disabled = true;
+  if (publisher) { const p = publisher; publisher = null; await p.stop(); }
+  state.onAir = false;
+  try { takeRoom(await api.rooms.end(roomId, state.token)); } catch (e) { if (e.status !== 409) announce(errorText(e), { assertive: true }); }
+  state.room.status = 'ended';
+  $('#publish-status').textContent = t('studio.ended');
+  renderHeader();
+}
+
+$('#job-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const f = new FormData(e.target);
+  const job = {};
+  for (const [k, v] of f.entries()) {
+    if (v === '') continue;
+    job[k] = ['wage_min', 'wage_max', 'headcount'].includes(k) ? Number(v) : v;
+  }
+  $('#job-error').textContent = '';
+  try {
+    const res = await api.jobs.add(roomId, job, state.token);
+    const created = api.jobOf((res && (res.job || res)) || job);
+    if (created && created.id != null) state.jobs.set(String(created.id), created);
+    e.target.reset();
+    renderJobs();
+  } catch (x) {
+    $('#job-error').textContent = x.field ? `${x.field}: ${x.message}` : errorText(x);
+  }
+});
+
+$('#go-live').addEventListener('click', goLive);
+$('#end').addEventListener('click', end);
+$('#take-next').addEventListener('click', async () => {
+  try {
+    const ack = await live.nextInQueue();
+    const call = ack.call ?? ack.call_id ?? (ack.offer && ack.offer.call);
+    $('#offer').textContent = call ? t('studio.offer', { call }) : t('studio.queueEmpty');
+  } catch (e) { $('#offer').textContent = e.code === 'queue_empty' || e.code === 'empty' ? t('studio.queueEmpty') : errorText(e); }
+});
+devices.onChange = (track) => publisher && publisher.replaceTrack(track);
+
+async function start() {
+  $('#lang-slot').replaceWith(i18n.languageMenu());
+  i18n.apply();
+  i18n.onChange(() => { renderHeader(); renderJobs(); renderApps(); });
+  copyButtons();
+  renderHeader();
+  state.token = await staffToken('studio');
+  renderHeader();
+  try { takeRoom(await api.rooms.get(roomId, state.token)); } catch (e) {
+    const p = $('#studio-error'); p.textContent = e.status === 404 ? t('room.notFound') : errorText(e); p.hidden = false;
+  }
+  renderHeader(); renderJobs(); renderApps();
+  live = new LiveChannel(roomId, {
+    token: state.token,
+    onWelcome: (w) => {
+      const snap = w.snapshot || w.room_state || w;
+      takeRoom(snap.room ? snap : { room: snap, jobs: snap.jobs, pinned_job: snap.pinned_job ?? snap.pinned });
+      if (snap.viewers != null) state.viewers = typeof snap.viewers === 'object' ? snap.viewers.count : snap.viewers;
+      if (snap.queue) state.queueLength = snap.queue.length ?? snap.queue.size ?? null;
+      renderHeader(); renderJobs();
+    },
+    onEvent,
+  }).connect();
+  window.jobcastLive = live;
+  loadApplications();
+  devices.open().catch((e) => { $('#publish-status').textContent = errorText(e); });
+}
+
+async function loadApplications() {
+  try {
+    let cursor;
+    for (let page = 0; page < 20; page++) {
+      const { items, next } = await api.applications.forRoom(roomId, state.token, { cursor, limit: 100 });
+      for (const a of items.map(appOf)) if (!state.apps.has(a.id)) state.apps.set(a.id, a);
+      if (!next || !items.length) break;
+      cursor = next;
+    }
+    renderApps();
+  } catch (e) {
+    if (e.status !== 404) announce(errorText(e), { assertive: true, toast: false });
+  }
+}
+
+start();

@@ -1,0 +1,58 @@
+// Shared by whip.js and whep.js: one SDP offer/answer exchange over HTTP
+// (RFC 9725 WHIP and its WHEP twin), non-trickle: the offer carries every
+// host candidate, the answer carries the server's.
+
+export class MediaError extends Error {
+  constructor(status, code, message, retryAfter) {
+    super(message || code);
+    this.name = 'MediaError';
+    this.status = status;
+    this.code = code;
+    this.retryAfter = retryAfter;
+  }
+}
+
+function gatheringDone(pc, timeoutMs) {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    pc.addEventListener('icegatheringstatechange', () => {
+      if (pc.iceGatheringState === 'complete') { clearTimeout(timer); resolve(); }
+    });
+  });
+}
+
+// Posts pc's offer to url; returns the session's absolute Location.
+export async function negotiate(pc, url, token, { gatherMs = 2000 } = {}) {
+  const offer = await pc.createOffer();
+  await pc.setLocalDescription(offer);
+  await gatheringDone(pc, gatherMs);
+  const headers = { 'Content-Type': 'application/sdp' };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let res;
+  try {
+    res = await fetch(url, { method: 'POST', headers, body: pc.localDescription.sdp });
+  } catch {
+    throw new MediaError(0, 'network', 'network error');
+  }
+  const body = await res.text();
+  if (res.status !== 201 && res.status !== 200) {
+    let code = `http_${res.status}`, message = res.statusText;
+    try { const e = JSON.parse(body).error; code = e.code || code; message = e.message || message; } catch { /* not JSON */ }
+    throw new MediaError(res.status, code, message, Number(res.headers.get('Retry-After')) || undefined);
+  }
+  await pc.setRemoteDescription({ type: 'answer', sdp: body });
+  const loc = res.headers.get('Location');
+  return loc ? new URL(loc, new URL(url, location.href)).href : null;
+}
+
+export async function endSession(location, token) {
+  if (!location) return;
+  const headers = token ? { Authorization: `Bearer ${token}` } : {};
+  try { await fetch(location, { method: 'DELETE', headers, keepalive: true }); } catch { /* gone already */ }
+}
+
+export function iceServers() {
+  // The server's answer carries its candidates; no STUN needed on the same network.
+  return [];
+}
