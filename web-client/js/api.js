@@ -114,12 +114,13 @@ export const profile = {
 
 export const applications = {
   mine: async (token) => list(await request('GET', '/me/applications', { token }), 'applications'),
-  forRoom: async (room, token, { cursor, limit } = {}) => {
+  // One page: {items, next} where next is the next offset or null.
+  forRoom: async (room, token, { offset, limit } = {}) => {
     const q = new URLSearchParams();
-    if (cursor) q.set('cursor', cursor);
+    if (offset) q.set('offset', offset);
     if (limit) q.set('limit', limit);
     const data = await request('GET', `/rooms/${enc(room)}/applications${q.toString() ? '?' + q : ''}`, { token });
-    return { items: list(data, 'applications'), next: data && (data.next || data.next_cursor || data.cursor) };
+    return { items: list(data, 'applications'), next: data ? data.next_offset ?? null : null };
   },
   setStatus: (id, status, token) => request('PATCH', `/applications/${enc(id)}`, { token, body: { status } }),
 };

@@ -49,7 +49,7 @@ function renderHeader() {
 function takeQuestion(q) {
   const id = String(q.id ?? q.question);
   const old = state.questions.get(id) || {};
-  const answer = q.answer && typeof q.answer === 'object' ? q.answer.text : (q.answer ?? q.answer_text);
+  const answer = q.answer || undefined;
   state.questions.set(id, { ...old, id, text: q.text ?? old.text ?? '', name: q.name ?? q.user_name ?? old.name,
     user: q.user ?? q.sub ?? old.user, votes: q.votes ?? q.score ?? old.votes ?? 0, answer: answer ?? old.answer });
 }
@@ -81,7 +81,7 @@ function renderQuestions() {
 
 function addChat(m) {
   const id = m.id ?? '';
-  const user = m.user ?? m.sub ?? '';
+  const user = m.from ?? m.sub ?? '';
   const act = (label, cls, fn) => el('button', { type: 'button', class: `small ${cls}`, dataset: { user, message: id }, onclick: async () => {
     $('#mod-error').textContent = '';
     try { await fn(); } catch (x) { $('#mod-error').textContent = errorText(x); }
@@ -118,24 +118,24 @@ function watch() {
 
 function onEvent(kind, d) {
   switch (kind) {
+    case 'room.status': if (d.status && d.status !== state.room.status) { state.room.status = d.status; watch(); } break;
     case 'room.started': state.room.status = 'live'; watch(); break;
     case 'room.ended': state.room.status = 'ended'; watch(); break;
     case 'viewers.changed': state.figures.viewers = d.count ?? d.viewers ?? d.total; break;
-    case 'application.count': state.figures.applications = d.total ?? d.room_total ?? d.count; break;
-    case 'application.created': state.figures.applications = (state.figures.applications || 0) + 1; break;
+    case 'application.count': state.figures.applications = d.total; break;
     case 'question.asked': takeQuestion(d.question || d); renderQuestions(); announce(t('qa.new', { text: (d.question || d).text }), { toast: false }); break;
     case 'question.voted': takeQuestion(d.question || d); renderQuestions(); break;
     case 'question.answered': takeQuestion({ ...(d.question || d), answer: d.answer ?? d.text }); renderQuestions(); break;
-    case 'queue.changed': state.figures.queue = d.length ?? d.size ?? state.figures.queue; break;
+    case 'queue.changed': case 'queue.list': state.figures.queue = d.length; break;
     case 'chat.message': addChat(d.message || d); break;
     case 'chat.deleted': {
       const li = $(`#chat [data-message="${CSS.escape(String(d.id ?? d.message))}"]`);
       if (li) li.replaceChildren(el('span', { class: 'muted', text: t('chat.deleted') }));
       break;
     }
-    case 'user.muted': announce(`${t('console.mute')}: ${d.name || d.user}${d.until ? ' → ' + clockText(d.until) : ''}`); break;
-    case 'user.banned': announce(`${t('console.ban')}: ${d.name || d.user}`); break;
-    case 'slowmode.changed': $('#slowmode').value = d.seconds ?? d.interval ?? 0; break;
+    case 'user.muted': announce(`${t('console.mute')}: ${d.sub}${d.until ? ' → ' + clockText(d.until) : ''}`); break;
+    case 'user.banned': announce(`${t('console.ban')}: ${d.sub}`); break;
+    case 'slowmode.changed': $('#slowmode').value = d.seconds ?? 0; break;
     default: break;
   }
   renderHeader();
@@ -175,7 +175,7 @@ $('#card-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   const f = Object.fromEntries(new FormData(e.target).entries());
   $('#card-error').textContent = '';
-  try { await live.showCard({ kind: f.kind, title: f.title, text: f.text, url: f.url || undefined }); announce(t('done')); } catch (x) { $('#card-error').textContent = errorText(x); }
+  try { await live.showCard({ kind: f.kind, title: f.title, body: f.body, url: f.url || undefined }); announce(t('done')); } catch (x) { $('#card-error').textContent = errorText(x); }
 });
 $('#slowmode-form').addEventListener('submit', async (e) => {
   e.preventDefault();
@@ -201,7 +201,7 @@ async function start() {
       takeRoom(snap.room ? snap : { room: snap, counts: snap.counts });
       for (const q of snap.questions || snap.top_questions || []) takeQuestion(q);
       if (snap.viewers != null) state.figures.viewers = typeof snap.viewers === 'object' ? snap.viewers.count : snap.viewers;
-      if (snap.queue) state.figures.queue = snap.queue.length ?? snap.queue.size ?? null;
+      if (snap.queue) state.figures.queue = snap.queue.length ?? null;
       for (const m of snap.chat || []) addChat(m);
       renderQuestions();
     },

@@ -50,6 +50,10 @@ export class LiveChannel {
   setToken(token) {
     this.token = token;
     if (this.ws) this.ws.close(4000);  // reconnects with the new identity
+    else if (!this.closed && this.state !== 'connecting' && this.state !== 'reconnecting') {
+      this.attempt = 0;
+      this._open();
+    }
   }
 
   // Sends an action; resolves with the ack frame, rejects with LiveError.
@@ -67,21 +71,22 @@ export class LiveChannel {
     });
   }
 
-  // Actions (issue 4). Field names in one place.
+  // Actions (docs/websocket.md). Field names in one place.
   chat(text) { return this.send('chat.send', { text }); }
   ask(text) { return this.send('question.ask', { text }); }
-  vote(question) { return this.send('question.vote', { question }); }
-  answer(question, text) { return this.send('question.answer', { question, text }); }
+  vote(id) { return this.send('question.vote', { id }); }
+  answer(id, answer) { return this.send('question.answer', { id, answer }); }
   apply(job) { return this.send('apply', { job }); }
   joinQueue() { return this.send('queue.join'); }
   leaveQueue() { return this.send('queue.leave'); }
   nextInQueue() { return this.send('queue.next'); }
-  deleteMessage(message) { return this.send('mod.delete', { message }); }
-  mute(user, seconds) { return this.send('mod.mute', { user, duration: seconds }); }
-  ban(user) { return this.send('mod.ban', { user }); }
+  deleteMessage(id) { return this.send('mod.delete', { id }); }
+  mute(sub, seconds) { return this.send('mod.mute', { sub, seconds }); }
+  ban(sub) { return this.send('mod.ban', { sub }); }
   slowmode(seconds) { return this.send('mod.slowmode', { seconds }); }
-  showCard(card) { return this.send('card.show', card); }
-  caption(text) { return this.send('caption.send', { text }); }
+  // kind: "policy" or "contract_template"
+  showCard({ kind, title, body, url }) { return this.send('card.show', { card: kind, title, body: body || '', ...(url ? { url } : {}) }); }
+  caption(text, { lang, final = true } = {}) { return this.send('caption.send', { text, final, ...(lang ? { lang } : {}) }); }
 
   _setState(s) {
     if (this.state === s) return;
@@ -112,8 +117,10 @@ export class LiveChannel {
       this.ws = null;
       clearInterval(this.pingTimer);
       if (this.closed) return;
-      // 1008 after a ban: the server does not want us back.
-      if (e.code === 1008 && this.banned) { this._setState('closed'); return; }
+      // The server does not want us back as we are: banned (4403), unknown
+      // room (4404), bad or expired token (4401), abuse (1008).
+      const final = { 4401: 'unauthorized', 4403: 'banned', 4404: 'not_found', 1008: 'refused' }[e.code];
+      if (final) { this.closeReason = final; this._setState(final); return; }
       this._retry();
     };
     ws.onerror = () => { /* onclose follows */ };
@@ -132,7 +139,8 @@ export class LiveChannel {
     switch (f.type) {
       case 'welcome': {
         this.attempt = 0;
-        if (f.last_id || f.last_event_id) this.lastId = f.last_id || f.last_event_id;
+        if (f.last_id) this.lastId = f.last_id;
+        this.you = f.you || {};
         this._setState('open');
         this.onWelcome(f);
         for (const q of this.queue.splice(0)) this.ws.send(JSON.stringify(q));
@@ -144,7 +152,6 @@ export class LiveChannel {
       }
       case 'event':
         if (f.id) this.lastId = f.id;
-        if (f.kind === 'user.banned' && f.data && f.data.you) this.banned = true;
         this.onEvent(f.kind, f.data || {}, f);
         break;
       case 'ack': case 'error': {
@@ -155,6 +162,7 @@ export class LiveChannel {
           if (f.type === 'ack') p.resolve(f);
           else p.reject(new LiveError(f.code || 'error', f.message, f));
         }
+        // Errors without a request (room_not_found, banned, join_failed) come before a close.
         if (f.type === 'error' && f.req == null) this.onEvent('error', f, f);
         break;
       }

@@ -32,13 +32,14 @@ function appOf(a) {
   const p = a.profile || a.applicant || a.jobseeker || {};
   return {
     id: String(a.id ?? a.application_id),
-    job: a.job ?? a.job_id ?? (a.job_card && a.job_card.id),
+    job: a.job_id ?? a.job,
     name: p.name ?? a.name ?? '',
     phone: p.phone ?? a.phone ?? '',
     cv: p.cv ?? a.cv ?? '',
     keyGroup: p.key_group ?? a.key_group,
     status: a.status || 'applied',
-    at: a.created_at ?? a.applied_at ?? a.ts ?? a.time,
+    at: a.applied_at ?? a.created_at,
+    jobTitle: a.job_title,
   };
 }
 
@@ -82,14 +83,14 @@ function appItem(a) {
   });
   return el('li', { dataset: { app: a.id } },
     el('div', { class: 'row' }, el('strong', { class: 'grow app-name', text: a.name }), el('span', { class: 'muted', text: timeText(a.at) })),
-    el('div', {}, el('a', { href: `tel:${a.phone}`, class: 'app-phone' }, a.phone), job ? el('span', { class: 'muted', text: ` · ${job.title}` }) : null),
+    el('div', {}, el('a', { href: `tel:${a.phone}`, class: 'app-phone' }, a.phone), (job || a.jobTitle) ? el('span', { class: 'muted', text: ` · ${job ? job.title : a.jobTitle}` }) : null),
     a.cv ? el('p', { class: 'muted', text: a.cv }) : null,
     a.keyGroup ? el('span', { class: 'badge', text: t(`kg.${a.keyGroup}`) }) : null,
     el('label', { class: 'row' }, select));
 }
 
 function renderApps() {
-  const list = [...state.apps.values()].sort((x, y) => String(y.at).localeCompare(String(x.at)));
+  const list = [...state.apps.values()].sort((x, y) => (Number(y.at) || 0) - (Number(x.at) || 0));
   $('#applications').replaceChildren(...(list.length ? list.map(appItem) : [el('li', { class: 'muted', text: t('studio.noApplications') })]));
   $('#app-count').textContent = list.length ? String(list.length) : '';
 }
@@ -107,17 +108,15 @@ function onEvent(kind, d) {
   switch (kind) {
     case 'viewers.changed': state.viewers = d.count ?? d.viewers ?? d.total; renderHeader(); break;
     case 'application.created': {
+      // The event carries no personal data: the list is read again (decrypted, audited).
       const a = appOf(d.application || d);
-      const isNew = !state.apps.has(a.id);
-      state.apps.set(a.id, a);
-      renderApps();
-      if (isNew) announce(`${t('studio.applications')}: ${a.name}`, { toast: true });
+      if (!state.apps.has(a.id)) { state.apps.set(a.id, a); renderApps(); }
+      refreshApplications();
       break;
     }
-    case 'application.updated': case 'application.status': {
-      const a = appOf(d.application || d);
-      const old = state.apps.get(a.id);
-      if (old) { old.status = a.status; renderApps(); }
+    case 'application.status': {
+      const old = state.apps.get(String(d.id));
+      if (old && d.status) { old.status = d.status; renderApps(); }
       break;
     }
     case 'job.added': { const j = api.jobOf(d.job || d); state.jobs.set(String(j.id), j); renderJobs(); break; }
@@ -129,9 +128,11 @@ function onEvent(kind, d) {
       break;
     }
     case 'queue.changed': state.queueLength = d.length ?? d.size ?? state.queueLength; renderHeader(); break;
+    case 'room.status': if (d.status) { state.room.status = d.status; if (d.status === 'ended') state.onAir = false; } renderHeader(); break;
     case 'room.started': state.room.status = 'live'; renderHeader(); break;
     case 'room.ended': state.room.status = 'ended'; state.onAir = false; renderHeader(); break;
-    case 'interview.offer': $('#offer').textContent = t('studio.offer', { call: d.call ?? d.call_id ?? '' }); break;
+    case 'queue.list': state.queueLength = d.length; renderHeader(); break;
+    case 'interview.offer': $('#offer').textContent = t('studio.offer', { call: `${d.call_id ?? ''} · ${(d.jobseeker && d.jobseeker.name) || ''}` }); break;
     default: break;
   }
 }
@@ -209,9 +210,8 @@ $('#end').addEventListener('click', end);
 $('#take-next').addEventListener('click', async () => {
   try {
     const ack = await live.nextInQueue();
-    const call = ack.call ?? ack.call_id ?? (ack.offer && ack.offer.call);
-    $('#offer').textContent = call ? t('studio.offer', { call }) : t('studio.queueEmpty');
-  } catch (e) { $('#offer').textContent = e.code === 'queue_empty' || e.code === 'empty' ? t('studio.queueEmpty') : errorText(e); }
+    $('#offer').textContent = t('studio.offer', { call: `${ack.call_id} · ${(ack.jobseeker && ack.jobseeker.name) || ''}` });
+  } catch (e) { $('#offer').textContent = e.code === 'queue_empty' ? t('studio.queueEmpty') : errorText(e); }
 });
 devices.onChange = (track) => publisher && publisher.replaceTrack(track);
 
@@ -233,7 +233,7 @@ async function start() {
       const snap = w.snapshot || w.room_state || w;
       takeRoom(snap.room ? snap : { room: snap, jobs: snap.jobs, pinned_job: snap.pinned_job ?? snap.pinned });
       if (snap.viewers != null) state.viewers = typeof snap.viewers === 'object' ? snap.viewers.count : snap.viewers;
-      if (snap.queue) state.queueLength = snap.queue.length ?? snap.queue.size ?? null;
+      if (snap.queue) state.queueLength = snap.queue.length ?? null;
       renderHeader(); renderJobs();
     },
     onEvent,
@@ -243,14 +243,20 @@ async function start() {
   devices.open().catch((e) => { $('#publish-status').textContent = errorText(e); });
 }
 
+let refreshTimer = null;
+function refreshApplications() {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(loadApplications, 150);
+}
+
 async function loadApplications() {
   try {
-    let cursor;
-    for (let page = 0; page < 20; page++) {
-      const { items, next } = await api.applications.forRoom(roomId, state.token, { cursor, limit: 100 });
-      for (const a of items.map(appOf)) if (!state.apps.has(a.id)) state.apps.set(a.id, a);
-      if (!next || !items.length) break;
-      cursor = next;
+    let offset = 0;
+    for (let page = 0; page < 50; page++) {
+      const { items, next } = await api.applications.forRoom(roomId, state.token, { offset, limit: 200 });
+      for (const a of items.map(appOf)) state.apps.set(a.id, a);
+      if (next == null || !items.length) break;
+      offset = next;
     }
     renderApps();
   } catch (e) {

@@ -166,7 +166,7 @@ function renderChatNotice() {
 function addChat(m) {
   const list = $('#chat-list');
   const li = el('li', { dataset: { message: m.id ?? '' } },
-    el('span', { class: 'who', text: `${m.name || m.user || ''}:` }), el('span', { class: 'text', text: m.text }));
+    el('span', { class: 'who', text: `${m.name || m.from || ''}:` }), el('span', { class: 'text', text: m.text }));
   list.append(li);
   while (list.children.length > 200) list.firstElementChild.remove();
   list.scrollTop = list.scrollHeight;
@@ -183,9 +183,9 @@ function showCaption(text) {
 function showCard(c) {
   const box = $('#card-shown');
   if (!c || c.hidden || c.clear) { box.hidden = true; return; }
-  const kind = c.kind === 'contract' ? t('card.contract') : t('card.policy');
+  const kind = (c.card || c.kind) === 'contract_template' ? t('card.contract') : t('card.policy');
   box.replaceChildren(el('div', { class: 'row' }, el('span', { class: 'badge', text: kind }), el('strong', { text: c.title || '' })),
-    c.text ? el('p', { text: c.text }) : null,
+    (c.body || c.text) ? el('p', { text: c.body || c.text }) : null,
     c.url ? el('a', { href: c.url, target: '_blank', rel: 'noopener' }, c.url) : null);
   box.hidden = false;
 }
@@ -209,7 +209,7 @@ function takeRoom(data) {
 function takeQuestion(q) {
   const id = String(q.id ?? q.question);
   const old = state.questions.get(id) || {};
-  const answer = q.answer && typeof q.answer === 'object' ? q.answer.text : (q.answer ?? q.answer_text);
+  const answer = q.answer || undefined;
   state.questions.set(id, {
     ...old, id,
     text: q.text ?? old.text ?? '',
@@ -307,11 +307,10 @@ const live = new LiveChannel(roomId, {
     takeRoom(snap.room ? snap : { room: snap, jobs: snap.jobs, pinned_job: snap.pinned_job ?? snap.pinned, counts: snap.counts });
     for (const q of snap.questions || snap.top_questions || []) takeQuestion(q);
     if (snap.viewers != null) state.viewers = typeof snap.viewers === 'object' ? snap.viewers.count : snap.viewers;
-    if (snap.queue) takeQueue(snap.queue);
-    if (snap.queue_position != null) takeQueue({ position: snap.queue_position, wait_s: snap.queue_wait_s ?? snap.estimated_wait_s });
+    if (snap.queue) { state.queue.in = snap.queue.position != null; takeQueue(snap.queue); }
     takeApplications(snap.applications || snap.my_applications);
-    if (snap.slowmode != null || snap.slow_mode != null) state.slowmode = Number(snap.slowmode ?? snap.slow_mode) || 0;
-    if (snap.muted || snap.muted_until) state.muted = { until: snap.muted_until ?? (snap.muted && snap.muted.until) };
+    if (snap.slowmode != null) state.slowmode = Number(snap.slowmode) || 0;
+    state.muted = snap.muted_s ? { until: Date.now() + 1000 * snap.muted_s } : null;
     if (snap.card) showCard(snap.card);
     for (const m of snap.chat || []) addChat(m);
     renderAll();
@@ -327,6 +326,9 @@ function isMe(d) {
 
 function onEvent(kind, d) {
   switch (kind) {
+    case 'room.status':
+      if (d.status && d.status !== state.room.status) { state.room.status = d.status; onStatusChanged(); renderHeader(); }
+      break;
     case 'room.started': state.room.status = 'live'; onStatusChanged(); renderHeader(); break;
     case 'room.ended': state.room.status = 'ended'; onStatusChanged(); renderHeader(); break;
     case 'job.added': setJobs([api.jobOf(d.job || d)]); renderJobs(); break;
@@ -339,7 +341,8 @@ function onEvent(kind, d) {
       if (j) announce(`${t('job.pinned')}: ${j.title}`, { toast: false });
       break;
     }
-    case 'application.count': if (d.job != null) state.appCounts.set(String(d.job), d.count); break;
+    case 'application.count': if (d.job_id != null) state.appCounts.set(String(d.job_id), d.job_count); break;
+    case 'application.status': if (d.job_id != null) { state.applied.add(String(d.job_id)); saveApplied(); } break;
     case 'question.asked': {
       takeQuestion(d.question || d);
       renderQuestions();
@@ -368,13 +371,18 @@ function onEvent(kind, d) {
       break;
     case 'user.banned': if (isMe(d)) { state.banned = true; renderChatNotice(); } break;
     case 'slowmode.changed': state.slowmode = Number(d.seconds ?? d.interval ?? d.slowmode) || 0; renderChatNotice(); break;
-    case 'queue.changed': takeQueue(d); renderQueue(); break;
-    case 'interview.offer': state.queue.offer = d.call ?? d.call_id ?? d.id; state.queue.in = false; renderQueue(); announce(t('queue.offer', { call: state.queue.offer }), { assertive: true }); break;
+    case 'queue.changed': takeQueue({ length: d.length }); renderQueue(); break;
+    case 'queue.position': state.queue.in = true; takeQueue(d); renderQueue(); break;
+    case 'queue.left': state.queue.in = false; state.queue.position = null; renderQueue(); break;
+    case 'interview.offer': state.queue.offer = d.call_id ?? d.call; state.queue.in = false; renderQueue(); announce(t('queue.offer', { call: state.queue.offer }), { assertive: true }); break;
     case 'viewers.changed': state.viewers = d.count ?? d.viewers ?? d.total; renderHeader(); break;
     case 'stage.changed': if (d.state === 'reconnecting' || d.publisher === 'reconnecting') renderPlayerStatus('reconnecting'); break;
     case 'card.shown': showCard(d.card || d); break;
     case 'caption': showCaption(d.text || ''); break;
-    case 'snapshot': live.onWelcome(d); break;
+    case 'error':
+      if (d.code === 'banned') { state.banned = true; renderChatNotice(); }
+      else if (d.code === 'room_not_found') showError(t('room.notFound'));
+      break;
     default: break;
   }
 }
@@ -485,17 +493,13 @@ $('#qa-form').addEventListener('submit', async (e) => {
   try {
     const ack = await live.ask(text);
     input.value = '';
-    const q = ack.question || (ack.id != null ? { id: ack.id, text } : null);
+    const q = ack.id != null ? { id: ack.id, text } : null;
     if (q) { takeQuestion({ text, ...q }); renderQuestions(); }
   } catch (x) {
     $('#qa-error').textContent = errorText(x);
   }
 });
 
-const CHAT_REFUSALS = {
-  muted: () => { state.muted = state.muted || {}; return null; },
-  banned: () => { state.banned = true; return null; },
-};
 $('#chat-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   const input = $('#chat-input');
@@ -507,14 +511,15 @@ $('#chat-form').addEventListener('submit', async (e) => {
   } catch (x) {
     const code = String(x.code || '');
     const n = $('#chat-notice');
+    const seconds = Number((String(x.message).match(/(\d+) s/) || [])[1]);
     if (/mute/.test(code)) {
-      state.muted = { until: x.frame.until ?? x.frame.muted_until ?? (state.muted && state.muted.until) };
+      state.muted = { until: seconds ? Date.now() + seconds * 1000 : (state.muted && state.muted.until) };
       renderChatNotice();
     } else if (/ban/.test(code)) {
-      CHAT_REFUSALS.banned();
+      state.banned = true;
       renderChatNotice();
     } else if (/slow/.test(code)) {
-      state.slowmode = Number(x.frame.seconds ?? x.frame.retry_after ?? state.slowmode) || state.slowmode || 1;
+      if (!state.slowmode) state.slowmode = seconds || 1;
       renderChatNotice();
     } else {
       n.textContent = t('chat.refused', { message: x.message || code });

@@ -1,0 +1,250 @@
+// The end-to-end journey of issue 7, in Debian's Chromium against a real
+// jobcastd: the employer goes live from the studio with the fake camera; a
+// viewer on a phone plays HLS (time advances) and WHEP; the employer pins a
+// job; the viewer sees it and applies (profile form the first time); the
+// studio shows the application within 2 s; the viewer asks, the counsellor
+// answers, the viewer sees the answer; a muted viewer's chat is refused with a
+// visible message. Screenshots of the three pages at phone and desktop sizes
+// go to build/test-artifacts/journey/; first-frame times to web-metrics.json.
+
+import path from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { args, startServer, launchBrowser, watchPage, Report, assert, eq, PHONE, DESKTOP, artifactsDir } from './harness.mjs';
+
+const opt = args();
+const report = new Report('web_journey');
+const out = artifactsDir(path.join(opt.artifacts, 'journey'));
+const metrics = {};
+let server, browser;
+
+async function rest(method, url, token, body) {
+  const res = await fetch(server.base + '/api/v1' + url, {
+    method,
+    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!res.ok) throw new Error(`${method} ${url} -> ${res.status} ${text}`);
+  return data;
+}
+
+// Waits until the page's <video> plays: time advances by `seconds` and it has a picture.
+async function videoAdvances(page, seconds, timeout) {
+  const start = await page.evaluate(() => document.querySelector('#video').currentTime);
+  await page.waitForFunction(([t0, s]) => {
+    const v = document.querySelector('#video');
+    return v.currentTime > t0 + s && v.videoWidth > 0 && !v.paused;
+  }, [start, seconds], { timeout, polling: 200 });
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(out, `${name}.png`), fullPage: true });
+}
+
+try {
+  await report.must('jobcastd starts', async () => { server = await startServer(opt.jobcastd, { webClient: opt.webClient }); });
+  await report.must('Chromium starts', async () => { browser = await launchBrowser(); });
+
+  // ---- the room, as an administrator sets it up
+  const admin = server.token('admin', 'ops', { rooms: ['*'], name: 'ops' });
+  let employerId, roomId, jobs = [];
+  await report.must('admin creates and verifies an employer and schedules a room', async () => {
+    const emp = await rest('POST', '/employers', admin, { name: '草原乳业有限公司' });
+    employerId = emp.id;
+    await rest('POST', `/employers/${encodeURIComponent(employerId)}/verify`, admin, {});
+    const room = await rest('POST', '/rooms', admin, {
+      title: '呼和浩特春季招聘直播', region_code: '150100', employer_id: employerId,
+      scheduled_at: Math.floor(Date.now() / 1000), counsellors: ['counsellor-1'],
+    });
+    roomId = room.id;
+    assert(roomId, 'room id');
+  });
+  const employer = server.token('employer', employerId, { rooms: [roomId], employer: employerId, name: '草原乳业' });
+  const counsellor = server.token('counsellor', 'counsellor-1', { rooms: [roomId], name: '王老师' });
+  const seeker = server.token('jobseeker', 'seeker-1', { rooms: [roomId], name: '其木格' });
+  const muted = server.token('jobseeker', 'seeker-2', { rooms: [roomId], name: '巴特尔' });
+
+  await report.must('employer adds job cards', async () => {
+    for (const j of [
+      { title: '奶粉包装工', wage_min: 4500, wage_max: 6000, wage_unit: 'month', hours: '8:00-17:00，月休4天', location: '呼和浩特金川开发区', housing: '提供宿舍', headcount: 30, description: '流水线包装，岗前培训', contract_template_url: '/contracts/labour-2024.pdf' },
+      { title: '冷链司机', wage_min: 7000, wage_max: 9000, wage_unit: 'month', hours: '两班倒', location: '呼和浩特赛罕区', housing: '包住', headcount: 5 },
+    ]) jobs.push(await rest('POST', `/rooms/${roomId}/jobs`, employer, j));
+    eq(jobs.length, 2, 'jobs created');
+  });
+
+  // ---- studio: go live from the fake camera
+  const studioCtx = await browser.newContext({ ...DESKTOP, permissions: ['camera', 'microphone'] });
+  const studio = await studioCtx.newPage();
+  const studioProblems = watchPage(studio, 'studio');
+  await report.must('employer opens the studio and goes live from the fake camera (WHIP)', async () => {
+    await studio.goto(`${server.base}/studio/${roomId}#token=${employer}`);
+    await studio.waitForFunction(() => { const v = document.querySelector('#preview'); return v.videoWidth > 0; }, null, { timeout: 10000 });
+    await studio.click('#go-live');
+    await studio.waitForSelector('#on-air.live', { timeout: 20000 });
+    const room = await rest('GET', `/rooms/${roomId}`);
+    eq(room.status, 'live', 'room status after Go live');
+  });
+
+  // ---- viewer on a phone
+  const viewerCtx = await browser.newContext(PHONE);
+  const viewer = await viewerCtx.newPage();
+  const viewerProblems = watchPage(viewer, 'viewer');
+  await report.must('viewer (360×640) plays the HLS stream: the video time advances', async () => {
+    const t0 = Date.now();
+    await viewer.goto(`${server.base}/room/${roomId}#token=${seeker}`);
+    await videoAdvances(viewer, 2, 45000);
+    metrics.hls_first_frame_ms = await viewer.evaluate(() => window.jobcastPlayer.metrics.ttff.hls);
+    metrics.hls_playing_after_load_ms = Date.now() - t0;
+    const q = await viewer.$$eval('#quality option', (o) => o.map((x) => x.value));
+    assert(q.includes('audio'), `audio-only in the quality menu: ${q}`);
+  });
+
+  await report.check('viewer switches to low latency and plays the WHEP stream', async () => {
+    await viewer.click('#low-latency');
+    await viewer.waitForFunction(() => window.jobcastPlayer.mode === 'whep' && document.querySelector('#video').srcObject, null, { timeout: 10000 });
+    await videoAdvances(viewer, 1, 20000);
+    metrics.whep_first_frame_ms = await viewer.evaluate(() => window.jobcastPlayer.metrics.ttff.whep);
+    await viewer.click('#low-latency');  // back to HLS for the rest of the journey
+    await viewer.waitForFunction(() => window.jobcastPlayer.mode === 'hls', null, { timeout: 5000 });
+  });
+
+  // ---- pin, see, apply
+  const job = jobs[0];
+  await report.must('employer pins a job in the studio; the viewer sees it', async () => {
+    await studio.click(`#jobs button.pin[data-job="${job.id}"]`);
+    await viewer.waitForFunction((title) => {
+      const p = document.querySelector('#pinned');
+      return p && !p.hidden && p.textContent.includes(title);
+    }, job.title, { timeout: 5000 });
+    const text = await viewer.textContent('#pinned');
+    assert(text.includes('4,500') || text.includes('4500'), `wage shown: ${text}`);
+    assert(text.includes('提供宿舍'), 'housing shown');
+  });
+
+  await report.must('viewer applies (profile form the first time); the studio shows the application within 2 s', async () => {
+    await viewer.click('#pinned button.apply');
+    await viewer.waitForSelector('#profile-dialog[open]', { timeout: 5000 });
+    await viewer.fill('#p-name', '其木格');
+    await viewer.fill('#p-phone', '13800471234');
+    await viewer.fill('#p-cv', '两年食品厂包装经验，能倒班。');
+    await viewer.selectOption('#p-keygroup', 'rural_migrant_worker');
+    await viewer.click('#profile-save');
+    // Chose a key group without consent: refused with a message, nothing sent.
+    const err = await viewer.textContent('#profile-error');
+    assert(err.length > 0, 'consent message');
+    await viewer.check('#p-consent');
+    const t0 = Date.now();
+    await viewer.click('#profile-save');
+    await viewer.waitForSelector(`#pinned button.apply[aria-pressed="true"]`, { timeout: 5000 });
+    const tApplied = Date.now();
+    await studio.waitForFunction(() => [...document.querySelectorAll('#applications .app-name')].some((e) => e.textContent.includes('其木格')), null, { timeout: 2000, polling: 50 });
+    metrics.application_to_studio_ms = Date.now() - tApplied;
+    metrics.apply_click_to_studio_ms = Date.now() - t0;
+    const row = await studio.textContent('#applications');
+    assert(row.includes('13800471234'), 'phone shown to the employer');
+  });
+
+  await report.check('applied state survives a reload; all jobs are listed', async () => {
+    await viewer.reload();
+    await viewer.waitForSelector(`#pinned button.apply[aria-pressed="true"]`, { timeout: 10000 });
+    const n = await viewer.$$eval('#jobs-list > li', (l) => l.length);
+    eq(n, 2, 'jobs in the list');
+  });
+
+  await report.check('employer changes the application status', async () => {
+    const sel = '#applications select.status';
+    await studio.selectOption(sel, 'viewed');
+    await studio.waitForTimeout(500);
+    const apps = await rest('GET', `/rooms/${roomId}/applications`, employer);
+    eq(apps.items[0].status, 'viewed', 'status stored');
+  });
+
+  // ---- Q&A with the counsellor
+  const consoleCtx = await browser.newContext({ ...DESKTOP, permissions: ['camera', 'microphone'] });
+  const cons = await consoleCtx.newPage();
+  const consoleProblems = watchPage(cons, 'console');
+  await report.must('counsellor opens the console', async () => {
+    await cons.goto(`${server.base}/console/${roomId}#token=${counsellor}`);
+    await cons.waitForFunction(() => window.jobcastLive && window.jobcastLive.state === 'open', null, { timeout: 10000 });
+  });
+
+  await report.check('viewer asks a question; the counsellor answers it; the viewer sees the answer', async () => {
+    const question = '宿舍几人一间？有没有热水？';
+    const answer = '四人一间，24小时热水。';
+    await viewer.click('#tab-qa');
+    await viewer.fill('#qa-input', question);
+    await viewer.click('#qa-form button[type=submit]');
+    await cons.waitForFunction((q) => document.querySelector('#questions').textContent.includes(q), question, { timeout: 5000 });
+    const form = cons.locator('#questions form.answer-form').first();
+    await form.locator('input').fill(answer);
+    await form.locator('button').click();
+    await viewer.waitForFunction((a) => [...document.querySelectorAll('#qa-list .answer-text')].some((e) => e.textContent.includes(a)), answer, { timeout: 5000 });
+  });
+
+  await report.check('a muted viewer\'s chat is refused with a visible message', async () => {
+    const mutedCtx = await browser.newContext(PHONE);
+    const mv = await mutedCtx.newPage();
+    await mv.goto(`${server.base}/room/${roomId}#token=${muted}`);
+    await mv.waitForFunction(() => document.body.dataset.live === 'open', null, { timeout: 10000 });
+    await mv.click('#tab-chat');
+    await mv.fill('#chat-input', '你好，请问还招人吗？');
+    await mv.click('#chat-form button[type=submit]');
+    await cons.waitForSelector('#chat li[data-user="seeker-2"] button.mod-mute', { timeout: 5000 });
+    await cons.click('#chat li[data-user="seeker-2"] button.mod-mute');
+    await mv.waitForTimeout(300);
+    await mv.fill('#chat-input', '为什么不回答？');
+    await mv.click('#chat-form button[type=submit]');
+    await mv.waitForSelector('#chat-notice:not([hidden])', { timeout: 5000 });
+    const notice = await mv.textContent('#chat-notice');
+    assert(notice.includes('禁言'), `muted message shown: ${notice}`);
+    assert(await mv.isVisible('#chat-notice'), 'notice visible');
+    await shot(mv, 'viewer-muted-phone');
+    await mutedCtx.close();
+  });
+
+  await report.check('screenshots of the three pages at phone and desktop sizes', async () => {
+    await viewer.click('#tab-qa');
+    await shot(viewer, 'viewer-phone');
+    await shot(studio, 'studio-desktop');
+    await shot(cons, 'console-desktop');
+    for (const [ctxOpts, pagePath, name] of [
+      [DESKTOP, `/room/${roomId}#token=${seeker}`, 'viewer-desktop'],
+      [PHONE, `/studio/${roomId}#token=${employer}`, 'studio-phone'],
+      [PHONE, `/console/${roomId}#token=${counsellor}`, 'console-phone'],
+    ]) {
+      const ctx = await browser.newContext(ctxOpts);
+      const p = await ctx.newPage();
+      await p.goto(server.base + pagePath);
+      await p.waitForTimeout(2500);
+      const w = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert(w <= 0, `${name}: horizontal scroll of ${w}px`);
+      await shot(p, name);
+      await ctx.close();
+    }
+  });
+
+  await report.check('employer ends the room', async () => {
+    await studio.click('#end');
+    await viewer.waitForFunction(() => document.querySelector('#room-status').textContent.length > 0 && window.jobcastPlayer.mode !== 'hls', null, { timeout: 10000 });
+    const room = await rest('GET', `/rooms/${roomId}`);
+    eq(room.status, 'ended', 'room ended');
+  });
+
+  await report.check('no script errors in the pages', async () => {
+    const all = [...studioProblems, ...viewerProblems, ...consoleProblems];
+    assert(all.length === 0, all.join('\n'));
+  });
+} catch (e) {
+  console.log(`stopped: ${e.message}`);
+  if (!report.failed) report.failed++;
+} finally {
+  writeFileSync(path.join(opt.artifacts, 'web-metrics.json'), JSON.stringify(metrics, null, 2));
+  console.log(`metrics: ${JSON.stringify(metrics)}`);
+  if (browser) await browser.close().catch(() => {});
+  if (server) {
+    if (report.failed) console.log(`--- jobcastd log (tail) ---\n${server.log().split('\n').slice(-40).join('\n')}`);
+    await server.stop();
+  }
+}
+process.exit(report.finish());
