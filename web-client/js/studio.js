@@ -50,6 +50,8 @@ function renderHeader() {
   badge.className = `badge ${state.onAir ? 'live' : ''}`;
   $('#viewers').textContent = state.viewers != null ? t('room.viewers', { n: state.viewers }) : '';
   $('#queue-length').textContent = state.queueLength ? t('queue.length', { n: state.queueLength }) : t('studio.queueEmpty');
+  // End is there whenever the room is live: it may be published from OBS.
+  $('#end').disabled = !((state.room && state.room.status === 'live') || publisher);
   $('#whip-url').textContent = whipUrl(roomId);
   $('#whip-token').textContent = state.token;
 }
