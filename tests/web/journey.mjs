@@ -203,6 +203,59 @@ try {
     await mutedCtx.close();
   });
 
+  await report.check('counsellor shows a policy card; the viewer sees it', async () => {
+    await cons.fill('#card-form input[name=title]', '高校毕业生就业补贴');
+    await cons.fill('#card-form textarea[name=body]', '签订一年以上劳动合同的，可申请一次性吸纳就业补贴。');
+    await cons.click('#card-form button[type=submit]');
+    await viewer.waitForFunction(() => { const c = document.querySelector('#card-shown'); return !c.hidden && c.textContent.includes('就业补贴'); }, null, { timeout: 5000 });
+  });
+
+  await report.check('viewer queues for an interview and sees the position; the studio takes next; the viewer gets the offer', async () => {
+    await viewer.click('#tab-queue');
+    await viewer.click('#queue-join');
+    await viewer.waitForFunction(() => /1/.test(document.querySelector('#queue-status').textContent) && !document.querySelector('#queue-leave').hidden, null, { timeout: 5000 });
+    await studio.waitForFunction(() => /1/.test(document.querySelector('#queue-length').textContent), null, { timeout: 5000 });
+    await studio.click('#take-next');
+    await studio.waitForFunction(() => document.querySelector('#offer').textContent.includes('其木格'), null, { timeout: 5000 });
+    await viewer.waitForFunction(() => document.querySelector('#queue-status').textContent.includes('面试编号'), null, { timeout: 5000 });
+  });
+
+  await report.check('captions from a captioner appear over the video in a live region', async () => {
+    const captioner = server.token('captioner', 'captioner-1', { rooms: [roomId], name: '字幕员' });
+    const ctx = await browser.newContext(DESKTOP);
+    const p = await ctx.newPage();
+    await p.goto(`${server.base}/`);
+    await p.evaluate(async ([room, token]) => {
+      const { LiveChannel } = await import('/js/live.js');
+      const ch = new LiveChannel(room, { token });
+      await new Promise((resolve) => { ch.onWelcome = resolve; ch.connect(); });
+      await ch.caption('欢迎来到呼和浩特春季招聘直播', { lang: 'zh' });
+    }, [roomId, captioner]);
+    await viewer.waitForFunction(() => document.querySelector('#captions').textContent.includes('欢迎来到'), null, { timeout: 5000 });
+    eq(await viewer.getAttribute('#captions', 'aria-live'), 'polite', 'captions are a live region');
+    await ctx.close();
+  });
+
+  await report.check('the viewer loses the network, says "reconnecting…", and on return gets what it missed', async () => {
+    await viewer.click('#tab-qa');
+    await viewerCtx.setOffline(true);
+    await viewer.evaluate(() => { const ws = window.jobcastViewerLive.ws; if (ws) ws.close(); });
+    await viewer.waitForFunction(() => document.body.dataset.live === 'reconnecting', null, { timeout: 5000 });
+    const missed = '面试要带身份证吗？';
+    const asker = await browser.newContext(PHONE);
+    const ap = await asker.newPage();
+    await ap.goto(`${server.base}/room/${roomId}#token=${server.token('jobseeker', 'seeker-3', { rooms: [roomId], name: '乌云' })}`);
+    await ap.waitForFunction(() => document.body.dataset.live === 'open', null, { timeout: 10000 });
+    await ap.click('#tab-qa');
+    await ap.fill('#qa-input', missed);
+    await ap.click('#qa-form button[type=submit]');
+    await ap.waitForFunction((q) => document.querySelector('#qa-list').textContent.includes(q), missed, { timeout: 5000 });
+    await asker.close();
+    await viewerCtx.setOffline(false);
+    await viewer.waitForFunction(() => document.body.dataset.live === 'open', null, { timeout: 20000 });
+    await viewer.waitForFunction((q) => document.querySelector('#qa-list').textContent.includes(q), missed, { timeout: 5000 });
+  });
+
   await report.check('screenshots of the three pages at phone and desktop sizes', async () => {
     await viewer.click('#tab-qa');
     await shot(viewer, 'viewer-phone');

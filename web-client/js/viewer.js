@@ -184,9 +184,9 @@ function showCard(c) {
   const box = $('#card-shown');
   if (!c || c.hidden || c.clear) { box.hidden = true; return; }
   const kind = (c.card || c.kind) === 'contract_template' ? t('card.contract') : t('card.policy');
-  box.replaceChildren(el('div', { class: 'row' }, el('span', { class: 'badge', text: kind }), el('strong', { text: c.title || '' })),
+  box.replaceChildren(...[el('div', { class: 'row' }, el('span', { class: 'badge', text: kind }), el('strong', { text: c.title || '' })),
     (c.body || c.text) ? el('p', { text: c.body || c.text }) : null,
-    c.url ? el('a', { href: c.url, target: '_blank', rel: 'noopener' }, c.url) : null);
+    c.url ? el('a', { href: c.url, target: '_blank', rel: 'noopener' }, c.url) : null].filter(Boolean));
   box.hidden = false;
 }
 
@@ -318,6 +318,8 @@ const live = new LiveChannel(roomId, {
   onEvent: (kind, d) => onEvent(kind, d),
 });
 
+window.jobcastViewerLive = live;
+
 function isMe(d) {
   if (!state.me) return false;
   const u = d.user ?? d.sub ?? d.user_id;
@@ -377,7 +379,7 @@ function onEvent(kind, d) {
     case 'interview.offer': state.queue.offer = d.call_id ?? d.call; state.queue.in = false; renderQueue(); announce(t('queue.offer', { call: state.queue.offer }), { assertive: true }); break;
     case 'viewers.changed': state.viewers = d.count ?? d.viewers ?? d.total; renderHeader(); break;
     case 'stage.changed': if (d.state === 'reconnecting' || d.publisher === 'reconnecting') renderPlayerStatus('reconnecting'); break;
-    case 'card.shown': showCard(d.card || d); break;
+    case 'card.shown': showCard(d); break;
     case 'caption': showCaption(d.text || ''); break;
     case 'error':
       if (d.code === 'banned') { state.banned = true; renderChatNotice(); }
