@@ -3,7 +3,7 @@
 // launches Debian's Chromium through playwright-core, and reports checks.
 
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -29,11 +29,17 @@ export function args() {
   return out;
 }
 
-export async function startServer(binary, { extraArgs = [], webClient, readyMs = 20000 } = {}) {
+// staticDir: serve the pages from there (server.static_dir) instead of web-client/.
+export async function startServer(binary, { extraArgs = [], webClient, staticDir, readyMs = 20000 } = {}) {
   if (!existsSync(binary)) throw new Error(`jobcastd not found at ${binary}`);
   const dir = mkdtempSync(path.join(tmpdir(), 'jobcast-web-'));
   const dataDir = path.join(dir, 'data');
   const argv = ['--listen', '127.0.0.1:0', '--tls-listen', 'off', '--data-dir', dataDir, '--log-format', 'json', ...extraArgs];
+  if (staticDir) {
+    const config = path.join(dir, 'jobcast.yaml');
+    writeFileSync(config, `server:\n  static_dir: ${JSON.stringify(staticDir)}\n`);
+    argv.push('--config', config);
+  }
   const env = { ...process.env, ...SECRET_ENV };
   const child = spawn(binary, argv, { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: webClient ? path.dirname(webClient) : undefined });
   let log = '';
@@ -145,3 +151,23 @@ export function eq(actual, expected, message) {
 
 export function artifactsDir(dir) { mkdirSync(dir, { recursive: true }); return dir; }
 export function readJson(file) { return JSON.parse(readFileSync(file, 'utf8')); }
+
+// A folder serving the real pages plus an HLS ladder made by ffmpeg under
+// hls/{room}/ (source 720p, 360p, audio only; 1 s segments), so the player
+// can be tested on real segments without a publisher.
+export function pagesWithHlsFixture(webClient, room, { seconds = 8 } = {}) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'jobcast-pages-'));
+  for (const name of readdirSync(webClient)) symlinkSync(path.join(webClient, name), path.join(dir, name));
+  const out = path.join(dir, 'hls', room);
+  mkdirSync(out, { recursive: true });
+  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error',
+    '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', String(seconds),
+    '-filter_complex', '[0:v]split=2[v1][v2];[v2]scale=640:360[v2o]',
+    '-map', '[v1]', '-map', '[v2o]', '-map', '1:a', '-map', '1:a', '-map', '1:a',
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p', '-g', '25', '-keyint_min', '25', '-sc_threshold', '0',
+    '-b:v:0', '1500k', '-b:v:1', '500k', '-c:a', 'aac', '-b:a', '64k', '-ac', '1',
+    '-f', 'hls', '-hls_time', '1', '-hls_list_size', '0', '-hls_playlist_type', 'vod', '-master_pl_name', 'master.m3u8',
+    '-var_stream_map', 'v:0,a:0,name:source v:1,a:1,name:360p a:2,name:audio',
+    '-hls_segment_filename', '%v/seg%03d.ts', '%v/index.m3u8'], { cwd: out, stdio: 'inherit' });
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}

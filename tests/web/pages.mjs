@@ -4,12 +4,12 @@
 // into errors the pages can show. Screenshots go to build/test-artifacts/.
 
 import path from 'node:path';
-import { args, startServer, launchBrowser, watchPage, Report, assert, eq, PHONE, DESKTOP, artifactsDir } from './harness.mjs';
+import { args, startServer, launchBrowser, watchPage, Report, assert, eq, PHONE, DESKTOP, artifactsDir, pagesWithHlsFixture } from './harness.mjs';
 
 const opt = args();
 const report = new Report('web_pages');
 const shots = artifactsDir(path.join(opt.artifacts, 'pages'));
-let server, browser;
+let server, browser, fixture;
 
 const PAGES = [
   { name: 'index', path: '/', ready: '#rooms-live' },
@@ -19,7 +19,8 @@ const PAGES = [
 ];
 
 try {
-  await report.must('jobcastd starts', async () => { server = await startServer(opt.jobcastd, { webClient: opt.webClient }); });
+  await report.must('an HLS ladder is made with ffmpeg (720p, 360p, audio only)', async () => { fixture = pagesWithHlsFixture(opt.webClient, 'fixture-room'); });
+  await report.must('jobcastd starts', async () => { server = await startServer(opt.jobcastd, { webClient: opt.webClient, staticDir: fixture.dir }); });
   await report.must('Chromium starts', async () => { browser = await launchBrowser(); });
   const base = server.base;
 
@@ -146,6 +147,45 @@ try {
     await ctx.close();
   });
 
+  await report.check('player plays HLS with the bundled hls.js: time advances, quality menu, audio only, first-frame time', async () => {
+    const ctx = await browser.newContext(PHONE);
+    const page = await ctx.newPage();
+    const problems = watchPage(page, 'player');
+    await page.goto(`${base}/`);
+    const r = await page.evaluate(async () => {
+      const { Player } = await import('/js/player.js');
+      const video = document.createElement('video');
+      video.id = 'video';
+      video.muted = true;
+      video.playsInline = true;
+      document.body.prepend(video);
+      let qualities = [];
+      const player = new Player(video, { onQualities: (q) => { qualities = q; } });
+      window.p = player;
+      await player.playHls('fixture-room');
+      const advance = (s, ms) => new Promise((resolve, reject) => {
+        const t0 = video.currentTime;
+        const timer = setInterval(() => { if (video.currentTime > t0 + s) { clearInterval(timer); resolve(video.currentTime); } }, 100);
+        setTimeout(() => { clearInterval(timer); reject(new Error(`time stuck at ${video.currentTime} (status ${player.status}, ${player.lastError || ''})`)); }, ms);
+      });
+      await advance(1.5, 15000);
+      const out = { usesHlsJs: !!player.hls, width: video.videoWidth, ttff: player.metrics.ttff.hls, qualities: qualities.map((q) => q.id.split('/').slice(-2).join('/')) };
+      player.setQuality('audio');
+      await advance(1, 15000);
+      out.audioOnly = video.classList.contains('audio-only');
+      out.audioSrc = player.hls && player.hls.url;
+      await player.stop();
+      return out;
+    });
+    assert(r.usesHlsJs, 'hls.js used on Chromium');
+    assert(r.width === 1280 || r.width === 640, `a video rendition plays: width ${r.width}`);
+    assert(r.ttff > 0, `first-frame time measured: ${r.ttff}`);
+    eq(JSON.stringify(r.qualities), JSON.stringify(['auto', 'source/index.m3u8', '360p/index.m3u8', 'audio']), 'quality menu');
+    assert(r.audioOnly && /audio\/index\.m3u8$/.test(r.audioSrc), `audio only plays the audio rendition: ${r.audioSrc}`);
+    assert(problems.length === 0, problems.join('\n'));
+    await ctx.close();
+  });
+
   await report.check('studio shows the fake camera in its preview and lists devices', async () => {
     const ctx = await browser.newContext(DESKTOP);
     const page = await ctx.newPage();
@@ -167,5 +207,6 @@ try {
     if (report.failed) console.log(`--- jobcastd log (tail) ---\n${server.log().split('\n').slice(-30).join('\n')}`);
     await server.stop();
   }
+  if (fixture) fixture.remove();
 }
 process.exit(report.finish());

@@ -141,6 +141,7 @@ export class Player {
     if (gen !== this.generation) return;
     const hls = new Hls({
       // Weak rural networks: start low, keep a modest buffer, retry patiently.
+      startLevel: -1,  // pick by the measured bandwidth, not the first (largest) rendition
       abrEwmaDefaultEstimate: 400000,
       capLevelToPlayerSize: true,
       liveSyncDurationCount: 2,
