@@ -241,6 +241,8 @@ try {
     await viewerCtx.setOffline(true);
     await viewer.evaluate(() => { const ws = window.jobcastViewerLive.ws; if (ws) ws.close(); });
     await viewer.waitForFunction(() => document.body.dataset.live === 'reconnecting', null, { timeout: 5000 });
+    assert(await viewer.isVisible('#conn'), '"reconnecting…" shown');
+    eq(await viewer.textContent('#conn'), '正在重新连接…', 'reconnecting text');
     const missed = '面试要带身份证吗？';
     const asker = await browser.newContext(PHONE);
     const ap = await asker.newPage();

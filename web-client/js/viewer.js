@@ -300,7 +300,9 @@ const live = new LiveChannel(roomId, {
   token: state.token || null,
   onState: (s) => {
     document.body.dataset.live = s;
-    if (s === 'reconnecting') announce(t('live.reconnecting'), { toast: true });
+    const conn = $('#conn');
+    conn.hidden = s !== 'reconnecting';
+    conn.textContent = s === 'reconnecting' ? t('live.reconnecting') : '';
   },
   onWelcome: (w) => {
     const snap = w.snapshot || w.room_state || w;

@@ -1,0 +1,43 @@
+#include "signaling/demo_token.h"
+
+#include <ctime>
+
+#include "core/secrets.h"
+
+namespace jobcast::http {
+
+void addDemoTokenRoute(Router& router, const Jwt& jwt, int64_t ttl_seconds) {
+  router.add(Method::Post, "/api/v1/demo/token",
+             [&jwt, ttl_seconds](const Request& request, const Responder& responder) {
+               auto body = nlohmann::json::parse(request.body.empty() ? "{}" : request.body,
+                                                 nullptr, false);
+               if (!body.is_object()) {
+                 responder.error(400, "invalid_json", "the body must be a JSON object");
+                 return;
+               }
+               std::string role = body.value("role", "jobseeker");
+               if (role != "jobseeker") {
+                 responder.error(403, "forbidden", "demo sign-in hands out jobseeker tokens only");
+                 return;
+               }
+               std::string name = body.value("name", "");
+               if (name.size() > 100) {
+                 responder.error(400, "invalid_field", "name: at most 100 bytes");
+                 return;
+               }
+               Claims claims;
+               claims.sub = "demo-" + randomHex(6);
+               claims.name = name.empty() ? "访客" + claims.sub.substr(claims.sub.size() - 4) : name;
+               claims.role = Role::Jobseeker;
+               claims.rooms = {"*"};
+               claims.iat = static_cast<int64_t>(std::time(nullptr));
+               claims.exp = claims.iat + ttl_seconds;
+               responder.json(201, {{"token", jwt.sign(claims)},
+                                    {"sub", claims.sub},
+                                    {"name", claims.name},
+                                    {"role", "jobseeker"},
+                                    {"expires_at", claims.exp}});
+             });
+}
+
+}  // namespace jobcast::http
