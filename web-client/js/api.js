@@ -170,21 +170,20 @@ export function roomOf(data) {
   };
 }
 
-// A replay from GET /rooms/{id}/recordings: the URL to play and the job
-// chapters (seconds from the start of the recording).
+// A replay from GET /rooms/{id}/recordings ({recordings: [{url, started_ms,
+// duration_s, pins: [{offset_s, job_id, title}]}]}): the MP4 pieces in order
+// and the job chapters (piece index + seconds into it).
 export function recordingOf(data, jobsList = []) {
-  const recs = list(data, 'recordings', 'pieces');
-  const first = recs[0] || (data && !Array.isArray(data) ? data : null);
-  const url = (data && (data.playlist || data.hls || data.url)) ||
-              (first && (first.playlist || first.hls || first.url || first.href || first.path)) || '';
-  const startedAt = Number(first && (first.started_at ?? first.start ?? first.started)) || null;
-  const raw = list(data && (data.timeline || data.chapters || (first && (first.timeline || first.chapters))), 'timeline', 'chapters', 'events');
-  const chapters = raw.map((c) => {
-    const jobId = c.job ?? c.job_id ?? (c.job_card && c.job_card.id);
-    const job = jobsList.find((j) => String(j.id) === String(jobId));
-    let at = Number(c.offset ?? c.offset_s ?? c.at ?? c.t ?? c.seconds);
-    if (!Number.isFinite(at) && startedAt && (c.pinned_at ?? c.ts)) at = Number(c.pinned_at ?? c.ts) - startedAt;
-    return { jobId, title: c.title || (job && job.title) || String(jobId), at: Number.isFinite(at) ? Math.max(0, at) : 0 };
+  const pieces = list(data, 'recordings').filter((p) => p && p.url)
+    .sort((a, b) => (a.started_ms || 0) - (b.started_ms || 0))
+    .map((p) => ({ url: p.url, duration: Number(p.duration_s) || 0, startedMs: p.started_ms || 0, pins: p.pins || [] }));
+  const chapters = [];
+  pieces.forEach((p, piece) => {
+    for (const pin of p.pins) {
+      const job = jobsList.find((j) => String(j.id) === String(pin.job_id));
+      const at = Number(pin.offset_s ?? (pin.at_ms - p.startedMs) / 1000);
+      chapters.push({ piece, at: Number.isFinite(at) ? Math.max(0, at) : 0, jobId: pin.job_id, title: pin.title || (job && job.title) || String(pin.job_id) });
+    }
   });
-  return { url, chapters };
+  return { pieces, chapters };
 }

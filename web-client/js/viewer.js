@@ -278,12 +278,18 @@ async function loadReplay() {
   const ol = $('#chapters');
   try {
     const rec = api.recordingOf(await api.rooms.recordings(roomId, state.token), [...state.jobs.values()]);
-    if (!rec.url) { ol.replaceChildren(el('li', { class: 'muted', text: t('player.noRecording') })); return; }
-    player.playFile(rec.url);
-    ol.replaceChildren(...rec.chapters.map((c) => el('li', {},
-      el('button', { type: 'button', class: 'chapter', dataset: { at: c.at }, onclick: () => player.seek(c.at) },
-        `${fmtOffset(c.at)} · ${c.title}`))));
-    if (!rec.chapters.length) ol.replaceChildren(...[...state.jobs.values()].map((j) => el('li', { text: j.title })));
+    if (!rec.pieces.length) { ol.replaceChildren(el('li', { class: 'muted', text: t('player.noRecording') })); return; }
+    let current = 0;
+    const playPiece = (i, at = 0) => { current = i; player.playFile(rec.pieces[i].url, { startAt: at }); };
+    // The recording comes in pieces: play them one after the other.
+    video.onended = () => { if (current + 1 < rec.pieces.length) playPiece(current + 1); };
+    playPiece(0);
+    const items = rec.chapters.length ? rec.chapters : [];
+    ol.replaceChildren(...items.map((c) => el('li', {},
+      el('button', { type: 'button', class: 'chapter', dataset: { at: c.at, piece: c.piece, job: c.jobId },
+        onclick: () => { if (c.piece === current) player.seek(c.at); else playPiece(c.piece, c.at); } },
+        `${fmtOffset(c.at + rec.pieces.slice(0, c.piece).reduce((n, p) => n + p.duration, 0))} · ${c.title}`))));
+    if (!items.length) ol.replaceChildren(...[...state.jobs.values()].map((j) => el('li', { text: j.title })));
   } catch (e) {
     ol.replaceChildren(el('li', { class: 'muted', text: e.status === 404 ? t('player.noRecording') : errorText(e) }));
   }
@@ -380,7 +386,11 @@ function onEvent(kind, d) {
     case 'queue.left': state.queue.in = false; state.queue.position = null; renderQueue(); break;
     case 'interview.offer': state.queue.offer = d.call_id ?? d.call; state.queue.in = false; renderQueue(); announce(t('queue.offer', { call: state.queue.offer }), { assertive: true }); break;
     case 'viewers.changed': state.viewers = d.count ?? d.viewers ?? d.total; renderHeader(); break;
-    case 'stage.changed': if (d.state === 'reconnecting' || d.publisher === 'reconnecting') renderPlayerStatus('reconnecting'); break;
+    case 'media.stage': case 'stage.changed':
+      // The publisher dropped and the room waits for them: say so; when they are back, play now.
+      if (d.state === 'reconnecting') renderPlayerStatus('reconnecting');
+      else if (d.state === 'live' && state.room.status === 'live' && player.status !== 'playing') startPlayback();
+      break;
     case 'card.shown': showCard(d); break;
     case 'caption': showCaption(d.text || ''); break;
     case 'error':
