@@ -69,6 +69,7 @@ try {
 
   for (const mode of ['hls', 'whep']) {
     const times = [];
+    const fromNav = [];
     for (let i = 0; i < runs; i++) {
       const c = await browser.newContext(PHONE);
       const p = await c.newPage();
@@ -80,9 +81,11 @@ try {
         setTimeout(() => reject(new Error(`no ${m} frame in 30 s`)), 30000);
       }), mode);
       times.push(ms);
+      fromNav.push(await p.evaluate((m) => window.jobcastPlayer.metrics.sinceNavigation[m], mode));
       await c.close();
     }
     result[`${mode}_first_frame_ms`] = { median: median(times), min: Math.min(...times), max: Math.max(...times), all: times };
+    result[`${mode}_first_frame_from_navigation_ms`] = { median: median(fromNav), min: Math.min(...fromNav), max: Math.max(...fromNav), all: fromNav };
   }
 } catch (e) {
   result.error = e.message;

@@ -269,6 +269,8 @@ export class Player {
       if (gen !== this.generation || this.metrics.ttff[`${mode}_gen`] === gen) return;
       const ms = Math.round(performance.now() - t0);
       this.metrics.ttff[mode] = ms;
+      this.metrics.sinceNavigation = this.metrics.sinceNavigation || {};
+      this.metrics.sinceNavigation[mode] = Math.round(performance.now());
       this.metrics.ttff[`${mode}_gen`] = gen;
       try { performance.measure(`jobcast:first-frame:${mode}`, { start: t0, duration: ms }); } catch { /* old browser */ }
       this.attempt = 0;
