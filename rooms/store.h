@@ -117,7 +117,8 @@ class RoomStore {
   // Admin (any employer_id) or employer (their own). The employer must exist.
   void createRoom(RoomDraft draft, const Claims& who, Done<Room> done);
   void getRoom(const std::string& room_id, Done<Room> done);
-  // Anyone may read a snapshot; `who` (may be null) only widens what toJson shows.
+  // Anyone may read a snapshot (room, jobs, counts, last event id), taken in one
+  // script so a reader can resume the event stream from exactly this state.
   void snapshot(const std::string& room_id, Done<RoomSnapshot> done);
   void listRooms(const RoomFilter& filter, Done<std::vector<Room>> done);
   // scheduled -> live (the employer must be verified); live -> ended.

@@ -2,6 +2,7 @@
 // (docs/redis-schema.md), idempotent apply and the audit trail.
 
 #include "rooms/store.h"
+#include "rooms/demo.h"
 
 #include <gtest/gtest.h>
 
@@ -344,6 +345,30 @@ TEST_F(StoreTest, PinningNeedsAJobOfTheRoomAndAStaffMember) {
   ASSERT_FALSE(log.empty());
   EXPECT_EQ(log.back()["kind"], "job.pinned");
   EXPECT_EQ(json::parse(log.back()["data"])["job"]["title"], "Driller");
+}
+
+}  // namespace
+}  // namespace jobcast::rooms
+
+namespace jobcast::rooms {
+namespace {
+
+TEST_F(StoreTest, DemoRoomIsLiveWithPinnedJobsAndCanBeMadeTwice) {
+  auto demo = wait<DemoRoom>([&](auto done) { createDemoRoom(store, {}, done); });
+  ASSERT_TRUE(demo.ok()) << demo.error().message;
+  EXPECT_TRUE(demo->employer.verified);
+  EXPECT_EQ(demo->room.status, RoomStatus::Live);
+  ASSERT_EQ(demo->jobs.size(), 3u);
+  EXPECT_EQ(demo->room.pinned_job, demo->jobs[0].id);
+  room_id = demo->room.id;
+  auto snap = wait<RoomSnapshot>([&](auto done) { store.snapshot(room_id, done); });
+  ASSERT_TRUE(snap.ok());
+  EXPECT_EQ(snap->jobs.size(), 3u);
+  EXPECT_EQ(snap->room.region_name, "Baotou");
+  // A second demo reuses the employer and makes a new room.
+  auto again = wait<DemoRoom>([&](auto done) { createDemoRoom(store, {}, done); });
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_NE(again->room.id, demo->room.id);
 }
 
 }  // namespace
