@@ -66,6 +66,9 @@ Result<bool> App::start() {
   addHealthRoutes();
   addMetrics();
   addPages();
+  auto rooms_api = registerRoomsApi(router_, loop_, *redis_, *jwt_, data_key_, config_);
+  if (!rooms_api) return rooms_api.error();
+  rooms_api_ = std::move(rooms_api.value());
 
   http_ = std::make_unique<http::HttpServer>(loop_, metrics_, router_, std::move(options));
   return http_->start();
@@ -148,6 +151,7 @@ void App::shutdown() {
     http_.reset();
   }
   redis_.reset();
+  rooms_api_.reset();
   if (embedded_redis_) {
     embedded_redis_->stop();
     embedded_redis_.reset();

@@ -13,6 +13,7 @@
 #include "core/redis_child.h"
 #include "signaling/http.h"
 #include "signaling/http_server.h"
+#include "signaling/rooms_api.h"
 #include "signaling/static_files.h"
 
 namespace jobcast {
@@ -39,6 +40,8 @@ class App {
   // The personal-data key, 64 hex characters (configured or generated once).
   const std::string& dataKey() const { return data_key_; }
   const Config& config() const { return config_; }
+  // Rooms, jobs, profiles and applications (valid after start()).
+  rooms::RoomStore& rooms() { return rooms_api_->store(); }
   int httpPort() const { return http_ ? http_->httpPort() : -1; }
   int httpsPort() const { return http_ ? http_->httpsPort() : -1; }
 
@@ -55,6 +58,7 @@ class App {
   std::string data_key_;
   std::unique_ptr<EmbeddedRedis> embedded_redis_;
   std::unique_ptr<RedisClient> redis_;
+  std::unique_ptr<RoomsApi> rooms_api_;  // shutdown() resets it after redis_ (callbacks)
   std::unique_ptr<http::HttpServer> http_;
   std::unique_ptr<http::StaticFiles> static_files_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
