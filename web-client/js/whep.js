@@ -7,7 +7,7 @@ export { MediaError };
 
 export function whepUrl(room, { interpreter = false } = {}) {
   const u = `${location.origin}/whep/${encodeURIComponent(room)}`;
-  return interpreter ? `${u}?interpreter=1` : u;
+  return interpreter ? `${u}?variant=interpreter` : u;
 }
 
 export class WhepPlayer {
