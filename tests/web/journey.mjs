@@ -145,19 +145,24 @@ try {
     assert(row.includes('13800471234'), 'phone shown to the employer');
   });
 
-  await report.check('applied state survives a reload; all jobs are listed', async () => {
+  await report.check('applied state survives a reload; all jobs are listed; the next apply is one tap', async () => {
     await viewer.reload();
     await viewer.waitForSelector(`#pinned button.apply[aria-pressed="true"]`, { timeout: 10000 });
     const n = await viewer.$$eval('#jobs-list > li', (l) => l.length);
     eq(n, 2, 'jobs in the list');
+    await viewer.click(`#jobs-list button.apply[data-job="${jobs[1].id}"]`);
+    await viewer.waitForSelector(`#jobs-list button.apply[data-job="${jobs[1].id}"][aria-pressed="true"]`, { timeout: 5000 });
+    assert(!(await viewer.isVisible('#profile-dialog')), 'no profile form the second time');
+    await studio.waitForFunction(() => document.querySelectorAll('#applications li[data-app]').length === 2, null, { timeout: 2000 });
   });
 
   await report.check('employer changes the application status', async () => {
-    const sel = '#applications select.status';
+    const sel = '#applications li[data-app] select.status';
+    const appId = await studio.getAttribute(sel, 'data-app');
     await studio.selectOption(sel, 'viewed');
     await studio.waitForTimeout(500);
     const apps = await rest('GET', `/rooms/${roomId}/applications`, employer);
-    eq(apps.items[0].status, 'viewed', 'status stored');
+    eq(apps.items.find((a) => a.id === appId).status, 'viewed', 'status stored');
   });
 
   // ---- Q&A with the counsellor
@@ -256,6 +261,7 @@ try {
     await viewerCtx.setOffline(false);
     await viewer.waitForFunction(() => document.body.dataset.live === 'open', null, { timeout: 20000 });
     await viewer.waitForFunction((q) => document.querySelector('#qa-list').textContent.includes(q), missed, { timeout: 5000 });
+    await videoAdvances(viewer, 1, 30000);  // and the player plays again by itself
   });
 
   await report.check('screenshots of the three pages at phone and desktop sizes', async () => {
