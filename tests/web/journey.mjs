@@ -32,10 +32,19 @@ async function rest(method, url, token, body) {
 // Waits until the page's <video> plays: time advances by `seconds` and it has a picture.
 async function videoAdvances(page, seconds, timeout) {
   const start = await page.evaluate(() => document.querySelector('#video').currentTime);
-  await page.waitForFunction(([t0, s]) => {
-    const v = document.querySelector('#video');
-    return v.currentTime > t0 + s && v.videoWidth > 0 && !v.paused;
-  }, [start, seconds], { timeout, polling: 200 });
+  try {
+    await page.waitForFunction(([t0, s]) => {
+      const v = document.querySelector('#video');
+      return v.currentTime > t0 + s && v.videoWidth > 0 && !v.paused;
+    }, [start, seconds], { timeout, polling: 200 });
+  } catch (e) {
+    const why = await page.evaluate(() => {
+      const p = window.jobcastPlayer, v = document.querySelector('#video');
+      return { mode: p.mode, status: p.status, lastError: p.lastError, level: p.hls && p.hls.currentLevel,
+        url: p.hls && p.hls.url, time: v.currentTime, readyState: v.readyState, paused: v.paused, width: v.videoWidth };
+    });
+    throw new Error(`video did not advance ${seconds} s in ${timeout} ms: ${JSON.stringify(why)}`);
+  }
 }
 
 async function shot(page, name) {
