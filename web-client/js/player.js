@@ -187,16 +187,18 @@ export class Player {
   }
 
   // ---- low latency (WHEP) --------------------------------------------------
-  async playWhep(room, token) {
+  // interpreter: the programme with the sign-language interpreter's picture.
+  async playWhep(room, token, { interpreter = this.interpreter } = {}) {
     await this._teardown();
     this.mode = 'whep';
     this.room = room;
     this.token = token;
+    this.interpreter = !!interpreter;
     const gen = ++this.generation;
     this._startClock(gen);
     this._setStatus(this.attempt ? 'reconnecting' : 'loading');
     this.video.classList.remove('audio-only');
-    const whep = new WhepPlayer(whepUrl(room), token);
+    const whep = new WhepPlayer(whepUrl(room, { interpreter: this.interpreter }), token);
     this.whep = whep;
     let lostTimer = null;
     whep.onState = (s) => {
@@ -212,6 +214,13 @@ export class Player {
       this._play();
     } catch (e) {
       if (gen !== this.generation) return;
+      if (this.interpreter && e.code === 'variant_unavailable') {
+        // The interpreter left the stage: the plain programme.
+        this.interpreter = false;
+        this.onFallback(e);
+        this.playWhep(room, token);
+        return;
+      }
       if (e.status === 503 || e.status === 404 || e.status === 409) {
         // Too many low-latency viewers on this node, or no stream yet: HLS carries on.
         this.onFallback(e);

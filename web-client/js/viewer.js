@@ -34,7 +34,10 @@ const video = $('#video');
 const player = new Player(video, {
   onStatus: renderPlayerStatus,
   onQualities: renderQualities,
-  onFallback: () => { $('#low-latency').checked = false; },
+  onFallback: (e) => {
+    if (e && e.code === 'variant_unavailable') { $('#interpreter').checked = false; return; }
+    $('#low-latency').checked = false;
+  },
 });
 window.jobcastPlayer = player;  // for tests and the page-weight bench
 
@@ -267,8 +270,19 @@ function onStatusChanged() {
 }
 
 function startPlayback() {
-  if ($('#low-latency').checked) player.playWhep(roomId, state.token || null);
+  // The interpreter variant is offered to low-latency viewers (WHEP ?variant=interpreter).
+  if ($('#low-latency').checked || $('#interpreter').checked) player.playWhep(roomId, state.token || null, { interpreter: $('#interpreter').checked });
   else player.playHls(roomId);
+}
+
+function takeStage(stage) {
+  if (!stage || typeof stage !== 'object' || Array.isArray(stage)) return;
+  const has = !!stage.interpreter;
+  $('#interpreter-box').hidden = !has;
+  if (!has && $('#interpreter').checked) {
+    $('#interpreter').checked = false;
+    if (player.mode === 'whep') startPlayback();
+  }
 }
 
 async function loadReplay() {
@@ -320,6 +334,7 @@ const live = new LiveChannel(roomId, {
     if (snap.slowmode != null) state.slowmode = Number(snap.slowmode) || 0;
     state.muted = snap.muted_s ? { until: Date.now() + 1000 * snap.muted_s } : null;
     if (snap.card) showCard(snap.card);
+    takeStage(snap.stage);
     for (const m of snap.chat || []) addChat(m);
     renderAll();
   },
@@ -386,7 +401,8 @@ function onEvent(kind, d) {
     case 'queue.left': state.queue.in = false; state.queue.position = null; renderQueue(); break;
     case 'interview.offer': state.queue.offer = d.call_id ?? d.call; state.queue.in = false; renderQueue(); announce(t('queue.offer', { call: state.queue.offer }), { assertive: true }); break;
     case 'viewers.changed': state.viewers = d.count ?? d.viewers ?? d.total; renderHeader(); break;
-    case 'media.stage': case 'stage.changed':
+    case 'stage.changed': takeStage(d); // falls through
+    case 'media.stage':
       // The publisher dropped and the room waits for them: say so; when they are back, play now.
       if (d.state === 'reconnecting') renderPlayerStatus('reconnecting');
       else if (d.state === 'live' && state.room.status === 'live' && player.status !== 'playing') startPlayback();
@@ -560,6 +576,9 @@ $('#queue-leave').addEventListener('click', async () => {
 
 $('#low-latency').addEventListener('change', (e) => {
   try { localStorage.setItem('jobcast.lowLatency', e.target.checked ? '1' : ''); } catch { /* ignore */ }
+  if (state.room && state.room.status === 'live') startPlayback();
+});
+$('#interpreter').addEventListener('change', () => {
   if (state.room && state.room.status === 'live') startPlayback();
 });
 $('#quality').addEventListener('change', (e) => {
