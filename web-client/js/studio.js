@@ -46,8 +46,10 @@ function appOf(a) {
 function renderHeader() {
   $('#room-title').textContent = state.room ? state.room.title : roomId;
   const badge = $('#on-air');
-  badge.textContent = state.onAir ? t('studio.live') : (state.room && state.room.status === 'ended' ? t('room.status.ended') : t('studio.offAir'));
-  badge.className = `badge ${state.onAir ? 'live' : ''}`;
+  // On air: this page publishes, or the node says a publisher (OBS, another tab) is on stage.
+  const onAir = state.onAir || state.stage === 'live';
+  badge.textContent = onAir ? t('studio.live') : (state.room && state.room.status === 'ended' ? t('room.status.ended') : t('studio.offAir'));
+  badge.className = `badge ${onAir ? 'live' : ''}`;
   $('#viewers').textContent = state.viewers != null ? t('room.viewers', { n: state.viewers }) : '';
   $('#queue-length').textContent = state.queueLength ? t('queue.length', { n: state.queueLength }) : t('studio.queueEmpty');
   // End is there whenever the room is live: it may be published from OBS.
@@ -134,6 +136,7 @@ function onEvent(kind, d) {
     case 'room.started': state.room.status = 'live'; renderHeader(); break;
     case 'room.ended': state.room.status = 'ended'; state.onAir = false; renderHeader(); break;
     case 'queue.list': state.queueLength = d.length; renderHeader(); break;
+    case 'media.stage': state.stage = d.state; renderHeader(); break;
     case 'interview.offer': $('#offer').textContent = t('studio.offer', { call: `${d.call_id ?? ''} · ${(d.jobseeker && d.jobseeker.name) || ''}` }); break;
     default: break;
   }
