@@ -389,8 +389,8 @@ function onEvent(kind, d) {
     }
     case 'user.muted':
       if (isMe(d)) {
-        const until = d.until ?? (d.duration || d.seconds ? Date.now() + 1000 * (d.duration ?? d.seconds) : null);
-        state.muted = { until };
+        // seconds 0: the mute is lifted.
+        state.muted = d.seconds === 0 ? null : { until: d.until ?? (d.seconds ? Date.now() + 1000 * d.seconds : null) };
         renderChatNotice();
       }
       break;
