@@ -294,11 +294,15 @@ try {
     }
   });
 
-  await report.check('employer ends the room', async () => {
+  await report.check('employer ends the room; the viewer gets the replay with the pinned job as a chapter', async () => {
     await studio.click('#end');
-    await viewer.waitForFunction(() => document.querySelector('#room-status').textContent.length > 0 && window.jobcastPlayer.mode !== 'hls', null, { timeout: 10000 });
+    await viewer.waitForFunction(() => window.jobcastPlayer.mode !== 'hls', null, { timeout: 10000 });
     const room = await rest('GET', `/rooms/${roomId}`);
     eq(room.status, 'ended', 'room ended');
+    await viewer.waitForFunction((title) => [...document.querySelectorAll('#chapters button.chapter')].some((b) => b.textContent.includes(title)), job.title, { timeout: 40000 });
+    await viewer.click(`#chapters button.chapter[data-job="${job.id}"]`);
+    await viewer.waitForFunction(() => { const v = document.querySelector('#video'); return window.jobcastPlayer.mode === 'file' && v.currentTime > 0.5 && v.videoWidth > 0; }, null, { timeout: 15000 });
+    await shot(viewer, 'viewer-replay-phone');
   });
 
   await report.check('no script errors in the pages', async () => {

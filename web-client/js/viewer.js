@@ -285,14 +285,19 @@ function takeStage(stage) {
   }
 }
 
-async function loadReplay() {
+async function loadReplay(attempt = 0) {
   renderPinned();
   const box = $('#replay');
   box.hidden = false;
   const ol = $('#chapters');
   try {
     const rec = api.recordingOf(await api.rooms.recordings(roomId, state.token), [...state.jobs.values()]);
-    if (!rec.pieces.length) { ol.replaceChildren(el('li', { class: 'muted', text: t('player.noRecording') })); return; }
+    if (!rec.pieces.length) {
+      ol.replaceChildren(el('li', { class: 'muted', text: t('player.noRecording') }));
+      // A room that just ended is still closing its last piece: look again for a while.
+      if (attempt < 10) setTimeout(() => { if (state.room.status === 'ended') loadReplay(attempt + 1); }, 3000);
+      return;
+    }
     let current = 0;
     const playPiece = (i, at = 0) => { current = i; player.playFile(rec.pieces[i].url, { startAt: at }); };
     // The recording comes in pieces: play them one after the other.
