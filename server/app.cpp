@@ -63,6 +63,10 @@ Result<bool> App::start() {
 
   addHealthRoutes();
   addMetrics();
+  live_ = std::make_unique<ws::LiveChannel>(loop_, *redis_, address.value(), *jwt_, metrics_,
+                                            ws::LiveOptions::fromConfig(config_));
+  live_->start();
+  options.websocket_protocols.push_back(live_->protocol());
 
   http_ = std::make_unique<http::HttpServer>(loop_, metrics_, router_, std::move(options));
   return http_->start();
@@ -118,6 +122,7 @@ void App::shutdown() {
     http_->stop();
     http_.reset();
   }
+  live_.reset();
   redis_.reset();
   if (embedded_redis_) {
     embedded_redis_->stop();

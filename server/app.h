@@ -13,6 +13,7 @@
 #include "core/redis_child.h"
 #include "signaling/http.h"
 #include "signaling/http_server.h"
+#include "signaling/live_channel.h"
 
 namespace jobcast {
 
@@ -53,6 +54,7 @@ class App {
   std::string data_key_;
   std::unique_ptr<EmbeddedRedis> embedded_redis_;
   std::unique_ptr<RedisClient> redis_;
+  std::unique_ptr<ws::LiveChannel> live_;
   std::unique_ptr<http::HttpServer> http_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
