@@ -105,6 +105,7 @@ const std::map<std::string, Setter>& keyTable() {
       {"live.max_frame_bytes", liveInt(&Config::live_max_frame_bytes, 512, 1 << 20)},
       {"live.send_queue_frames", liveInt(&Config::live_send_queue_frames, 8, 1 << 20)},
       {"live.send_queue_bytes", liveInt(&Config::live_send_queue_bytes, 4096, int64_t{1} << 30)},
+      {"live.slow_grace_ms", liveInt(&Config::live_slow_grace_ms, 0, 60000)},
       {"live.hello_timeout_s", liveInt(&Config::live_hello_timeout_s, 1, 600)},
       {"live.abuse_limit", liveInt(&Config::live_abuse_limit, 1, 100000)},
       {"live.frames_per_s", liveInt(&Config::live_frames_per_s, 1, 100000)},

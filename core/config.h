@@ -62,6 +62,7 @@ struct Config {
   int64_t live_max_frame_bytes = 8192;
   int64_t live_send_queue_frames = 2048;  // per connection, then it is closed
   int64_t live_send_queue_bytes = 4 << 20;
+  int64_t live_slow_grace_ms = 2000;  // over the bound this long (or 4x over): closed
   int64_t live_hello_timeout_s = 10;
   int64_t live_abuse_limit = 10;  // bad frames before close 1008
   int64_t live_frames_per_s = 20;  // client frames per second, burst twice that

@@ -76,6 +76,7 @@ struct LiveChannel::Conn {
   Clock::time_point refill = Clock::now();
   uint16_t close_code = 0;
   std::string close_reason;
+  std::optional<Clock::time_point> over_since;  // send queue over its bound since
 };
 
 struct LiveChannel::Feed {
@@ -103,6 +104,7 @@ LiveOptions LiveOptions::fromConfig(const Config& c) {
   o.max_frame_bytes = static_cast<size_t>(c.live_max_frame_bytes);
   o.send_queue_frames = static_cast<size_t>(c.live_send_queue_frames);
   o.send_queue_bytes = static_cast<size_t>(c.live_send_queue_bytes);
+  o.slow_grace_ms = c.live_slow_grace_ms;
   o.hello_timeout_s = static_cast<int>(c.live_hello_timeout_s);
   o.abuse_limit = static_cast<int>(c.live_abuse_limit);
   o.frames_per_s = static_cast<double>(c.live_frames_per_s);
@@ -262,8 +264,10 @@ int LiveChannel::onWritable(Conn& conn) {
   }
   if (!conn.out.empty()) {
     lws_callback_on_writable(conn.wsi);
+    checkBound(conn);
     return 0;
   }
+  conn.over_since.reset();
   if (conn.state == Conn::State::Closing) {
     lws_close_reason(conn.wsi, static_cast<lws_close_status>(conn.close_code),
                      reinterpret_cast<unsigned char*>(conn.close_reason.data()),
@@ -397,7 +401,8 @@ void LiveChannel::joined(uint64_t conn_id, Result<json> snapshot,
   }
   conn.actor.staff = snap.value("staff", false);
   std::string last_id = snap.value("last_id", "0-0");
-  auto verdict = live::resumeVerdict(since, last_id, snap.value("max_deleted_id", "0-0"));
+  auto verdict = live::resumeVerdict(since, last_id, snap.value("first_id", ""),
+                                     snap.value("max_deleted_id", "0-0"));
   const char* resume = "none";
   std::string start = last_id;
   switch (verdict) {
@@ -414,7 +419,7 @@ void LiveChannel::joined(uint64_t conn_id, Result<json> snapshot,
       resume = "unknown";
       break;
   }
-  for (const char* internal : {"staff", "banned", "last_id", "max_deleted_id", "now"})
+  for (const char* internal : {"staff", "banned", "last_id", "first_id", "max_deleted_id", "now"})
     snap.erase(internal);
   json you{{"staff", conn.actor.staff},
            {"role", conn.actor.role ? roleName(*conn.actor.role) : "viewer"}};
@@ -522,22 +527,40 @@ void LiveChannel::enqueue(Conn& conn, const Frame& frame) {
   if (conn.state == Conn::State::Closing || !conn.wsi)
     return;
   size_t n = payloadSize(frame);
-  if (conn.out.size() + 1 > options_.send_queue_frames ||
-      conn.out_bytes + n > options_.send_queue_bytes) {
-    // A reader that cannot keep up: drop what it has queued and close it, so it
-    // neither slows the others nor grows this node's memory.
-    conn.out.clear();
-    conn.out_bytes = 0;
-    log::info("websocket client too slow: closing", {{"room", conn.room}});
-    closeConn(conn, kCloseSlowConsumer, "send queue over bound");
-    // Its socket may never become writable again: make lws drop it regardless.
-    lws_set_timeout(conn.wsi, PENDING_TIMEOUT_USER_OK, 2);
-    return;
-  }
   conn.out.push_back(frame);
   conn.out_bytes += n;
   if (conn.out.size() == 1)
     lws_callback_on_writable(conn.wsi);
+  checkBound(conn);
+}
+
+// The bound is soft for a moment (a burst, a busy phone) and hard at
+// kHardFactor times it: a client over the bound for longer than
+// slow_grace_ms, or over the hard bound at all, is closed. Either way the
+// queue never holds more than the hard bound.
+void LiveChannel::checkBound(Conn& conn) {
+  constexpr size_t kHardFactor = 4;
+  bool over =
+      conn.out.size() > options_.send_queue_frames || conn.out_bytes > options_.send_queue_bytes;
+  if (!over) {
+    conn.over_since.reset();
+    return;
+  }
+  auto now = Clock::now();
+  if (!conn.over_since)
+    conn.over_since = now;
+  bool hard = conn.out.size() > options_.send_queue_frames * kHardFactor ||
+              conn.out_bytes > options_.send_queue_bytes * kHardFactor;
+  if (!hard && now - *conn.over_since < std::chrono::milliseconds(options_.slow_grace_ms))
+    return;
+  // A reader that cannot keep up: drop what it has queued and close it, so it
+  // neither slows the others nor grows this node's memory.
+  conn.out.clear();
+  conn.out_bytes = 0;
+  log::info("websocket client too slow: closing", {{"room", conn.room}});
+  closeConn(conn, kCloseSlowConsumer, "send queue over bound");
+  // Its socket may never become writable again: make lws drop it regardless.
+  lws_set_timeout(conn.wsi, PENDING_TIMEOUT_USER_OK, 2);
 }
 
 void LiveChannel::sendError(Conn& conn, const std::optional<int64_t>& req, const std::string& code,
@@ -740,6 +763,14 @@ void LiveChannel::reportPresence(Feed& feed) {
 }
 
 void LiveChannel::heartbeat() {
+  // Queues that stay over their bound without new frames arriving.
+  std::vector<Conn*> over;
+  for (auto& [id, conn] : conns_) {
+    if (conn->over_since)
+      over.push_back(conn.get());
+  }
+  for (Conn* conn : over)
+    checkBound(*conn);
   for (auto& [room, feed] : feeds_) {
     reportPresence(*feed);
     // A safety net for a notification lost between Redis and this node.

@@ -27,6 +27,7 @@ struct LiveOptions {
   size_t max_frame_bytes = 8192;
   size_t send_queue_frames = 2048;
   size_t send_queue_bytes = 4 << 20;
+  int64_t slow_grace_ms = 2000;
   int hello_timeout_s = 10;
   int abuse_limit = 10;
   double frames_per_s = 20;
@@ -76,6 +77,7 @@ class LiveChannel {
 
   void sendText(Conn& conn, const std::string& payload);
   void enqueue(Conn& conn, const std::shared_ptr<const std::string>& frame);
+  void checkBound(Conn& conn);
   void sendError(Conn& conn, const std::optional<int64_t>& req, const std::string& code,
                  const std::string& message);
   void closeConn(Conn& conn, uint16_t code, const std::string& reason);

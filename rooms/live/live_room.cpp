@@ -252,7 +252,7 @@ std::optional<StreamId> StreamId::parse(std::string_view text) {
 }
 
 ResumeVerdict resumeVerdict(const std::optional<std::string>& since, const std::string& last_id,
-                            const std::string& max_deleted_id) {
+                            const std::string& first_id, const std::string& max_deleted_id) {
   if (!since)
     return ResumeVerdict::Fresh;
   auto s = StreamId::parse(*since);
@@ -260,8 +260,15 @@ ResumeVerdict resumeVerdict(const std::optional<std::string>& since, const std::
   auto deleted = StreamId::parse(max_deleted_id);
   if (!s || !last || !deleted || *s > *last)
     return ResumeVerdict::Unknown;  // not an id of this stream
-  // Every entry after `since` is still there unless one was trimmed or deleted.
+  if (*s == *last)
+    return ResumeVerdict::Resume;  // nothing new
+  // Entries after `since` may be gone if one was deleted after it, or if
+  // trimming moved the first retained entry past it. (When `since` itself was
+  // the last trimmed entry this says Expired needlessly: a fresh snapshot.)
   if (*s < *deleted)
+    return ResumeVerdict::Expired;
+  auto first = StreamId::parse(first_id);
+  if (!first || *s < *first)
     return ResumeVerdict::Expired;
   return ResumeVerdict::Resume;
 }

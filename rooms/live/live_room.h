@@ -81,8 +81,10 @@ std::optional<size_t> utf8Length(std::string_view text);
 
 // Decides whether a client may resume from `since` given the stream's state.
 enum class ResumeVerdict { Fresh, Resume, Expired, Unknown };
+// last_id: the stream's last generated id; first_id: its first retained entry
+// ("" when empty); max_deleted_id: the highest id removed by XDEL.
 ResumeVerdict resumeVerdict(const std::optional<std::string>& since, const std::string& last_id,
-                            const std::string& max_deleted_id);
+                            const std::string& first_id, const std::string& max_deleted_id);
 
 // A stream entry id "MS-SEQ", ordered.
 struct StreamId {

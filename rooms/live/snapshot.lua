@@ -11,13 +11,17 @@ local staff = role == 'admin' or role == 'counsellor' or
               (role == 'employer' and employer ~= '' and employer == room.employer_id)
 local out = {room = room, staff = staff, now = now}
 out.banned = sub ~= '' and is_banned(sub)
-local last = redis.call('XREVRANGE', P .. 'events', '+', '-', 'COUNT', 1)
-out.last_id = (#last > 0) and last[1][1] or '0-0'
-out.max_deleted_id = '0-0'
+-- Where the stream stands: resume needs its last id, its first retained id and
+-- the highest id ever deleted (trimming moves the first id instead).
+out.last_id, out.first_id, out.max_deleted_id = '0-0', '', '0-0'
 if redis.call('EXISTS', P .. 'events') == 1 then
   local info = redis.call('XINFO', 'STREAM', P .. 'events')
   for i = 1, #info, 2 do
+    if info[i] == 'last-generated-id' then out.last_id = info[i + 1] end
     if info[i] == 'max-deleted-entry-id' then out.max_deleted_id = info[i + 1] end
+    if info[i] == 'first-entry' and type(info[i + 1]) == 'table' then
+      out.first_id = info[i + 1][1]
+    end
   end
 end
 out.slowmode = tonumber(redis.call('GET', P .. 'slowmode') or '0')
