@@ -10,7 +10,7 @@ packages=(
   # build
   build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
   # libraries
-  libglib2.0-dev libssl-dev libhiredis-dev nlohmann-json3-dev libyaml-cpp-dev
+  libglib2.0-dev libssl-dev zlib1g-dev libhiredis-dev nlohmann-json3-dev libyaml-cpp-dev
   libwebsockets-dev libwebsockets-evlib-glib
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
   # GStreamer elements used at run time
@@ -23,8 +23,17 @@ packages=(
 )
 
 export DEBIAN_FRONTEND=noninteractive
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
 if [ -z "${JOBCAST_SKIP_APT_UPDATE:-}" ]; then $SUDO apt-get update -q; fi
-$SUDO apt-get install -y -q --no-install-recommends "${packages[@]}"
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 
 # A packaged redis-server starts a system instance; Jobcast starts its own and
 # does not need it.

@@ -23,10 +23,12 @@ Result<bool> App::start() {
     return Error{"data_dir", "cannot create " + config_.data_dir + ": " + ec.message()};
 
   auto jwt_secret = resolveSecret(config_.jwt_secret, config_.data_dir, "jwt-secret");
-  if (!jwt_secret) return Error{"auth.jwt_secret", jwt_secret.error().message};
+  if (!jwt_secret)
+    return Error{"auth.jwt_secret", jwt_secret.error().message};
   jwt_ = std::make_unique<Jwt>(jwt_secret.value());
   auto data_key = resolveSecret(config_.data_key, config_.data_dir, "data-key");
-  if (!data_key) return Error{"crypto.data_key", data_key.error().message};
+  if (!data_key)
+    return Error{"crypto.data_key", data_key.error().message};
   data_key_ = data_key.value();
 
   std::string redis_address = config_.redis_address;
@@ -63,6 +65,7 @@ Result<bool> App::start() {
 
   addHealthRoutes();
   addMetrics();
+  addPages();
   live_ = std::make_unique<ws::LiveChannel>(loop_, *redis_, address.value(), *jwt_, metrics_,
                                             ws::LiveOptions::fromConfig(config_));
   live_->start();
@@ -92,6 +95,19 @@ void App::addHealthRoutes() {
                 r.send(http::Response::text(200, metrics_.render(),
                                             "text/plain; version=0.0.4; charset=utf-8"));
               });
+}
+
+void App::addPages() {
+  std::string dir = http::findWebClientDir(config_.static_dir);
+  if (dir.empty()) {
+    log::warn("no web-client folder found; pages are not served",
+              {{"hint", "set server.static_dir"}});
+    return;
+  }
+  static_files_ = std::make_unique<http::StaticFiles>(dir);
+  router_.setFallback(
+      [this](const http::Request& req, const http::Responder& r) { static_files_->serve(req, r); });
+  log::info("serving pages", {{"dir", dir}});
 }
 
 void App::addMetrics() {

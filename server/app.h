@@ -14,6 +14,7 @@
 #include "signaling/http.h"
 #include "signaling/http_server.h"
 #include "signaling/live_channel.h"
+#include "signaling/static_files.h"
 
 namespace jobcast {
 
@@ -45,6 +46,7 @@ class App {
  private:
   void addHealthRoutes();
   void addMetrics();
+  void addPages();
 
   Config config_;
   Loop loop_;
@@ -56,6 +58,7 @@ class App {
   std::unique_ptr<RedisClient> redis_;
   std::unique_ptr<ws::LiveChannel> live_;
   std::unique_ptr<http::HttpServer> http_;
+  std::unique_ptr<http::StaticFiles> static_files_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
