@@ -13,8 +13,11 @@ if(JOBCAST_FUZZ)
   foreach(lib jobcast_signaling jobcast_live)
     target_compile_options(${lib} PRIVATE -fsanitize=fuzzer-no-link)
   endforeach()
+  # New inputs go to the first directory: keep them in the build tree.
+  file(MAKE_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/ws_frame_corpus)
   add_test(NAME fuzz.ws_frame
-    COMMAND ws_frame_fuzz -max_total_time=20 -max_len=9000 ${ws_frame_corpus})
+    COMMAND ws_frame_fuzz -max_total_time=20 -max_len=9000
+            ${CMAKE_CURRENT_BINARY_DIR}/ws_frame_corpus ${ws_frame_corpus})
 else()
   add_test(NAME fuzz.ws_frame COMMAND ws_frame_fuzz --seconds 3 ${ws_frame_corpus})
 endif()
