@@ -54,6 +54,10 @@ struct Config {
   std::string jwt_secret;  // JOBCAST_JWT_SECRET
   std::string data_key;    // JOBCAST_DATA_KEY, 64 hex chars (AES-256)
 
+  // limits: REST requests per user (with a token) or per client address
+  int64_t api_rate_per_second = 20;
+  int64_t api_rate_burst = 60;
+
   // live room channel (WebSocket /ws): limits, fan-out, presence
   std::vector<std::string> live_blocked_words;  // masked in chat and questions
   int64_t live_chat_max_chars = 500;

@@ -66,8 +66,12 @@ Result<bool> App::start() {
   addHealthRoutes();
   addMetrics();
   addPages();
+  auto rooms_api = registerRoomsApi(router_, loop_, *redis_, *jwt_, data_key_, config_);
+  if (!rooms_api) return rooms_api.error();
+  rooms_api_ = std::move(rooms_api.value());
   live_ = std::make_unique<ws::LiveChannel>(loop_, *redis_, address.value(), *jwt_, metrics_,
                                             ws::LiveOptions::fromConfig(config_));
+  live_->useRoomStore(rooms_api_->store());
   live_->start();
   options.websocket_protocols.push_back(live_->protocol());
 
@@ -140,6 +144,7 @@ void App::shutdown() {
   }
   live_.reset();
   redis_.reset();
+  rooms_api_.reset();
   if (embedded_redis_) {
     embedded_redis_->stop();
     embedded_redis_.reset();

@@ -13,6 +13,7 @@
 #include "core/redis_child.h"
 #include "signaling/http.h"
 #include "signaling/http_server.h"
+#include "signaling/rooms_api.h"
 #include "signaling/live_channel.h"
 #include "signaling/static_files.h"
 
@@ -40,6 +41,8 @@ class App {
   // The personal-data key, 64 hex characters (configured or generated once).
   const std::string& dataKey() const { return data_key_; }
   const Config& config() const { return config_; }
+  // Rooms, jobs, profiles and applications (valid after start()).
+  rooms::RoomStore& rooms() { return rooms_api_->store(); }
   int httpPort() const { return http_ ? http_->httpPort() : -1; }
   int httpsPort() const { return http_ ? http_->httpsPort() : -1; }
 
@@ -56,6 +59,7 @@ class App {
   std::string data_key_;
   std::unique_ptr<EmbeddedRedis> embedded_redis_;
   std::unique_ptr<RedisClient> redis_;
+  std::unique_ptr<RoomsApi> rooms_api_;  // shutdown() resets it after redis_ (callbacks)
   std::unique_ptr<ws::LiveChannel> live_;
   std::unique_ptr<http::HttpServer> http_;
   std::unique_ptr<http::StaticFiles> static_files_;

@@ -7,6 +7,7 @@
 
 #include "core/log.h"
 #include "core/secrets.h"
+#include "signaling/live_rooms_port.h"
 
 namespace jobcast::ws {
 
@@ -151,6 +152,11 @@ LiveChannel::~LiveChannel() {
 void LiveChannel::setRoomsPort(live::RoomsPort* port) {
   rooms_port_ = port ? port : own_rooms_port_.get();
   room_.setRoomsPort(rooms_port_);
+}
+
+void LiveChannel::useRoomStore(rooms::RoomStore& store) {
+  store_port_ = std::make_unique<RoomStorePort>(store);
+  setRoomsPort(store_port_.get());
 }
 
 lws_protocols LiveChannel::protocol() {

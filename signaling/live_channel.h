@@ -19,6 +19,7 @@
 #include "core/redis.h"
 #include "core/redis_subscriber.h"
 #include "rooms/live/live_room.h"
+#include "rooms/store.h"
 #include "signaling/ws_protocol.h"
 
 namespace jobcast::ws {
@@ -54,6 +55,8 @@ class LiveChannel {
   void start();
   // The rooms domain (jobs, applications, apply); defaults to the room hash only.
   void setRoomsPort(live::RoomsPort* port);
+  // Uses `store` for the welcome's jobs and applications and for `apply`.
+  void useRoomStore(rooms::RoomStore& store);
 
   const std::string& nodeId() const { return node_id_; }
   size_t connections() const { return conns_.size(); }
@@ -99,6 +102,7 @@ class LiveChannel {
   Metrics& metrics_;
   LiveOptions options_;
   std::unique_ptr<live::RoomsPort> own_rooms_port_;
+  std::unique_ptr<live::RoomsPort> store_port_;
   live::RoomsPort* rooms_port_;
   live::LiveRoom room_;
   RedisSubscriber subscriber_;
