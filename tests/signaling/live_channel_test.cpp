@@ -463,5 +463,18 @@ TEST_F(LiveChannel, StaffOnlyAndPersonalEventsReachOnlyTheirAudience) {
   EXPECT_EQ(viewer->waitEvent("caption")["data"]["text"], "Welcome all");
 }
 
+TEST_F(LiveChannel, ApplyGoesThroughTheRoomStore) {
+  auto node = startNode();
+  auto js = join(*node, token(Role::Jobseeker, "js-1"));
+  auto viewer = join(*node);
+  ASSERT_TRUE(js && viewer);
+  EXPECT_EQ(viewer->call({{"type", "apply"}, {"job", "job-7"}})["code"], "auth_required");
+  EXPECT_EQ(js->call({{"type", "apply"}})["code"], "bad_request");
+  // The store's own rules answer (no profile yet, unknown job), not a stub.
+  json r = js->call({{"type", "apply"}, {"job", "job-7"}});
+  EXPECT_EQ(r["type"], "error");
+  EXPECT_NE(r["code"], "unavailable");
+}
+
 }  // namespace
 }  // namespace jobcast::test
