@@ -35,6 +35,12 @@ int64_t integer(const std::string& key, const YAML::Node& node, int64_t min, int
 
 using Setter = std::function<void(Config&, const std::string& key, const YAML::Node&)>;
 
+Setter liveInt(int64_t Config::*field, int64_t min, int64_t max) {
+  return [field, min, max](Config& c, const std::string& k, const YAML::Node& n) {
+    c.*field = integer(k, n, min, max);
+  };
+}
+
 // Every key the file may hold. Adding a key: a field in Config with its default, a
 // row here, and a documented line in configs/jobcast.sample.yaml.
 const std::map<std::string, Setter>& keyTable() {
@@ -85,6 +91,27 @@ const std::map<std::string, Setter>& keyTable() {
        }},
       {"auth.jwt_secret",
        [](Config& c, const std::string& k, const YAML::Node& n) { c.jwt_secret = scalar(k, n); }},
+      {"live.blocked_words",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         if (!n.IsSequence())
+           throw ConfigError(k, "expected a list of words");
+         c.live_blocked_words.clear();
+         for (const auto& w : n)
+           c.live_blocked_words.push_back(scalar(k, w));
+       }},
+      {"live.chat_max_chars", liveInt(&Config::live_chat_max_chars, 1, 10000)},
+      {"live.chat_rate_count", liveInt(&Config::live_chat_rate_count, 1, 10000)},
+      {"live.chat_rate_window_ms", liveInt(&Config::live_chat_rate_window_ms, 100, 3600000)},
+      {"live.max_frame_bytes", liveInt(&Config::live_max_frame_bytes, 512, 1 << 20)},
+      {"live.send_queue_frames", liveInt(&Config::live_send_queue_frames, 8, 1 << 20)},
+      {"live.send_queue_bytes", liveInt(&Config::live_send_queue_bytes, 4096, int64_t{1} << 30)},
+      {"live.slow_grace_ms", liveInt(&Config::live_slow_grace_ms, 0, 60000)},
+      {"live.hello_timeout_s", liveInt(&Config::live_hello_timeout_s, 1, 600)},
+      {"live.abuse_limit", liveInt(&Config::live_abuse_limit, 1, 100000)},
+      {"live.frames_per_s", liveInt(&Config::live_frames_per_s, 1, 100000)},
+      {"live.heartbeat_ms", liveInt(&Config::live_heartbeat_ms, 100, 60000)},
+      {"live.viewer_ttl_ms", liveInt(&Config::live_viewer_ttl_ms, 300, 600000)},
+      {"live.queue_grace_ms", liveInt(&Config::live_queue_grace_ms, 0, 3600000)},
       {"crypto.data_key",
        [](Config& c, const std::string& k, const YAML::Node& n) { c.data_key = scalar(k, n); }},
       {"limits.api_rate_per_second",
@@ -215,6 +242,9 @@ void Config::validate() const {
   }
   if (!jwt_secret.empty() && jwt_secret.size() < 16) {
     throw ConfigError("auth.jwt_secret", "must be at least 16 characters");
+  }
+  if (live_viewer_ttl_ms <= live_heartbeat_ms) {
+    throw ConfigError("live.viewer_ttl_ms", "must be longer than live.heartbeat_ms");
   }
   if (listen.port < 0 && tls_listen.port < 0) {
     throw ConfigError("server.listen", "HTTP and HTTPS cannot both be off");

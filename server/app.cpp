@@ -69,6 +69,11 @@ Result<bool> App::start() {
   auto rooms_api = registerRoomsApi(router_, loop_, *redis_, *jwt_, data_key_, config_);
   if (!rooms_api) return rooms_api.error();
   rooms_api_ = std::move(rooms_api.value());
+  live_ = std::make_unique<ws::LiveChannel>(loop_, *redis_, address.value(), *jwt_, metrics_,
+                                            ws::LiveOptions::fromConfig(config_));
+  live_->useRoomStore(rooms_api_->store());
+  live_->start();
+  options.websocket_protocols.push_back(live_->protocol());
 
   http_ = std::make_unique<http::HttpServer>(loop_, metrics_, router_, std::move(options));
   return http_->start();
@@ -150,6 +155,7 @@ void App::shutdown() {
     http_->stop();
     http_.reset();
   }
+  live_.reset();
   redis_.reset();
   rooms_api_.reset();
   if (embedded_redis_) {

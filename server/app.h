@@ -14,6 +14,7 @@
 #include "signaling/http.h"
 #include "signaling/http_server.h"
 #include "signaling/rooms_api.h"
+#include "signaling/live_channel.h"
 #include "signaling/static_files.h"
 
 namespace jobcast {
@@ -59,6 +60,7 @@ class App {
   std::unique_ptr<EmbeddedRedis> embedded_redis_;
   std::unique_ptr<RedisClient> redis_;
   std::unique_ptr<RoomsApi> rooms_api_;  // shutdown() resets it after redis_ (callbacks)
+  std::unique_ptr<ws::LiveChannel> live_;
   std::unique_ptr<http::HttpServer> http_;
   std::unique_ptr<http::StaticFiles> static_files_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
