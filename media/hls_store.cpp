@@ -31,7 +31,7 @@ const HlsSegment* HlsRendition::segment(uint64_t sequence) const {
   return nullptr;
 }
 
-std::string HlsRendition::playlist(int window, int target_seconds) const {
+std::string HlsRendition::playlist(int window, int target_seconds, const std::string& epoch) const {
   size_t count = std::min(segments_.size(), static_cast<size_t>(window));
   size_t first = segments_.size() - count;
   double longest = 0;
@@ -42,7 +42,8 @@ std::string HlsRendition::playlist(int window, int target_seconds) const {
     if (i >= first)
       longest = std::max(longest, segments_[i].duration);
   }
-  int target = std::max(target_seconds, static_cast<int>(std::ceil(longest - 0.001)));
+  // RFC 8216: each EXTINF rounded to the nearest integer is at most the target.
+  int target = std::max(target_seconds, static_cast<int>(std::lround(longest)));
   std::string out = "#EXTM3U\n#EXT-X-VERSION:3\n";
   out += "#EXT-X-TARGETDURATION:" + std::to_string(target) + "\n";
   out += "#EXT-X-MEDIA-SEQUENCE:" +
@@ -55,7 +56,7 @@ std::string HlsRendition::playlist(int window, int target_seconds) const {
       out += "#EXT-X-DISCONTINUITY\n";
     std::snprintf(line, sizeof line, "#EXTINF:%.3f,\n", s.duration);
     out += line;
-    out += std::to_string(s.sequence) + ".ts\n";
+    out += epoch + "-" + std::to_string(s.sequence) + ".ts\n";
   }
   return out;
 }
@@ -63,7 +64,7 @@ std::string HlsRendition::playlist(int window, int target_seconds) const {
 int64_t HlsRendition::peakBitrate() const {
   double peak = 0;
   for (const auto& s : segments_) {
-    if (s.duration > 0.2 && s.bytes)
+    if (s.duration > 0.5 && s.bytes)
       peak = std::max(peak, static_cast<double>(s.bytes->size()) * 8.0 / s.duration);
   }
   return static_cast<int64_t>(peak);
@@ -129,7 +130,23 @@ std::optional<std::string> HlsStore::mediaPlaylist(const std::string& rendition)
   const HlsRendition* r = find(rendition);
   if (!r)
     return std::nullopt;
-  return r->playlist(window_, target_seconds_);
+  return r->playlist(window_, target_seconds_, epoch_);
+}
+
+const HlsSegment* HlsStore::segmentByName(const std::string& rendition,
+                                          const std::string& name) const {
+  const HlsRendition* r = find(rendition);
+  std::string prefix = epoch_ + "-";
+  if (!r || name.size() <= prefix.size() + 3 || name.rfind(prefix, 0) != 0 ||
+      name.substr(name.size() - 3) != ".ts") {
+    return nullptr;
+  }
+  std::string digits = name.substr(prefix.size(), name.size() - prefix.size() - 3);
+  if (digits.empty() || digits.size() > 18 ||
+      digits.find_first_not_of("0123456789") != std::string::npos) {
+    return nullptr;
+  }
+  return r->segment(std::stoull(digits));
 }
 
 std::string avcCodecString(const std::string& profile, const std::string& level) {

@@ -41,7 +41,9 @@ class HlsRendition {
   void markDiscontinuity() { pending_discontinuity_ = !segments_.empty(); }
   const std::deque<HlsSegment>& segments() const { return segments_; }
   const HlsSegment* segment(uint64_t sequence) const;
-  std::string playlist(int window, int target_seconds) const;
+  // Segment URIs are "EPOCH-SEQUENCE.ts": a room that goes live again never
+  // reuses a URI a cache may hold.
+  std::string playlist(int window, int target_seconds, const std::string& epoch) const;
   // Peak bits per second over the kept segments (BANDWIDTH).
   int64_t peakBitrate() const;
 
@@ -55,7 +57,11 @@ class HlsRendition {
 
 class HlsStore {
  public:
-  HlsStore(int target_seconds, int window) : target_seconds_(target_seconds), window_(window) {}
+  HlsStore(int target_seconds, int window, std::string epoch)
+      : target_seconds_(target_seconds), window_(window), epoch_(std::move(epoch)) {}
+  const std::string& epoch() const { return epoch_; }
+  // Parses "EPOCH-SEQUENCE.ts"; null for another epoch or a bad name.
+  const HlsSegment* segmentByName(const std::string& rendition, const std::string& name) const;
 
   HlsRendition& add(RenditionInfo info);
   HlsRendition* find(const std::string& name);
@@ -75,6 +81,7 @@ class HlsStore {
  private:
   int target_seconds_;
   int window_;
+  std::string epoch_;
   std::vector<std::unique_ptr<HlsRendition>> renditions_;
 };
 

@@ -99,7 +99,8 @@ void MediaService::publish(const std::string& room, const std::string& offer_sdp
     return;
   }
   if (!rm.hls) {
-    rm.hls = std::make_unique<HlsStore>(options_.segment_seconds, options_.playlist_segments);
+    rm.hls = std::make_unique<HlsStore>(options_.segment_seconds, options_.playlist_segments,
+                                        randomId().substr(0, 8));
     for (const auto& name : renditions_) {
       RenditionInfo info;
       info.name = name;

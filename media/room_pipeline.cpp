@@ -419,10 +419,13 @@ Result<bool> RoomPipeline::buildLadder() {
       CapsPtr oc(gst_caps_from_string(
           "video/x-h264,profile=constrained-baseline,stream-format=byte-stream,alignment=au"));
       g_object_set(out, "caps", oc.get(), nullptr);
+      // Keyframes come from hlssink2's requests at each segment boundary; the
+      // encoder's own interval is only a backstop, far enough not to cut a
+      // segment short.
       gst_util_set_object_arg(G_OBJECT(enc), "tune", "zerolatency");
       gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", "ultrafast");
       g_object_set(enc, "bitrate", static_cast<guint>(options_.low_video_kbps), "key-int-max",
-                   static_cast<guint>(30 * options_.segment_seconds), "vbv-buf-capacity", 1000u,
+                   static_cast<guint>(120 * options_.segment_seconds), "vbv-buf-capacity", 1000u,
                    nullptr);
       if (!gst_element_link(video_tee_, q) ||
           !gst_element_link_many(q, dec, scale, conv, raw, enc, out, low_parse_, nullptr) ||

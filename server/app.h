@@ -11,8 +11,10 @@
 #include "core/metrics.h"
 #include "core/redis.h"
 #include "core/redis_child.h"
+#include "media/media_service.h"
 #include "signaling/http.h"
 #include "signaling/http_server.h"
+#include "signaling/whip.h"
 
 namespace jobcast {
 
@@ -38,12 +40,16 @@ class App {
   // The personal-data key, 64 hex characters (configured or generated once).
   const std::string& dataKey() const { return data_key_; }
   const Config& config() const { return config_; }
+  media::MediaService& media() { return *media_; }
+  // Publishes the synthetic demo camera into the demo room once started.
+  void enableDemo() { demo_enabled_ = true; }
   int httpPort() const { return http_ ? http_->httpPort() : -1; }
   int httpsPort() const { return http_ ? http_->httpsPort() : -1; }
 
  private:
   void addHealthRoutes();
   void addMetrics();
+  void addMedia();
 
   Config config_;
   Loop loop_;
@@ -53,6 +59,10 @@ class App {
   std::string data_key_;
   std::unique_ptr<EmbeddedRedis> embedded_redis_;
   std::unique_ptr<RedisClient> redis_;
+  std::unique_ptr<media::MediaService> media_;
+  std::unique_ptr<MediaRoutes> media_routes_;
+  std::unique_ptr<class DemoCamera> demo_;
+  bool demo_enabled_ = false;
   std::unique_ptr<http::HttpServer> http_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
