@@ -426,7 +426,22 @@ Result<bool> RoomPipeline::buildLadder() {
       gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", "ultrafast");
       g_object_set(enc, "bitrate", static_cast<guint>(options_.low_video_kbps), "key-int-max",
                    static_cast<guint>(120 * options_.segment_seconds), "vbv-buf-capacity", 1000u,
+                   "option-string", "scenecut=0",
                    nullptr);
+      {
+        // h264parse echoes the source rendition's keyframe requests downstream;
+        // they must not reach this encoder, whose keyframes follow its own
+        // segments. Streaming thread.
+        GstPtr<GstPad> pad(gst_element_get_static_pad(q, "sink"));
+        gst_pad_add_probe(
+            pad.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+            +[](GstPad*, GstPadProbeInfo* info, gpointer) {
+              return gst_video_event_is_force_key_unit(GST_PAD_PROBE_INFO_EVENT(info))
+                         ? GST_PAD_PROBE_DROP
+                         : GST_PAD_PROBE_OK;
+            },
+            nullptr, nullptr);
+      }
       if (!gst_element_link(video_tee_, q) ||
           !gst_element_link_many(q, dec, scale, conv, raw, enc, out, low_parse_, nullptr) ||
           !linkToRequestPad(low_parse_, sink, "video")) {
