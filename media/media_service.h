@@ -58,6 +58,8 @@ class MediaService {
   // The room's live HLS output, or null when the room has none.
   const HlsStore* hls(const std::string& room) const;
   std::vector<std::string> rooms() const;
+  // Pipelines alive, on stage or still stopping (for leak checks and metrics).
+  size_t pipelines() const { return registry_->sessions.size(); }
   std::string recordingDir(const std::string& room) const;
   const MediaOptions& options() const { return options_; }
 

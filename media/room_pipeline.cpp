@@ -426,8 +426,7 @@ Result<bool> RoomPipeline::buildLadder() {
       gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", "ultrafast");
       g_object_set(enc, "bitrate", static_cast<guint>(options_.low_video_kbps), "key-int-max",
                    static_cast<guint>(120 * options_.segment_seconds), "vbv-buf-capacity", 1000u,
-                   "option-string", "scenecut=0",
-                   nullptr);
+                   "option-string", "scenecut=0", nullptr);
       {
         // h264parse echoes the source rendition's keyframe requests downstream;
         // they must not reach this encoder, whose keyframes follow its own
