@@ -166,9 +166,10 @@ TEST(MediaLeak, TwentyPublishTeardownRoundsLeaveNothingBehind) {
       f.loop, [] { return false; }, 300ms);
   long objects = liveGstObjects();
   // A leaked pipeline is hundreds of objects; allow a little for caches.
-  if (traced)
+  if (traced) {
     EXPECT_LE(objects, objects_after_warmup + 30)
         << "GStreamer objects grew from " << objects_after_warmup << " to " << objects;
+  }
   EXPECT_LE(countEntries("/proc/self/fd"), fds_after_warmup + 4);
   EXPECT_LE(countEntries("/proc/self/task"), threads_after_warmup + 4);
 }

@@ -57,6 +57,9 @@ struct Node {
     req.url = node->url("/whip/" + room);
     req.body = sdp;
     req.headers = {{"Content-Type", type}};
+    // The answer waits for ICE gathering; on 2 loaded cores (ctest -j2 beside
+    // valgrind) that has taken over 10 s.
+    req.timeout_ms = 30000;
     if (!bearer.empty())
       req.headers.push_back({"Authorization", "Bearer " + bearer});
     return http(req);
