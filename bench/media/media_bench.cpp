@@ -67,7 +67,7 @@ struct Bench {
     std::string config = dir.path() + "/bench.yaml";
     std::ofstream(config) << yaml;
     node = std::make_unique<Jobcastd>(Jobcastd::Options{
-        .args = {"--config", config, "--log-level", "warn"}, .redis = redis.address()});
+        .args = {"--config", config}, .redis = redis.address()});
     node->start();
   }
   void publish(const std::string& room, media::WhipClient::Options options) {
