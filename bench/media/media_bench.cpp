@@ -66,8 +66,8 @@ struct Bench {
     redis.start();
     std::string config = dir.path() + "/bench.yaml";
     std::ofstream(config) << yaml;
-    node = std::make_unique<Jobcastd>(Jobcastd::Options{
-        .args = {"--config", config}, .redis = redis.address()});
+    node = std::make_unique<Jobcastd>(
+        Jobcastd::Options{.args = {"--config", config}, .redis = redis.address()});
     node->start();
   }
   void publish(const std::string& room, media::WhipClient::Options options) {
