@@ -73,6 +73,18 @@ struct Config {
   int64_t live_heartbeat_ms = 2000;
   int64_t live_viewer_ttl_ms = 6000;  // a silent node's viewers expire after this
   int64_t live_queue_grace_ms = 30000;
+  // media (see configs/jobcast.sample.yaml)
+  int media_segment_seconds = 1;
+  int media_playlist_segments = 6;
+  std::vector<std::string> media_renditions = {"source", "360p", "audio"};
+  int media_low_video_kbps = 500;
+  int media_audio_kbps = 64;
+  bool media_recording = true;
+  int media_recording_piece_seconds = 600;
+  int media_publisher_timeout_ms = 3000;
+  std::vector<std::string> ice_stun_servers;
+  std::vector<std::string> ice_turn_servers;
+  std::string ice_public_ip;
 
   // Parses a YAML file over the defaults. Throws ConfigError naming the key.
   static Config loadFile(const std::string& path);

@@ -11,11 +11,13 @@
 #include "core/metrics.h"
 #include "core/redis.h"
 #include "core/redis_child.h"
+#include "media/media_service.h"
 #include "signaling/http.h"
 #include "signaling/http_server.h"
 #include "signaling/rooms_api.h"
 #include "signaling/live_channel.h"
 #include "signaling/static_files.h"
+#include "signaling/whip.h"
 
 namespace jobcast {
 
@@ -43,6 +45,9 @@ class App {
   const Config& config() const { return config_; }
   // Rooms, jobs, profiles and applications (valid after start()).
   rooms::RoomStore& rooms() { return rooms_api_->store(); }
+  media::MediaService& media() { return *media_; }
+  // Publishes the synthetic demo camera into the demo room once started.
+  void enableDemo() { demo_enabled_ = true; }
   int httpPort() const { return http_ ? http_->httpPort() : -1; }
   int httpsPort() const { return http_ ? http_->httpsPort() : -1; }
 
@@ -50,6 +55,7 @@ class App {
   void addHealthRoutes();
   void addMetrics();
   void addPages();
+  void addMedia();
 
   Config config_;
   Loop loop_;
@@ -61,6 +67,10 @@ class App {
   std::unique_ptr<RedisClient> redis_;
   std::unique_ptr<RoomsApi> rooms_api_;  // shutdown() resets it after redis_ (callbacks)
   std::unique_ptr<ws::LiveChannel> live_;
+  std::unique_ptr<media::MediaService> media_;
+  std::unique_ptr<MediaRoutes> media_routes_;
+  std::unique_ptr<class DemoCamera> demo_;
+  bool demo_enabled_ = false;
   std::unique_ptr<http::HttpServer> http_;
   std::unique_ptr<http::StaticFiles> static_files_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
