@@ -153,12 +153,12 @@ export function artifactsDir(dir) { mkdirSync(dir, { recursive: true }); return 
 export function readJson(file) { return JSON.parse(readFileSync(file, 'utf8')); }
 
 // A folder serving the real pages plus an HLS ladder made by ffmpeg under
-// hls/{room}/ (source 720p, 360p, audio only; 1 s segments), so the player
+// fixtures/hls/{room}/ (source 720p, 360p, audio only; 1 s segments), so the player
 // can be tested on real segments without a publisher.
 export function pagesWithHlsFixture(webClient, room, { seconds = 8 } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'jobcast-pages-'));
   for (const name of readdirSync(webClient)) symlinkSync(path.join(webClient, name), path.join(dir, name));
-  const out = path.join(dir, 'hls', room);
+  const out = path.join(dir, 'fixtures', 'hls', room);
   mkdirSync(out, { recursive: true });
   execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error',
     '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', String(seconds),

@@ -161,6 +161,7 @@ try {
       document.body.prepend(video);
       let qualities = [];
       const player = new Player(video, { onQualities: (q) => { qualities = q; } });
+      player.masterUrl = (room) => `/fixtures/hls/${room}/master.m3u8`;  // ffmpeg-made, served as files
       window.p = player;
       await player.playHls('fixture-room');
       const advance = (s, ms) => new Promise((resolve, reject) => {

@@ -55,6 +55,7 @@ export class Player {
     this.onStatus = onStatus;
     this.onQualities = onQualities;
     this.onFallback = onFallback;
+    this.masterUrl = null;     // (room) => master playlist URL; default /hls/{room}/master.m3u8
     this.mode = null;          // 'hls' | 'whep' | 'file'
     this.room = null;
     this.token = null;
@@ -91,7 +92,7 @@ export class Player {
     const gen = ++this.generation;
     this._startClock(gen);
     this._setStatus(this.attempt ? 'reconnecting' : 'loading');
-    const master = hlsUrl(room);
+    const master = (this.masterUrl || hlsUrl)(room);
     let text;
     try {
       const res = await fetch(master, { cache: 'no-store' });
