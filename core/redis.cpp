@@ -1,6 +1,5 @@
 #include "core/redis.h"
 
-#include <hiredis/adapters/glib.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <openssl/sha.h>
@@ -9,6 +8,7 @@
 #include <cstdio>
 
 #include "core/log.h"
+#include "core/redis_source.h"
 
 namespace jobcast {
 
@@ -67,6 +67,8 @@ void onReply(redisAsyncContext* ac, void* reply, void* privdata) {
   auto* conn = static_cast<RedisClient::Connection*>(ac->data);
   if (!pending || !conn || !conn->client)
     return;  // shutting down: drop quietly
+  if (reply)
+    conn->client->noteReply();
   if (!reply) {
     pending->cb(unavailable());
   } else {
@@ -164,8 +166,7 @@ void RedisClient::connect() {
   conn->client = this;
   conn->ac = ac;
   ac->data = conn.get();
-  conn->source = redis_source_new(ac);
-  g_source_attach(conn->source, loop_.context());
+  conn->source = attachRedisSource(ac, loop_.context());
   conn_ = conn;
 
   redisAsyncSetConnectCallback(ac, [](const redisAsyncContext* c, int status) {
@@ -250,7 +251,9 @@ void RedisClient::healthCheck() {
     return;
   auto now = std::chrono::steady_clock::now();
   if (ping_outstanding_) {
-    if (now - ping_sent_ > options_.ping_timeout) {
+    // Hung only if nothing at all came back for the whole timeout: under load
+    // our own loop reads late, and replies still flowing prove Redis alive.
+    if (now - ping_sent_ > options_.ping_timeout && now - last_reply_ > options_.ping_timeout) {
       // The server stopped answering without closing the socket (paused, partitioned).
       // Freeing fails the pending commands and runs the disconnect callback.
       log::warn("redis health check timed out", {{"address", address_.str()}});

@@ -67,6 +67,8 @@ class RedisClient {
 
   const RedisAddress& address() const { return address_; }
   uint64_t reconnects() const { return reconnects_; }
+  // Called for every reply: proof of life for the health check.
+  void noteReply() { last_reply_ = std::chrono::steady_clock::now(); }
 
   struct Connection;  // one hiredis context; defined in redis.cpp
 
@@ -89,6 +91,7 @@ class RedisClient {
   Timer health_timer_;
   bool ping_outstanding_ = false;
   std::chrono::steady_clock::time_point ping_sent_;
+  std::chrono::steady_clock::time_point last_reply_;
   std::vector<StateCallback> state_callbacks_;
 };
 

@@ -12,7 +12,8 @@ struct RedisSource {
 };
 
 void wake(RedisSource* s) {
-  if (GMainContext* ctx = g_source_get_context(&s->source)) g_main_context_wakeup(ctx);
+  if (GMainContext* ctx = g_source_get_context(&s->source))
+    g_main_context_wakeup(ctx);
 }
 
 void addRead(void* data) {
@@ -60,9 +61,11 @@ gboolean dispatch(GSource* source, GSourceFunc, gpointer) {
   auto* s = reinterpret_cast<RedisSource*>(source);
   gushort revents = s->poll_fd.revents;
   s->poll_fd.revents = 0;
-  if (s->ac && (revents & G_IO_OUT)) redisAsyncHandleWrite(s->ac);
+  if (s->ac && (revents & G_IO_OUT))
+    redisAsyncHandleWrite(s->ac);
   // The write may have failed and freed the context: look again.
-  if (s->ac && (revents & (G_IO_IN | G_IO_HUP | G_IO_ERR))) redisAsyncHandleRead(s->ac);
+  if (s->ac && (revents & (G_IO_IN | G_IO_HUP | G_IO_ERR)))
+    redisAsyncHandleRead(s->ac);
   return G_SOURCE_CONTINUE;
 }
 

@@ -1,12 +1,12 @@
 #include "core/redis_subscriber.h"
 
-#include <hiredis/adapters/glib.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
 
 #include "core/log.h"
+#include "core/redis_source.h"
 
 namespace jobcast {
 
@@ -99,8 +99,7 @@ void RedisSubscriber::connect() {
   conn->owner = this;
   conn->ac = ac;
   ac->data = conn.get();
-  conn->source = redis_source_new(ac);
-  g_source_attach(conn->source, loop_.context());
+  conn->source = attachRedisSource(ac, loop_.context());
   conn_ = conn;
 
   redisAsyncSetConnectCallback(ac, [](const redisAsyncContext* c, int status) {

@@ -82,6 +82,7 @@ void addJobs(const std::shared_ptr<Seeding>& s, size_t next) {
 
 void createRoom(const std::shared_ptr<Seeding>& s) {
   RoomDraft draft;
+  draft.id = s->options.room_id;
   draft.title = s->options.room_title;
   draft.region_code = s->options.region_code;
   draft.region_name = regionName(draft.region_code);

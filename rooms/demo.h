@@ -13,6 +13,7 @@ namespace jobcast::rooms {
 struct DemoOptions {
   std::string employer_id = "demo-employer";  // reused when it exists already
   std::string employer_name = "Demo Mining and Energy Co.";
+  std::string room_id;  // empty: a random id
   std::string room_title = "Spring job fair (demo)";
   std::string region_code = "150200";  // Baotou
   std::vector<std::string> counsellors = {"demo-counsellor"};

@@ -49,6 +49,7 @@ struct Room {
 // What POST /rooms accepts. employer_id is required from admins and taken from
 // the token for employers.
 struct RoomDraft {
+  std::string id;  // preset id for server-side seeding (never from requests); empty: random
   std::string title;
   std::string region_code;
   std::string region_name;

@@ -344,7 +344,7 @@ void RoomStore::createRoom(RoomDraft draft, const Claims& who, Done<Room> done) 
       return done(employer.error());
     }
     Room room;
-    room.id = newId();
+    room.id = draft.id.empty() ? newId() : draft.id;
     room.title = draft.title;
     room.region_code = draft.region_code;
     room.region_name = draft.region_name;

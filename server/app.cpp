@@ -86,7 +86,7 @@ Result<bool> App::start() {
   if (!listening)
     return listening;
   if (demo_enabled_) {
-    demo_ = std::make_unique<DemoCamera>(loop_, *redis_, *media_);
+    demo_ = std::make_unique<DemoCamera>(loop_, *redis_, rooms_api_->store(), *media_);
     demo_->start();
   }
   return true;

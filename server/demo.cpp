@@ -1,13 +1,13 @@
 #include "server/demo.h"
 
-#include <ctime>
-
 #include "core/log.h"
+#include "rooms/demo.h"
 
 namespace jobcast {
 
-DemoCamera::DemoCamera(Loop& loop, RedisClient& redis, media::MediaService& media)
-    : loop_(loop), redis_(redis), media_(media) {}
+DemoCamera::DemoCamera(Loop& loop, RedisClient& redis, rooms::RoomStore& store,
+                       media::MediaService& media)
+    : loop_(loop), redis_(redis), store_(store), media_(media) {}
 
 DemoCamera::~DemoCamera() {
   retry_.cancel();
@@ -15,36 +15,70 @@ DemoCamera::~DemoCamera() {
 }
 
 void DemoCamera::start() {
-  seedRoom();
+  findOrCreateRoom();
 }
 
-void DemoCamera::seedRoom() {
-  // The room record the WHIP gate reads (docs/redis-schema.md). The demo
-  // employer and its job cards are seeded through the rooms store once it is
-  // part of the node; until then only the room hash is written here.
-  std::string now = std::to_string(static_cast<long long>(std::time(nullptr)));
-  redis_.command(
-      {"HSET", std::string("jc:{r:") + kRoom + "}:room", "id", kRoom, "title", "Demo job fair",
-       "employer_id", "demo-employer", "status", "live", "started_at", now, "created_at", now},
-      [this](Result<RedisReply> reply) {
-        if (!reply || reply->isError()) {
-          log::warn("demo: cannot seed the room yet, retrying");
-          retry_.start(loop_, std::chrono::milliseconds(500), [this] {
-            seedRoom();
-            return false;
-          });
-          return;
-        }
-        publish();
-      });
+void DemoCamera::retryLater() {
+  retry_.start(loop_, std::chrono::milliseconds(500), [this] {
+    findOrCreateRoom();
+    return false;
+  });
 }
 
-void DemoCamera::publish() {
+void DemoCamera::findOrCreateRoom() {
+  store_.snapshot(kRoomId, [this](Result<rooms::RoomSnapshot> snap) {
+    if (!snap.ok() && snap.error().code == "not_found")
+      return createRoom(kRoomId);
+    if (!snap.ok()) {
+      log::warn("demo: rooms not readable yet, retrying", {{"error", snap.error().message}});
+      return retryLater();
+    }
+    if (snap->room.status == rooms::RoomStatus::Ended)
+      return createRoom("");  // someone ended it: carry on in a fresh room
+    room_id_ = snap->room.id;
+    std::string title = snap->room.title;
+    for (const auto& job : snap->jobs) {
+      if (job.id == snap->room.pinned_job)
+        title += " - " + job.title;
+    }
+    if (snap->room.status == rooms::RoomStatus::Live)
+      return publish(title);
+    Claims admin;
+    admin.sub = "demo";
+    admin.role = Role::Admin;
+    admin.rooms = {"*"};
+    store_.startRoom(room_id_, admin, [this, title](Result<rooms::Room> room) {
+      if (!room.ok()) {
+        log::warn("demo: cannot start the demo room", {{"error", room.error().message}});
+        return retryLater();
+      }
+      publish(title);
+    });
+  });
+}
+
+void DemoCamera::createRoom(const std::string& id) {
+  rooms::DemoOptions options;
+  options.room_id = id;
+  rooms::createDemoRoom(store_, options, [this](Result<rooms::DemoRoom> demo) {
+    if (!demo.ok()) {
+      log::warn("demo: cannot create the demo room", {{"error", demo.error().message}});
+      return retryLater();
+    }
+    room_id_ = demo->room.id;
+    std::string title = demo->room.title;
+    if (!demo->jobs.empty())
+      title += " - " + demo->jobs.front().title;
+    publish(title);
+  });
+}
+
+void DemoCamera::publish(const std::string& title) {
   media::WhipClient::Options options;
   options.width = 1280;
   options.height = 720;
   options.video_kbps = 1500;
-  options.title = "Demo job fair - Warehouse operative - Delivery driver - Care assistant";
+  options.title = title;
   options.clock = true;
   camera_ = std::make_unique<media::WhipClient>(options);
   // Blocks the loop for ICE gathering on host interfaces (tens of ms).
@@ -53,7 +87,7 @@ void DemoCamera::publish() {
     log::error("demo: camera did not start", {{"error", offer.error().message}});
     return;
   }
-  media_.publish(kRoom, offer.value(), [this](Result<media::MediaService::Published> published) {
+  media_.publish(room_id_, offer.value(), [this](Result<media::MediaService::Published> published) {
     if (!published) {
       log::error("demo: publish refused", {{"error", published.error().message}});
       return;
@@ -63,7 +97,9 @@ void DemoCamera::publish() {
       log::error("demo: answer refused", {{"error", set.error().message}});
       return;
     }
-    log::info("demo room live", {{"room", kRoom}, {"hls", "/hls/demo/master.m3u8"}});
+    log::info("demo room live", {{"room", room_id_},
+                                 {"page", "/room/" + room_id_},
+                                 {"hls", "/hls/" + room_id_ + "/master.m3u8"}});
   });
 }
 

@@ -1,31 +1,41 @@
 #pragma once
-// `jobcastd --demo`: a live demo room and a synthetic camera publishing into it
-// through the same ingest path as a WHIP publisher (MediaService::publish).
-// Control thread.
+// `jobcastd --demo`: a verified demo employer, a live demo room with three job
+// cards (created through the rooms store like any other), and a synthetic
+// camera publishing into it through the same ingest path as a WHIP publisher
+// (MediaService::publish). The room `demo` is reused across restarts until it
+// ends. Control thread.
 
 #include <memory>
+#include <string>
 
 #include "core/loop.h"
 #include "core/redis.h"
 #include "media/media_service.h"
 #include "media/whip_client.h"
+#include "rooms/store.h"
 
 namespace jobcast {
 
 class DemoCamera {
  public:
-  static constexpr const char* kRoom = "demo";
-  DemoCamera(Loop& loop, RedisClient& redis, media::MediaService& media);
+  // The demo room's id while it has not ended (then a fresh room takes over).
+  static constexpr const char* kRoomId = "demo";
+  DemoCamera(Loop& loop, RedisClient& redis, rooms::RoomStore& store, media::MediaService& media);
   ~DemoCamera();
   void start();
+  const std::string& roomId() const { return room_id_; }
 
  private:
-  void seedRoom();
-  void publish();
+  void findOrCreateRoom();
+  void createRoom(const std::string& id);
+  void retryLater();
+  void publish(const std::string& title);
 
   Loop& loop_;
   RedisClient& redis_;
+  rooms::RoomStore& store_;
   media::MediaService& media_;
+  std::string room_id_;
   std::unique_ptr<media::WhipClient> camera_;
   Timer retry_;
 };
