@@ -26,6 +26,10 @@ packages=(
   chromium fonts-wqy-microhei
 )
 
+# The pages' npm packages need Node.js with npm; Debian's will do where the
+# machine has none of its own.
+if ! command -v npm >/dev/null 2>&1; then packages+=(nodejs npm); fi
+
 export DEBIAN_FRONTEND=noninteractive
 missing=()
 for p in "${packages[@]}"; do
