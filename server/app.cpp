@@ -65,6 +65,7 @@ Result<bool> App::start() {
 
   addHealthRoutes();
   addMetrics();
+  addWhep();
   addPages();
 
   http_ = std::make_unique<http::HttpServer>(loop_, metrics_, router_, std::move(options));
@@ -106,6 +107,22 @@ void App::addPages() {
   log::info("serving pages", {{"dir", dir}});
 }
 
+void App::addWhep() {
+  media::WhepEgress::Options options;
+  options.max_viewers = config_.whep_max_viewers;
+  std::string addresses = config_.whep_ice_addresses;
+  for (size_t pos = 0; pos < addresses.size();) {
+    size_t comma = addresses.find(',', pos);
+    std::string one = addresses.substr(pos, comma == std::string::npos ? comma : comma - pos);
+    if (!one.empty())
+      options.session.local_addresses.push_back(one);
+    pos = comma == std::string::npos ? addresses.size() : comma + 1;
+  }
+  whep_egress_ = std::make_unique<media::WhepEgress>(loop_, options);
+  whep_ = std::make_unique<http::WhepEndpoint>(router_, *whep_egress_, *jwt_, redis_.get(),
+                                               metrics_, http::WhepEndpoint::Options{});
+}
+
 void App::addMetrics() {
   metrics_.describe("jobcast_build_info", Metrics::Type::Gauge,
                     "Build information; the value is always 1.");
@@ -134,6 +151,8 @@ void App::shutdown() {
     http_->stop();
     http_.reset();
   }
+  whep_.reset();
+  whep_egress_.reset();
   redis_.reset();
   if (embedded_redis_) {
     embedded_redis_->stop();

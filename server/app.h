@@ -11,9 +11,11 @@
 #include "core/metrics.h"
 #include "core/redis.h"
 #include "core/redis_child.h"
+#include "media/whep_egress.h"
 #include "signaling/http.h"
 #include "signaling/http_server.h"
 #include "signaling/static_files.h"
+#include "signaling/whep.h"
 
 namespace jobcast {
 
@@ -39,6 +41,8 @@ class App {
   // The personal-data key, 64 hex characters (configured or generated once).
   const std::string& dataKey() const { return data_key_; }
   const Config& config() const { return config_; }
+  // WHEP viewers; rooms' programme feeds register here.
+  media::WhepEgress& whepEgress() { return *whep_egress_; }
   int httpPort() const { return http_ ? http_->httpPort() : -1; }
   int httpsPort() const { return http_ ? http_->httpsPort() : -1; }
 
@@ -46,6 +50,7 @@ class App {
   void addHealthRoutes();
   void addMetrics();
   void addPages();
+  void addWhep();
 
   Config config_;
   Loop loop_;
@@ -57,6 +62,8 @@ class App {
   std::unique_ptr<RedisClient> redis_;
   std::unique_ptr<http::HttpServer> http_;
   std::unique_ptr<http::StaticFiles> static_files_;
+  std::unique_ptr<media::WhepEgress> whep_egress_;
+  std::unique_ptr<http::WhepEndpoint> whep_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
