@@ -36,6 +36,7 @@ for n in "${COUNTS[@]}"; do
   "$BUILD/bench/whep/whep_bench_viewers" "http://127.0.0.1:$port/whep/bench" "$n" \
     "$SETTLE" "$WINDOW" 30 >"$vout" 2>/dev/null &
   viewers=$!
+  for _ in $(seq 600); do grep -q '^ready' "$vout" && break; sleep 0.1; done
   sleep "$SETTLE"
   t0=$(ticks $room); v0=$(ticks $viewers 2>/dev/null || echo 0)
   sleep "$WINDOW"
@@ -47,7 +48,7 @@ for n in "${COUNTS[@]}"; do
   per_thr=$(echo "scale=1; ($th - $idle_threads) / $n" | bc)
   per_mb=$(echo "scale=2; ($rss - $idle_rss) / 1024 / $n" | bc)
   printf "%-4s %-9s %-9s %-8s %-8s %-9s %-9s %s\n" "$n" "$cpu" "$vcpu" "$th" \
-    "$((rss / 1024))" "$per_thr" "$per_mb" "$(cat "$vout")"
+    "$((rss / 1024))" "$per_thr" "$per_mb" "$(grep '^{' "$vout")"
   echo "     idle room: cpu ${idle_cpu}% threads $idle_threads rss $((idle_rss / 1024)) MB"
   kill $room; wait $room 2>/dev/null || true
   rm -f "$out" "$vout"

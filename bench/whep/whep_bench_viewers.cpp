@@ -40,6 +40,8 @@ int main(int argc, char** argv) {
     }
     viewers.push_back(std::move(v));
   }
+  std::printf("ready %zu\n", viewers.size());
+  std::fflush(stdout);
   std::this_thread::sleep_for(std::chrono::seconds(settle));
   std::vector<uint64_t> before;
   for (auto& v : viewers)
