@@ -93,6 +93,14 @@ const std::map<std::string, Setter>& keyTable() {
        [](Config& c, const std::string& k, const YAML::Node& n) { c.jwt_secret = scalar(k, n); }},
       {"crypto.data_key",
        [](Config& c, const std::string& k, const YAML::Node& n) { c.data_key = scalar(k, n); }},
+      {"limits.api_rate_per_second",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.api_rate_per_second = integer(k, n, 1, 1000000);
+       }},
+      {"limits.api_rate_burst",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.api_rate_burst = integer(k, n, 1, 1000000);
+       }},
   };
   return table;
 }

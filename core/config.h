@@ -58,6 +58,10 @@ struct Config {
   std::string jwt_secret;  // JOBCAST_JWT_SECRET
   std::string data_key;    // JOBCAST_DATA_KEY, 64 hex chars (AES-256)
 
+  // limits: REST requests per user (with a token) or per client address
+  int64_t api_rate_per_second = 20;
+  int64_t api_rate_burst = 60;
+
   // Parses a YAML file over the defaults. Throws ConfigError naming the key.
   static Config loadFile(const std::string& path);
   // Parses YAML text over the defaults. Throws ConfigError naming the key.

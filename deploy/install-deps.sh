@@ -20,6 +20,8 @@ packages=(
   redis-server redis-tools curl ffmpeg
   # tests
   libgtest-dev googletest libgmock-dev libcurl4-openssl-dev valgrind
+  # benchmarks (bench/apply)
+  wrk
 )
 
 export DEBIAN_FRONTEND=noninteractive

@@ -1,13 +1,13 @@
 #include "rooms/stage.h"
 
 #include "core/log.h"
-#include "stage_scripts.h"
+#include "rooms/stage_scripts.h"
 
 namespace jobcast::rooms {
 namespace {
 
 const RedisScript& script() {
-  static const RedisScript s{std::string(scripts::kStageLua)};
+  static const RedisScript s{std::string(stage_scripts::kStageLua)};
   return s;
 }
 

@@ -67,6 +67,9 @@ Result<bool> App::start() {
   addMetrics();
   addWhep();
   addPages();
+  auto rooms_api = registerRoomsApi(router_, loop_, *redis_, *jwt_, data_key_, config_);
+  if (!rooms_api) return rooms_api.error();
+  rooms_api_ = std::move(rooms_api.value());
 
   http_ = std::make_unique<http::HttpServer>(loop_, metrics_, router_, std::move(options));
   return http_->start();
@@ -121,6 +124,7 @@ void App::addWhep() {
   whep_egress_ = std::make_unique<media::WhepEgress>(loop_, options);
   whep_ = std::make_unique<http::WhepEndpoint>(router_, *whep_egress_, *jwt_, redis_.get(),
                                                metrics_, http::WhepEndpoint::Options{});
+  stage_api_ = std::make_unique<http::StageApi>(router_, *redis_, *jwt_);
 }
 
 void App::addMetrics() {
@@ -153,7 +157,9 @@ void App::shutdown() {
   }
   whep_.reset();
   whep_egress_.reset();
+  stage_api_.reset();
   redis_.reset();
+  rooms_api_.reset();
   if (embedded_redis_) {
     embedded_redis_->stop();
     embedded_redis_.reset();

@@ -14,6 +14,8 @@
 #include "media/whep_egress.h"
 #include "signaling/http.h"
 #include "signaling/http_server.h"
+#include "signaling/rooms_api.h"
+#include "signaling/stage_api.h"
 #include "signaling/static_files.h"
 #include "signaling/whep.h"
 
@@ -41,6 +43,8 @@ class App {
   // The personal-data key, 64 hex characters (configured or generated once).
   const std::string& dataKey() const { return data_key_; }
   const Config& config() const { return config_; }
+  // Rooms, jobs, profiles and applications (valid after start()).
+  rooms::RoomStore& rooms() { return rooms_api_->store(); }
   // WHEP viewers; rooms' programme feeds register here.
   media::WhepEgress& whepEgress() { return *whep_egress_; }
   int httpPort() const { return http_ ? http_->httpPort() : -1; }
@@ -60,10 +64,12 @@ class App {
   std::string data_key_;
   std::unique_ptr<EmbeddedRedis> embedded_redis_;
   std::unique_ptr<RedisClient> redis_;
+  std::unique_ptr<RoomsApi> rooms_api_;  // shutdown() resets it after redis_ (callbacks)
   std::unique_ptr<http::HttpServer> http_;
   std::unique_ptr<http::StaticFiles> static_files_;
   std::unique_ptr<media::WhepEgress> whep_egress_;
   std::unique_ptr<http::WhepEndpoint> whep_;
+  std::unique_ptr<http::StageApi> stage_api_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 

@@ -305,7 +305,9 @@ int httpCallback(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
       if (!cd || !cd->current || !vhost_impl)
         return -1;
       auto ex = *cd->current;
-      if (ex->response)
+      // lws also completes bodiless POSTs, which were dispatched already on
+      // LWS_CALLBACK_HTTP; an asynchronous handler has not answered yet then.
+      if (ex->response || !ex->body_expected)
         return 0;
       ex->request.body = std::move(ex->body);
       ex->body_expected = false;

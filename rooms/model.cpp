@@ -1,0 +1,548 @@
+#include "rooms/model.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+namespace jobcast::rooms {
+
+using nlohmann::json;
+
+Error invalidField(const std::string& field, const std::string& why) {
+  return Error{"invalid_field", field + ": " + why};
+}
+
+std::string fieldOf(const Error& error) {
+  if (error.code != "invalid_field")
+    return "";
+  auto colon = error.message.find(": ");
+  return colon == std::string::npos ? "" : error.message.substr(0, colon);
+}
+
+namespace {
+
+size_t characters(const std::string& text) {
+  return static_cast<size_t>(
+      std::count_if(text.begin(), text.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+}
+
+// Field readers: each returns an error naming the field, or nothing.
+std::optional<Error> readText(const json& body, const char* field, bool required, size_t max_chars,
+                              std::string* out) {
+  auto it = body.find(field);
+  if (it == body.end() || it->is_null()) {
+    if (required)
+      return invalidField(field, "is required");
+    return std::nullopt;
+  }
+  if (!it->is_string())
+    return invalidField(field, "must be a string");
+  std::string value = it->get_ref<const std::string&>();
+  // Trim surrounding white space: "  " is not a title.
+  auto first = value.find_first_not_of(" \t\r\n");
+  auto last = value.find_last_not_of(" \t\r\n");
+  value = first == std::string::npos ? "" : value.substr(first, last - first + 1);
+  if (required && value.empty())
+    return invalidField(field, "must not be empty");
+  if (characters(value) > max_chars)
+    return invalidField(field, "must be at most " + std::to_string(max_chars) + " characters");
+  for (unsigned char c : value) {
+    if (c < 0x20 && c != '\n' && c != '\t')
+      return invalidField(field, "must not contain control characters");
+  }
+  *out = std::move(value);
+  return std::nullopt;
+}
+
+std::optional<Error> readInt(const json& body, const char* field, bool required, int64_t min,
+                             int64_t max, int64_t* out) {
+  auto it = body.find(field);
+  if (it == body.end() || it->is_null()) {
+    if (required)
+      return invalidField(field, "is required");
+    return std::nullopt;
+  }
+  if (!it->is_number_integer())
+    return invalidField(field, "must be a whole number");
+  int64_t value = it->is_number_unsigned() && it->get<uint64_t>() > uint64_t(INT64_MAX)
+                      ? INT64_MAX
+                      : it->get<int64_t>();
+  if (value < min || value > max)
+    return invalidField(field,
+                        "must be between " + std::to_string(min) + " and " + std::to_string(max));
+  *out = value;
+  return std::nullopt;
+}
+
+std::optional<Error> readBool(const json& body, const char* field, bool* out) {
+  auto it = body.find(field);
+  if (it == body.end() || it->is_null())
+    return std::nullopt;
+  if (!it->is_boolean())
+    return invalidField(field, "must be true or false");
+  *out = it->get<bool>();
+  return std::nullopt;
+}
+
+std::string str(const json& j, const char* field) {
+  auto it = j.find(field);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+int64_t num(const json& j, const char* field) {
+  auto it = j.find(field);
+  return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+}
+
+bool validUserId(const std::string& id) {
+  if (id.empty() || id.size() > 128)
+    return false;
+  return std::all_of(id.begin(), id.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '@' || c == ':';
+  });
+}
+
+}  // namespace
+
+Result<json> parseObject(std::string_view text) {
+  json body = json::parse(text.begin(), text.end(), nullptr, false);
+  if (body.is_discarded())
+    return Error{"invalid_json", "the body is not valid JSON"};
+  if (!body.is_object())
+    return Error{"invalid_json", "the body must be a JSON object"};
+  return body;
+}
+
+// ---- Room ----------------------------------------------------------------
+
+const char* roomStatusName(RoomStatus status) {
+  switch (status) {
+    case RoomStatus::Scheduled:
+      return "scheduled";
+    case RoomStatus::Live:
+      return "live";
+    case RoomStatus::Ended:
+      return "ended";
+  }
+  return "scheduled";
+}
+
+std::optional<RoomStatus> parseRoomStatus(std::string_view name) {
+  if (name == "scheduled")
+    return RoomStatus::Scheduled;
+  if (name == "live")
+    return RoomStatus::Live;
+  if (name == "ended")
+    return RoomStatus::Ended;
+  return std::nullopt;
+}
+
+bool canTransition(RoomStatus from, RoomStatus to) {
+  return (from == RoomStatus::Scheduled && to == RoomStatus::Live) ||
+         (from == RoomStatus::Live && to == RoomStatus::Ended);
+}
+
+json Room::toJson() const {
+  return {{"id", id},
+          {"title", title},
+          {"region_code", region_code},
+          {"region_name", region_name},
+          {"employer_id", employer_id},
+          {"status", roomStatusName(status)},
+          {"scheduled_at", scheduled_at},
+          {"started_at", started_at},
+          {"ended_at", ended_at},
+          {"created_at", created_at},
+          {"counsellors", counsellors},
+          {"pinned_job", pinned_job.empty() ? json(nullptr) : json(pinned_job)}};
+}
+
+Result<RoomDraft> RoomDraft::fromJson(const json& body) {
+  RoomDraft d;
+  if (auto e = readText(body, "title", true, 200, &d.title))
+    return *e;
+  if (auto e = readText(body, "region_code", false, 12, &d.region_code))
+    return *e;
+  if (!validRegionCode(d.region_code))
+    return invalidField("region_code", "must be 2, 4 or 6 digits (administrative division code)");
+  if (auto e = readText(body, "region_name", false, 100, &d.region_name))
+    return *e;
+  if (d.region_name.empty())
+    d.region_name = regionName(d.region_code);
+  if (auto e = readText(body, "employer_id", false, 128, &d.employer_id))
+    return *e;
+  if (!d.employer_id.empty() && !validUserId(d.employer_id))
+    return invalidField("employer_id", "is not a valid id");
+  if (auto e = readInt(body, "scheduled_at", true, 0, int64_t{1} << 40, &d.scheduled_at))
+    return *e;
+  if (auto it = body.find("counsellors"); it != body.end() && !it->is_null()) {
+    if (!it->is_array() || it->size() > 20)
+      return invalidField("counsellors", "must be a list of at most 20 user ids");
+    for (const auto& c : *it) {
+      if (!c.is_string() || !validUserId(c.get<std::string>()))
+        return invalidField("counsellors", "must hold user ids");
+      d.counsellors.push_back(c.get<std::string>());
+    }
+  }
+  return d;
+}
+
+// ---- Employer ------------------------------------------------------------
+
+json Employer::toJson() const {
+  return {{"id", id}, {"name", name}, {"verified", verified}, {"created_at", created_at}};
+}
+
+Result<EmployerDraft> EmployerDraft::fromJson(const json& body) {
+  EmployerDraft d;
+  if (auto e = readText(body, "name", true, 200, &d.name))
+    return *e;
+  if (auto e = readText(body, "id", false, 64, &d.id))
+    return *e;
+  if (!d.id.empty() && !validUserId(d.id))
+    return invalidField("id", "may hold only letters, digits and - _ . @ :");
+  return d;
+}
+
+// ---- Job card ------------------------------------------------------------
+
+const char* wageUnitName(WageUnit unit) {
+  switch (unit) {
+    case WageUnit::Hour:
+      return "hour";
+    case WageUnit::Day:
+      return "day";
+    case WageUnit::Month:
+      return "month";
+    case WageUnit::Year:
+      return "year";
+    case WageUnit::Piece:
+      return "piece";
+  }
+  return "month";
+}
+
+std::optional<WageUnit> parseWageUnit(std::string_view name) {
+  for (auto unit :
+       {WageUnit::Hour, WageUnit::Day, WageUnit::Month, WageUnit::Year, WageUnit::Piece}) {
+    if (name == wageUnitName(unit))
+      return unit;
+  }
+  return std::nullopt;
+}
+
+json JobCard::toJson() const {
+  return {{"id", id},
+          {"title", title},
+          {"wage_min", wage_min},
+          {"wage_max", wage_max},
+          {"wage_unit", wageUnitName(wage_unit)},
+          {"hours", hours},
+          {"location", location},
+          {"housing", housing},
+          {"headcount", headcount},
+          {"description", description},
+          {"contract_template_url", contract_template_url},
+          {"created_at", created_at}};
+}
+
+Result<JobCard> JobCard::fromJson(const json& body) {
+  JobCard j;
+  constexpr int64_t kMaxWage = 10'000'000;
+  if (auto e = readText(body, "title", true, 100, &j.title))
+    return *e;
+  if (auto e = readInt(body, "wage_min", true, 0, kMaxWage, &j.wage_min))
+    return *e;
+  if (auto e = readInt(body, "wage_max", true, 0, kMaxWage, &j.wage_max))
+    return *e;
+  if (j.wage_min > j.wage_max)
+    return invalidField("wage_min", "must not exceed wage_max");
+  std::string unit;
+  if (auto e = readText(body, "wage_unit", true, 10, &unit))
+    return *e;
+  auto parsed_unit = parseWageUnit(unit);
+  if (!parsed_unit)
+    return invalidField("wage_unit", "must be one of hour, day, month, year, piece");
+  j.wage_unit = *parsed_unit;
+  if (auto e = readText(body, "hours", true, 100, &j.hours))
+    return *e;
+  if (auto e = readText(body, "location", true, 200, &j.location))
+    return *e;
+  if (auto e = readText(body, "housing", false, 100, &j.housing))
+    return *e;
+  if (auto e = readInt(body, "headcount", true, 1, 100000, &j.headcount))
+    return *e;
+  if (auto e = readText(body, "description", false, 4000, &j.description))
+    return *e;
+  if (auto e = readText(body, "contract_template_url", false, 500, &j.contract_template_url))
+    return *e;
+  if (!j.contract_template_url.empty() && j.contract_template_url.rfind("https://", 0) != 0 &&
+      j.contract_template_url.rfind("http://", 0) != 0 &&
+      j.contract_template_url.rfind("/", 0) != 0) {
+    return invalidField("contract_template_url", "must be an http(s) URL or a path on this site");
+  }
+  return j;
+}
+
+std::optional<JobCard> JobCard::fromStored(const std::string& text) {
+  json j = json::parse(text, nullptr, false);
+  if (!j.is_object())
+    return std::nullopt;
+  JobCard c;
+  c.id = str(j, "id");
+  c.title = str(j, "title");
+  c.wage_min = num(j, "wage_min");
+  c.wage_max = num(j, "wage_max");
+  c.wage_unit = parseWageUnit(str(j, "wage_unit")).value_or(WageUnit::Month);
+  c.hours = str(j, "hours");
+  c.location = str(j, "location");
+  c.housing = str(j, "housing");
+  c.headcount = num(j, "headcount");
+  c.description = str(j, "description");
+  c.contract_template_url = str(j, "contract_template_url");
+  c.created_at = num(j, "created_at");
+  return c;
+}
+
+// ---- Profile -------------------------------------------------------------
+
+namespace {
+constexpr std::array<std::pair<KeyGroup, const char*>, 8> kKeyGroups = {{
+    {KeyGroup::Graduate, "graduate"},
+    {KeyGroup::PovertyAlleviated, "poverty_alleviated"},
+    {KeyGroup::RuralMigrantWorker, "rural_migrant_worker"},
+    {KeyGroup::Veteran, "veteran"},
+    {KeyGroup::RegisteredUnemployed, "registered_unemployed"},
+    {KeyGroup::Disability, "disability"},
+    {KeyGroup::ZeroEmploymentHousehold, "zero_employment_household"},
+    {KeyGroup::EmploymentDifficulty, "employment_difficulty"},
+}};
+}  // namespace
+
+const char* keyGroupName(KeyGroup group) {
+  for (const auto& [g, name] : kKeyGroups) {
+    if (g == group)
+      return name;
+  }
+  return "graduate";
+}
+
+std::optional<KeyGroup> parseKeyGroup(std::string_view name) {
+  for (const auto& [g, n] : kKeyGroups) {
+    if (name == n)
+      return g;
+  }
+  return std::nullopt;
+}
+
+json Profile::toJson() const {
+  return {{"name", name},
+          {"phone", phone},
+          {"cv", cv},
+          {"key_group", key_group ? json(keyGroupName(*key_group)) : json(nullptr)},
+          {"key_group_consent", key_group_consent},
+          {"updated_at", updated_at}};
+}
+
+Result<Profile> Profile::fromJson(const json& body) {
+  Profile p;
+  if (auto e = readText(body, "name", true, 100, &p.name))
+    return *e;
+  if (auto e = readText(body, "phone", true, 20, &p.phone))
+    return *e;
+  size_t digits = 0;
+  for (char c : p.phone) {
+    if (std::isdigit(static_cast<unsigned char>(c)))
+      ++digits;
+    else if (c != '+' && c != '-' && c != ' ')
+      return invalidField("phone", "may hold only digits, spaces, + and -");
+  }
+  if (digits < 5)
+    return invalidField("phone", "must hold at least 5 digits");
+  if (auto e = readText(body, "cv", false, 2000, &p.cv))
+    return *e;
+  if (auto e = readBool(body, "key_group_consent", &p.key_group_consent))
+    return *e;
+  std::string group;
+  if (auto e = readText(body, "key_group", false, 40, &group))
+    return *e;
+  if (!group.empty()) {
+    auto parsed = parseKeyGroup(group);
+    if (!parsed)
+      return invalidField("key_group",
+                          "must be one of graduate, poverty_alleviated, rural_migrant_worker, "
+                          "veteran, registered_unemployed, disability, "
+                          "zero_employment_household, employment_difficulty");
+    if (!p.key_group_consent)
+      return invalidField("key_group_consent",
+                          "must be true to store a key group (separate consent)");
+    p.key_group = parsed;
+  }
+  return p;
+}
+
+std::string Profile::toSealable() const {
+  json j = toJson();
+  return j.dump();
+}
+
+std::optional<Profile> Profile::fromSealable(const std::string& text) {
+  json j = json::parse(text, nullptr, false);
+  if (!j.is_object())
+    return std::nullopt;
+  Profile p;
+  p.name = str(j, "name");
+  p.phone = str(j, "phone");
+  p.cv = str(j, "cv");
+  auto consent = j.find("key_group_consent");
+  p.key_group_consent = consent != j.end() && consent->is_boolean() && consent->get<bool>();
+  if (p.key_group_consent)
+    p.key_group = parseKeyGroup(str(j, "key_group"));
+  p.updated_at = num(j, "updated_at");
+  return p;
+}
+
+// ---- Application ---------------------------------------------------------
+
+const char* applicationStatusName(ApplicationStatus status) {
+  switch (status) {
+    case ApplicationStatus::Applied:
+      return "applied";
+    case ApplicationStatus::Viewed:
+      return "viewed";
+    case ApplicationStatus::Contacted:
+      return "contacted";
+    case ApplicationStatus::Interview:
+      return "interview";
+    case ApplicationStatus::Hired:
+      return "hired";
+    case ApplicationStatus::Rejected:
+      return "rejected";
+  }
+  return "applied";
+}
+
+std::optional<ApplicationStatus> parseApplicationStatus(std::string_view name) {
+  for (auto s :
+       {ApplicationStatus::Applied, ApplicationStatus::Viewed, ApplicationStatus::Contacted,
+        ApplicationStatus::Interview, ApplicationStatus::Hired, ApplicationStatus::Rejected}) {
+    if (name == applicationStatusName(s))
+      return s;
+  }
+  return std::nullopt;
+}
+
+bool canTransition(ApplicationStatus from, ApplicationStatus to) {
+  using S = ApplicationStatus;
+  switch (from) {
+    case S::Applied:
+      return to == S::Viewed || to == S::Rejected;
+    case S::Viewed:
+      return to == S::Contacted || to == S::Rejected;
+    case S::Contacted:
+      return to == S::Interview || to == S::Rejected;
+    case S::Interview:
+      return to == S::Hired || to == S::Rejected;
+    case S::Hired:
+    case S::Rejected:
+      return false;
+  }
+  return false;
+}
+
+std::vector<ApplicationStatus> predecessorsOf(ApplicationStatus to) {
+  std::vector<ApplicationStatus> out;
+  for (auto s :
+       {ApplicationStatus::Applied, ApplicationStatus::Viewed, ApplicationStatus::Contacted,
+        ApplicationStatus::Interview, ApplicationStatus::Hired, ApplicationStatus::Rejected}) {
+    if (canTransition(s, to))
+      out.push_back(s);
+  }
+  return out;
+}
+
+json Application::toJson() const {
+  json changes = json::array();
+  for (const auto& c : history)
+    changes.push_back({{"status", applicationStatusName(c.status)}, {"at", c.at}, {"by", c.by}});
+  return {{"id", id},
+          {"room_id", room_id},
+          {"job_id", job_id},
+          {"job_title", job_title},
+          {"applicant", applicant},
+          {"status", applicationStatusName(status)},
+          {"applied_at", applied_at},
+          {"history", changes}};
+}
+
+std::optional<Application> Application::fromStored(const std::string& text) {
+  json j = json::parse(text, nullptr, false);
+  if (!j.is_object())
+    return std::nullopt;
+  Application a;
+  a.id = str(j, "id");
+  a.room_id = str(j, "room_id");
+  a.job_id = str(j, "job_id");
+  a.job_title = str(j, "job_title");
+  a.applicant = str(j, "applicant");
+  a.status = parseApplicationStatus(str(j, "status")).value_or(ApplicationStatus::Applied);
+  a.applied_at = num(j, "applied_at");
+  if (auto h = j.find("history"); h != j.end() && h->is_array()) {
+    for (const auto& c : *h) {
+      if (!c.is_object())
+        continue;
+      a.history.push_back(
+          {parseApplicationStatus(str(c, "status")).value_or(ApplicationStatus::Applied),
+           num(c, "at"), str(c, "by")});
+    }
+  }
+  return a;
+}
+
+// ---- Regions -------------------------------------------------------------
+
+bool validRegionCode(const std::string& code) {
+  if (code.empty())
+    return true;
+  if (code.size() != 2 && code.size() != 4 && code.size() != 6)
+    return false;
+  return std::all_of(code.begin(), code.end(),
+                     [](unsigned char c) { return std::isdigit(c) != 0; });
+}
+
+std::string regionName(const std::string& code) {
+  // Leagues and cities of Inner Mongolia (GB/T 2260); banners and counties
+  // below them carry free-text names.
+  static const std::array<std::pair<const char*, const char*>, 13> kRegions = {{
+      {"15", "Inner Mongolia"},
+      {"150100", "Hohhot"},
+      {"150200", "Baotou"},
+      {"150300", "Wuhai"},
+      {"150400", "Chifeng"},
+      {"150500", "Tongliao"},
+      {"150600", "Ordos"},
+      {"150700", "Hulunbuir"},
+      {"150800", "Bayannur"},
+      {"150900", "Ulanqab"},
+      {"152200", "Hinggan League"},
+      {"152500", "Xilingol League"},
+      {"152900", "Alxa League"},
+  }};
+  std::string full = code.size() == 4 ? code + "00" : code;
+  for (const auto& [c, name] : kRegions) {
+    if (full == c)
+      return name;
+  }
+  return "";
+}
+
+bool regionWithin(const std::string& code, const std::string& filter) {
+  if (filter.empty())
+    return true;
+  // "150100" as a filter means the whole league/city: compare without trailing "00"s.
+  std::string prefix = filter;
+  while (prefix.size() > 2 && prefix.size() % 2 == 0 && prefix.substr(prefix.size() - 2) == "00")
+    prefix.resize(prefix.size() - 2);
+  return code.rfind(prefix, 0) == 0;
+}
+
+}  // namespace jobcast::rooms

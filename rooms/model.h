@@ -1,0 +1,183 @@
+#pragma once
+// The recruitment domain as data: rooms, employers, job cards, jobseeker profiles
+// and applications, with their state machines and input validation. No I/O here;
+// RoomStore (rooms/store.h) keeps these in Redis.
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+
+namespace jobcast::rooms {
+
+// Validation errors use code "invalid_field" and a message that starts with the
+// field's name and ": " (e.g. "wage_min: must not exceed wage_max"), so adapters
+// can name the field to the client. Bad JSON is code "invalid_json".
+Error invalidField(const std::string& field, const std::string& why);
+// The field named by an invalid_field error, or empty.
+std::string fieldOf(const Error& error);
+
+// ---- Room ----------------------------------------------------------------
+
+// scheduled -> live -> ended; nothing else.
+enum class RoomStatus { Scheduled, Live, Ended };
+const char* roomStatusName(RoomStatus status);
+std::optional<RoomStatus> parseRoomStatus(std::string_view name);
+bool canTransition(RoomStatus from, RoomStatus to);
+
+struct Room {
+  std::string id;
+  std::string title;
+  std::string region_code;  // administrative division code (2, 4 or 6 digits) or empty
+  std::string region_name;  // free text; filled from region_code when known
+  std::string employer_id;
+  RoomStatus status = RoomStatus::Scheduled;
+  int64_t scheduled_at = 0;  // seconds since the epoch
+  int64_t started_at = 0;
+  int64_t ended_at = 0;
+  int64_t created_at = 0;
+  std::vector<std::string> counsellors;  // user ids (token subjects)
+  std::string pinned_job;                // job id or empty
+
+  nlohmann::json toJson() const;
+};
+
+// What POST /rooms accepts. employer_id is required from admins and taken from
+// the token for employers.
+struct RoomDraft {
+  std::string title;
+  std::string region_code;
+  std::string region_name;
+  std::string employer_id;
+  int64_t scheduled_at = 0;
+  std::vector<std::string> counsellors;
+  static Result<RoomDraft> fromJson(const nlohmann::json& body);
+};
+
+// ---- Employer ------------------------------------------------------------
+
+struct Employer {
+  std::string id;
+  std::string name;
+  bool verified = false;
+  int64_t created_at = 0;
+  nlohmann::json toJson() const;
+};
+
+struct EmployerDraft {
+  std::string id;  // optional: an id chosen by the admin (e.g. to match tokens' sub)
+  std::string name;
+  static Result<EmployerDraft> fromJson(const nlohmann::json& body);
+};
+
+// ---- Job card ------------------------------------------------------------
+
+enum class WageUnit { Hour, Day, Month, Year, Piece };
+const char* wageUnitName(WageUnit unit);
+std::optional<WageUnit> parseWageUnit(std::string_view name);
+
+// Frozen inside the room once presented: what a viewer saw is what they applied to.
+struct JobCard {
+  std::string id;
+  std::string title;
+  int64_t wage_min = 0;  // in yuan per `wage_unit`
+  int64_t wage_max = 0;
+  WageUnit wage_unit = WageUnit::Month;
+  std::string hours;  // e.g. "8h/day, 5 days"
+  std::string location;
+  std::string housing;  // e.g. "dormitory provided"; empty = none stated
+  int64_t headcount = 1;
+  std::string description;
+  std::string contract_template_url;
+  int64_t created_at = 0;
+
+  nlohmann::json toJson() const;
+  // Validates a client's job card (id and created_at are assigned by the store).
+  static Result<JobCard> fromJson(const nlohmann::json& body);
+  // Reads a stored card (trusted; still never throws).
+  static std::optional<JobCard> fromStored(const std::string& text);
+};
+
+// ---- Jobseeker profile ---------------------------------------------------
+
+// Key groups of the employment plan; stated only with their own consent.
+enum class KeyGroup {
+  Graduate,
+  PovertyAlleviated,
+  RuralMigrantWorker,
+  Veteran,
+  RegisteredUnemployed,
+  Disability,
+  ZeroEmploymentHousehold,
+  EmploymentDifficulty,
+};
+const char* keyGroupName(KeyGroup group);
+std::optional<KeyGroup> parseKeyGroup(std::string_view name);
+
+struct Profile {
+  std::string name;
+  std::string phone;
+  std::string cv;                     // short CV text
+  std::optional<KeyGroup> key_group;  // present only with key_group_consent
+  bool key_group_consent = false;
+  int64_t updated_at = 0;
+
+  nlohmann::json toJson() const;
+  static Result<Profile> fromJson(const nlohmann::json& body);
+  // Plain JSON for sealing (see DataCipher); never logged.
+  std::string toSealable() const;
+  static std::optional<Profile> fromSealable(const std::string& text);
+};
+
+// ---- Application ---------------------------------------------------------
+
+// applied -> viewed -> contacted -> interview -> hired; rejected from any
+// step before a decision. One step at a time.
+enum class ApplicationStatus { Applied, Viewed, Contacted, Interview, Hired, Rejected };
+const char* applicationStatusName(ApplicationStatus status);
+std::optional<ApplicationStatus> parseApplicationStatus(std::string_view name);
+bool canTransition(ApplicationStatus from, ApplicationStatus to);
+// Every status from which `to` may be reached (for the atomic check in Redis).
+std::vector<ApplicationStatus> predecessorsOf(ApplicationStatus to);
+
+struct StatusChange {
+  ApplicationStatus status = ApplicationStatus::Applied;
+  int64_t at = 0;
+  std::string by;  // user id who made the change
+};
+
+// One per (jobseeker, job card). Holds no personal data: the applicant is a
+// user id, the profile is read (and audited) separately.
+struct Application {
+  std::string id;
+  std::string room_id;
+  std::string job_id;
+  std::string job_title;
+  std::string applicant;  // jobseeker's user id
+  ApplicationStatus status = ApplicationStatus::Applied;
+  int64_t applied_at = 0;
+  std::vector<StatusChange> history;
+
+  nlohmann::json toJson() const;
+  static std::optional<Application> fromStored(const std::string& text);
+};
+
+// ---- Regions -------------------------------------------------------------
+
+// Accepts "" or 2, 4 or 6 digits (province, league/city, banner/county).
+bool validRegionCode(const std::string& code);
+// The name of a known league/city code of Inner Mongolia ("150100" -> Hohhot), or empty.
+std::string regionName(const std::string& code);
+// True when `code` lies in `filter` (a prefix in the code hierarchy: "1501" holds "150102").
+bool regionWithin(const std::string& code, const std::string& filter);
+
+// ---- JSON helpers that never throw ---------------------------------------
+
+// Parses request text; invalid_json on failure, invalid_field when not an object.
+Result<nlohmann::json> parseObject(std::string_view text);
+
+}  // namespace jobcast::rooms

@@ -1,0 +1,838 @@
+#include "rooms/store.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "core/log.h"
+#include "core/secrets.h"
+#include "rooms/access.h"
+#include "rooms/scripts.h"
+
+namespace jobcast::rooms {
+
+using nlohmann::json;
+
+namespace keys {
+namespace {
+std::string tagged(const std::string& room_id, const char* name) {
+  return "jc:{r:" + room_id + "}:" + name;
+}
+}  // namespace
+std::string room(const std::string& id) {
+  return tagged(id, "room");
+}
+std::string events(const std::string& id) {
+  return tagged(id, "events");
+}
+std::string notify(const std::string& id) {
+  return tagged(id, "notify");
+}
+std::string audit(const std::string& id) {
+  return tagged(id, "audit");
+}
+std::string jobs(const std::string& id) {
+  return tagged(id, "jobs");
+}
+std::string jobOrder(const std::string& id) {
+  return tagged(id, "job_order");
+}
+std::string applications(const std::string& id) {
+  return tagged(id, "apps");
+}
+std::string applicationByUser(const std::string& id) {
+  return tagged(id, "app_by_user");
+}
+std::string applicationOrder(const std::string& id) {
+  return tagged(id, "app_order");
+}
+std::string counts(const std::string& id) {
+  return tagged(id, "counts");
+}
+std::string roomIndex() {
+  return "jc:rooms";
+}
+std::string employer(const std::string& id) {
+  return "jc:{employers}:" + id;
+}
+std::string employerIndex() {
+  return "jc:{employers}:all";
+}
+std::string profile(const std::string& user) {
+  return "jc:{u:" + user + "}:profile";
+}
+std::string userApplications(const std::string& user) {
+  return "jc:{u:" + user + "}:apps";
+}
+std::string applicationRooms() {
+  return "jc:app_rooms";
+}
+}  // namespace keys
+
+namespace {
+
+std::string withPrelude(std::string_view body) {
+  return std::string(scripts::kEventsLua) + std::string(body);
+}
+
+// Turns a script's reply into its elements after 'ok', or the domain error.
+Result<std::vector<RedisReply>> scriptReply(Result<RedisReply> r) {
+  if (!r.ok())
+    return r.error();
+  RedisReply& reply = r.value();
+  if (reply.isError()) {
+    log::warn("room script failed", {{"error", reply.str}});
+    return Error{"internal", "the store refused the operation"};
+  }
+  if (reply.type != RedisReply::Type::Array || reply.elements.empty())
+    return Error{"internal", "unexpected reply from the store"};
+  if (reply.elements[0].str == "err" && reply.elements.size() >= 3)
+    return Error{reply.elements[1].str, reply.elements[2].str};
+  std::vector<RedisReply> rest(std::make_move_iterator(reply.elements.begin() + 1),
+                               std::make_move_iterator(reply.elements.end()));
+  return rest;
+}
+
+std::map<std::string, std::string> flatHash(const RedisReply& reply) {
+  std::map<std::string, std::string> out;
+  for (size_t i = 0; i + 1 < reply.elements.size(); i += 2)
+    out[reply.elements[i].str] = reply.elements[i + 1].str;
+  return out;
+}
+
+int64_t toInt(const std::string& text) {
+  char* end = nullptr;
+  long long v = std::strtoll(text.c_str(), &end, 10);
+  return end && *end == '\0' ? v : 0;
+}
+
+std::optional<Room> roomFromHash(const std::map<std::string, std::string>& h) {
+  auto get = [&](const char* k) {
+    auto it = h.find(k);
+    return it == h.end() ? std::string() : it->second;
+  };
+  if (get("id").empty())
+    return std::nullopt;
+  Room room;
+  room.id = get("id");
+  room.title = get("title");
+  room.region_code = get("region_code");
+  room.region_name = get("region_name");
+  room.employer_id = get("employer_id");
+  room.status = parseRoomStatus(get("status")).value_or(RoomStatus::Scheduled);
+  room.scheduled_at = toInt(get("scheduled_at"));
+  room.started_at = toInt(get("started_at"));
+  room.ended_at = toInt(get("ended_at"));
+  room.created_at = toInt(get("created_at"));
+  room.pinned_job = get("pinned_job");
+  json counsellors = json::parse(get("counsellors"), nullptr, false);
+  if (counsellors.is_array()) {
+    for (const auto& c : counsellors) {
+      if (c.is_string())
+        room.counsellors.push_back(c.get<std::string>());
+    }
+  }
+  return room;
+}
+
+Employer employerFromHash(const std::map<std::string, std::string>& h) {
+  Employer e;
+  auto get = [&](const char* k) {
+    auto it = h.find(k);
+    return it == h.end() ? std::string() : it->second;
+  };
+  e.id = get("id");
+  e.name = get("name");
+  e.verified = get("verified") == "1";
+  e.created_at = toInt(get("created_at"));
+  return e;
+}
+
+Error unavailable() {
+  return Error{"redis_unavailable", "the store is not reachable"};
+}
+
+}  // namespace
+
+struct RoomStore::Scripts {
+  RedisScript create_room{withPrelude(scripts::kCreateRoomLua)};
+  RedisScript transition_room{withPrelude(scripts::kTransitionRoomLua)};
+  RedisScript add_job{withPrelude(scripts::kAddJobLua)};
+  RedisScript pin_job{withPrelude(scripts::kPinJobLua)};
+  RedisScript apply{withPrelude(scripts::kApplyLua)};
+  RedisScript set_status{withPrelude(scripts::kSetApplicationStatusLua)};
+  RedisScript snapshot{withPrelude(scripts::kSnapshotLua)};
+  RedisScript list_applications{withPrelude(scripts::kListApplicationsLua)};
+  RedisScript create_employer{withPrelude(scripts::kCreateEmployerLua)};
+  RedisScript verify_employer{withPrelude(scripts::kVerifyEmployerLua)};
+};
+
+json RoomSnapshot::toJson(bool staff) const {
+  json j = room.toJson();
+  json job_list = json::array();
+  json pinned = nullptr;
+  for (const auto& job : jobs) {
+    job_list.push_back(job.toJson());
+    if (job.id == room.pinned_job)
+      pinned = job.toJson();
+  }
+  j["jobs"] = job_list;
+  j["pinned"] = pinned;
+  json by_job = json::object();
+  for (const auto& [id, n] : applications_by_job)
+    by_job[id] = n;
+  j["counts"] = {{"applications", applications}, {"applications_by_job", by_job}};
+  if (staff) {
+    json by_group = json::object();
+    for (const auto& [g, n] : applications_by_key_group)
+      by_group[g] = n;
+    j["counts"]["applications_by_key_group"] = by_group;
+  }
+  j["last_event_id"] = last_event_id;
+  return j;
+}
+
+json ApplicantView::toJson() const {
+  json j = application.toJson();
+  if (profile) {
+    json p = profile->toJson();
+    p.erase("updated_at");
+    j["profile"] = p;
+  } else {
+    j["profile"] = nullptr;
+  }
+  j["profile_deleted"] = !profile.has_value();
+  return j;
+}
+
+RoomStore::RoomStore(Loop& loop, RedisClient& redis, DataCipher cipher, Options options)
+    : loop_(loop),
+      redis_(redis),
+      cipher_(std::move(cipher)),
+      options_(std::move(options)),
+      scripts_(std::make_unique<Scripts>()) {}
+
+RoomStore::~RoomStore() {
+  *alive_ = false;
+}
+
+int64_t RoomStore::now() const {
+  if (options_.clock)
+    return options_.clock();
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string RoomStore::newId() {
+  return randomHex(6);
+}
+
+void RoomStore::all(std::vector<std::vector<std::string>> commands,
+                    std::function<void(Result<std::vector<RedisReply>>)> done) {
+  if (commands.empty()) {
+    loop_.post([done = std::move(done)] { done(std::vector<RedisReply>{}); });
+    return;
+  }
+  struct Gather {
+    std::vector<RedisReply> replies;
+    size_t pending;
+    std::optional<Error> error;
+    std::function<void(Result<std::vector<RedisReply>>)> done;
+  };
+  auto gather = std::make_shared<Gather>();
+  gather->replies.resize(commands.size());
+  gather->pending = commands.size();
+  gather->done = std::move(done);
+  for (size_t i = 0; i < commands.size(); ++i) {
+    redis_.command(std::move(commands[i]), [gather, i](Result<RedisReply> r) {
+      if (!r.ok())
+        gather->error = r.error();
+      else if (r->isError())
+        gather->error = Error{"internal", "the store refused a read"};
+      else
+        gather->replies[i] = std::move(r.value());
+      if (--gather->pending == 0) {
+        if (gather->error)
+          gather->done(*gather->error);
+        else
+          gather->done(std::move(gather->replies));
+      }
+    });
+  }
+}
+
+void RoomStore::withRoom(const std::string& room_id, std::function<void(Room)> fn,
+                         std::function<void(Error)> fail) {
+  getRoom(room_id, [fn = std::move(fn), fail = std::move(fail)](Result<Room> room) {
+    if (!room.ok())
+      fail(room.error());
+    else
+      fn(std::move(room.value()));
+  });
+}
+
+// ---- employers -----------------------------------------------------------
+
+void RoomStore::createEmployer(const EmployerDraft& draft, const Claims& who, Done<Employer> done) {
+  JOBCAST_ASSERT_LOOP_THREAD(loop_);
+  if (auto e = mayManageEmployers(who)) {
+    loop_.post([done, e = *e] { done(e); });
+    return;
+  }
+  Employer employer;
+  employer.id = draft.id.empty() ? newId() : draft.id;
+  employer.name = draft.name;
+  employer.created_at = now();
+  scripts_->create_employer.run(redis_, {keys::employer(employer.id), keys::employerIndex()},
+                                {employer.id, employer.name, std::to_string(employer.created_at)},
+                                [employer, done](Result<RedisReply> r) {
+                                  auto reply = scriptReply(std::move(r));
+                                  if (!reply.ok())
+                                    return done(reply.error());
+                                  done(employer);
+                                });
+}
+
+void RoomStore::verifyEmployer(const std::string& employer_id, const Claims& who,
+                               Done<Employer> done) {
+  JOBCAST_ASSERT_LOOP_THREAD(loop_);
+  if (auto e = mayManageEmployers(who)) {
+    loop_.post([done, e = *e] { done(e); });
+    return;
+  }
+  scripts_->verify_employer.run(redis_, {keys::employer(employer_id)}, {std::to_string(now())},
+                                [done](Result<RedisReply> r) {
+                                  auto reply = scriptReply(std::move(r));
+                                  if (!reply.ok())
+                                    return done(reply.error());
+                                  done(employerFromHash(flatHash(reply.value()[0])));
+                                });
+}
+
+void RoomStore::getEmployer(const std::string& employer_id, Done<Employer> done) {
+  redis_.command({"HGETALL", keys::employer(employer_id)}, [done](Result<RedisReply> r) {
+    if (!r.ok())
+      return done(r.error());
+    if (r->type != RedisReply::Type::Array || r->elements.empty())
+      return done(Error{"not_found", "no such employer"});
+    done(employerFromHash(flatHash(r.value())));
+  });
+}
+
+// ---- rooms ---------------------------------------------------------------
+
+void RoomStore::createRoom(RoomDraft draft, const Claims& who, Done<Room> done) {
+  JOBCAST_ASSERT_LOOP_THREAD(loop_);
+  if (draft.employer_id.empty()) {
+    if (who.role == Role::Admin) {
+      loop_.post([done] { done(invalidField("employer_id", "is required")); });
+      return;
+    }
+    draft.employer_id = who.employerId();
+  }
+  if (auto e = mayCreateRoom(who, draft.employer_id)) {
+    loop_.post([done, e = *e] { done(e); });
+    return;
+  }
+  auto alive = alive_;
+  getEmployer(draft.employer_id, [this, alive, draft, done](Result<Employer> employer) {
+    if (!*alive)
+      return done(unavailable());
+    if (!employer.ok()) {
+      if (employer.error().code == "not_found")
+        return done(invalidField("employer_id", "no such employer"));
+      return done(employer.error());
+    }
+    Room room;
+    room.id = newId();
+    room.title = draft.title;
+    room.region_code = draft.region_code;
+    room.region_name = draft.region_name;
+    room.employer_id = draft.employer_id;
+    room.scheduled_at = draft.scheduled_at;
+    room.created_at = now();
+    room.counsellors = draft.counsellors;
+    // Index first: a listed id whose room is missing is skipped; a room that
+    // exists but is not listed would be lost to GET /rooms.
+    redis_.command({"ZADD", keys::roomIndex(), std::to_string(room.created_at), room.id},
+                   [this, alive, room, done](Result<RedisReply> indexed) {
+                     if (!*alive)
+                       return done(unavailable());
+                     if (!indexed.ok())
+                       return done(indexed.error());
+                     scripts_->create_room.run(
+                         redis_, {keys::room(room.id), keys::events(room.id)},
+                         {std::to_string(options_.events_maxlen), keys::notify(room.id), room.id,
+                          room.title, room.region_code, room.region_name, room.employer_id,
+                          std::to_string(room.scheduled_at), std::to_string(room.created_at),
+                          json(room.counsellors).dump(), room.toJson().dump()},
+                         [room, done](Result<RedisReply> r) {
+                           auto reply = scriptReply(std::move(r));
+                           if (!reply.ok())
+                             return done(reply.error());
+                           done(room);
+                         });
+                   });
+  });
+}
+
+void RoomStore::getRoom(const std::string& room_id, Done<Room> done) {
+  redis_.command({"HGETALL", keys::room(room_id)}, [done](Result<RedisReply> r) {
+    if (!r.ok())
+      return done(r.error());
+    auto room = roomFromHash(flatHash(r.value()));
+    if (!room)
+      return done(Error{"not_found", "no such room"});
+    done(std::move(*room));
+  });
+}
+
+void RoomStore::snapshot(const std::string& room_id, Done<RoomSnapshot> done) {
+  scripts_->snapshot.run(redis_,
+                         {keys::room(room_id), keys::jobs(room_id), keys::jobOrder(room_id),
+                          keys::counts(room_id), keys::events(room_id)},
+                         {}, [done](Result<RedisReply> r) {
+                           auto reply = scriptReply(std::move(r));
+                           if (!reply.ok())
+                             return done(reply.error());
+                           auto& parts = reply.value();
+                           if (parts.size() < 4)
+                             return done(Error{"internal", "unexpected reply from the store"});
+                           auto room = roomFromHash(flatHash(parts[0]));
+                           if (!room)
+                             return done(Error{"not_found", "no such room"});
+                           RoomSnapshot snap;
+                           snap.room = std::move(*room);
+                           for (const auto& job : parts[1].elements) {
+                             if (auto card = JobCard::fromStored(job.str))
+                               snap.jobs.push_back(std::move(*card));
+                           }
+                           for (const auto& [field, value] : flatHash(parts[2])) {
+                             if (field == "applications")
+                               snap.applications = toInt(value);
+                             else if (field.rfind("job:", 0) == 0)
+                               snap.applications_by_job[field.substr(4)] = toInt(value);
+                             else if (field.rfind("group:", 0) == 0)
+                               snap.applications_by_key_group[field.substr(6)] = toInt(value);
+                           }
+                           snap.last_event_id = parts[3].str;
+                           done(std::move(snap));
+                         });
+}
+
+void RoomStore::listRooms(const RoomFilter& filter, Done<std::vector<Room>> done) {
+  auto alive = alive_;
+  redis_.command({"ZREVRANGE", keys::roomIndex(), "0", "999"},
+                 [this, alive, filter, done](Result<RedisReply> ids) {
+                   if (!*alive)
+                     return done(unavailable());
+                   if (!ids.ok())
+                     return done(ids.error());
+                   std::vector<std::vector<std::string>> reads;
+                   for (const auto& id : ids->elements)
+                     reads.push_back({"HGETALL", keys::room(id.str)});
+                   all(std::move(reads), [filter, done](Result<std::vector<RedisReply>> hashes) {
+                     if (!hashes.ok())
+                       return done(hashes.error());
+                     std::vector<Room> rooms;
+                     for (const auto& h : hashes.value()) {
+                       auto room = roomFromHash(flatHash(h));
+                       if (!room || (filter.status && room->status != *filter.status) ||
+                           !regionWithin(room->region_code, filter.region))
+                         continue;
+                       rooms.push_back(std::move(*room));
+                       if (rooms.size() >= filter.limit)
+                         break;
+                     }
+                     done(std::move(rooms));
+                   });
+                 });
+}
+
+void RoomStore::startRoom(const std::string& room_id, const Claims& who, Done<Room> done) {
+  transition(room_id, RoomStatus::Scheduled, RoomStatus::Live, who, std::move(done));
+}
+
+void RoomStore::endRoom(const std::string& room_id, const Claims& who, Done<Room> done) {
+  transition(room_id, RoomStatus::Live, RoomStatus::Ended, who, std::move(done));
+}
+
+void RoomStore::transition(const std::string& room_id, RoomStatus from, RoomStatus to,
+                           const Claims& who, Done<Room> done) {
+  JOBCAST_ASSERT_LOOP_THREAD(loop_);
+  auto alive = alive_;
+  withRoom(
+      room_id,
+      [this, alive, room_id, from, to, who, done](Room room) {
+        if (!*alive)
+          return done(unavailable());
+        if (auto e = mayRunRoom(who, room))
+          return done(*e);
+        if (!canTransition(room.status, to)) {
+          return done(Error{"illegal_transition", std::string("room is ") +
+                                                      roomStatusName(room.status) +
+                                                      ", cannot become " + roomStatusName(to)});
+        }
+        auto run = [this, alive, room_id, from, to, done] {
+          if (!*alive)
+            return done(unavailable());
+          int64_t at = now();
+          scripts_->transition_room.run(
+              redis_, {keys::room(room_id), keys::events(room_id)},
+              {std::to_string(options_.events_maxlen), keys::notify(room_id), roomStatusName(from),
+               roomStatusName(to), to == RoomStatus::Live ? "started_at" : "ended_at",
+               std::to_string(at)},
+              [this, alive, room_id, done](Result<RedisReply> r) {
+                auto reply = scriptReply(std::move(r));
+                if (!reply.ok())
+                  return done(reply.error());
+                if (!*alive)
+                  return done(unavailable());
+                getRoom(room_id, done);
+              });
+        };
+        if (to != RoomStatus::Live)
+          return run();
+        // Only a verified employer's room goes live.
+        getEmployer(room.employer_id, [run, done](Result<Employer> employer) {
+          if (!employer.ok() && employer.error().code != "not_found")
+            return done(employer.error());
+          if (!employer.ok() || !employer->verified)
+            return done(Error{"employer_unverified",
+                              "the room's employer is not verified; it cannot go live"});
+          run();
+        });
+      },
+      done);
+}
+
+// ---- job cards -----------------------------------------------------------
+
+void RoomStore::addJob(const std::string& room_id, JobCard card, const Claims& who,
+                       Done<JobCard> done) {
+  JOBCAST_ASSERT_LOOP_THREAD(loop_);
+  auto alive = alive_;
+  withRoom(
+      room_id,
+      [this, alive, room_id, card, who, done](Room room) mutable {
+        if (!*alive)
+          return done(unavailable());
+        if (auto e = mayRunRoom(who, room))
+          return done(*e);
+        card.id = newId();
+        card.created_at = now();
+        scripts_->add_job.run(redis_,
+                              {keys::room(room_id), keys::jobs(room_id), keys::jobOrder(room_id),
+                               keys::events(room_id)},
+                              {std::to_string(options_.events_maxlen), keys::notify(room_id),
+                               card.id, card.toJson().dump()},
+                              [card, done](Result<RedisReply> r) {
+                                auto reply = scriptReply(std::move(r));
+                                if (!reply.ok())
+                                  return done(reply.error());
+                                done(card);
+                              });
+      },
+      done);
+}
+
+void RoomStore::pinJob(const std::string& room_id, const std::string& job_id, const Claims& who,
+                       Done<JobCard> done) {
+  JOBCAST_ASSERT_LOOP_THREAD(loop_);
+  auto alive = alive_;
+  withRoom(
+      room_id,
+      [this, alive, room_id, job_id, who, done](Room room) {
+        if (!*alive)
+          return done(unavailable());
+        if (auto e = mayPinJob(who, room))
+          return done(*e);
+        scripts_->pin_job.run(
+            redis_, {keys::room(room_id), keys::jobs(room_id), keys::events(room_id)},
+            {std::to_string(options_.events_maxlen), keys::notify(room_id), job_id},
+            [done](Result<RedisReply> r) {
+              auto reply = scriptReply(std::move(r));
+              if (!reply.ok())
+                return done(reply.error());
+              auto card =
+                  reply->size() >= 2 ? JobCard::fromStored(reply.value()[1].str) : std::nullopt;
+              if (!card)
+                return done(Error{"internal", "stored job card is unreadable"});
+              done(std::move(*card));
+            });
+      },
+      done);
+}
+
+// ---- profiles ------------------------------------------------------------
+
+void RoomStore::putProfile(Profile profile, const Claims& who, Done<Profile> done) {
+  JOBCAST_ASSERT_LOOP_THREAD(loop_);
+  if (auto e = mayApply(who)) {
+    loop_.post([done, e = *e] { done(e); });
+    return;
+  }
+  profile.updated_at = now();
+  // The owner's id is the associated data: a sealed profile moved to another
+  // user's key does not open.
+  auto sealed = cipher_.seal(profile.toSealable(), who.sub);
+  if (!sealed.ok()) {
+    loop_.post([done, e = sealed.error()] { done(e); });
+    return;
+  }
+  redis_.command({"HSET", keys::profile(who.sub), "sealed", sealed.value(), "key_id",
+                  cipher_.currentKeyId(), "updated_at", std::to_string(profile.updated_at)},
+                 [profile, done](Result<RedisReply> r) {
+                   if (!r.ok())
+                     return done(r.error());
+                   if (r->isError())
+                     return done(Error{"internal", "the store refused the profile"});
+                   done(profile);
+                 });
+}
+
+void RoomStore::getProfile(const Claims& who, Done<Profile> done) {
+  JOBCAST_ASSERT_LOOP_THREAD(loop_);
+  if (auto e = mayApply(who)) {
+    loop_.post([done, e = *e] { done(e); });
+    return;
+  }
+  auto alive = alive_;
+  redis_.command({"HGET", keys::profile(who.sub), "sealed"},
+                 [this, alive, sub = who.sub, done](Result<RedisReply> r) {
+                   if (!r.ok())
+                     return done(r.error());
+                   if (!*alive)
+                     return done(unavailable());
+                   if (r->isNil())
+                     return done(Error{"not_found", "no profile"});
+                   auto plain = cipher_.open(r->str, sub);
+                   if (!plain.ok())
+                     return done(Error{"internal", "the profile cannot be decrypted"});
+                   auto profile = Profile::fromSealable(plain.value());
+                   if (!profile)
+                     return done(Error{"internal", "the profile is unreadable"});
+                   done(std::move(*profile));
+                 });
+}
+
+void RoomStore::deleteProfile(const Claims& who, Done<bool> done) {
+  JOBCAST_ASSERT_LOOP_THREAD(loop_);
+  if (auto e = mayApply(who)) {
+    loop_.post([done, e = *e] { done(e); });
+    return;
+  }
+  redis_.command({"DEL", keys::profile(who.sub)}, [done](Result<RedisReply> r) {
+    if (!r.ok())
+      return done(r.error());
+    if (r->integer == 0)
+      return done(Error{"not_found", "no profile"});
+    done(true);
+  });
+}
+
+// ---- applications --------------------------------------------------------
+
+void RoomStore::apply(const std::string& room_id, const std::string& job_id, const Claims& who,
+                      Done<ApplyOutcome> done) {
+  JOBCAST_ASSERT_LOOP_THREAD(loop_);
+  if (auto e = mayApply(who)) {
+    loop_.post([done, e = *e] { done(e); });
+    return;
+  }
+  auto alive = alive_;
+  getProfile(who, [this, alive, room_id, job_id, sub = who.sub, done](Result<Profile> profile) {
+    if (!*alive)
+      return done(unavailable());
+    if (!profile.ok()) {
+      if (profile.error().code == "not_found")
+        return done(Error{"profile_required", "create a profile before applying"});
+      return done(profile.error());
+    }
+    // The key group feeds only the room's anonymous counts, and only with consent.
+    std::string group =
+        profile->key_group_consent && profile->key_group ? keyGroupName(*profile->key_group) : "";
+    scripts_->apply.run(
+        redis_,
+        {keys::room(room_id), keys::jobs(room_id), keys::applications(room_id),
+         keys::applicationByUser(room_id), keys::applicationOrder(room_id), keys::counts(room_id),
+         keys::events(room_id)},
+        {std::to_string(options_.events_maxlen), keys::notify(room_id), newId(), sub, job_id,
+         std::to_string(now()), group, room_id},
+        [this, alive, room_id, sub, done](Result<RedisReply> r) {
+          auto reply = scriptReply(std::move(r));
+          if (!reply.ok())
+            return done(reply.error());
+          if (!*alive)
+            return done(unavailable());
+          auto& parts = reply.value();
+          auto app = parts.size() >= 2 ? Application::fromStored(parts[1].str) : std::nullopt;
+          if (!app)
+            return done(Error{"internal", "stored application is unreadable"});
+          ApplyOutcome outcome{parts[0].integer == 1, std::move(*app)};
+          // The lookup indexes live outside the room's slot. Both writes are
+          // idempotent and run on every apply, so a retry repairs what a crash
+          // between the script and here left out.
+          all({{"HSET", keys::applicationRooms(), outcome.application.id, room_id},
+               {"SADD", keys::userApplications(sub), room_id + "/" + outcome.application.id}},
+              [outcome, done](Result<std::vector<RedisReply>> indexed) {
+                if (!indexed.ok())
+                  return done(indexed.error());
+                done(outcome);
+              });
+        });
+  });
+}
+
+void RoomStore::listApplications(const std::string& room_id, int64_t offset, int64_t limit,
+                                 const Claims& who, Done<ApplicationPage> done) {
+  JOBCAST_ASSERT_LOOP_THREAD(loop_);
+  auto alive = alive_;
+  withRoom(
+      room_id,
+      [this, alive, room_id, offset, limit, who, done](Room room) {
+        if (!*alive)
+          return done(unavailable());
+        if (auto e = mayRunRoom(who, room))
+          return done(*e);
+        scripts_->list_applications.run(
+            redis_, {keys::applicationOrder(room_id), keys::applications(room_id)},
+            {std::to_string(offset), std::to_string(limit)},
+            [this, alive, room_id, offset, who, done](Result<RedisReply> r) {
+              auto reply = scriptReply(std::move(r));
+              if (!reply.ok())
+                return done(reply.error());
+              if (!*alive)
+                return done(unavailable());
+              auto page = std::make_shared<ApplicationPage>();
+              page->offset = offset;
+              page->total = reply.value()[0].integer;
+              std::vector<std::vector<std::string>> reads;
+              for (size_t i = 1; i < reply->size(); ++i) {
+                auto app = Application::fromStored(reply.value()[i].str);
+                if (!app)
+                  continue;
+                reads.push_back({"HGET", keys::profile(app->applicant), "sealed"});
+                page->items.push_back({std::move(*app), std::nullopt});
+              }
+              all(std::move(reads), [this, alive, room_id, page, who,
+                                     done](Result<std::vector<RedisReply>> sealed) {
+                if (!sealed.ok())
+                  return done(sealed.error());
+                if (!*alive)
+                  return done(unavailable());
+                // Who read whose data, written before anything is shown.
+                std::vector<std::vector<std::string>> audit;
+                std::string at = std::to_string(now());
+                for (size_t i = 0; i < page->items.size(); ++i) {
+                  auto& item = page->items[i];
+                  if (sealed.value()[i].isNil())
+                    continue;
+                  auto plain = cipher_.open(sealed.value()[i].str, item.application.applicant);
+                  if (!plain.ok()) {
+                    log::warn("applicant profile does not decrypt",
+                              {{"application", item.application.id}, {"code", plain.error().code}});
+                    continue;
+                  }
+                  item.profile = Profile::fromSealable(plain.value());
+                  audit.push_back({"XADD", keys::audit(room_id), "MAXLEN", "~",
+                                   std::to_string(options_.audit_maxlen), "*", "reader", who.sub,
+                                   "role", roleName(who.role), "subject",
+                                   item.application.applicant, "application", item.application.id,
+                                   "at", at, "what", "profile"});
+                }
+                all(std::move(audit), [page, done](Result<std::vector<RedisReply>> written) {
+                  if (!written.ok())
+                    return done(written.error());
+                  done(std::move(*page));
+                });
+              });
+            });
+      },
+      done);
+}
+
+void RoomStore::setApplicationStatus(const std::string& application_id, ApplicationStatus status,
+                                     const Claims& who, Done<Application> done) {
+  JOBCAST_ASSERT_LOOP_THREAD(loop_);
+  auto alive = alive_;
+  redis_.command(
+      {"HGET", keys::applicationRooms(), application_id},
+      [this, alive, application_id, status, who, done](Result<RedisReply> r) {
+        if (!r.ok())
+          return done(r.error());
+        if (!*alive)
+          return done(unavailable());
+        if (r->isNil() || r->str.empty())
+          return done(Error{"not_found", "no such application"});
+        std::string room_id = r->str;
+        withRoom(
+            room_id,
+            [this, alive, room_id, application_id, status, who, done](Room room) {
+              if (!*alive)
+                return done(unavailable());
+              if (auto e = mayRunRoom(who, room))
+                return done(*e);
+              std::string allowed;
+              for (auto s : predecessorsOf(status))
+                allowed += std::string(allowed.empty() ? "" : ",") + applicationStatusName(s);
+              scripts_->set_status.run(
+                  redis_, {keys::applications(room_id), keys::events(room_id)},
+                  {std::to_string(options_.events_maxlen), keys::notify(room_id), application_id,
+                   applicationStatusName(status), who.sub, std::to_string(now()), allowed},
+                  [done](Result<RedisReply> r) {
+                    auto reply = scriptReply(std::move(r));
+                    if (!reply.ok())
+                      return done(reply.error());
+                    auto app = reply->size() >= 2 ? Application::fromStored(reply.value()[1].str)
+                                                  : std::nullopt;
+                    if (!app)
+                      return done(Error{"internal", "stored application is unreadable"});
+                    done(std::move(*app));
+                  });
+            },
+            done);
+      });
+}
+
+void RoomStore::myApplications(const Claims& who, Done<std::vector<Application>> done) {
+  JOBCAST_ASSERT_LOOP_THREAD(loop_);
+  if (auto e = mayApply(who)) {
+    loop_.post([done, e = *e] { done(e); });
+    return;
+  }
+  auto alive = alive_;
+  redis_.command({"SMEMBERS", keys::userApplications(who.sub)}, [this, alive, sub = who.sub,
+                                                                 done](Result<RedisReply> r) {
+    if (!r.ok())
+      return done(r.error());
+    if (!*alive)
+      return done(unavailable());
+    std::vector<std::vector<std::string>> reads;
+    for (const auto& member : r->elements) {
+      auto slash = member.str.find('/');
+      if (slash == std::string::npos)
+        continue;
+      reads.push_back(
+          {"HGET", keys::applications(member.str.substr(0, slash)), member.str.substr(slash + 1)});
+    }
+    all(std::move(reads), [sub, done](Result<std::vector<RedisReply>> apps) {
+      if (!apps.ok())
+        return done(apps.error());
+      std::vector<Application> out;
+      for (const auto& a : apps.value()) {
+        if (a.isNil())
+          continue;
+        auto app = Application::fromStored(a.str);
+        if (app && app->applicant == sub)
+          out.push_back(std::move(*app));
+      }
+      std::sort(out.begin(), out.end(), [](const auto& x, const auto& y) {
+        return x.applied_at != y.applied_at ? x.applied_at > y.applied_at : x.id > y.id;
+      });
+      done(std::move(out));
+    });
+  });
+}
+
+}  // namespace jobcast::rooms

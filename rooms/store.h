@@ -1,0 +1,181 @@
+#pragma once
+// RoomStore: rooms, job cards, profiles and applications kept in Redis. The one
+// place that changes room state: the REST API (signaling/rooms_api.*) and the
+// WebSocket channel both call it, so one-click apply is the same idempotent
+// operation whichever way it arrives.
+//
+// Threading: every method must be called on the loop thread; every callback
+// runs exactly once, later, on the loop thread (never inside the call).
+//
+// Atomicity: each change is one Lua script (rooms/*.lua) that updates the room's
+// keys and appends its event to jc:{r:ROOM}:events, then PUBLISHes the entry id
+// on jc:{r:ROOM}:notify (docs/redis-schema.md). A callback reports success only
+// after Redis accepted the change.
+//
+// Errors (Error::code): invalid_field, forbidden, not_found, conflict,
+// illegal_transition, room_ended, employer_unverified, profile_required,
+// redis_unavailable, internal. Adapters map them to their protocol in one table
+// (signaling/rooms_api.cpp: statusForError).
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/crypto.h"
+#include "core/jwt.h"
+#include "core/loop.h"
+#include "core/redis.h"
+#include "core/result.h"
+#include "rooms/model.h"
+
+namespace jobcast::rooms {
+
+template <typename T>
+using Done = std::function<void(Result<T>)>;
+
+// Redis key names; all of one room share the hash tag {r:ROOM}.
+namespace keys {
+std::string room(const std::string& room_id);               // hash (docs/redis-schema.md)
+std::string events(const std::string& room_id);             // stream of room events
+std::string notify(const std::string& room_id);             // pub/sub channel
+std::string audit(const std::string& room_id);              // stream: reads of personal data
+std::string jobs(const std::string& room_id);               // hash job id -> job JSON
+std::string jobOrder(const std::string& room_id);           // list of job ids, as presented
+std::string applications(const std::string& room_id);       // hash app id -> application JSON
+std::string applicationByUser(const std::string& room_id);  // hash "SUB|JOB" -> app id
+std::string applicationOrder(const std::string& room_id);   // list of app ids, oldest first
+std::string counts(const std::string& room_id);             // hash of anonymous counters
+std::string roomIndex();                                    // sorted set: room ids by creation
+std::string employer(const std::string& employer_id);       // hash
+std::string employerIndex();                                // set of employer ids
+std::string profile(const std::string& user_id);            // hash: sealed profile
+std::string userApplications(const std::string& user_id);   // set "ROOM/APP"
+std::string applicationRooms();                             // hash app id -> room id
+}  // namespace keys
+
+// A room as a viewer sees it: the room, its jobs, the pinned one, and counts.
+struct RoomSnapshot {
+  Room room;
+  std::vector<JobCard> jobs;  // in the order presented
+  int64_t applications = 0;   // total applications in the room
+  std::map<std::string, int64_t> applications_by_job;
+  std::map<std::string, int64_t> applications_by_key_group;  // staff only in toJson
+  std::string last_event_id;  // resume the event stream after this id ("0-0": none yet)
+
+  // `staff` adds the per-key-group counts (aggregates, but sensitive).
+  nlohmann::json toJson(bool staff) const;
+};
+
+struct ApplyOutcome {
+  bool created = false;  // false: the same application as before
+  Application application;
+};
+
+// An application with the applicant's profile, as the employer reads it.
+struct ApplicantView {
+  Application application;
+  std::optional<Profile> profile;  // nullopt when the jobseeker deleted it
+  nlohmann::json toJson() const;
+};
+
+struct ApplicationPage {
+  int64_t total = 0;
+  int64_t offset = 0;
+  std::vector<ApplicantView> items;
+};
+
+struct RoomFilter {
+  std::optional<RoomStatus> status;
+  std::string region;  // region code prefix ("1501" = Hohhot and below)
+  size_t limit = 100;
+};
+
+class RoomStore {
+ public:
+  struct Options {
+    int64_t events_maxlen = 10000;   // XADD MAXLEN ~
+    int64_t audit_maxlen = 1000000;  // audit stream bound
+    std::function<int64_t()> clock;  // seconds since the epoch; default: system clock
+  };
+
+  RoomStore(Loop& loop, RedisClient& redis, DataCipher cipher, Options options);
+  RoomStore(Loop& loop, RedisClient& redis, DataCipher cipher)
+      : RoomStore(loop, redis, std::move(cipher), Options{}) {}
+  ~RoomStore();
+  RoomStore(const RoomStore&) = delete;
+  RoomStore& operator=(const RoomStore&) = delete;
+
+  // ---- employers (admin) ----
+  void createEmployer(const EmployerDraft& draft, const Claims& who, Done<Employer> done);
+  void verifyEmployer(const std::string& employer_id, const Claims& who, Done<Employer> done);
+  void getEmployer(const std::string& employer_id, Done<Employer> done);
+
+  // ---- rooms ----
+  // Admin (any employer_id) or employer (their own). The employer must exist.
+  void createRoom(RoomDraft draft, const Claims& who, Done<Room> done);
+  void getRoom(const std::string& room_id, Done<Room> done);
+  // Anyone may read a snapshot (room, jobs, counts, last event id), taken in one
+  // script so a reader can resume the event stream from exactly this state.
+  void snapshot(const std::string& room_id, Done<RoomSnapshot> done);
+  void listRooms(const RoomFilter& filter, Done<std::vector<Room>> done);
+  // scheduled -> live (the employer must be verified); live -> ended.
+  void startRoom(const std::string& room_id, const Claims& who, Done<Room> done);
+  void endRoom(const std::string& room_id, const Claims& who, Done<Room> done);
+
+  // ---- job cards ----
+  // The card is validated already (JobCard::fromJson); id and created_at are set here.
+  void addJob(const std::string& room_id, JobCard card, const Claims& who, Done<JobCard> done);
+  void pinJob(const std::string& room_id, const std::string& job_id, const Claims& who,
+              Done<JobCard> done);
+
+  // ---- profiles (jobseeker, their own) ----
+  void putProfile(Profile profile, const Claims& who, Done<Profile> done);
+  void getProfile(const Claims& who, Done<Profile> done);
+  // Removes the personal data; applications and anonymous counts stay.
+  void deleteProfile(const Claims& who, Done<bool> done);
+
+  // ---- applications ----
+  // One-click apply. Idempotent per (who.sub, job): the first call creates the
+  // application (created = true), every later call returns the same one.
+  // Needs a profile (profile_required) and a room that has not ended (room_ended).
+  void apply(const std::string& room_id, const std::string& job_id, const Claims& who,
+             Done<ApplyOutcome> done);
+  // Room's employer or admin. Decrypts each applicant's profile and appends one
+  // audit entry per applicant read to jc:{r:ROOM}:audit before answering.
+  void listApplications(const std::string& room_id, int64_t offset, int64_t limit,
+                        const Claims& who, Done<ApplicationPage> done);
+  // Room's employer or admin; illegal_transition when the pipeline forbids it.
+  void setApplicationStatus(const std::string& application_id, ApplicationStatus status,
+                            const Claims& who, Done<Application> done);
+  // The jobseeker's own applications, newest first.
+  void myApplications(const Claims& who, Done<std::vector<Application>> done);
+
+  // New short random id (12 hex characters): room, job and application ids.
+  static std::string newId();
+
+ private:
+  struct Scripts;
+  void transition(const std::string& room_id, RoomStatus from, RoomStatus to, const Claims& who,
+                  Done<Room> done);
+  // Runs `fn` with the room after checking it exists; errors go to `fail`.
+  void withRoom(const std::string& room_id, std::function<void(Room)> fn,
+                std::function<void(Error)> fail);
+  // Sends commands together and answers with all replies in order.
+  void all(std::vector<std::vector<std::string>> commands,
+           std::function<void(Result<std::vector<RedisReply>>)> done);
+  int64_t now() const;
+
+  Loop& loop_;
+  RedisClient& redis_;
+  DataCipher cipher_;
+  Options options_;
+  std::unique_ptr<Scripts> scripts_;
+  // Callbacks check this before touching the store: replies may arrive during
+  // teardown.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace jobcast::rooms

@@ -1,0 +1,49 @@
+#include "signaling/rate_limiter.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace jobcast {
+
+RateLimiter::RateLimiter(Options options, Clock clock)
+    : options_(options), clock_(std::move(clock)) {}
+
+void RateLimiter::refill(Bucket& bucket, std::chrono::steady_clock::time_point now) const {
+  double elapsed = std::chrono::duration<double>(now - bucket.updated).count();
+  bucket.tokens = std::min(options_.burst, bucket.tokens + elapsed * options_.per_second);
+  bucket.updated = now;
+}
+
+void RateLimiter::forgetFullBuckets(std::chrono::steady_clock::time_point now) {
+  for (auto it = buckets_.begin(); it != buckets_.end();) {
+    refill(it->second, now);
+    it = it->second.tokens >= options_.burst ? buckets_.erase(it) : std::next(it);
+  }
+}
+
+bool RateLimiter::allow(const std::string& key) {
+  auto now = clock_();
+  auto it = buckets_.find(key);
+  if (it == buckets_.end()) {
+    if (buckets_.size() >= options_.max_keys)
+      forgetFullBuckets(now);
+    it = buckets_.emplace(key, Bucket{options_.burst, now}).first;
+  }
+  refill(it->second, now);
+  if (it->second.tokens < 1)
+    return false;
+  it->second.tokens -= 1;
+  return true;
+}
+
+int RateLimiter::retryAfterSeconds(const std::string& key) const {
+  auto it = buckets_.find(key);
+  if (it == buckets_.end() || options_.per_second <= 0)
+    return 1;
+  Bucket bucket = it->second;
+  refill(bucket, clock_());
+  double missing = std::max(0.0, 1 - bucket.tokens);
+  return std::max(1, static_cast<int>(std::ceil(missing / options_.per_second)));
+}
+
+}  // namespace jobcast

@@ -1,0 +1,41 @@
+#pragma once
+// Token-bucket rate limits per key ("user:SUB", "ip:ADDR"), for the REST API and
+// the WebSocket channel alike. Loop thread only (no locks).
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <unordered_map>
+
+namespace jobcast {
+
+class RateLimiter {
+ public:
+  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+  struct Options {
+    double per_second = 20;    // sustained rate per key
+    double burst = 60;         // bucket size: how many at once
+    size_t max_keys = 100000;  // beyond this, full buckets are forgotten
+  };
+
+  explicit RateLimiter(Options options, Clock clock = &std::chrono::steady_clock::now);
+
+  // Takes one token from `key`'s bucket; false when it is empty.
+  bool allow(const std::string& key);
+  // Whole seconds until `key` has a token again (for Retry-After), at least 1.
+  int retryAfterSeconds(const std::string& key) const;
+
+ private:
+  struct Bucket {
+    double tokens;
+    std::chrono::steady_clock::time_point updated;
+  };
+  void refill(Bucket& bucket, std::chrono::steady_clock::time_point now) const;
+  void forgetFullBuckets(std::chrono::steady_clock::time_point now);
+
+  Options options_;
+  Clock clock_;
+  std::unordered_map<std::string, Bucket> buckets_;
+};
+
+}  // namespace jobcast

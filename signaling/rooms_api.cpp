@@ -1,0 +1,328 @@
+#include "signaling/rooms_api.h"
+
+#include <map>
+
+#include "core/log.h"
+#include "rooms/access.h"
+#include "signaling/auth.h"
+
+namespace jobcast {
+
+using http::Method;
+using http::Request;
+using http::Responder;
+using nlohmann::json;
+
+int statusForError(const std::string& code) {
+  static const std::map<std::string, int> kStatus = {
+      {"invalid_json", 400},       {"invalid_field", 400},     {"invalid_query", 400},
+      {"unauthorized", 401},       {"invalid_token", 401},     {"token_expired", 401},
+      {"forbidden", 403},          {"not_found", 404},         {"conflict", 409},
+      {"illegal_transition", 409}, {"room_ended", 409},        {"employer_unverified", 409},
+      {"profile_required", 409},   {"payload_too_large", 413}, {"rate_limited", 429},
+      {"redis_unavailable", 503},  {"internal", 500},
+  };
+  auto it = kStatus.find(code);
+  if (it != kStatus.end())
+    return it->second;
+  return code.rfind("invalid_", 0) == 0 ? 400 : 500;
+}
+
+http::Response errorResponse(const Error& error) {
+  json body = {{"code", error.code}, {"message", error.message}};
+  std::string field = rooms::fieldOf(error);
+  if (!field.empty())
+    body["field"] = field;
+  auto response = http::Response::json(statusForError(error.code), {{"error", body}});
+  if (error.code == "redis_unavailable")
+    response.header("retry-after", "1");
+  return response;
+}
+
+namespace {
+
+void fail(const Responder& r, const Error& e) {
+  if (statusForError(e.code) >= 500)
+    log::warn("rooms api error", {{"code", e.code}, {"message", e.message}});
+  r.send(errorResponse(e));
+}
+
+// Answers with `status` and toJson() of the value, or the error.
+template <typename T, typename ToJson>
+rooms::Done<T> answer(const Responder& r, int status, ToJson to_json) {
+  return [r, status, to_json](Result<T> result) {
+    if (!result.ok())
+      return fail(r, result.error());
+    r.json(status, to_json(result.value()));
+  };
+}
+
+Result<json> bodyObject(const Request& request) {
+  return rooms::parseObject(request.body);
+}
+
+std::optional<int64_t> queryInt(const Request& request, const char* name, int64_t fallback,
+                                int64_t min, int64_t max, Error* error) {
+  auto text = request.queryParam(name);
+  if (!text)
+    return fallback;
+  char* end = nullptr;
+  long long v = std::strtoll(text->c_str(), &end, 10);
+  if (text->empty() || *end != '\0' || v < min || v > max) {
+    *error = Error{"invalid_query", std::string(name) + ": must be a whole number from " +
+                                        std::to_string(min) + " to " + std::to_string(max)};
+    return std::nullopt;
+  }
+  return v;
+}
+
+}  // namespace
+
+RoomsApi::RoomsApi(http::Router& router, Loop& loop, RedisClient& redis, const Jwt& jwt,
+                   DataCipher cipher, Options options)
+    : jwt_(jwt), store_(loop, redis, std::move(cipher)), limiter_(options.rate_limit) {
+  routes(router);
+}
+
+bool RoomsApi::admit(const Request& request, const Responder& responder,
+                     const std::optional<Claims>& who) {
+  std::string key = who ? "user:" + who->sub : "ip:" + request.peer;
+  if (limiter_.allow(key))
+    return true;
+  auto response = errorResponse(Error{"rate_limited", "too many requests; slow down"});
+  response.header("retry-after", std::to_string(limiter_.retryAfterSeconds(key)));
+  responder.send(std::move(response));
+  return false;
+}
+
+http::Handler RoomsApi::authed(Authed handler) {
+  return [this, handler = std::move(handler)](const Request& request, const Responder& r) {
+    auto claims = http::authenticate(request, jwt_, http::epochSeconds());
+    if (!claims.ok()) {
+      if (admit(request, r, std::nullopt))
+        fail(r, claims.error());
+      return;
+    }
+    if (admit(request, r, claims.value()))
+      handler(request, r, claims.value());
+  };
+}
+
+http::Handler RoomsApi::open(Open handler) {
+  return [this, handler = std::move(handler)](const Request& request, const Responder& r) {
+    std::optional<Claims> who;
+    if (!request.bearerToken().empty()) {
+      auto claims = http::authenticate(request, jwt_, http::epochSeconds());
+      if (!claims.ok()) {
+        if (admit(request, r, std::nullopt))
+          fail(r, claims.error());
+        return;
+      }
+      who = claims.value();
+    }
+    if (admit(request, r, who))
+      handler(request, r, who);
+  };
+}
+
+void RoomsApi::routes(http::Router& router) {
+  const std::string api = "/api/v1";
+  auto to_json = [](const auto& v) { return v.toJson(); };
+
+  // ---- employers ----
+  router.add(Method::Post, api + "/employers",
+             authed([this, to_json](const Request& q, const Responder& r, const Claims& who) {
+               auto body = bodyObject(q);
+               if (!body.ok())
+                 return fail(r, body.error());
+               auto draft = rooms::EmployerDraft::fromJson(body.value());
+               if (!draft.ok())
+                 return fail(r, draft.error());
+               store_.createEmployer(draft.value(), who, answer<rooms::Employer>(r, 201, to_json));
+             }));
+  router.add(Method::Post, api + "/employers/{id}/verify",
+             authed([this, to_json](const Request& q, const Responder& r, const Claims& who) {
+               store_.verifyEmployer(q.param("id"), who, answer<rooms::Employer>(r, 200, to_json));
+             }));
+
+  // ---- rooms ----
+  router.add(Method::Post, api + "/rooms",
+             authed([this, to_json](const Request& q, const Responder& r, const Claims& who) {
+               auto body = bodyObject(q);
+               if (!body.ok())
+                 return fail(r, body.error());
+               auto draft = rooms::RoomDraft::fromJson(body.value());
+               if (!draft.ok())
+                 return fail(r, draft.error());
+               store_.createRoom(std::move(draft.value()), who,
+                                 answer<rooms::Room>(r, 201, to_json));
+             }));
+  router.add(
+      Method::Get, api + "/rooms",
+      open([this](const Request& q, const Responder& r, const std::optional<Claims>&) {
+        rooms::RoomFilter filter;
+        if (auto status = q.queryParam("status")) {
+          filter.status = rooms::parseRoomStatus(*status);
+          if (!filter.status)
+            return fail(r, Error{"invalid_query", "status: must be scheduled, live or ended"});
+        }
+        if (auto region = q.queryParam("region")) {
+          if (region->empty() || !rooms::validRegionCode(*region))
+            return fail(r, Error{"invalid_query", "region: must be 2, 4 or 6 digits"});
+          filter.region = *region;
+        }
+        Error error;
+        auto limit = queryInt(q, "limit", 100, 1, 500, &error);
+        if (!limit)
+          return fail(r, error);
+        filter.limit = static_cast<size_t>(*limit);
+        store_.listRooms(filter, [r](Result<std::vector<rooms::Room>> rooms) {
+          if (!rooms.ok())
+            return fail(r, rooms.error());
+          json items = json::array();
+          for (const auto& room : rooms.value())
+            items.push_back(room.toJson());
+          r.json(200, {{"items", items}});
+        });
+      }));
+  router.add(Method::Get, api + "/rooms/{id}",
+             open([this](const Request& q, const Responder& r, const std::optional<Claims>& who) {
+               store_.snapshot(q.param("id"), [r, who](Result<rooms::RoomSnapshot> snap) {
+                 if (!snap.ok())
+                   return fail(r, snap.error());
+                 bool staff = who && rooms::isRoomStaff(*who, snap->room);
+                 r.json(200, snap->toJson(staff));
+               });
+             }));
+  router.add(Method::Post, api + "/rooms/{id}/start",
+             authed([this, to_json](const Request& q, const Responder& r, const Claims& who) {
+               store_.startRoom(q.param("id"), who, answer<rooms::Room>(r, 200, to_json));
+             }));
+  router.add(Method::Post, api + "/rooms/{id}/end",
+             authed([this, to_json](const Request& q, const Responder& r, const Claims& who) {
+               store_.endRoom(q.param("id"), who, answer<rooms::Room>(r, 200, to_json));
+             }));
+
+  // ---- job cards ----
+  router.add(Method::Post, api + "/rooms/{id}/jobs",
+             authed([this, to_json](const Request& q, const Responder& r, const Claims& who) {
+               auto body = bodyObject(q);
+               if (!body.ok())
+                 return fail(r, body.error());
+               auto card = rooms::JobCard::fromJson(body.value());
+               if (!card.ok())
+                 return fail(r, card.error());
+               store_.addJob(q.param("id"), std::move(card.value()), who,
+                             answer<rooms::JobCard>(r, 201, to_json));
+             }));
+  router.add(Method::Post, api + "/rooms/{id}/jobs/{job}/pin",
+             authed([this, to_json](const Request& q, const Responder& r, const Claims& who) {
+               store_.pinJob(q.param("id"), q.param("job"), who,
+                             answer<rooms::JobCard>(r, 200, to_json));
+             }));
+
+  // ---- applications ----
+  router.add(Method::Post, api + "/rooms/{id}/jobs/{job}/apply",
+             authed([this](const Request& q, const Responder& r, const Claims& who) {
+               store_.apply(q.param("id"), q.param("job"), who,
+                            [r](Result<rooms::ApplyOutcome> outcome) {
+                              if (!outcome.ok())
+                                return fail(r, outcome.error());
+                              r.json(outcome->created ? 201 : 200, outcome->application.toJson());
+                            });
+             }));
+  router.add(Method::Get, api + "/rooms/{id}/applications",
+             authed([this](const Request& q, const Responder& r, const Claims& who) {
+               Error error;
+               auto offset = queryInt(q, "offset", 0, 0, int64_t{1} << 40, &error);
+               if (!offset)
+                 return fail(r, error);
+               auto limit = queryInt(q, "limit", 50, 1, 200, &error);
+               if (!limit)
+                 return fail(r, error);
+               int64_t page_limit = *limit;
+               store_.listApplications(
+                   q.param("id"), *offset, page_limit, who,
+                   [r, page_limit](Result<rooms::ApplicationPage> page) {
+                     if (!page.ok())
+                       return fail(r, page.error());
+                     json items = json::array();
+                     for (const auto& item : page->items)
+                       items.push_back(item.toJson());
+                     int64_t next = page->offset + page_limit;
+                     r.json(200,
+                            {{"items", items},
+                             {"total", page->total},
+                             {"offset", page->offset},
+                             {"limit", page_limit},
+                             {"next_offset", next < page->total ? json(next) : json(nullptr)}});
+                   });
+             }));
+  router.add(Method::Patch, api + "/applications/{id}",
+             authed([this, to_json](const Request& q, const Responder& r, const Claims& who) {
+               auto body = bodyObject(q);
+               if (!body.ok())
+                 return fail(r, body.error());
+               auto it = body->find("status");
+               if (it == body->end() || !it->is_string())
+                 return fail(r, rooms::invalidField("status", "is required"));
+               auto status = rooms::parseApplicationStatus(it->get<std::string>());
+               if (!status)
+                 return fail(r, rooms::invalidField("status",
+                                                    "must be one of applied, viewed, contacted, "
+                                                    "interview, hired, rejected"));
+               store_.setApplicationStatus(q.param("id"), *status, who,
+                                           answer<rooms::Application>(r, 200, to_json));
+             }));
+  router.add(Method::Get, api + "/me/applications",
+             authed([this](const Request&, const Responder& r, const Claims& who) {
+               store_.myApplications(who, [r](Result<std::vector<rooms::Application>> apps) {
+                 if (!apps.ok())
+                   return fail(r, apps.error());
+                 json items = json::array();
+                 for (const auto& app : apps.value())
+                   items.push_back(app.toJson());
+                 r.json(200, {{"items", items}});
+               });
+             }));
+
+  // ---- profile ----
+  router.add(Method::Put, api + "/me/profile",
+             authed([this, to_json](const Request& q, const Responder& r, const Claims& who) {
+               auto body = bodyObject(q);
+               if (!body.ok())
+                 return fail(r, body.error());
+               auto profile = rooms::Profile::fromJson(body.value());
+               if (!profile.ok())
+                 return fail(r, profile.error());
+               store_.putProfile(std::move(profile.value()), who,
+                                 answer<rooms::Profile>(r, 200, to_json));
+             }));
+  router.add(Method::Get, api + "/me/profile",
+             authed([this, to_json](const Request&, const Responder& r, const Claims& who) {
+               store_.getProfile(who, answer<rooms::Profile>(r, 200, to_json));
+             }));
+  router.add(Method::Delete, api + "/me/profile",
+             authed([this](const Request&, const Responder& r, const Claims& who) {
+               store_.deleteProfile(who, [r](Result<bool> deleted) {
+                 if (!deleted.ok())
+                   return fail(r, deleted.error());
+                 r.send(http::Response::noContent());
+               });
+             }));
+}
+
+Result<std::unique_ptr<RoomsApi>> registerRoomsApi(http::Router& router, Loop& loop,
+                                                   RedisClient& redis, const Jwt& jwt,
+                                                   const std::string& data_key_hex,
+                                                   const Config& config) {
+  auto cipher = DataCipher::fromHex(data_key_hex);
+  if (!cipher.ok())
+    return Error{"crypto.data_key", cipher.error().message};
+  RoomsApi::Options options;
+  options.rate_limit.per_second = static_cast<double>(config.api_rate_per_second);
+  options.rate_limit.burst = static_cast<double>(config.api_rate_burst);
+  return std::make_unique<RoomsApi>(router, loop, redis, jwt, std::move(cipher.value()), options);
+}
+
+}  // namespace jobcast

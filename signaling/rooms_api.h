@@ -1,0 +1,63 @@
+#pragma once
+// The REST API of rooms, employers, job cards, profiles and applications
+// (/api/v1/..., documented in docs/api.md). Handlers authenticate, rate-limit,
+// decode JSON and call rooms::RoomStore; domain errors become HTTP statuses in
+// one table (statusForError).
+
+#include <memory>
+#include <string>
+
+#include "core/config.h"
+#include "core/jwt.h"
+#include "core/metrics.h"
+#include "rooms/store.h"
+#include "signaling/http.h"
+#include "signaling/rate_limiter.h"
+
+namespace jobcast {
+
+// HTTP status for a domain or protocol error code (400 for unknown codes that
+// start with "invalid_", else 500).
+int statusForError(const std::string& code);
+
+// {"error":{"code","message"[,"field"]}} with the status of its code.
+http::Response errorResponse(const Error& error);
+
+class RoomsApi {
+ public:
+  struct Options {
+    RateLimiter::Options rate_limit;
+  };
+  RoomsApi(http::Router& router, Loop& loop, RedisClient& redis, const Jwt& jwt, DataCipher cipher,
+           Options options);
+
+  // The store behind the API, for the WebSocket channel and the demo set-up.
+  rooms::RoomStore& store() { return store_; }
+
+ private:
+  struct Context;
+  using Authed = std::function<void(const http::Request&, const http::Responder&, const Claims&)>;
+  using Open = std::function<void(const http::Request&, const http::Responder&,
+                                  const std::optional<Claims>&)>;
+  void routes(http::Router& router);
+  // Rate-limits, then requires a valid token.
+  http::Handler authed(Authed handler);
+  // Rate-limits; a token is optional (but must be valid when sent).
+  http::Handler open(Open handler);
+  bool admit(const http::Request& request, const http::Responder& responder,
+             const std::optional<Claims>& who);
+
+  const Jwt& jwt_;
+  rooms::RoomStore store_;
+  RateLimiter limiter_;
+};
+
+// Builds the API from the node's config (data key, rate limits) and adds its
+// routes to `router`. The returned object must outlive the router's use and the
+// Redis client's pending callbacks.
+Result<std::unique_ptr<RoomsApi>> registerRoomsApi(http::Router& router, Loop& loop,
+                                                   RedisClient& redis, const Jwt& jwt,
+                                                   const std::string& data_key_hex,
+                                                   const Config& config);
+
+}  // namespace jobcast

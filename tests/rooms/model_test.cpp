@@ -1,0 +1,154 @@
+// Domain rules without I/O: validation names the field, state machines refuse
+// illegal moves, region codes nest.
+
+#include "rooms/model.h"
+
+#include <gtest/gtest.h>
+
+namespace jobcast::rooms {
+namespace {
+
+using nlohmann::json;
+
+json goodJob() {
+  return {{"title", "Welder"},
+          {"wage_min", 5000},
+          {"wage_max", 8000},
+          {"wage_unit", "month"},
+          {"hours", "8h x 5"},
+          {"location", "Baotou"},
+          {"housing", "dormitory"},
+          {"headcount", 3},
+          {"description", "MIG welding"},
+          {"contract_template_url", "https://example.org/contract.pdf"}};
+}
+
+std::string fieldFor(const json& body) {
+  auto card = JobCard::fromJson(body);
+  return card.ok() ? "" : fieldOf(card.error());
+}
+
+TEST(JobCard, AcceptsAValidCard) {
+  auto card = JobCard::fromJson(goodJob());
+  ASSERT_TRUE(card.ok()) << card.error().message;
+  EXPECT_EQ(card->title, "Welder");
+  EXPECT_EQ(card->wage_unit, WageUnit::Month);
+  auto stored = JobCard::fromStored(card->toJson().dump());
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->toJson(), card->toJson());
+}
+
+TEST(JobCard, NamesTheBadField) {
+  auto j = goodJob();
+  j["wage_min"] = 9000;
+  EXPECT_EQ(fieldFor(j), "wage_min");
+  EXPECT_NE(JobCard::fromJson(j).error().message.find("wage_max"), std::string::npos);
+  j = goodJob();
+  j.erase("title");
+  EXPECT_EQ(fieldFor(j), "title");
+  j = goodJob();
+  j["title"] = "   ";
+  EXPECT_EQ(fieldFor(j), "title");
+  j = goodJob();
+  j["title"] = std::string(101, 'x');
+  EXPECT_EQ(fieldFor(j), "title");
+  j = goodJob();
+  j = goodJob();
+  j["wage_max"] = "8000";
+  EXPECT_EQ(fieldFor(j), "wage_max");
+  j = goodJob();
+  j["wage_unit"] = "week";
+  EXPECT_EQ(fieldFor(j), "wage_unit");
+  j = goodJob();
+  j["headcount"] = 0;
+  EXPECT_EQ(fieldFor(j), "headcount");
+  j = goodJob();
+  j["contract_template_url"] = "javascript:alert(1)";
+  EXPECT_EQ(fieldFor(j), "contract_template_url");
+  j = goodJob();
+  j["location"] = nullptr;
+  EXPECT_EQ(fieldFor(j), "location");
+}
+
+TEST(JobCard, CountsCharactersNotBytes) {
+  auto j = goodJob();
+  std::string hundred_chinese;
+  for (int i = 0; i < 100; ++i)
+    hundred_chinese += "焊";
+  j["title"] = hundred_chinese;
+  EXPECT_TRUE(JobCard::fromJson(j).ok());
+  j["title"] = hundred_chinese + "工";
+  EXPECT_EQ(fieldFor(j), "title");
+}
+
+TEST(RoomStatus, OnlyScheduledLiveEnded) {
+  EXPECT_TRUE(canTransition(RoomStatus::Scheduled, RoomStatus::Live));
+  EXPECT_TRUE(canTransition(RoomStatus::Live, RoomStatus::Ended));
+  EXPECT_FALSE(canTransition(RoomStatus::Scheduled, RoomStatus::Ended));
+  EXPECT_FALSE(canTransition(RoomStatus::Ended, RoomStatus::Live));
+  EXPECT_FALSE(canTransition(RoomStatus::Live, RoomStatus::Scheduled));
+  EXPECT_FALSE(canTransition(RoomStatus::Live, RoomStatus::Live));
+}
+
+TEST(ApplicationStatus, PipelineStepsAndRejection) {
+  using S = ApplicationStatus;
+  EXPECT_TRUE(canTransition(S::Applied, S::Viewed));
+  EXPECT_TRUE(canTransition(S::Viewed, S::Contacted));
+  EXPECT_TRUE(canTransition(S::Contacted, S::Interview));
+  EXPECT_TRUE(canTransition(S::Interview, S::Hired));
+  EXPECT_TRUE(canTransition(S::Contacted, S::Rejected));
+  EXPECT_FALSE(canTransition(S::Applied, S::Hired));
+  EXPECT_FALSE(canTransition(S::Hired, S::Rejected));
+  EXPECT_FALSE(canTransition(S::Rejected, S::Applied));
+  EXPECT_EQ(predecessorsOf(S::Hired), std::vector<S>{S::Interview});
+  EXPECT_EQ(predecessorsOf(S::Rejected).size(), 4u);
+  EXPECT_TRUE(predecessorsOf(S::Applied).empty());
+}
+
+TEST(Profile, KeyGroupNeedsItsOwnConsent) {
+  json p = {{"name", "Bao"}, {"phone", "+86 138 0013 8000"}, {"key_group", "veteran"}};
+  auto refused = Profile::fromJson(p);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(fieldOf(refused.error()), "key_group_consent");
+  p["key_group_consent"] = true;
+  auto accepted = Profile::fromJson(p);
+  ASSERT_TRUE(accepted.ok());
+  EXPECT_EQ(accepted->key_group, KeyGroup::Veteran);
+  p["key_group"] = "astronaut";
+  EXPECT_EQ(fieldOf(Profile::fromJson(p).error()), "key_group");
+  EXPECT_EQ(fieldOf(Profile::fromJson({{"name", "A"}, {"phone", "12ab"}}).error()), "phone");
+  EXPECT_EQ(fieldOf(Profile::fromJson({{"phone", "13800138000"}}).error()), "name");
+}
+
+TEST(RoomDraft, ValidatesRegionAndSchedule) {
+  json r = {{"title", "Spring fair"}, {"region_code", "150200"}, {"scheduled_at", 1767225600}};
+  auto draft = RoomDraft::fromJson(r);
+  ASSERT_TRUE(draft.ok());
+  EXPECT_EQ(draft->region_name, "Baotou");
+  r["region_code"] = "15a";
+  EXPECT_EQ(fieldOf(RoomDraft::fromJson(r).error()), "region_code");
+  r["region_code"] = "152502";
+  r["region_name"] = "Xilinhot";
+  EXPECT_EQ(RoomDraft::fromJson(r)->region_name, "Xilinhot");
+  r.erase("scheduled_at");
+  EXPECT_EQ(fieldOf(RoomDraft::fromJson(r).error()), "scheduled_at");
+}
+
+TEST(Regions, CodesNest) {
+  EXPECT_TRUE(regionWithin("150102", "1501"));
+  EXPECT_TRUE(regionWithin("150102", "150100"));
+  EXPECT_TRUE(regionWithin("150102", "15"));
+  EXPECT_FALSE(regionWithin("150202", "150100"));
+  EXPECT_TRUE(regionWithin("", ""));
+  EXPECT_FALSE(regionWithin("", "15"));
+  EXPECT_EQ(regionName("1529"), "Alxa League");
+}
+
+TEST(ParseObject, RejectsNonObjects) {
+  EXPECT_EQ(parseObject("{").error().code, "invalid_json");
+  EXPECT_EQ(parseObject("[1]").error().code, "invalid_json");
+  EXPECT_TRUE(parseObject("{\"a\":1}").ok());
+}
+
+}  // namespace
+}  // namespace jobcast::rooms

@@ -1,0 +1,375 @@
+// RoomStore against a real redis-server: the Lua scripts, the events they append
+// (docs/redis-schema.md), idempotent apply and the audit trail.
+
+#include "rooms/store.h"
+#include "rooms/demo.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <sstream>
+
+#include "tests/support/redis_server.h"
+
+namespace jobcast::rooms {
+namespace {
+
+using nlohmann::json;
+
+const std::string kKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+Claims who(Role role, std::string sub) {
+  Claims c;
+  c.role = role;
+  c.sub = std::move(sub);
+  return c;
+}
+
+class StoreTest : public ::testing::Test {
+ protected:
+  StoreTest()
+      : client(loop, RedisAddress::parse(redis.address()).value()),
+        store(loop, client, DataCipher::fromHex(kKey).value()) {
+    client.start();
+    EXPECT_TRUE(runUntil([&] { return client.ready(); }));
+  }
+
+  bool runUntil(const std::function<bool()>& done,
+                std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done() && std::chrono::steady_clock::now() < deadline)
+      g_main_context_iteration(loop.context(), TRUE);
+    return done();
+  }
+
+  // Calls `start(done)` and runs the loop until the callback fired.
+  template <typename T, typename Start>
+  Result<T> wait(Start start) {
+    std::optional<Result<T>> out;
+    start([&](Result<T> r) { out.emplace(std::move(r)); });
+    EXPECT_TRUE(runUntil([&] { return out.has_value(); }));
+    return out ? std::move(*out) : Result<T>(Error{"timeout", "no answer"});
+  }
+
+  // A verified employer with a room and one job.
+  void seed() {
+    auto employer = wait<Employer>([&](auto done) {
+      store.createEmployer({"acme", "Acme Mining"}, admin, done);
+    });
+    ASSERT_TRUE(employer.ok()) << employer.error().message;
+    ASSERT_TRUE(wait<Employer>([&](auto done) { store.verifyEmployer("acme", admin, done); }).ok());
+    RoomDraft draft;
+    draft.title = "Spring fair";
+    draft.region_code = "150200";
+    draft.scheduled_at = 1767225600;
+    draft.counsellors = {"coach-1"};
+    auto room = wait<Room>([&](auto done) { store.createRoom(draft, owner, done); });
+    ASSERT_TRUE(room.ok()) << room.error().message;
+    room_id = room->id;
+    JobCard card = JobCard::fromJson({{"title", "Driller"},
+                                      {"wage_min", 6000},
+                                      {"wage_max", 9000},
+                                      {"wage_unit", "month"},
+                                      {"hours", "12h shifts"},
+                                      {"location", "Baotou"},
+                                      {"headcount", 5}})
+                       .value();
+    auto job = wait<JobCard>([&](auto done) { store.addJob(room_id, card, owner, done); });
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    job_id = job->id;
+  }
+
+  void giveProfile(const Claims& seeker) {
+    Profile p;
+    p.name = "Bayar";
+    p.phone = "13800138000";
+    p.cv = "Five years underground.";
+    p.key_group = KeyGroup::RuralMigrantWorker;
+    p.key_group_consent = true;
+    ASSERT_TRUE(wait<Profile>([&](auto done) { store.putProfile(p, seeker, done); }).ok());
+  }
+
+  // Stream entries as {kind, data, aud}.
+  std::vector<std::map<std::string, std::string>> events() {
+    std::vector<std::map<std::string, std::string>> out;
+    auto raw = redis.command({"XRANGE", keys::events(room_id), "-", "+"});
+    // redis-cli prints id, then field/value pairs, one per line.
+    std::istringstream lines(raw);
+    std::string line;
+    std::vector<std::string> all;
+    while (std::getline(lines, line))
+      all.push_back(line);
+    for (size_t i = 0; i + 6 < all.size() + 1; i += 7) {
+      std::map<std::string, std::string> e;
+      for (size_t f = i + 1; f + 1 < i + 7 && f + 1 < all.size(); f += 2)
+        e[all[f]] = all[f + 1];
+      out.push_back(e);
+    }
+    return out;
+  }
+
+  test::RedisServer redis;
+  Loop loop;
+  RedisClient client;
+  RoomStore store;
+  Claims admin = who(Role::Admin, "root");
+  Claims owner = who(Role::Employer, "acme");
+  std::string room_id;
+  std::string job_id;
+};
+
+TEST_F(StoreTest, RoomLifecycleRefusesIllegalTransitions) {
+  seed();
+  auto ended_early = wait<Room>([&](auto done) { store.endRoom(room_id, owner, done); });
+  EXPECT_EQ(ended_early.error().code, "illegal_transition");
+  auto live = wait<Room>([&](auto done) { store.startRoom(room_id, owner, done); });
+  ASSERT_TRUE(live.ok()) << live.error().message;
+  EXPECT_EQ(live->status, RoomStatus::Live);
+  EXPECT_GT(live->started_at, 0);
+  EXPECT_EQ(wait<Room>([&](auto done) { store.startRoom(room_id, owner, done); }).error().code,
+            "illegal_transition");
+  ASSERT_TRUE(wait<Room>([&](auto done) { store.endRoom(room_id, owner, done); }).ok());
+  EXPECT_EQ(wait<Room>([&](auto done) { store.startRoom(room_id, owner, done); }).error().code,
+            "illegal_transition");
+  EXPECT_EQ(redis.command({"HGET", keys::room(room_id), "status"}), "ended");
+
+  auto kinds = events();
+  ASSERT_GE(kinds.size(), 4u);
+  EXPECT_EQ(kinds[0]["kind"], "room.created");
+  EXPECT_EQ(kinds[1]["kind"], "job.added");
+  EXPECT_EQ(kinds[2]["kind"], "room.status");
+  EXPECT_EQ(json::parse(kinds[2]["data"])["status"], "live");
+  EXPECT_EQ(kinds[2]["aud"], "all");
+  EXPECT_EQ(json::parse(kinds[3]["data"])["status"], "ended");
+}
+
+TEST_F(StoreTest, UnverifiedEmployerCannotGoLive) {
+  ASSERT_TRUE(wait<Employer>([&](auto done) {
+                store.createEmployer({"newco", "New Co"}, admin, done);
+              }).ok());
+  RoomDraft draft;
+  draft.title = "First session";
+  draft.scheduled_at = 1;
+  auto room =
+      wait<Room>([&](auto done) { store.createRoom(draft, who(Role::Employer, "newco"), done); });
+  ASSERT_TRUE(room.ok());
+  auto start =
+      wait<Room>([&](auto done) { store.startRoom(room->id, who(Role::Employer, "newco"), done); });
+  EXPECT_EQ(start.error().code, "employer_unverified");
+  ASSERT_TRUE(wait<Employer>([&](auto done) { store.verifyEmployer("newco", admin, done); }).ok());
+  EXPECT_TRUE(wait<Room>([&](auto done) {
+                store.startRoom(room->id, who(Role::Employer, "newco"), done);
+              }).ok());
+}
+
+TEST_F(StoreTest, ApplyIsIdempotentAndEmitsEvents) {
+  seed();
+  Claims seeker = who(Role::Jobseeker, "seeker-1");
+  EXPECT_EQ(wait<ApplyOutcome>([&](auto done) { store.apply(room_id, job_id, seeker, done); })
+                .error()
+                .code,
+            "profile_required");
+  giveProfile(seeker);
+  auto first = wait<ApplyOutcome>([&](auto done) { store.apply(room_id, job_id, seeker, done); });
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_TRUE(first->created);
+  EXPECT_EQ(first->application.status, ApplicationStatus::Applied);
+  EXPECT_EQ(first->application.job_title, "Driller");
+  EXPECT_EQ(first->application.id.size(), 12u);
+  auto again = wait<ApplyOutcome>([&](auto done) { store.apply(room_id, job_id, seeker, done); });
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->created);
+  EXPECT_EQ(again->application.id, first->application.id);
+  EXPECT_EQ(redis.command({"HLEN", keys::applications(room_id)}), "1");
+  EXPECT_EQ(redis.command({"HGET", keys::counts(room_id), "applications"}), "1");
+  EXPECT_EQ(redis.command({"HGET", keys::counts(room_id), "group:rural_migrant_worker"}), "1");
+
+  auto log = events();
+  int created = 0, counted = 0;
+  for (auto& e : log) {
+    if (e["kind"] == "application.created") {
+      ++created;
+      EXPECT_EQ(e["aud"], "staff");
+      EXPECT_EQ(json::parse(e["data"])["application"]["id"], first->application.id);
+      EXPECT_EQ(e["data"].find("13800138000"), std::string::npos);
+    }
+    if (e["kind"] == "application.count") {
+      ++counted;
+      EXPECT_EQ(e["aud"], "all");
+      EXPECT_EQ(json::parse(e["data"])["total"], 1);
+    }
+  }
+  EXPECT_EQ(created, 1);
+  EXPECT_EQ(counted, 1);
+
+  auto snap = wait<RoomSnapshot>([&](auto done) { store.snapshot(room_id, done); });
+  ASSERT_TRUE(snap.ok());
+  EXPECT_EQ(snap->applications, 1);
+  EXPECT_EQ(snap->applications_by_job[job_id], 1);
+  EXPECT_FALSE(snap->toJson(false)["counts"].contains("applications_by_key_group"));
+  EXPECT_EQ(snap->toJson(true)["counts"]["applications_by_key_group"]["rural_migrant_worker"], 1);
+  EXPECT_NE(snap->last_event_id, "0-0");
+}
+
+TEST_F(StoreTest, FiftyApplyCallsInFlightMakeOneApplication) {
+  seed();
+  Claims seeker = who(Role::Jobseeker, "seeker-50");
+  giveProfile(seeker);
+  std::vector<Result<ApplyOutcome>> results;
+  for (int i = 0; i < 50; ++i)
+    store.apply(room_id, job_id, seeker, [&](Result<ApplyOutcome> r) { results.push_back(r); });
+  ASSERT_TRUE(runUntil([&] { return results.size() == 50; }));
+  std::set<std::string> ids;
+  int created = 0;
+  for (auto& r : results) {
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    ids.insert(r->application.id);
+    created += r->created;
+  }
+  EXPECT_EQ(ids.size(), 1u);
+  EXPECT_EQ(created, 1);
+  EXPECT_EQ(redis.command({"HLEN", keys::applications(room_id)}), "1");
+}
+
+TEST_F(StoreTest, StatusPipelineIsTimestampedAndGuarded) {
+  seed();
+  Claims seeker = who(Role::Jobseeker, "seeker-2");
+  giveProfile(seeker);
+  auto app = wait<ApplyOutcome>([&](auto done) { store.apply(room_id, job_id, seeker, done); });
+  ASSERT_TRUE(app.ok());
+  std::string id = app->application.id;
+  auto set = [&](ApplicationStatus s, const Claims& c) {
+    return wait<Application>([&](auto done) { store.setApplicationStatus(id, s, c, done); });
+  };
+  EXPECT_EQ(set(ApplicationStatus::Hired, owner).error().code, "illegal_transition");
+  EXPECT_EQ(set(ApplicationStatus::Viewed, who(Role::Employer, "other")).error().code, "forbidden");
+  EXPECT_EQ(set(ApplicationStatus::Viewed, seeker).error().code, "forbidden");
+  auto viewed = set(ApplicationStatus::Viewed, owner);
+  ASSERT_TRUE(viewed.ok()) << viewed.error().message;
+  ASSERT_EQ(viewed->history.size(), 2u);
+  EXPECT_EQ(viewed->history[1].by, "acme");
+  EXPECT_GT(viewed->history[1].at, 0);
+  EXPECT_TRUE(set(ApplicationStatus::Contacted, owner).ok());
+  EXPECT_TRUE(set(ApplicationStatus::Interview, owner).ok());
+  EXPECT_TRUE(set(ApplicationStatus::Hired, owner).ok());
+  EXPECT_EQ(set(ApplicationStatus::Rejected, owner).error().code, "illegal_transition");
+  EXPECT_EQ(wait<Application>([&](auto done) {
+              store.setApplicationStatus("nosuchapp", ApplicationStatus::Viewed, owner, done);
+            })
+                .error()
+                .code,
+            "not_found");
+
+  auto mine =
+      wait<std::vector<Application>>([&](auto done) { store.myApplications(seeker, done); });
+  ASSERT_TRUE(mine.ok());
+  ASSERT_EQ(mine->size(), 1u);
+  EXPECT_EQ(mine->at(0).status, ApplicationStatus::Hired);
+
+  int for_user = 0;
+  for (auto& e : events()) {
+    if (e["kind"] == "application.status" && e["aud"] == "user:seeker-2")
+      ++for_user;
+  }
+  EXPECT_EQ(for_user, 4);
+}
+
+TEST_F(StoreTest, ProfileIsEncryptedReadsAreAuditedDeletionKeepsCounts) {
+  seed();
+  Claims seeker = who(Role::Jobseeker, "seeker-3");
+  giveProfile(seeker);
+  std::string raw = redis.command({"HGETALL", keys::profile("seeker-3")});
+  EXPECT_EQ(raw.find("13800138000"), std::string::npos);
+  EXPECT_EQ(raw.find("Bayar"), std::string::npos);
+  EXPECT_EQ(raw.find("rural"), std::string::npos);
+  ASSERT_TRUE(
+      wait<ApplyOutcome>([&](auto done) { store.apply(room_id, job_id, seeker, done); }).ok());
+
+  EXPECT_EQ(wait<ApplicationPage>([&](auto done) {
+              store.listApplications(room_id, 0, 10, who(Role::Employer, "other"), done);
+            })
+                .error()
+                .code,
+            "forbidden");
+  EXPECT_EQ(redis.command({"XLEN", keys::audit(room_id)}), "0");
+  auto page = wait<ApplicationPage>(
+      [&](auto done) { store.listApplications(room_id, 0, 10, owner, done); });
+  ASSERT_TRUE(page.ok()) << page.error().message;
+  ASSERT_EQ(page->items.size(), 1u);
+  ASSERT_TRUE(page->items[0].profile);
+  EXPECT_EQ(page->items[0].profile->phone, "13800138000");
+  EXPECT_EQ(redis.command({"XLEN", keys::audit(room_id)}), "1");
+  std::string audit = redis.command({"XRANGE", keys::audit(room_id), "-", "+"});
+  EXPECT_NE(audit.find("acme"), std::string::npos);
+  EXPECT_NE(audit.find("seeker-3"), std::string::npos);
+
+  ASSERT_TRUE(wait<bool>([&](auto done) { store.deleteProfile(seeker, done); }).ok());
+  EXPECT_EQ(redis.command({"EXISTS", keys::profile("seeker-3")}), "0");
+  EXPECT_EQ(wait<Profile>([&](auto done) { store.getProfile(seeker, done); }).error().code,
+            "not_found");
+  auto after = wait<ApplicationPage>(
+      [&](auto done) { store.listApplications(room_id, 0, 10, owner, done); });
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->items.size(), 1u);
+  EXPECT_FALSE(after->items[0].profile);
+  EXPECT_EQ(redis.command({"HGET", keys::counts(room_id), "applications"}), "1");
+  // Nothing personal was read, so nothing more was audited.
+  EXPECT_EQ(redis.command({"XLEN", keys::audit(room_id)}), "1");
+}
+
+TEST_F(StoreTest, ScriptsReloadAfterScriptFlush) {
+  seed();
+  redis.command({"SCRIPT", "FLUSH"});
+  Claims seeker = who(Role::Jobseeker, "seeker-4");
+  giveProfile(seeker);
+  EXPECT_TRUE(
+      wait<ApplyOutcome>([&](auto done) { store.apply(room_id, job_id, seeker, done); }).ok());
+}
+
+TEST_F(StoreTest, PinningNeedsAJobOfTheRoomAndAStaffMember) {
+  seed();
+  EXPECT_EQ(
+      wait<JobCard>([&](auto done) { store.pinJob(room_id, "nope", owner, done); }).error().code,
+      "not_found");
+  EXPECT_EQ(wait<JobCard>([&](auto done) {
+              store.pinJob(room_id, job_id, who(Role::Counsellor, "coach-2"), done);
+            })
+                .error()
+                .code,
+            "forbidden");
+  auto pinned = wait<JobCard>(
+      [&](auto done) { store.pinJob(room_id, job_id, who(Role::Counsellor, "coach-1"), done); });
+  ASSERT_TRUE(pinned.ok());
+  EXPECT_EQ(redis.command({"HGET", keys::room(room_id), "pinned_job"}), job_id);
+  auto log = events();
+  ASSERT_FALSE(log.empty());
+  EXPECT_EQ(log.back()["kind"], "job.pinned");
+  EXPECT_EQ(json::parse(log.back()["data"])["job"]["title"], "Driller");
+}
+
+}  // namespace
+}  // namespace jobcast::rooms
+
+namespace jobcast::rooms {
+namespace {
+
+TEST_F(StoreTest, DemoRoomIsLiveWithPinnedJobsAndCanBeMadeTwice) {
+  auto demo = wait<DemoRoom>([&](auto done) { createDemoRoom(store, {}, done); });
+  ASSERT_TRUE(demo.ok()) << demo.error().message;
+  EXPECT_TRUE(demo->employer.verified);
+  EXPECT_EQ(demo->room.status, RoomStatus::Live);
+  ASSERT_EQ(demo->jobs.size(), 3u);
+  EXPECT_EQ(demo->room.pinned_job, demo->jobs[0].id);
+  room_id = demo->room.id;
+  auto snap = wait<RoomSnapshot>([&](auto done) { store.snapshot(room_id, done); });
+  ASSERT_TRUE(snap.ok());
+  EXPECT_EQ(snap->jobs.size(), 3u);
+  EXPECT_EQ(snap->room.region_name, "Baotou");
+  // A second demo reuses the employer and makes a new room.
+  auto again = wait<DemoRoom>([&](auto done) { createDemoRoom(store, {}, done); });
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_NE(again->room.id, demo->room.id);
+}
+
+}  // namespace
+}  // namespace jobcast::rooms
