@@ -91,13 +91,17 @@ void WhepEgress::create(const std::string& room, const std::string& variant,
   entry.variant = variant;
   entry.session = std::move(session.value());
   entry.done = std::move(done);
+  // Gathering that takes too long (an unreachable STUN server, say) must not
+  // hold the viewer: answer with what is there, retrying until an answer exists.
   entry.gather_timer.start(loop_, options_.session.gather_timeout, [this, id] {
     auto it = sessions_.find(id);
-    if (it != sessions_.end() && it->second.done) {
-      if (auto sdp = it->second.session->answerNow())
-        answer(it->second, *sdp);
+    if (it == sessions_.end() || !it->second.done)
+      return false;
+    if (auto sdp = it->second.session->answerNow()) {
+      answer(it->second, *sdp);
+      return false;
     }
-    return false;
+    return true;
   });
 }
 

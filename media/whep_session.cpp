@@ -559,9 +559,14 @@ WhepSession::~WhepSession() {
 }
 
 std::optional<std::string> WhepSession::answerNow() {
-  if (!shared_ || shared_->answered.exchange(true))
+  if (!shared_ || shared_->answered)
     return std::nullopt;
-  return shared_->localSdp();
+  // Under load create-answer may not have finished yet: then keep waiting
+  // for the gathering to complete (or the next try).
+  auto sdp = shared_->localSdp();
+  if (!sdp || shared_->answered.exchange(true))
+    return std::nullopt;
+  return sdp;
 }
 
 void WhepSession::onConnected() {

@@ -75,7 +75,8 @@ class WhepSession {
   const std::string& id() const { return id_; }
   State state() const { return state_; }
 
-  // The answer if gathering outlasted Options::gather_timeout; else nullopt.
+  // The answer with the candidates gathered so far, once webrtcbin has one and
+  // it was not sent yet (for gathering that outlasts Options::gather_timeout).
   std::optional<std::string> answerNow();
   // Marks the transport up: media starts flowing from the next keyframe.
   void onConnected();

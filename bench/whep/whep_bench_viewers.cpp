@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
     auto v = std::make_unique<WhepClient>(WhepClient::Options{.decode = false});
     long status = v->connect(url);
     if (status != 201) {
+      std::fprintf(stderr, "viewer %d: status %ld\n", i, status);
       ++refused;
       continue;
     }
