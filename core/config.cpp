@@ -33,7 +33,36 @@ int64_t integer(const std::string& key, const YAML::Node& node, int64_t min, int
   return value;
 }
 
+bool boolean(const std::string& key, const YAML::Node& node) {
+  std::string text = scalar(key, node);
+  if (text == "true" || text == "yes" || text == "on")
+    return true;
+  if (text == "false" || text == "no" || text == "off")
+    return false;
+  throw ConfigError(key, "expected true or false, got '" + text + "'");
+}
+
+std::vector<std::string> stringList(const std::string& key, const YAML::Node& node) {
+  std::vector<std::string> out;
+  if (node.IsScalar()) {
+    if (!node.Scalar().empty())
+      out.push_back(node.Scalar());
+    return out;
+  }
+  if (!node.IsSequence())
+    throw ConfigError(key, "expected a list");
+  for (const auto& item : node)
+    out.push_back(scalar(key, item));
+  return out;
+}
+
 using Setter = std::function<void(Config&, const std::string& key, const YAML::Node&)>;
+
+Setter liveInt(int64_t Config::*field, int64_t min, int64_t max) {
+  return [field, min, max](Config& c, const std::string& k, const YAML::Node& n) {
+    c.*field = integer(k, n, min, max);
+  };
+}
 
 // Every key the file may hold. Adding a key: a field in Config with its default, a
 // row here, and a documented line in configs/jobcast.sample.yaml.
@@ -91,6 +120,84 @@ const std::map<std::string, Setter>& keyTable() {
                                 const YAML::Node& n) { c.whep_ice_addresses = scalar(k, n); }},
       {"auth.jwt_secret",
        [](Config& c, const std::string& k, const YAML::Node& n) { c.jwt_secret = scalar(k, n); }},
+      {"live.blocked_words",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         if (!n.IsSequence())
+           throw ConfigError(k, "expected a list of words");
+         c.live_blocked_words.clear();
+         for (const auto& w : n)
+           c.live_blocked_words.push_back(scalar(k, w));
+       }},
+      {"live.chat_max_chars", liveInt(&Config::live_chat_max_chars, 1, 10000)},
+      {"live.chat_rate_count", liveInt(&Config::live_chat_rate_count, 1, 10000)},
+      {"live.chat_rate_window_ms", liveInt(&Config::live_chat_rate_window_ms, 100, 3600000)},
+      {"live.max_frame_bytes", liveInt(&Config::live_max_frame_bytes, 512, 1 << 20)},
+      {"live.send_queue_frames", liveInt(&Config::live_send_queue_frames, 8, 1 << 20)},
+      {"live.send_queue_bytes", liveInt(&Config::live_send_queue_bytes, 4096, int64_t{1} << 30)},
+      {"live.slow_grace_ms", liveInt(&Config::live_slow_grace_ms, 0, 60000)},
+      {"live.hello_timeout_s", liveInt(&Config::live_hello_timeout_s, 1, 600)},
+      {"live.abuse_limit", liveInt(&Config::live_abuse_limit, 1, 100000)},
+      {"live.frames_per_s", liveInt(&Config::live_frames_per_s, 1, 100000)},
+      {"live.heartbeat_ms", liveInt(&Config::live_heartbeat_ms, 100, 60000)},
+      {"live.viewer_ttl_ms", liveInt(&Config::live_viewer_ttl_ms, 300, 600000)},
+      {"live.queue_grace_ms", liveInt(&Config::live_queue_grace_ms, 0, 3600000)},
+      {"media.segment_seconds",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.media_segment_seconds = static_cast<int>(integer(k, n, 1, 6));
+       }},
+      {"media.playlist_segments",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.media_playlist_segments = static_cast<int>(integer(k, n, 3, 30));
+       }},
+      {"media.renditions",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         auto list = stringList(k, n);
+         bool source = false;
+         for (const auto& r : list) {
+           if (r != "source" && r != "360p" && r != "audio")
+             throw ConfigError(k, "unknown rendition '" + r + "' (source, 360p, audio)");
+           source = source || r == "source";
+         }
+         if (!source)
+           throw ConfigError(k, "the source rendition is required");
+         c.media_renditions = list;
+       }},
+      {"media.low_video_kbps",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.media_low_video_kbps = static_cast<int>(integer(k, n, 100, 5000));
+       }},
+      {"media.audio_kbps",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.media_audio_kbps = static_cast<int>(integer(k, n, 16, 256));
+       }},
+      {"media.recording", [](Config& c, const std::string& k,
+                             const YAML::Node& n) { c.media_recording = boolean(k, n); }},
+      {"media.recording_piece_seconds",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.media_recording_piece_seconds = static_cast<int>(integer(k, n, 5, 24 * 3600));
+       }},
+      {"media.publisher_timeout_ms",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.media_publisher_timeout_ms = static_cast<int>(integer(k, n, 500, 60000));
+       }},
+      {"ice.stun_servers",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.ice_stun_servers = stringList(k, n);
+         for (const auto& s : c.ice_stun_servers) {
+           if (s.rfind("stun://", 0) != 0)
+             throw ConfigError(k, "expected stun://HOST:PORT, got '" + s + "'");
+         }
+       }},
+      {"ice.turn_servers",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.ice_turn_servers = stringList(k, n);
+         for (const auto& s : c.ice_turn_servers) {
+           if (s.rfind("turn://", 0) != 0 && s.rfind("turns://", 0) != 0)
+             throw ConfigError(k, "expected turn://USER:PASSWORD@HOST:PORT");
+         }
+       }},
+      {"ice.public_ip", [](Config& c, const std::string& k,
+                           const YAML::Node& n) { c.ice_public_ip = scalar(k, n); }},
       {"crypto.data_key",
        [](Config& c, const std::string& k, const YAML::Node& n) { c.data_key = scalar(k, n); }},
       {"limits.api_rate_per_second",
@@ -221,6 +328,9 @@ void Config::validate() const {
   }
   if (!jwt_secret.empty() && jwt_secret.size() < 16) {
     throw ConfigError("auth.jwt_secret", "must be at least 16 characters");
+  }
+  if (live_viewer_ttl_ms <= live_heartbeat_ms) {
+    throw ConfigError("live.viewer_ttl_ms", "must be longer than live.heartbeat_ms");
   }
   if (listen.port < 0 && tls_listen.port < 0) {
     throw ConfigError("server.listen", "HTTP and HTTPS cannot both be off");

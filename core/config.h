@@ -62,6 +62,34 @@ struct Config {
   int64_t api_rate_per_second = 20;
   int64_t api_rate_burst = 60;
 
+  // live room channel (WebSocket /ws): limits, fan-out, presence
+  std::vector<std::string> live_blocked_words;  // masked in chat and questions
+  int64_t live_chat_max_chars = 500;
+  int64_t live_chat_rate_count = 5;  // messages per window per user
+  int64_t live_chat_rate_window_ms = 10000;
+  int64_t live_max_frame_bytes = 8192;
+  int64_t live_send_queue_frames = 2048;  // per connection, then it is closed
+  int64_t live_send_queue_bytes = 4 << 20;
+  int64_t live_slow_grace_ms = 2000;  // over the bound this long (or 4x over): closed
+  int64_t live_hello_timeout_s = 10;
+  int64_t live_abuse_limit = 10;  // bad frames before close 1008
+  int64_t live_frames_per_s = 20;  // client frames per second, burst twice that
+  int64_t live_heartbeat_ms = 2000;
+  int64_t live_viewer_ttl_ms = 6000;  // a silent node's viewers expire after this
+  int64_t live_queue_grace_ms = 30000;
+  // media (see configs/jobcast.sample.yaml)
+  int media_segment_seconds = 1;
+  int media_playlist_segments = 6;
+  std::vector<std::string> media_renditions = {"source", "360p", "audio"};
+  int media_low_video_kbps = 500;
+  int media_audio_kbps = 64;
+  bool media_recording = true;
+  int media_recording_piece_seconds = 600;
+  int media_publisher_timeout_ms = 3000;
+  std::vector<std::string> ice_stun_servers;
+  std::vector<std::string> ice_turn_servers;
+  std::string ice_public_ip;
+
   // Parses a YAML file over the defaults. Throws ConfigError naming the key.
   static Config loadFile(const std::string& path);
   // Parses YAML text over the defaults. Throws ConfigError naming the key.

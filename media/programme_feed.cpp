@@ -207,6 +207,10 @@ size_t ProgrammeFeed::viewerCount() const {
 }
 
 void ProgrammeFeed::requestKeyframe() {
+  if (keyframe_request_) {
+    keyframe_request_();
+    return;
+  }
   PadPtr pad;
   {
     std::lock_guard lock(video_.mutex);

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -53,9 +54,12 @@ class ProgrammeFeed {
   void activate(const std::shared_ptr<Viewer>& viewer);
   size_t viewerCount() const;
 
-  // Sends one upstream force-key-unit event towards the encoder or publisher.
-  // Rate-limiting is the caller's job (KeyframeGate). Any thread.
+  // Asks the source for a keyframe: by default one upstream force-key-unit
+  // event on the video pad (reaches an encoder); a room whose source is a
+  // publisher sets its own way (RTCP to the publisher). Rate-limiting is the
+  // caller's job (KeyframeGate). Control thread.
   void requestKeyframe();
+  void setKeyframeRequest(std::function<void()> fn) { keyframe_request_ = std::move(fn); }
 
   // The source pipeline's clock and base time; viewer pipelines use both.
   ClockPtr clock() const;
@@ -88,6 +92,7 @@ class ProgrammeFeed {
   mutable std::mutex viewers_mutex_;
   std::shared_ptr<const std::vector<std::shared_ptr<Viewer>>> viewers_;
   std::atomic<uint64_t> video_buffers_{0};
+  std::function<void()> keyframe_request_;
 };
 
 }  // namespace jobcast::media

@@ -62,7 +62,7 @@ StageMixer::Rect StageMixer::place(const Options& o, Slot slot, int index) {
 }
 
 GstElement* StageMixer::add(const char* factory, const std::string& name) {
-  GstElement* element = makeElement(factory, name);
+  GstElement* element = makeElement(factory, name.empty() ? nullptr : name.c_str());
   if (element)
     gst_bin_add(parent_, element);
   return element;

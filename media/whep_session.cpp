@@ -7,7 +7,9 @@
 #include <gst/app/gstappsrc.h>
 #include <gst/sdp/sdp.h>
 #include <gst/video/video.h>
+#ifndef GST_USE_UNSTABLE_API
 #define GST_USE_UNSTABLE_API
+#endif
 #include <gst/webrtc/ice.h>
 #include <gst/webrtc/webrtc.h>
 #include <nice/agent.h>

@@ -1,12 +1,14 @@
 #include "server/app.h"
 
 #include <unistd.h>
+#include <algorithm>
 #include <filesystem>
 
 #include "core/build_info.h"
 #include "core/log.h"
 #include "core/secrets.h"
 #include "core/tls.h"
+#include "server/demo.h"
 
 namespace jobcast {
 
@@ -70,9 +72,46 @@ Result<bool> App::start() {
   auto rooms_api = registerRoomsApi(router_, loop_, *redis_, *jwt_, data_key_, config_);
   if (!rooms_api) return rooms_api.error();
   rooms_api_ = std::move(rooms_api.value());
+  live_ = std::make_unique<ws::LiveChannel>(loop_, *redis_, address.value(), *jwt_, metrics_,
+                                            ws::LiveOptions::fromConfig(config_));
+  live_->useRoomStore(rooms_api_->store());
+  live_->start();
+  options.websocket_protocols.push_back(live_->protocol());
+  addMedia();
+  room_programmes_ = std::make_unique<media::RoomProgrammes>(*media_, *whep_egress_);
 
   http_ = std::make_unique<http::HttpServer>(loop_, metrics_, router_, std::move(options));
-  return http_->start();
+  auto listening = http_->start();
+  if (!listening)
+    return listening;
+  if (demo_enabled_) {
+    demo_ = std::make_unique<DemoCamera>(loop_, *redis_, *media_);
+    demo_->start();
+  }
+  return true;
+}
+
+void App::addMedia() {
+  media::MediaOptions m;
+  m.data_dir = config_.data_dir;
+  m.segment_seconds = config_.media_segment_seconds;
+  m.playlist_segments = config_.media_playlist_segments;
+  auto has = [this](const char* name) {
+    const auto& r = config_.media_renditions;
+    return std::find(r.begin(), r.end(), name) != r.end();
+  };
+  m.rendition_low = has("360p");
+  m.rendition_audio = has("audio");
+  m.low_video_kbps = config_.media_low_video_kbps;
+  m.audio_kbps = config_.media_audio_kbps;
+  m.recording = config_.media_recording;
+  m.recording_piece_seconds = config_.media_recording_piece_seconds;
+  m.media_timeout_ms = config_.media_publisher_timeout_ms;
+  m.stun_servers = config_.ice_stun_servers;
+  m.turn_servers = config_.ice_turn_servers;
+  m.public_ip = config_.ice_public_ip;
+  media_ = std::make_unique<media::MediaService>(loop_, m);
+  media_routes_ = registerMediaRoutes(router_, loop_, *jwt_, *redis_, *media_);
 }
 
 void App::addHealthRoutes() {
@@ -155,9 +194,19 @@ void App::shutdown() {
     http_->stop();
     http_.reset();
   }
+  room_programmes_.reset();
   whep_.reset();
   whep_egress_.reset();
   stage_api_.reset();
+  live_.reset();
+  demo_.reset();
+  if (media_) {
+    // Recordings are finished (and their timelines written) while Redis is up.
+    media_->shutdown();
+    loop_.drain();
+  }
+  media_routes_.reset();
+  media_.reset();
   redis_.reset();
   rooms_api_.reset();
   if (embedded_redis_) {

@@ -11,13 +11,17 @@
 #include "core/metrics.h"
 #include "core/redis.h"
 #include "core/redis_child.h"
+#include "media/media_service.h"
+#include "media/room_programmes.h"
 #include "media/whep_egress.h"
 #include "signaling/http.h"
 #include "signaling/http_server.h"
+#include "signaling/live_channel.h"
 #include "signaling/rooms_api.h"
 #include "signaling/stage_api.h"
 #include "signaling/static_files.h"
 #include "signaling/whep.h"
+#include "signaling/whip.h"
 
 namespace jobcast {
 
@@ -47,6 +51,9 @@ class App {
   rooms::RoomStore& rooms() { return rooms_api_->store(); }
   // WHEP viewers; rooms' programme feeds register here.
   media::WhepEgress& whepEgress() { return *whep_egress_; }
+  media::MediaService& media() { return *media_; }
+  // Publishes the synthetic demo camera into the demo room once started.
+  void enableDemo() { demo_enabled_ = true; }
   int httpPort() const { return http_ ? http_->httpPort() : -1; }
   int httpsPort() const { return http_ ? http_->httpsPort() : -1; }
 
@@ -55,6 +62,7 @@ class App {
   void addMetrics();
   void addPages();
   void addWhep();
+  void addMedia();
 
   Config config_;
   Loop loop_;
@@ -65,11 +73,17 @@ class App {
   std::unique_ptr<EmbeddedRedis> embedded_redis_;
   std::unique_ptr<RedisClient> redis_;
   std::unique_ptr<RoomsApi> rooms_api_;  // shutdown() resets it after redis_ (callbacks)
+  std::unique_ptr<ws::LiveChannel> live_;
+  std::unique_ptr<media::MediaService> media_;
+  std::unique_ptr<MediaRoutes> media_routes_;
+  std::unique_ptr<class DemoCamera> demo_;
+  bool demo_enabled_ = false;
   std::unique_ptr<http::HttpServer> http_;
   std::unique_ptr<http::StaticFiles> static_files_;
   std::unique_ptr<media::WhepEgress> whep_egress_;
   std::unique_ptr<http::WhepEndpoint> whep_;
   std::unique_ptr<http::StageApi> stage_api_;
+  std::unique_ptr<media::RoomProgrammes> room_programmes_;  // rooms' programmes -> WHEP
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 

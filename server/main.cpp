@@ -13,9 +13,9 @@
 
 #include "core/build_info.h"
 #include "core/config.h"
+#include "core/jwt.h"
 #include "core/log.h"
 #include "core/secrets.h"
-#include "core/jwt.h"
 #include "server/app.h"
 
 namespace {
@@ -32,6 +32,7 @@ const char kUsage[] =
     "  --redis ADDRESS       host:port or unix:/path; empty starts a private redis-server\n"
     "  --log-level LEVEL     debug, info, warn or error\n"
     "  --log-format FORMAT   json or text\n"
+    "  --demo                seed a demo room and publish a synthetic camera into it\n"
     "  --help                this text\n"
     "  --version             the version\n"
     "\n"
@@ -108,15 +109,18 @@ int tokenCommand(const std::vector<std::string>& args) {
   claims.role = *parsed;
   Config config;
   try {
-    if (config_path) config = Config::loadFile(*config_path);
+    if (config_path)
+      config = Config::loadFile(*config_path);
     config.applyEnvironment();
-    if (data_dir) config.data_dir = *data_dir;
+    if (data_dir)
+      config.data_dir = *data_dir;
     config.validate();
   } catch (const ConfigError& e) {
     return configError(e.what());
   }
   auto secret = resolveSecret(config.jwt_secret, config.data_dir, "jwt-secret");
-  if (!secret) return configError("auth.jwt_secret: " + secret.error().message);
+  if (!secret)
+    return configError("auth.jwt_secret: " + secret.error().message);
   claims.iat = static_cast<int64_t>(std::time(nullptr));
   claims.exp = claims.iat + ttl;
   std::printf("%s\n", Jwt(secret.value()).sign(claims).c_str());
@@ -129,6 +133,7 @@ int main(int argc, char** argv) {
   using namespace jobcast;
   Flags flags;
   std::vector<std::string> args(argv + 1, argv + argc);
+  bool demo = false;
   if (!args.empty() && args[0] == "token") {
     return tokenCommand(std::vector<std::string>(args.begin() + 1, args.end()));
   }
@@ -137,6 +142,10 @@ int main(int argc, char** argv) {
     if (a == "--help" || a == "-h") {
       std::fputs(kUsage, stdout);
       return 0;
+    }
+    if (a == "--demo") {
+      demo = true;
+      continue;
     }
     if (a == "--version") {
       std::printf("jobcastd %s (%s)\n", build::kVersion, build::kBuildType);
@@ -203,6 +212,8 @@ int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
 
   App app(config);
+  if (demo)
+    app.enableDemo();
   auto started = app.start();
   if (!started) {
     log::error("start failed",

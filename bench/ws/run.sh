@@ -1,0 +1,32 @@
+#!/bin/sh
+# Runs the live-channel load test against a fresh redis-server and jobcastd.
+# usage: bench/ws/run.sh BUILD_DIR N [extra ws_load args]
+set -eu
+build=${1:-build}
+n=${2:-1000}
+shift 2 || true
+work=$(mktemp -d)
+trap 'kill $jc $rs 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+ulimit -n "$(ulimit -Hn)"
+port=$((20000 + $$ % 10000))
+redis-server --port $port --save '' --appendonly no --dir "$work" >/dev/null &
+rs=$!
+sleep 0.5
+redis-cli -p $port HSET 'jc:{r:bench}:room' id bench title Bench status live employer_id emp-1 >/dev/null
+cat > "$work/jobcast.yaml" <<YAML
+live:
+  frames_per_s: 100000
+  chat_rate_count: 10000
+YAML
+export JOBCAST_JWT_SECRET=bench-secret-0123456789abcdef
+"$build/server/jobcastd" --config "$work/jobcast.yaml" --listen 127.0.0.1:0 --tls-listen off \
+  --redis 127.0.0.1:$port --data-dir "$work/data" --log-level info 2>"$work/log" &
+jc=$!
+for _ in $(seq 50); do
+  http=$(grep -o '"http_port":[0-9]*' "$work/log" | head -1 | cut -d: -f2) || true
+  [ -n "$http" ] && break
+  sleep 0.1
+done
+[ -n "$http" ] || { echo "jobcastd did not start:"; cat "$work/log"; exit 1; }
+token=$("$build/server/jobcastd" token --role counsellor --sub bench-sender --room bench)
+"$build/bench/ws/ws_load" --port "$http" --room bench --token "$token" --viewers "$n" --pid $jc "$@"

@@ -1,0 +1,91 @@
+#pragma once
+// A live room's HLS output held in memory: for each rendition the recent
+// segments (bytes shared with every response that sends them) and the media
+// playlist built from them, plus the master playlist. Pure logic; control thread.
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace jobcast::media {
+
+struct HlsSegment {
+  uint64_t sequence = 0;
+  double duration = 0;  // seconds
+  bool discontinuity = false;
+  std::shared_ptr<const std::string> bytes;
+};
+
+struct RenditionInfo {
+  std::string name;  // "source", "360p", "audio"
+  bool has_video = true;
+  int width = 0;  // 0 until known
+  int height = 0;
+  std::string video_codec;  // "avc1.42e01f", empty until known
+  int nominal_kbps = 0;     // for renditions we encode; 0: measure
+};
+
+class HlsRendition {
+ public:
+  explicit HlsRendition(RenditionInfo info) : info_(std::move(info)) {}
+
+  RenditionInfo& info() { return info_; }
+  const RenditionInfo& info() const { return info_; }
+  // Appends a closed segment; drops the oldest beyond `keep`.
+  void add(double duration, std::shared_ptr<const std::string> bytes, size_t keep);
+  // The next segment added starts a new timeline (a new publisher).
+  void markDiscontinuity() { pending_discontinuity_ = !segments_.empty(); }
+  const std::deque<HlsSegment>& segments() const { return segments_; }
+  const HlsSegment* segment(uint64_t sequence) const;
+  // Segment URIs are "EPOCH-SEQUENCE.ts": a room that goes live again never
+  // reuses a URI a cache may hold.
+  std::string playlist(int window, int target_seconds, const std::string& epoch) const;
+  // Peak bits per second over the kept segments (BANDWIDTH).
+  int64_t peakBitrate() const;
+
+ private:
+  RenditionInfo info_;
+  std::deque<HlsSegment> segments_;
+  uint64_t next_sequence_ = 0;
+  uint64_t discontinuity_sequence_ = 0;  // discontinuities dropped off the front
+  bool pending_discontinuity_ = false;
+};
+
+class HlsStore {
+ public:
+  HlsStore(int target_seconds, int window, std::string epoch)
+      : target_seconds_(target_seconds), window_(window), epoch_(std::move(epoch)) {}
+  const std::string& epoch() const { return epoch_; }
+  // Parses "EPOCH-SEQUENCE.ts"; null for another epoch or a bad name.
+  const HlsSegment* segmentByName(const std::string& rendition, const std::string& name) const;
+
+  HlsRendition& add(RenditionInfo info);
+  HlsRendition* find(const std::string& name);
+  const HlsRendition* find(const std::string& name) const;
+  const std::vector<std::unique_ptr<HlsRendition>>& renditions() const { return renditions_; }
+
+  void markDiscontinuity();
+  // True when every rendition has a segment (the master playlist can be complete).
+  bool ready() const;
+  std::string masterPlaylist() const;
+  std::optional<std::string> mediaPlaylist(const std::string& rendition) const;
+  int targetSeconds() const { return target_seconds_; }
+  // How many segments are kept in memory per rendition (window plus slack for
+  // players that fetch late).
+  size_t keep() const { return static_cast<size_t>(window_) + 4; }
+
+ private:
+  int target_seconds_;
+  int window_;
+  std::string epoch_;
+  std::vector<std::unique_ptr<HlsRendition>> renditions_;
+};
+
+// "avc1.PPCCLL" from the profile and level strings h264parse puts in caps.
+std::string avcCodecString(const std::string& profile, const std::string& level);
+
+}  // namespace jobcast::media

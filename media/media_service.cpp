@@ -1,0 +1,290 @@
+#include "media/media_service.h"
+
+#include <openssl/rand.h>
+
+#include <filesystem>
+
+#include "core/log.h"
+
+namespace jobcast::media {
+namespace {
+
+std::string randomId() {
+  unsigned char bytes[12];
+  RAND_bytes(bytes, sizeof bytes);
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out += hex[b >> 4];
+    out += hex[b & 15];
+  }
+  return out;
+}
+
+}  // namespace
+
+const char* stageStateName(StageState state) {
+  switch (state) {
+    case StageState::Idle:
+      return "idle";
+    case StageState::Live:
+      return "live";
+    case StageState::Reconnecting:
+      return "reconnecting";
+  }
+  return "idle";
+}
+
+bool validRoomId(const std::string& room) {
+  if (room.empty() || room.size() > 64)
+    return false;
+  for (char c : room) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_';
+    if (!ok)
+      return false;
+  }
+  return true;
+}
+
+MediaService::MediaService(Loop& loop, MediaOptions options)
+    : loop_(loop), options_(std::move(options)) {
+  gst_init(nullptr, nullptr);
+  renditions_.push_back("source");
+  if (options_.rendition_low)
+    renditions_.push_back("360p");
+  if (options_.rendition_audio)
+    renditions_.push_back("audio");
+}
+
+MediaService::~MediaService() {
+  shutdown();
+}
+
+RoomPipeline::Post MediaService::postFor(const std::string& session) {
+  Loop* loop = &loop_;
+  std::weak_ptr<Registry> weak = registry_;
+  return [loop, weak, session](std::function<void(RoomPipeline&)> task) {
+    loop->post([weak, session, task = std::move(task)] {
+      auto registry = weak.lock();
+      if (!registry)
+        return;
+      auto it = registry->sessions.find(session);
+      if (it != registry->sessions.end())
+        task(*it->second);
+    });
+  };
+}
+
+void MediaService::publish(const std::string& room, const std::string& offer_sdp,
+                           std::function<void(Result<Published>)> done) {
+  JOBCAST_ASSERT_LOOP_THREAD(loop_);
+  if (!validRoomId(room)) {
+    done(Error{"not_found", "no such room"});
+    return;
+  }
+  SdpPtr offer = parseSdp(offer_sdp);
+  if (!offer) {
+    done(Error{"bad_sdp", "the body is not an SDP offer"});
+    return;
+  }
+  auto media = chooseOfferedMedia(*offer);
+  if (!media) {
+    done(media.error());
+    return;
+  }
+  RoomMedia& rm = rooms_[room];
+  if (rm.pipeline) {
+    done(Error{"slot_taken", "another publisher is on this room's stage"});
+    return;
+  }
+  if (!rm.hls) {
+    rm.hls = std::make_unique<HlsStore>(options_.segment_seconds, options_.playlist_segments,
+                                        randomId().substr(0, 8));
+    for (const auto& name : renditions_) {
+      RenditionInfo info;
+      info.name = name;
+      info.has_video = name != "audio";
+      if (name == "360p") {
+        info.width = options_.low_width;
+        info.height = options_.low_height;
+        info.nominal_kbps = options_.low_video_kbps + options_.audio_kbps;
+      } else if (name == "audio") {
+        info.nominal_kbps = options_.audio_kbps;
+      }
+      rm.hls->add(info);
+    }
+  } else {
+    rm.hls->markDiscontinuity();  // a new publisher: new timestamps, maybe new SPS
+  }
+
+  std::string session = randomId();
+  RoomPipeline::Setup setup;
+  setup.room = room;
+  setup.session = session;
+  setup.hls_dir = options_.data_dir + "/hls/" + room + "/" + session;
+  if (options_.recording)
+    setup.recording_dir = recordingDir(room);
+  setup.renditions = renditions_;
+
+  auto answered = std::make_shared<bool>(false);
+  RoomPipeline::Events events;
+  events.answer = [this, room, session, answered, done](Result<std::string> answer) {
+    if (*answered)
+      return;
+    *answered = true;
+    if (!answer) {
+      log::warn("publish refused",
+                {{"room", room}, {"code", answer.error().code}, {"error", answer.error().message}});
+      done(answer.error());
+      if (hasSession(room, session)) {
+        retire(room);
+        setState(room, StageState::Idle, "negotiation_failed");
+      }
+      return;
+    }
+    log::info("publisher answered", {{"room", room}, {"session", session}});
+    done(Published{session, answer.value()});
+    setState(room, StageState::Live, "publisher_joined");
+  };
+  events.segment = [this, room](const std::string& rendition, double seconds,
+                                std::shared_ptr<const std::string> bytes,
+                                const VideoFormat& format) {
+    onSegment(room, rendition, seconds, std::move(bytes), format);
+  };
+  events.gone = [this, room, session](const std::string& reason) {
+    if (!hasSession(room, session))
+      return;
+    retire(room);
+    setState(room, StageState::Reconnecting, reason);
+  };
+  events.recording_closed = [this, room](const RecordingPiece& piece) {
+    for (auto& l : recording_listeners_)
+      l(room, piece);
+  };
+
+  auto pipeline =
+      RoomPipeline::create(loop_, options_, std::move(setup), std::move(events), postFor(session));
+  if (!pipeline) {
+    done(pipeline.error());
+    return;
+  }
+  rm.pipeline = std::move(pipeline.value());
+  registry_->sessions[session] = rm.pipeline.get();
+  log::info("publish", {{"room", room}, {"session", session}});
+  rm.pipeline->negotiate(std::move(offer), std::move(media.value()));
+}
+
+void MediaService::retire(const std::string& room) {
+  auto it = rooms_.find(room);
+  if (it == rooms_.end() || !it->second.pipeline)
+    return;
+  std::unique_ptr<RoomPipeline> pipeline = std::move(it->second.pipeline);
+  std::string session = pipeline->session();
+  RoomPipeline* raw = pipeline.get();
+  stopping_[session] = std::move(pipeline);
+  raw->stop([this, session] {
+    // Runs on the control thread once the pipeline is down; post the erase so the
+    // pipeline is not destroyed inside its own method.
+    loop_.post([this, session] {
+      registry_->sessions.erase(session);
+      stopping_.erase(session);
+    });
+  });
+}
+
+bool MediaService::endSession(const std::string& room, const std::string& session) {
+  JOBCAST_ASSERT_LOOP_THREAD(loop_);
+  if (!hasSession(room, session))
+    return false;
+  retire(room);
+  setState(room, StageState::Idle, "publisher_left");
+  return true;
+}
+
+bool MediaService::hasSession(const std::string& room, const std::string& session) const {
+  auto it = rooms_.find(room);
+  return it != rooms_.end() && it->second.pipeline && it->second.pipeline->session() == session;
+}
+
+void MediaService::endRoom(const std::string& room) {
+  JOBCAST_ASSERT_LOOP_THREAD(loop_);
+  auto it = rooms_.find(room);
+  if (it == rooms_.end())
+    return;
+  retire(room);
+  rooms_.erase(room);
+  std::error_code ec;
+  // Scratch files of pipelines still stopping go with their pipeline.
+  std::filesystem::remove_all(options_.data_dir + "/hls/" + room, ec);
+  log::info("room media ended", {{"room", room}});
+  for (auto& l : state_listeners_)
+    l(room, StageState::Idle, "room_ended");
+}
+
+void MediaService::shutdown() {
+  std::vector<std::string> names;
+  for (auto& [room, rm] : rooms_)
+    names.push_back(room);
+  for (const auto& room : names)
+    retire(room);
+  // Let recordings finish (each stop has its own 4 s watchdog).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(6);
+  while (!stopping_.empty() && std::chrono::steady_clock::now() < deadline) {
+    g_main_context_iteration(loop_.context(), FALSE);
+    g_usleep(2000);
+  }
+  stopping_.clear();
+  registry_->sessions.clear();
+  rooms_.clear();
+}
+
+StageState MediaService::state(const std::string& room) const {
+  auto it = rooms_.find(room);
+  return it == rooms_.end() ? StageState::Idle : it->second.state;
+}
+
+const HlsStore* MediaService::hls(const std::string& room) const {
+  auto it = rooms_.find(room);
+  return it == rooms_.end() ? nullptr : it->second.hls.get();
+}
+
+std::vector<std::string> MediaService::rooms() const {
+  std::vector<std::string> out;
+  for (const auto& [room, rm] : rooms_)
+    out.push_back(room);
+  return out;
+}
+
+std::string MediaService::recordingDir(const std::string& room) const {
+  return options_.data_dir + "/recordings/" + room;
+}
+
+void MediaService::setState(const std::string& room, StageState state, const std::string& reason) {
+  auto it = rooms_.find(room);
+  if (it == rooms_.end() || it->second.state == state)
+    return;
+  it->second.state = state;
+  log::info("stage", {{"room", room}, {"state", stageStateName(state)}, {"reason", reason}});
+  for (auto& l : state_listeners_)
+    l(room, state, reason);
+}
+
+void MediaService::onSegment(const std::string& room, const std::string& rendition, double seconds,
+                             std::shared_ptr<const std::string> bytes, const VideoFormat& format) {
+  auto it = rooms_.find(room);
+  if (it == rooms_.end() || !it->second.hls)
+    return;
+  HlsRendition* r = it->second.hls->find(rendition);
+  if (!r)
+    return;
+  if (format.width > 0) {
+    r->info().width = format.width;
+    r->info().height = format.height;
+  }
+  if (!format.codec.empty())
+    r->info().video_codec = format.codec;
+  r->add(seconds, std::move(bytes), it->second.hls->keep());
+}
+
+}  // namespace jobcast::media

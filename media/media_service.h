@@ -1,0 +1,104 @@
+#pragma once
+// The media API the rest of the node uses: takes a publisher's SDP offer for a
+// room and answers (async), keeps each live room's HLS ladder in memory, and
+// records the programme. Knows nothing of HTTP. Control thread only.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/loop.h"
+#include "core/result.h"
+#include "media/hls_store.h"
+#include "media/media_options.h"
+#include "media/room_pipeline.h"
+
+namespace jobcast::media {
+
+// What a room's stage shows: nobody publishing, a publisher on air, or the
+// publisher lost and the room waiting for them to come back.
+enum class StageState { Idle, Live, Reconnecting };
+const char* stageStateName(StageState state);
+
+// Room ids name folders: letters, digits, '-' and '_' only, 1-64 characters.
+bool validRoomId(const std::string& room);
+
+class MediaService {
+ public:
+  struct Published {
+    std::string session;
+    std::string answer_sdp;
+  };
+  using StateListener =
+      std::function<void(const std::string& room, StageState state, const std::string& reason)>;
+  using RecordingListener = std::function<void(const std::string& room, const RecordingPiece&)>;
+
+  MediaService(Loop& loop, MediaOptions options);
+  ~MediaService();
+  MediaService(const MediaService&) = delete;
+  MediaService& operator=(const MediaService&) = delete;
+
+  // Starts a publisher session on the room's stage. `done` runs once on the
+  // control thread with the SDP answer or an error: "bad_sdp" (the offer is not
+  // SDP or lacks H.264/Opus), "slot_taken" (a publisher is on air),
+  // "media_unavailable"/"media_error" (the pipeline failed).
+  void publish(const std::string& room, const std::string& offer_sdp,
+               std::function<void(Result<Published>)> done);
+  // Ends a publisher session (WHIP DELETE). False when there is no such session.
+  bool endSession(const std::string& room, const std::string& session);
+  bool hasSession(const std::string& room, const std::string& session) const;
+  // The room is over: stops its pipeline and forgets its HLS (recordings stay).
+  void endRoom(const std::string& room);
+  // Stops every pipeline, waiting (bounded) for recordings to be finished.
+  void shutdown();
+
+  StageState state(const std::string& room) const;
+  // The room's live HLS output, or null when the room has none.
+  const HlsStore* hls(const std::string& room) const;
+  std::vector<std::string> rooms() const;
+  // The publisher's pipeline on the room's stage, or null (WHEP taps it).
+  RoomPipeline* onStage(const std::string& room) const {
+    auto it = rooms_.find(room);
+    return it == rooms_.end() ? nullptr : it->second.pipeline.get();
+  }
+  // Pipelines alive, on stage or still stopping (for leak checks and metrics).
+  size_t pipelines() const { return registry_->sessions.size(); }
+  std::string recordingDir(const std::string& room) const;
+  const MediaOptions& options() const { return options_; }
+
+  void onStateChange(StateListener listener) { state_listeners_.push_back(std::move(listener)); }
+  void onRecordingClosed(RecordingListener listener) {
+    recording_listeners_.push_back(std::move(listener));
+  }
+
+ private:
+  struct RoomMedia {
+    std::unique_ptr<HlsStore> hls;
+    std::unique_ptr<RoomPipeline> pipeline;  // the publisher on stage, if any
+    StageState state = StageState::Idle;
+  };
+  // Lets tasks posted from streaming threads find their pipeline by session id.
+  struct Registry {
+    std::map<std::string, RoomPipeline*> sessions;
+  };
+
+  RoomPipeline::Post postFor(const std::string& session);
+  void setState(const std::string& room, StageState state, const std::string& reason);
+  // Moves the room's pipeline out of the stage and stops it in the background.
+  void retire(const std::string& room);
+  void onSegment(const std::string& room, const std::string& rendition, double seconds,
+                 std::shared_ptr<const std::string> bytes, const VideoFormat& format);
+
+  Loop& loop_;
+  MediaOptions options_;
+  std::vector<std::string> renditions_;
+  std::map<std::string, RoomMedia> rooms_;
+  std::map<std::string, std::unique_ptr<RoomPipeline>> stopping_;  // by session
+  std::shared_ptr<Registry> registry_ = std::make_shared<Registry>();
+  std::vector<StateListener> state_listeners_;
+  std::vector<RecordingListener> recording_listeners_;
+};
+
+}  // namespace jobcast::media

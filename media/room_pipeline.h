@@ -1,0 +1,158 @@
+#pragma once
+// One room's live pipeline while a publisher is on stage:
+//
+//   webrtcbin ─ rtph264depay ─ h264parse ─ tee "programme-video" (H.264, passthrough)
+//            │                              ├─ hlssink2 "source"
+//            │                              ├─ avdec_h264 ─ scale ─ x264enc ─ hlssink2 "360p"
+//            │                              └─ splitmuxsink (MP4 recording)
+//            └ rtpopusdepay ─ tee "programme-opus" ─ opusdec ─ avenc_aac ─ tee "programme-aac"
+//                                                   (AAC once, into every hlssink2 and the MP4)
+//
+// Its public methods run on the control thread. GStreamer calls its callbacks on
+// streaming threads; those copy what they need and post a task to the control
+// thread through `post`, keyed by the session id (see media_service.cpp), never
+// holding a pointer to this object. docs/media.md says where a guest publisher
+// (compositor) and per-viewer WHEP branches join.
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/loop.h"
+#include "core/result.h"
+#include "media/gst_ptr.h"
+#include "media/hls_store.h"
+#include "media/media_options.h"
+#include "media/sdp.h"
+
+namespace jobcast::media {
+
+struct VideoFormat {
+  int width = 0;
+  int height = 0;
+  std::string codec;  // "avc1.42e01f"
+};
+
+struct RecordingPiece {
+  std::string path;
+  int64_t started_ms = 0;  // wall clock, ms since the epoch
+  int64_t ended_ms = 0;
+};
+
+class RoomPipeline {
+ public:
+  // All run on the control thread.
+  struct Events {
+    std::function<void(Result<std::string> answer_sdp)> answer;
+    std::function<void(const std::string& rendition, double seconds,
+                       std::shared_ptr<const std::string> bytes, const VideoFormat& format)>
+        segment;
+    std::function<void(const std::string& reason)> gone;  // the publisher is lost
+    std::function<void(const RecordingPiece& piece)> recording_closed;
+  };
+  // Posts a task for this pipeline to the control thread; the task is skipped
+  // when the session no longer exists. Safe from any thread.
+  using Post = std::function<void(std::function<void(RoomPipeline&)>)>;
+
+  struct Setup {
+    std::string room;
+    std::string session;
+    std::string hls_dir;                  // scratch files of hlssink2 (read into memory, removed)
+    std::string recording_dir;            // empty: no recording
+    std::vector<std::string> renditions;  // "source", "360p", "audio"
+  };
+
+  static Result<std::unique_ptr<RoomPipeline>> create(Loop& loop, const MediaOptions& options,
+                                                      Setup setup, Events events, Post post);
+  ~RoomPipeline();
+  RoomPipeline(const RoomPipeline&) = delete;
+  RoomPipeline& operator=(const RoomPipeline&) = delete;
+
+  // Starts negotiation with the publisher's offer (already checked).
+  void negotiate(SdpPtr offer, std::vector<OfferedMedia> media);
+  // Finishes the recording (EOS, with a watchdog) and stops the pipeline; `done`
+  // runs on the control thread afterwards. Safe to call more than once.
+  void stop(std::function<void()> done);
+
+  const std::string& session() const { return setup_.session; }
+  // For WHEP (media/room_programmes.*): the pipeline, a programme tee by name
+  // ("programme-video", "programme-opus"), and a keyframe request to the publisher.
+  GstElement* pipeline() const { return pipeline_.get(); }
+  GstElement* programmeTee(const char* name) const;
+  void askKeyframe() { requestKeyframe(); }
+  bool mediaFlowing() const { return media_started_; }
+
+  // Control-thread continuations of GStreamer callbacks (posted by session id).
+  void onRemoteDescriptionSet(bool ok, std::string error);
+  void onAnswerCreated(std::string sdp, std::string error);
+  void onGatheringState(int state);
+  void onIncomingPad(std::shared_ptr<GstPad> pad, std::string kind, gulong probe);
+  void onConnectionState(int state);
+  void finishStop();
+
+ private:
+  RoomPipeline(Loop& loop, const MediaOptions& options, Setup setup, Events events, Post post);
+  Result<bool> build();
+  Result<bool> buildLadder();
+  Result<bool> buildRecording();
+  GstElement* add(const char* factory, const char* name = nullptr);
+
+  void finishAnswer();
+  bool onBusMessage(GstMessage* message);
+  void onFragment(const GstStructure* s, const std::string& owner, bool opened);
+  void checkMedia();
+  void lose(const std::string& reason);
+  void requestKeyframe();
+
+  Loop& loop_;
+  MediaOptions options_;
+  Setup setup_;
+  Events events_;
+  Post post_;
+
+  PipelinePtr pipeline_;
+  GstElement* webrtc_ = nullptr;  // owned by pipeline_
+  GstElement* video_in_ = nullptr;
+  GstElement* audio_in_ = nullptr;
+  GstElement* video_tee_ = nullptr;
+  GstElement* aac_tee_ = nullptr;
+  GstElement* recorder_ = nullptr;
+  std::vector<GstPtr<GstPad>> recorder_pads_;
+  std::map<std::string, GstElement*> hls_sinks_;  // rendition -> hlssink2
+  GstElement* low_parse_ = nullptr;
+  SourcePtr bus_watch_;
+
+  struct FragmentState {
+    uint64_t index = 0;
+    GstClockTime opened = GST_CLOCK_TIME_NONE;
+    int64_t opened_ms = 0;
+    std::string location;
+  };
+  std::map<std::string, FragmentState> fragments_;
+
+  std::vector<OfferedMedia> media_;
+  std::map<guint, CapsPtr> preferences_;  // m-line -> codec preference
+  bool answered_ = false;
+  bool linked_video_ = false;
+  bool linked_audio_ = false;
+  bool media_started_ = false;
+  bool lost_ = false;
+  bool stopping_ = false;
+  bool recording_open_ = false;
+  std::vector<std::function<void()>> stop_waiters_;
+  std::shared_ptr<std::atomic<int64_t>> last_video_ms_;
+  std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
+  Timer health_timer_;
+  Timer gather_timer_;
+  Timer stop_timer_;
+  Timer keyframe_timer_;
+  guint video_ssrc_ = 0;
+  VideoFormat source_format_;
+  VideoFormat low_format_;
+};
+
+}  // namespace jobcast::media

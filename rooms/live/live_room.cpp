@@ -1,0 +1,534 @@
+#include "rooms/live/live_room.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "core/secrets.h"
+#include "rooms/live/live_scripts.h"
+
+namespace jobcast::live {
+
+namespace {
+
+using nlohmann::json;
+
+const std::map<std::string_view, Action>& actionTable() {
+  static const std::map<std::string_view, Action> table = {
+      {"chat.send", Action::ChatSend},
+      {"question.ask", Action::QuestionAsk},
+      {"question.vote", Action::QuestionVote},
+      {"question.answer", Action::QuestionAnswer},
+      {"apply", Action::Apply},
+      {"queue.join", Action::QueueJoin},
+      {"queue.leave", Action::QueueLeave},
+      {"queue.next", Action::QueueNext},
+      {"mod.delete", Action::ModDelete},
+      {"mod.mute", Action::ModMute},
+      {"mod.ban", Action::ModBan},
+      {"mod.slowmode", Action::ModSlowmode},
+      {"card.show", Action::CardShow},
+      {"caption.send", Action::CaptionSend},
+  };
+  return table;
+}
+
+Error badArgs(const std::string& message) {
+  return Error{"bad_request", message};
+}
+
+// A required string field of at most `max_chars` code points, not blank.
+Result<std::string> textField(const json& args, const char* name, size_t max_chars,
+                              bool allow_empty = false) {
+  auto it = args.find(name);
+  if (it == args.end() || !it->is_string()) {
+    if (allow_empty && (it == args.end() || it->is_null()))
+      return std::string();
+    return badArgs(std::string("'") + name + "' must be a string");
+  }
+  std::string text = it->get<std::string>();
+  auto length = utf8Length(text);
+  if (!length)
+    return badArgs(std::string("'") + name + "' is not valid UTF-8");
+  bool blank =
+      std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isspace(c) != 0; });
+  if (blank && !allow_empty)
+    return badArgs(std::string("'") + name + "' is empty");
+  if (*length > max_chars) {
+    return Error{"too_long", std::string("'") + name + "' is over " + std::to_string(max_chars) +
+                                 " characters"};
+  }
+  return text;
+}
+
+Result<std::string> idField(const json& args, const char* name) {
+  auto it = args.find(name);
+  if (it == args.end() || !it->is_string() || it->get_ref<const std::string&>().empty() ||
+      it->get_ref<const std::string&>().size() > 64) {
+    return badArgs(std::string("'") + name + "' must be an id");
+  }
+  return it->get<std::string>();
+}
+
+Result<int64_t> intField(const json& args, const char* name, int64_t min, int64_t max) {
+  auto it = args.find(name);
+  if (it == args.end() || !it->is_number_integer())
+    return badArgs(std::string("'") + name + "' must be an integer");
+  int64_t v = it->get<int64_t>();
+  if (v < min || v > max) {
+    return badArgs(std::string("'") + name + "' must be between " + std::to_string(min) + " and " +
+                   std::to_string(max));
+  }
+  return v;
+}
+
+std::string roleText(const Actor& actor) {
+  return actor.role ? roleName(*actor.role) : "viewer";
+}
+
+Error scriptError(const std::string& code, const std::string& detail) {
+  if (code == "muted")
+    return Error{code, "you are muted for " + detail + " s more"};
+  if (code == "slow_mode")
+    return Error{code, "slow mode: wait " + detail + " s"};
+  if (code == "rate_limited")
+    return Error{code, "too many messages: wait " + detail + " s"};
+  if (code == "banned")
+    return Error{code, "you are banned from this room"};
+  if (code == "already_voted")
+    return Error{code, "you already voted for this question"};
+  if (code == "not_found")
+    return Error{code, "no such item in this room"};
+  if (code == "not_queued")
+    return Error{code, "you are not in the interview queue"};
+  if (code == "queue_empty")
+    return Error{code, "nobody is waiting"};
+  if (code == "room_not_found")
+    return Error{code, "no such room"};
+  return Error{code, code};
+}
+
+// Room-hash-only view of the rooms domain: status and the pinned job come from
+// jc:{r:ROOM}:room; jobs and applications need the rooms store.
+class RoomHashOnly : public RoomsPort {
+ public:
+  void enrichSnapshot(const std::string&, const Actor&, json snapshot,
+                      std::function<void(json)> done) override {
+    snapshot["jobs"] = json::array();
+    snapshot["applications"] = json::array();
+    done(std::move(snapshot));
+  }
+  void apply(const std::string&, const Actor&, const json&,
+             std::function<void(Result<json>)> done) override {
+    done(Error{"unavailable", "applying is not available on this node yet"});
+  }
+};
+
+}  // namespace
+
+std::optional<Action> parseAction(std::string_view type) {
+  auto it = actionTable().find(type);
+  if (it == actionTable().end())
+    return std::nullopt;
+  return it->second;
+}
+
+const char* actionName(Action action) {
+  for (const auto& [name, a] : actionTable()) {
+    if (a == action)
+      return name.data();
+  }
+  return "?";
+}
+
+Result<bool> authorize(const Actor& actor, Action action) {
+  if (actor.anonymous())
+    return Error{"auth_required", "sign in to take part"};
+  Role role = *actor.role;
+  bool ok = false;
+  switch (action) {
+    case Action::ChatSend:
+    case Action::QuestionAsk:
+    case Action::QuestionVote:
+      ok = true;
+      break;
+    case Action::Apply:
+    case Action::QueueJoin:
+    case Action::QueueLeave:
+      ok = role == Role::Jobseeker;
+      break;
+    case Action::QueueNext:
+      ok = actor.staff && (role == Role::Employer || role == Role::Admin);
+      break;
+    case Action::QuestionAnswer:
+    case Action::ModDelete:
+    case Action::ModMute:
+    case Action::ModBan:
+    case Action::ModSlowmode:
+      ok = actor.staff;
+      break;
+    case Action::CardShow:
+      ok = role == Role::Counsellor || role == Role::Admin;
+      break;
+    case Action::CaptionSend:
+      ok = role == Role::Captioner || role == Role::Admin;
+      break;
+  }
+  if (!ok)
+    return Error{"forbidden", std::string(actionName(action)) + " is not allowed for " +
+                                  roleName(role) + " in this room"};
+  return true;
+}
+
+WordFilter::WordFilter(std::vector<std::string> words) {
+  for (auto& w : words) {
+    std::transform(w.begin(), w.end(), w.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (!w.empty())
+      words_.push_back(std::move(w));
+  }
+}
+
+std::string WordFilter::mask(std::string_view text) const {
+  std::string out(text);
+  if (words_.empty())
+    return out;
+  std::string lower(text);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  auto wordChar = [](unsigned char c) { return std::isalnum(c) || c >= 0x80; };
+  for (const auto& w : words_) {
+    size_t pos = 0;
+    while ((pos = lower.find(w, pos)) != std::string::npos) {
+      size_t end = pos + w.size();
+      bool starts = pos == 0 || !wordChar(static_cast<unsigned char>(lower[pos - 1]));
+      bool ends = end == lower.size() || !wordChar(static_cast<unsigned char>(lower[end]));
+      if (starts && ends)
+        std::fill(out.begin() + static_cast<std::ptrdiff_t>(pos),
+                  out.begin() + static_cast<std::ptrdiff_t>(end), '*');
+      pos = end;
+    }
+  }
+  return out;
+}
+
+std::optional<size_t> utf8Length(std::string_view text) {
+  size_t count = 0;
+  for (size_t i = 0; i < text.size();) {
+    auto c = static_cast<unsigned char>(text[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (n == 0 || i + n > text.size())
+      return std::nullopt;
+    for (size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) >> 6) != 0x2)
+        return std::nullopt;
+    }
+    if (c < 0x20 && c != '\n' && c != '\t')
+      return std::nullopt;  // control characters have no place in chat
+    i += n;
+    ++count;
+  }
+  return count;
+}
+
+std::optional<StreamId> StreamId::parse(std::string_view text) {
+  auto dash = text.find('-');
+  if (dash == std::string_view::npos || dash == 0 || dash + 1 == text.size() || text.size() > 41)
+    return std::nullopt;
+  StreamId id;
+  auto digits = [](std::string_view s, uint64_t& out) {
+    if (s.size() > 19)
+      return false;
+    out = 0;
+    for (char c : s) {
+      if (c < '0' || c > '9')
+        return false;
+      out = out * 10 + static_cast<uint64_t>(c - '0');
+    }
+    return true;
+  };
+  if (!digits(text.substr(0, dash), id.ms) || !digits(text.substr(dash + 1), id.seq))
+    return std::nullopt;
+  return id;
+}
+
+ResumeVerdict resumeVerdict(const std::optional<std::string>& since, const std::string& last_id,
+                            const std::string& first_id, const std::string& max_deleted_id) {
+  if (!since)
+    return ResumeVerdict::Fresh;
+  auto s = StreamId::parse(*since);
+  auto last = StreamId::parse(last_id);
+  auto deleted = StreamId::parse(max_deleted_id);
+  if (!s || !last || !deleted || *s > *last)
+    return ResumeVerdict::Unknown;  // not an id of this stream
+  if (*s == *last)
+    return ResumeVerdict::Resume;  // nothing new
+  // Entries after `since` may be gone if one was deleted after it, or if
+  // trimming moved the first retained entry past it. (When `since` itself was
+  // the last trimmed entry this says Expired needlessly: a fresh snapshot.)
+  if (*s < *deleted)
+    return ResumeVerdict::Expired;
+  auto first = StreamId::parse(first_id);
+  if (!first || *s < *first)
+    return ResumeVerdict::Expired;
+  return ResumeVerdict::Resume;
+}
+
+std::unique_ptr<RoomsPort> makeRoomHashPort() {
+  return std::make_unique<RoomHashOnly>();
+}
+
+LiveRoom::LiveRoom(RedisClient& redis, Limits limits, RoomsPort* rooms)
+    : redis_(redis), limits_(std::move(limits)), filter_(limits_.blocked_words), rooms_(rooms) {
+  std::string prelude(scripts::kEventLua);
+  const std::pair<const char*, std::string_view> bodies[] = {
+      {"chat.send", scripts::kChatSendLua},
+      {"question.ask", scripts::kQuestionAskLua},
+      {"question.vote", scripts::kQuestionVoteLua},
+      {"question.answer", scripts::kQuestionAnswerLua},
+      {"mod.delete", scripts::kModDeleteLua},
+      {"mod.mute", scripts::kModMuteLua},
+      {"mod.ban", scripts::kModBanLua},
+      {"mod.slowmode", scripts::kModSlowmodeLua},
+      {"queue.join", scripts::kQueueJoinLua},
+      {"queue.leave", scripts::kQueueLeaveLua},
+      {"queue.next", scripts::kQueueNextLua},
+      {"card.show", scripts::kCardShowLua},
+      {"caption.send", scripts::kCaptionSendLua},
+      {"presence", scripts::kPresenceLua},
+      {"snapshot", scripts::kSnapshotLua},
+  };
+  for (const auto& [name, body] : bodies)
+    scripts_.emplace(name, RedisScript(prelude + std::string(body)));
+}
+
+void LiveRoom::run(const RedisScript& script, const std::string& room,
+                   std::vector<std::string> args,
+                   std::function<void(Result<std::vector<std::string>>)> done) {
+  script.run(redis_, {keyPrefix(room)}, args, [done = std::move(done)](Result<RedisReply> r) {
+    if (!r.ok()) {
+      done(r.error());
+      return;
+    }
+    const RedisReply& reply = r.value();
+    if (reply.isError()) {
+      done(Error{"internal", "room script failed"});
+      return;
+    }
+    std::vector<std::string> parts;
+    for (const auto& e : reply.elements)
+      parts.push_back(e.type == RedisReply::Type::Integer ? std::to_string(e.integer) : e.str);
+    if (parts.empty()) {
+      done(Error{"internal", "room script gave no answer"});
+      return;
+    }
+    if (parts[0] == "err") {
+      done(scriptError(parts.size() > 1 ? parts[1] : "internal", parts.size() > 2 ? parts[2] : ""));
+      return;
+    }
+    done(std::move(parts));
+  });
+}
+
+void LiveRoom::perform(const std::string& room, const Actor& actor, Action action, const json& args,
+                       Reply reply) {
+  auto allowed = authorize(actor, action);
+  if (!allowed) {
+    reply(allowed.error());
+    return;
+  }
+  auto fail = [&](const Error& e) { reply(e); };
+  // Each case validates its arguments, then runs its script; `ack` shapes the answer.
+  using Parts = std::vector<std::string>;
+  auto go = [&](const char* script, std::vector<std::string> argv,
+                std::function<json(const Parts&)> ack) {
+    run(scripts_.at(script), room, std::move(argv),
+        [reply = std::move(reply), ack = std::move(ack)](Result<Parts> r) {
+          if (!r.ok()) {
+            reply(r.error());
+            return;
+          }
+          reply(ack(r.value()));
+        });
+  };
+  auto idAndEvent = [](const Parts& p) {
+    return json{{"id", p.size() > 1 ? p[1] : ""}, {"event", p.size() > 2 ? p[2] : ""}};
+  };
+  switch (action) {
+    case Action::ChatSend: {
+      auto text = textField(args, "text", limits_.chat_max_chars);
+      if (!text)
+        return fail(text.error());
+      go("chat.send",
+         {actor.sub, actor.name, roleText(actor), actor.staff ? "1" : "0",
+          filter_.mask(text.value()), std::to_string(limits_.chat_rate_count),
+          std::to_string(limits_.chat_rate_window_ms)},
+         idAndEvent);
+      return;
+    }
+    case Action::QuestionAsk: {
+      auto text = textField(args, "text", limits_.question_max_chars);
+      if (!text)
+        return fail(text.error());
+      go("question.ask", {actor.sub, actor.name, filter_.mask(text.value())}, idAndEvent);
+      return;
+    }
+    case Action::QuestionVote: {
+      auto id = idField(args, "id");
+      if (!id)
+        return fail(id.error());
+      go("question.vote", {actor.sub, id.value()}, [](const Parts& p) {
+        return json{{"votes", std::stoll(p.at(1))}, {"event", p.size() > 2 ? p[2] : ""}};
+      });
+      return;
+    }
+    case Action::QuestionAnswer: {
+      auto id = idField(args, "id");
+      if (!id)
+        return fail(id.error());
+      auto answer = textField(args, "answer", limits_.question_max_chars * 4, true);
+      if (!answer)
+        return fail(answer.error());
+      go("question.answer", {actor.sub, actor.name, id.value(), answer.value()}, idAndEvent);
+      return;
+    }
+    case Action::Apply:
+      rooms_->apply(room, actor, args, std::move(reply));
+      return;
+    case Action::QueueJoin:
+      go("queue.join", {actor.sub, actor.name}, [](const Parts& p) {
+        return json{{"position", std::stoll(p.at(1))}};
+      });
+      return;
+    case Action::QueueLeave:
+      go("queue.leave", {actor.sub}, [](const Parts&) { return json::object(); });
+      return;
+    case Action::QueueNext: {
+      std::string call_id = "call-" + randomHex(8);
+      go("queue.next", {actor.sub, actor.name, call_id}, [call_id](const Parts& p) {
+        return json{{"call_id", call_id},
+                    {"jobseeker", {{"sub", p.at(1)}, {"name", p.size() > 3 ? p[3] : ""}}}};
+      });
+      return;
+    }
+    case Action::ModDelete: {
+      auto id = idField(args, "id");
+      if (!id)
+        return fail(id.error());
+      go("mod.delete", {id.value(), actor.sub}, idAndEvent);
+      return;
+    }
+    case Action::ModMute: {
+      auto sub = idField(args, "sub");
+      if (!sub)
+        return fail(sub.error());
+      auto seconds = intField(args, "seconds", 0, limits_.mute_max_s);
+      if (!seconds)
+        return fail(seconds.error());
+      go("mod.mute", {sub.value(), std::to_string(seconds.value())}, idAndEvent);
+      return;
+    }
+    case Action::ModBan: {
+      auto sub = idField(args, "sub");
+      if (!sub)
+        return fail(sub.error());
+      if (sub.value() == actor.sub)
+        return fail(badArgs("you cannot ban yourself"));
+      go("mod.ban", {sub.value()}, idAndEvent);
+      return;
+    }
+    case Action::ModSlowmode: {
+      auto seconds = intField(args, "seconds", 0, limits_.slowmode_max_s);
+      if (!seconds)
+        return fail(seconds.error());
+      go("mod.slowmode", {std::to_string(seconds.value())}, [](const Parts& p) {
+        return json{{"seconds", std::stoll(p.at(1))}};
+      });
+      return;
+    }
+    case Action::CardShow: {
+      auto kind = args.find("card");
+      if (kind == args.end() || !kind->is_string() ||
+          (*kind != "policy" && *kind != "contract_template")) {
+        return fail(badArgs("'card' must be \"policy\" or \"contract_template\""));
+      }
+      auto title = textField(args, "title", 200);
+      if (!title)
+        return fail(title.error());
+      auto body = textField(args, "body", 4000, true);
+      if (!body)
+        return fail(body.error());
+      auto url = textField(args, "url", 500, true);
+      if (!url)
+        return fail(url.error());
+      json card{{"card", *kind}, {"title", title.value()}, {"body", body.value()}};
+      if (!url.value().empty())
+        card["url"] = url.value();
+      go("card.show", {card.dump(), actor.name}, idAndEvent);
+      return;
+    }
+    case Action::CaptionSend: {
+      auto text = textField(args, "text", limits_.caption_max_chars);
+      if (!text)
+        return fail(text.error());
+      std::string lang = "und";
+      if (auto it = args.find("lang"); it != args.end()) {
+        if (!it->is_string() || it->get_ref<const std::string&>().size() > 16)
+          return fail(badArgs("'lang' must be a language tag"));
+        lang = it->get<std::string>();
+      }
+      bool final_text = args.value("final", true);
+      go("caption.send", {text.value(), lang, final_text ? "1" : "0", actor.name}, idAndEvent);
+      return;
+    }
+  }
+}
+
+void LiveRoom::snapshot(const std::string& room, const Actor& actor, Reply reply) {
+  std::string employer = actor.role == Role::Employer ? actor.employer : "";
+  run(scripts_.at("snapshot"), room, {actor.sub, roleText(actor), employer},
+      [this, room, actor, reply = std::move(reply)](Result<std::vector<std::string>> r) mutable {
+        if (!r.ok()) {
+          reply(r.error());
+          return;
+        }
+        json snap = json::parse(r.value().at(1), nullptr, false);
+        if (!snap.is_object()) {
+          reply(Error{"internal", "bad room snapshot"});
+          return;
+        }
+        // cjson writes empty tables as {} and HGETALL as a flat list.
+        if (!snap["questions"].is_array())
+          snap["questions"] = json::array();
+        if (snap["queue"].contains("entries") && !snap["queue"]["entries"].is_array())
+          snap["queue"]["entries"] = json::array();
+        json stage = json::object();
+        if (snap["stage"].is_array()) {
+          const auto& flat = snap["stage"];
+          for (size_t i = 0; i + 1 < flat.size(); i += 2)
+            stage[flat[i].get<std::string>()] = flat[i + 1];
+        }
+        snap["stage"] = stage;
+        Actor who = actor;
+        who.staff = snap.value("staff", false);
+        rooms_->enrichSnapshot(room, who, std::move(snap),
+                               [reply = std::move(reply)](json s) { reply(std::move(s)); });
+      });
+}
+
+void LiveRoom::presence(const std::string& room, const std::string& node, size_t viewers,
+                        const std::vector<std::string>& subs, int64_t ttl_ms, int64_t grace_ms,
+                        Reply reply) {
+  std::vector<std::string> argv{node, std::to_string(viewers), std::to_string(ttl_ms),
+                                std::to_string(grace_ms)};
+  argv.insert(argv.end(), subs.begin(), subs.end());
+  run(scripts_.at("presence"), room, std::move(argv),
+      [reply = std::move(reply)](Result<std::vector<std::string>> r) {
+        if (!r.ok()) {
+          reply(r.error());
+          return;
+        }
+        reply(json{{"viewers", std::stoll(r.value().at(1))}});
+      });
+}
+
+}  // namespace jobcast::live

@@ -1,0 +1,150 @@
+#pragma once
+// The live room's interactions: chat (word filter, length, rate, slow mode),
+// questions and votes, moderation, the interview queue, cards, captions and
+// viewer presence. Each change is one Lua script (rooms/live/*.lua) that also
+// appends its event to the room stream (docs/redis-schema.md). This layer
+// decides who may do what; signaling/ carries frames to and from it.
+// All methods and callbacks run on the control thread.
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/jwt.h"
+#include "core/redis.h"
+#include "core/result.h"
+
+namespace jobcast::live {
+
+// Who is acting: anonymous viewers have no subject and may only read.
+struct Actor {
+  std::string sub;
+  std::string name;
+  std::optional<Role> role;  // empty: anonymous viewer
+  std::string employer;      // the employer the token acts for (employer staff)
+  bool staff = false;        // this room's employer, a counsellor or an admin
+  bool anonymous() const { return !role.has_value(); }
+};
+
+enum class Action {
+  ChatSend,
+  QuestionAsk,
+  QuestionVote,
+  QuestionAnswer,
+  Apply,
+  QueueJoin,
+  QueueLeave,
+  QueueNext,
+  ModDelete,
+  ModMute,
+  ModBan,
+  ModSlowmode,
+  CardShow,
+  CaptionSend,
+};
+
+std::optional<Action> parseAction(std::string_view type);
+const char* actionName(Action action);
+
+// Errors: "auth_required" (anonymous) or "forbidden" (wrong role).
+Result<bool> authorize(const Actor& actor, Action action);
+
+struct Limits {
+  size_t chat_max_chars = 500;
+  int chat_rate_count = 5;  // messages per window per user
+  int chat_rate_window_ms = 10000;
+  size_t question_max_chars = 300;
+  size_t caption_max_chars = 1000;
+  int64_t mute_max_s = 7 * 24 * 3600;
+  int64_t slowmode_max_s = 3600;
+  std::vector<std::string> blocked_words;  // masked in chat and questions
+};
+
+// Masks each blocked word (ASCII case-insensitive, whole words) with '*'.
+class WordFilter {
+ public:
+  explicit WordFilter(std::vector<std::string> words);
+  std::string mask(std::string_view text) const;
+
+ private:
+  std::vector<std::string> words_;  // lower-case
+};
+
+// Length of a UTF-8 text in code points; nullopt when it is not valid UTF-8.
+std::optional<size_t> utf8Length(std::string_view text);
+
+// Decides whether a client may resume from `since` given the stream's state.
+enum class ResumeVerdict { Fresh, Resume, Expired, Unknown };
+// last_id: the stream's last generated id; first_id: its first retained entry
+// ("" when empty); max_deleted_id: the highest id removed by XDEL.
+ResumeVerdict resumeVerdict(const std::optional<std::string>& since, const std::string& last_id,
+                            const std::string& first_id, const std::string& max_deleted_id);
+
+// A stream entry id "MS-SEQ", ordered.
+struct StreamId {
+  uint64_t ms = 0;
+  uint64_t seq = 0;
+  static std::optional<StreamId> parse(std::string_view text);
+  std::string str() const { return std::to_string(ms) + "-" + std::to_string(seq); }
+  auto operator<=>(const StreamId&) const = default;
+};
+
+// Where the rooms domain (room status, jobs, applications, REST apply) plugs in.
+// The live channel needs only these two calls from it.
+class RoomsPort {
+ public:
+  virtual ~RoomsPort() = default;
+  // Adds "jobs", "pinned_job" and (for a jobseeker) "applications" to `snapshot`.
+  virtual void enrichSnapshot(const std::string& room, const Actor& actor, nlohmann::json snapshot,
+                              std::function<void(nlohmann::json)> done) = 0;
+  // One-click apply with the REST rules and idempotency.
+  virtual void apply(const std::string& room, const Actor& actor, const nlohmann::json& args,
+                     std::function<void(Result<nlohmann::json>)> done) = 0;
+};
+
+// A RoomsPort that reads only the room hash (jc:{r:ROOM}:room): no jobs, no apply.
+std::unique_ptr<RoomsPort> makeRoomHashPort();
+
+class LiveRoom {
+ public:
+  using Reply = std::function<void(Result<nlohmann::json>)>;
+
+  LiveRoom(RedisClient& redis, Limits limits, RoomsPort* rooms);
+
+  static std::string keyPrefix(const std::string& room) { return "jc:{r:" + room + "}:"; }
+  static std::string eventsKey(const std::string& room) { return keyPrefix(room) + "events"; }
+
+  // Checks the arguments of `action`, authorizes `actor`, runs it. The reply
+  // holds what the ack carries, or an error (code + message).
+  void perform(const std::string& room, const Actor& actor, Action action,
+               const nlohmann::json& args, Reply reply);
+
+  // The room as the actor may see it; sets actor's staff flag in "staff".
+  void snapshot(const std::string& room, const Actor& actor, Reply reply);
+
+  // One node's heartbeat for a room: its viewer count and connected subjects.
+  void presence(const std::string& room, const std::string& node, size_t viewers,
+                const std::vector<std::string>& subs, int64_t ttl_ms, int64_t grace_ms,
+                Reply reply);
+
+  const Limits& limits() const { return limits_; }
+  void setRoomsPort(RoomsPort* rooms) { rooms_ = rooms; }
+
+ private:
+  void run(const RedisScript& script, const std::string& room, std::vector<std::string> args,
+           std::function<void(Result<std::vector<std::string>>)> done);
+
+  RedisClient& redis_;
+  Limits limits_;
+  WordFilter filter_;
+  RoomsPort* rooms_;
+  std::map<std::string, RedisScript> scripts_;
+};
+
+}  // namespace jobcast::live

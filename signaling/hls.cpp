@@ -1,0 +1,250 @@
+#include "signaling/hls.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/log.h"
+
+namespace jobcast {
+namespace {
+
+constexpr const char* kPlaylistType = "application/vnd.apple.mpegurl";
+
+http::Response noStream() {
+  auto r = http::Response::error(404, "no_stream", "this room is not streaming");
+  r.header("cache-control", "no-cache");
+  return r;
+}
+
+bool safeFileName(const std::string& name) {
+  return !name.empty() && name.size() < 128 && name[0] != '.' &&
+         name.find_first_not_of(
+             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") ==
+             std::string::npos;
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+void registerHls(http::Router& router, media::MediaService& media) {
+  router.add(http::Method::Get, "/hls/{room}/master.m3u8",
+             [&media](const http::Request& req, const http::Responder& res) {
+               const media::HlsStore* hls = media.hls(req.param("room"));
+               if (!hls || !hls->ready()) {
+                 res.send(noStream());
+                 return;
+               }
+               auto r = http::Response::text(200, hls->masterPlaylist(), kPlaylistType);
+               r.header("cache-control", "no-cache");
+               res.send(std::move(r));
+             });
+  router.add(http::Method::Get, "/hls/{room}/{rendition}/index.m3u8",
+             [&media](const http::Request& req, const http::Responder& res) {
+               const media::HlsStore* hls = media.hls(req.param("room"));
+               auto playlist = hls ? hls->mediaPlaylist(req.param("rendition")) : std::nullopt;
+               if (!playlist) {
+                 res.send(noStream());
+                 return;
+               }
+               auto r = http::Response::text(200, *playlist, kPlaylistType);
+               r.header("cache-control", "no-cache");
+               res.send(std::move(r));
+             });
+  router.add(http::Method::Get, "/hls/{room}/{rendition}/{segment}",
+             [&media](const http::Request& req, const http::Responder& res) {
+               const media::HlsStore* hls = media.hls(req.param("room"));
+               const media::HlsSegment* segment =
+                   hls ? hls->segmentByName(req.param("rendition"), req.param("segment")) : nullptr;
+               if (!segment) {
+                 res.error(404, "segment_not_found", "no such segment (expired or unknown)");
+                 return;
+               }
+               http::Response r;
+               r.content_type = "video/mp2t";
+               r.shared_body = segment->bytes;  // no copy per viewer
+               // Names carry the room's epoch and never repeat: safe to cache.
+               r.header("cache-control", "public, max-age=300, immutable");
+               res.send(std::move(r));
+             });
+}
+
+bool parseByteRange(const std::string& header, uint64_t size, uint64_t& first, uint64_t& last) {
+  if (header.rfind("bytes=", 0) != 0 || size == 0)
+    return false;
+  std::string spec = header.substr(6);
+  if (spec.find(',') != std::string::npos)
+    return false;  // one range only
+  auto dash = spec.find('-');
+  if (dash == std::string::npos)
+    return false;
+  std::string a = spec.substr(0, dash);
+  std::string b = spec.substr(dash + 1);
+  auto digits = [](const std::string& s) {
+    return !s.empty() && s.size() < 19 && s.find_first_not_of("0123456789") == std::string::npos;
+  };
+  if (a.empty()) {
+    if (!digits(b))
+      return false;
+    uint64_t n = std::stoull(b);
+    if (n == 0)
+      return false;
+    first = n >= size ? 0 : size - n;
+    last = size - 1;
+    return true;
+  }
+  if (!digits(a) || (!b.empty() && !digits(b)))
+    return false;
+  first = std::stoull(a);
+  last = b.empty() ? size - 1 : std::min<uint64_t>(std::stoull(b), size - 1);
+  return first < size && first <= last;
+}
+
+void registerRecordings(http::Router& router, media::MediaService& media) {
+  router.add(http::Method::Get, "/api/v1/rooms/{id}/recordings",
+             [&media](const http::Request& req, const http::Responder& res) {
+               std::string room = req.param("id");
+               if (!media::validRoomId(room)) {
+                 res.error(404, "room_not_found", "no such room");
+                 return;
+               }
+               std::string dir = media.recordingDir(room);
+               nlohmann::json timeline =
+                   nlohmann::json::parse(readFile(dir + "/timeline.json"), nullptr, false);
+               nlohmann::json pieces = nlohmann::json::array();
+               if (timeline.is_object() && timeline["pieces"].is_array()) {
+                 for (auto piece : timeline["pieces"]) {
+                   std::string file = piece.value("file", "");
+                   std::error_code ec;
+                   auto size = std::filesystem::file_size(dir + "/" + file, ec);
+                   if (ec)
+                     continue;
+                   piece["bytes"] = size;
+                   piece["url"] = "/recordings/" + room + "/" + file;
+                   pieces.push_back(piece);
+                 }
+               }
+               res.json(200, {{"room", room}, {"recordings", pieces}});
+             });
+  router.add(http::Method::Get, "/recordings/{room}/{file}",
+             [&media](const http::Request& req, const http::Responder& res) {
+               std::string room = req.param("room");
+               std::string file = req.param("file");
+               if (!media::validRoomId(room) || !safeFileName(file) || file.size() < 5 ||
+                   file.substr(file.size() - 4) != ".mp4") {
+                 res.error(404, "not_found", "no such recording");
+                 return;
+               }
+               std::string path = media.recordingDir(room) + "/" + file;
+               std::error_code ec;
+               uint64_t size = std::filesystem::file_size(path, ec);
+               if (ec) {
+                 res.error(404, "not_found", "no such recording");
+                 return;
+               }
+               http::Response r;
+               r.content_type = "video/mp4";
+               r.header("accept-ranges", "bytes");
+               r.header("cache-control", "public, max-age=3600");
+               std::string range = req.header("range");
+               uint64_t first = 0, last = size ? size - 1 : 0;
+               if (!range.empty()) {
+                 if (!parseByteRange(range, size, first, last)) {
+                   auto bad = http::Response::error(416, "range_not_satisfiable",
+                                                    "the range is outside the file");
+                   bad.header("content-range", "bytes */" + std::to_string(size));
+                   res.send(std::move(bad));
+                   return;
+                 }
+                 r.status = 206;
+                 r.header("content-range", "bytes " + std::to_string(first) + "-" +
+                                               std::to_string(last) + "/" + std::to_string(size));
+               }
+               if (size > 0) {
+                 std::ifstream in(path, std::ios::binary);
+                 in.seekg(static_cast<std::streamoff>(first));
+                 r.body.resize(last - first + 1);
+                 in.read(r.body.data(), static_cast<std::streamsize>(r.body.size()));
+                 r.body.resize(static_cast<size_t>(in.gcount()));
+               }
+               res.send(std::move(r));
+             });
+}
+
+RecordingTimeline::RecordingTimeline(RedisClient& redis, media::MediaService& media)
+    : redis_(redis), media_(media) {
+  media_.onRecordingClosed([this](const std::string& room, const media::RecordingPiece& piece) {
+    onPiece(room, piece);
+  });
+}
+
+void RecordingTimeline::onPiece(const std::string& room, const media::RecordingPiece& piece) {
+  std::string key = "jc:{r:" + room + "}:events";
+  std::string dir = media_.recordingDir(room);
+  auto write = [dir, piece](const nlohmann::json& pins) {
+    std::string path = dir + "/timeline.json";
+    nlohmann::json timeline = nlohmann::json::parse(readFile(path), nullptr, false);
+    if (!timeline.is_object())
+      timeline = {{"pieces", nlohmann::json::array()}};
+    nlohmann::json entry = {
+        {"file", std::filesystem::path(piece.path).filename().string()},
+        {"started_ms", piece.started_ms},
+        {"ended_ms", piece.ended_ms},
+        {"duration_s", static_cast<double>(piece.ended_ms - piece.started_ms) / 1000.0},
+        {"pins", pins}};
+    timeline["pieces"].push_back(entry);
+    std::string tmp = path + ".tmp";
+    std::ofstream(tmp) << timeline.dump(2);
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+  };
+  // Stream ids are milliseconds: the pins made while this piece was recorded.
+  redis_.command(
+      {"XRANGE", key, std::to_string(piece.started_ms), std::to_string(piece.ended_ms)},
+      [piece, write](Result<RedisReply> reply) {
+        nlohmann::json pins = nlohmann::json::array();
+        if (reply && reply->type == RedisReply::Type::Array) {
+          for (const auto& entry : reply->elements) {
+            if (entry.elements.size() != 2)
+              continue;
+            std::string id = entry.elements[0].str;
+            std::string kind, data;
+            const auto& fields = entry.elements[1].elements;
+            for (size_t i = 0; i + 1 < fields.size(); i += 2) {
+              if (fields[i].str == "kind")
+                kind = fields[i + 1].str;
+              else if (fields[i].str == "data")
+                data = fields[i + 1].str;
+            }
+            if (kind != "job.pinned")
+              continue;
+            auto json = nlohmann::json::parse(data, nullptr, false);
+            if (!json.is_object())
+              continue;
+            // Accept {"job_id","title"} or {"job":{"id","title"}}.
+            nlohmann::json job =
+                json.contains("job") && json["job"].is_object() ? json["job"] : json;
+            std::string job_id = job.value("job_id", job.value("id", ""));
+            int64_t at = std::stoll(id.substr(0, id.find('-')));
+            pins.push_back({{"at_ms", at},
+                            {"offset_s", static_cast<double>(at - piece.started_ms) / 1000.0},
+                            {"job_id", job_id},
+                            {"title", job.value("title", "")}});
+          }
+        } else {
+          log::warn("recording timeline: could not read pins");
+        }
+        write(pins);
+      });
+}
+
+}  // namespace jobcast

@@ -1,0 +1,38 @@
+#pragma once
+// HLS out of memory and recordings off disk, over HTTP. Control thread.
+//
+//   GET /hls/{room}/master.m3u8                  master playlist (no-cache)
+//   GET /hls/{room}/{rendition}/index.m3u8       media playlist (no-cache)
+//   GET /hls/{room}/{rendition}/{epoch-seq}.ts   segment from memory (cacheable)
+//   GET /api/v1/rooms/{id}/recordings            the room's MP4 pieces and job timeline
+//   GET /recordings/{room}/{file}                an MP4 piece, with byte ranges (Safari)
+
+#include <string>
+
+#include "core/redis.h"
+#include "media/media_service.h"
+#include "signaling/http.h"
+
+namespace jobcast {
+
+void registerHls(http::Router& router, media::MediaService& media);
+void registerRecordings(http::Router& router, media::MediaService& media);
+
+// Keeps <recordings>/ROOM/timeline.json: each closed MP4 piece and the jobs
+// pinned while it was recorded (job.pinned events read from the room's event
+// stream), so a replay can jump to each job.
+class RecordingTimeline {
+ public:
+  RecordingTimeline(RedisClient& redis, media::MediaService& media);
+
+ private:
+  void onPiece(const std::string& room, const media::RecordingPiece& piece);
+  RedisClient& redis_;
+  media::MediaService& media_;
+};
+
+// Parses "bytes=A-B", "bytes=A-" or "bytes=-N" against a size. False when the
+// header is not one range we can serve.
+bool parseByteRange(const std::string& header, uint64_t size, uint64_t& first, uint64_t& last);
+
+}  // namespace jobcast

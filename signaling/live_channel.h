@@ -1,0 +1,116 @@
+#pragma once
+// The live room channel: the jobcast.v1 WebSocket protocol (docs/websocket.md)
+// on the HTTP server's vhosts. Each connection is a cursor on its room's event
+// stream. One node-wide Redis subscription wakes a per-room feed that reads the
+// stream once and queues the same serialised bytes to every entitled local
+// connection, each with a bounded send queue. Control thread only.
+
+#include <libwebsockets.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "core/config.h"
+#include "core/jwt.h"
+#include "core/loop.h"
+#include "core/metrics.h"
+#include "core/redis.h"
+#include "core/redis_subscriber.h"
+#include "rooms/live/live_room.h"
+#include "rooms/store.h"
+#include "signaling/ws_protocol.h"
+
+namespace jobcast::ws {
+
+struct LiveOptions {
+  size_t max_frame_bytes = 8192;
+  size_t send_queue_frames = 2048;
+  size_t send_queue_bytes = 4 << 20;
+  int64_t slow_grace_ms = 2000;
+  int hello_timeout_s = 10;
+  int abuse_limit = 10;
+  double frames_per_s = 20;
+  int64_t heartbeat_ms = 2000;
+  int64_t viewer_ttl_ms = 6000;
+  int64_t queue_grace_ms = 30000;
+  size_t read_batch = 500;  // stream entries per XREAD / XRANGE
+  live::Limits limits;
+
+  static LiveOptions fromConfig(const Config& config);
+};
+
+class LiveChannel {
+ public:
+  LiveChannel(Loop& loop, RedisClient& redis, const RedisAddress& address, const Jwt& jwt,
+              Metrics& metrics, LiveOptions options);
+  ~LiveChannel();
+  LiveChannel(const LiveChannel&) = delete;
+  LiveChannel& operator=(const LiveChannel&) = delete;
+
+  // The protocol entry for HttpServer::Options::websocket_protocols.
+  lws_protocols protocol();
+  // Subscribes to room notifications and starts the presence heartbeat.
+  void start();
+  // The rooms domain (jobs, applications, apply); defaults to the room hash only.
+  void setRoomsPort(live::RoomsPort* port);
+  // Uses `store` for the welcome's jobs and applications and for `apply`.
+  void useRoomStore(rooms::RoomStore& store);
+
+  const std::string& nodeId() const { return node_id_; }
+  size_t connections() const { return conns_.size(); }
+
+  struct Conn;
+  struct Feed;
+  struct Event;
+  // libwebsockets glue.
+  int onCallback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len);
+
+ private:
+  void onEstablished(lws* wsi, void* user);
+  void onClosed(Conn& conn);
+  int onWritable(Conn& conn);
+  void onReceive(Conn& conn, const char* in, size_t len, bool binary, bool final);
+  void onMessage(Conn& conn, std::string_view text);
+  void onHello(Conn& conn, const ClientFrame& frame);
+  void joined(uint64_t conn_id, Result<nlohmann::json> snapshot, std::optional<std::string> since);
+  void catchUp(uint64_t conn_id);
+  void onAction(Conn& conn, const std::string& type, int64_t req, const nlohmann::json& body);
+
+  void sendText(Conn& conn, const std::string& payload);
+  void enqueue(Conn& conn, const std::shared_ptr<const std::string>& frame);
+  void checkBound(Conn& conn);
+  void sendError(Conn& conn, const std::optional<int64_t>& req, const std::string& code,
+                 const std::string& message);
+  void closeConn(Conn& conn, uint16_t code, const std::string& reason);
+  void strike(Conn& conn);
+
+  Feed& feedFor(const std::string& room);
+  void detachFromFeed(Conn& conn);
+  void wake(const std::string& room);
+  void readFeed(Feed& feed);
+  void deliver(Feed& feed, const Event& event);
+  bool entitled(const Conn& conn, const Event& event) const;
+  static bool parseEntry(const RedisReply& entry, Event& event);
+  void reportPresence(Feed& feed);
+  void heartbeat();
+
+  Loop& loop_;
+  RedisClient& redis_;
+  const Jwt& jwt_;
+  Metrics& metrics_;
+  LiveOptions options_;
+  std::unique_ptr<live::RoomsPort> own_rooms_port_;
+  std::unique_ptr<live::RoomsPort> store_port_;
+  live::RoomsPort* rooms_port_;
+  live::LiveRoom room_;
+  RedisSubscriber subscriber_;
+  std::string node_id_;
+  uint64_t next_conn_id_ = 1;
+  std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
+  std::unordered_map<std::string, std::unique_ptr<Feed>> feeds_;
+  Timer heartbeat_timer_;
+};
+
+}  // namespace jobcast::ws

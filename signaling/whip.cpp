@@ -1,0 +1,172 @@
+#include "signaling/whip.h"
+
+#include <ctime>
+
+#include "core/log.h"
+#include "signaling/hls.h"
+
+namespace jobcast {
+namespace {
+
+int statusFor(const std::string& code) {
+  if (code == "bad_sdp")
+    return 400;
+  if (code == "slot_taken" || code == "room_not_live")
+    return 409;
+  if (code == "not_found")
+    return 404;
+  if (code == "redis_unavailable")
+    return 503;
+  return 500;
+}
+
+}  // namespace
+
+WhipEndpoint::WhipEndpoint(Loop& loop, const Jwt& jwt, RedisClient& redis,
+                           media::MediaService& media, std::unique_ptr<RoomGate> gate)
+    : loop_(loop), jwt_(jwt), redis_(redis), media_(media), gate_(std::move(gate)) {
+  media_.onStateChange([this](const std::string& room, media::StageState state,
+                              const std::string& reason) { publishStage(room, state, reason); });
+  watch_timer_.start(loop_, std::chrono::milliseconds(2000), [this] {
+    watchRooms();
+    return true;
+  });
+}
+
+void WhipEndpoint::registerRoutes(http::Router& router) {
+  router.add(http::Method::Post, "/whip/{room}",
+             [this](const http::Request& req, const http::Responder& res) { post(req, res); });
+  router.add(http::Method::Delete, "/whip/{room}/{session}",
+             [this](const http::Request& req, const http::Responder& res) { remove(req, res); });
+  router.add(http::Method::Get, "/api/v1/rooms/{id}/media",
+             [this](const http::Request& req, const http::Responder& res) {
+               std::string room = req.param("id");
+               nlohmann::json body = {{"room", room},
+                                      {"stage", media::stageStateName(media_.state(room))}};
+               const media::HlsStore* hls = media_.hls(room);
+               if (hls && hls->ready())
+                 body["hls"] = "/hls/" + room + "/master.m3u8";
+               res.json(200, body);
+             });
+}
+
+void WhipEndpoint::post(const http::Request& req, const http::Responder& res) {
+  std::string room = req.param("room");
+  std::string token = req.bearerToken();
+  if (token.empty()) {
+    auto r = http::Response::error(401, "unauthorized", "a bearer token is required");
+    r.header("www-authenticate", "Bearer");
+    res.send(std::move(r));
+    return;
+  }
+  auto claims = jwt_.verify(token, static_cast<int64_t>(std::time(nullptr)));
+  if (!claims) {
+    auto r = http::Response::error(401, claims.error().code, claims.error().message);
+    r.header("www-authenticate", "Bearer error=\"invalid_token\"");
+    res.send(std::move(r));
+    return;
+  }
+  std::string type = req.header("content-type");
+  if (type.rfind("application/sdp", 0) != 0) {
+    res.error(415, "unsupported_media_type", "WHIP offers are application/sdp");
+    return;
+  }
+  if (!media::validRoomId(room)) {
+    res.error(404, "room_not_found", "no such room");
+    return;
+  }
+  std::string offer = req.body;
+  gate_->lookup(room, [this, room, offer, claims = claims.value(), res](Result<RoomRecord> record) {
+    if (!record) {
+      res.error(503, record.error().code, "room state is unavailable, retry");
+      return;
+    }
+    if (!record->exists) {
+      res.error(404, "room_not_found", "no such room");
+      return;
+    }
+    if (!mayPublish(claims, room, record.value())) {
+      res.error(403, "forbidden", "this token may not publish into this room");
+      return;
+    }
+    if (record->status != "live") {
+      res.error(409, "room_not_live", "the room is " + record->status + ", not live");
+      return;
+    }
+    media_.publish(room, offer, [room, res](Result<media::MediaService::Published> published) {
+      if (!published) {
+        res.error(statusFor(published.error().code), published.error().code,
+                  published.error().message);
+        return;
+      }
+      http::Response r;
+      r.status = 201;
+      r.content_type = "application/sdp";
+      r.body = published->answer_sdp;
+      r.header("location", "/whip/" + room + "/" + published->session);
+      r.header("etag", "\"" + published->session + "\"");
+      res.send(std::move(r));
+    });
+  });
+}
+
+void WhipEndpoint::remove(const http::Request& req, const http::Responder& res) {
+  std::string room = req.param("room");
+  std::string session = req.param("session");
+  auto claims = jwt_.verify(req.bearerToken(), static_cast<int64_t>(std::time(nullptr)));
+  if (!claims) {
+    res.error(401, "unauthorized", "a valid bearer token is required");
+    return;
+  }
+  if (claims->role == Role::Jobseeker || !claims->allowsRoom(room)) {
+    res.error(403, "forbidden", "this token may not end this session");
+    return;
+  }
+  if (!media_.endSession(room, session)) {
+    res.error(404, "session_not_found", "no such WHIP session");
+    return;
+  }
+  res.send(http::Response::noContent());
+}
+
+void WhipEndpoint::publishStage(const std::string& room, media::StageState state,
+                                const std::string& reason) {
+  // The stage state is a room event like any other (docs/redis-schema.md), so
+  // every page learns that the publisher is reconnecting.
+  nlohmann::json data = {{"state", media::stageStateName(state)}, {"reason", reason}};
+  std::string events = "jc:{r:" + room + "}:events";
+  std::string notify = "jc:{r:" + room + "}:notify";
+  redis_.command({"XADD", events, "MAXLEN", "~", "10000", "*", "kind", "media.stage", "data",
+                  data.dump(), "aud", "all"},
+                 [this, notify](Result<RedisReply> reply) {
+                   if (reply && reply->type == RedisReply::Type::String)
+                     redis_.command({"PUBLISH", notify, reply->str}, [](Result<RedisReply>) {});
+                 });
+}
+
+void WhipEndpoint::watchRooms() {
+  for (const auto& room : media_.rooms()) {
+    gate_->lookup(room, [this, room](Result<RoomRecord> record) {
+      if (record && (!record->exists || record->status == "ended")) {
+        log::info("room ended: closing its media", {{"room", room}});
+        media_.endRoom(room);
+      }
+    });
+  }
+}
+
+MediaRoutes::~MediaRoutes() = default;
+
+std::unique_ptr<MediaRoutes> registerMediaRoutes(http::Router& router, Loop& loop, const Jwt& jwt,
+                                                 RedisClient& redis, media::MediaService& media) {
+  auto routes = std::make_unique<MediaRoutes>();
+  routes->whip = std::make_unique<WhipEndpoint>(loop, jwt, redis, media,
+                                                std::make_unique<RedisRoomGate>(redis));
+  routes->whip->registerRoutes(router);
+  routes->timeline = std::make_unique<RecordingTimeline>(redis, media);
+  registerHls(router, media);
+  registerRecordings(router, media);
+  return routes;
+}
+
+}  // namespace jobcast

@@ -1,0 +1,54 @@
+#pragma once
+// WHIP ingest over HTTP (RFC 9725) onto media::MediaService, plus what follows a
+// publisher around: the stage state as a room event, the end of a room's media
+// when the room ends. Control thread.
+//
+//   POST   /whip/{room}            application/sdp offer -> 201, Location, SDP answer
+//   DELETE /whip/{room}/{session}  ends the session
+//   PATCH  /whip/{room}/{session}  405: no trickle ICE, the answer has every candidate
+//   OPTIONS                        CORS preflight (the router answers it)
+//   GET    /api/v1/rooms/{id}/media  the stage state and the HLS address
+
+#include <memory>
+#include <set>
+#include <string>
+
+#include "core/jwt.h"
+#include "core/loop.h"
+#include "core/redis.h"
+#include "media/media_service.h"
+#include "signaling/http.h"
+#include "signaling/room_gate.h"
+
+namespace jobcast {
+
+class WhipEndpoint {
+ public:
+  WhipEndpoint(Loop& loop, const Jwt& jwt, RedisClient& redis, media::MediaService& media,
+               std::unique_ptr<RoomGate> gate);
+  void registerRoutes(http::Router& router);
+
+ private:
+  void post(const http::Request& req, const http::Responder& res);
+  void remove(const http::Request& req, const http::Responder& res);
+  void publishStage(const std::string& room, media::StageState state, const std::string& reason);
+  void watchRooms();
+
+  Loop& loop_;
+  const Jwt& jwt_;
+  RedisClient& redis_;
+  media::MediaService& media_;
+  std::unique_ptr<RoomGate> gate_;
+  Timer watch_timer_;
+};
+
+// Builds WHIP, HLS and recording routes in one call (server/app.cpp).
+struct MediaRoutes {
+  std::unique_ptr<WhipEndpoint> whip;
+  std::unique_ptr<class RecordingTimeline> timeline;
+  ~MediaRoutes();
+};
+std::unique_ptr<MediaRoutes> registerMediaRoutes(http::Router& router, Loop& loop, const Jwt& jwt,
+                                                 RedisClient& redis, media::MediaService& media);
+
+}  // namespace jobcast

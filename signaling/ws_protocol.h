@@ -1,0 +1,67 @@
+#pragma once
+// The jobcast.v1 WebSocket protocol (docs/websocket.md): decoding client frames
+// (untrusted input: fuzzed in tests/fuzz/ws_frame_fuzz.cpp), encoding server
+// frames, and the one table from error code to frame and close behaviour.
+// Pure functions; no libwebsockets here.
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace jobcast::ws {
+
+inline constexpr const char* kSubprotocol = "jobcast.v1";
+inline constexpr const char* kPath = "/ws";
+
+// Close codes the server uses (RFC 6455 section 7.4 and the private 4000 range).
+enum CloseCode : uint16_t {
+  kCloseGoingAway = 1001,
+  kClosePolicy = 1008,  // repeated abuse
+  kCloseInternal = 1011,
+  kCloseUnauthorized = 4401,  // bad or expired token
+  kCloseBanned = 4403,        // banned from the room, or token not valid for it
+  kCloseRoomNotFound = 4404,
+  kCloseSlowConsumer = 4408,  // send queue stayed over its bound
+};
+
+struct ClientFrame {
+  std::string type;
+  std::optional<int64_t> req;
+  nlohmann::json body;  // the whole object
+};
+
+struct Hello {
+  std::string room;
+  std::optional<std::string> token;
+  std::optional<std::string> since;
+};
+
+struct FrameError {
+  std::string code;
+  std::string message;
+  std::optional<int64_t> req;  // when the frame's req could be read
+};
+
+// Parses one text message. Checks: size, JSON object, "type" known, "req" an
+// integer (required for actions), "hello" fields.
+std::variant<ClientFrame, FrameError> decodeFrame(std::string_view text, size_t max_bytes);
+std::variant<Hello, FrameError> decodeHello(const ClientFrame& frame);
+
+std::string errorFrame(const std::optional<int64_t>& req, std::string_view code,
+                       std::string_view message);
+std::string ackFrame(int64_t req, nlohmann::json fields);
+// data_json is spliced in as it is: the stream holds JSON written by our scripts.
+std::string eventFrame(std::string_view id, std::string_view kind, std::string_view data_json);
+
+// How the channel treats an error code.
+struct ErrorPolicy {
+  bool strike = false;      // counts towards the abuse limit
+  uint16_t close_code = 0;  // non-zero: close the connection after the error frame
+};
+ErrorPolicy errorPolicy(std::string_view code);
+
+}  // namespace jobcast::ws

@@ -1,0 +1,480 @@
+// The live room channel end to end: real redis-server, real jobcastd processes,
+// real WebSocket clients (tests/support/ws_client.h).
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "core/jwt.h"
+#include "tests/support/jobcastd.h"
+#include "tests/support/redis_server.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/ws_client.h"
+
+namespace jobcast::test {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kRoom = "fair1";
+constexpr const char* kEmployer = "emp-acme";
+
+std::string token(Role role, const std::string& sub, const std::string& name = "",
+                  const std::string& employer = "") {
+  Jwt jwt("test-secret-0123456789abcdef");
+  Claims c;
+  c.sub = sub;
+  c.name = name.empty() ? sub : name;
+  c.role = role;
+  c.rooms = {"*"};
+  c.employer = employer;
+  c.iat = std::time(nullptr);
+  c.exp = c.iat + 3600;
+  return jwt.sign(c);
+}
+
+void createRoom(const RedisServer& redis, const std::string& room = kRoom) {
+  redis.command({"HSET", "jc:{r:" + room + "}:room", "id", room, "title", "Harbour jobs", "status",
+                 "live", "employer_id", kEmployer, "pinned_job", "job-7"});
+}
+
+// Appends an event the way every room script does (docs/redis-schema.md).
+std::string appendEvent(const RedisServer& redis, const std::string& kind, const json& data,
+                        const std::string& aud = "all", const std::string& room = kRoom) {
+  std::string prefix = "jc:{r:" + room + "}:";
+  std::string id = redis.command(
+      {"XADD", prefix + "events", "*", "kind", kind, "data", data.dump(), "aud", aud});
+  redis.command({"PUBLISH", prefix + "notify", id});
+  return id;
+}
+
+class LiveChannel : public ::testing::Test {
+ protected:
+  void SetUp() override { createRoom(redis_); }
+
+  // A node with test-friendly limits plus `extra` YAML lines under live:.
+  std::unique_ptr<Jobcastd> startNode(const std::string& extra = "") {
+    std::string path = dir_.path() + "/node" + std::to_string(configs_++) + ".yaml";
+    std::ofstream(path) << "live:\n"
+                           "  chat_rate_count: 1000\n"
+                           "  frames_per_s: 5000\n"
+                           "  heartbeat_ms: 200\n"
+                           "  viewer_ttl_ms: 1000\n"
+                           "  queue_grace_ms: 1000\n"
+                           "  blocked_words: [darn]\n"
+                        << extra;
+    auto node = std::make_unique<Jobcastd>(
+        Jobcastd::Options{.args = {"--config", path}, .redis = redis_.address()});
+    node->start();
+    return node;
+  }
+
+  std::unique_ptr<WsClient> join(const Jobcastd& node, const std::string& tok = "",
+                                 const std::string& since = "", json* welcome = nullptr) {
+    std::string error;
+    auto c = WsClient::connect(node.httpPort(), {}, &error);
+    EXPECT_TRUE(c) << error;
+    if (!c)
+      return nullptr;
+    json w = c->hello(kRoom, tok, since);
+    EXPECT_EQ(w["type"], "welcome") << w.dump();
+    if (welcome)
+      *welcome = w;
+    return c;
+  }
+
+  RedisServer redis_;
+  TempDir dir_{"live-test"};
+  int configs_ = 0;
+};
+
+TEST_F(LiveChannel, WelcomeCarriesTheSnapshotAndAnonymousViewersOnlyRead) {
+  auto node = startNode();
+  json welcome;
+  auto viewer = join(*node, "", "", &welcome);
+  ASSERT_TRUE(viewer);
+  EXPECT_EQ(welcome["room"], kRoom);
+  EXPECT_EQ(welcome["resume"], "none");
+  EXPECT_EQ(welcome["snapshot"]["room"]["status"], "live");
+  EXPECT_EQ(welcome["snapshot"]["room"]["pinned_job"], "job-7");
+  EXPECT_TRUE(welcome["snapshot"]["questions"].is_array());
+  EXPECT_EQ(welcome["snapshot"]["queue"]["length"], 0);
+  EXPECT_EQ(welcome["you"]["role"], "viewer");
+
+  json r = viewer->call({{"type", "chat.send"}, {"text", "hello"}});
+  EXPECT_EQ(r["type"], "error");
+  EXPECT_EQ(r["code"], "auth_required");
+  r = viewer->call({{"type", "ping"}});
+  EXPECT_EQ(r["type"], "ack");
+  EXPECT_EQ(r["pong"], true);
+
+  // A room that does not exist: error, then close 4404.
+  auto lost = WsClient::connect(node->httpPort());
+  ASSERT_TRUE(lost);
+  json e = lost->hello("no-such-room");
+  EXPECT_EQ(e["code"], "room_not_found");
+  EXPECT_EQ(lost->waitClosed(), 4404);
+
+  // Only /ws with the jobcast.v1 subprotocol upgrades.
+  std::string error;
+  EXPECT_FALSE(WsClient::connect(node->httpPort(), {.path = "/other"}, &error));
+}
+
+TEST_F(LiveChannel, ChatArrivesInOrderMaskedAndWithinLimits) {
+  auto node = startNode("  chat_max_chars: 20\n");
+  auto viewer = join(*node);
+  auto js = join(*node, token(Role::Jobseeker, "js-1", "Ama"));
+  ASSERT_TRUE(viewer && js);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 40; ++i) {
+    json ack = js->call({{"type", "chat.send"}, {"text", "msg " + std::to_string(i)}});
+    ASSERT_EQ(ack["type"], "ack") << ack.dump();
+    ids.push_back(ack["event"]);
+  }
+  for (int i = 0; i < 40; ++i) {
+    json ev = viewer->waitEvent("chat.message");
+    ASSERT_FALSE(ev.is_null()) << "message " << i << " missing";
+    EXPECT_EQ(ev["data"]["text"], "msg " + std::to_string(i));
+    EXPECT_EQ(ev["id"], ids[static_cast<size_t>(i)]);
+    EXPECT_EQ(ev["data"]["name"], "Ama");
+  }
+  json masked = js->call({{"type", "chat.send"}, {"text", "Darn it"}});
+  ASSERT_EQ(masked["type"], "ack");
+  EXPECT_EQ(viewer->waitEvent("chat.message")["data"]["text"], "**** it");
+  json longer = js->call({{"type", "chat.send"}, {"text", std::string(21, 'x')}});
+  EXPECT_EQ(longer["code"], "too_long");
+  json blank = js->call({{"type", "chat.send"}, {"text", "   "}});
+  EXPECT_EQ(blank["code"], "bad_request");
+}
+
+TEST_F(LiveChannel, ChatRateAndSlowModeAreEnforced) {
+  auto node = startNode("  chat_rate_count: 3\n");
+  auto js = join(*node, token(Role::Jobseeker, "js-1"));
+  auto mod = join(*node, token(Role::Counsellor, "c-1"));
+  ASSERT_TRUE(js && mod);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(js->call({{"type", "chat.send"}, {"text", "hi"}})["type"], "ack");
+  EXPECT_EQ(js->call({{"type", "chat.send"}, {"text", "hi"}})["code"], "rate_limited");
+
+  auto js2 = join(*node, token(Role::Jobseeker, "js-2"));
+  EXPECT_EQ(mod->call({{"type", "mod.slowmode"}, {"seconds", 30}})["type"], "ack");
+  EXPECT_FALSE(js2->waitEvent("slowmode.changed").is_null());
+  EXPECT_EQ(js2->call({{"type", "chat.send"}, {"text", "one"}})["type"], "ack");
+  EXPECT_EQ(js2->call({{"type", "chat.send"}, {"text", "two"}})["code"], "slow_mode");
+  // Staff are not slowed.
+  EXPECT_EQ(mod->call({{"type", "chat.send"}, {"text", "a"}})["type"], "ack");
+  EXPECT_EQ(mod->call({{"type", "chat.send"}, {"text", "b"}})["type"], "ack");
+}
+
+TEST_F(LiveChannel, ResumeDeliversExactlyTheMissedEvents) {
+  auto node = startNode();
+  auto js = join(*node, token(Role::Jobseeker, "js-1"));
+  auto viewer = join(*node);
+  ASSERT_TRUE(js && viewer);
+  for (int i = 0; i < 5; ++i)
+    ASSERT_EQ(js->call({{"type", "chat.send"}, {"text", "before " + std::to_string(i)}})["type"],
+              "ack");
+  std::string last;
+  for (int i = 0; i < 5; ++i)
+    last = viewer->waitEvent("chat.message")["id"];
+  viewer.reset();  // the connection drops
+
+  for (int i = 0; i < 7; ++i)
+    ASSERT_EQ(js->call({{"type", "chat.send"}, {"text", "missed " + std::to_string(i)}})["type"],
+              "ack");
+  json welcome;
+  auto back = join(*node, "", last, &welcome);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(welcome["resume"], "ok");
+  for (int i = 7; i < 10; ++i)
+    ASSERT_EQ(js->call({{"type", "chat.send"}, {"text", "after " + std::to_string(i)}})["type"],
+              "ack");
+  std::vector<std::string> texts;
+  while (texts.size() < 10) {
+    json ev = back->waitEvent("chat.message");
+    ASSERT_FALSE(ev.is_null()) << "got only " << texts.size();
+    texts.push_back(ev["data"]["text"]);
+  }
+  for (int i = 0; i < 7; ++i)
+    EXPECT_EQ(texts[static_cast<size_t>(i)], "missed " + std::to_string(i));
+  for (int i = 7; i < 10; ++i)
+    EXPECT_EQ(texts[static_cast<size_t>(i)], "after " + std::to_string(i));
+  // Nothing repeated afterwards.
+  EXPECT_TRUE(back->waitEvent("chat.message", nullptr, 500ms).is_null());
+
+  // A cursor older than the retained window: say so, fresh snapshot, no gap-filling.
+  redis_.command({"XTRIM", "jc:{r:fair1}:events", "MAXLEN", "0"});
+  ASSERT_EQ(js->call({{"type", "chat.send"}, {"text", "new"}})["type"], "ack");
+  json stale;
+  auto again = join(*node, "", last, &stale);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(stale["resume"], "expired");
+  EXPECT_TRUE(stale["snapshot"].is_object());
+  EXPECT_TRUE(again->waitEvent("chat.message", nullptr, 500ms).is_null());
+}
+
+TEST_F(LiveChannel, TwoNodesOnOneRedisActAsOne) {
+  auto a = startNode();
+  auto b = startNode();
+  auto on_b = join(*b);
+  auto on_b2 = join(*b);
+  auto js_a = join(*a, token(Role::Jobseeker, "js-1"));
+  ASSERT_TRUE(on_b && on_b2 && js_a);
+  json ack = js_a->call({{"type", "chat.send"}, {"text", "from A"}});
+  ASSERT_EQ(ack["type"], "ack");
+  json ev = on_b->waitEvent("chat.message");
+  ASSERT_FALSE(ev.is_null());
+  EXPECT_EQ(ev["data"]["text"], "from A");
+  EXPECT_EQ(ev["id"], ack["event"]);
+
+  // Viewer counts add up across nodes: 2 on B + 1 on A.
+  EXPECT_FALSE(
+      js_a->waitEvent("viewers.changed", [](const json& e) { return e["data"]["count"] == 3; })
+          .is_null());
+  // B dies: its share expires.
+  b->stop(SIGKILL);
+  EXPECT_FALSE(
+      js_a->waitEvent("viewers.changed", [](const json& e) { return e["data"]["count"] == 1; })
+          .is_null());
+}
+
+TEST_F(LiveChannel, ModerationMuteDeleteAndBan) {
+  auto node = startNode();
+  auto js = join(*node, token(Role::Jobseeker, "js-1"));
+  auto viewer = join(*node);
+  auto emp = join(*node, token(Role::Employer, kEmployer, "Acme"));
+  auto other_emp = join(*node, token(Role::Employer, "emp-other"));
+  ASSERT_TRUE(js && viewer && emp && other_emp);
+
+  json sent = js->call({{"type", "chat.send"}, {"text", "buy my crypto"}});
+  ASSERT_EQ(sent["type"], "ack");
+  // Only this room's employer (and counsellors, admins) moderate.
+  EXPECT_EQ(other_emp->call({{"type", "mod.delete"}, {"id", sent["id"]}})["code"], "forbidden");
+  EXPECT_EQ(js->call({{"type", "mod.delete"}, {"id", sent["id"]}})["code"], "forbidden");
+  EXPECT_EQ(emp->call({{"type", "mod.delete"}, {"id", sent["id"]}})["type"], "ack");
+  for (auto* c : {js.get(), viewer.get(), other_emp.get()}) {
+    json d = c->waitEvent("chat.deleted");
+    ASSERT_FALSE(d.is_null());
+    EXPECT_EQ(d["data"]["id"], sent["id"]);
+  }
+
+  EXPECT_EQ(emp->call({{"type", "mod.mute"}, {"sub", "js-1"}, {"seconds", 60}})["type"], "ack");
+  json refused = js->call({{"type", "chat.send"}, {"text", "hello?"}});
+  EXPECT_EQ(refused["type"], "error");
+  EXPECT_EQ(refused["code"], "muted");
+  EXPECT_EQ(js->call({{"type", "question.ask"}, {"text", "why?"}})["code"], "muted");
+  EXPECT_EQ(emp->call({{"type", "mod.mute"}, {"sub", "js-1"}, {"seconds", 0}})["type"], "ack");
+  EXPECT_EQ(js->call({{"type", "chat.send"}, {"text", "thanks"}})["type"], "ack");
+
+  EXPECT_EQ(emp->call({{"type", "mod.ban"}, {"sub", "js-1"}})["type"], "ack");
+  EXPECT_EQ(js->waitClosed(), 4403);
+  EXPECT_FALSE(viewer->waitEvent("user.banned").is_null());
+  auto again = WsClient::connect(node->httpPort());
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->hello(kRoom, token(Role::Jobseeker, "js-1"))["code"], "banned");
+  EXPECT_EQ(again->waitClosed(), 4403);
+}
+
+TEST_F(LiveChannel, QuestionVotesCountOncePerUser) {
+  auto node = startNode();
+  auto a = join(*node, token(Role::Jobseeker, "js-a"));
+  auto b = join(*node, token(Role::Jobseeker, "js-b"));
+  auto counsellor = join(*node, token(Role::Counsellor, "c-1", "Kofi"));
+  ASSERT_TRUE(a && b && counsellor);
+  json q = a->call({{"type", "question.ask"}, {"text", "Is there housing?"}});
+  ASSERT_EQ(q["type"], "ack");
+  std::string qid = q["id"];
+  EXPECT_EQ(a->call({{"type", "question.vote"}, {"id", qid}})["votes"], 1);
+  EXPECT_EQ(a->call({{"type", "question.vote"}, {"id", qid}})["code"], "already_voted");
+  EXPECT_EQ(b->call({{"type", "question.vote"}, {"id", qid}})["votes"], 2);
+  EXPECT_EQ(b->call({{"type", "question.vote"}, {"id", "q999"}})["code"], "not_found");
+  EXPECT_EQ(a->call({{"type", "question.answer"}, {"id", qid}, {"answer", "yes"}})["code"],
+            "forbidden");
+  EXPECT_EQ(counsellor->call({{"type", "question.answer"}, {"id", qid}, {"answer", "Yes"}})["type"],
+            "ack");
+  EXPECT_FALSE(b->waitEvent("question.answered").is_null());
+
+  json welcome;
+  auto late = join(*node, token(Role::Jobseeker, "js-b"), "", &welcome);
+  ASSERT_TRUE(late);
+  auto questions = welcome["snapshot"]["questions"];
+  ASSERT_EQ(questions.size(), 1u);
+  EXPECT_EQ(questions[0]["votes"], 2);
+  EXPECT_EQ(questions[0]["voted"], true);
+  EXPECT_EQ(questions[0]["answered"], true);
+  EXPECT_EQ(redis_.command({"SCARD", "jc:{r:fair1}:q:" + qid + ":voters"}), "2");
+}
+
+TEST_F(LiveChannel, InterviewQueuePositionsOfferAndGracePeriod) {
+  auto node = startNode();
+  auto emp = join(*node, token(Role::Employer, kEmployer, "Acme"));
+  auto j1 = join(*node, token(Role::Jobseeker, "js-1", "Ama"));
+  auto j2 = join(*node, token(Role::Jobseeker, "js-2", "Kwame"));
+  auto j3 = join(*node, token(Role::Jobseeker, "js-3", "Efua"));
+  ASSERT_TRUE(emp && j1 && j2 && j3);
+  auto position = [](WsClient& c, int want) {
+    return !c.waitEvent("queue.position", [want](const json& e) {
+               return e["data"]["position"] == want;
+             }).is_null();
+  };
+  EXPECT_EQ(j1->call({{"type", "queue.join"}})["position"], 1);
+  EXPECT_EQ(j2->call({{"type", "queue.join"}})["position"], 2);
+  EXPECT_EQ(j3->call({{"type", "queue.join"}})["position"], 3);
+  EXPECT_EQ(j2->call({{"type", "queue.join"}})["position"], 2);  // idempotent
+  EXPECT_TRUE(position(*j3, 3));
+  json eta = j3->events("queue.position").back();
+  EXPECT_GT(eta["data"]["eta_s"].get<int>(), 0);
+  EXPECT_EQ(emp->call({{"type", "queue.join"}})["code"], "forbidden");
+
+  EXPECT_EQ(j2->call({{"type", "queue.leave"}})["type"], "ack");
+  EXPECT_TRUE(position(*j3, 2));
+  json list = emp->waitEvent("queue.list", [](const json& e) { return e["data"]["length"] == 2; });
+  ASSERT_FALSE(list.is_null());
+  EXPECT_EQ(list["data"]["entries"][0]["name"], "Ama");
+
+  EXPECT_EQ(j1->call({{"type", "queue.next"}})["code"], "forbidden");
+  json next = emp->call({{"type", "queue.next"}});
+  ASSERT_EQ(next["type"], "ack") << next.dump();
+  EXPECT_EQ(next["jobseeker"]["sub"], "js-1");
+  json offer_js = j1->waitEvent("interview.offer");
+  json offer_emp = emp->waitEvent("interview.offer");
+  ASSERT_FALSE(offer_js.is_null());
+  ASSERT_FALSE(offer_emp.is_null());
+  EXPECT_EQ(offer_js["data"]["call_id"], next["call_id"]);
+  EXPECT_EQ(offer_emp["data"]["call_id"], next["call_id"]);
+  EXPECT_TRUE(j2->events("interview.offer").empty());
+  EXPECT_TRUE(position(*j3, 1));
+
+  // Disconnected longer than the grace period (1 s here): out of the queue.
+  j3.reset();
+  EXPECT_FALSE(emp->waitEvent("queue.list", [](const json& e) { return e["data"]["length"] == 0; })
+                   .is_null());
+  EXPECT_EQ(redis_.command({"ZCARD", "jc:{r:fair1}:queue"}), "0");
+}
+
+TEST_F(LiveChannel, QueuedPersonWhoReconnectsWithinGraceKeepsTheirPlace) {
+  auto node = startNode("  queue_grace_ms: 3000\n");
+  auto j1 = join(*node, token(Role::Jobseeker, "js-1"));
+  ASSERT_TRUE(j1);
+  EXPECT_EQ(j1->call({{"type", "queue.join"}})["position"], 1);
+  j1.reset();
+  std::this_thread::sleep_for(500ms);
+  json welcome;
+  auto back = join(*node, token(Role::Jobseeker, "js-1"), "", &welcome);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(welcome["snapshot"]["queue"]["position"], 1);
+  std::this_thread::sleep_for(3500ms);
+  EXPECT_EQ(redis_.command({"ZCARD", "jc:{r:fair1}:queue"}), "1");
+}
+
+TEST_F(LiveChannel, SlowReaderIsDisconnectedWhileFastReadersKeepReceiving) {
+  auto node = startNode("  send_queue_frames: 64\n  send_queue_bytes: 1048576\n");
+  std::string error;
+  auto slow = WsClient::connect(node->httpPort(), {.receive_buffer = 4096}, &error);
+  ASSERT_TRUE(slow) << error;
+  ASSERT_EQ(slow->hello(kRoom)["type"], "welcome");
+  auto fast = join(*node);
+  ASSERT_TRUE(fast);
+  // 200 events of 64 KB: 12.8 MB, far more than the slow reader's socket buffers
+  // and its 1 MB send queue.
+  std::vector<std::string> got;
+  std::thread reader([&] {
+    for (int i = 0; i < 200; ++i) {
+      json ev = fast->waitEvent("caption");
+      if (ev.is_null())
+        return;
+      got.push_back(ev["id"]);
+    }
+  });
+  std::string blob(64 * 1024, 'x');
+  std::vector<std::string> ids;
+  for (int i = 0; i < 200; ++i)
+    ids.push_back(appendEvent(redis_, "caption", {{"text", blob}, {"n", i}}));
+  reader.join();
+  EXPECT_EQ(got, ids) << "the fast reader missed events";
+  EXPECT_FALSE(fast->closed());
+  // The slow reader now drains what reached its socket, then finds it closed.
+  int code = slow->waitClosed(10s);
+  EXPECT_TRUE(code == 4408 || code == 0) << code;
+  EXPECT_LT(slow->events("caption").size(), 200u);
+  EXPECT_NE(node->log().find("too slow"), std::string::npos);
+}
+
+TEST_F(LiveChannel, BadFramesGetErrorsAndRepeatedAbuseCloses) {
+  auto node = startNode("  abuse_limit: 5\n  max_frame_bytes: 1024\n");
+  auto c = join(*node);
+  ASSERT_TRUE(c);
+  auto expectError = [&](const std::string& frame, const std::string& code) {
+    c->sendText(frame);
+    json e = c->waitFor([](const json& j) { return j["type"] == "error"; });
+    EXPECT_EQ(e["code"], code) << frame;
+  };
+  expectError("not json", "bad_frame");
+  expectError(R"({"type":"dance","req":1})", "unknown_type");
+  expectError(R"({"type":"chat.send"})", "missing_field");
+  expectError(std::string(R"({"type":"ping","req":1,"pad":")") + std::string(2000, 'a') + "\"}",
+              "too_large");
+  // Still connected and served.
+  EXPECT_EQ(c->call({{"type", "ping"}})["type"], "ack");
+  c->sendBinary("\x01\x02");
+  EXPECT_EQ(c->waitClosed(), 1008);
+
+  // Actions before hello are refused; a second hello too.
+  auto d = WsClient::connect(node->httpPort());
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->call({{"type", "ping"}})["code"], "hello_required");
+  ASSERT_EQ(d->hello(kRoom)["type"], "welcome");
+  EXPECT_EQ(d->hello(kRoom)["code"], "already_joined");
+  auto e = WsClient::connect(node->httpPort());
+  EXPECT_EQ(e->hello(kRoom, "not-a-token")["code"], "invalid_token");
+  EXPECT_EQ(e->waitClosed(), 4401);
+}
+
+TEST_F(LiveChannel, StaffOnlyAndPersonalEventsReachOnlyTheirAudience) {
+  auto node = startNode();
+  auto viewer = join(*node);
+  auto js = join(*node, token(Role::Jobseeker, "js-1"));
+  auto counsellor = join(*node, token(Role::Counsellor, "c-1"));
+  ASSERT_TRUE(viewer && js && counsellor);
+  appendEvent(redis_, "application.created", {{"application", "a1"}}, "staff");
+  appendEvent(redis_, "application.count", {{"job", "job-7"}, {"count", 1}});
+  appendEvent(redis_, "queue.position", {{"position", 4}}, "user:js-1");
+  appendEvent(redis_, "marker", json::object());
+  for (auto* c : {viewer.get(), js.get(), counsellor.get()})
+    ASSERT_FALSE(c->waitEvent("marker").is_null());
+  EXPECT_EQ(counsellor->events("application.created").size(), 1u);
+  EXPECT_EQ(viewer->events("application.count").size(), 1u);
+  EXPECT_EQ(js->events("application.count").size(), 1u);
+  EXPECT_TRUE(viewer->events("application.created").empty());
+  EXPECT_TRUE(js->events("application.created").empty());
+  EXPECT_TRUE(viewer->events("queue.position").empty());
+  EXPECT_EQ(js->events("queue.position").size(), 1u);
+
+  // Cards and captions need their roles.
+  json card{{"type", "card.show"}, {"card", "policy"}, {"title", "Fair pay"}, {"body", "..."}};
+  EXPECT_EQ(js->call(card)["code"], "forbidden");
+  EXPECT_EQ(counsellor->call(card)["type"], "ack");
+  EXPECT_EQ(viewer->waitEvent("card.shown")["data"]["title"], "Fair pay");
+  auto captioner = join(*node, token(Role::Captioner, "cap-1"));
+  EXPECT_EQ(counsellor->call({{"type", "caption.send"}, {"text", "hi"}})["code"], "forbidden");
+  EXPECT_EQ(captioner->call({{"type", "caption.send"}, {"text", "Welcome all"}})["type"], "ack");
+  EXPECT_EQ(viewer->waitEvent("caption")["data"]["text"], "Welcome all");
+}
+
+TEST_F(LiveChannel, ApplyGoesThroughTheRoomStore) {
+  auto node = startNode();
+  auto js = join(*node, token(Role::Jobseeker, "js-1"));
+  auto viewer = join(*node);
+  ASSERT_TRUE(js && viewer);
+  EXPECT_EQ(viewer->call({{"type", "apply"}, {"job", "job-7"}})["code"], "auth_required");
+  EXPECT_EQ(js->call({{"type", "apply"}})["code"], "bad_request");
+  // The store's own rules answer (no profile yet, unknown job), not a stub.
+  json r = js->call({{"type", "apply"}, {"job", "job-7"}});
+  EXPECT_EQ(r["type"], "error");
+  EXPECT_NE(r["code"], "unavailable");
+}
+
+}  // namespace
+}  // namespace jobcast::test
