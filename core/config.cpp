@@ -112,6 +112,12 @@ const std::map<std::string, Setter>& keyTable() {
            throw ConfigError(k, "expected json or text");
          c.log_format = *format;
        }},
+      {"whep.max_viewers",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.whep_max_viewers = static_cast<int>(integer(k, n, 0, 100000));
+       }},
+      {"whep.ice_addresses", [](Config& c, const std::string& k,
+                                const YAML::Node& n) { c.whep_ice_addresses = scalar(k, n); }},
       {"auth.jwt_secret",
        [](Config& c, const std::string& k, const YAML::Node& n) { c.jwt_secret = scalar(k, n); }},
       {"live.blocked_words",

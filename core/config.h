@@ -50,6 +50,10 @@ struct Config {
   log::Level log_level = log::Level::Info;
   log::Format log_format = log::Format::Json;
 
+  // whep
+  int whep_max_viewers = 50;       // WHEP viewers per node; more get 503 + the HLS address
+  std::string whep_ice_addresses;  // comma-separated local IPs for ICE; empty: all interfaces
+
   // auth and personal data (secrets: prefer the environment)
   std::string jwt_secret;  // JOBCAST_JWT_SECRET
   std::string data_key;    // JOBCAST_DATA_KEY, 64 hex chars (AES-256)

@@ -58,6 +58,11 @@ class MediaService {
   // The room's live HLS output, or null when the room has none.
   const HlsStore* hls(const std::string& room) const;
   std::vector<std::string> rooms() const;
+  // The publisher's pipeline on the room's stage, or null (WHEP taps it).
+  RoomPipeline* onStage(const std::string& room) const {
+    auto it = rooms_.find(room);
+    return it == rooms_.end() ? nullptr : it->second.pipeline.get();
+  }
   // Pipelines alive, on stage or still stopping (for leak checks and metrics).
   size_t pipelines() const { return registry_->sessions.size(); }
   std::string recordingDir(const std::string& room) const;

@@ -655,6 +655,13 @@ void RoomPipeline::onIncomingPad(std::shared_ptr<GstPad> pad, std::string kind, 
   gst_pad_remove_probe(pad.get(), probe);
 }
 
+GstElement* RoomPipeline::programmeTee(const char* name) const {
+  GstElement* tee = gst_bin_get_by_name(GST_BIN(pipeline_.get()), name);
+  if (tee)
+    gst_object_unref(tee);  // the pipeline keeps it
+  return tee;
+}
+
 void RoomPipeline::requestKeyframe() {
   // webrtcbin drops the GstForceKeyUnit events hlssink2 sends upstream before
   // they reach its RTP session, so send one straight to the session's receive

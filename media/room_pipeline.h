@@ -79,6 +79,11 @@ class RoomPipeline {
   void stop(std::function<void()> done);
 
   const std::string& session() const { return setup_.session; }
+  // For WHEP (media/room_programmes.*): the pipeline, a programme tee by name
+  // ("programme-video", "programme-opus"), and a keyframe request to the publisher.
+  GstElement* pipeline() const { return pipeline_.get(); }
+  GstElement* programmeTee(const char* name) const;
+  void askKeyframe() { requestKeyframe(); }
   bool mediaFlowing() const { return media_started_; }
 
   // Control-thread continuations of GStreamer callbacks (posted by session id).

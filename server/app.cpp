@@ -68,6 +68,7 @@ Result<bool> App::start() {
 
   addHealthRoutes();
   addMetrics();
+  addWhep();
   addPages();
   auto rooms_api = registerRoomsApi(router_, loop_, *redis_, *jwt_, data_key_, config_);
   if (!rooms_api) return rooms_api.error();
@@ -80,6 +81,7 @@ Result<bool> App::start() {
   addMedia();
   if (demo_enabled_)
     http::addDemoTokenRoute(router_, *jwt_);  // demo sign-in for the viewer page
+  room_programmes_ = std::make_unique<media::RoomProgrammes>(*media_, *whep_egress_);
 
   http_ = std::make_unique<http::HttpServer>(loop_, metrics_, router_, std::move(options));
   auto listening = http_->start();
@@ -163,6 +165,23 @@ void App::addPages() {
   log::info("serving pages", {{"dir", dir}});
 }
 
+void App::addWhep() {
+  media::WhepEgress::Options options;
+  options.max_viewers = config_.whep_max_viewers;
+  std::string addresses = config_.whep_ice_addresses;
+  for (size_t pos = 0; pos < addresses.size();) {
+    size_t comma = addresses.find(',', pos);
+    std::string one = addresses.substr(pos, comma == std::string::npos ? comma : comma - pos);
+    if (!one.empty())
+      options.session.local_addresses.push_back(one);
+    pos = comma == std::string::npos ? addresses.size() : comma + 1;
+  }
+  whep_egress_ = std::make_unique<media::WhepEgress>(loop_, options);
+  whep_ = std::make_unique<http::WhepEndpoint>(router_, *whep_egress_, *jwt_, redis_.get(),
+                                               metrics_, http::WhepEndpoint::Options{});
+  stage_api_ = std::make_unique<http::StageApi>(router_, *redis_, *jwt_);
+}
+
 void App::addMetrics() {
   metrics_.describe("jobcast_build_info", Metrics::Type::Gauge,
                     "Build information; the value is always 1.");
@@ -191,6 +210,10 @@ void App::shutdown() {
     http_->stop();
     http_.reset();
   }
+  room_programmes_.reset();
+  whep_.reset();
+  whep_egress_.reset();
+  stage_api_.reset();
   live_.reset();
   demo_.reset();
   if (media_) {

@@ -12,11 +12,15 @@
 #include "core/redis.h"
 #include "core/redis_child.h"
 #include "media/media_service.h"
+#include "media/room_programmes.h"
+#include "media/whep_egress.h"
 #include "signaling/http.h"
 #include "signaling/http_server.h"
-#include "signaling/rooms_api.h"
 #include "signaling/live_channel.h"
+#include "signaling/rooms_api.h"
+#include "signaling/stage_api.h"
 #include "signaling/static_files.h"
+#include "signaling/whep.h"
 #include "signaling/whip.h"
 
 namespace jobcast {
@@ -45,6 +49,8 @@ class App {
   const Config& config() const { return config_; }
   // Rooms, jobs, profiles and applications (valid after start()).
   rooms::RoomStore& rooms() { return rooms_api_->store(); }
+  // WHEP viewers; rooms' programme feeds register here.
+  media::WhepEgress& whepEgress() { return *whep_egress_; }
   media::MediaService& media() { return *media_; }
   // Publishes the synthetic demo camera into the demo room once started.
   void enableDemo() { demo_enabled_ = true; }
@@ -55,6 +61,7 @@ class App {
   void addHealthRoutes();
   void addMetrics();
   void addPages();
+  void addWhep();
   void addMedia();
 
   Config config_;
@@ -73,6 +80,10 @@ class App {
   bool demo_enabled_ = false;
   std::unique_ptr<http::HttpServer> http_;
   std::unique_ptr<http::StaticFiles> static_files_;
+  std::unique_ptr<media::WhepEgress> whep_egress_;
+  std::unique_ptr<http::WhepEndpoint> whep_;
+  std::unique_ptr<http::StageApi> stage_api_;
+  std::unique_ptr<media::RoomProgrammes> room_programmes_;  // rooms' programmes -> WHEP
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 

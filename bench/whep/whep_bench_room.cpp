@@ -1,0 +1,57 @@
+// One room's programme (live test pattern, 720p30 H.264 ~1.5 Mbps + Opus)
+// served by the real WHEP endpoint on 127.0.0.1. Prints "port N" and runs
+// until killed. Used by bench/whep/run.sh.
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+
+#include "core/jwt.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "media/programme_feed.h"
+#include "media/whep_egress.h"
+#include "signaling/http_server.h"
+#include "signaling/whep.h"
+#include "tests/media/test_programme.h"
+
+using namespace jobcast;
+
+namespace {
+Loop* g_loop = nullptr;
+}
+
+int main(int argc, char** argv) {
+  int max_viewers = argc > 1 ? std::atoi(argv[1]) : 500;
+  log::configure(log::Level::Warn, log::Format::Text);
+  Loop loop;
+  g_loop = &loop;
+  std::signal(SIGTERM, [](int) { g_loop->quit(); });
+  std::signal(SIGINT, [](int) { g_loop->quit(); });
+  Metrics metrics;
+  http::Router router;
+  Jwt jwt("bench-secret-not-used-for-anything");
+  test::TestProgramme programme(
+      {.width = 1280, .height = 720, .fps = 30, .bitrate_kbps = 1500, .colour = -1});
+  media::ProgrammeFeed feed("bench");
+  feed.attach(programme.pipeline(), programme.videoPad(), programme.audioPad());
+  media::WhepEgress::Options options;
+  options.max_viewers = max_viewers;
+  options.session.local_addresses = {"127.0.0.1"};
+  media::WhepEgress egress(loop, options);
+  egress.setFeed("bench", "", &feed);
+  http::WhepEndpoint endpoint(router, egress, jwt, nullptr, metrics, {});
+  http::HttpServer::Options http_options;
+  http_options.http = {"127.0.0.1", 0};
+  http_options.https = {"", -1};
+  http::HttpServer server(loop, metrics, router, http_options);
+  if (!server.start()) {
+    std::fprintf(stderr, "cannot listen\n");
+    return 1;
+  }
+  std::printf("port %d\n", server.httpPort());
+  std::fflush(stdout);
+  loop.run();
+  server.stop();
+  return 0;
+}

@@ -1,0 +1,91 @@
+// Glass-to-glass latency of the WHEP path on loopback, in one process (one
+// clock): a live solid-colour camera (720p30, x264 zerolatency, ultrafast)
+// flips colour at a known instant; a real webrtcbin viewer decodes and we time
+// the first decoded frame of the new colour. Covers capture, encode, payload,
+// SRTP, loopback UDP, the viewer's jitter buffer (latency 50 ms), depayload and
+// decode; not a screen's refresh.
+//
+//   whep_latency [flips]
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "core/log.h"
+#include "media/programme_feed.h"
+#include "media/whep_egress.h"
+#include "tests/media/media_test_util.h"
+#include "tests/media/test_programme.h"
+#include "tests/support/whep_client.h"
+
+using namespace jobcast;
+using namespace std::chrono_literals;
+
+int main(int argc, char** argv) {
+  int flips = argc > 1 ? std::atoi(argv[1]) : 20;
+  log::configure(log::Level::Warn, log::Format::Text);
+  Loop loop;
+  test::TestProgramme programme(
+      {.width = 1280, .height = 720, .fps = 30, .bitrate_kbps = 1500, .colour = 0xff0000});
+  media::ProgrammeFeed feed("lat");
+  feed.attach(programme.pipeline(), programme.videoPad(), programme.audioPad());
+  media::WhepEgress::Options options;
+  options.session.local_addresses = {"127.0.0.1"};
+  media::WhepEgress egress(loop, options);
+  egress.setFeed("lat", "", &feed);
+  test::WhepClient viewer;
+  std::optional<Result<media::WhepEgress::Created>> created;
+  egress.create("lat", "", viewer.offer(),
+                [&](Result<media::WhepEgress::Created> r) { created = r; });
+  if (!test::runUntil(
+          loop, [&] { return created.has_value(); }, 5s) ||
+      !created->ok()) {
+    std::fprintf(stderr, "no answer\n");
+    return 1;
+  }
+  viewer.setAnswer(created->value().answer);
+  if (!test::runUntil(
+          loop, [&] { return viewer.videoFrames() > 30; }, 10s)) {
+    std::fprintf(stderr, "no video\n");
+    return 1;
+  }
+  GstElement* camera = gst_bin_get_by_name(GST_BIN(programme.pipeline()), "videotestsrc0");
+  std::vector<double> ms;
+  bool green = false;
+  for (int i = 0; i < flips; ++i) {
+    green = !green;
+    auto start = std::chrono::steady_clock::now();
+    g_object_set(camera, "foreground-color", green ? 0xff00ff00u : 0xffff0000u, nullptr);
+    bool seen = test::runUntil(
+        loop,
+        [&] {
+          auto f = viewer.lastFrame();
+          if (f.rgb.empty())
+            return false;
+          auto c = test::meanColour(f.rgb, f.width, f.width / 2, f.height / 2);
+          return green ? test::near(c, 0, 255, 0) : test::near(c, 255, 0, 0);
+        },
+        3s);
+    if (seen) {
+      ms.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+              .count());
+    }
+    test::runUntil(
+        loop, [] { return false; }, 300ms);
+  }
+  gst_object_unref(camera);
+  std::sort(ms.begin(), ms.end());
+  if (ms.empty()) {
+    std::fprintf(stderr, "no flip seen\n");
+    return 1;
+  }
+  std::printf(
+      "{\"flips\":%zu,\"ms_min\":%.0f,\"ms_median\":%.0f,\"ms_p90\":%.0f,\"ms_max\":%.0f}\n",
+      ms.size(), ms.front(), ms[ms.size() / 2], ms[ms.size() * 9 / 10], ms.back());
+  return 0;
+}

@@ -1,0 +1,39 @@
+#pragma once
+// Connects each room's publisher pipeline (MediaService) to WHEP viewers
+// (WhepEgress): when a publisher goes live, the room's ProgrammeFeed taps the
+// pipeline's programme tees ("programme-video", "programme-opus": the
+// published H.264 and Opus, passthrough) and keyframe requests go to the
+// publisher as RTCP. While the publisher reconnects the feed stays registered
+// (viewers keep their sessions and resume at the next keyframe); when the
+// room's stage goes idle, the feed is withdrawn and its viewers released.
+// Control thread only.
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "media/media_service.h"
+#include "media/programme_feed.h"
+#include "media/whep_egress.h"
+
+namespace jobcast::media {
+
+class RoomProgrammes {
+ public:
+  RoomProgrammes(MediaService& media, WhepEgress& egress);
+  ~RoomProgrammes();
+  RoomProgrammes(const RoomProgrammes&) = delete;
+  RoomProgrammes& operator=(const RoomProgrammes&) = delete;
+
+  ProgrammeFeed* feed(const std::string& room) const;
+
+ private:
+  void onState(const std::string& room, StageState state);
+
+  MediaService& media_;
+  WhepEgress& egress_;
+  std::map<std::string, std::unique_ptr<ProgrammeFeed>> feeds_;
+  std::shared_ptr<RoomProgrammes*> self_;
+};
+
+}  // namespace jobcast::media

@@ -1,0 +1,103 @@
+#pragma once
+// The stage's composite programme: the main picture full-frame, up to two
+// guests as picture-in-picture tiles with their names as captions, and the
+// audio of all mixed; encoded once (x264 with pinned I420 / constrained
+// baseline caps, Opus). While an interpreter is on stage it also encodes the
+// interpreter variant: the same composite with the interpreter's picture as a
+// PiP, for viewers who asked for it. Nothing of the variant runs otherwise.
+//
+// Threads: every method runs on the control thread. Removing an input waits
+// (briefly) for an IDLE probe on the upstream pad, which may run on that
+// pad's streaming thread and only unlinks.
+
+#include <gst/gst.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "media/gst_refs.h"
+
+namespace jobcast::media {
+
+class StageMixer {
+ public:
+  struct Options {
+    int width = 1280;
+    int height = 720;
+    int fps = 30;
+    int video_kbps = 1500;
+    int key_interval_frames = 60;  // a keyframe every 2 s at 30 fps (HLS segments)
+    int audio_bps = 64000;
+  };
+  enum class Slot { Main, Guest, Interpreter };
+
+  struct Rect {
+    int x = 0, y = 0, width = 0, height = 0;
+  };
+
+  // Builds the mixer inside `parent` (a running pipeline or bin) and starts it.
+  StageMixer(GstBin* parent, Options options);
+  ~StageMixer();  // removes every element it added
+  StageMixer(const StageMixer&) = delete;
+  StageMixer& operator=(const StageMixer&) = delete;
+
+  // Links a participant's raw video (any size or format) and raw audio (may be
+  // null) from upstream src pads, e.g. tee pads of a decoded publisher. At most
+  // one Main, two Guests and one Interpreter. Errors: "stage_full", "exists",
+  // "media_failed".
+  Result<bool> addInput(const std::string& id, Slot slot, const std::string& caption, GstPad* video,
+                        GstPad* audio);
+  // Unlinks and releases the input; the caller may then release its pads.
+  void removeInput(const std::string& id);
+  void setCaption(const std::string& id, const std::string& caption);
+
+  // The encoded programme: H.264 (byte-stream, AU, SPS/PPS on each IDR) and Opus.
+  GstPad* videoOut() const { return video_out_.get(); }
+  GstPad* audioOut() const { return audio_out_.get(); }
+  // The interpreter variant's H.264, or null while no interpreter is on stage.
+  GstPad* interpreterVideoOut() const;
+  bool hasInterpreter() const { return interpreter_ != nullptr; }
+  size_t guests() const;
+
+  // Where a slot's picture sits in the programme (guest index 0 or 1).
+  static Rect place(const Options& options, Slot slot, int index = 0);
+
+ private:
+  struct Input {
+    std::string id;
+    Slot slot;
+    std::vector<GstElement*> elements;  // owned by parent_
+    GstElement* caption = nullptr;      // textoverlay
+    GstPad* mixer_video_pad = nullptr;  // request pad on the compositor
+    GstPad* mixer_audio_pad = nullptr;  // request pad on the audiomixer
+    PadPtr upstream_video;
+    PadPtr upstream_audio;
+    GstPad* chain_video_sink = nullptr;
+    GstPad* chain_audio_sink = nullptr;
+  };
+  struct Variant;  // the interpreter branch
+
+  GstElement* add(const char* factory, const std::string& name = {});
+  Result<bool> buildVideoChain(Input& input, GstElement* compositor, Rect rect, int zorder,
+                               const std::string& caption);
+  void layout();
+  void release(Input& input, GstElement* compositor);
+  void unlinkUpstream(GstPad* upstream, GstPad* sink);
+  void dispose(std::vector<GstElement*>& elements);
+
+  GstBin* parent_;
+  Options options_;
+  std::vector<GstElement*> elements_;  // the fixed part, owned by parent_
+  GstElement* compositor_ = nullptr;
+  GstElement* audiomixer_ = nullptr;
+  GstElement* raw_tee_ = nullptr;  // the composite, raw, for the interpreter variant
+  PadPtr video_out_;
+  PadPtr audio_out_;
+  std::map<std::string, std::unique_ptr<Input>> inputs_;
+  std::unique_ptr<Variant> interpreter_;
+};
+
+}  // namespace jobcast::media

@@ -1,0 +1,215 @@
+#include "media/whep_egress.h"
+
+#include <algorithm>
+#include <random>
+
+#include "core/log.h"
+
+namespace jobcast::media {
+namespace {
+
+std::string newSessionId() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  char text[33];
+  snprintf(text, sizeof text, "%016llx%016llx", static_cast<unsigned long long>(rng()),
+           static_cast<unsigned long long>(rng()));
+  return text;
+}
+
+}  // namespace
+
+WhepEgress::WhepEgress(Loop& loop, Options options)
+    : loop_(loop), options_(std::move(options)), self_(std::make_shared<WhepEgress*>(this)) {
+  health_timer_.start(loop_, options_.health_interval, [this] {
+    checkHealth();
+    return true;
+  });
+}
+
+WhepEgress::~WhepEgress() {
+  self_.reset();
+  health_timer_.cancel();
+  sessions_.clear();
+}
+
+void WhepEgress::setFeed(const std::string& room, const std::string& variant, ProgrammeFeed* feed) {
+  JOBCAST_ASSERT_LOOP_THREAD(loop_);
+  if (feed) {
+    auto& entry = feeds_[key(room, variant)];
+    entry.feed = feed;
+    return;
+  }
+  std::vector<std::string> gone;
+  for (const auto& [id, s] : sessions_) {
+    if (s.room == room && s.variant == variant)
+      gone.push_back(id);
+  }
+  for (const auto& id : gone)
+    release(id, "programme_ended");
+  feeds_.erase(key(room, variant));
+}
+
+bool WhepEgress::hasFeed(const std::string& room, const std::string& variant) const {
+  return feeds_.count(key(room, variant)) > 0;
+}
+
+size_t WhepEgress::viewers(const std::string& room) const {
+  size_t n = 0;
+  for (const auto& [id, s] : sessions_)
+    n += s.room == room;
+  return n;
+}
+
+uint64_t WhepEgress::released(const std::string& reason) const {
+  auto it = released_.find(reason);
+  return it == released_.end() ? 0 : it->second;
+}
+
+void WhepEgress::create(const std::string& room, const std::string& variant,
+                        const std::string& offer, CreatedCallback done) {
+  JOBCAST_ASSERT_LOOP_THREAD(loop_);
+  auto feed = feeds_.find(key(room, variant));
+  if (feed == feeds_.end()) {
+    if (!variant.empty() && hasFeed(room))
+      return done(Error{"variant_unavailable", "this room has no '" + variant + "' variant"});
+    return done(Error{"room_not_found", "no live programme for this room on this node"});
+  }
+  if (static_cast<int>(sessions_.size()) >= options_.max_viewers)
+    return done(Error{"viewer_limit", "this node carries its maximum of WHEP viewers"});
+
+  std::string id = newSessionId();
+  std::weak_ptr<WhepEgress*> weak = self_;
+  auto sink = [weak](const WhepSession::Event& event) {
+    if (auto self = weak.lock())
+      (*self)->onEvent(event);
+  };
+  auto session = WhepSession::start(loop_, id, *feed->second.feed, offer, options_.session, sink);
+  if (!session)
+    return done(session.error());
+  auto& entry = sessions_[id];
+  entry.room = room;
+  entry.variant = variant;
+  entry.session = std::move(session.value());
+  entry.done = std::move(done);
+  // Gathering that takes too long (an unreachable STUN server, say) must not
+  // hold the viewer: answer with what is there, retrying until an answer exists.
+  entry.gather_timer.start(loop_, options_.session.gather_timeout, [this, id] {
+    auto it = sessions_.find(id);
+    if (it == sessions_.end() || !it->second.done)
+      return false;
+    if (auto sdp = it->second.session->answerNow()) {
+      answer(it->second, *sdp);
+      return false;
+    }
+    return true;
+  });
+}
+
+void WhepEgress::answer(SessionEntry& entry, const std::string& sdp) {
+  entry.gather_timer.cancel();
+  auto done = std::move(entry.done);
+  entry.done = nullptr;
+  if (done)
+    done(Created{entry.session->id(), sdp});
+}
+
+bool WhepEgress::remove(const std::string& room, const std::string& session_id) {
+  JOBCAST_ASSERT_LOOP_THREAD(loop_);
+  auto it = sessions_.find(session_id);
+  if (it == sessions_.end() || it->second.room != room)
+    return false;
+  release(session_id, "deleted");
+  return true;
+}
+
+void WhepEgress::release(const std::string& session_id, const std::string& reason) {
+  auto it = sessions_.find(session_id);
+  if (it == sessions_.end())
+    return;
+  // Take it out of the map first: the destructor may run callbacks.
+  SessionEntry entry = std::move(it->second);
+  sessions_.erase(it);
+  if (entry.done)
+    entry.done(Error{"media_failed", "the viewer session ended before its answer: " + reason});
+  entry.session.reset();
+  ++released_[reason];
+  log::info("whep viewer released",
+            {{"room", entry.room}, {"session", session_id}, {"reason", reason}});
+  if (on_released_)
+    on_released_(entry.room, reason);
+}
+
+void WhepEgress::onEvent(const WhepSession::Event& event) {
+  auto it = sessions_.find(event.session_id);
+  if (it == sessions_.end())
+    return;  // already released
+  auto& entry = it->second;
+  switch (event.kind) {
+    case WhepSession::Event::Kind::Answer:
+      if (entry.done)
+        answer(entry, event.text);
+      break;
+    case WhepSession::Event::Kind::AnswerFailed:
+      if (entry.done) {
+        auto done = std::move(entry.done);
+        entry.done = nullptr;
+        done(Error{"bad_sdp", "the offer could not be answered: " + event.text});
+      }
+      release(event.session_id, "answer_failed");
+      break;
+    case WhepSession::Event::Kind::Connected:
+      entry.session->onConnected();
+      requestKeyframe(entry.room, entry.variant);
+      break;
+    case WhepSession::Event::Kind::KeyframeRequest:
+      requestKeyframe(entry.room, entry.variant);
+      break;
+    case WhepSession::Event::Kind::Gone:
+      release(event.session_id, event.text);
+      break;
+  }
+}
+
+void WhepEgress::requestKeyframe(const std::string& room, const std::string& variant) {
+  auto it = feeds_.find(key(room, variant));
+  if (it == feeds_.end())
+    return;
+  auto& entry = it->second;
+  auto now = KeyframeGate::Clock::now();
+  switch (entry.gate.request(now)) {
+    case KeyframeGate::Decision::Forward:
+      ++keyframes_forwarded_;
+      entry.feed->requestKeyframe();
+      break;
+    case KeyframeGate::Decision::Deferred: {
+      auto delay =
+          std::chrono::duration_cast<std::chrono::milliseconds>(*entry.gate.pendingAt() - now);
+      std::string k = key(room, variant);
+      entry.deferred.start(loop_, std::max(delay, std::chrono::milliseconds(1)), [this, k] {
+        auto f = feeds_.find(k);
+        if (f != feeds_.end() && f->second.gate.fireDue(KeyframeGate::Clock::now())) {
+          ++keyframes_forwarded_;
+          f->second.feed->requestKeyframe();
+        }
+        return false;
+      });
+      break;
+    }
+    case KeyframeGate::Decision::Merged:
+      ++keyframes_merged_;
+      break;
+  }
+}
+
+void WhepEgress::checkHealth() {
+  auto now = std::chrono::steady_clock::now();
+  std::vector<std::pair<std::string, std::string>> gone;
+  for (auto& [id, entry] : sessions_) {
+    if (auto reason = entry.session->checkHealth(now))
+      gone.emplace_back(id, *reason);
+  }
+  for (const auto& [id, reason] : gone)
+    release(id, reason);
+}
+
+}  // namespace jobcast::media

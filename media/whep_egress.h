@@ -1,0 +1,101 @@
+#pragma once
+// This node's WHEP viewers: one WhepSession per viewer, found by session id;
+// each room's programme feeds by variant ("" = the programme, "interpreter" =
+// the programme with the interpreter's picture); the per-node viewer cap; and
+// one KeyframeGate per feed so viewers cannot flood the publisher or encoder.
+// Control thread only; sessions report back through events keyed by id.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "core/loop.h"
+#include "core/result.h"
+#include "media/keyframe_gate.h"
+#include "media/programme_feed.h"
+#include "media/whep_session.h"
+
+namespace jobcast::media {
+
+class WhepEgress {
+ public:
+  struct Options {
+    WhepSession::Options session;
+    int max_viewers = 50;  // per node; beyond it viewers are sent to HLS
+    std::chrono::milliseconds keyframe_interval{1000};
+    std::chrono::milliseconds health_interval{1000};
+  };
+  struct Created {
+    std::string session_id;
+    std::string answer;  // SDP
+  };
+  using CreatedCallback = std::function<void(Result<Created>)>;
+
+  WhepEgress(Loop& loop, Options options);
+  ~WhepEgress();
+  WhepEgress(const WhepEgress&) = delete;
+  WhepEgress& operator=(const WhepEgress&) = delete;
+
+  // Makes a room's feed available to viewers (variant "" or "interpreter"), or
+  // withdraws it (nullptr): that variant's viewers are released. The feed must
+  // outlive its registration.
+  void setFeed(const std::string& room, const std::string& variant, ProgrammeFeed* feed);
+  bool hasFeed(const std::string& room, const std::string& variant = "") const;
+
+  // Answers a viewer's offer. Errors: room_not_found, variant_unavailable,
+  // viewer_limit, bad_sdp, unsupported_media, unsupported_codec, media_failed.
+  void create(const std::string& room, const std::string& variant, const std::string& offer,
+              CreatedCallback done);
+  // Ends a session of `room`; false if there is no such session there.
+  bool remove(const std::string& room, const std::string& session_id);
+
+  size_t viewers() const { return sessions_.size(); }
+  size_t viewers(const std::string& room) const;
+  int maxViewers() const { return options_.max_viewers; }
+  uint64_t keyframesForwarded() const { return keyframes_forwarded_; }
+  uint64_t keyframesMerged() const { return keyframes_merged_; }
+  uint64_t released(const std::string& reason) const;
+  // Called when a session ends for any reason, with the reason.
+  void onReleased(std::function<void(const std::string& room, const std::string& reason)> fn) {
+    on_released_ = std::move(fn);
+  }
+
+ private:
+  struct FeedEntry {
+    ProgrammeFeed* feed = nullptr;
+    KeyframeGate gate;
+    Timer deferred;
+  };
+  struct SessionEntry {
+    std::string room;
+    std::string variant;
+    std::unique_ptr<WhepSession> session;
+    CreatedCallback done;  // until the answer went out
+    Timer gather_timer;
+  };
+
+  void onEvent(const WhepSession::Event& event);
+  void answer(SessionEntry& entry, const std::string& sdp);
+  void release(const std::string& session_id, const std::string& reason);
+  void requestKeyframe(const std::string& room, const std::string& variant);
+  void checkHealth();
+  static std::string key(const std::string& room, const std::string& variant) {
+    return room + "\n" + variant;
+  }
+
+  Loop& loop_;
+  Options options_;
+  std::map<std::string, FeedEntry> feeds_;  // by key(room, variant)
+  std::map<std::string, SessionEntry> sessions_;
+  Timer health_timer_;
+  uint64_t keyframes_forwarded_ = 0;
+  uint64_t keyframes_merged_ = 0;
+  std::map<std::string, uint64_t> released_;
+  std::function<void(const std::string&, const std::string&)> on_released_;
+  std::shared_ptr<WhepEgress*> self_;  // events hold a weak_ptr to this
+};
+
+}  // namespace jobcast::media

@@ -1,0 +1,80 @@
+#pragma once
+// The room's stage: who is on it (the employer as main, up to two guests such
+// as a counsellor, and a sign-language interpreter) and so which programme the
+// media pipeline builds. Room state in Redis (jc:{r:ROOM}:stage), changed only
+// by the room's employer or a counsellor (or an admin) through rooms/stage.lua,
+// which appends a stage.changed event to the room's event stream.
+// Control thread only.
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/jwt.h"
+#include "core/redis.h"
+#include "core/result.h"
+
+namespace jobcast::rooms {
+
+enum class StageSlot { Main, Guest, Interpreter };
+// What the programme is: nobody on stage, the main publisher passed through,
+// or the composite (main with guests as PiP tiles). The interpreter variant is
+// separate: it exists exactly while an interpreter is on stage.
+enum class StageLayout { Empty, Passthrough, Composite };
+
+std::optional<StageSlot> parseStageSlot(const std::string& name);
+const char* stageSlotName(StageSlot slot);
+const char* stageLayoutName(StageLayout layout);
+
+struct StageMember {
+  std::string sub;
+  std::string name;
+};
+
+struct Stage {
+  int64_t version = 0;
+  std::optional<StageMember> main;
+  std::vector<StageMember> guests;  // at most two
+  std::optional<StageMember> interpreter;
+
+  StageLayout layout() const;
+  bool interpreterVariant() const { return interpreter.has_value(); }
+  static Result<Stage> fromJson(const nlohmann::json& json);
+  nlohmann::json toJson() const;
+};
+
+// Who may change the stage of `room`: an admin, a counsellor of the room, or an
+// employer token of the room (the script checks it is the room's employer).
+// Returns the actor kind the script expects, or Error "forbidden".
+Result<std::string> stageActor(const Claims& actor, const std::string& room);
+
+struct StageChange {
+  std::string event_id;  // the stage.changed entry in the room's event stream
+  Stage stage;
+};
+
+class StageStore {
+ public:
+  using ChangeCallback = std::function<void(Result<StageChange>)>;
+  explicit StageStore(RedisClient& redis);
+
+  // Puts `member` on `slot` (moving them if already on another slot).
+  // Errors: forbidden, room_not_found, room_ended, stage_full, redis_unavailable.
+  void put(const std::string& room, const Claims& actor, StageSlot slot, StageMember member,
+           ChangeCallback done);
+  // Takes `sub` off the stage. Errors as put, and not_on_stage.
+  void remove(const std::string& room, const Claims& actor, const std::string& sub,
+              ChangeCallback done);
+  void get(const std::string& room, std::function<void(Result<Stage>)> done);
+
+ private:
+  void run(const std::string& room, const Claims& actor, std::vector<std::string> args,
+           ChangeCallback done);
+  RedisClient& redis_;
+};
+
+}  // namespace jobcast::rooms

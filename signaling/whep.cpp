@@ -1,0 +1,166 @@
+#include "signaling/whep.h"
+
+#include <ctime>
+#include <map>
+
+#include "core/log.h"
+
+namespace jobcast::http {
+namespace {
+
+bool isSdp(const std::string& content_type) {
+  auto semi = content_type.find(';');
+  std::string type = content_type.substr(0, semi);
+  while (!type.empty() && type.back() == ' ')
+    type.pop_back();
+  for (auto& c : type)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return type == "application/sdp";
+}
+
+std::string hlsPath(const std::string& room) {
+  return "/hls/" + room + "/master.m3u8";
+}
+
+}  // namespace
+
+int WhepEndpoint::statusFor(const std::string& code) {
+  static const std::map<std::string, int> table = {
+      {"unsupported_media_type", 415},
+      {"bad_sdp", 400},
+      {"unsupported_media", 400},
+      {"unsupported_codec", 400},
+      {"bad_variant", 400},
+      {"invalid_token", 401},
+      {"token_expired", 401},
+      {"token_required", 401},
+      {"forbidden", 403},
+      {"room_not_found", 404},
+      {"variant_unavailable", 404},
+      {"session_not_found", 404},
+      {"room_not_live", 409},
+      {"viewer_limit", 503},
+      {"redis_unavailable", 503},
+      {"media_unavailable", 503},
+      {"media_failed", 500},
+  };
+  auto it = table.find(code);
+  return it == table.end() ? 500 : it->second;
+}
+
+WhepEndpoint::WhepEndpoint(Router& router, media::WhepEgress& egress, const Jwt& jwt,
+                           RedisClient* redis, Metrics& metrics, Options options)
+    : egress_(egress), jwt_(jwt), redis_(redis), metrics_(metrics), options_(options) {
+  metrics_.describe("jobcast_whep_viewers", Metrics::Type::Gauge,
+                    "WHEP viewers connected to this node.");
+  metrics_.gaugeFn("jobcast_whep_viewers", {},
+                   [this] { return static_cast<double>(egress_.viewers()); });
+  metrics_.describe("jobcast_whep_viewer_limit", Metrics::Type::Gauge,
+                    "Most WHEP viewers this node accepts (whep.max_viewers).");
+  metrics_.set("jobcast_whep_viewer_limit", {}, egress_.maxViewers());
+  metrics_.describe("jobcast_whep_keyframe_requests_total", Metrics::Type::Counter,
+                    "Viewers' keyframe requests: forwarded upstream, or merged into one.");
+  metrics_.gaugeFn("jobcast_whep_keyframe_requests_total", {{"result", "forwarded"}},
+                   [this] { return static_cast<double>(egress_.keyframesForwarded()); });
+  metrics_.gaugeFn("jobcast_whep_keyframe_requests_total", {{"result", "merged"}},
+                   [this] { return static_cast<double>(egress_.keyframesMerged()); });
+  metrics_.describe("jobcast_whep_sessions_ended_total", Metrics::Type::Counter,
+                    "WHEP sessions ended, by reason.");
+  egress_.onReleased([this](const std::string&, const std::string& reason) {
+    metrics_.add("jobcast_whep_sessions_ended_total", {{"reason", reason}});
+  });
+
+  router.add(Method::Post, "/whep/{room}",
+             [this](const Request& req, const Responder& r) { post(req, r); });
+  router.add(Method::Options, "/whep/{room}", [](const Request&, const Responder& r) {
+    auto resp = Response::noContent();
+    resp.header("allow", "POST, OPTIONS");
+    resp.header("accept-post", "application/sdp");
+    resp.header("access-control-allow-methods", "POST, OPTIONS");
+    resp.header("access-control-allow-headers", "Authorization, Content-Type");
+    resp.header("access-control-max-age", "86400");
+    r.send(std::move(resp));
+  });
+  router.add(Method::Delete, "/whep/{room}/{session}",
+             [this](const Request& req, const Responder& r) { remove(req, r); });
+  router.add(Method::Patch, "/whep/{room}/{session}", [](const Request&, const Responder& r) {
+    // The answer carries every server candidate and ICE restarts are not
+    // offered: trickle and restart are refused as the protocol allows.
+    auto resp = Response::error(405, "trickle_not_supported",
+                                "send all candidates in the offer; trickle ICE is not supported");
+    resp.header("allow", "DELETE, OPTIONS");
+    r.send(std::move(resp));
+  });
+}
+
+void WhepEndpoint::fail(const Responder& r, const std::string& room, const Error& error) const {
+  int status = statusFor(error.code);
+  nlohmann::json body = {{"error", {{"code", error.code}, {"message", error.message}}}};
+  if (error.code == "viewer_limit")
+    body["error"]["hls"] = hlsPath(room);
+  auto resp = Response::json(status, body);
+  if (status == 503)
+    resp.header("retry-after", std::to_string(options_.retry_after_seconds));
+  if (error.code == "viewer_limit")
+    resp.header("link",
+                "<" + hlsPath(room) + ">; rel=\"alternate\"; type=\"application/x-mpegURL\"");
+  r.send(std::move(resp));
+}
+
+void WhepEndpoint::post(const Request& req, const Responder& r) {
+  std::string room = req.param("room");
+  if (!isSdp(req.header("content-type")))
+    return fail(r, room, {"unsupported_media_type", "the offer must be application/sdp"});
+  std::string variant = req.queryParam("variant").value_or("");
+  if (variant != "" && variant != "interpreter")
+    return fail(r, room, {"bad_variant", "variant must be 'interpreter' or absent"});
+  bool has_token = false;
+  std::string token = req.bearerToken();
+  if (!token.empty()) {
+    auto claims = jwt_.verify(token, static_cast<int64_t>(std::time(nullptr)));
+    if (!claims)
+      return fail(r, room, claims.error());
+    if (!claims->allowsRoom(room))
+      return fail(r, room, {"forbidden", "this token does not act in this room"});
+    has_token = true;
+  }
+  if (!redis_)
+    return answer(req, r);
+  redis_->command(
+      {"HMGET", "jc:{r:" + room + "}:room", "status", "anonymous_viewers"},
+      [this, req, r, room, has_token](Result<RedisReply> reply) {
+        if (!reply || reply->isError() || reply->elements.size() != 2)
+          return fail(r, room, {"redis_unavailable", "room state is unavailable; retry"});
+        const auto& status = reply->elements[0];
+        if (status.isNil())
+          return fail(r, room, {"room_not_found", "no such room"});
+        if (status.str != "live")
+          return fail(r, room, {"room_not_live", "the room is " + status.str});
+        if (!has_token && reply->elements[1].str == "0")
+          return fail(r, room, {"token_required", "this room admits signed-in viewers only"});
+        answer(req, r);
+      });
+}
+
+void WhepEndpoint::answer(const Request& req, const Responder& r) {
+  std::string room = req.param("room");
+  std::string variant = req.queryParam("variant").value_or("");
+  egress_.create(room, variant, req.body,
+                 [this, r, room](Result<media::WhepEgress::Created> created) {
+                   if (!created)
+                     return fail(r, room, created.error());
+                   auto resp = Response::text(201, created->answer, "application/sdp");
+                   resp.header("location", "/whep/" + room + "/" + created->session_id);
+                   resp.header("etag", "\"" + created->session_id + "\"");
+                   r.send(std::move(resp));
+                 });
+}
+
+void WhepEndpoint::remove(const Request& req, const Responder& r) {
+  std::string room = req.param("room");
+  if (!egress_.remove(room, req.param("session")))
+    return fail(r, room, {"session_not_found", "no such WHEP session"});
+  r.send(Response::noContent());
+}
+
+}  // namespace jobcast::http

@@ -1,0 +1,79 @@
+// The stage over REST on a real jobcastd and Redis: the counsellor joins and
+// leaves, the event lands in the room's stream, outsiders are refused.
+
+#include <gtest/gtest.h>
+
+#include <ctime>
+
+#include "core/jwt.h"
+#include "tests/support/http_client.h"
+#include "tests/support/jobcastd.h"
+#include "tests/support/redis_server.h"
+
+namespace jobcast::test {
+namespace {
+
+const std::string kSecret = "stage-api-test-secret-0123456789";
+
+std::string token(Role role, const std::string& sub, const std::string& room) {
+  Claims c;
+  c.sub = sub;
+  c.role = role;
+  c.rooms = {room};
+  c.exp = std::time(nullptr) + 600;
+  return Jwt(kSecret).sign(c);
+}
+
+HttpResponse put(const std::string& url, const nlohmann::json& body, const std::string& bearer) {
+  return httpJson("PUT", url, body, bearer);
+}
+
+TEST(StageApi, CounsellorJoinsAndLeavesTheStage) {
+  RedisServer redis;
+  redis.start();
+  redis.command({"HSET", "jc:{r:s1}:room", "id", "s1", "status", "live", "employer_id", "emp1"});
+  Jobcastd node({.env = {{"JOBCAST_JWT_SECRET", kSecret}}, .redis = redis.address()});
+  node.start();
+  ASSERT_TRUE(eventually([&] { return httpGet(node.url("/readyz")).status == 200; }));
+  std::string employer = token(Role::Employer, "emp1", "s1");
+  std::string counsellor = token(Role::Counsellor, "c1", "s1");
+
+  auto r =
+      put(node.url("/api/v1/rooms/s1/stage/emp1"), {{"slot", "main"}, {"name", "Acme"}}, employer);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["stage"]["layout"], "passthrough");
+  r = put(node.url("/api/v1/rooms/s1/stage/c1"), {{"slot", "guest"}, {"name", "Ms Li"}},
+          counsellor);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["stage"]["layout"], "composite");
+  std::string event_id = r.json()["event_id"];
+  EXPECT_NE(redis.command({"XRANGE", "jc:{r:s1}:events", event_id, event_id}).find("stage.changed"),
+            std::string::npos);
+
+  auto got = httpGet(node.url("/api/v1/rooms/s1/stage"));
+  EXPECT_EQ(got.status, 200);
+  EXPECT_EQ(got.json()["guests"][0]["name"], "Ms Li");
+
+  // A jobseeker may not, nor may anyone without a token.
+  r = put(node.url("/api/v1/rooms/s1/stage/js"), {{"slot", "guest"}},
+          token(Role::Jobseeker, "js", "s1"));
+  EXPECT_EQ(r.status, 403);
+  r = put(node.url("/api/v1/rooms/s1/stage/js"), {{"slot", "guest"}}, "");
+  EXPECT_EQ(r.status, 401);
+  r = put(node.url("/api/v1/rooms/s1/stage/x"), {{"slot", "balcony"}}, employer);
+  EXPECT_EQ(r.status, 400);
+
+  auto del = http({.method = "DELETE",
+                   .url = node.url("/api/v1/rooms/s1/stage/c1"),
+                   .headers = {{"Authorization", "Bearer " + counsellor}}});
+  ASSERT_EQ(del.status, 200) << del.body;
+  EXPECT_EQ(del.json()["stage"]["layout"], "passthrough");
+  del = http({.method = "DELETE",
+              .url = node.url("/api/v1/rooms/s1/stage/c1"),
+              .headers = {{"Authorization", "Bearer " + counsellor}}});
+  EXPECT_EQ(del.status, 404);
+  EXPECT_EQ(del.json()["error"]["code"], "not_on_stage");
+}
+
+}  // namespace
+}  // namespace jobcast::test

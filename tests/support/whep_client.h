@@ -1,0 +1,81 @@
+#pragma once
+// A real WHEP viewer on webrtcbin for tests and the bench: offers recvonly
+// H.264 + Opus, takes the answer, and counts (and optionally decodes) what
+// arrives. Its webrtcbin and appsink callbacks run on GStreamer threads; every
+// counter here is atomic or mutex-guarded, so any thread may read it.
+
+#include <gst/gst.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace jobcast::test {
+
+class WhepClient {
+ public:
+  struct Options {
+    bool decode = true;  // decode video to RGB and audio to S16 (else count access units)
+    std::vector<std::string> local_addresses{"127.0.0.1"};  // ICE host candidates
+  };
+  struct Frame {
+    int width = 0;
+    int height = 0;
+    std::vector<uint8_t> rgb;  // width*height*3, rows packed
+    uint64_t index = 0;
+  };
+
+  WhepClient() : WhepClient(Options{}) {}
+  explicit WhepClient(Options options);
+  ~WhepClient();
+  WhepClient(const WhepClient&) = delete;
+  WhepClient& operator=(const WhepClient&) = delete;
+
+  // The offer with its candidates; empty on timeout.
+  std::string offer(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  bool setAnswer(const std::string& sdp);
+  // POSTs the offer to `url` (WHEP) and applies the answer; returns the HTTP
+  // status and fills `location`.
+  long connect(const std::string& url, std::string* location = nullptr,
+               const std::string& bearer = "");
+  // Stops the pipeline: a viewer closing its tab.
+  void close();
+
+  bool connected() const { return connected_; }
+  uint64_t videoFrames() const { return video_frames_; }
+  uint64_t audioBuffers() const { return audio_buffers_; }
+  // Root mean square of the last decoded audio buffer, 0..32767.
+  double audioRms() const { return audio_rms_.load(); }
+  Frame lastFrame() const;
+  // Sends an RTCP PLI to the server, as a browser does on loss.
+  void requestKeyframe();
+  // Nanoseconds (CLOCK_REALTIME) when the last video frame was decoded.
+  int64_t lastFrameWallNs() const { return last_frame_wall_ns_; }
+
+ private:
+  static void reportEverySecond(GstElement* webrtc);
+  static void onPadAdded(GstElement* webrtc, GstPad* pad, gpointer self);
+  static GstFlowReturn onVideoSample(GstElement* sink, gpointer self);
+  static GstFlowReturn onAudioSample(GstElement* sink, gpointer self);
+  void linkVideo(GstPad* pad);
+  void linkAudio(GstPad* pad);
+
+  Options options_;
+  GstElement* pipeline_ = nullptr;
+  GstElement* webrtc_ = nullptr;
+  GstElement* video_depay_ = nullptr;
+  std::atomic<bool> connected_{false};
+  std::atomic<uint64_t> video_frames_{0};
+  std::atomic<uint64_t> audio_buffers_{0};
+  std::atomic<double> audio_rms_{0};
+  std::atomic<int64_t> last_frame_wall_ns_{0};
+  mutable std::mutex mutex_;
+  Frame last_;
+  std::string offer_;
+  bool offer_ready_ = false;
+};
+
+}  // namespace jobcast::test
