@@ -72,7 +72,7 @@ struct Config {
   int64_t live_send_queue_bytes = 4 << 20;
   int64_t live_slow_grace_ms = 2000;  // over the bound this long (or 4x over): closed
   int64_t live_hello_timeout_s = 10;
-  int64_t live_abuse_limit = 10;  // bad frames before close 1008
+  int64_t live_abuse_limit = 10;   // bad frames before close 1008
   int64_t live_frames_per_s = 20;  // client frames per second, burst twice that
   int64_t live_heartbeat_ms = 2000;
   int64_t live_viewer_ttl_ms = 6000;  // a silent node's viewers expire after this

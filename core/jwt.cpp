@@ -1,9 +1,9 @@
 #include "core/jwt.h"
 
-#include <nlohmann/json.hpp>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <nlohmann/json.hpp>
 
 namespace jobcast {
 namespace {
@@ -18,16 +18,23 @@ std::string hmacSha256(const std::string& key, std::string_view data) {
   return std::string(reinterpret_cast<char*>(out), len);
 }
 
-Error invalid(const char* why) { return Error{"invalid_token", why}; }
+Error invalid(const char* why) {
+  return Error{"invalid_token", why};
+}
 
 }  // namespace
 
 std::optional<Role> parseRole(std::string_view name) {
-  if (name == "admin") return Role::Admin;
-  if (name == "employer") return Role::Employer;
-  if (name == "counsellor") return Role::Counsellor;
-  if (name == "captioner") return Role::Captioner;
-  if (name == "jobseeker") return Role::Jobseeker;
+  if (name == "admin")
+    return Role::Admin;
+  if (name == "employer")
+    return Role::Employer;
+  if (name == "counsellor")
+    return Role::Counsellor;
+  if (name == "captioner")
+    return Role::Captioner;
+  if (name == "jobseeker")
+    return Role::Jobseeker;
   return std::nullopt;
 }
 
@@ -49,13 +56,15 @@ const char* roleName(Role role) {
 
 bool Claims::allowsRoom(const std::string& room_id) const {
   for (const auto& r : rooms) {
-    if (r == "*" || r == room_id) return true;
+    if (r == "*" || r == room_id)
+      return true;
   }
   return false;
 }
 
 std::string Claims::employerId() const {
-  if (!employer.empty()) return employer;
+  if (!employer.empty())
+    return employer;
   return role == Role::Employer ? sub : std::string();
 }
 
@@ -65,7 +74,8 @@ std::string base64UrlEncode(std::string_view data) {
   size_t i = 0;
   for (; i + 2 < data.size(); i += 3) {
     uint32_t n = (uint8_t(data[i]) << 16) | (uint8_t(data[i + 1]) << 8) | uint8_t(data[i + 2]);
-    for (int s = 18; s >= 0; s -= 6) out += kAlphabet[(n >> s) & 63];
+    for (int s = 18; s >= 0; s -= 6)
+      out += kAlphabet[(n >> s) & 63];
   }
   if (i + 1 == data.size()) {
     uint32_t n = uint8_t(data[i]) << 16;
@@ -81,7 +91,8 @@ std::string base64UrlEncode(std::string_view data) {
 }
 
 std::optional<std::string> base64UrlDecode(std::string_view text) {
-  if (text.size() % 4 == 1) return std::nullopt;
+  if (text.size() % 4 == 1)
+    return std::nullopt;
   std::string out;
   out.reserve(text.size() * 3 / 4);
   uint32_t acc = 0;
@@ -112,20 +123,27 @@ std::optional<std::string> base64UrlDecode(std::string_view text) {
 }
 
 std::string Jwt::sign(const Claims& claims) const {
-  nlohmann::json payload = {{"sub", claims.sub}, {"role", roleName(claims.role)},
-                            {"rooms", claims.rooms}, {"exp", claims.exp}};
-  if (!claims.name.empty()) payload["name"] = claims.name;
-  if (!claims.employer.empty()) payload["employer"] = claims.employer;
-  if (claims.iat) payload["iat"] = claims.iat;
-  std::string signing_input = base64UrlEncode(R"({"alg":"HS256","typ":"JWT"})") + "." +
-                              base64UrlEncode(payload.dump());
+  nlohmann::json payload = {{"sub", claims.sub},
+                            {"role", roleName(claims.role)},
+                            {"rooms", claims.rooms},
+                            {"exp", claims.exp}};
+  if (!claims.name.empty())
+    payload["name"] = claims.name;
+  if (!claims.employer.empty())
+    payload["employer"] = claims.employer;
+  if (claims.iat)
+    payload["iat"] = claims.iat;
+  std::string signing_input =
+      base64UrlEncode(R"({"alg":"HS256","typ":"JWT"})") + "." + base64UrlEncode(payload.dump());
   return signing_input + "." + base64UrlEncode(hmacSha256(secret_, signing_input));
 }
 
 Result<Claims> Jwt::verify(std::string_view token, int64_t now) const {
-  if (token.size() > 8192) return invalid("token too long");
+  if (token.size() > 8192)
+    return invalid("token too long");
   auto dot1 = token.find('.');
-  if (dot1 == std::string_view::npos) return invalid("malformed token");
+  if (dot1 == std::string_view::npos)
+    return invalid("malformed token");
   auto dot2 = token.find('.', dot1 + 1);
   if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos) {
     return invalid("malformed token");
@@ -133,13 +151,15 @@ Result<Claims> Jwt::verify(std::string_view token, int64_t now) const {
   auto header_text = base64UrlDecode(token.substr(0, dot1));
   auto payload_text = base64UrlDecode(token.substr(dot1 + 1, dot2 - dot1 - 1));
   auto signature = base64UrlDecode(token.substr(dot2 + 1));
-  if (!header_text || !payload_text || !signature) return invalid("malformed token");
+  if (!header_text || !payload_text || !signature)
+    return invalid("malformed token");
 
   auto header = nlohmann::json::parse(*header_text, nullptr, false);
   if (!header.is_object() || !header.contains("alg") || !header["alg"].is_string()) {
     return invalid("malformed token header");
   }
-  if (header["alg"].get<std::string>() != "HS256") return invalid("unsupported algorithm");
+  if (header["alg"].get<std::string>() != "HS256")
+    return invalid("unsupported algorithm");
 
   std::string expected = hmacSha256(secret_, token.substr(0, dot2));
   if (signature->size() != expected.size() ||
@@ -148,11 +168,14 @@ Result<Claims> Jwt::verify(std::string_view token, int64_t now) const {
   }
 
   auto payload = nlohmann::json::parse(*payload_text, nullptr, false);
-  if (!payload.is_object()) return invalid("malformed token payload");
+  if (!payload.is_object())
+    return invalid("malformed token payload");
   Claims c;
   auto str = [&](const char* key, std::string& out) {
-    if (!payload.contains(key)) return true;
-    if (!payload[key].is_string()) return false;
+    if (!payload.contains(key))
+      return true;
+    if (!payload[key].is_string())
+      return false;
     out = payload[key].get<std::string>();
     return true;
   };
@@ -161,9 +184,11 @@ Result<Claims> Jwt::verify(std::string_view token, int64_t now) const {
       !str("employer", c.employer)) {
     return invalid("malformed claims");
   }
-  if (c.sub.empty()) return invalid("token has no subject");
+  if (c.sub.empty())
+    return invalid("token has no subject");
   auto parsed_role = parseRole(role);
-  if (!parsed_role) return invalid("unknown role");
+  if (!parsed_role)
+    return invalid("unknown role");
   c.role = *parsed_role;
   if (!payload.contains("exp") || !payload["exp"].is_number_integer()) {
     return invalid("token has no expiry");
@@ -178,14 +203,16 @@ Result<Claims> Jwt::verify(std::string_view token, int64_t now) const {
       c.rooms.push_back(rooms.get<std::string>());
     } else if (rooms.is_array()) {
       for (const auto& r : rooms) {
-        if (!r.is_string()) return invalid("malformed rooms claim");
+        if (!r.is_string())
+          return invalid("malformed rooms claim");
         c.rooms.push_back(r.get<std::string>());
       }
     } else {
       return invalid("malformed rooms claim");
     }
   }
-  if (c.exp <= now) return Error{"token_expired", "token expired"};
+  if (c.exp <= now)
+    return Error{"token_expired", "token expired"};
   return c;
 }
 

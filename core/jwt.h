@@ -17,8 +17,8 @@ std::optional<Role> parseRole(std::string_view name);
 const char* roleName(Role role);
 
 struct Claims {
-  std::string sub;                 // subject: the user id
-  std::string name;                // display name (may be empty)
+  std::string sub;   // subject: the user id
+  std::string name;  // display name (may be empty)
   Role role = Role::Jobseeker;
   std::vector<std::string> rooms;  // room ids this token acts in; "*" = all
   std::string employer;            // for employer staff: the employer they act for

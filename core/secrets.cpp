@@ -29,25 +29,30 @@ std::string randomHex(size_t bytes) {
 
 Result<std::string> resolveSecret(const std::string& configured, const std::string& data_dir,
                                   const std::string& name, size_t bytes) {
-  if (!configured.empty()) return configured;
+  if (!configured.empty())
+    return configured;
   namespace fs = std::filesystem;
   std::string dir = data_dir + "/secrets";
   std::string path = dir + "/" + name;
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec) return Error{"secrets", "cannot create " + dir + ": " + ec.message()};
+  if (ec)
+    return Error{"secrets", "cannot create " + dir + ": " + ec.message()};
   ::chmod(dir.c_str(), 0700);
   if (std::ifstream in(path); in) {
     std::stringstream ss;
     ss << in.rdbuf();
     std::string value = ss.str();
-    while (!value.empty() && (value.back() == '\n' || value.back() == ' ')) value.pop_back();
-    if (!value.empty()) return value;
+    while (!value.empty() && (value.back() == '\n' || value.back() == ' '))
+      value.pop_back();
+    if (!value.empty())
+      return value;
   }
   std::string value = randomHex(bytes);
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  if (fd < 0) return Error{"secrets", "cannot write " + tmp};
+  if (fd < 0)
+    return Error{"secrets", "cannot write " + tmp};
   bool ok = ::write(fd, value.data(), value.size()) == static_cast<ssize_t>(value.size());
   ::close(fd);
   if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {

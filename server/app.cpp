@@ -71,7 +71,8 @@ Result<bool> App::start() {
   addWhep();
   addPages();
   auto rooms_api = registerRoomsApi(router_, loop_, *redis_, *jwt_, data_key_, config_);
-  if (!rooms_api) return rooms_api.error();
+  if (!rooms_api)
+    return rooms_api.error();
   rooms_api_ = std::move(rooms_api.value());
   live_ = std::make_unique<ws::LiveChannel>(loop_, *redis_, address.value(), *jwt_, metrics_,
                                             ws::LiveOptions::fromConfig(config_));

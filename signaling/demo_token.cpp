@@ -27,7 +27,8 @@ void addDemoTokenRoute(Router& router, const Jwt& jwt, int64_t ttl_seconds) {
                }
                Claims claims;
                claims.sub = "demo-" + randomHex(6);
-               claims.name = name.empty() ? "访客" + claims.sub.substr(claims.sub.size() - 4) : name;
+               claims.name =
+                   name.empty() ? "访客" + claims.sub.substr(claims.sub.size() - 4) : name;
                claims.role = Role::Jobseeker;
                claims.rooms = {"*"};
                claims.iat = static_cast<int64_t>(std::time(nullptr));

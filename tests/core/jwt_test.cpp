@@ -67,8 +67,8 @@ TEST(Jwt, RefusesExpiredTamperedAndForeignTokens) {
 TEST(Jwt, RequiresSubjectKnownRoleAndExpiry) {
   const std::string secret = "k-k-k-k-k-k-k-k";
   auto signedWith = [&](const std::string& payload) {
-    std::string input = base64UrlEncode(R"({"alg":"HS256","typ":"JWT"})") + "." +
-                        base64UrlEncode(payload);
+    std::string input =
+        base64UrlEncode(R"({"alg":"HS256","typ":"JWT"})") + "." + base64UrlEncode(payload);
     unsigned char mac[32];
     unsigned int len = 0;
     HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
@@ -81,7 +81,9 @@ TEST(Jwt, RequiresSubjectKnownRoleAndExpiry) {
   EXPECT_FALSE(jwt.verify(signedWith(R"({"sub":"a","role":"root","exp":1900000000})"), kNow).ok());
   EXPECT_FALSE(jwt.verify(signedWith(R"({"sub":"a","role":"admin"})"), kNow).ok());
   EXPECT_FALSE(jwt.verify(signedWith(R"({"sub":"a","role":"admin","exp":"soon"})"), kNow).ok());
-  EXPECT_FALSE(jwt.verify(signedWith(R"({"sub":"a","role":"admin","exp":1900000000,"rooms":[1]})"), kNow).ok());
+  EXPECT_FALSE(
+      jwt.verify(signedWith(R"({"sub":"a","role":"admin","exp":1900000000,"rooms":[1]})"), kNow)
+          .ok());
   EXPECT_FALSE(jwt.verify(signedWith(R"([1,2,3])"), kNow).ok());
 }
 
