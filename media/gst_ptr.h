@@ -7,6 +7,7 @@
 #include <gst/webrtc/webrtc.h>
 
 #include <memory>
+#include <string>
 
 namespace jobcast::media {
 
@@ -101,5 +102,18 @@ std::string sdpText(const GstSDPMessage* sdp);
 
 // Makes an element or returns null (the caller reports which factory is missing).
 GstElement* makeElement(const char* factory, const char* name = nullptr);
+
+// The error message a webrtcbin promise replied with, or empty when it
+// succeeded. Frees the GError it reads.
+inline std::string promiseReplyError(const GstStructure* reply) {
+  if (!reply || !gst_structure_has_field(reply, "error"))
+    return {};
+  GError* error = nullptr;
+  gst_structure_get(reply, "error", G_TYPE_ERROR, &error, nullptr);
+  std::string text = error ? error->message : "failed";
+  if (error)
+    g_error_free(error);
+  return text;
+}
 
 }  // namespace jobcast::media

@@ -39,17 +39,6 @@ void freeCtxClosure(gpointer data, GClosure*) {
   delete static_cast<Ctx*>(data);
 }
 
-std::string errorOf(const GstStructure* reply) {
-  if (!reply || !gst_structure_has_field(reply, "error"))
-    return {};
-  GError* error = nullptr;
-  gst_structure_get(reply, "error", G_TYPE_ERROR, &error, nullptr);
-  std::string text = error ? error->message : "failed";
-  if (error)
-    g_error_free(error);
-  return text;
-}
-
 // Streaming thread.
 void onRemoteSetReply(GstPromise* promise, gpointer data) {
   auto* ctx = static_cast<Ctx*>(data);
@@ -57,7 +46,7 @@ void onRemoteSetReply(GstPromise* promise, gpointer data) {
   if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED) {
     error = "interrupted";
   } else {
-    error = errorOf(gst_promise_get_reply(promise));
+    error = promiseReplyError(gst_promise_get_reply(promise));
   }
   ctx->post([error](RoomPipeline& p) { p.onRemoteDescriptionSet(error.empty(), error); });
 }
@@ -71,7 +60,7 @@ void onAnswerReply(GstPromise* promise, gpointer data) {
     error = "interrupted";
   } else {
     const GstStructure* reply = gst_promise_get_reply(promise);
-    error = errorOf(reply);
+    error = promiseReplyError(reply);
     GstWebRTCSessionDescription* answer = nullptr;
     if (error.empty() && reply)
       gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, nullptr);

@@ -21,15 +21,7 @@ int64_t wallMs() {
 std::string replyError(GstPromise* promise) {
   if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED)
     return "no reply";
-  const GstStructure* reply = gst_promise_get_reply(promise);
-  if (!reply || !gst_structure_has_field(reply, "error"))
-    return {};
-  GError* error = nullptr;
-  gst_structure_get(reply, "error", G_TYPE_ERROR, &error, nullptr);
-  std::string text = error ? error->message : "failed";
-  if (error)
-    g_error_free(error);
-  return text;
+  return promiseReplyError(gst_promise_get_reply(promise));
 }
 
 }  // namespace
