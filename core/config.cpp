@@ -166,6 +166,16 @@ const std::map<std::string, Setter>& keyTable() {
        [](Config& c, const std::string& k, const YAML::Node& n) {
          c.media_low_video_kbps = static_cast<int>(integer(k, n, 100, 5000));
        }},
+      {"media.stage_height",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.media_stage_height = static_cast<int>(integer(k, n, 360, 1080));
+         if (c.media_stage_height % 2)
+           throw ConfigError(k, "must be even");
+       }},
+      {"media.stage_video_kbps",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.media_stage_video_kbps = static_cast<int>(integer(k, n, 200, 8000));
+       }},
       {"media.audio_kbps",
        [](Config& c, const std::string& k, const YAML::Node& n) {
          c.media_audio_kbps = static_cast<int>(integer(k, n, 16, 256));

@@ -82,6 +82,8 @@ struct Config {
   int media_playlist_segments = 6;
   std::vector<std::string> media_renditions = {"source", "360p", "audio"};
   int media_low_video_kbps = 500;
+  int media_stage_height = 720;  // the composite's height; width is 16:9
+  int media_stage_video_kbps = 1500;
   int media_audio_kbps = 64;
   bool media_recording = true;
   int media_recording_piece_seconds = 600;

@@ -75,6 +75,15 @@ HlsRendition& HlsStore::add(RenditionInfo info) {
   return *renditions_.back();
 }
 
+void HlsStore::remove(const std::string& name) {
+  for (auto it = renditions_.begin(); it != renditions_.end(); ++it) {
+    if ((*it)->info().name == name) {
+      renditions_.erase(it);
+      return;
+    }
+  }
+}
+
 HlsRendition* HlsStore::find(const std::string& name) {
   for (auto& r : renditions_) {
     if (r->info().name == name)
@@ -96,7 +105,7 @@ bool HlsStore::ready() const {
   if (renditions_.empty())
     return false;
   for (const auto& r : renditions_) {
-    if (r->segments().empty())
+    if (r->segments().empty() && !r->info().alternate)
       return false;
   }
   return true;
@@ -105,8 +114,25 @@ bool HlsStore::ready() const {
 std::string HlsStore::masterPlaylist() const {
   std::string out = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n";
   const std::string audio_codec = "mp4a.40.2";
+  std::string alternates;
   for (const auto& r : renditions_) {
     const RenditionInfo& info = r->info();
+    if (!info.alternate || r->segments().empty())
+      continue;
+    if (alternates.empty()) {
+      alternates =
+          "#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID=\"programme\",NAME=\"Programme\",DEFAULT=YES,"
+          "AUTOSELECT=YES\n";
+    }
+    alternates += "#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID=\"programme\",NAME=\"" +
+                  (info.name == "interpreter" ? std::string("Sign language") : info.name) +
+                  "\",DEFAULT=NO,AUTOSELECT=NO,URI=\"" + info.name + "/index.m3u8\"\n";
+  }
+  out += alternates;
+  for (const auto& r : renditions_) {
+    const RenditionInfo& info = r->info();
+    if (info.alternate)
+      continue;
     // BANDWIDTH is the peak: measured over recent segments, never below the
     // encoder's nominal rate, plus 10% for the transport stream's overhead.
     int64_t measured = r->peakBitrate();
@@ -120,7 +146,10 @@ std::string HlsStore::masterPlaylist() const {
     std::string codecs = info.has_video && !info.video_codec.empty()
                              ? info.video_codec + "," + audio_codec
                              : audio_codec;
-    out += ",CODECS=\"" + codecs + "\"\n";
+    out += ",CODECS=\"" + codecs + "\"";
+    if (!alternates.empty() && info.name == "source")
+      out += ",VIDEO=\"programme\"";
+    out += "\n";
     out += info.name + "/index.m3u8\n";
   }
   return out;

@@ -27,6 +27,10 @@ struct RenditionInfo {
   int height = 0;
   std::string video_codec;  // "avc1.42e01f", empty until known
   int nominal_kbps = 0;     // for renditions we encode; 0: measure
+  // An alternative picture of the programme (the interpreter variant): offered
+  // in the master as a VIDEO group of the source variant, not as a variant of
+  // its own, so players never switch to it by bandwidth.
+  bool alternate = false;
 };
 
 class HlsRendition {
@@ -64,12 +68,14 @@ class HlsStore {
   const HlsSegment* segmentByName(const std::string& rendition, const std::string& name) const;
 
   HlsRendition& add(RenditionInfo info);
+  void remove(const std::string& name);
   HlsRendition* find(const std::string& name);
   const HlsRendition* find(const std::string& name) const;
   const std::vector<std::unique_ptr<HlsRendition>>& renditions() const { return renditions_; }
 
   void markDiscontinuity();
-  // True when every rendition has a segment (the master playlist can be complete).
+  // True when every rendition but the alternates has a segment (the master
+  // playlist can be complete). Alternates appear in it once they have one.
   bool ready() const;
   std::string masterPlaylist() const;
   std::optional<std::string> mediaPlaylist(const std::string& rendition) const;

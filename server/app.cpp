@@ -107,6 +107,9 @@ void App::addMedia() {
   m.rendition_low = has("360p");
   m.rendition_audio = has("audio");
   m.low_video_kbps = config_.media_low_video_kbps;
+  m.stage_height = config_.media_stage_height;
+  m.stage_width = (config_.media_stage_height * 16 / 9) & ~1;
+  m.stage_video_kbps = config_.media_stage_video_kbps;
   m.audio_kbps = config_.media_audio_kbps;
   m.recording = config_.media_recording;
   m.recording_piece_seconds = config_.media_recording_piece_seconds;
