@@ -10,9 +10,12 @@ void HlsRendition::add(double duration, std::shared_ptr<const std::string> bytes
   HlsSegment s;
   s.sequence = next_sequence_++;
   s.duration = duration;
-  s.discontinuity = pending_discontinuity_;
+  s.discontinuity = pending_discontinuity_ && skip_ == 0;
   s.bytes = std::move(bytes);
-  pending_discontinuity_ = false;
+  if (s.discontinuity)
+    pending_discontinuity_ = false;
+  else if (pending_discontinuity_)
+    --skip_;
   segments_.push_back(std::move(s));
   while (segments_.size() > keep) {
     if (segments_.front().discontinuity)
@@ -96,9 +99,9 @@ const HlsRendition* HlsStore::find(const std::string& name) const {
   return const_cast<HlsStore*>(this)->find(name);
 }
 
-void HlsStore::markDiscontinuity() {
+void HlsStore::markDiscontinuity(int skip) {
   for (auto& r : renditions_)
-    r->markDiscontinuity();
+    r->markDiscontinuity(skip);
 }
 
 bool HlsStore::ready() const {

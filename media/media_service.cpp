@@ -338,6 +338,8 @@ void MediaService::updateStage(const std::string& room) {
   } else if (rm.hls && !has_interpreter) {
     rm.hls->remove("interpreter");
   }
+  if (rm.hls && was_composite != rm.pipeline->composite())
+    rm.hls->markDiscontinuity(1);  // the segment in progress ends with the old source
   if (had_interpreter != has_interpreter || was_composite != rm.pipeline->composite()) {
     for (auto& l : programme_listeners_)
       l(room);

@@ -1063,8 +1063,25 @@ void RoomPipeline::select(bool composite) {
                nullptr);
   g_object_set(audio_select_, "active-pad", composite ? select_mix_audio_ : select_pass_audio_,
                nullptr);
-  // Everything downstream restarts at a keyframe of the new source.
+  // Everything downstream restarts at a keyframe of the new source, and the
+  // HLS renditions start a segment there (MediaService marks the segment
+  // after the one in progress as a discontinuity).
   askKeyframe();
+  for (const auto& [rendition, sink] : hls_sinks_) {
+    if (rendition == "audio")
+      continue;
+    GstIterator* it = gst_bin_iterate_elements(GST_BIN(sink));
+    GValue item = G_VALUE_INIT;
+    while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+      auto* child = GST_ELEMENT(g_value_get_object(&item));
+      GstElementFactory* factory = gst_element_get_factory(child);
+      if (factory && std::string(GST_OBJECT_NAME(factory)) == "splitmuxsink")
+        g_signal_emit_by_name(child, "split-now");
+      g_value_reset(&item);
+    }
+    g_value_unset(&item);
+    gst_iterator_free(it);
+  }
   log::info("programme",
             {{"room", setup_.room}, {"layout", composite ? "composite" : "passthrough"}});
 }

@@ -153,6 +153,13 @@ TEST(StageRoom, GuestsAndInterpreterJoinAndLeaveTheLiveProgramme) {
       20s))
       << httpGet(node.url("/hls/r1/master.m3u8")).body;
   EXPECT_EQ(httpGet(node.url("/hls/r1/master.m3u8")).body.find("interpreter"), std::string::npos);
+  // Players reset their decoder where the source changed.
+  EXPECT_TRUE(eventually(
+      [&] {
+        return httpGet(node.url("/hls/r1/source/index.m3u8")).body.find("#EXT-X-DISCONTINUITY\n") !=
+               std::string::npos;
+      },
+      10s));
 
   // The interpreter joins: a second variant, in HLS and WHEP.
   stageRequest(node, "PUT", "i1", employer, R"({"slot":"interpreter","name":"Sign"})");
