@@ -1,6 +1,7 @@
 #include "signaling/media_owner.h"
 
 #include <algorithm>
+#include <cctype>
 #include <utility>
 
 #include "core/log.h"
