@@ -10,6 +10,9 @@
 //   PATCH  /whip/{room}/{session}  405: no trickle ICE, the answer has every candidate
 //   OPTIONS                        CORS preflight (the router answers it)
 //   GET    /api/v1/rooms/{id}/media  the stage state and the HLS address
+//
+// With several nodes, signaling/media_owner.h wraps POST (the room's media lease,
+// or 307 to the node holding it) and the media state (the owner node).
 
 #include <memory>
 #include <set>
