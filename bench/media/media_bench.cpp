@@ -27,6 +27,16 @@ namespace {
 
 using namespace std::chrono_literals;
 
+std::string token(Role role, const std::string& sub) {
+  Claims c;
+  c.sub = sub;
+  c.role = role;
+  c.rooms = {"*"};
+  c.iat = static_cast<int64_t>(std::time(nullptr));
+  c.exp = c.iat + 3600;
+  return Jwt("test-secret-0123456789abcdef").sign(c);
+}
+
 std::string employerToken() {
   Claims c;
   c.sub = "emp";
@@ -70,7 +80,8 @@ struct Bench {
         Jobcastd::Options{.args = {"--config", config}, .redis = redis.address()});
     node->start();
   }
-  void publish(const std::string& room, media::WhipClient::Options options) {
+  void publish(const std::string& room, media::WhipClient::Options options,
+               const std::string& bearer = employerToken()) {
     redis.command({"HSET", "jc:{r:" + room + "}:room", "status", "live", "employer_id", "emp"});
     auto client = std::make_unique<media::WhipClient>(options);
     auto offer = client->createOffer();
@@ -79,8 +90,7 @@ struct Bench {
     req.method = "POST";
     req.url = node->url("/whip/" + room);
     req.body = offer.value();
-    req.headers = {{"Content-Type", "application/sdp"},
-                   {"Authorization", "Bearer " + employerToken()}};
+    req.headers = {{"Content-Type", "application/sdp"}, {"Authorization", "Bearer " + bearer}};
     auto r = http(req);
     ASSERT_EQ(r.status, 201) << r.body;
     ASSERT_TRUE(client->setAnswer(r.body));
@@ -88,7 +98,9 @@ struct Bench {
   }
 };
 
-void cpuRun(const std::string& ladder, int rooms) {
+// `guests` counsellors (640x360) join each room's stage: the programme is then
+// the composite, decoded and encoded once per room.
+void cpuRun(const std::string& ladder, int rooms, int guests = 0) {
   int seconds = 20;
   if (const char* s = std::getenv("BENCH_SECONDS"))
     seconds = std::atoi(s);
@@ -105,6 +117,30 @@ void cpuRun(const std::string& ladder, int rooms) {
                    .status == 200;
       },
       30s));
+  media::WhipClient::Options guest_options;
+  guest_options.pattern = "ball";
+  for (int i = 0; i < rooms; ++i) {
+    std::string room = "bench" + std::to_string(i);
+    for (int g = 0; g < guests; ++g) {
+      std::string sub = "c" + std::to_string(g);
+      std::string bearer = token(Role::Counsellor, sub);
+      HttpRequest put{.method = "PUT",
+                      .url = b.node->url("/api/v1/rooms/" + room + "/stage/" + sub),
+                      .body = R"({"slot":"guest","name":"Counsellor"})"};
+      put.headers = {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + bearer}};
+      ASSERT_EQ(http(put).status, 200);
+      b.publish(room, guest_options, bearer);
+    }
+    if (guests > 0) {
+      ASSERT_TRUE(eventually(
+          [&] {
+            return httpGet(b.node->url("/hls/" + room + "/master.m3u8"))
+                           .body.find("RESOLUTION=1280x720") != std::string::npos &&
+                   b.node->log().find("\"layout\":\"composite\"") != std::string::npos;
+          },
+          30s));
+    }
+  }
   std::this_thread::sleep_for(3s);
   double c0 = cpuSeconds(b.node->pid());
   auto t0 = std::chrono::steady_clock::now();
@@ -113,9 +149,9 @@ void cpuRun(const std::string& ladder, int rooms) {
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   double pct = 100.0 * (c1 - c0) / wall;
   std::printf(
-      "BENCH cpu ladder=[%s] rooms=%d publisher=1280x720@30 1.5Mbit/s jobcastd=%.1f%% "
-      "of one core (%.1f%% per room) over %.0f s\n",
-      ladder.c_str(), rooms, pct, pct / rooms, wall);
+      "BENCH cpu ladder=[%s] rooms=%d guests=%d publisher=1280x720@30 1.5Mbit/s "
+      "jobcastd=%.1f%% of one core (%.1f%% per room) over %.0f s\n",
+      ladder.c_str(), rooms, guests, pct, pct / rooms, wall);
 }
 
 TEST(Bench, CpuPassthrough1) {
@@ -135,6 +171,12 @@ TEST(Bench, CpuLadder2) {
 }
 TEST(Bench, CpuLadder4) {
   cpuRun("source, 360p, audio", 4);
+}
+TEST(Bench, CpuStage1) {
+  cpuRun("source, 360p, audio", 1, 1);
+}
+TEST(Bench, CpuStage2Guests) {
+  cpuRun("source, 360p, audio", 1, 2);
 }
 
 void latencyRun(int segment_seconds) {
