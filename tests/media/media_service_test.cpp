@@ -42,12 +42,14 @@ struct Fixture {
   }
   ~Fixture() { media.reset(); }
 
-  Result<MediaService::Published> publish(const std::string& room, WhipClient& client) {
+  Result<MediaService::Published> publish(const std::string& room, WhipClient& client,
+                                          const MediaService::Participant& who = {}) {
     auto offer = client.createOffer();
     if (!offer)
       return offer.error();
     std::optional<Result<MediaService::Published>> result;
-    media->publish(room, offer.value(), [&](Result<MediaService::Published> r) { result = r; });
+    media->publish(room, offer.value(), who,
+                   [&](Result<MediaService::Published> r) { result = r; });
     if (!pumpUntil(
             loop, [&] { return result.has_value(); }, 10s))
       return Error{"timeout", "no answer"};
@@ -181,6 +183,57 @@ TEST(MediaLeak, TwentyPublishTeardownRoundsLeaveNothingBehind) {
       10s);
   EXPECT_LE(countEntries("/proc/self/fd"), fds_after_warmup + 4);
   EXPECT_LE(countEntries("/proc/self/task"), threads_after_warmup + 4);
+}
+
+// A counsellor joins and leaves the stage ten times while the employer stays
+// on air: each time the programme becomes the composite and back, and the
+// mixer, decoders and the guest's pipeline leave no threads or descriptors.
+TEST(MediaLeak, GuestsJoiningAndLeavingTheStageLeaveNothingBehind) {
+  Fixture f;
+  WhipClient employer;
+  auto main = f.publish("stage", employer);
+  ASSERT_TRUE(main) << main.error().message;
+  ASSERT_TRUE(pumpUntil(
+      f.loop,
+      [&] { return f.media->onStage("stage") && f.media->onStage("stage")->mediaFlowing(); }, 15s));
+  size_t fds_after_warmup = 0, threads_after_warmup = 0;
+  for (int round = 1; round <= 10; ++round) {
+    {
+      WhipClient guest(WhipClient::Options{.width = 320, .height = 180, .pattern = "red"});
+      MediaService::Participant who{MediaService::Participant::Slot::Guest, "c1", "Counsellor"};
+      auto published = f.publish("stage", guest, who);
+      ASSERT_TRUE(published) << "round " << round << ": " << published.error().message;
+      ASSERT_TRUE(pumpUntil(
+          f.loop, [&] { return f.media->onStage("stage")->composite(); }, 15s))
+          << "round " << round;
+      pumpUntil(
+          f.loop, [] { return false; }, 500ms);
+      guest.stop();
+      ASSERT_TRUE(f.media->endGuest("stage", "c1"));
+      EXPECT_FALSE(f.media->onStage("stage")->composite());
+    }
+    ASSERT_TRUE(pumpUntil(
+        f.loop, [&] { return f.media->pipelines() == 1; }, 10s))
+        << "round " << round;
+    if (round == 3) {
+      pumpUntil(
+          f.loop, [] { return false; }, 300ms);
+      fds_after_warmup = countEntries("/proc/self/fd");
+      threads_after_warmup = countEntries("/proc/self/task");
+    }
+  }
+  pumpUntil(
+      f.loop,
+      [&] {
+        return countEntries("/proc/self/task") <= threads_after_warmup + 4 &&
+               countEntries("/proc/self/fd") <= fds_after_warmup + 4;
+      },
+      10s);
+  EXPECT_LE(countEntries("/proc/self/fd"), fds_after_warmup + 4);
+  EXPECT_LE(countEntries("/proc/self/task"), threads_after_warmup + 4);
+  // The employer's programme still flows after all that.
+  EXPECT_TRUE(f.media->onStage("stage")->mediaFlowing());
+  EXPECT_EQ(f.media->state("stage"), StageState::Live);
 }
 
 TEST(MediaService, RefusesOffersWithoutH264) {
