@@ -49,4 +49,10 @@ GObjectPtr<T> retain(T* object) {
 // Calls gst_init once; safe from any thread.
 void ensureGstreamer();
 
+// Unlinks `src` from its peer at an idle moment of the pad (an IDLE probe,
+// which may run on the pad's streaming thread), waiting at most two seconds
+// before unlinking anyway. For removing a branch from a running pipeline.
+// Control thread; never call it from a streaming thread.
+void unlinkWhenIdle(GstPad* src);
+
 }  // namespace jobcast::media

@@ -966,39 +966,6 @@ void RoomPipeline::onFragment(const GstStructure* s, const std::string& owner, b
 // The stage (control thread). Elements are added to the running pipeline and
 // synced to its state; removal unlinks at an idle moment of the upstream pad.
 
-void RoomPipeline::unlinkQuietly(GstPad* src) {
-  if (!src)
-    return;
-  GstPtr<GstPad> peer(gst_pad_get_peer(src));
-  if (!peer)
-    return;
-  struct Wait {
-    std::mutex mutex;
-    std::condition_variable cv;
-    bool done = false;
-  };
-  auto wait = std::make_shared<Wait>();
-  gst_pad_add_probe(
-      src, GST_PAD_PROBE_TYPE_IDLE,
-      [](GstPad* pad, GstPadProbeInfo*, gpointer data) -> GstPadProbeReturn {
-        auto& w = **static_cast<std::shared_ptr<Wait>*>(data);
-        GstPtr<GstPad> peer(gst_pad_get_peer(pad));
-        if (peer)
-          gst_pad_unlink(pad, peer.get());
-        std::lock_guard lock(w.mutex);
-        w.done = true;
-        w.cv.notify_all();
-        return GST_PAD_PROBE_REMOVE;
-      },
-      new std::shared_ptr<Wait>(wait),
-      [](gpointer data) { delete static_cast<std::shared_ptr<Wait>*>(data); });
-  std::unique_lock lock(wait->mutex);
-  if (!wait->cv.wait_for(lock, std::chrono::seconds(2), [&] { return wait->done; })) {
-    lock.unlock();
-    gst_pad_unlink(src, peer.get());
-  }
-}
-
 bool RoomPipeline::ensureMixer(const std::string& main_caption) {
   if (mixer_)
     return true;
@@ -1091,8 +1058,8 @@ void RoomPipeline::dropMixer() {
     return;
   select(false);
   dropInterpreterRendition();
-  unlinkQuietly(mix_video_src_);
-  unlinkQuietly(mix_audio_src_);
+  unlinkWhenIdle(mix_video_src_);
+  unlinkWhenIdle(mix_audio_src_);
   for (GstPad** pad : {&select_mix_video_, &select_mix_audio_}) {
     GstElement* selector = pad == &select_mix_video_ ? video_select_ : audio_select_;
     gst_element_release_request_pad(selector, *pad);
@@ -1104,8 +1071,8 @@ void RoomPipeline::dropMixer() {
     *pad = nullptr;
   }
   // Stop feeding the decoders before the mixer goes.
-  unlinkQuietly(main_video_tee_pad_);
-  unlinkQuietly(main_audio_tee_pad_);
+  unlinkWhenIdle(main_video_tee_pad_);
+  unlinkWhenIdle(main_audio_tee_pad_);
   gst_element_release_request_pad(publisher_video_, main_video_tee_pad_);
   gst_element_release_request_pad(publisher_opus_, main_audio_tee_pad_);
   gst_object_unref(main_video_tee_pad_);
@@ -1247,8 +1214,8 @@ void RoomPipeline::dropInterpreterRendition() {
   if (!interpreter_hls_)
     return;
   auto& r = *interpreter_hls_;
-  unlinkQuietly(r.video_tee_pad);
-  unlinkQuietly(r.audio_tee_pad);
+  unlinkWhenIdle(r.video_tee_pad);
+  unlinkWhenIdle(r.audio_tee_pad);
   if (mixer_ && mixer_->interpreterTee())
     gst_element_release_request_pad(mixer_->interpreterTee(), r.video_tee_pad);
   gst_element_release_request_pad(aac_tee_, r.audio_tee_pad);

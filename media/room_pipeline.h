@@ -137,7 +137,6 @@ class RoomPipeline {
   void addInterpreterRendition();
   void dropInterpreterRendition();
   GstElement* hlsSink(const std::string& rendition);
-  void unlinkQuietly(GstPad* src);
   void releaseAll();
   GstElement* add(const char* factory, const char* name = nullptr);
 

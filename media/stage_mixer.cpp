@@ -5,9 +5,6 @@
 
 #include <gst/video/video.h>
 
-#include <condition_variable>
-#include <mutex>
-
 #include "core/log.h"
 
 namespace jobcast::media {
@@ -296,32 +293,7 @@ Result<bool> StageMixer::addInput(const std::string& id, Slot slot, const std::s
 void StageMixer::unlinkUpstream(GstPad* upstream, GstPad* sink) {
   if (!upstream || !sink || !gst_pad_is_linked(upstream))
     return;
-  struct Wait {
-    std::mutex mutex;
-    std::condition_variable cv;
-    bool done = false;
-    GstPad* sink;
-  };
-  auto wait = std::make_shared<Wait>();
-  wait->sink = sink;
-  gst_pad_add_probe(
-      upstream, GST_PAD_PROBE_TYPE_IDLE,
-      [](GstPad* pad, GstPadProbeInfo*, gpointer data) -> GstPadProbeReturn {
-        auto& w = **static_cast<std::shared_ptr<Wait>*>(data);
-        gst_pad_unlink(pad, w.sink);
-        std::lock_guard lock(w.mutex);
-        w.done = true;
-        w.cv.notify_all();
-        return GST_PAD_PROBE_REMOVE;
-      },
-      new std::shared_ptr<Wait>(wait),
-      [](gpointer data) { delete static_cast<std::shared_ptr<Wait>*>(data); });
-  std::unique_lock lock(wait->mutex);
-  if (!wait->cv.wait_for(lock, std::chrono::seconds(2), [&] { return wait->done; })) {
-    log::warn("upstream pad stayed busy; unlinking anyway");
-    lock.unlock();
-    gst_pad_unlink(upstream, sink);
-  }
+  unlinkWhenIdle(upstream);
 }
 
 void StageMixer::release(Input& input, GstElement* compositor) {
