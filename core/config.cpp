@@ -81,7 +81,26 @@ const std::map<std::string, Setter>& keyTable() {
       {"server.tls_key",
        [](Config& c, const std::string& k, const YAML::Node& n) { c.tls_key = scalar(k, n); }},
       {"server.public_url",
-       [](Config& c, const std::string& k, const YAML::Node& n) { c.public_url = scalar(k, n); }},
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         std::string url = scalar(k, n);
+         while (!url.empty() && url.back() == '/')
+           url.pop_back();
+         bool scheme = url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
+         std::string rest = scheme ? url.substr(url.find("//") + 2) : "";
+         if (!url.empty() && (!scheme || rest.empty() || rest[0] == '/' ||
+                              url.find_first_of(" ?#") != std::string::npos))
+           throw ConfigError(k, "expected http(s)://HOST[:PORT][/PATH], got '" + url + "'");
+         c.public_url = url;
+       }},
+      {"server.node_id",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         std::string id = scalar(k, n);
+         if (id.size() > 64 ||
+             id.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                  "0123456789-_.") != std::string::npos)
+           throw ConfigError(k, "expected up to 64 letters, digits, '-', '_' or '.'");
+         c.node_id = id;
+       }},
       {"server.max_body_bytes",
        [](Config& c, const std::string& k, const YAML::Node& n) {
          c.max_body_bytes = integer(k, n, 1024, int64_t{1} << 30);
@@ -166,6 +185,16 @@ const std::map<std::string, Setter>& keyTable() {
        [](Config& c, const std::string& k, const YAML::Node& n) {
          c.media_low_video_kbps = static_cast<int>(integer(k, n, 100, 5000));
        }},
+      {"media.stage_height",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.media_stage_height = static_cast<int>(integer(k, n, 360, 1080));
+         if (c.media_stage_height % 2)
+           throw ConfigError(k, "must be even");
+       }},
+      {"media.stage_video_kbps",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.media_stage_video_kbps = static_cast<int>(integer(k, n, 200, 8000));
+       }},
       {"media.audio_kbps",
        [](Config& c, const std::string& k, const YAML::Node& n) {
          c.media_audio_kbps = static_cast<int>(integer(k, n, 16, 256));
@@ -179,6 +208,10 @@ const std::map<std::string, Setter>& keyTable() {
       {"media.publisher_timeout_ms",
        [](Config& c, const std::string& k, const YAML::Node& n) {
          c.media_publisher_timeout_ms = static_cast<int>(integer(k, n, 500, 60000));
+       }},
+      {"media.owner_lease_ms",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.media_owner_lease_ms = integer(k, n, 1000, 600000);
        }},
       {"ice.stun_servers",
        [](Config& c, const std::string& k, const YAML::Node& n) {

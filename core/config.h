@@ -36,7 +36,8 @@ struct Config {
   ListenAddress tls_listen{"0.0.0.0", 8443};  // port -1 disables HTTPS
   std::string tls_cert;                       // empty: self-signed in data_dir
   std::string tls_key;
-  std::string public_url;
+  std::string public_url;  // this node's own base URL; empty: from the HTTP listener
+  std::string node_id;     // empty: HOSTNAME-PID
   int64_t max_body_bytes = 1 << 20;
   std::string static_dir;  // empty: web-client/ beside the binary's source tree
 
@@ -82,10 +83,13 @@ struct Config {
   int media_playlist_segments = 6;
   std::vector<std::string> media_renditions = {"source", "360p", "audio"};
   int media_low_video_kbps = 500;
+  int media_stage_height = 720;  // the composite's height; width is 16:9
+  int media_stage_video_kbps = 1500;
   int media_audio_kbps = 64;
   bool media_recording = true;
   int media_recording_piece_seconds = 600;
   int media_publisher_timeout_ms = 3000;
+  int64_t media_owner_lease_ms = 10000;  // a dead node's rooms move after this
   std::vector<std::string> ice_stun_servers;
   std::vector<std::string> ice_turn_servers;
   std::string ice_public_ip;

@@ -10,9 +10,12 @@ void HlsRendition::add(double duration, std::shared_ptr<const std::string> bytes
   HlsSegment s;
   s.sequence = next_sequence_++;
   s.duration = duration;
-  s.discontinuity = pending_discontinuity_;
+  s.discontinuity = pending_discontinuity_ && skip_ == 0;
   s.bytes = std::move(bytes);
-  pending_discontinuity_ = false;
+  if (s.discontinuity)
+    pending_discontinuity_ = false;
+  else if (pending_discontinuity_)
+    --skip_;
   segments_.push_back(std::move(s));
   while (segments_.size() > keep) {
     if (segments_.front().discontinuity)
@@ -75,6 +78,15 @@ HlsRendition& HlsStore::add(RenditionInfo info) {
   return *renditions_.back();
 }
 
+void HlsStore::remove(const std::string& name) {
+  for (auto it = renditions_.begin(); it != renditions_.end(); ++it) {
+    if ((*it)->info().name == name) {
+      renditions_.erase(it);
+      return;
+    }
+  }
+}
+
 HlsRendition* HlsStore::find(const std::string& name) {
   for (auto& r : renditions_) {
     if (r->info().name == name)
@@ -87,16 +99,16 @@ const HlsRendition* HlsStore::find(const std::string& name) const {
   return const_cast<HlsStore*>(this)->find(name);
 }
 
-void HlsStore::markDiscontinuity() {
+void HlsStore::markDiscontinuity(int skip) {
   for (auto& r : renditions_)
-    r->markDiscontinuity();
+    r->markDiscontinuity(skip);
 }
 
 bool HlsStore::ready() const {
   if (renditions_.empty())
     return false;
   for (const auto& r : renditions_) {
-    if (r->segments().empty())
+    if (r->segments().empty() && !r->info().alternate)
       return false;
   }
   return true;
@@ -105,8 +117,25 @@ bool HlsStore::ready() const {
 std::string HlsStore::masterPlaylist() const {
   std::string out = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n";
   const std::string audio_codec = "mp4a.40.2";
+  std::string alternates;
   for (const auto& r : renditions_) {
     const RenditionInfo& info = r->info();
+    if (!info.alternate || r->segments().empty())
+      continue;
+    if (alternates.empty()) {
+      alternates =
+          "#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID=\"programme\",NAME=\"Programme\",DEFAULT=YES,"
+          "AUTOSELECT=YES\n";
+    }
+    alternates += "#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID=\"programme\",NAME=\"" +
+                  (info.name == "interpreter" ? std::string("Sign language") : info.name) +
+                  "\",DEFAULT=NO,AUTOSELECT=NO,URI=\"" + info.name + "/index.m3u8\"\n";
+  }
+  out += alternates;
+  for (const auto& r : renditions_) {
+    const RenditionInfo& info = r->info();
+    if (info.alternate)
+      continue;
     // BANDWIDTH is the peak: measured over recent segments, never below the
     // encoder's nominal rate, plus 10% for the transport stream's overhead.
     int64_t measured = r->peakBitrate();
@@ -120,7 +149,10 @@ std::string HlsStore::masterPlaylist() const {
     std::string codecs = info.has_video && !info.video_codec.empty()
                              ? info.video_codec + "," + audio_codec
                              : audio_codec;
-    out += ",CODECS=\"" + codecs + "\"\n";
+    out += ",CODECS=\"" + codecs + "\"";
+    if (!alternates.empty() && info.name == "source")
+      out += ",VIDEO=\"programme\"";
+    out += "\n";
     out += info.name + "/index.m3u8\n";
   }
   return out;

@@ -27,6 +27,10 @@ struct RenditionInfo {
   int height = 0;
   std::string video_codec;  // "avc1.42e01f", empty until known
   int nominal_kbps = 0;     // for renditions we encode; 0: measure
+  // An alternative picture of the programme (the interpreter variant): offered
+  // in the master as a VIDEO group of the source variant, not as a variant of
+  // its own, so players never switch to it by bandwidth.
+  bool alternate = false;
 };
 
 class HlsRendition {
@@ -37,8 +41,13 @@ class HlsRendition {
   const RenditionInfo& info() const { return info_; }
   // Appends a closed segment; drops the oldest beyond `keep`.
   void add(double duration, std::shared_ptr<const std::string> bytes, size_t keep);
-  // The next segment added starts a new timeline (a new publisher).
-  void markDiscontinuity() { pending_discontinuity_ = !segments_.empty(); }
+  // The next segment added starts a new timeline (a new publisher); or the
+  // one after `skip` more segments (a switch of the programme's source, whose
+  // segment in progress still holds the old source).
+  void markDiscontinuity(int skip = 0) {
+    pending_discontinuity_ = !segments_.empty();
+    skip_ = skip;
+  }
   const std::deque<HlsSegment>& segments() const { return segments_; }
   const HlsSegment* segment(uint64_t sequence) const;
   // Segment URIs are "EPOCH-SEQUENCE.ts": a room that goes live again never
@@ -53,6 +62,7 @@ class HlsRendition {
   uint64_t next_sequence_ = 0;
   uint64_t discontinuity_sequence_ = 0;  // discontinuities dropped off the front
   bool pending_discontinuity_ = false;
+  int skip_ = 0;
 };
 
 class HlsStore {
@@ -64,12 +74,14 @@ class HlsStore {
   const HlsSegment* segmentByName(const std::string& rendition, const std::string& name) const;
 
   HlsRendition& add(RenditionInfo info);
+  void remove(const std::string& name);
   HlsRendition* find(const std::string& name);
   const HlsRendition* find(const std::string& name) const;
   const std::vector<std::unique_ptr<HlsRendition>>& renditions() const { return renditions_; }
 
-  void markDiscontinuity();
-  // True when every rendition has a segment (the master playlist can be complete).
+  void markDiscontinuity(int skip = 0);
+  // True when every rendition but the alternates has a segment (the master
+  // playlist can be complete). Alternates appear in it once they have one.
   bool ready() const;
   std::string masterPlaylist() const;
   std::optional<std::string> mediaPlaylist(const std::string& rendition) const;

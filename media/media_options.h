@@ -25,6 +25,12 @@ struct MediaOptions {
   int low_video_kbps = 500;
   int audio_kbps = 64;
 
+  // The stage composite (guests as picture-in-picture), encoded once
+  int stage_width = 1280;
+  int stage_height = 720;
+  int stage_fps = 30;
+  int stage_video_kbps = 1500;
+
   // Recording
   bool recording = true;
   int recording_piece_seconds = 600;

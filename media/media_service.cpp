@@ -77,7 +77,7 @@ RoomPipeline::Post MediaService::postFor(const std::string& session) {
 }
 
 void MediaService::publish(const std::string& room, const std::string& offer_sdp,
-                           std::function<void(Result<Published>)> done) {
+                           const Participant& who, std::function<void(Result<Published>)> done) {
   JOBCAST_ASSERT_LOOP_THREAD(loop_);
   if (!validRoomId(room)) {
     done(Error{"not_found", "no such room"});
@@ -91,6 +91,10 @@ void MediaService::publish(const std::string& room, const std::string& offer_sdp
   auto media = chooseOfferedMedia(*offer);
   if (!media) {
     done(media.error());
+    return;
+  }
+  if (who.slot != Participant::Slot::Main) {
+    publishGuest(room, std::move(offer), std::move(media.value()), who, std::move(done));
     return;
   }
   RoomMedia& rm = rooms_[room];
@@ -146,6 +150,7 @@ void MediaService::publish(const std::string& room, const std::string& offer_sdp
     log::info("publisher answered", {{"room", room}, {"session", session}});
     done(Published{session, answer.value()});
     setState(room, StageState::Live, "publisher_joined");
+    updateStage(room);  // guests already publishing join the new pipeline's programme
   };
   events.segment = [this, room](const std::string& rendition, double seconds,
                                 std::shared_ptr<const std::string> bytes,
@@ -170,16 +175,191 @@ void MediaService::publish(const std::string& room, const std::string& offer_sdp
     return;
   }
   rm.pipeline = std::move(pipeline.value());
+  if (!who.name.empty())
+    rm.main_name = who.name;
   registry_->sessions[session] = rm.pipeline.get();
   log::info("publish", {{"room", room}, {"session", session}});
   rm.pipeline->negotiate(std::move(offer), std::move(media.value()));
+}
+
+void MediaService::publishGuest(const std::string& room, SdpPtr offer,
+                                std::vector<OfferedMedia> media, const Participant& who,
+                                std::function<void(Result<Published>)> done) {
+  auto room_it = rooms_.find(room);
+  if (room_it == rooms_.end() || room_it->second.state == StageState::Idle) {
+    done(Error{"room_not_live", "the room's main publisher is not on air"});
+    return;
+  }
+  RoomMedia& rm = room_it->second;
+  size_t guests = 0;
+  for (const auto& [sub, g] : rm.guests) {
+    if (sub == who.sub)
+      continue;
+    if (who.slot == Participant::Slot::Interpreter && g.who.slot == who.slot) {
+      done(Error{"stage_full", "another interpreter publishes on this stage"});
+      return;
+    }
+    guests += g.who.slot == Participant::Slot::Guest;
+  }
+  if (who.slot == Participant::Slot::Guest && guests >= 2) {
+    done(Error{"stage_full", "two guests publish on this stage already"});
+    return;
+  }
+  retireGuest(room, who.sub);  // a returning guest: the new session replaces the old
+
+  std::string session = randomId();
+  RoomPipeline::Setup setup;
+  setup.role = RoomPipeline::Role::Guest;
+  setup.stage_channel = "jc-" + session;
+  setup.room = room;
+  setup.session = session;
+  setup.hls_dir = options_.data_dir + "/hls/" + room + "/" + session;
+
+  auto answered = std::make_shared<bool>(false);
+  std::string sub = who.sub;
+  RoomPipeline::Events events;
+  events.answer = [this, room, sub, session, answered, done](Result<std::string> answer) {
+    if (*answered)
+      return;
+    *answered = true;
+    if (!answer) {
+      log::warn("guest publish refused",
+                {{"room", room}, {"code", answer.error().code}, {"error", answer.error().message}});
+      done(answer.error());
+      if (hasSession(room, session))
+        retireGuest(room, sub);
+      return;
+    }
+    log::info("guest answered", {{"room", room}, {"session", session}});
+    done(Published{session, answer.value()});
+  };
+  events.flowing = [this, room, sub, session] {
+    auto it = rooms_.find(room);
+    if (it == rooms_.end())
+      return;
+    auto g = it->second.guests.find(sub);
+    if (g == it->second.guests.end() || g->second.session != session)
+      return;
+    g->second.flowing = true;
+    updateStage(room);
+  };
+  events.gone = [this, room, sub, session](const std::string& reason) {
+    if (!hasSession(room, session))
+      return;
+    log::info("guest lost", {{"room", room}, {"session", session}, {"reason", reason}});
+    retireGuest(room, sub);
+    updateStage(room);
+  };
+  auto pipeline =
+      RoomPipeline::create(loop_, options_, std::move(setup), std::move(events), postFor(session));
+  if (!pipeline) {
+    done(pipeline.error());
+    return;
+  }
+  Guest& g = rm.guests[sub];
+  g.who = who;
+  g.session = session;
+  g.flowing = false;
+  g.pipeline = std::move(pipeline.value());
+  registry_->sessions[session] = g.pipeline.get();
+  log::info("guest publish",
+            {{"room", room},
+             {"session", session},
+             {"slot", who.slot == Participant::Slot::Guest ? "guest" : "interpreter"}});
+  g.pipeline->negotiate(std::move(offer), std::move(media));
+}
+
+void MediaService::retireGuest(const std::string& room, const std::string& sub) {
+  auto it = rooms_.find(room);
+  if (it == rooms_.end())
+    return;
+  auto g = it->second.guests.find(sub);
+  if (g == it->second.guests.end())
+    return;
+  std::unique_ptr<RoomPipeline> pipeline = std::move(g->second.pipeline);
+  it->second.guests.erase(g);
+  // Out of the programme first: the mixer stops reading the guest's channels.
+  updateStage(room);
+  retirePipeline(std::move(pipeline));
+}
+
+bool MediaService::endGuest(const std::string& room, const std::string& sub) {
+  auto it = rooms_.find(room);
+  if (it == rooms_.end() || !it->second.guests.count(sub))
+    return false;
+  retireGuest(room, sub);
+  return true;
+}
+
+std::vector<std::string> MediaService::stageGuests(const std::string& room) const {
+  std::vector<std::string> out;
+  auto it = rooms_.find(room);
+  if (it != rooms_.end()) {
+    for (const auto& [sub, g] : it->second.guests)
+      out.push_back(sub);
+  }
+  return out;
+}
+
+void MediaService::setMainName(const std::string& room, const std::string& name) {
+  auto it = rooms_.find(room);
+  if (it == rooms_.end() || it->second.main_name == name)
+    return;
+  it->second.main_name = name;
+  updateStage(room);
+}
+
+void MediaService::updateStage(const std::string& room) {
+  auto it = rooms_.find(room);
+  if (it == rooms_.end())
+    return;
+  RoomMedia& rm = it->second;
+  if (!rm.pipeline)
+    return;
+  std::vector<RoomPipeline::StageInput> inputs;
+  for (const auto& [sub, g] : rm.guests) {
+    if (!g.flowing || !g.pipeline)
+      continue;
+    inputs.push_back(
+        {sub, g.who.slot == Participant::Slot::Interpreter, g.who.name, "jc-" + g.session});
+  }
+  bool had_interpreter = rm.pipeline->interpreterVideo() != nullptr;
+  bool was_composite = rm.pipeline->composite();
+  rm.pipeline->setStage(rm.main_name, inputs);
+  bool has_interpreter = rm.pipeline->interpreterVideo() != nullptr;
+  if (rm.hls && has_interpreter && !rm.hls->find("interpreter")) {
+    RenditionInfo info;
+    info.name = "interpreter";
+    info.alternate = true;
+    info.width = options_.stage_width;
+    info.height = options_.stage_height;
+    info.nominal_kbps = options_.stage_video_kbps + options_.audio_kbps;
+    rm.hls->add(info);
+  } else if (rm.hls && !has_interpreter) {
+    rm.hls->remove("interpreter");
+  }
+  if (rm.hls && was_composite != rm.pipeline->composite())
+    rm.hls->markDiscontinuity(1);  // the segment in progress ends with the old source
+  if (had_interpreter != has_interpreter || was_composite != rm.pipeline->composite()) {
+    for (auto& l : programme_listeners_)
+      l(room);
+  }
 }
 
 void MediaService::retire(const std::string& room) {
   auto it = rooms_.find(room);
   if (it == rooms_.end() || !it->second.pipeline)
     return;
-  std::unique_ptr<RoomPipeline> pipeline = std::move(it->second.pipeline);
+  retirePipeline(std::move(it->second.pipeline));
+  if (it->second.hls)
+    it->second.hls->remove("interpreter");
+  for (auto& l : programme_listeners_)
+    l(room);
+}
+
+void MediaService::retirePipeline(std::unique_ptr<RoomPipeline> pipeline) {
+  if (!pipeline)
+    return;
   std::string session = pipeline->session();
   RoomPipeline* raw = pipeline.get();
   stopping_[session] = std::move(pipeline);
@@ -197,6 +377,13 @@ bool MediaService::endSession(const std::string& room, const std::string& sessio
   JOBCAST_ASSERT_LOOP_THREAD(loop_);
   if (!hasSession(room, session))
     return false;
+  for (const auto& [sub, g] : rooms_[room].guests) {
+    if (g.session == session) {
+      std::string leaving = sub;
+      retireGuest(room, leaving);
+      return true;
+    }
+  }
   retire(room);
   setState(room, StageState::Idle, "publisher_left");
   return true;
@@ -204,7 +391,15 @@ bool MediaService::endSession(const std::string& room, const std::string& sessio
 
 bool MediaService::hasSession(const std::string& room, const std::string& session) const {
   auto it = rooms_.find(room);
-  return it != rooms_.end() && it->second.pipeline && it->second.pipeline->session() == session;
+  if (it == rooms_.end())
+    return false;
+  if (it->second.pipeline && it->second.pipeline->session() == session)
+    return true;
+  for (const auto& [sub, g] : it->second.guests) {
+    if (g.session == session && g.pipeline)
+      return true;
+  }
+  return false;
 }
 
 void MediaService::endRoom(const std::string& room) {
@@ -212,6 +407,9 @@ void MediaService::endRoom(const std::string& room) {
   auto it = rooms_.find(room);
   if (it == rooms_.end())
     return;
+  for (auto& [sub, g] : it->second.guests)
+    retirePipeline(std::move(g.pipeline));
+  it->second.guests.clear();
   retire(room);
   rooms_.erase(room);
   std::error_code ec;
@@ -226,8 +424,12 @@ void MediaService::shutdown() {
   std::vector<std::string> names;
   for (auto& [room, rm] : rooms_)
     names.push_back(room);
-  for (const auto& room : names)
+  for (const auto& room : names) {
+    for (auto& [sub, g] : rooms_[room].guests)
+      retirePipeline(std::move(g.pipeline));
+    rooms_[room].guests.clear();
     retire(room);
+  }
   // Let recordings finish (each stop has its own 4 s watchdog).
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(6);
   while (!stopping_.empty() && std::chrono::steady_clock::now() < deadline) {

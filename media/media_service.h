@@ -14,6 +14,7 @@
 #include "media/hls_store.h"
 #include "media/media_options.h"
 #include "media/room_pipeline.h"
+#include "media/sdp.h"
 
 namespace jobcast::media {
 
@@ -35,6 +36,16 @@ class MediaService {
       std::function<void(const std::string& room, StageState state, const std::string& reason)>;
   using RecordingListener = std::function<void(const std::string& room, const RecordingPiece&)>;
 
+  // Who publishes: the main publisher (the room's employer, usually), or
+  // someone the room's stage (rooms/stage.*) has as guest or interpreter.
+  struct Participant {
+    enum class Slot { Main, Guest, Interpreter };
+    Slot slot = Slot::Main;
+    std::string sub;
+    std::string name;  // the caption under their picture
+  };
+  using ProgrammeListener = std::function<void(const std::string& room)>;
+
   MediaService(Loop& loop, MediaOptions options);
   ~MediaService();
   MediaService(const MediaService&) = delete;
@@ -45,7 +56,21 @@ class MediaService {
   // SDP or lacks H.264/Opus), "slot_taken" (a publisher is on air),
   // "media_unavailable"/"media_error" (the pipeline failed).
   void publish(const std::string& room, const std::string& offer_sdp,
+               std::function<void(Result<Published>)> done) {
+    publish(room, offer_sdp, Participant{}, std::move(done));
+  }
+  // As above for any participant. A guest or interpreter gets a session of
+  // their own beside the main publisher (a returning one replaces their old
+  // session); while their media flows the programme is the composite. Extra
+  // error: "stage_full" (two guests, or another interpreter, already publish).
+  void publish(const std::string& room, const std::string& offer_sdp, const Participant& who,
                std::function<void(Result<Published>)> done);
+  // The subs of the guests and interpreter publishing into `room` here.
+  std::vector<std::string> stageGuests(const std::string& room) const;
+  // Ends a guest's session (they left the stage). False if none.
+  bool endGuest(const std::string& room, const std::string& sub);
+  // The main publisher's caption in the composite.
+  void setMainName(const std::string& room, const std::string& name);
   // Ends a publisher session (WHIP DELETE). False when there is no such session.
   bool endSession(const std::string& room, const std::string& session);
   bool hasSession(const std::string& room, const std::string& session) const;
@@ -69,15 +94,27 @@ class MediaService {
   const MediaOptions& options() const { return options_; }
 
   void onStateChange(StateListener listener) { state_listeners_.push_back(std::move(listener)); }
+  // After the programme's shape changed (composite on/off, interpreter variant).
+  void onProgrammeChange(ProgrammeListener listener) {
+    programme_listeners_.push_back(std::move(listener));
+  }
   void onRecordingClosed(RecordingListener listener) {
     recording_listeners_.push_back(std::move(listener));
   }
 
  private:
+  struct Guest {
+    Participant who;
+    std::string session;
+    std::unique_ptr<RoomPipeline> pipeline;
+    bool flowing = false;  // mixed only once their video arrives
+  };
   struct RoomMedia {
     std::unique_ptr<HlsStore> hls;
     std::unique_ptr<RoomPipeline> pipeline;  // the publisher on stage, if any
     StageState state = StageState::Idle;
+    std::map<std::string, Guest> guests;  // by sub
+    std::string main_name;
   };
   // Lets tasks posted from streaming threads find their pipeline by session id.
   struct Registry {
@@ -88,6 +125,12 @@ class MediaService {
   void setState(const std::string& room, StageState state, const std::string& reason);
   // Moves the room's pipeline out of the stage and stops it in the background.
   void retire(const std::string& room);
+  void retirePipeline(std::unique_ptr<RoomPipeline> pipeline);
+  void publishGuest(const std::string& room, SdpPtr offer, std::vector<OfferedMedia> media,
+                    const Participant& who, std::function<void(Result<Published>)> done);
+  void retireGuest(const std::string& room, const std::string& sub);
+  // Tells the room pipeline who is on stage with flowing media.
+  void updateStage(const std::string& room);
   void onSegment(const std::string& room, const std::string& rendition, double seconds,
                  std::shared_ptr<const std::string> bytes, const VideoFormat& format);
 
@@ -99,6 +142,7 @@ class MediaService {
   std::shared_ptr<Registry> registry_ = std::make_shared<Registry>();
   std::vector<StateListener> state_listeners_;
   std::vector<RecordingListener> recording_listeners_;
+  std::vector<ProgrammeListener> programme_listeners_;
 };
 
 }  // namespace jobcast::media

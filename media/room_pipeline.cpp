@@ -5,13 +5,16 @@
 
 #include <gst/video/video.h>
 
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
 #include "core/log.h"
+#include "media/stage_mixer.h"
 
 namespace jobcast::media {
 namespace {
@@ -117,6 +120,80 @@ GstPadProbeReturn onVideoData(GstPad*, GstPadProbeInfo*, gpointer data) {
   return GST_PAD_PROBE_OK;
 }
 
+// Streaming thread. The programme's timeline: buffers re-stamped to running
+// time under one segment that starts at zero, so a switch of source (the
+// publisher passed through, or the stage composite, each with segments and
+// stamps of its own) never moves time backwards for the muxers downstream.
+// Later SEGMENT and STREAM_START events are dropped. The same burst at DTLS
+// start makes a publisher's stamps step backwards too. No B-frames from
+// WebRTC publishers or our encoders: video DTS = PTS.
+struct Timeline {
+  bool video = false;
+  bool started = false;
+  bool segment_sent = false;
+  GstSegment in;
+  GstClockTime last = GST_CLOCK_TIME_NONE;
+};
+
+GstPadProbeReturn onTimeline(GstPad*, GstPadProbeInfo* info, gpointer data) {
+  auto* t = static_cast<Timeline*>(data);
+  if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
+    switch (GST_EVENT_TYPE(event)) {
+      case GST_EVENT_STREAM_START:
+        if (t->started)
+          return GST_PAD_PROBE_DROP;
+        t->started = true;
+        return GST_PAD_PROBE_OK;
+      case GST_EVENT_SEGMENT: {
+        const GstSegment* segment = nullptr;
+        gst_event_parse_segment(event, &segment);
+        if (segment->format != GST_FORMAT_TIME)
+          return GST_PAD_PROBE_DROP;
+        gst_segment_copy_into(segment, &t->in);
+        if (t->segment_sent)
+          return GST_PAD_PROBE_DROP;
+        t->segment_sent = true;
+        GstSegment out;
+        gst_segment_init(&out, GST_FORMAT_TIME);
+        gst_event_unref(event);
+        GST_PAD_PROBE_INFO_DATA(info) = gst_event_new_segment(&out);
+        return GST_PAD_PROBE_OK;
+      }
+      default:
+        return GST_PAD_PROBE_OK;
+    }
+  }
+  GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+  if (!t->segment_sent)
+    return GST_PAD_PROBE_DROP;
+  GstClockTime pts = GST_BUFFER_PTS(buffer);
+  if (!GST_CLOCK_TIME_IS_VALID(pts))
+    pts = GST_BUFFER_DTS(buffer);
+  if (!GST_CLOCK_TIME_IS_VALID(pts))
+    return GST_PAD_PROBE_DROP;
+  pts = gst_segment_to_running_time(&t->in, GST_FORMAT_TIME, pts);
+  if (!GST_CLOCK_TIME_IS_VALID(pts))
+    return GST_PAD_PROBE_DROP;
+  if (GST_CLOCK_TIME_IS_VALID(t->last) && pts <= t->last)
+    pts = t->last + (t->video ? GST_MSECOND : GST_USECOND);
+  t->last = pts;
+  buffer = gst_buffer_make_writable(buffer);
+  GST_BUFFER_PTS(buffer) = pts;
+  GST_BUFFER_DTS(buffer) = t->video ? pts : GST_CLOCK_TIME_NONE;
+  GST_PAD_PROBE_INFO_DATA(info) = buffer;
+  return GST_PAD_PROBE_OK;
+}
+
+void addTimelineProbe(GstPad* pad, bool video) {
+  auto* t = new Timeline;
+  t->video = video;
+  gst_segment_init(&t->in, GST_FORMAT_TIME);
+  gst_pad_add_probe(
+      pad, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+      onTimeline, t, [](gpointer d) { delete static_cast<Timeline*>(d); });
+}
+
 VideoFormat formatOf(GstPad* pad) {
   VideoFormat f;
   if (!pad)
@@ -171,7 +248,28 @@ RoomPipeline::~RoomPipeline() {
   gather_timer_.cancel();
   stop_timer_.cancel();
   bus_watch_.reset();
+  releaseAll();
   pipeline_.reset();
+}
+
+void RoomPipeline::releaseAll() {
+  if (!pipeline_)
+    return;
+  // Stopped first, so the mixer's removal finds every pad idle.
+  gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
+  if (interpreter_hls_) {
+    gst_object_unref(interpreter_hls_->video_tee_pad);
+    gst_object_unref(interpreter_hls_->audio_tee_pad);
+    interpreter_hls_.reset();
+  }
+  mixer_.reset();
+  for (GstPad** pad :
+       {&select_pass_video_, &select_pass_audio_, &select_mix_video_, &select_mix_audio_,
+        &mix_video_src_, &mix_audio_src_, &main_video_tee_pad_, &main_audio_tee_pad_}) {
+    if (*pad)
+      gst_object_unref(*pad);
+    *pad = nullptr;
+  }
 }
 
 Result<std::unique_ptr<RoomPipeline>> RoomPipeline::create(Loop& loop, const MediaOptions& options,
@@ -235,35 +333,35 @@ Result<bool> RoomPipeline::build() {
   CapsPtr h264(gst_caps_from_string("video/x-h264,stream-format=byte-stream,alignment=au"));
   g_object_set(vcaps, "caps", h264.get(), nullptr);
   g_object_set(video_tee_, "allow-not-linked", TRUE, nullptr);
-  if (!gst_element_link_many(depay, parse, vcaps, video_tee_, nullptr))
-    return Error{"media_error", "cannot link the video input"};
+  const bool guest = setup_.role == Role::Guest;
+  if (guest) {
+    if (!gst_element_link_many(depay, parse, vcaps, video_tee_, nullptr))
+      return Error{"media_error", "cannot link the video input"};
+  } else {
+    // Passthrough or composite: the selector picks what the programme is.
+    publisher_video_ = add("tee", "publisher-video");
+    video_select_ = add("input-selector", "programme-video-select");
+    if (!publisher_video_ || !video_select_)
+      return missing("input-selector");
+    g_object_set(publisher_video_, "allow-not-linked", TRUE, nullptr);
+    g_object_set(video_select_, "sync-streams", FALSE, "cache-buffers", FALSE, nullptr);
+    select_pass_video_ = gst_element_request_pad_simple(video_select_, "sink_%u");
+    GstPtr<GstPad> tee_src(gst_element_request_pad_simple(publisher_video_, "src_%u"));
+    if (!gst_element_link_many(depay, parse, vcaps, publisher_video_, nullptr) ||
+        gst_pad_link(tee_src.get(), select_pass_video_) != GST_PAD_LINK_OK ||
+        !gst_element_link(video_select_, video_tee_)) {
+      return Error{"media_error", "cannot link the video input"};
+    }
+    g_object_set(video_select_, "active-pad", select_pass_video_, nullptr);
+  }
   video_in_ = depay;
   {
+    // One timeline for the programme, whichever source the selector passes.
     GstPtr<GstPad> pad(gst_element_get_static_pad(video_tee_, "sink"));
-    // The same burst at DTLS start makes video stamps step backwards too; the
-    // muxers need them monotonic. No B-frames from WebRTC publishers: DTS = PTS.
-    // Streaming thread.
-    gst_pad_add_probe(
-        pad.get(), GST_PAD_PROBE_TYPE_BUFFER,
-        +[](GstPad*, GstPadProbeInfo* info, gpointer data) -> GstPadProbeReturn {
-          auto* last = static_cast<GstClockTime*>(data);
-          GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
-          GstClockTime pts = GST_BUFFER_PTS(buffer);
-          if (!GST_CLOCK_TIME_IS_VALID(pts))
-            pts = GST_BUFFER_DTS(buffer);
-          if (!GST_CLOCK_TIME_IS_VALID(pts))
-            return GST_PAD_PROBE_DROP;
-          if (GST_CLOCK_TIME_IS_VALID(*last) && pts <= *last)
-            pts = *last + GST_MSECOND;
-          *last = pts;
-          buffer = gst_buffer_make_writable(buffer);
-          GST_BUFFER_PTS(buffer) = pts;
-          GST_BUFFER_DTS(buffer) = pts;
-          GST_PAD_PROBE_INFO_DATA(info) = buffer;
-          return GST_PAD_PROBE_OK;
-        },
-        new GstClockTime(GST_CLOCK_TIME_NONE),
-        [](gpointer d) { delete static_cast<GstClockTime*>(d); });
+    addTimelineProbe(pad.get(), true);
+    // The publisher's own video tells whether they are still there.
+    if (publisher_video_)
+      pad.reset(gst_element_get_static_pad(publisher_video_, "sink"));
     gst_pad_add_probe(
         pad.get(), GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
         onVideoData, new std::shared_ptr<std::atomic<int64_t>>(last_video_ms_),
@@ -273,6 +371,22 @@ Result<bool> RoomPipeline::build() {
   // Programme audio: Opus kept for WebRTC viewers, decoded once, AAC encoded once.
   GstElement* adepay = add("rtpopusdepay");
   GstElement* opus_tee = add("tee", "programme-opus");
+  if (!guest) {
+    publisher_opus_ = add("tee", "publisher-opus");
+    audio_select_ = add("input-selector", "programme-audio-select");
+    if (!publisher_opus_ || !audio_select_)
+      return missing("input-selector");
+    g_object_set(publisher_opus_, "allow-not-linked", TRUE, nullptr);
+    g_object_set(audio_select_, "sync-streams", FALSE, "cache-buffers", FALSE, nullptr);
+    select_pass_audio_ = gst_element_request_pad_simple(audio_select_, "sink_%u");
+    GstPtr<GstPad> tee_src(gst_element_request_pad_simple(publisher_opus_, "src_%u"));
+    if (!gst_element_link(adepay, publisher_opus_) ||
+        gst_pad_link(tee_src.get(), select_pass_audio_) != GST_PAD_LINK_OK ||
+        !gst_element_link(audio_select_, opus_tee)) {
+      return Error{"media_error", "cannot link the audio input"};
+    }
+    g_object_set(audio_select_, "active-pad", select_pass_audio_, nullptr);
+  }
   GstElement* aq = add("queue");
   GstElement* adec = add("opusdec");
   GstElement* aconv = add("audioconvert");
@@ -290,11 +404,16 @@ Result<bool> RoomPipeline::build() {
   CapsPtr raw(gst_caps_from_string("audio/x-raw,format=S16LE,rate=48000,channels=2"));
   g_object_set(acaps, "caps", raw.get(), nullptr);
   g_object_set(aenc, "bitrate", options_.audio_kbps * 1000, nullptr);
-  if (!gst_element_link_many(adepay, opus_tee, aq, adec, aconv, ares, acaps, aenc, aparse, aac_tee_,
-                             nullptr)) {
+  if ((guest && !gst_element_link(adepay, opus_tee)) ||
+      !gst_element_link_many(opus_tee, aq, adec, aconv, ares, acaps, nullptr) ||
+      (!guest && !gst_element_link_many(acaps, aenc, aparse, aac_tee_, nullptr))) {
     return Error{"media_error", "cannot link the audio input"};
   }
   audio_in_ = adepay;
+  if (!guest) {
+    GstPtr<GstPad> pad(gst_element_get_static_pad(opus_tee, "sink"));
+    addTimelineProbe(pad.get(), false);
+  }
   {
     // Publishers send a burst of queued audio when DTLS comes up, and the jitter
     // buffer's arrival-time stamps then jump backwards, which splitmuxsink
@@ -335,10 +454,16 @@ Result<bool> RoomPipeline::build() {
         new Clock, [](gpointer d) { delete static_cast<Clock*>(d); });
   }
 
-  auto ladder = buildLadder();
-  if (!ladder)
-    return ladder;
-  if (!setup_.recording_dir.empty()) {
+  if (guest) {
+    auto outputs = buildGuestOutputs(acaps);
+    if (!outputs)
+      return outputs;
+  } else {
+    auto ladder = buildLadder();
+    if (!ladder)
+      return ladder;
+  }
+  if (!guest && !setup_.recording_dir.empty()) {
     auto rec = buildRecording();
     if (!rec)
       return rec;
@@ -364,20 +489,6 @@ Result<bool> RoomPipeline::buildLadder() {
                    nullptr);
     }
     return q;
-  };
-  auto hlsSink = [this](const std::string& rendition) -> GstElement* {
-    std::string dir = setup_.hls_dir + "/" + rendition;
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    GstElement* sink = add("hlssink2", ("hls-" + rendition).c_str());
-    if (!sink)
-      return nullptr;
-    g_object_set(sink, "location", (dir + "/%05d.ts").c_str(), "playlist-location",
-                 (dir + "/playlist.m3u8").c_str(), "target-duration",
-                 static_cast<guint>(options_.segment_seconds), "max-files", 0u, "playlist-length",
-                 3u, "send-keyframe-requests", TRUE, nullptr);
-    hls_sinks_[rendition] = sink;
-    return sink;
   };
   const guint64 second = GST_SECOND;
   for (const auto& rendition : setup_.renditions) {
@@ -441,6 +552,42 @@ Result<bool> RoomPipeline::buildLadder() {
     GstElement* aq = queue(3 * second);
     if (!aq || !gst_element_link(aac_tee_, aq) || !linkToRequestPad(aq, sink, "audio"))
       return Error{"media_error", "cannot link audio into " + rendition};
+  }
+  return true;
+}
+
+GstElement* RoomPipeline::hlsSink(const std::string& rendition) {
+  std::string dir = setup_.hls_dir + "/" + rendition;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  GstElement* sink = add("hlssink2", ("hls-" + rendition).c_str());
+  if (!sink)
+    return nullptr;
+  g_object_set(sink, "location", (dir + "/%05d.ts").c_str(), "playlist-location",
+               (dir + "/playlist.m3u8").c_str(), "target-duration",
+               static_cast<guint>(options_.segment_seconds), "max-files", 0u, "playlist-length", 3u,
+               "send-keyframe-requests", TRUE, nullptr);
+  hls_sinks_[rendition] = sink;
+  fragments_.erase("hls-" + rendition);
+  return sink;
+}
+
+Result<bool> RoomPipeline::buildGuestOutputs(GstElement* audio_raw) {
+  // A guest's picture and sound, decoded once, for the room pipeline's mixer.
+  GstElement* vq = add("queue");
+  GstElement* dec = add("avdec_h264");
+  GstElement* conv = add("videoconvert");
+  GstElement* vsink = add("intervideosink");
+  GstElement* asink = add("interaudiosink");
+  if (!vq || !dec || !conv || !vsink || !asink)
+    return Error{"media_unavailable", "GStreamer element missing: avdec_h264/intervideosink"};
+  g_object_set(vq, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
+               static_cast<guint64>(GST_SECOND), nullptr);
+  g_object_set(vsink, "channel", (setup_.stage_channel + "-v").c_str(), nullptr);
+  g_object_set(asink, "channel", (setup_.stage_channel + "-a").c_str(), nullptr);
+  if (!gst_element_link_many(video_tee_, vq, dec, conv, vsink, nullptr) ||
+      !gst_element_link(audio_raw, asink)) {
+    return Error{"media_error", "cannot link the guest's outputs"};
   }
   return true;
 }
@@ -658,6 +805,16 @@ GstElement* RoomPipeline::programmeTee(const char* name) const {
   return tee;
 }
 
+void RoomPipeline::askKeyframe() {
+  if (composite_ && select_mix_video_) {
+    // Upstream through the mixer's tee and parser to its encoder.
+    gst_pad_push_event(select_mix_video_,
+                       gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+    return;
+  }
+  requestKeyframe();
+}
+
 void RoomPipeline::requestKeyframe() {
   // webrtcbin drops the GstForceKeyUnit events hlssink2 sends upstream before
   // they reach its RTP session, so send one straight to the session's receive
@@ -699,7 +856,13 @@ void RoomPipeline::checkMedia() {
   int64_t last = last_video_ms_->load(std::memory_order_relaxed);
   int64_t now = monotonicMs();
   if (last > 0) {
-    media_started_ = true;
+    if (!media_started_) {
+      media_started_ = true;
+      if (events_.flowing)
+        events_.flowing();
+      if (lost_ || stopping_)
+        return;
+    }
     if (now - last > options_.media_timeout_ms)
       lose("media_timeout");
   } else if (std::chrono::steady_clock::now() - created_ >
@@ -810,6 +973,309 @@ void RoomPipeline::onFragment(const GstStructure* s, const std::string& owner, b
     events_.segment(rendition, seconds, bytes, format);
 }
 
+// The stage (control thread). Elements are added to the running pipeline and
+// synced to its state; removal unlinks at an idle moment of the upstream pad.
+
+void RoomPipeline::unlinkQuietly(GstPad* src) {
+  if (!src)
+    return;
+  GstPtr<GstPad> peer(gst_pad_get_peer(src));
+  if (!peer)
+    return;
+  struct Wait {
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool done = false;
+  };
+  auto wait = std::make_shared<Wait>();
+  gst_pad_add_probe(
+      src, GST_PAD_PROBE_TYPE_IDLE,
+      [](GstPad* pad, GstPadProbeInfo*, gpointer data) -> GstPadProbeReturn {
+        auto& w = **static_cast<std::shared_ptr<Wait>*>(data);
+        GstPtr<GstPad> peer(gst_pad_get_peer(pad));
+        if (peer)
+          gst_pad_unlink(pad, peer.get());
+        std::lock_guard lock(w.mutex);
+        w.done = true;
+        w.cv.notify_all();
+        return GST_PAD_PROBE_REMOVE;
+      },
+      new std::shared_ptr<Wait>(wait),
+      [](gpointer data) { delete static_cast<std::shared_ptr<Wait>*>(data); });
+  std::unique_lock lock(wait->mutex);
+  if (!wait->cv.wait_for(lock, std::chrono::seconds(2), [&] { return wait->done; })) {
+    lock.unlock();
+    gst_pad_unlink(src, peer.get());
+  }
+}
+
+bool RoomPipeline::ensureMixer(const std::string& main_caption) {
+  if (mixer_)
+    return true;
+  StageMixer::Options mix;
+  mix.width = options_.stage_width;
+  mix.height = options_.stage_height;
+  mix.fps = options_.stage_fps;
+  mix.video_kbps = options_.stage_video_kbps;
+  mix.key_interval_frames = options_.stage_fps * 2;
+  mixer_ = std::make_unique<StageMixer>(GST_BIN(pipeline_.get()), mix);
+
+  // The main publisher, decoded once for the mixer.
+  GstElement* vq = add("queue");
+  GstElement* vdec = add("avdec_h264");
+  GstElement* aq = add("queue");
+  GstElement* adec = add("opusdec");
+  if (!vq || !vdec || !aq || !adec) {
+    log::error("stage: decoder elements missing", {{"room", setup_.room}});
+    return false;
+  }
+  for (GstElement* q : {vq, aq}) {
+    g_object_set(q, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
+                 static_cast<guint64>(GST_SECOND), nullptr);
+    gst_util_set_object_arg(G_OBJECT(q), "leaky", "downstream");
+  }
+  main_decode_ = {vq, vdec, aq, adec};
+  gst_element_link(vq, vdec);
+  gst_element_link(aq, adec);
+  for (GstElement* e : main_decode_)
+    gst_element_sync_state_with_parent(e);
+  main_video_tee_pad_ = gst_element_request_pad_simple(publisher_video_, "src_%u");
+  main_audio_tee_pad_ = gst_element_request_pad_simple(publisher_opus_, "src_%u");
+  GstPtr<GstPad> vq_sink(gst_element_get_static_pad(vq, "sink"));
+  GstPtr<GstPad> aq_sink(gst_element_get_static_pad(aq, "sink"));
+  gst_pad_link(main_video_tee_pad_, vq_sink.get());
+  gst_pad_link(main_audio_tee_pad_, aq_sink.get());
+  GstPtr<GstPad> vraw(gst_element_get_static_pad(vdec, "src"));
+  GstPtr<GstPad> araw(gst_element_get_static_pad(adec, "src"));
+  auto added =
+      mixer_->addInput("main", StageMixer::Slot::Main, main_caption, vraw.get(), araw.get());
+  if (!added) {
+    log::error("stage: cannot mix the main publisher",
+               {{"room", setup_.room}, {"error", added.error().message}});
+  }
+  // The composite's encoded output, ready on the selectors' second inputs.
+  mix_video_src_ = gst_element_request_pad_simple(mixer_->videoTee(), "src_%u");
+  mix_audio_src_ = gst_element_request_pad_simple(mixer_->audioTee(), "src_%u");
+  select_mix_video_ = gst_element_request_pad_simple(video_select_, "sink_%u");
+  select_mix_audio_ = gst_element_request_pad_simple(audio_select_, "sink_%u");
+  gst_pad_link(mix_video_src_, select_mix_video_);
+  gst_pad_link(mix_audio_src_, select_mix_audio_);
+  requestKeyframe();  // the decoder starts at the publisher's next keyframe
+  log::info("stage mixer started", {{"room", setup_.room}});
+  return true;
+}
+
+void RoomPipeline::select(bool composite) {
+  if (composite == composite_ || !video_select_)
+    return;
+  composite_ = composite;
+  g_object_set(video_select_, "active-pad", composite ? select_mix_video_ : select_pass_video_,
+               nullptr);
+  g_object_set(audio_select_, "active-pad", composite ? select_mix_audio_ : select_pass_audio_,
+               nullptr);
+  // Everything downstream restarts at a keyframe of the new source, and the
+  // HLS renditions start a segment there (MediaService marks the segment
+  // after the one in progress as a discontinuity).
+  askKeyframe();
+  for (const auto& [rendition, sink] : hls_sinks_) {
+    if (rendition == "audio")
+      continue;
+    GstIterator* it = gst_bin_iterate_elements(GST_BIN(sink));
+    GValue item = G_VALUE_INIT;
+    while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+      auto* child = GST_ELEMENT(g_value_get_object(&item));
+      GstElementFactory* factory = gst_element_get_factory(child);
+      if (factory && std::string(GST_OBJECT_NAME(factory)) == "splitmuxsink")
+        g_signal_emit_by_name(child, "split-now");
+      g_value_reset(&item);
+    }
+    g_value_unset(&item);
+    gst_iterator_free(it);
+  }
+  log::info("programme",
+            {{"room", setup_.room}, {"layout", composite ? "composite" : "passthrough"}});
+}
+
+void RoomPipeline::dropMixer() {
+  if (!mixer_)
+    return;
+  select(false);
+  dropInterpreterRendition();
+  unlinkQuietly(mix_video_src_);
+  unlinkQuietly(mix_audio_src_);
+  for (GstPad** pad : {&select_mix_video_, &select_mix_audio_}) {
+    GstElement* selector = pad == &select_mix_video_ ? video_select_ : audio_select_;
+    gst_element_release_request_pad(selector, *pad);
+    gst_object_unref(*pad);
+    *pad = nullptr;
+  }
+  for (GstPad** pad : {&mix_video_src_, &mix_audio_src_}) {
+    gst_object_unref(*pad);
+    *pad = nullptr;
+  }
+  // Stop feeding the decoders before the mixer goes.
+  unlinkQuietly(main_video_tee_pad_);
+  unlinkQuietly(main_audio_tee_pad_);
+  gst_element_release_request_pad(publisher_video_, main_video_tee_pad_);
+  gst_element_release_request_pad(publisher_opus_, main_audio_tee_pad_);
+  gst_object_unref(main_video_tee_pad_);
+  gst_object_unref(main_audio_tee_pad_);
+  main_video_tee_pad_ = main_audio_tee_pad_ = nullptr;
+  auto drop = [this](std::vector<GstElement*>& elements) {
+    for (auto it = elements.rbegin(); it != elements.rend(); ++it)
+      gst_element_set_state(*it, GST_STATE_NULL);
+    for (GstElement* e : elements)
+      gst_bin_remove(GST_BIN(pipeline_.get()), e);
+    elements.clear();
+  };
+  // Sources stop before the mixer unlinks them (a running source that loses
+  // its peer fails the pipeline).
+  for (auto& [id, source] : stage_sources_) {
+    for (GstElement* e : source.elements)
+      gst_element_set_state(e, GST_STATE_NULL);
+  }
+  mixer_.reset();  // removes its inputs and elements
+  drop(main_decode_);
+  for (auto& [id, source] : stage_sources_)
+    drop(source.elements);
+  stage_sources_.clear();
+  log::info("stage mixer stopped", {{"room", setup_.room}});
+}
+
+void RoomPipeline::setStage(const std::string& main_caption,
+                            const std::vector<StageInput>& inputs) {
+  if (setup_.role != Role::Publisher || stopping_ || !pipeline_)
+    return;
+  if (inputs.empty()) {
+    dropMixer();
+    return;
+  }
+  if (!ensureMixer(main_caption))
+    return;
+  mixer_->setCaption("main", main_caption);
+  auto wanted = [&](const std::string& id) {
+    for (const auto& i : inputs) {
+      if (i.id == id)
+        return &i;
+    }
+    return static_cast<const StageInput*>(nullptr);
+  };
+  // Leavers first (and a changed channel is a leave and a join).
+  for (auto it = stage_sources_.begin(); it != stage_sources_.end();) {
+    const StageInput* w = wanted(it->first);
+    if (w && w->channel == it->second.input.channel &&
+        w->interpreter == it->second.input.interpreter) {
+      if (w->caption != it->second.input.caption) {
+        mixer_->setCaption(it->first, w->caption);
+        it->second.input.caption = w->caption;
+      }
+      ++it;
+      continue;
+    }
+    if (it->second.input.interpreter)
+      dropInterpreterRendition();
+    // The sources stop first: unlinked while running, they would fail the pipeline.
+    for (GstElement* e : it->second.elements)
+      gst_element_set_state(e, GST_STATE_NULL);
+    mixer_->removeInput(it->first);
+    for (GstElement* e : it->second.elements)
+      gst_bin_remove(GST_BIN(pipeline_.get()), e);
+    it = stage_sources_.erase(it);
+  }
+  for (const auto& input : inputs) {
+    if (stage_sources_.count(input.id))
+      continue;
+    StageSource source{input, {}};
+    GstElement* vsrc = add("intervideosrc");
+    GstElement* asrc = input.interpreter ? nullptr : add("interaudiosrc");
+    if (!vsrc || (!input.interpreter && !asrc))
+      continue;
+    g_object_set(vsrc, "channel", (input.channel + "-v").c_str(), nullptr);
+    source.elements.push_back(vsrc);
+    if (asrc) {
+      g_object_set(asrc, "channel", (input.channel + "-a").c_str(), nullptr);
+      source.elements.push_back(asrc);
+    }
+    GstPtr<GstPad> vpad(gst_element_get_static_pad(vsrc, "src"));
+    GstPtr<GstPad> apad(asrc ? gst_element_get_static_pad(asrc, "src") : nullptr);
+    auto added = mixer_->addInput(
+        input.id, input.interpreter ? StageMixer::Slot::Interpreter : StageMixer::Slot::Guest,
+        input.caption, vpad.get(), apad.get());
+    if (!added) {
+      log::warn("stage: participant not mixed",
+                {{"room", setup_.room}, {"id", input.id}, {"error", added.error().message}});
+      for (GstElement* e : source.elements)
+        gst_bin_remove(GST_BIN(pipeline_.get()), e);
+      continue;
+    }
+    for (GstElement* e : source.elements)
+      gst_element_sync_state_with_parent(e);
+    stage_sources_.emplace(input.id, std::move(source));
+  }
+  select(mixer_->guests() > 0);
+  if (mixer_->hasInterpreter())
+    addInterpreterRendition();
+}
+
+GstPad* RoomPipeline::interpreterVideo() const {
+  return mixer_ ? mixer_->interpreterVideoOut() : nullptr;
+}
+
+void RoomPipeline::addInterpreterRendition() {
+  if (interpreter_hls_ || !mixer_ || !mixer_->interpreterTee())
+    return;
+  auto r = std::make_unique<InterpreterRendition>();
+  GstElement* sink = hlsSink("interpreter");
+  GstElement* vq = add("queue");
+  GstElement* aq = add("queue");
+  if (!sink || !vq || !aq)
+    return;
+  for (GstElement* q : {vq, aq}) {
+    g_object_set(q, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
+                 static_cast<guint64>(3 * GST_SECOND), nullptr);
+  }
+  r->elements = {vq, aq, sink};
+  GstPtr<GstPad> vsink(gst_element_request_pad_simple(sink, "video"));
+  GstPtr<GstPad> asink(gst_element_request_pad_simple(sink, "audio"));
+  GstPtr<GstPad> vq_src(gst_element_get_static_pad(vq, "src"));
+  GstPtr<GstPad> aq_src(gst_element_get_static_pad(aq, "src"));
+  gst_pad_link(vq_src.get(), vsink.get());
+  gst_pad_link(aq_src.get(), asink.get());
+  for (GstElement* e : r->elements)
+    gst_element_sync_state_with_parent(e);
+  r->video_tee_pad = gst_element_request_pad_simple(mixer_->interpreterTee(), "src_%u");
+  r->audio_tee_pad = gst_element_request_pad_simple(aac_tee_, "src_%u");
+  GstPtr<GstPad> vq_sink(gst_element_get_static_pad(vq, "sink"));
+  GstPtr<GstPad> aq_sink(gst_element_get_static_pad(aq, "sink"));
+  gst_pad_link(r->video_tee_pad, vq_sink.get());
+  gst_pad_link(r->audio_tee_pad, aq_sink.get());
+  interpreter_hls_ = std::move(r);
+  log::info("interpreter rendition started", {{"room", setup_.room}});
+}
+
+void RoomPipeline::dropInterpreterRendition() {
+  if (!interpreter_hls_)
+    return;
+  auto& r = *interpreter_hls_;
+  unlinkQuietly(r.video_tee_pad);
+  unlinkQuietly(r.audio_tee_pad);
+  if (mixer_ && mixer_->interpreterTee())
+    gst_element_release_request_pad(mixer_->interpreterTee(), r.video_tee_pad);
+  gst_element_release_request_pad(aac_tee_, r.audio_tee_pad);
+  gst_object_unref(r.video_tee_pad);
+  gst_object_unref(r.audio_tee_pad);
+  for (auto it = r.elements.rbegin(); it != r.elements.rend(); ++it)
+    gst_element_set_state(*it, GST_STATE_NULL);  // the sink first: it unblocks the queues
+  for (GstElement* e : r.elements)
+    gst_bin_remove(GST_BIN(pipeline_.get()), e);
+  hls_sinks_.erase("interpreter");
+  fragments_.erase("hls-interpreter");
+  interpreter_hls_.reset();
+  std::error_code ec;
+  std::filesystem::remove_all(setup_.hls_dir + "/interpreter", ec);
+  log::info("interpreter rendition stopped", {{"room", setup_.room}});
+}
+
 void RoomPipeline::stop(std::function<void()> done) {
   if (done)
     stop_waiters_.push_back(std::move(done));
@@ -839,6 +1305,7 @@ void RoomPipeline::finishStop() {
     return;
   stop_timer_.cancel();
   bus_watch_.reset();
+  releaseAll();
   pipeline_.reset();  // NULL state: joins the streaming threads
   recorder_pads_.clear();
   std::error_code ec;

@@ -1,12 +1,21 @@
 #pragma once
 // One room's live pipeline while a publisher is on stage:
 //
-//   webrtcbin ─ rtph264depay ─ h264parse ─ tee "programme-video" (H.264, passthrough)
-//            │                              ├─ hlssink2 "source"
-//            │                              ├─ avdec_h264 ─ scale ─ x264enc ─ hlssink2 "360p"
-//            │                              └─ splitmuxsink (MP4 recording)
-//            └ rtpopusdepay ─ tee "programme-opus" ─ opusdec ─ avenc_aac ─ tee "programme-aac"
+//   webrtcbin ─ rtph264depay ─ h264parse ─ tee "publisher-video" ─ input-selector ─ tee
+//   "programme-video"
+//            │                                    (└ decode ─ StageMixer, with guests) │   (H.264)
+//            │                                                                    ├─ hlssink2
+//            "source" │                              ├─ avdec_h264 ─ scale ─ x264enc ─ hlssink2
+//            "360p" │                              └─ splitmuxsink (MP4 recording) └ rtpopusdepay ─
+//            tee "publisher-opus" ─ input-selector ─ tee "programme-opus"
+//                       ─ opusdec ─ voaacenc ─ tee "programme-aac"
 //                                                   (AAC once, into every hlssink2 and the MP4)
+//
+// The selectors pass the publisher through while the main publisher is alone,
+// and switch to the StageMixer's composite (encoded once) while guests are on
+// stage: everything downstream (HLS, recording, WHEP) follows without restart.
+// A guest (Role::Guest) gets a pipeline of its own that only decodes: its
+// picture and sound go to inter channels the main pipeline's mixer reads.
 //
 // Its public methods run on the control thread. GStreamer calls its callbacks on
 // streaming threads; those copy what they need and post a task to the control
@@ -37,6 +46,8 @@ struct VideoFormat {
   std::string codec;  // "avc1.42e01f"
 };
 
+class StageMixer;
+
 struct RecordingPiece {
   std::string path;
   int64_t started_ms = 0;  // wall clock, ms since the epoch
@@ -53,12 +64,16 @@ class RoomPipeline {
         segment;
     std::function<void(const std::string& reason)> gone;  // the publisher is lost
     std::function<void(const RecordingPiece& piece)> recording_closed;
+    std::function<void()> flowing;  // the publisher's video first arrived
   };
   // Posts a task for this pipeline to the control thread; the task is skipped
   // when the session no longer exists. Safe from any thread.
   using Post = std::function<void(std::function<void(RoomPipeline&)>)>;
 
+  enum class Role { Publisher, Guest };
   struct Setup {
+    Role role = Role::Publisher;
+    std::string stage_channel;  // Guest: inter channels "<channel>-v" and "<channel>-a"
     std::string room;
     std::string session;
     std::string hls_dir;                  // scratch files of hlssink2 (read into memory, removed)
@@ -83,8 +98,24 @@ class RoomPipeline {
   // ("programme-video", "programme-opus"), and a keyframe request to the publisher.
   GstElement* pipeline() const { return pipeline_.get(); }
   GstElement* programmeTee(const char* name) const;
-  void askKeyframe() { requestKeyframe(); }
+  // Passthrough: RTCP to the publisher; composite: to the mixer's encoder.
+  void askKeyframe();
   bool mediaFlowing() const { return media_started_; }
+
+  // Someone beside the main publisher, as the stage mixer takes them.
+  struct StageInput {
+    std::string id;  // their sub
+    bool interpreter = false;
+    std::string caption;
+    std::string channel;  // the inter channels their guest pipeline writes
+  };
+  // Makes the programme match the stage: passthrough with no inputs; else the
+  // composite (guests as PiP tiles) and, with an interpreter, the interpreter
+  // variant with its own HLS rendition "interpreter". Publisher role only.
+  void setStage(const std::string& main_caption, const std::vector<StageInput>& inputs);
+  bool composite() const { return composite_; }
+  // The interpreter variant's H.264 (for WHEP), or null.
+  GstPad* interpreterVideo() const;
 
   // Control-thread continuations of GStreamer callbacks (posted by session id).
   void onRemoteDescriptionSet(bool ok, std::string error);
@@ -99,6 +130,15 @@ class RoomPipeline {
   Result<bool> build();
   Result<bool> buildLadder();
   Result<bool> buildRecording();
+  Result<bool> buildGuestOutputs(GstElement* audio_raw);
+  bool ensureMixer(const std::string& main_caption);
+  void dropMixer();
+  void select(bool composite);
+  void addInterpreterRendition();
+  void dropInterpreterRendition();
+  GstElement* hlsSink(const std::string& rendition);
+  void unlinkQuietly(GstPad* src);
+  void releaseAll();
   GstElement* add(const char* factory, const char* name = nullptr);
 
   void finishAnswer();
@@ -120,6 +160,32 @@ class RoomPipeline {
   GstElement* audio_in_ = nullptr;
   GstElement* video_tee_ = nullptr;
   GstElement* aac_tee_ = nullptr;
+  GstElement* publisher_video_ = nullptr;  // tees before the selectors
+  GstElement* publisher_opus_ = nullptr;
+  GstElement* video_select_ = nullptr;
+  GstElement* audio_select_ = nullptr;
+  GstPad* select_pass_video_ = nullptr;  // selector sink pads (owned refs)
+  GstPad* select_pass_audio_ = nullptr;
+  GstPad* select_mix_video_ = nullptr;
+  GstPad* select_mix_audio_ = nullptr;
+  GstPad* mix_video_src_ = nullptr;  // request pads on the mixer's tees (owned refs)
+  GstPad* mix_audio_src_ = nullptr;
+  std::unique_ptr<StageMixer> mixer_;
+  std::vector<GstElement*> main_decode_;  // publisher -> raw, for the mixer
+  GstPad* main_video_tee_pad_ = nullptr;  // request pads on the publisher tees (owned refs)
+  GstPad* main_audio_tee_pad_ = nullptr;
+  struct StageSource {
+    StageInput input;
+    std::vector<GstElement*> elements;  // intervideosrc, interaudiosrc
+  };
+  std::map<std::string, StageSource> stage_sources_;
+  struct InterpreterRendition {
+    std::vector<GstElement*> elements;  // queues and the hlssink2
+    GstPad* video_tee_pad = nullptr;    // on the mixer's interpreter tee
+    GstPad* audio_tee_pad = nullptr;    // on aac_tee_
+  };
+  std::unique_ptr<InterpreterRendition> interpreter_hls_;
+  bool composite_ = false;
   GstElement* recorder_ = nullptr;
   std::vector<GstPtr<GstPad>> recorder_pads_;
   std::map<std::string, GstElement*> hls_sinks_;  // rendition -> hlssink2

@@ -12,10 +12,53 @@ RoomProgrammes::RoomProgrammes(MediaService& media, WhepEgress& egress)
     if (auto self = weak.lock())
       (*self)->onState(room, state);
   });
+  media_.onProgrammeChange([weak](const std::string& room) {
+    if (auto self = weak.lock())
+      (*self)->syncInterpreter(room);
+  });
+}
+
+void RoomProgrammes::dropInterpreter(const std::string& room) {
+  auto it = interpreters_.find(room);
+  if (it == interpreters_.end())
+    return;
+  egress_.setFeed(room, "interpreter", nullptr);
+  it->second.feed->detach();
+  interpreters_.erase(it);
+}
+
+void RoomProgrammes::syncInterpreter(const std::string& room) {
+  RoomPipeline* pipeline = media_.onStage(room);
+  GstPad* video = pipeline ? pipeline->interpreterVideo() : nullptr;
+  auto it = interpreters_.find(room);
+  if (!video) {
+    dropInterpreter(room);
+    return;
+  }
+  if (it != interpreters_.end() && it->second.pad == video)
+    return;
+  GstElement* audio = pipeline->programmeTee("programme-opus");
+  if (!audio)
+    return;
+  if (it == interpreters_.end()) {
+    it = interpreters_.emplace(room, Variant{}).first;
+    it->second.feed = std::make_unique<ProgrammeFeed>(room + "/interpreter");
+  }
+  PadPtr audio_pad(gst_element_get_static_pad(audio, "sink"));
+  // Default keyframe requests go upstream from the tapped pad: to the
+  // interpreter variant's encoder.
+  it->second.feed->attach(pipeline->pipeline(), video, audio_pad.get());
+  it->second.pad = video;
+  egress_.setFeed(room, "interpreter", it->second.feed.get());
+  log::info("interpreter variant offered", {{"room", room}});
 }
 
 RoomProgrammes::~RoomProgrammes() {
   self_.reset();
+  for (auto& [room, variant] : interpreters_) {
+    egress_.setFeed(room, "interpreter", nullptr);
+    variant.feed->detach();
+  }
   for (auto& [room, feed] : feeds_) {
     egress_.setFeed(room, "", nullptr);
     feed->detach();
@@ -53,6 +96,7 @@ void RoomProgrammes::onState(const std::string& room, StageState state) {
     egress_.setFeed(room, "", it->second.get());
     return;
   }
+  dropInterpreter(room);
   if (it == feeds_.end())
     return;
   if (state == StageState::Reconnecting) {

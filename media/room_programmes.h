@@ -29,10 +29,18 @@ class RoomProgrammes {
 
  private:
   void onState(const std::string& room, StageState state);
+  // Registers or withdraws the room's interpreter variant to match its pipeline.
+  void syncInterpreter(const std::string& room);
+  void dropInterpreter(const std::string& room);
 
   MediaService& media_;
   WhepEgress& egress_;
   std::map<std::string, std::unique_ptr<ProgrammeFeed>> feeds_;
+  struct Variant {
+    std::unique_ptr<ProgrammeFeed> feed;
+    GstPad* pad = nullptr;  // the tapped interpreter pad (identity only)
+  };
+  std::map<std::string, Variant> interpreters_;
   std::shared_ptr<RoomProgrammes*> self_;
 };
 

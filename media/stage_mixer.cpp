@@ -96,7 +96,7 @@ StageMixer::StageMixer(GstBin* parent, Options options) : parent_(parent), optio
   setCaps(profile, "video/x-h264,profile=constrained-baseline,stream-format=byte-stream");
   GstElement* parse = add("h264parse");
   g_object_set(parse, "config-interval", -1, nullptr);
-  GstElement* video_tee = add("tee");
+  GstElement* video_tee = video_tee_ = add("tee");
   g_object_set(video_tee, "allow-not-linked", TRUE, nullptr);
 
   GstElement* silence = add("audiotestsrc");
@@ -107,7 +107,7 @@ StageMixer::StageMixer(GstBin* parent, Options options) : parent_(parent), optio
   setCaps(audio_caps, "audio/x-raw,rate=48000,channels=2");
   GstElement* opus = add("opusenc");
   g_object_set(opus, "bitrate", o.audio_bps, nullptr);
-  GstElement* audio_tee = add("tee");
+  GstElement* audio_tee = audio_tee_ = add("tee");
   g_object_set(audio_tee, "allow-not-linked", TRUE, nullptr);
 
   elements_ = {background, background_caps, compositor_, out_caps, raw_tee_,
@@ -136,8 +136,10 @@ StageMixer::~StageMixer() {
 }
 
 void StageMixer::dispose(std::vector<GstElement*>& elements) {
-  for (GstElement* e : elements)
-    gst_element_set_state(e, GST_STATE_NULL);
+  // Downstream first: an element going down flushes what an upstream thread
+  // may be blocked pushing into it.
+  for (auto it = elements.rbegin(); it != elements.rend(); ++it)
+    gst_element_set_state(*it, GST_STATE_NULL);
   for (GstElement* e : elements)
     gst_bin_remove(parent_, e);
   elements.clear();
@@ -152,6 +154,10 @@ size_t StageMixer::guests() const {
 
 GstPad* StageMixer::interpreterVideoOut() const {
   return interpreter_ ? interpreter_->video_out.get() : nullptr;
+}
+
+GstElement* StageMixer::interpreterTee() const {
+  return interpreter_ && !interpreter_->elements.empty() ? interpreter_->elements.back() : nullptr;
 }
 
 Result<bool> StageMixer::buildVideoChain(Input& input, GstElement* compositor, Rect rect,

@@ -59,6 +59,11 @@ class StageMixer {
   GstPad* audioOut() const { return audio_out_.get(); }
   // The interpreter variant's H.264, or null while no interpreter is on stage.
   GstPad* interpreterVideoOut() const;
+  // The tees behind those outputs, for consumers that link (request src_%u
+  // pads; release them before the mixer or the interpreter goes).
+  GstElement* videoTee() const { return video_tee_; }
+  GstElement* audioTee() const { return audio_tee_; }
+  GstElement* interpreterTee() const;
   bool hasInterpreter() const { return interpreter_ != nullptr; }
   size_t guests() const;
 
@@ -94,6 +99,8 @@ class StageMixer {
   GstElement* compositor_ = nullptr;
   GstElement* audiomixer_ = nullptr;
   GstElement* raw_tee_ = nullptr;  // the composite, raw, for the interpreter variant
+  GstElement* video_tee_ = nullptr;
+  GstElement* audio_tee_ = nullptr;
   PadPtr video_out_;
   PadPtr audio_out_;
   std::map<std::string, std::unique_ptr<Input>> inputs_;

@@ -88,6 +88,7 @@ Result<bool> App::start() {
   auto listening = http_->start();
   if (!listening)
     return listening;
+  addMediaOwner();
   if (demo_enabled_) {
     demo_ = std::make_unique<DemoCamera>(loop_, *redis_, rooms_api_->store(), *media_);
     demo_->start();
@@ -107,6 +108,9 @@ void App::addMedia() {
   m.rendition_low = has("360p");
   m.rendition_audio = has("audio");
   m.low_video_kbps = config_.media_low_video_kbps;
+  m.stage_height = config_.media_stage_height;
+  m.stage_width = (config_.media_stage_height * 16 / 9) & ~1;
+  m.stage_video_kbps = config_.media_stage_video_kbps;
   m.audio_kbps = config_.media_audio_kbps;
   m.recording = config_.media_recording;
   m.recording_piece_seconds = config_.media_recording_piece_seconds;
@@ -116,6 +120,31 @@ void App::addMedia() {
   m.public_ip = config_.ice_public_ip;
   media_ = std::make_unique<media::MediaService>(loop_, m);
   media_routes_ = registerMediaRoutes(router_, loop_, *jwt_, *redis_, *media_);
+}
+
+void App::addMediaOwner() {
+  char host[256] = "localhost";
+  gethostname(host, sizeof host - 1);
+  MediaOwner::Options options;
+  options.self.id = config_.node_id.empty() ? std::string(host) + "-" + std::to_string(getpid())
+                                            : config_.node_id;
+  options.self.url = config_.public_url;
+  if (options.self.url.empty()) {
+    // Reachable by other nodes only when it names a real address: set
+    // server.public_url wherever nodes run on more than one machine.
+    bool plain = http_->httpPort() >= 0;
+    const ListenAddress& listen = plain ? config_.listen : config_.tls_listen;
+    std::string name = listen.host;
+    if (name.empty() || name == "0.0.0.0" || name == "::")
+      name = host;
+    else if (name.find(':') != std::string::npos)
+      name = "[" + name + "]";
+    options.self.url = std::string(plain ? "http://" : "https://") + name + ":" +
+                       std::to_string(plain ? http_->httpPort() : http_->httpsPort());
+  }
+  options.lease_ttl = std::chrono::milliseconds(config_.media_owner_lease_ms);
+  media_owner_ = std::make_unique<MediaOwner>(loop_, *redis_, *media_, metrics_, options);
+  media_owner_->guard(router_);
 }
 
 void App::addHealthRoutes() {
@@ -217,11 +246,21 @@ void App::shutdown() {
   stage_api_.reset();
   live_.reset();
   demo_.reset();
+  if (media_owner_) {
+    // Other nodes may take this node's rooms at once instead of after the lease runs out.
+    media_owner_->releaseAll();
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+    while (media_owner_->releasing() > 0 && std::chrono::steady_clock::now() < deadline) {
+      g_main_context_iteration(loop_.context(), FALSE);
+      g_usleep(2000);
+    }
+  }
   if (media_) {
     // Recordings are finished (and their timelines written) while Redis is up.
     media_->shutdown();
     loop_.drain();
   }
+  media_owner_.reset();
   media_routes_.reset();
   media_.reset();
   redis_.reset();

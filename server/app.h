@@ -17,6 +17,7 @@
 #include "signaling/http.h"
 #include "signaling/http_server.h"
 #include "signaling/live_channel.h"
+#include "signaling/media_owner.h"
 #include "signaling/rooms_api.h"
 #include "signaling/stage_api.h"
 #include "signaling/static_files.h"
@@ -54,6 +55,8 @@ class App {
   media::MediaService& media() { return *media_; }
   // Publishes the synthetic demo camera into the demo room once started.
   void enableDemo() { demo_enabled_ = true; }
+  // Which node carries each room's media; 307 to it (valid after start()).
+  MediaOwner& mediaOwner() { return *media_owner_; }
   int httpPort() const { return http_ ? http_->httpPort() : -1; }
   int httpsPort() const { return http_ ? http_->httpsPort() : -1; }
 
@@ -63,6 +66,7 @@ class App {
   void addPages();
   void addWhep();
   void addMedia();
+  void addMediaOwner();
 
   Config config_;
   Loop loop_;
@@ -84,6 +88,7 @@ class App {
   std::unique_ptr<http::WhepEndpoint> whep_;
   std::unique_ptr<http::StageApi> stage_api_;
   std::unique_ptr<media::RoomProgrammes> room_programmes_;  // rooms' programmes -> WHEP
+  std::unique_ptr<MediaOwner> media_owner_;  // after http_ starts: its URL names the port
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 

@@ -108,6 +108,17 @@ void Router::add(Method method, const std::string& pattern, Handler handler) {
   routes_.push_back(Route{method, pattern, splitPath(pattern), std::move(handler)});
 }
 
+bool Router::wrap(Method method, const std::string& pattern,
+                  const std::function<Handler(Handler)>& wrap) {
+  for (auto& route : routes_) {
+    if (route.method == method && route.pattern == pattern) {
+      route.handler = wrap(std::move(route.handler));
+      return true;
+    }
+  }
+  return false;
+}
+
 Router::Match Router::find(Method method, const std::string& path) const {
   Match match;
   auto segments = splitPath(path);

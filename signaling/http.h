@@ -83,6 +83,10 @@ using Handler = std::function<void(const Request&, const Responder&)>;
 class Router {
  public:
   void add(Method method, const std::string& pattern, Handler handler);
+  // Puts `wrap(handler)` in place of the handler of the route added with this
+  // method and pattern (a module deciding before another's handler, e.g. a 307
+  // to the node that owns a room's media). False when there is no such route.
+  bool wrap(Method method, const std::string& pattern, const std::function<Handler(Handler)>& wrap);
   // Handles GET/HEAD requests no route matched (static files).
   void setFallback(Handler handler) { fallback_ = std::move(handler); }
 

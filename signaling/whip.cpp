@@ -11,7 +11,7 @@ namespace {
 int statusFor(const std::string& code) {
   if (code == "bad_sdp")
     return 400;
-  if (code == "slot_taken" || code == "room_not_live")
+  if (code == "slot_taken" || code == "room_not_live" || code == "stage_full")
     return 409;
   if (code == "not_found")
     return 404;
@@ -24,7 +24,7 @@ int statusFor(const std::string& code) {
 
 WhipEndpoint::WhipEndpoint(Loop& loop, const Jwt& jwt, RedisClient& redis,
                            media::MediaService& media, std::unique_ptr<RoomGate> gate)
-    : loop_(loop), jwt_(jwt), redis_(redis), media_(media), gate_(std::move(gate)) {
+    : loop_(loop), jwt_(jwt), redis_(redis), media_(media), gate_(std::move(gate)), stage_(redis) {
   media_.onStateChange([this](const std::string& room, media::StageState state,
                               const std::string& reason) { publishStage(room, state, reason); });
   watch_timer_.start(loop_, std::chrono::milliseconds(2000), [this] {
@@ -85,28 +85,58 @@ void WhipEndpoint::post(const http::Request& req, const http::Responder& res) {
       res.error(404, "room_not_found", "no such room");
       return;
     }
-    if (!mayPublish(claims, room, record.value())) {
-      res.error(403, "forbidden", "this token may not publish into this room");
-      return;
-    }
     if (record->status != "live") {
-      res.error(409, "room_not_live", "the room is " + record->status + ", not live");
+      if (!mayPublish(claims, room, record.value()))
+        res.error(403, "forbidden", "this token may not publish into this room");
+      else
+        res.error(409, "room_not_live", "the room is " + record->status + ", not live");
       return;
     }
-    media_.publish(room, offer, [room, res](Result<media::MediaService::Published> published) {
-      if (!published) {
-        res.error(statusFor(published.error().code), published.error().code,
-                  published.error().message);
+    // The stage says who publishes as what: its guests and interpreter beside
+    // the main publisher; anyone else the room allows publishes as main.
+    stage_.get(room, [this, room, offer, claims, record = record.value(),
+                      res](Result<rooms::Stage> stage) {
+      media::MediaService::Participant who;
+      who.sub = claims.sub;
+      if (stage) {
+        for (const auto& g : stage->guests) {
+          if (g.sub == claims.sub && claims.allowsRoom(room))
+            who = {media::MediaService::Participant::Slot::Guest, g.sub, g.name};
+        }
+        if (stage->interpreter && stage->interpreter->sub == claims.sub &&
+            claims.allowsRoom(room)) {
+          who = {media::MediaService::Participant::Slot::Interpreter, claims.sub,
+                 stage->interpreter->name};
+        }
+        if (stage->main && stage->main->sub == claims.sub)
+          who.name = stage->main->name;
+      }
+      if (who.slot == media::MediaService::Participant::Slot::Main &&
+          !mayPublish(claims, room, record)) {
+        res.error(403, "forbidden", "this token may not publish into this room");
         return;
       }
-      http::Response r;
-      r.status = 201;
-      r.content_type = "application/sdp";
-      r.body = published->answer_sdp;
-      r.header("location", "/whip/" + room + "/" + published->session);
-      r.header("etag", "\"" + published->session + "\"");
-      res.send(std::move(r));
+      publish(room, offer, who, res);
     });
+  });
+}
+
+void WhipEndpoint::publish(const std::string& room, const std::string& offer,
+                           const media::MediaService::Participant& who,
+                           const http::Responder& res) {
+  media_.publish(room, offer, who, [room, res](Result<media::MediaService::Published> published) {
+    if (!published) {
+      res.error(statusFor(published.error().code), published.error().code,
+                published.error().message);
+      return;
+    }
+    http::Response r;
+    r.status = 201;
+    r.content_type = "application/sdp";
+    r.body = published->answer_sdp;
+    r.header("location", "/whip/" + room + "/" + published->session);
+    r.header("etag", "\"" + published->session + "\"");
+    res.send(std::move(r));
   });
 }
 
@@ -152,7 +182,25 @@ void WhipEndpoint::watchRooms() {
         media_.endRoom(room);
       }
     });
+    stage_.get(room, [this, room](Result<rooms::Stage> stage) {
+      if (stage)
+        followStage(room, stage.value());
+    });
   }
+}
+
+void WhipEndpoint::followStage(const std::string& room, const rooms::Stage& stage) {
+  for (const auto& sub : media_.stageGuests(room)) {
+    bool on = stage.interpreter && stage.interpreter->sub == sub;
+    for (const auto& g : stage.guests)
+      on = on || g.sub == sub;
+    if (!on) {
+      log::info("left the stage: ending their session", {{"room", room}});
+      media_.endGuest(room, sub);
+    }
+  }
+  if (stage.main)
+    media_.setMainName(room, stage.main->name);
 }
 
 MediaRoutes::~MediaRoutes() = default;

@@ -4,10 +4,15 @@
 // when the room ends. Control thread.
 //
 //   POST   /whip/{room}            application/sdp offer -> 201, Location, SDP answer
+//                                  (a token whose sub the room's stage has as guest or
+//                                  interpreter publishes beside the main publisher)
 //   DELETE /whip/{room}/{session}  ends the session
 //   PATCH  /whip/{room}/{session}  405: no trickle ICE, the answer has every candidate
 //   OPTIONS                        CORS preflight (the router answers it)
 //   GET    /api/v1/rooms/{id}/media  the stage state and the HLS address
+//
+// With several nodes, signaling/media_owner.h wraps POST (the room's media lease,
+// or 307 to the node holding it) and the media state (the owner node).
 
 #include <memory>
 #include <set>
@@ -17,6 +22,7 @@
 #include "core/loop.h"
 #include "core/redis.h"
 #include "media/media_service.h"
+#include "rooms/stage.h"
 #include "signaling/http.h"
 #include "signaling/room_gate.h"
 
@@ -30,15 +36,20 @@ class WhipEndpoint {
 
  private:
   void post(const http::Request& req, const http::Responder& res);
+  void publish(const std::string& room, const std::string& offer,
+               const media::MediaService::Participant& who, const http::Responder& res);
   void remove(const http::Request& req, const http::Responder& res);
   void publishStage(const std::string& room, media::StageState state, const std::string& reason);
   void watchRooms();
+  // Ends guest sessions of people the stage no longer has; keeps captions current.
+  void followStage(const std::string& room, const rooms::Stage& stage);
 
   Loop& loop_;
   const Jwt& jwt_;
   RedisClient& redis_;
   media::MediaService& media_;
   std::unique_ptr<RoomGate> gate_;
+  rooms::StageStore stage_;
   Timer watch_timer_;
 };
 

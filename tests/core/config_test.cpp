@@ -95,6 +95,21 @@ TEST(Config, EveryKindOfErrorNamesItsKey) {
   EXPECT_EQ(keyOf("- a\n- b\n"), "(file)");
 }
 
+TEST(Config, NodeAddressForOtherNodes) {
+  Config c = Config::loadText(
+      "server:\n  public_url: \"https://node1.example.org/\"\n  node_id: node-1\n"
+      "media:\n  owner_lease_ms: 4000\n");
+  EXPECT_EQ(c.public_url, "https://node1.example.org");  // no trailing slash: paths follow
+  EXPECT_EQ(c.node_id, "node-1");
+  EXPECT_EQ(c.media_owner_lease_ms, 4000);
+  EXPECT_EQ(Config().media_owner_lease_ms, 10000);
+  EXPECT_EQ(keyOf("server:\n  public_url: node1.example.org\n"), "server.public_url");
+  EXPECT_EQ(keyOf("server:\n  public_url: \"https://\"\n"), "server.public_url");
+  EXPECT_EQ(keyOf("server:\n  public_url: \"http://a b\"\n"), "server.public_url");
+  EXPECT_EQ(keyOf("server:\n  node_id: \"node 1\"\n"), "server.node_id");
+  EXPECT_EQ(keyOf("media:\n  owner_lease_ms: 10\n"), "media.owner_lease_ms");
+}
+
 TEST(Config, UnreadableFileIsAnError) {
   EXPECT_THROW(Config::loadFile("/nonexistent/jobcast.yaml"), ConfigError);
 }

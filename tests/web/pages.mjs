@@ -144,6 +144,19 @@ try {
     eq(q[1].height, 360, 'low rendition height');
     eq(q[2].audioOnly, true, 'audio-only variant');
     assert(q[0].uri.endsWith('/hls/r1/source/index.m3u8'), `uri resolved: ${q[0].uri}`);
+    // The interpreter variant is an alternative picture, not a variant of its own.
+    const i = await page.evaluate(async () => {
+      const { parseMaster, interpreterPlaylist } = await import('/js/player.js');
+      const text = '#EXTM3U\n#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID="programme",NAME="Programme",DEFAULT=YES,AUTOSELECT=YES\n' +
+        '#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID="programme",NAME="Sign language",DEFAULT=NO,AUTOSELECT=NO,URI="interpreter/index.m3u8"\n' +
+        '#EXT-X-STREAM-INF:BANDWIDTH=2500000,RESOLUTION=1280x720,CODECS="avc1.42e01f,mp4a.40.2",VIDEO="programme"\nsource/index.m3u8\n';
+      return { variants: parseMaster(text, '/hls/r1/master.m3u8'),
+               signing: interpreterPlaylist(text, '/hls/r1/master.m3u8'),
+               none: interpreterPlaylist('#EXTM3U\n', '/hls/r1/master.m3u8') };
+    });
+    eq(i.variants.length, 1, 'the interpreter is no variant of its own');
+    assert(i.signing.endsWith('/hls/r1/interpreter/index.m3u8'), `interpreter playlist: ${i.signing}`);
+    eq(i.none, '', 'no interpreter playlist without an interpreter');
     await ctx.close();
   });
 

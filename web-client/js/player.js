@@ -17,6 +17,13 @@ export function hlsUrl(room) {
 }
 
 // Variants of an HLS master playlist: [{uri, bandwidth, width, height, codecs, audioOnly}].
+// The interpreter variant: the master's alternative picture of the programme
+// (#EXT-X-MEDIA TYPE=VIDEO with a URI), while an interpreter is on stage.
+export function interpreterPlaylist(text, baseUrl) {
+  const m = /#EXT-X-MEDIA:TYPE=VIDEO,[^\n]*URI="([^"]+)"/.exec(text);
+  return m ? new URL(m[1], new URL(baseUrl, location.href)).href : '';
+}
+
 export function parseMaster(text, baseUrl) {
   const lines = text.split(/\r?\n/);
   const out = [];
@@ -112,7 +119,15 @@ export class Player {
     this.variants = parseMaster(text, master);
     this.onQualities(this.qualities());
     let src = new URL(master, location.href).href;
-    if (this.quality === 'audio') {
+    const signing = this.interpreter ? interpreterPlaylist(text, master) : '';
+    if (this.interpreter && !signing) {
+      // The interpreter left the stage: the plain programme.
+      this.interpreter = false;
+      this.onFallback({ code: 'variant_unavailable' });
+    }
+    if (signing) {
+      src = signing;
+    } else if (this.quality === 'audio') {
       const a = this.variants.find((v) => v.audioOnly);
       if (a) src = a.uri;
     } else if (this.quality !== 'auto') {

@@ -270,9 +270,13 @@ function onStatusChanged() {
 }
 
 function startPlayback() {
-  // The interpreter variant is offered to low-latency viewers (WHEP ?variant=interpreter).
-  if ($('#low-latency').checked || $('#interpreter').checked) player.playWhep(roomId, state.token || null, { interpreter: $('#interpreter').checked });
-  else player.playHls(roomId);
+  // The interpreter variant: WHEP ?variant=interpreter, or the HLS master's alternative picture.
+  const interpreter = $('#interpreter').checked;
+  if ($('#low-latency').checked) player.playWhep(roomId, state.token || null, { interpreter });
+  else {
+    player.interpreter = interpreter;
+    player.playHls(roomId);
+  }
 }
 
 function takeStage(stage) {
@@ -281,7 +285,7 @@ function takeStage(stage) {
   $('#interpreter-box').hidden = !has;
   if (!has && $('#interpreter').checked) {
     $('#interpreter').checked = false;
-    if (player.mode === 'whep') startPlayback();
+    startPlayback();
   }
 }
 

@@ -32,6 +32,11 @@ export async function negotiate(pc, url, token, { gatherMs = 2000 } = {}) {
   let res;
   try {
     res = await fetch(url, { method: 'POST', headers, body: pc.localDescription.sdp });
+    // Another node answered 307 to the room's media node (docs/media.md); the
+    // browser followed it but dropped the token on the way to another origin.
+    if (res.status === 401 && res.redirected && token) {
+      res = await fetch(res.url, { method: 'POST', headers, body: pc.localDescription.sdp });
+    }
   } catch {
     throw new MediaError(0, 'network', 'network error');
   }
@@ -43,7 +48,8 @@ export async function negotiate(pc, url, token, { gatherMs = 2000 } = {}) {
   }
   await pc.setRemoteDescription({ type: 'answer', sdp: body });
   const loc = res.headers.get('Location');
-  return loc ? new URL(loc, new URL(url, location.href)).href : null;
+  // Relative to where the answer came from: after a redirect, the media node.
+  return loc ? new URL(loc, res.url || new URL(url, location.href)).href : null;
 }
 
 export async function endSession(location, token) {

@@ -1,0 +1,347 @@
+#include "signaling/media_owner.h"
+
+#include <algorithm>
+#include <cctype>
+#include <utility>
+
+#include "core/log.h"
+
+namespace jobcast {
+namespace {
+
+// Hands a response on to `next` after `seen` has looked at it. A handler that
+// drops its responder without answering still reaches `seen` (status 0).
+class ResponseTap : public http::Responder::Sink {
+ public:
+  ResponseTap(http::Responder next, std::function<void(http::Response&)> seen)
+      : next_(std::move(next)), seen_(std::move(seen)) {}
+  ~ResponseTap() override {
+    if (seen_) {
+      http::Response none;
+      none.status = 0;
+      seen_(none);
+    }
+  }
+  void deliver(http::Response response) override {
+    if (auto seen = std::exchange(seen_, nullptr))
+      seen(response);
+    next_.send(std::move(response));
+  }
+
+ private:
+  http::Responder next_;
+  std::function<void(http::Response&)> seen_;
+};
+
+std::string percentEncode(const std::string& text, bool keep_slash) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
+        (keep_slash && c == '/')) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+// The request's path and query as sent (both arrive decoded).
+std::string target(const http::Request& req) {
+  std::string out = percentEncode(req.path, true);
+  char sep = '?';
+  for (const auto& [name, value] : req.query) {
+    out += sep + percentEncode(name, false);
+    if (!value.empty())
+      out += "=" + percentEncode(value, false);
+    sep = '&';
+  }
+  return out;
+}
+
+bool isSdp(const std::string& content_type) {
+  std::string type = content_type.substr(0, content_type.find(';'));
+  std::transform(type.begin(), type.end(), type.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return type.rfind("application/sdp", 0) == 0;
+}
+
+}  // namespace
+
+MediaOwner::MediaOwner(Loop& loop, RedisClient& redis, media::MediaService& media, Metrics& metrics,
+                       Options options)
+    : loop_(loop),
+      media_(media),
+      metrics_(metrics),
+      options_(std::move(options)),
+      lease_(redis, options_.self, options_.lease_ttl) {
+  metrics_.describe("jobcast_media_redirects_total", Metrics::Type::Counter,
+                    "Requests for a room whose media is on another node, answered 307 to it.");
+  for (const char* kind : {"whip", "whep", "hls"})
+    metrics_.add("jobcast_media_redirects_total", {{"kind", kind}}, 0);
+  metrics_.describe("jobcast_media_leases", Metrics::Type::Gauge,
+                    "Rooms whose media lease this node holds.");
+  metrics_.gaugeFn("jobcast_media_leases", {},
+                   [this] { return static_cast<double>(held_.size()); });
+
+  std::weak_ptr<bool> alive = alive_;
+  media_.onStateChange(
+      [this, alive](const std::string& room, media::StageState state, const std::string&) {
+        if (!alive.expired())
+          onStage(room, state);
+      });
+  auto every = std::max(options_.lease_ttl / 3, std::chrono::milliseconds(100));
+  renew_timer_.start(loop_, every, [this] {
+    renew();
+    return true;
+  });
+  log::info("media owner", {{"node", options_.self.id},
+                            {"url", options_.self.url},
+                            {"lease_ms", options_.lease_ttl.count()}});
+}
+
+MediaOwner::~MediaOwner() = default;
+
+void MediaOwner::guard(http::Router& router) {
+  auto wrap = [&router](http::Method method, const char* pattern,
+                        std::function<http::Handler(http::Handler)> with) {
+    if (!router.wrap(method, pattern, with))
+      log::warn("media owner: no such route", {{"route", pattern}});
+  };
+  wrap(http::Method::Post, "/whip/{room}", [this](http::Handler h) { return claiming(h); });
+  wrap(http::Method::Post, "/whep/{room}",
+       [this](http::Handler h) { return redirecting("whep", h); });
+  for (const char* hls : {"/hls/{room}/master.m3u8", "/hls/{room}/{rendition}/index.m3u8",
+                          "/hls/{room}/{rendition}/{segment}"}) {
+    wrap(http::Method::Get, hls, [this](http::Handler h) { return redirecting("hls", h); });
+  }
+  wrap(http::Method::Get, "/api/v1/rooms/{id}/media",
+       [this](http::Handler h) { return reporting(h); });
+}
+
+http::Handler MediaOwner::redirecting(const std::string& kind, http::Handler inner) {
+  return [this, kind, inner](const http::Request& req, const http::Responder& res) {
+    std::string room = req.param("room");
+    // The media is here (the hot path of HLS on the owner): no lookup.
+    if (!media::validRoomId(room) || hasMedia(room))
+      return inner(req, res);
+    std::weak_ptr<bool> alive = alive_;
+    lookup(room, [this, alive, kind, inner, req, res](Holder holder) {
+      if (alive.expired())
+        return;
+      if (elsewhere(holder))
+        return moved(kind, *holder.value(), req, res);
+      inner(req, res);
+    });
+  };
+}
+
+http::Handler MediaOwner::claiming(http::Handler inner) {
+  return [this, inner](const http::Request& req, const http::Responder& res) {
+    std::string room = req.param("room");
+    // Requests WHIP refuses before anything else take no lease.
+    if (!media::validRoomId(room) || req.bearerToken().empty() ||
+        !isSdp(req.header("content-type")))
+      return inner(req, res);
+    std::weak_ptr<bool> alive = alive_;
+    lease_.claim(room, [this, alive, inner, req, res, room](Result<MediaLease::Claim> claim) {
+      if (alive.expired())
+        return;
+      if (!claim) {
+        log::warn("media lease unavailable; admitting the publisher here",
+                  {{"room", room}, {"error", claim.error().message}});
+        return inner(req, res);
+      }
+      remember(room, claim->holder);
+      if (!claim->ours)
+        return moved("whip", claim->holder, req, res);
+      if (claim->taken)
+        log::info("media lease taken", {{"room", room}});
+      held_.insert(room);
+      lost_.erase(room);
+      ++admitting_[room];
+      // Whatever WHIP answers, the lease stays only while the room's media is here.
+      auto tap = std::make_shared<ResponseTap>(res, [this, alive, room](http::Response& r) {
+        if (alive.expired())
+          return;
+        if (--admitting_[room] <= 0)
+          admitting_.erase(room);
+        if (r.status / 100 != 2 && !hasMedia(room))
+          release(room);
+      });
+      inner(req, http::Responder(tap));
+    });
+  };
+}
+
+http::Handler MediaOwner::reporting(http::Handler inner) {
+  return [this, inner](const http::Request& req, const http::Responder& res) {
+    std::string room = req.param("id");
+    if (!media::validRoomId(room))
+      return inner(req, res);
+    std::weak_ptr<bool> alive = alive_;
+    lookup(room, [this, alive, inner, req, res](Holder holder) {
+      if (alive.expired())
+        return;
+      nlohmann::json owner = nullptr;
+      if (holder && holder.value()) {
+        const MediaNode& node = *holder.value();
+        owner = {{"node", node.id}, {"url", node.url}, {"here", !elsewhere(holder)}};
+      }
+      auto tap = std::make_shared<ResponseTap>(res, [owner](http::Response& r) {
+        if (r.status != 200)
+          return;
+        auto body = nlohmann::json::parse(r.body, nullptr, false);
+        if (!body.is_object())
+          return;
+        body["owner"] = owner;
+        r.body = body.dump();
+      });
+      inner(req, http::Responder(tap));
+    });
+  };
+}
+
+void MediaOwner::lookup(const std::string& room, std::function<void(Holder)> done) {
+  auto now = std::chrono::steady_clock::now();
+  Cached& cached = cache_[room];
+  if (!cached.asking && cached.until > now)
+    return done(cached.holder);
+  cached.waiting.push_back(std::move(done));
+  if (cached.asking)
+    return;  // one question per room in flight; everyone waits for its answer
+  cached.asking = true;
+  std::weak_ptr<bool> alive = alive_;
+  lease_.holder(room, [this, alive, room](Holder holder) {
+    if (alive.expired())
+      return;
+    Cached& c = cache_[room];
+    c.asking = false;
+    if (holder) {
+      c.holder = holder.value();
+      c.until = std::chrono::steady_clock::now() + options_.lookup_cache;
+    }
+    auto waiting = std::move(c.waiting);
+    c.waiting.clear();
+    for (auto& w : waiting)
+      w(holder);
+  });
+}
+
+void MediaOwner::remember(const std::string& room, const std::optional<MediaNode>& holder) {
+  Cached& c = cache_[room];
+  c.holder = holder;
+  c.until = std::chrono::steady_clock::now() + options_.lookup_cache;
+}
+
+bool MediaOwner::elsewhere(const Holder& holder) const {
+  if (!holder || !holder.value())
+    return false;
+  const MediaNode& node = *holder.value();
+  // Never send a client back to this node, even under an id from an earlier run.
+  return node.id != self().id && node.url != self().url && !node.url.empty();
+}
+
+void MediaOwner::moved(const std::string& kind, const MediaNode& holder, const http::Request& req,
+                       const http::Responder& res) {
+  metrics_.add("jobcast_media_redirects_total", {{"kind", kind}});
+  auto r = http::Response::error(307, "moved", "this room's media is on another node");
+  r.header("location", holder.url + target(req));
+  r.header("cache-control", "no-cache");  // the owner changes when the room moves
+  res.send(std::move(r));
+}
+
+bool MediaOwner::hasMedia(const std::string& room) const {
+  if (admitting_.count(room) || media_.onStage(room))
+    return true;
+  auto state = media_.state(room);
+  return state == media::StageState::Live || state == media::StageState::Reconnecting;
+}
+
+void MediaOwner::onStage(const std::string& room, media::StageState state) {
+  if (state == media::StageState::Idle) {
+    if (held_.count(room) && !hasMedia(room))
+      release(room);
+    return;
+  }
+  // A publisher that came without WHIP (the demo camera) or while Redis was down.
+  if (!held_.count(room))
+    claim(room);
+}
+
+void MediaOwner::renew() {
+  std::set<std::string> rooms = held_;
+  for (const auto& room : media_.rooms()) {
+    if (hasMedia(room))
+      rooms.insert(room);
+  }
+  for (const auto& room : rooms) {
+    if (hasMedia(room))
+      claim(room);
+    else
+      release(room);
+  }
+  auto now = std::chrono::steady_clock::now();
+  for (auto it = cache_.begin(); it != cache_.end();) {
+    if (!it->second.asking && it->second.until <= now)
+      it = cache_.erase(it);
+    else
+      ++it;
+  }
+}
+
+void MediaOwner::claim(const std::string& room) {
+  std::weak_ptr<bool> alive = alive_;
+  lease_.claim(room, [this, alive, room](Result<MediaLease::Claim> claim) {
+    if (alive.expired())
+      return;
+    if (!claim) {
+      log::debug("media lease not renewed", {{"room", room}, {"error", claim.error().message}});
+      return;  // the next round tries again; the lease lasts three rounds
+    }
+    remember(room, claim->holder);
+    if (!claim->ours) {
+      held_.erase(room);
+      if (lost_.insert(room).second)
+        log::warn("room media is here but another node holds its lease",
+                  {{"room", room}, {"holder", claim->holder.id}});
+      return;
+    }
+    lost_.erase(room);
+    if (claim->taken)
+      log::info("media lease taken", {{"room", room}});
+    held_.insert(room);
+    if (!hasMedia(room))
+      release(room);  // the media ended while the claim was on its way
+  });
+}
+
+void MediaOwner::release(const std::string& room) {
+  held_.erase(room);
+  lost_.erase(room);
+  if (!cache_[room].asking)
+    cache_.erase(room);
+  ++releasing_;
+  std::weak_ptr<bool> alive = alive_;
+  lease_.release(room, [this, alive, room](Result<bool> released) {
+    if (!alive.expired())
+      --releasing_;
+    if (!released)
+      log::warn("media lease not released; it expires on its own",
+                {{"room", room}, {"error", released.error().message}});
+    else if (released.value())
+      log::info("media lease released", {{"room", room}});
+  });
+}
+
+void MediaOwner::releaseAll() {
+  renew_timer_.cancel();
+  std::set<std::string> rooms = held_;
+  for (const auto& room : rooms)
+    release(room);
+}
+
+}  // namespace jobcast

@@ -1,0 +1,99 @@
+#pragma once
+// A room's media runs on one node: the holder of the room's media lease
+// (signaling/media_lease.h). MediaOwner keeps this node's leases and sends
+// requests for another node's rooms there. Control thread only.
+//
+// - POST /whip/{room}: takes the lease (or renews it) before the publisher is
+//   admitted; when another node holds it, 307 to that node.
+// - POST /whep/{room}, GET /hls/{room}/...: 307 to the holder when it is
+//   another node (looked up in Redis, remembered for a second per room).
+// - GET /api/v1/rooms/{id}/media: names the holder ("owner").
+// - While the room's media is here (a publisher on stage or reconnecting) the
+//   lease is renewed every third of its time to live; when the media ends it
+//   is given up at once. A node that dies loses its leases when they expire.
+// When Redis does not answer, requests are served here as if there were no lease.
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/loop.h"
+#include "core/metrics.h"
+#include "core/redis.h"
+#include "media/media_service.h"
+#include "signaling/http.h"
+#include "signaling/media_lease.h"
+
+namespace jobcast {
+
+class MediaOwner {
+ public:
+  struct Options {
+    MediaNode self;
+    std::chrono::milliseconds lease_ttl{10000};
+    // How long a looked-up holder is trusted, so HLS segments do not each ask Redis.
+    std::chrono::milliseconds lookup_cache{1000};
+  };
+
+  MediaOwner(Loop& loop, RedisClient& redis, media::MediaService& media, Metrics& metrics,
+             Options options);
+  ~MediaOwner();
+  MediaOwner(const MediaOwner&) = delete;
+  MediaOwner& operator=(const MediaOwner&) = delete;
+
+  // Wraps the WHIP, WHEP, HLS and media-state routes already on `router`.
+  void guard(http::Router& router);
+  // Gives up every lease this node holds (at shutdown, while Redis is up).
+  void releaseAll();
+  const MediaNode& self() const { return lease_.self(); }
+  size_t leasesHeld() const { return held_.size(); }
+  // Releases sent and not yet answered.
+  int releasing() const { return releasing_; }
+
+ private:
+  using Holder = Result<std::optional<MediaNode>>;
+
+  http::Handler redirecting(const std::string& kind, http::Handler inner);
+  http::Handler claiming(http::Handler inner);
+  http::Handler reporting(http::Handler inner);
+  // The room's holder, from the cache when fresh.
+  void lookup(const std::string& room, std::function<void(Holder)> done);
+  void remember(const std::string& room, const std::optional<MediaNode>& holder);
+  // True when `holder` names a node other than this one.
+  bool elsewhere(const Holder& holder) const;
+  void moved(const std::string& kind, const MediaNode& holder, const http::Request& req,
+             const http::Responder& res);
+  // The room's media is here, or a publisher is being admitted.
+  bool hasMedia(const std::string& room) const;
+  void onStage(const std::string& room, media::StageState state);
+  void renew();
+  void claim(const std::string& room);
+  void release(const std::string& room);
+
+  Loop& loop_;
+  media::MediaService& media_;
+  Metrics& metrics_;
+  Options options_;
+  MediaLease lease_;
+  std::set<std::string> held_;            // rooms whose lease this node holds
+  std::set<std::string> lost_;            // media here, lease another node's (logged once)
+  std::map<std::string, int> admitting_;  // WHIP posts in flight, by room
+  int releasing_ = 0;
+  struct Cached {
+    std::chrono::steady_clock::time_point until;
+    std::optional<MediaNode> holder;
+    bool asking = false;
+    std::vector<std::function<void(Holder)>> waiting;
+  };
+  std::map<std::string, Cached> cache_;
+  Timer renew_timer_;
+  // Redis and media callbacks may outlive this object; they hold a weak reference.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace jobcast

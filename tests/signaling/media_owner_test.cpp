@@ -1,0 +1,208 @@
+// A room's media on one of two jobcastd nodes sharing one Redis: the node
+// with the publisher holds the room's media lease; the other answers WHEP,
+// HLS and WHIP requests for the room with 307 to it, and following the
+// redirect gets the media. When the publisher leaves (or its node dies) the
+// room may be published on the other node.
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <ctime>
+#include <fstream>
+#include <thread>
+
+#include "core/jwt.h"
+#include "media/whip_client.h"
+#include "tests/support/http_client.h"
+#include "tests/support/jobcastd.h"
+#include "tests/support/redis_server.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/whep_client.h"
+
+namespace jobcast::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+const char kSecret[] = "test-secret-0123456789abcdef";  // the fixture's JOBCAST_JWT_SECRET
+const char kLeaseKey[] = "jc:{r:r1}:media_node";
+
+std::string employerToken() {
+  Claims c;
+  c.sub = "emp1";
+  c.role = Role::Employer;
+  c.rooms = {"r1"};
+  c.iat = static_cast<int64_t>(std::time(nullptr));
+  c.exp = c.iat + 3600;
+  return Jwt(kSecret).sign(c);
+}
+
+HttpResponse postSdp(const std::string& url, const std::string& sdp, bool token) {
+  HttpRequest post{.method = "POST", .url = url, .body = sdp};
+  post.headers = {{"Content-Type", "application/sdp"}};
+  if (token)
+    post.headers.emplace_back("Authorization", "Bearer " + employerToken());
+  post.timeout_ms = 30000;
+  return http(post);
+}
+
+double metric(const Jobcastd& node, const std::string& series) {
+  std::string text = "\n" + httpGet(node.url("/metrics")).body;
+  auto at = text.find("\n" + series + " ");  // a sample line, not # HELP
+  return at == std::string::npos ? -1 : std::stod(text.substr(at + series.size() + 2));
+}
+
+class MediaOwnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    redis.start();
+    redis.command({"HSET", "jc:{r:r1}:room", "id", "r1", "status", "live", "employer_id", "emp1"});
+    // A short lease so a dead node's room moves within the test.
+    std::ofstream(config) << "media:\n  publisher_timeout_ms: 1500\n  owner_lease_ms: 2000\n"
+                             "whep:\n  ice_addresses: \"127.0.0.1\"\n";
+    a.start();
+    b.start();
+  }
+  // Publishes a synthetic camera to `node`; the 201's Location is kept.
+  void publish(media::WhipClient& publisher, Jobcastd& node) {
+    auto offer = publisher.createOffer();
+    ASSERT_TRUE(offer) << offer.error().message;
+    auto published = postSdp(node.url("/whip/r1"), offer.value(), true);
+    ASSERT_EQ(published.status, 201) << published.body;
+    ASSERT_TRUE(publisher.setAnswer(published.body));
+    publisher.resource = published.header("location");
+    ASSERT_TRUE(publisher.waitConnected(20s));
+  }
+  std::string leaseUrl() const {
+    auto lease = nlohmann::json::parse(redis.command({"GET", kLeaseKey}), nullptr, false);
+    return lease.is_object() ? lease.value("url", "") : "";
+  }
+
+  RedisServer redis;
+  TempDir dir{"jobcast-media-owner"};
+  std::string config = dir.path() + "/jobcast.yaml";
+  Jobcastd a{{.args = {"--config", config}, .redis = redis.address()}};
+  Jobcastd b{{.args = {"--config", config}, .redis = redis.address()}};
+};
+
+TEST_F(MediaOwnerTest, OtherNodeRedirectsViewersToTheRoomsNode) {
+  // No lease yet: each node answers for itself.
+  EXPECT_EQ(httpGet(b.url("/hls/r1/master.m3u8")).status, 404);
+  EXPECT_EQ(redis.command({"EXISTS", kLeaseKey}), "0");
+
+  media::WhipClient publisher({.width = 640, .height = 360});
+  ASSERT_NO_FATAL_FAILURE(publish(publisher, a));
+  EXPECT_EQ(leaseUrl(), a.url());
+
+  // WHEP on B: 307 to the same resource on A, query kept.
+  WhepClient viewer;
+  std::string offer = viewer.offer();
+  ASSERT_FALSE(offer.empty());
+  auto moved = postSdp(b.url("/whep/r1"), offer, false);
+  ASSERT_EQ(moved.status, 307) << moved.body;
+  EXPECT_EQ(moved.header("location"), a.url("/whep/r1"));
+  EXPECT_EQ(moved.json()["error"]["code"], "moved");
+  EXPECT_EQ(moved.header("access-control-allow-origin"), "*");
+  auto variant = postSdp(b.url("/whep/r1?variant=interpreter"), offer, false);
+  EXPECT_EQ(variant.status, 307);
+  EXPECT_EQ(variant.header("location"), a.url("/whep/r1?variant=interpreter"));
+
+  // Following it: A answers and the viewer gets A's programme.
+  auto answered = postSdp(moved.header("location"), offer, false);
+  ASSERT_EQ(answered.status, 201) << answered.body;
+  ASSERT_TRUE(viewer.setAnswer(answered.body));
+  ASSERT_TRUE(eventually([&] { return viewer.videoFrames() >= 15; }, 20s))
+      << "frames " << viewer.videoFrames();
+  EXPECT_EQ(viewer.lastFrame().width, 640);
+
+  // HLS on B: playlists and segments alike go to A, where they are served.
+  auto master = httpGet(b.url("/hls/r1/master.m3u8"));
+  ASSERT_EQ(master.status, 307);
+  EXPECT_EQ(master.header("location"), a.url("/hls/r1/master.m3u8"));
+  EXPECT_EQ(httpGet(b.url("/hls/r1/source/index.m3u8")).header("location"),
+            a.url("/hls/r1/source/index.m3u8"));
+  EXPECT_TRUE(eventually([&] { return httpGet(master.header("location")).status == 200; }, 15s));
+  auto on_a = httpGet(master.header("location"));
+  EXPECT_NE(on_a.body.find("#EXTM3U"), std::string::npos);
+
+  // The media state names the owner on both nodes.
+  auto state_b = httpGet(b.url("/api/v1/rooms/r1/media")).json();
+  EXPECT_EQ(state_b["owner"]["url"], a.url());
+  EXPECT_EQ(state_b["owner"]["here"], false);
+  auto state_a = httpGet(a.url("/api/v1/rooms/r1/media")).json();
+  EXPECT_EQ(state_a["owner"]["here"], true);
+  EXPECT_EQ(state_a["stage"], "live");
+
+  // A second publisher (the employer reconnecting from elsewhere) is sent to A too.
+  media::WhipClient second;
+  auto second_offer = second.createOffer();
+  ASSERT_TRUE(second_offer);
+  auto whip_moved = postSdp(b.url("/whip/r1"), second_offer.value(), true);
+  EXPECT_EQ(whip_moved.status, 307) << whip_moved.body;
+  EXPECT_EQ(whip_moved.header("location"), a.url("/whip/r1"));
+
+  // The lease outlives its time to live (2 s) while A has the media: A renews it.
+  std::this_thread::sleep_for(2500ms);
+  EXPECT_EQ(leaseUrl(), a.url());
+  EXPECT_GT(std::stoll(redis.command({"PTTL", kLeaseKey})), 0);
+
+  EXPECT_EQ(metric(b, "jobcast_media_redirects_total{kind=\"whep\"}"), 2);
+  EXPECT_GE(metric(b, "jobcast_media_redirects_total{kind=\"hls\"}"), 2);
+  EXPECT_EQ(metric(b, "jobcast_media_redirects_total{kind=\"whip\"}"), 1);
+  EXPECT_EQ(metric(a, "jobcast_media_redirects_total{kind=\"whep\"}"), 0);
+  EXPECT_EQ(metric(a, "jobcast_media_leases"), 1);
+
+  // The publisher leaves: A gives the lease up at once, and B takes the room.
+  HttpRequest del{.method = "DELETE", .url = a.url(publisher.resource)};
+  del.headers = {{"Authorization", "Bearer " + employerToken()}};
+  EXPECT_EQ(http(del).status, 204);
+  EXPECT_TRUE(eventually(
+      [&] {
+        return redis.command({"EXISTS", kLeaseKey}) == "0";
+      },
+      1500ms))
+      << "lease still held by " << leaseUrl();
+  EXPECT_EQ(metric(a, "jobcast_media_leases"), 0);
+
+  media::WhipClient on_b;
+  ASSERT_NO_FATAL_FAILURE(publish(on_b, b));
+  EXPECT_EQ(leaseUrl(), b.url());
+  // Now A, with the old run's HLS still in memory, sends players to B.
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto r = httpGet(a.url("/hls/r1/master.m3u8"));
+        return r.status == 307 && r.header("location") == b.url("/hls/r1/master.m3u8");
+      },
+      3s));
+}
+
+TEST_F(MediaOwnerTest, RoomMovesWhenItsNodeDies) {
+  media::WhipClient publisher({.width = 320, .height = 180});
+  ASSERT_NO_FATAL_FAILURE(publish(publisher, a));
+  ASSERT_EQ(leaseUrl(), a.url());
+  EXPECT_EQ(a.stop(SIGKILL), 128 + SIGKILL);  // no chance to give the lease up
+  publisher.stop();
+
+  // B first sends the employer to the dead node, then takes the room once
+  // A's lease has run out (2 s).
+  media::WhipClient again;
+  auto offer = again.createOffer();
+  ASSERT_TRUE(offer);
+  auto first = postSdp(b.url("/whip/r1"), offer.value(), true);
+  EXPECT_EQ(first.status, 307);
+  EXPECT_EQ(first.header("location"), a.url("/whip/r1"));
+  HttpResponse accepted;
+  EXPECT_TRUE(eventually(
+      [&] {
+        accepted = postSdp(b.url("/whip/r1"), offer.value(), true);
+        return accepted.status != 307;
+      },
+      5s));
+  ASSERT_EQ(accepted.status, 201) << accepted.body;
+  ASSERT_TRUE(again.setAnswer(accepted.body));
+  EXPECT_TRUE(again.waitConnected(20s));
+  EXPECT_EQ(leaseUrl(), b.url());
+}
+
+}  // namespace
+}  // namespace jobcast::test
