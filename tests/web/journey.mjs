@@ -13,8 +13,6 @@
 // --with whip,hls,whep names the media endpoints this tree has (tests/web/
 // CMakeLists.txt derives it from the sources, so once an endpoint is in the
 // tree its steps are required). Without whip the room is started by REST.
-// The stage step needs guests on stage in the node (a counsellor's WHIP
-// session composed with the employer's); JOBCAST_JOURNEY_STAGE=1 turns it on.
 
 import path from 'node:path';
 import { writeFileSync } from 'node:fs';
@@ -22,7 +20,6 @@ import { args, startServer, launchBrowser, watchPage, Report, assert, eq, PHONE,
 
 const opt = args();
 const has = new Set((typeof opt.with === 'string' ? opt.with : '').split(',').filter(Boolean));
-if (process.env.JOBCAST_JOURNEY_STAGE === '1') has.add('stage');
 console.log(`media endpoints in this tree: ${[...has].join(', ') || 'none'}`);
 const report = new Report('web_journey');
 const out = artifactsDir(path.join(opt.artifacts, 'journey'));
@@ -57,6 +54,14 @@ async function videoAdvances(page, seconds, timeout) {
     });
     throw new Error(`video did not advance ${seconds} s in ${timeout} ms: ${JSON.stringify(why)}`);
   }
+}
+
+// A rendition's live playlist as the node serves it: media sequence and segment durations.
+async function playlist(room, rendition) {
+  const text = await (await fetch(`${server.base}/hls/${encodeURIComponent(room)}/${rendition}/index.m3u8`)).text();
+  const seq = Number((text.match(/#EXT-X-MEDIA-SEQUENCE:(\d+)/) || [])[1]);
+  const durations = [...text.matchAll(/#EXTINF:([\d.]+)/g)].map((m) => Number(m[1]));
+  return { seq, durations, text };
 }
 
 async function shot(page, name) {
@@ -302,26 +307,37 @@ try {
   });
 
   await report.check('the viewer loses the network, says "reconnecting…", and on return gets what it missed', async () => {
+    // The node asks the browser publisher for a keyframe every segment; if
+    // those requests are lost the source playlist stops growing (Chromium cuts
+    // keyframes only when asked) and a player on it stalls for good.
+    const sourceBefore = has.has('hls') ? await playlist(roomId, 'source') : null;
     await viewer.click('#tab-qa');
-    await viewerCtx.setOffline(true);
-    await viewer.evaluate(() => { const ws = window.jobcastViewerLive.ws; if (ws) ws.close(); });
-    await viewer.waitForFunction(() => document.body.dataset.live === 'reconnecting', null, { timeout: 5000 });
-    assert(await viewer.isVisible('#conn'), '"reconnecting…" shown');
-    eq(await viewer.textContent('#conn'), '正在重新连接…', 'reconnecting text');
     const missed = '面试要带身份证吗？';
-    const asker = await browser.newContext(PHONE);
-    const ap = await asker.newPage();
-    await ap.goto(`${server.base}/room/${roomId}#token=${server.token('jobseeker', 'seeker-3', { rooms: [roomId], name: '乌云' })}`);
-    await ap.waitForFunction(() => document.body.dataset.live === 'open', null, { timeout: 10000 });
-    await ap.click('#tab-qa');
-    await ap.fill('#qa-input', missed);
-    await ap.click('#qa-form button[type=submit]');
-    await ap.waitForFunction((q) => document.querySelector('#qa-list').textContent.includes(q), missed, { timeout: 5000 });
-    await asker.close();
-    await viewerCtx.setOffline(false);
+    await viewerCtx.setOffline(true);
+    try {
+      await viewer.evaluate(() => { const ws = window.jobcastViewerLive.ws; if (ws) ws.close(); });
+      await viewer.waitForFunction(() => document.body.dataset.live === 'reconnecting', null, { timeout: 5000 });
+      assert(await viewer.isVisible('#conn'), '"reconnecting…" shown');
+      eq(await viewer.textContent('#conn'), '正在重新连接…', 'reconnecting text');
+      const asker = await browser.newContext(PHONE);
+      const ap = await asker.newPage();
+      await ap.goto(`${server.base}/room/${roomId}#token=${server.token('jobseeker', 'seeker-3', { rooms: [roomId], name: '乌云' })}`);
+      await ap.waitForFunction(() => document.body.dataset.live === 'open', null, { timeout: 10000 });
+      await ap.click('#tab-qa');
+      await ap.fill('#qa-input', missed);
+      await ap.click('#qa-form button[type=submit]');
+      await ap.waitForFunction((q) => document.querySelector('#qa-list').textContent.includes(q), missed, { timeout: 5000 });
+      await asker.close();
+    } finally {
+      await viewerCtx.setOffline(false);  // whatever happened, the later steps need the network
+    }
     await viewer.waitForFunction(() => document.body.dataset.live === 'open', null, { timeout: 20000 });
     await viewer.waitForFunction((q) => document.querySelector('#qa-list').textContent.includes(q), missed, { timeout: 5000 });
-    if (has.has('hls')) await videoAdvances(viewer, 1, 30000);  // and the player plays again by itself
+    if (!has.has('hls')) return;
+    await videoAdvances(viewer, 1, 30000);  // and the player plays again by itself
+    const source = await playlist(roomId, 'source');
+    assert(source.seq > sourceBefore.seq, `the source playlist kept growing while the viewer was away: ${sourceBefore.seq} -> ${source.seq}\n${source.text}`);
+    assert(source.durations.slice(1).every((d) => d < 2.5), `source segments about 1 s (a keyframe per segment): ${source.durations}`);
   });
 
   await report.check('screenshots of the three pages at phone and desktop sizes', async () => {
@@ -345,7 +361,7 @@ try {
     }
   });
 
-  if (has.has('stage') && has.has('whip') && has.has('whep')) await report.check('counsellor joins the stage from the console (fake camera): the viewer sees the 1280×720 composite; after leaving, the employer\'s picture again', async () => {
+  if (has.has('whip') && has.has('whep')) await report.check('counsellor joins the stage from the console (fake camera): the viewer sees the 1280×720 composite; after leaving, the employer\'s picture again', async () => {
     // WHEP shows the programme itself (HLS on a phone may play the 360p rendition).
     await viewer.click('#low-latency');
     await viewer.waitForFunction(() => window.jobcastPlayer.mode === 'whep' && document.querySelector('#video').videoWidth > 0, null, { timeout: 20000 });
