@@ -640,6 +640,7 @@ void RoomPipeline::negotiate(SdpPtr offer, std::vector<OfferedMedia> media) {
       const char* ssrc = gst_sdp_media_get_attribute_val(sm, "ssrc");
       if (ssrc)
         video_ssrc_ = static_cast<guint>(std::strtoul(ssrc, nullptr, 10));
+      video_payload_ = m.payload > 0 ? static_cast<guint>(m.payload) : 0;
     }
     GstCaps* caps = gst_sdp_media_get_caps_from_media(sm, m.payload);
     if (caps) {
@@ -763,6 +764,12 @@ void RoomPipeline::onIncomingPad(std::shared_ptr<GstPad> pad, std::string kind, 
         gst_structure_get_uint(gst_caps_get_structure(caps.get(), 0), "ssrc", &ssrc) && ssrc) {
       video_ssrc_ = ssrc;
     }
+    gint payload = 0;
+    if (caps && gst_caps_get_size(caps.get()) > 0 &&
+        gst_structure_get_int(gst_caps_get_structure(caps.get(), 0), "payload", &payload) &&
+        payload > 0) {
+      video_payload_ = static_cast<guint>(payload);
+    }
     // Keyframes at every segment boundary: ask the publisher (RTCP PLI).
     requestKeyframe();
     keyframe_timer_.start(loop_, std::chrono::milliseconds(options_.segment_seconds * 1000),
@@ -811,8 +818,10 @@ void RoomPipeline::askKeyframe() {
 void RoomPipeline::requestKeyframe() {
   // webrtcbin drops the GstForceKeyUnit events hlssink2 sends upstream before
   // they reach its RTP session, so send one straight to the session's receive
-  // pad, naming the publisher's video SSRC; rtpsession turns it into RTCP PLI.
-  if (!webrtc_ || video_ssrc_ == 0 || stopping_)
+  // pad, naming the publisher's video SSRC and payload type; rtpsession turns
+  // it into RTCP PLI. It needs both fields: without "payload" it cannot look up
+  // the feedback the publisher accepts and passes the event on unanswered.
+  if (!webrtc_ || video_ssrc_ == 0 || video_payload_ == 0 || stopping_)
     return;
   GstPtr<GstElement> rtpbin(gst_bin_get_by_name(GST_BIN(webrtc_), "rtpbin"));
   if (!rtpbin)
@@ -829,7 +838,8 @@ void RoomPipeline::requestKeyframe() {
   if (!pad)
     return;
   GstEvent* event = gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, FALSE, 0);
-  gst_structure_set(gst_event_writable_structure(event), "ssrc", G_TYPE_UINT, video_ssrc_, nullptr);
+  gst_structure_set(gst_event_writable_structure(event), "ssrc", G_TYPE_UINT, video_ssrc_,
+                    "payload", G_TYPE_UINT, video_payload_, nullptr);
   gst_pad_send_event(pad.get(), event);
 }
 

@@ -216,6 +216,7 @@ class RoomPipeline {
   Timer stop_timer_;
   Timer keyframe_timer_;
   guint video_ssrc_ = 0;
+  guint video_payload_ = 0;  // the publisher's H.264 payload type, for PLI
   VideoFormat source_format_;
   VideoFormat low_format_;
 };

@@ -12,7 +12,7 @@ import { args, startServer, launchBrowser, PHONE, DESKTOP } from '../../tests/we
 
 const opt = args();
 const runs = Number(opt.runs || 5);
-const result = { machine: `${os.cpus()[0].model}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`, runs };
+const result = { machine: `${os.cpus()[0].model}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`, runs, loadavg_before: os.loadavg() };
 const median = (a) => { const s = [...a].sort((x, y) => x - y); return s.length ? s[Math.floor((s.length - 1) / 2)] : null; };
 
 const server = await startServer(opt.jobcastd, { webClient: opt.webClient });
@@ -78,7 +78,10 @@ try {
         const done = () => resolve(window.jobcastPlayer.metrics.ttff[m]);
         if (window.jobcastPlayer.metrics.ttff[m] != null) return done();
         window.addEventListener('jobcast:firstframe', (e) => { if (e.detail.mode === m) done(); });
-        setTimeout(() => reject(new Error(`no ${m} frame in 30 s`)), 30000);
+        setTimeout(() => {
+          const p = window.jobcastPlayer;
+          reject(new Error(`no ${m} frame in 30 s (player ${p.mode}, ${p.status}, ${p.lastError || 'no error'})`));
+        }, 30000);
       }), mode);
       times.push(ms);
       fromNav.push(await p.evaluate((m) => window.jobcastPlayer.metrics.sinceNavigation[m], mode));
@@ -89,7 +92,10 @@ try {
   }
 } catch (e) {
   result.error = e.message;
+  // The node's own account of the media (publisher, keyframes, WHEP sessions).
+  result.jobcastd_log = server.log().split('\n').filter((l) => /publish|stage|whep|keyframe|warn|error/i.test(l)).slice(-30);
 } finally {
+  result.loadavg_after = os.loadavg();
   await browser.close();
   await server.stop();
 }

@@ -96,6 +96,31 @@ TEST(MediaService, PublishFillsEveryRendition) {
   client.stop();
 }
 
+// A publisher that cuts keyframes only when asked (as browsers do: Chromium
+// sends one on PLI/FIR and otherwise every few minutes): the node's requests
+// must reach it, or the source rendition's segments grow to the GOP length
+// and WHEP viewers wait as long for their first picture.
+TEST(MediaService, PublisherKeyframesOnRequestStillGiveOneSecondSegments) {
+  Fixture f;
+  WhipClient::Options long_gop;
+  long_gop.key_int_max = 600;  // 20 s at 30 fps: longer than the test
+  WhipClient client(long_gop);
+  auto published = f.publish("room1", client);
+  ASSERT_TRUE(published) << published.error().message;
+  ASSERT_TRUE(pumpUntil(
+      f.loop,
+      [&] {
+        auto* hls = f.media->hls("room1");
+        return hls && hls->find("source") && hls->find("source")->segments().size() >= 6;
+      },
+      20s))
+      << "the source rendition did not get 6 segments in 20 s: keyframe requests are lost";
+  const auto& segments = f.media->hls("room1")->find("source")->segments();
+  for (size_t i = 2; i < segments.size(); ++i)
+    EXPECT_LT(segments[i].duration, 2.5) << "segment " << i;
+  client.stop();
+}
+
 size_t countEntries(const char* dir) {
   size_t n = 0;
   for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir))

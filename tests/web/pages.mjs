@@ -72,6 +72,31 @@ try {
     await ctx.close();
   });
 
+  await report.check('console: stage controls have accessible names, stage status and errors are live regions, strings in both languages', async () => {
+    const ctx = await browser.newContext({ ...DESKTOP, permissions: ['camera', 'microphone'] });
+    const page = await ctx.newPage();
+    await page.goto(`${base}/console/no-such-room#token=not-a-real-token`);
+    await page.waitForSelector('#stage-join');
+    await page.click('#camera-preview');  // shows the preview and the device menus
+    await page.waitForFunction(() => document.querySelector('#self').videoWidth > 0, null, { timeout: 10000 });
+    const unnamed = await page.evaluate(() => [...document.querySelectorAll('section[aria-labelledby="h-stage"] :is(button, input, select)')]
+      .filter((e) => !e.closest('[hidden]'))
+      .filter((e) => !(e.getAttribute('aria-label') || (e.labels && [...e.labels].map((l) => l.textContent).join('').trim()) || e.textContent.trim()))
+      .map((e) => e.id || e.outerHTML.slice(0, 60)));
+    eq(unnamed.length, 0, `unnamed stage controls ${unnamed.join(', ')}`);
+    eq(await page.getAttribute('#camera-preview', 'aria-pressed'), 'true', 'preview toggle pressed');
+    eq(await page.getAttribute('#stage-status', 'aria-live'), 'polite', 'stage status is a live region');
+    eq(await page.getAttribute('#stage-error', 'role'), 'alert', 'stage errors are alerts');
+    assert(await page.isDisabled('#stage-join'), 'no joining a room that is not live');
+    eq(await page.textContent('#stage-join'), '上台讲解', 'Chinese label');
+    await page.selectOption('#lang', 'en');
+    eq(await page.textContent('#stage-join'), 'Join stage', 'English label');
+    eq(await page.getAttribute('#self', 'aria-label'), 'My camera', 'preview named');
+    await page.click('#camera-preview');
+    assert(await page.isHidden('#self-box'), 'preview closed again');
+    await ctx.close();
+  });
+
   await report.check('string table: Chinese by default, English from the browser language or the menu, kept on reload', async () => {
     const zh = await browser.newContext(PHONE);
     const p1 = await zh.newPage();

@@ -125,6 +125,14 @@ export const applications = {
   setStatus: (id, status, token) => request('PATCH', `/applications/${enc(id)}`, { token, body: { status } }),
 };
 
+// The stage (docs/stage.md): who is on it; putting someone on it as main,
+// guest or interpreter, or taking them off. Answers {event_id, stage}.
+export const stage = {
+  get: (room, token) => request('GET', `/rooms/${enc(room)}/stage`, { token }),
+  put: (room, sub, { slot, name }, token) => request('PUT', `/rooms/${enc(room)}/stage/${enc(sub)}`, { token, body: { slot, name } }),
+  remove: (room, sub, token) => request('DELETE', `/rooms/${enc(room)}/stage/${enc(sub)}`, { token }),
+};
+
 // Demo-only sign-in (jobcastd --demo): a short-lived token for a new user.
 export const demo = {
   token: (role = 'jobseeker', extra = {}) => request('POST', '/demo/token', { body: { role, ...extra } }),

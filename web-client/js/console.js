@@ -18,7 +18,10 @@ const state = {
   room: null,
   questions: new Map(),
   figures: { viewers: null, applications: null, questions: null, queue: null },
-  onStage: false,
+  // The counsellor's own place on the stage: 'off' | 'joining' | 'on' | 'leaving'.
+  stage: 'off',
+  previewing: false,
+  stageLink: null,     // the WHIP peer connection's state while on stage
 };
 let live = null;
 let publisher = null;
@@ -27,6 +30,7 @@ const player = new Player($('#video'), {
   onFallback: () => { $('#low-latency').checked = false; },
 });
 window.jobcastPlayer = player;
+window.jobcastConsole = state;
 const devices = new Devices($('#self'), $('#camera'), $('#mic'));
 devices.onChange = (track) => publisher && publisher.replaceTrack(track);
 
@@ -40,10 +44,24 @@ function renderHeader() {
     const v = state.figures[k];
     $(`#fig-${k}`).textContent = v == null ? '–' : String(v);
   }
-  $('#stage-join').hidden = state.onStage;
-  $('#stage-leave').hidden = !state.onStage;
-  $('#self-box').hidden = !state.onStage;
-  $('#devices').hidden = !state.onStage;
+  renderStage();
+}
+
+function renderStage() {
+  const s = state.stage;
+  const camera = s !== 'off' || state.previewing;
+  $('#stage-join').hidden = s === 'on' || s === 'leaving';
+  $('#stage-join').disabled = s !== 'off' || !(state.room && state.room.status === 'live');
+  $('#stage-leave').hidden = !(s === 'on' || s === 'leaving');
+  $('#stage-leave').disabled = s === 'leaving';
+  $('#camera-preview').hidden = s !== 'off';
+  $('#camera-preview').setAttribute('aria-pressed', String(state.previewing));
+  $('#stage-name').disabled = s !== 'off';
+  $('#self-box').hidden = !camera;
+  $('#devices').hidden = !camera;
+  const text = s === 'on' && state.stageLink === 'failed' ? 'player.reconnecting'
+    : { joining: 'console.joining', on: 'console.onStage', leaving: 'console.leaving' }[s];
+  $('#stage-status').textContent = text ? t(text) : (state.room && state.room.status !== 'live' ? t('console.stageNotLive') : '');
 }
 
 function takeQuestion(q) {
@@ -111,6 +129,7 @@ function takeRoom(data) {
 }
 
 function watch() {
+  if (state.room && state.room.status === 'ended') leaveStage({ removed: true });
   if (!state.room || state.room.status !== 'live') { player.stop(); return; }
   if ($('#low-latency').checked) player.playWhep(roomId, state.token);
   else player.playHls(roomId);
@@ -136,40 +155,125 @@ function onEvent(kind, d) {
     case 'user.muted': announce(`${t('console.mute')}: ${d.sub}${d.until ? ' → ' + clockText(d.until) : ''}`); break;
     case 'user.banned': announce(`${t('console.ban')}: ${d.sub}`); break;
     case 'slowmode.changed': $('#slowmode').value = d.seconds ?? 0; break;
+    case 'stage.changed': onStageChanged(d); break;
     default: break;
   }
   renderHeader();
 }
 
-async function joinStage() {
-  $('#stage-join').disabled = true;
-  $('#stage-status').textContent = t('studio.publishing');
-  try {
-    const stream = await devices.open();
-    publisher = new WhipPublisher(roomId, state.token);
-    publisher.onState = (s) => { if (s === 'failed') $('#stage-status').textContent = t('player.reconnecting'); };
-    await publisher.start(stream);
-    state.onStage = true;
-    $('#stage-status').textContent = t('console.onStage');
-  } catch (e) {
-    publisher = null;
-    devices.stop();
-    $('#stage-status').textContent = errorText(e);
+// ---- the counsellor on the stage: membership by REST (docs/stage.md), then
+// the camera by WHIP; the node composes the programme with them as a guest.
+
+function me() {
+  return api.claims(state.token) || {};
+}
+
+function stageError(e) {
+  const box = $('#stage-error');
+  box.hidden = !e;
+  if (!e) { box.textContent = ''; return; }
+  let key = 'console.stageFailed';
+  if (e.name === 'NotAllowedError' || e.name === 'NotFoundError' || e.name === 'NotReadableError') key = 'console.cameraFailed';
+  else if (e.code === 'network' || e.status === 0) key = 'error.network';
+  else if (e.status === 401 || e.status === 403) key = 'console.stageForbidden';
+  else if (e.status === 409) key = 'console.stageBusy';
+  // The server's own words (JSON error message) follow the explanation.
+  box.textContent = t(key, { message: e.message || e.code || e.name });
+  announce(box.textContent, { assertive: true, toast: false });
+}
+
+async function previewCamera() {
+  stageError(null);
+  if (state.previewing) {
+    state.previewing = false;
+    if (state.stage === 'off') devices.stop();
+  } else {
+    try {
+      await devices.open();
+      state.previewing = true;
+    } catch (e) { stageError(e); }
   }
-  $('#stage-join').disabled = false;
-  renderHeader();
+  renderStage();
 }
 
-async function leaveStage() {
+async function joinStage() {
+  if (state.stage !== 'off') return;
+  const sub = me().sub;
+  const name = $('#stage-name').value.trim() || me().name || sub;
+  state.stage = 'joining';
+  state.stageLink = null;
+  stageError(null);
+  renderStage();
+  let member = false;
+  try {
+    const stream = devices.stream || await devices.open();
+    await api.stage.put(roomId, sub, { slot: 'guest', name }, state.token);
+    member = true;
+    publisher = new WhipPublisher(roomId, state.token);
+    publisher.onState = onPublisherState;
+    await publisher.start(stream);
+    state.stage = 'on';
+    state.previewing = false;  // the preview is now the on-stage picture: leaving stops it
+  } catch (e) {
+    // Leave nothing half done: no session, no place on the stage, no camera.
+    if (publisher) { const p = publisher; publisher = null; await p.stop(); }
+    if (member) await api.stage.remove(roomId, sub, state.token).catch(() => {});
+    if (!state.previewing) devices.stop();
+    state.stage = 'off';
+    stageError(e);
+  }
+  renderStage();
+}
+
+function onPublisherState(s) {
+  state.stageLink = s;
+  renderStage();
+  if (s === 'failed' && publisher && state.stage === 'on') {
+    // The network dropped the camera: publish again on a new session.
+    const p = publisher;
+    setTimeout(async () => {
+      if (publisher !== p || state.stage !== 'on') return;
+      try { await p.start(devices.stream); } catch (e) { stageError(e); }
+    }, 2000);
+  }
+}
+
+async function leaveStage({ removed = false } = {}) {
+  if (state.stage !== 'on') return;
+  state.stage = 'leaving';
+  stageError(null);
+  renderStage();
+  // The WHIP session first, so the programme goes back to the employer at
+  // once; then the place on the stage.
   if (publisher) { const p = publisher; publisher = null; await p.stop(); }
+  if (!removed) {
+    try { await api.stage.remove(roomId, me().sub, state.token); } catch (e) {
+      if (e.code !== 'not_on_stage') stageError(e);
+    }
+  }
   devices.stop();
-  state.onStage = false;
-  $('#stage-status').textContent = '';
-  renderHeader();
+  state.stage = 'off';
+  renderStage();
 }
 
+// stage.changed: somebody else (an administrator, the employer) may take the
+// counsellor off the stage; then the camera stops here too.
+function onStageChanged(d) {
+  const stage = d.stage || d;
+  const sub = me().sub;
+  const on = [...(stage.guests || []), stage.interpreter, stage.main].some((m) => m && m.sub === sub);
+  if (!on && state.stage === 'on') {
+    leaveStage({ removed: true });
+    announce(t('console.removedFromStage'), { assertive: true });
+  }
+}
+
+$('#camera-preview').addEventListener('click', previewCamera);
 $('#stage-join').addEventListener('click', joinStage);
-$('#stage-leave').addEventListener('click', leaveStage);
+$('#stage-leave').addEventListener('click', () => leaveStage());
+// Closing the page ends the session at once (keepalive DELETE) instead of
+// leaving the programme on a frozen picture until the node notices.
+window.addEventListener('pagehide', () => { if (publisher) publisher.stop(); });
 $('#low-latency').addEventListener('change', watch);
 $('#card-form').addEventListener('submit', async (e) => {
   e.preventDefault();
@@ -190,6 +294,7 @@ async function start() {
   renderHeader();
   renderQuestions();
   state.token = await staffToken('console');
+  if (!$('#stage-name').value) $('#stage-name').value = me().name || '';
   try { takeRoom(await api.rooms.get(roomId, state.token)); } catch (e) {
     const p = $('#console-error'); p.textContent = e.status === 404 ? t('room.notFound') : errorText(e); p.hidden = false;
   }

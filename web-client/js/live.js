@@ -31,16 +31,25 @@ export class LiveChannel {
     this.closed = false;
     this.ws = null;
     this.pingTimer = null;
+    // The browser knows before the socket does: a socket whose network is gone
+    // may take a minute to report its close (the closing handshake cannot
+    // complete), and a returning network should not wait for the backoff.
+    this._offline = () => this._networkLost();
+    this._online = () => this._networkBack();
   }
 
   connect() {
     this.closed = false;
+    window.addEventListener('offline', this._offline);
+    window.addEventListener('online', this._online);
     this._open();
     return this;
   }
 
   close() {
     this.closed = true;
+    window.removeEventListener('offline', this._offline);
+    window.removeEventListener('online', this._online);
     clearTimeout(this.retryTimer);
     clearInterval(this.pingTimer);
     if (this.ws) this.ws.close(1000);
@@ -124,6 +133,21 @@ export class LiveChannel {
       this._retry();
     };
     ws.onerror = () => { /* onclose follows */ };
+  }
+
+  _networkLost() {
+    if (this.closed || !this.ws) return;
+    const ws = this.ws;
+    this.ws = null;  // its close event, whenever it comes, is not ours any more
+    clearInterval(this.pingTimer);
+    try { ws.close(); } catch { /* closing already */ }
+    this._retry();
+  }
+
+  _networkBack() {
+    if (this.closed || this.ws) return;
+    clearTimeout(this.retryTimer);
+    this._open();
   }
 
   _retry() {
