@@ -502,14 +502,22 @@ Result<bool> RoomPipeline::buildLadder() {
     } else if (rendition == "360p") {
       GstElement* q = queue(2 * second);
       GstElement* dec = add("avdec_h264");
+      // Decoded pictures wait here for the encoder. When it falls behind (a
+      // busy node) old pictures are dropped, never H.264 before the decoder,
+      // and the programme tee is never held back: a blocked tee would stall
+      // the publisher's own stream, HLS and WHEP with it.
+      GstElement* raw_queue = add("queue");
       GstElement* scale = add("videoscale");
       GstElement* conv = add("videoconvert");
       GstElement* raw = add("capsfilter");
       GstElement* enc = add("x264enc");
       GstElement* out = add("capsfilter");
       low_parse_ = add("h264parse");
-      if (!q || !dec || !scale || !conv || !raw || !enc || !out || !low_parse_)
+      if (!q || !dec || !raw_queue || !scale || !conv || !raw || !enc || !out || !low_parse_)
         return Error{"media_unavailable", "GStreamer element missing: avdec_h264/x264enc"};
+      g_object_set(raw_queue, "max-size-buffers", 3u, "max-size-bytes", 0u, "max-size-time",
+                   guint64{0}, nullptr);
+      gst_util_set_object_arg(G_OBJECT(raw_queue), "leaky", "downstream");
       // Pinned caps: unpinned x264enc picks 4:4:4 high profile (DESIGN.md §10).
       std::string raw_caps = "video/x-raw,format=I420,width=" + std::to_string(options_.low_width) +
                              ",height=" + std::to_string(options_.low_height) +
@@ -542,7 +550,8 @@ Result<bool> RoomPipeline::buildLadder() {
             nullptr, nullptr);
       }
       if (!gst_element_link(video_tee_, q) ||
-          !gst_element_link_many(q, dec, scale, conv, raw, enc, out, low_parse_, nullptr) ||
+          !gst_element_link_many(q, dec, raw_queue, scale, conv, raw, enc, out, low_parse_,
+                                 nullptr) ||
           !linkToRequestPad(low_parse_, sink, "video")) {
         return Error{"media_error", "cannot link the 360p rendition"};
       }

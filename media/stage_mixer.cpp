@@ -84,6 +84,8 @@ StageMixer::StageMixer(GstBin* parent, Options options) : parent_(parent), optio
   GstElement* queue = add("queue");
   g_object_set(queue, "max-size-buffers", 3u, "max-size-bytes", 0u, "max-size-time", guint64{0},
                nullptr);
+  // A slow encoder drops composite pictures rather than hold the compositor back.
+  gst_util_set_object_arg(G_OBJECT(queue), "leaky", "downstream");
   GstElement* encoder = add("x264enc");
   g_object_set(encoder, "bitrate", static_cast<guint>(o.video_kbps), "key-int-max",
                static_cast<guint>(o.key_interval_frames), nullptr);

@@ -379,6 +379,12 @@ Result<bool> HttpServer::start() {
   info.foreign_loops = foreign_loops_;
   info.port = CONTEXT_PORT_NO_LISTEN;
   info.protocols = protocols_.data();
+  // Connections parsing headers at once. Handlers answer asynchronously (a
+  // WHIP answer takes a second or more), and a request keeps its header
+  // slot until answered: with lws' small default pool a few slow requests
+  // held every slot and the node stopped answering. Slots are allocated as
+  // needed.
+  info.max_http_header_pool2 = 1024;
   context_ = lws_create_context(&info);
   if (!context_)
     return Error{"lws", "cannot create the libwebsockets context"};
