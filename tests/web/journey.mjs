@@ -13,9 +13,8 @@
 // --with whip,hls,whep names the media endpoints this tree has (tests/web/
 // CMakeLists.txt derives it from the sources, so once an endpoint is in the
 // tree its steps are required). Without whip the room is started by REST.
-// The stage step runs with JOBCAST_JOURNEY_STAGE=1: on a loaded 2-core machine
-// the node still drops the employer (media_timeout) while the composite runs,
-// so the step fails, rightly, until that is fixed in the node.
+// "stage" (the counsellor joins the stage from the console) is among them
+// once the tree has the stage mixer.
 
 import path from 'node:path';
 import { writeFileSync } from 'node:fs';
@@ -23,7 +22,6 @@ import { args, startServer, launchBrowser, watchPage, Report, assert, eq, PHONE,
 
 const opt = args();
 const has = new Set((typeof opt.with === 'string' ? opt.with : '').split(',').filter(Boolean));
-if (process.env.JOBCAST_JOURNEY_STAGE === '1') has.add('stage');
 console.log(`media endpoints in this tree: ${[...has].join(', ') || 'none'}`);
 const report = new Report('web_journey');
 const out = artifactsDir(path.join(opt.artifacts, 'journey'));
