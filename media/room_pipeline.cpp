@@ -114,9 +114,23 @@ void onConnectionNotify(GObject* webrtc, GParamSpec*, gpointer data) {
 }
 
 // Streaming thread: notes when programme video last flowed.
-GstPadProbeReturn onVideoData(GstPad*, GstPadProbeInfo*, gpointer data) {
-  auto* last = static_cast<std::shared_ptr<std::atomic<int64_t>>*>(data);
-  (*last)->store(monotonicMs(), std::memory_order_relaxed);
+// Streaming thread: notes when the publisher's video last flowed, and when
+// its last keyframe went by.
+struct VideoSeen {
+  std::shared_ptr<std::atomic<int64_t>> last_ms;
+  std::shared_ptr<std::atomic<int64_t>> keyframe_ms;
+};
+GstPadProbeReturn onVideoData(GstPad*, GstPadProbeInfo* info, gpointer data) {
+  auto* seen = static_cast<VideoSeen*>(data);
+  int64_t now = monotonicMs();
+  seen->last_ms->store(now, std::memory_order_relaxed);
+  GstBuffer* buffer = nullptr;
+  if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER)
+    buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+  else if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER_LIST)
+    buffer = gst_buffer_list_get(GST_PAD_PROBE_INFO_BUFFER_LIST(info), 0);
+  if (buffer && !GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT))
+    seen->keyframe_ms->store(now, std::memory_order_relaxed);
   return GST_PAD_PROBE_OK;
 }
 
@@ -240,7 +254,8 @@ RoomPipeline::RoomPipeline(Loop& loop, const MediaOptions& options, Setup setup,
       setup_(std::move(setup)),
       events_(std::move(events)),
       post_(std::move(post)),
-      last_video_ms_(std::make_shared<std::atomic<int64_t>>(0)) {}
+      last_video_ms_(std::make_shared<std::atomic<int64_t>>(0)),
+      last_keyframe_ms_(std::make_shared<std::atomic<int64_t>>(0)) {}
 
 RoomPipeline::~RoomPipeline() {
   keyframe_timer_.cancel();
@@ -362,10 +377,10 @@ Result<bool> RoomPipeline::build() {
     // The publisher's own video tells whether they are still there.
     if (publisher_video_)
       pad.reset(gst_element_get_static_pad(publisher_video_, "sink"));
-    gst_pad_add_probe(
-        pad.get(), GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
-        onVideoData, new std::shared_ptr<std::atomic<int64_t>>(last_video_ms_),
-        [](gpointer d) { delete static_cast<std::shared_ptr<std::atomic<int64_t>>*>(d); });
+    gst_pad_add_probe(pad.get(),
+                      GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                      onVideoData, new VideoSeen{last_video_ms_, last_keyframe_ms_},
+                      [](gpointer d) { delete static_cast<VideoSeen*>(d); });
   }
 
   // Programme audio: Opus kept for WebRTC viewers, decoded once, AAC encoded once.
@@ -779,13 +794,21 @@ void RoomPipeline::onIncomingPad(std::shared_ptr<GstPad> pad, std::string kind, 
         payload > 0) {
       video_payload_ = static_cast<guint>(payload);
     }
-    // Keyframes at every segment boundary: ask the publisher (RTCP PLI).
+    // A keyframe at least every segment: ask the publisher (RTCP PLI) when
+    // its own keyframes do not come that often. A publisher with a regular
+    // short GOP is never asked: extra keyframes between its own would cut
+    // segments short.
     requestKeyframe();
-    keyframe_timer_.start(loop_, std::chrono::milliseconds(options_.segment_seconds * 1000),
-                          [this] {
-                            requestKeyframe();
-                            return true;
-                          });
+    keyframe_timer_.start(loop_, std::chrono::milliseconds(250), [this] {
+      int64_t since = monotonicMs() - last_keyframe_ms_->load(std::memory_order_relaxed);
+      int64_t asked = monotonicMs() - last_keyframe_ask_ms_;
+      int64_t segment = options_.segment_seconds * 1000;
+      if (since >= segment - 150 && asked >= segment / 2) {
+        last_keyframe_ask_ms_ = monotonicMs();
+        requestKeyframe();
+      }
+      return true;
+    });
   } else if (kind == "audio" && !linked_audio_) {
     target = audio_in_;
     linked_audio_ = true;

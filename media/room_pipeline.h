@@ -210,6 +210,8 @@ class RoomPipeline {
   bool recording_open_ = false;
   std::vector<std::function<void()>> stop_waiters_;
   std::shared_ptr<std::atomic<int64_t>> last_video_ms_;
+  std::shared_ptr<std::atomic<int64_t>> last_keyframe_ms_;
+  int64_t last_keyframe_ask_ms_ = 0;
   std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
   Timer health_timer_;
   Timer gather_timer_;
