@@ -12,6 +12,7 @@
 #include <fstream>
 #include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "core/log.h"
 #include "media/stage_mixer.h"
@@ -208,6 +209,22 @@ void addTimelineProbe(GstPad* pad, bool video) {
       onTimeline, t, [](gpointer d) { delete static_cast<Timeline*>(d); });
 }
 
+// Makes a stage source push into nothing before it is taken away: its
+// buffers, events and queries are dropped at its own pad, so it never sees
+// its peer go (a source that does posts "not-linked" and fails the pipeline)
+// and never waits on the mixer while the mixer is being dismantled.
+void silence(const std::vector<GstElement*>& sources) {
+  for (GstElement* source : sources) {
+    GstPtr<GstPad> pad(gst_element_get_static_pad(source, "src"));
+    if (!pad)
+      continue;
+    gst_pad_add_probe(
+        pad.get(),
+        GstPadProbeType(GST_PAD_PROBE_TYPE_DATA_DOWNSTREAM | GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM),
+        [](GstPad*, GstPadProbeInfo*, gpointer) { return GST_PAD_PROBE_DROP; }, nullptr, nullptr);
+  }
+}
+
 VideoFormat formatOf(GstPad* pad) {
   VideoFormat f;
   if (!pad)
@@ -278,9 +295,9 @@ void RoomPipeline::releaseAll() {
     interpreter_hls_.reset();
   }
   mixer_.reset();
-  for (GstPad** pad :
-       {&select_pass_video_, &select_pass_audio_, &select_mix_video_, &select_mix_audio_,
-        &mix_video_src_, &mix_audio_src_, &main_video_tee_pad_, &main_audio_tee_pad_}) {
+  for (GstPad** pad : {&select_pass_video_, &select_pass_audio_, &select_mix_video_,
+                       &select_mix_audio_, &mix_video_src_, &mix_audio_src_, &main_video_tee_pad_,
+                       &main_audio_tee_pad_, &spare_aac_pad_}) {
     if (*pad)
       gst_object_unref(*pad);
     *pad = nullptr;
@@ -1038,8 +1055,10 @@ bool RoomPipeline::ensureMixer(const std::string& main_caption) {
   gst_element_link(aq, adec);
   for (GstElement* e : main_decode_)
     gst_element_sync_state_with_parent(e);
-  main_video_tee_pad_ = gst_element_request_pad_simple(publisher_video_, "src_%u");
-  main_audio_tee_pad_ = gst_element_request_pad_simple(publisher_opus_, "src_%u");
+  if (!main_video_tee_pad_)
+    main_video_tee_pad_ = gst_element_request_pad_simple(publisher_video_, "src_%u");
+  if (!main_audio_tee_pad_)
+    main_audio_tee_pad_ = gst_element_request_pad_simple(publisher_opus_, "src_%u");
   GstPtr<GstPad> vq_sink(gst_element_get_static_pad(vq, "sink"));
   GstPtr<GstPad> aq_sink(gst_element_get_static_pad(aq, "sink"));
   gst_pad_link(main_video_tee_pad_, vq_sink.get());
@@ -1055,8 +1074,10 @@ bool RoomPipeline::ensureMixer(const std::string& main_caption) {
   // The composite's encoded output, ready on the selectors' second inputs.
   mix_video_src_ = gst_element_request_pad_simple(mixer_->videoTee(), "src_%u");
   mix_audio_src_ = gst_element_request_pad_simple(mixer_->audioTee(), "src_%u");
-  select_mix_video_ = gst_element_request_pad_simple(video_select_, "sink_%u");
-  select_mix_audio_ = gst_element_request_pad_simple(audio_select_, "sink_%u");
+  if (!select_mix_video_)
+    select_mix_video_ = gst_element_request_pad_simple(video_select_, "sink_%u");
+  if (!select_mix_audio_)
+    select_mix_audio_ = gst_element_request_pad_simple(audio_select_, "sink_%u");
   gst_pad_link(mix_video_src_, select_mix_video_);
   gst_pad_link(mix_audio_src_, select_mix_audio_);
   requestKeyframe();  // the decoder starts at the publisher's next keyframe
@@ -1100,45 +1121,52 @@ void RoomPipeline::dropMixer() {
     return;
   select(false);
   dropInterpreterRendition();
-  unlinkWhenIdle(mix_video_src_);
-  unlinkWhenIdle(mix_audio_src_);
-  for (GstPad** pad : {&select_mix_video_, &select_mix_audio_}) {
-    GstElement* selector = pad == &select_mix_video_ ? video_select_ : audio_select_;
-    gst_element_release_request_pad(selector, *pad);
-    gst_object_unref(*pad);
-    *pad = nullptr;
+  // Unlinked, never released: releasing a selector or tee pad waits for any
+  // thread pushing through it, and one may be held up downstream for a
+  // while. The idle pads stay for the next composite (allow-not-linked).
+  for (GstPad* pad : {mix_video_src_, mix_audio_src_, main_video_tee_pad_, main_audio_tee_pad_}) {
+    GstPtr<GstPad> peer(gst_pad_get_peer(pad));
+    if (peer)
+      gst_pad_unlink(pad, peer.get());
   }
   for (GstPad** pad : {&mix_video_src_, &mix_audio_src_}) {
-    gst_object_unref(*pad);
+    gst_object_unref(*pad);  // the mixer's tee goes with the mixer
     *pad = nullptr;
   }
-  // Stop feeding the decoders before the mixer goes.
-  unlinkWhenIdle(main_video_tee_pad_);
-  unlinkWhenIdle(main_audio_tee_pad_);
-  gst_element_release_request_pad(publisher_video_, main_video_tee_pad_);
-  gst_element_release_request_pad(publisher_opus_, main_audio_tee_pad_);
-  gst_object_unref(main_video_tee_pad_);
-  gst_object_unref(main_audio_tee_pad_);
-  main_video_tee_pad_ = main_audio_tee_pad_ = nullptr;
-  auto drop = [this](std::vector<GstElement*>& elements) {
+  for (auto& [id, source] : stage_sources_)
+    silence(source.elements);
+  // The mixer is taken down on a thread of its own. One of its streaming
+  // threads may be inside a push into the programme (unlinking does not
+  // interrupt a push in progress), held there while a muxer waits for the
+  // publisher's next keyframe; that keyframe is asked for from this thread.
+  // Stopping the mixer here would wait for that push, and the push for this
+  // thread: the node stopped answering.
+  struct Doomed {
+    std::unique_ptr<StageMixer> mixer;
+    std::vector<GstElement*> elements;  // decoders and sources, in order
+    GstPtr<GstElement> pipeline;        // keeps the bin alive meanwhile
+    std::string room;
+  };
+  auto doomed = std::make_shared<Doomed>();
+  doomed->mixer = std::move(mixer_);
+  doomed->elements = std::move(main_decode_);
+  main_decode_.clear();
+  for (auto& [id, source] : stage_sources_) {
+    for (GstElement* e : source.elements)
+      doomed->elements.push_back(e);
+  }
+  stage_sources_.clear();
+  doomed->pipeline.reset(GST_ELEMENT(gst_object_ref(pipeline_.get())));
+  doomed->room = setup_.room;
+  std::thread([doomed] {
+    doomed->mixer.reset();  // removes its inputs and elements
+    auto& elements = doomed->elements;
     for (auto it = elements.rbegin(); it != elements.rend(); ++it)
       gst_element_set_state(*it, GST_STATE_NULL);
     for (GstElement* e : elements)
-      gst_bin_remove(GST_BIN(pipeline_.get()), e);
-    elements.clear();
-  };
-  // Sources stop before the mixer unlinks them (a running source that loses
-  // its peer fails the pipeline).
-  for (auto& [id, source] : stage_sources_) {
-    for (GstElement* e : source.elements)
-      gst_element_set_state(e, GST_STATE_NULL);
-  }
-  mixer_.reset();  // removes its inputs and elements
-  drop(main_decode_);
-  for (auto& [id, source] : stage_sources_)
-    drop(source.elements);
-  stage_sources_.clear();
-  log::info("stage mixer stopped", {{"room", setup_.room}});
+      gst_bin_remove(GST_BIN(doomed->pipeline.get()), e);
+    log::info("stage mixer stopped", {{"room", doomed->room}});
+  }).detach();
 }
 
 void RoomPipeline::setStage(const std::string& main_caption,
@@ -1173,10 +1201,10 @@ void RoomPipeline::setStage(const std::string& main_caption,
     }
     if (it->second.input.interpreter)
       dropInterpreterRendition();
-    // The sources stop first: unlinked while running, they would fail the pipeline.
+    silence(it->second.elements);
+    mixer_->removeInput(it->first);
     for (GstElement* e : it->second.elements)
       gst_element_set_state(e, GST_STATE_NULL);
-    mixer_->removeInput(it->first);
     for (GstElement* e : it->second.elements)
       gst_bin_remove(GST_BIN(pipeline_.get()), e);
     it = stage_sources_.erase(it);
@@ -1243,7 +1271,9 @@ void RoomPipeline::addInterpreterRendition() {
   for (GstElement* e : r->elements)
     gst_element_sync_state_with_parent(e);
   r->video_tee_pad = gst_element_request_pad_simple(mixer_->interpreterTee(), "src_%u");
-  r->audio_tee_pad = gst_element_request_pad_simple(aac_tee_, "src_%u");
+  r->audio_tee_pad =
+      spare_aac_pad_ ? spare_aac_pad_ : gst_element_request_pad_simple(aac_tee_, "src_%u");
+  spare_aac_pad_ = nullptr;
   GstPtr<GstPad> vq_sink(gst_element_get_static_pad(vq, "sink"));
   GstPtr<GstPad> aq_sink(gst_element_get_static_pad(aq, "sink"));
   gst_pad_link(r->video_tee_pad, vq_sink.get());
@@ -1256,13 +1286,15 @@ void RoomPipeline::dropInterpreterRendition() {
   if (!interpreter_hls_)
     return;
   auto& r = *interpreter_hls_;
-  unlinkWhenIdle(r.video_tee_pad);
-  unlinkWhenIdle(r.audio_tee_pad);
-  if (mixer_ && mixer_->interpreterTee())
-    gst_element_release_request_pad(mixer_->interpreterTee(), r.video_tee_pad);
-  gst_element_release_request_pad(aac_tee_, r.audio_tee_pad);
+  // Unlinked, not released (as in dropMixer): the AAC tee's pad stays for
+  // the next interpreter; the variant's tee goes with the variant.
+  for (GstPad* pad : {r.video_tee_pad, r.audio_tee_pad}) {
+    GstPtr<GstPad> peer(gst_pad_get_peer(pad));
+    if (peer)
+      gst_pad_unlink(pad, peer.get());
+  }
   gst_object_unref(r.video_tee_pad);
-  gst_object_unref(r.audio_tee_pad);
+  spare_aac_pad_ = r.audio_tee_pad;
   for (auto it = r.elements.rbegin(); it != r.elements.rend(); ++it)
     gst_element_set_state(*it, GST_STATE_NULL);  // the sink first: it unblocks the queues
   for (GstElement* e : r.elements)

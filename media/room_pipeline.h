@@ -184,6 +184,7 @@ class RoomPipeline {
     GstPad* audio_tee_pad = nullptr;    // on aac_tee_
   };
   std::unique_ptr<InterpreterRendition> interpreter_hls_;
+  GstPad* spare_aac_pad_ = nullptr;  // an AAC tee pad kept for the next interpreter (owned ref)
   bool composite_ = false;
   GstElement* recorder_ = nullptr;
   std::vector<GstPtr<GstPad>> recorder_pads_;

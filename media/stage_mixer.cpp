@@ -299,9 +299,18 @@ void StageMixer::unlinkUpstream(GstPad* upstream, GstPad* sink) {
 }
 
 void StageMixer::release(Input& input, GstElement* compositor) {
-  unlinkUpstream(input.upstream_video.get(), input.chain_video_sink);
-  unlinkUpstream(input.upstream_audio.get(), input.chain_audio_sink);
-  dispose(input.elements);
+  // Flushing the chain first wakes every thread blocked in it or at the
+  // mixer's pad (an aggregator drops a lone flush, it does not forward it).
+  for (GstPad* sink : {input.chain_video_sink, input.chain_audio_sink}) {
+    if (sink)
+      gst_pad_send_event(sink, gst_event_new_flush_start());
+  }
+  // The mixer's pads go first: releasing an aggregator pad flushes it, which
+  // wakes an upstream thread waiting there (a serialized query or a full
+  // pad). Then the chain stops, which wakes anything waiting in its queue,
+  // and only then is it unlinked from upstream. The other way round, a
+  // thread blocked in a query held its stream lock and set_state waited on
+  // it for ever.
   if (input.mixer_video_pad) {
     gst_element_release_request_pad(compositor, input.mixer_video_pad);
     gst_object_unref(input.mixer_video_pad);
@@ -309,6 +318,12 @@ void StageMixer::release(Input& input, GstElement* compositor) {
   if (input.mixer_audio_pad) {
     gst_element_release_request_pad(audiomixer_, input.mixer_audio_pad);
     gst_object_unref(input.mixer_audio_pad);
+  }
+  dispose(input.elements);
+  for (auto* upstream : {input.upstream_video.get(), input.upstream_audio.get()}) {
+    GstPtr<GstPad> peer(upstream ? gst_pad_get_peer(upstream) : nullptr);
+    if (peer)
+      gst_pad_unlink(upstream, peer.get());
   }
   if (input.chain_video_sink)
     gst_object_unref(input.chain_video_sink);
