@@ -306,6 +306,17 @@ WhepClient::Frame WhepClient::lastFrame() const {
 void WhepClient::requestKeyframe() {
   if (!video_depay_)
     return;
+  // As a browser does: feedback may go out early more than once per regular
+  // RTCP interval (5 s by default in rtpsession).
+  if (GstElement* rtpbin = gst_bin_get_by_name(GST_BIN(webrtc_), "rtpbin")) {
+    GstElement* session = nullptr;
+    g_signal_emit_by_name(rtpbin, "get-session", 0u, &session);
+    if (session) {
+      g_object_set(session, "rtcp-min-interval", static_cast<guint64>(300 * GST_MSECOND), nullptr);
+      gst_object_unref(session);
+    }
+    gst_object_unref(rtpbin);
+  }
   GstPad* sinkpad = gst_element_get_static_pad(video_depay_, "sink");
   gst_pad_push_event(sinkpad,
                      gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
