@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <utility>
 
 namespace jobcast::rooms {
 
@@ -153,6 +154,8 @@ json Room::toJson() const {
           {"ended_at", ended_at},
           {"created_at", created_at},
           {"counsellors", counsellors},
+          {"captioners", captioners},
+          {"interpreters", interpreters},
           {"pinned_job", pinned_job.empty() ? json(nullptr) : json(pinned_job)}};
 }
 
@@ -174,13 +177,18 @@ Result<RoomDraft> RoomDraft::fromJson(const json& body) {
     return invalidField("employer_id", "is not a valid id");
   if (auto e = readInt(body, "scheduled_at", true, 0, int64_t{1} << 40, &d.scheduled_at))
     return *e;
-  if (auto it = body.find("counsellors"); it != body.end() && !it->is_null()) {
+  for (auto [name, list] :
+       {std::pair{"counsellors", &d.counsellors}, std::pair{"captioners", &d.captioners},
+        std::pair{"interpreters", &d.interpreters}}) {
+    auto it = body.find(name);
+    if (it == body.end() || it->is_null())
+      continue;
     if (!it->is_array() || it->size() > 20)
-      return invalidField("counsellors", "must be a list of at most 20 user ids");
+      return invalidField(name, "must be a list of at most 20 user ids");
     for (const auto& c : *it) {
       if (!c.is_string() || !validUserId(c.get<std::string>()))
-        return invalidField("counsellors", "must hold user ids");
-      d.counsellors.push_back(c.get<std::string>());
+        return invalidField(name, "must hold user ids");
+      list->push_back(c.get<std::string>());
     }
   }
   return d;

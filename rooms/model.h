@@ -40,8 +40,10 @@ struct Room {
   int64_t started_at = 0;
   int64_t ended_at = 0;
   int64_t created_at = 0;
-  std::vector<std::string> counsellors;  // user ids (token subjects)
-  std::string pinned_job;                // job id or empty
+  std::vector<std::string> counsellors;   // user ids (token subjects)
+  std::vector<std::string> captioners;    // user ids who send captions
+  std::vector<std::string> interpreters;  // user ids who sign on the interpreter slot
+  std::string pinned_job;                 // job id or empty
 
   nlohmann::json toJson() const;
 };
@@ -56,6 +58,8 @@ struct RoomDraft {
   std::string employer_id;
   int64_t scheduled_at = 0;
   std::vector<std::string> counsellors;
+  std::vector<std::string> captioners;
+  std::vector<std::string> interpreters;
   static Result<RoomDraft> fromJson(const nlohmann::json& body);
 };
 

@@ -47,11 +47,6 @@ struct Stage {
   nlohmann::json toJson() const;
 };
 
-// Who may change the stage of `room`: an admin, a counsellor of the room, or an
-// employer token of the room (the script checks it is the room's employer).
-// Returns the actor kind the script expects, or Error "forbidden".
-Result<std::string> stageActor(const Claims& actor, const std::string& room);
-
 struct StageChange {
   std::string event_id;  // the stage.changed entry in the room's event stream
   Stage stage;
@@ -63,7 +58,8 @@ class StageStore {
   explicit StageStore(RedisClient& redis);
 
   // Puts `member` on `slot` (moving them if already on another slot).
-  // Errors: forbidden, room_not_found, room_ended, stage_full, redis_unavailable.
+  // Errors: bad_request (sub or name not valid UTF-8 text), unauthorized,
+  // forbidden, room_not_found, room_ended, stage_full, redis_unavailable.
   void put(const std::string& room, const Claims& actor, StageSlot slot, StageMember member,
            ChangeCallback done);
   // Takes `sub` off the stage. Errors as put, and not_on_stage.

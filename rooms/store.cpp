@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <utility>
 
 #include "core/log.h"
 #include "core/secrets.h"
@@ -124,11 +125,15 @@ std::optional<Room> roomFromHash(const std::map<std::string, std::string>& h) {
   room.ended_at = toInt(get("ended_at"));
   room.created_at = toInt(get("created_at"));
   room.pinned_job = get("pinned_job");
-  json counsellors = json::parse(get("counsellors"), nullptr, false);
-  if (counsellors.is_array()) {
-    for (const auto& c : counsellors) {
+  for (auto [name, list] :
+       {std::pair{"counsellors", &room.counsellors}, std::pair{"captioners", &room.captioners},
+        std::pair{"interpreters", &room.interpreters}}) {
+    json ids = json::parse(get(name), nullptr, false);
+    if (!ids.is_array())
+      continue;
+    for (const auto& c : ids) {
       if (c.is_string())
-        room.counsellors.push_back(c.get<std::string>());
+        list->push_back(c.get<std::string>());
     }
   }
   return room;
@@ -352,6 +357,8 @@ void RoomStore::createRoom(RoomDraft draft, const Claims& who, Done<Room> done) 
     room.scheduled_at = draft.scheduled_at;
     room.created_at = now();
     room.counsellors = draft.counsellors;
+    room.captioners = draft.captioners;
+    room.interpreters = draft.interpreters;
     // Index first: a listed id whose room is missing is skipped; a room that
     // exists but is not listed would be lost to GET /rooms.
     redis_.command({"ZADD", keys::roomIndex(), std::to_string(room.created_at), room.id},
@@ -365,7 +372,8 @@ void RoomStore::createRoom(RoomDraft draft, const Claims& who, Done<Room> done) 
                          {std::to_string(options_.events_maxlen), keys::notify(room.id), room.id,
                           room.title, room.region_code, room.region_name, room.employer_id,
                           std::to_string(room.scheduled_at), std::to_string(room.created_at),
-                          json(room.counsellors).dump(), room.toJson().dump()},
+                          json(room.counsellors).dump(), room.toJson().dump(),
+                          json(room.captioners).dump(), json(room.interpreters).dump()},
                          [room, done](Result<RedisReply> r) {
                            auto reply = scriptReply(std::move(r));
                            if (!reply.ok())
@@ -636,8 +644,13 @@ void RoomStore::deleteProfile(const Claims& who, Done<bool> done) {
 void RoomStore::apply(const std::string& room_id, const std::string& job_id, const Claims& who,
                       Done<ApplyOutcome> done) {
   JOBCAST_ASSERT_LOOP_THREAD(loop_);
-  if (auto e = mayApply(who)) {
-    loop_.post([done, e = *e] { done(e); });
+  Membership in_room;  // applying depends on role and scope, not on the room's lists
+  in_room.room_id = room_id;
+  auto denied = mayApply(who);
+  if (!denied)
+    denied = decide(&who, in_room, Operation::Apply);
+  if (denied) {
+    loop_.post([done, e = *denied] { done(e); });
     return;
   }
   auto alive = alive_;

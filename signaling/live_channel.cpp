@@ -405,6 +405,7 @@ void LiveChannel::joined(uint64_t conn_id, Result<json> snapshot,
     sendError(conn, std::nullopt, "banned", "you are banned from this room");
     return;
   }
+  conn.actor.standing = live::standingOf(conn.room, conn.actor, snap);
   conn.actor.staff = snap.value("staff", false);
   std::string last_id = snap.value("last_id", "0-0");
   auto verdict = live::resumeVerdict(since, last_id, snap.value("first_id", ""),

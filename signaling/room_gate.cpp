@@ -3,14 +3,15 @@
 namespace jobcast {
 
 void RedisRoomGate::lookup(const std::string& room, std::function<void(Result<RoomRecord>)> cb) {
-  redis_.command({"HMGET", "jc:{r:" + room + "}:room", "status", "employer_id"},
-                 [cb = std::move(cb)](Result<RedisReply> reply) {
+  redis_.command({"HMGET", "jc:{r:" + room + "}:room", "status", "employer_id", "counsellors",
+                  "captioners", "interpreters"},
+                 [room, cb = std::move(cb)](Result<RedisReply> reply) {
                    if (!reply) {
                      cb(reply.error());
                      return;
                    }
                    const RedisReply& r = reply.value();
-                   if (r.isError() || r.type != RedisReply::Type::Array || r.elements.size() != 2) {
+                   if (r.isError() || r.type != RedisReply::Type::Array || r.elements.size() != 5) {
                      cb(Error{"redis_error", "unexpected reply reading the room"});
                      return;
                    }
@@ -18,24 +19,24 @@ void RedisRoomGate::lookup(const std::string& room, std::function<void(Result<Ro
                    record.exists = !r.elements[0].isNil();
                    record.status = r.elements[0].str;
                    record.employer_id = r.elements[1].str;
+                   record.members = rooms::Membership::fromHash(room, [&](const char* field) {
+                     std::string_view f(field);
+                     size_t i = f == "employer_id"    ? 1
+                                : f == "counsellors"  ? 2
+                                : f == "captioners"   ? 3
+                                : f == "interpreters" ? 4
+                                                      : 0;
+                     return i == 0 || r.elements[i].isNil() ? std::string() : r.elements[i].str;
+                   });
                    cb(record);
                  });
 }
 
 bool mayPublish(const Claims& claims, const std::string& room, const RoomRecord& record) {
-  switch (claims.role) {
-    case Role::Admin:
-      return true;
-    case Role::Employer:
-      return claims.allowsRoom(room) && !record.employer_id.empty() &&
-             claims.employerId() == record.employer_id;
-    case Role::Counsellor:
-    case Role::Captioner:
-      return claims.allowsRoom(room);
-    case Role::Jobseeker:
-      break;
-  }
-  return false;
+  rooms::Membership members = record.members;
+  members.room_id = room;
+  members.employer_id = record.employer_id;
+  return rooms::allowed(&claims, members, rooms::Operation::PublishMain);
 }
 
 }  // namespace jobcast

@@ -9,6 +9,7 @@
 #include "core/jwt.h"
 #include "core/redis.h"
 #include "core/result.h"
+#include "rooms/access.h"
 
 namespace jobcast {
 
@@ -16,6 +17,7 @@ struct RoomRecord {
   bool exists = false;
   std::string status;  // scheduled | live | ended
   std::string employer_id;
+  rooms::Membership members;  // the room's employer and the people it lists
 };
 
 class RoomGate {
@@ -34,8 +36,9 @@ class RedisRoomGate : public RoomGate {
   RedisClient& redis_;
 };
 
-// May these claims publish into this room? The room's employer, a counsellor or
-// captioner named for the room, or an admin.
+// May these claims publish into this room as its main publisher? The access
+// policy's Operation::PublishMain: the room's employer, a counsellor it lists,
+// or an admin, with a token whose rooms claim names the room.
 bool mayPublish(const Claims& claims, const std::string& room, const RoomRecord& record);
 
 }  // namespace jobcast

@@ -98,13 +98,15 @@ void WhipEndpoint::post(const http::Request& req, const http::Responder& res) {
                       res](Result<rooms::Stage> stage) {
       media::MediaService::Participant who;
       who.sub = claims.sub;
+      rooms::Membership members = record.members;
+      members.room_id = room;
+      const bool on_stage_ok = rooms::allowed(&claims, members, rooms::Operation::PublishOnStage);
       if (stage) {
         for (const auto& g : stage->guests) {
-          if (g.sub == claims.sub && claims.allowsRoom(room))
+          if (g.sub == claims.sub && on_stage_ok)
             who = {media::MediaService::Participant::Slot::Guest, g.sub, g.name};
         }
-        if (stage->interpreter && stage->interpreter->sub == claims.sub &&
-            claims.allowsRoom(room)) {
+        if (stage->interpreter && stage->interpreter->sub == claims.sub && on_stage_ok) {
           who = {media::MediaService::Participant::Slot::Interpreter, claims.sub,
                  stage->interpreter->name};
         }

@@ -5,6 +5,7 @@
 
 #include "core/secrets.h"
 #include "rooms/live/live_scripts.h"
+#include "rooms/stage.h"
 
 namespace jobcast::live {
 
@@ -140,43 +141,58 @@ const char* actionName(Action action) {
   return "?";
 }
 
-Result<bool> authorize(const Actor& actor, Action action) {
-  if (actor.anonymous())
-    return Error{"auth_required", "sign in to take part"};
-  Role role = *actor.role;
-  bool ok = false;
+rooms::Operation operationOf(Action action) {
   switch (action) {
     case Action::ChatSend:
     case Action::QuestionAsk:
     case Action::QuestionVote:
-      ok = true;
-      break;
+      return rooms::Operation::Participate;
     case Action::Apply:
     case Action::QueueJoin:
     case Action::QueueLeave:
-      ok = role == Role::Jobseeker;
-      break;
+      return rooms::Operation::Apply;
     case Action::QueueNext:
-      ok = actor.staff && (role == Role::Employer || role == Role::Admin);
-      break;
+      return rooms::Operation::RunRoom;
     case Action::QuestionAnswer:
     case Action::ModDelete:
     case Action::ModMute:
     case Action::ModBan:
     case Action::ModSlowmode:
-      ok = actor.staff;
-      break;
+      return rooms::Operation::Moderate;
     case Action::CardShow:
-      ok = role == Role::Counsellor || role == Role::Admin;
-      break;
+      return rooms::Operation::ShowCard;
     case Action::CaptionSend:
-      ok = role == Role::Captioner || role == Role::Admin;
-      break;
+      return rooms::Operation::SendCaption;
   }
-  if (!ok)
+  return rooms::Operation::RunRoom;
+}
+
+Result<bool> authorize(const Actor& actor, Action action) {
+  if (actor.anonymous())
+    return Error{"auth_required", "sign in to take part"};
+  if (rooms::decide(actor.standing, operationOf(action)))
     return Error{"forbidden", std::string(actionName(action)) + " is not allowed for " +
-                                  roleName(role) + " in this room"};
+                                  roleName(*actor.role) + " in this room"};
   return true;
+}
+
+rooms::Standing standingOf(const std::string& room, const Actor& actor, const json& snapshot) {
+  if (actor.anonymous())
+    return {};
+  // The channel admitted the token only if its rooms claim names this room.
+  Claims claims;
+  claims.sub = actor.sub;
+  claims.role = *actor.role;
+  claims.employer = actor.employer;
+  claims.rooms = {room};
+  const json empty = json::object();
+  const json& hash =
+      snapshot.contains("room") && snapshot["room"].is_object() ? snapshot["room"] : empty;
+  auto members = rooms::Membership::fromHash(room, [&](const char* field) {
+    auto it = hash.find(field);
+    return it != hash.end() && it->is_string() ? it->get<std::string>() : std::string();
+  });
+  return rooms::standingIn(&claims, members);
 }
 
 WordFilter::WordFilter(std::vector<std::string> words) {
@@ -501,15 +517,21 @@ void LiveRoom::snapshot(const std::string& room, const Actor& actor, Reply reply
           snap["questions"] = json::array();
         if (snap["queue"].contains("entries") && !snap["queue"]["entries"].is_array())
           snap["queue"]["entries"] = json::array();
-        json stage = json::object();
-        if (snap["stage"].is_array()) {
-          const auto& flat = snap["stage"];
-          for (size_t i = 0; i + 1 < flat.size(); i += 2)
-            stage[flat[i].get<std::string>()] = flat[i + 1];
+        // rooms/stage.h owns the stage key: a string holding the stage as JSON.
+        rooms::Stage stage;
+        if (snap["stage"].is_string()) {
+          auto stored =
+              rooms::Stage::fromJson(json::parse(snap["stage"].get<std::string>(), nullptr, false));
+          if (stored)
+            stage = std::move(stored.value());
         }
-        snap["stage"] = stage;
+        snap["stage"] = stage.toJson();
         Actor who = actor;
-        who.staff = snap.value("staff", false);
+        who.standing = standingOf(room, actor, snap);
+        who.staff = !rooms::decide(who.standing, rooms::Operation::ReadStaffView);
+        snap["staff"] = who.staff;
+        if (!who.staff && snap["queue"].is_object())
+          snap["queue"].erase("entries");
         rooms_->enrichSnapshot(room, who, std::move(snap),
                                [reply = std::move(reply)](json s) { reply(std::move(s)); });
       });

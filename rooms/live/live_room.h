@@ -19,6 +19,7 @@
 #include "core/jwt.h"
 #include "core/redis.h"
 #include "core/result.h"
+#include "rooms/access.h"
 
 namespace jobcast::live {
 
@@ -28,7 +29,8 @@ struct Actor {
   std::string name;
   std::optional<Role> role;  // empty: anonymous viewer
   std::string employer;      // the employer the token acts for (employer staff)
-  bool staff = false;        // this room's employer, a counsellor or an admin
+  bool staff = false;        // this room's employer, a counsellor it lists or an admin
+  rooms::Standing standing;  // where the token stands in the room (rooms/access.h)
   bool anonymous() const { return !role.has_value(); }
 };
 
@@ -52,8 +54,12 @@ enum class Action {
 std::optional<Action> parseAction(std::string_view type);
 const char* actionName(Action action);
 
-// Errors: "auth_required" (anonymous) or "forbidden" (wrong role).
+// Asks the access policy (rooms/access.h) with the actor's standing.
+// Errors: "auth_required" (anonymous) or "forbidden".
 Result<bool> authorize(const Actor& actor, Action action);
+// Where `actor` stands in `room`, from the room hash inside a snapshot.
+rooms::Standing standingOf(const std::string& room, const Actor& actor,
+                           const nlohmann::json& snapshot);
 
 struct Limits {
   size_t chat_max_chars = 500;

@@ -7,9 +7,9 @@ local flat = redis.call('HGETALL', P .. 'room')
 if #flat == 0 then return fail('room_not_found') end
 local room = {}
 for i = 1, #flat, 2 do room[flat[i]] = flat[i + 1] end
-local staff = role == 'admin' or role == 'counsellor' or
-              (role == 'employer' and employer ~= '' and employer == room.employer_id)
-local out = {room = room, staff = staff, now = now}
+-- Staff standing is decided in C++ by the access policy (rooms/access.h) from
+-- the room hash returned here; the queue's entries are removed for non-staff.
+local out = {room = room, now = now}
 out.banned = sub ~= '' and is_banned(sub)
 -- Where the stream stands: resume needs its last id, its first retained id and
 -- the highest id ever deleted (trimming moves the first id instead).
@@ -28,7 +28,8 @@ out.slowmode = tonumber(redis.call('GET', P .. 'slowmode') or '0')
 local card = redis.call('GET', P .. 'card')
 if card then out.card = cjson.decode(card) end
 out.viewers = tonumber(redis.call('GET', P .. 'viewers:total') or '0')
-out.stage = redis.call('HGETALL', P .. 'stage')
+-- A string holding the stage as JSON, owned by rooms/stage.h (Stage::fromJson).
+out.stage = redis.call('GET', P .. 'stage')
 local questions = {}
 for _, qid in ipairs(redis.call('ZREVRANGE', P .. 'questions', 0, 19)) do
   local q = redis.call('HMGET', P .. 'q:' .. qid, 'id', 'name', 'text', 'votes', 'answered',
@@ -52,7 +53,7 @@ if sub ~= '' then
   local left = muted_for(sub, now)
   if left > 0 then out.muted_s = math.ceil(left / 1000) end
 end
-if staff then
+do
   local entries = {}
   for i, s in ipairs(redis.call('ZRANGE', P .. 'queue', 0, 199)) do
     entries[#entries + 1] = {sub = s, name = redis.call('HGET', P .. 'queue:names', s) or '',

@@ -26,8 +26,8 @@ class StageStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
     redis_server.start();
-    redis_server.command(
-        {"HSET", "jc:{r:r1}:room", "id", "r1", "status", "live", "employer_id", "emp1"});
+    redis_server.command({"HSET", "jc:{r:r1}:room", "id", "r1", "status", "live", "employer_id",
+                          "emp1", "counsellors", R"(["c1"])"});
     redis =
         std::make_unique<RedisClient>(loop, RedisAddress::parse(redis_server.address()).value());
     redis->start();
@@ -116,6 +116,12 @@ TEST_F(StageStoreTest, OnlyTheRoomsEmployerOrCounsellorChangesIt) {
   EXPECT_EQ(code(put(other_employer, StageSlot::Main, "emp2", "Rival")), "forbidden");
   EXPECT_EQ(code(put(person(Role::Counsellor, "c9", "r7"), StageSlot::Guest, "c9", "X")),
             "forbidden");
+  // A token for every room gives a counsellor nothing in a room that does not list them.
+  EXPECT_EQ(code(put(person(Role::Counsellor, "c9", "*"), StageSlot::Guest, "c9", "X")),
+            "forbidden");
+  // A listed counsellor whose token names another room is refused too.
+  EXPECT_EQ(code(put(person(Role::Counsellor, "c1", "r7"), StageSlot::Guest, "c1", "X")),
+            "forbidden");
   Claims admin = person(Role::Admin, "ops", "*");
   EXPECT_EQ(code(put(admin, StageSlot::Guest, "c2", "Helper")), "ok");
   EXPECT_EQ(redis_server.command({"XLEN", "jc:{r:r1}:events"}), "1");
@@ -135,6 +141,11 @@ TEST_F(StageStoreTest, LimitsAndUnknowns) {
   store->put("r404", admin(), StageSlot::Main, {"a", "b"}, [&](Result<StageChange> r) { out = r; });
   ASSERT_TRUE(pump([&] { return out.has_value(); }));
   EXPECT_EQ(code(*out), "room_not_found");
+  // Text that is not UTF-8 never reaches the stored stage.
+  EXPECT_EQ(code(put(counsellor, StageSlot::Guest, std::string("bad\xff\xfe"), "X")),
+            "bad_request");
+  EXPECT_EQ(code(put(counsellor, StageSlot::Guest, "g5", std::string("\xc0\xaf"))), "bad_request");
+  EXPECT_EQ(code(put(counsellor, StageSlot::Guest, "g2", "Two, again")), "ok");
   redis_server.command({"HSET", "jc:{r:r1}:room", "status", "ended"});
   EXPECT_EQ(code(put(counsellor, StageSlot::Guest, "g4", "Late")), "room_ended");
 }

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "core/jwt.h"
+#include "tests/support/http_client.h"
 #include "tests/support/jobcastd.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/temp_dir.h"
@@ -37,7 +38,8 @@ std::string token(Role role, const std::string& sub, const std::string& name = "
 
 void createRoom(const RedisServer& redis, const std::string& room = kRoom) {
   redis.command({"HSET", "jc:{r:" + room + "}:room", "id", room, "title", "Harbour jobs", "status",
-                 "live", "employer_id", kEmployer, "pinned_job", "job-7"});
+                 "live", "employer_id", kEmployer, "pinned_job", "job-7", "counsellors",
+                 R"(["c-1"])", "captioners", R"(["cap-1"])"});
 }
 
 // Appends an event the way every room script does (docs/redis-schema.md).
@@ -474,6 +476,65 @@ TEST_F(LiveChannel, ApplyGoesThroughTheRoomStore) {
   json r = js->call({{"type", "apply"}, {"job", "job-7"}});
   EXPECT_EQ(r["type"], "error");
   EXPECT_NE(r["code"], "unavailable");
+}
+
+}  // namespace
+}  // namespace jobcast::test
+
+namespace jobcast::test {
+namespace {
+
+// A counsellor token for every room ("*") gives no powers in a room that does
+// not list the counsellor: no moderation, no ban of the employer, no cards.
+TEST_F(LiveChannel, CounsellorPowersFollowTheRoomsListNotTheTokensRooms) {
+  auto node = startNode();
+  json welcome;
+  auto stranger = join(*node, token(Role::Counsellor, "c-stranger"), "", &welcome);
+  auto js = join(*node, token(Role::Jobseeker, "js-1"));
+  ASSERT_TRUE(stranger && js);
+  EXPECT_EQ(welcome["you"]["staff"], false);
+  EXPECT_FALSE(welcome["snapshot"]["queue"].contains("entries"));
+  json sent = js->call({{"type", "chat.send"}, {"text", "hello"}});
+  ASSERT_EQ(sent["type"], "ack");
+  EXPECT_EQ(stranger->call({{"type", "mod.delete"}, {"id", sent["id"]}})["code"], "forbidden");
+  EXPECT_EQ(stranger->call({{"type", "mod.ban"}, {"sub", kEmployer}})["code"], "forbidden");
+  EXPECT_EQ(stranger->call({{"type", "mod.slowmode"}, {"seconds", 30}})["code"], "forbidden");
+  EXPECT_EQ(stranger->call({{"type", "card.show"}, {"card", "policy"}, {"title", "T"}})["code"],
+            "forbidden");
+  auto uncaptioned = join(*node, token(Role::Captioner, "cap-stranger"));
+  ASSERT_TRUE(uncaptioned);
+  EXPECT_EQ(uncaptioned->call({{"type", "caption.send"}, {"text", "hi"}})["code"], "forbidden");
+
+  json listed_welcome;
+  auto listed = join(*node, token(Role::Counsellor, "c-1"), "", &listed_welcome);
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(listed_welcome["you"]["staff"], true);
+  EXPECT_TRUE(listed_welcome["snapshot"]["queue"]["entries"].is_array());
+  EXPECT_EQ(listed->call({{"type", "mod.delete"}, {"id", sent["id"]}})["type"], "ack");
+}
+
+// The stage and the live channel share jc:{r:ROOM}:stage: after a stage change
+// a new viewer still joins, and sees who is on the stage.
+TEST_F(LiveChannel, JoinAfterAStageChangeSeesTheStage) {
+  auto node = startNode();
+  auto first = join(*node);
+  ASSERT_TRUE(first);
+  auto put = httpJson("PUT", node->url(std::string("/api/v1/rooms/") + kRoom + "/stage/c-1"),
+                      {{"slot", "guest"}, {"name", "Ms Li"}}, token(Role::Counsellor, "c-1"));
+  ASSERT_EQ(put.status, 200) << put.body;
+  json changed = first->waitEvent("stage.changed");
+  ASSERT_FALSE(changed.is_null());
+  EXPECT_EQ(changed["data"]["guests"][0]["sub"], "c-1");
+
+  json welcome;
+  auto second = join(*node, "", "", &welcome);
+  ASSERT_TRUE(second);
+  ASSERT_EQ(welcome["type"], "welcome") << welcome.dump();
+  EXPECT_EQ(welcome["snapshot"]["stage"]["guests"][0]["name"], "Ms Li");
+  EXPECT_EQ(welcome["snapshot"]["stage"]["layout"], "composite");
+  auto js = join(*node, token(Role::Jobseeker, "js-2"));
+  ASSERT_TRUE(js);
+  EXPECT_EQ(js->call({{"type", "chat.send"}, {"text", "after the stage"}})["type"], "ack");
 }
 
 }  // namespace

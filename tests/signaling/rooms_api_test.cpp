@@ -433,5 +433,42 @@ TEST_F(RoomsApiLimits, TooManyRequestsGet429PerUser) {
   EXPECT_EQ(call("GET", "/me/applications", token(Role::Jobseeker, "other")).status, 200);
 }
 
+// REST honours the token's rooms claim, as the WebSocket does: a token scoped
+// to one room acts in no other, admins included.
+TEST_F(RoomsApi, TokensActOnlyInTheRoomsTheyName) {
+  seed();
+  std::string rooms = "/rooms/" + room_id;
+  // A jobseeker token for room B does not apply in room A.
+  std::string seeker_b = token(Role::Jobseeker, "seeker-1", {"room-b"});
+  ASSERT_EQ(call("PUT", "/me/profile", seeker, profileBody()).status, 200);
+  auto refused = call("POST", applyPath(), seeker_b);
+  EXPECT_EQ(refused.status, 403) << refused.body;
+  EXPECT_EQ(refused.json()["error"]["code"], "forbidden");
+  EXPECT_EQ(call("POST", applyPath(), token(Role::Jobseeker, "seeker-1", {room_id})).status, 201);
+  // An admin token scoped to another room does not read this room's applications.
+  auto admin_b = token(Role::Admin, "root", {"room-b"});
+  EXPECT_EQ(call("GET", rooms + "/applications", admin_b).status, 403);
+  EXPECT_EQ(call("GET", rooms + "/applications", token(Role::Admin, "root", {room_id})).status,
+            200);
+  // An employer token scoped to one room neither creates rooms nor runs others.
+  auto acme_b = token(Role::Employer, "acme", {"room-b"});
+  EXPECT_EQ(
+      call("POST", "/rooms", acme_b, json{{"title", "C"}, {"scheduled_at", 1767225600}}).status,
+      403);
+  EXPECT_EQ(call("POST", rooms + "/start", acme_b).status, 403);
+  EXPECT_EQ(call("POST", rooms + "/jobs", acme_b, goodJob()).status, 403);
+  EXPECT_EQ(call("POST", rooms + "/jobs/" + job_id + "/pin", acme_b).status, 403);
+  EXPECT_EQ(call("POST", rooms + "/start", token(Role::Employer, "acme", {room_id})).status, 200);
+  // A counsellor's "*" token gives nothing in a room that does not list them.
+  auto stranger_coach = token(Role::Counsellor, "coach-9", {"*"});
+  EXPECT_EQ(call("POST", rooms + "/jobs/" + job_id + "/pin", stranger_coach).status, 403);
+  // The staff view of a room follows the same policy.
+  EXPECT_FALSE(
+      call("GET", rooms, stranger_coach).json()["counts"].contains("applications_by_key_group"));
+  EXPECT_TRUE(call("GET", rooms, token(Role::Counsellor, "coach-1"))
+                  .json()["counts"]
+                  .contains("applications_by_key_group"));
+}
+
 }  // namespace
 }  // namespace jobcast::test

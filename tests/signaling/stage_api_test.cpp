@@ -31,7 +31,8 @@ HttpResponse put(const std::string& url, const nlohmann::json& body, const std::
 TEST(StageApi, CounsellorJoinsAndLeavesTheStage) {
   RedisServer redis;
   redis.start();
-  redis.command({"HSET", "jc:{r:s1}:room", "id", "s1", "status", "live", "employer_id", "emp1"});
+  redis.command({"HSET", "jc:{r:s1}:room", "id", "s1", "status", "live", "employer_id", "emp1",
+                 "counsellors", R"(["c1"])"});
   Jobcastd node({.env = {{"JOBCAST_JWT_SECRET", kSecret}}, .redis = redis.address()});
   node.start();
   ASSERT_TRUE(eventually([&] { return httpGet(node.url("/readyz")).status == 200; }));
@@ -73,6 +74,35 @@ TEST(StageApi, CounsellorJoinsAndLeavesTheStage) {
               .headers = {{"Authorization", "Bearer " + counsellor}}});
   EXPECT_EQ(del.status, 404);
   EXPECT_EQ(del.json()["error"]["code"], "not_on_stage");
+}
+
+// A counsellor's token for every room does not let them change the stage of a
+// room that does not list them; a sub that is not UTF-8 is refused and the
+// stored stage stays readable.
+TEST(StageApi, OnlyListedCounsellorsChangeTheStageAndSubsAreText) {
+  RedisServer redis;
+  redis.start();
+  redis.command({"HSET", "jc:{r:s1}:room", "id", "s1", "status", "live", "employer_id", "emp1",
+                 "counsellors", R"(["c1"])"});
+  Jobcastd node({.env = {{"JOBCAST_JWT_SECRET", kSecret}}, .redis = redis.address()});
+  node.start();
+  auto r = put(node.url("/api/v1/rooms/s1/stage/c9"), {{"slot", "guest"}, {"name", "X"}},
+               token(Role::Counsellor, "c9", "*"));
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(r.json()["error"]["code"], "forbidden");
+  r = put(node.url("/api/v1/rooms/s1/stage/emp1"), {{"slot", "main"}},
+          token(Role::Counsellor, "c9", "*"));
+  EXPECT_EQ(r.status, 403);
+
+  std::string counsellor = token(Role::Counsellor, "c1", "s1");
+  r = put(node.url("/api/v1/rooms/s1/stage/\xff\xfex"), {{"slot", "guest"}}, counsellor);
+  EXPECT_EQ(r.status, 400) << r.body;
+  r = put(node.url("/api/v1/rooms/s1/stage/c1"), {{"slot", "guest"}, {"name", "Ms Li"}},
+          counsellor);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto got = httpGet(node.url("/api/v1/rooms/s1/stage"));
+  EXPECT_EQ(got.status, 200) << got.body;
+  EXPECT_EQ(got.json()["guests"][0]["sub"], "c1");
 }
 
 }  // namespace

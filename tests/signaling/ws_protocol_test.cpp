@@ -89,21 +89,37 @@ TEST(LiveRoom, Utf8LengthCountsCharactersAndRejectsBadBytes) {
   EXPECT_FALSE(live::utf8Length("a\x01"));
 }
 
-TEST(LiveRoom, AuthorizationFollowsRoles) {
+TEST(LiveRoom, AuthorizationFollowsRolesAndTheRoomsLists) {
+  // The room "r" of employer "e", listing counsellor "k" and captioner "c".
+  rooms::Membership room{"r", "e", {"k"}, {"c"}, {}};
+  auto actor = [&](const std::string& sub, Role role, const std::string& employer = "") {
+    live::Actor a{sub, sub, role, employer, false};
+    a.standing = live::standingOf("r", a,
+                                  {{"room",
+                                    {{"employer_id", room.employer_id},
+                                     {"counsellors", R"(["k"])"},
+                                     {"captioners", R"(["c"])"}}}});
+    return a;
+  };
   live::Actor anon;
   EXPECT_EQ(live::authorize(anon, live::Action::ChatSend).error().code, "auth_required");
-  live::Actor js{"js", "J", Role::Jobseeker, "", false};
+  auto js = actor("js", Role::Jobseeker);
   EXPECT_TRUE(live::authorize(js, live::Action::QueueJoin));
   EXPECT_FALSE(live::authorize(js, live::Action::ModBan));
-  live::Actor emp{"e", "E", Role::Employer, "e", true};
+  auto emp = actor("e", Role::Employer, "e");
   EXPECT_TRUE(live::authorize(emp, live::Action::QueueNext));
   EXPECT_FALSE(live::authorize(emp, live::Action::QueueJoin));
-  live::Actor other_emp{"o", "O", Role::Employer, "o", false};
+  auto other_emp = actor("o", Role::Employer, "o");
   EXPECT_FALSE(live::authorize(other_emp, live::Action::QueueNext));
   EXPECT_FALSE(live::authorize(other_emp, live::Action::ModDelete));
-  live::Actor captioner{"c", "C", Role::Captioner, "", false};
+  auto captioner = actor("c", Role::Captioner);
   EXPECT_TRUE(live::authorize(captioner, live::Action::CaptionSend));
   EXPECT_FALSE(live::authorize(captioner, live::Action::CardShow));
+  EXPECT_FALSE(live::authorize(actor("c2", Role::Captioner), live::Action::CaptionSend));
+  EXPECT_TRUE(live::authorize(actor("k", Role::Counsellor), live::Action::ModBan));
+  EXPECT_TRUE(live::authorize(actor("k", Role::Counsellor), live::Action::CardShow));
+  EXPECT_FALSE(live::authorize(actor("k2", Role::Counsellor), live::Action::ModBan));
+  EXPECT_FALSE(live::authorize(actor("k2", Role::Counsellor), live::Action::CardShow));
 }
 
 }  // namespace
