@@ -10,7 +10,7 @@ namespace jobcast::media {
 namespace {
 
 std::string randomId() {
-  unsigned char bytes[12];
+  unsigned char bytes[16];  // 128 bits: the session URL is its owner's secret
   RAND_bytes(bytes, sizeof bytes);
   static const char hex[] = "0123456789abcdef";
   std::string out;

@@ -1,19 +1,17 @@
 #include "media/whep_egress.h"
 
 #include <algorithm>
-#include <random>
 
 #include "core/log.h"
+#include "core/secrets.h"
 
 namespace jobcast::media {
 namespace {
 
+// The session id is the resource URL's secret part: 128 bits from the
+// system's CSPRNG, so no viewer can compute another viewer's id.
 std::string newSessionId() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  char text[33];
-  snprintf(text, sizeof text, "%016llx%016llx", static_cast<unsigned long long>(rng()),
-           static_cast<unsigned long long>(rng()));
-  return text;
+  return randomHex(16);
 }
 
 }  // namespace
@@ -66,7 +64,7 @@ uint64_t WhepEgress::released(const std::string& reason) const {
 }
 
 void WhepEgress::create(const std::string& room, const std::string& variant,
-                        const std::string& offer, CreatedCallback done) {
+                        const std::string& offer, CreatedCallback done, std::string owner) {
   JOBCAST_ASSERT_LOOP_THREAD(loop_);
   auto feed = feeds_.find(key(room, variant));
   if (feed == feeds_.end()) {
@@ -89,6 +87,7 @@ void WhepEgress::create(const std::string& room, const std::string& variant,
   auto& entry = sessions_[id];
   entry.room = room;
   entry.variant = variant;
+  entry.owner = std::move(owner);
   entry.session = std::move(session.value());
   entry.done = std::move(done);
   // Gathering that takes too long (an unreachable STUN server, say) must not
@@ -120,6 +119,14 @@ bool WhepEgress::remove(const std::string& room, const std::string& session_id) 
     return false;
   release(session_id, "deleted");
   return true;
+}
+
+std::optional<std::string> WhepEgress::ownerOf(const std::string& room,
+                                               const std::string& session_id) const {
+  auto it = sessions_.find(session_id);
+  if (it == sessions_.end() || it->second.room != room)
+    return std::nullopt;
+  return it->second.owner;
 }
 
 void WhepEgress::release(const std::string& session_id, const std::string& reason) {

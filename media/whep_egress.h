@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/loop.h"
@@ -47,10 +48,13 @@ class WhepEgress {
 
   // Answers a viewer's offer. Errors: room_not_found, variant_unavailable,
   // viewer_limit, bad_sdp, unsupported_media, unsupported_codec, media_failed.
+  // `owner`: the subject of the viewer's token, or "" for an anonymous viewer.
   void create(const std::string& room, const std::string& variant, const std::string& offer,
-              CreatedCallback done);
+              CreatedCallback done, std::string owner = "");
   // Ends a session of `room`; false if there is no such session there.
   bool remove(const std::string& room, const std::string& session_id);
+  // The owner given at create(); nullopt if there is no such session in `room`.
+  std::optional<std::string> ownerOf(const std::string& room, const std::string& session_id) const;
 
   size_t viewers() const { return sessions_.size(); }
   size_t viewers(const std::string& room) const;
@@ -72,6 +76,7 @@ class WhepEgress {
   struct SessionEntry {
     std::string room;
     std::string variant;
+    std::string owner;  // token subject, "" for anonymous viewers
     std::unique_ptr<WhepSession> session;
     CreatedCallback done;  // until the answer went out
     Timer gather_timer;

@@ -143,6 +143,10 @@ void App::addMediaOwner() {
                        std::to_string(plain ? http_->httpPort() : http_->httpsPort());
   }
   options.lease_ttl = std::chrono::milliseconds(config_.media_owner_lease_ms);
+  options.admit_publisher = [this](const http::Request& req,
+                                   std::function<void(std::optional<http::Response>)> done) {
+    media_routes_->whip->check(req, std::move(done));
+  };
   media_owner_ = std::make_unique<MediaOwner>(loop_, *redis_, *media_, metrics_, options);
   media_owner_->guard(router_);
 }

@@ -147,34 +147,52 @@ http::Handler MediaOwner::claiming(http::Handler inner) {
         !isSdp(req.header("content-type")))
       return inner(req, res);
     std::weak_ptr<bool> alive = alive_;
-    lease_.claim(room, [this, alive, inner, req, res, room](Result<MediaLease::Claim> claim) {
+    if (options_.admit_publisher) {
+      options_.admit_publisher(
+          req, [this, alive, inner, req, res](std::optional<http::Response> refusal) {
+            if (alive.expired())
+              return;
+            if (refusal)
+              return res.send(std::move(*refusal));
+            claimFor(inner, req, res);
+          });
+      return;
+    }
+    claimFor(inner, req, res);
+  };
+}
+
+void MediaOwner::claimFor(const http::Handler& inner, const http::Request& req,
+                          const http::Responder& res) {
+  std::string room = req.param("room");
+  std::weak_ptr<bool> alive = alive_;
+  lease_.claim(room, [this, alive, inner, req, res, room](Result<MediaLease::Claim> claim) {
+    if (alive.expired())
+      return;
+    if (!claim) {
+      log::warn("media lease unavailable; admitting the publisher here",
+                {{"room", room}, {"error", claim.error().message}});
+      return inner(req, res);
+    }
+    remember(room, claim->holder);
+    if (!claim->ours)
+      return moved("whip", claim->holder, req, res);
+    if (claim->taken)
+      log::info("media lease taken", {{"room", room}});
+    held_.insert(room);
+    lost_.erase(room);
+    ++admitting_[room];
+    // Whatever WHIP answers, the lease stays only while the room's media is here.
+    auto tap = std::make_shared<ResponseTap>(res, [this, alive, room](http::Response& r) {
       if (alive.expired())
         return;
-      if (!claim) {
-        log::warn("media lease unavailable; admitting the publisher here",
-                  {{"room", room}, {"error", claim.error().message}});
-        return inner(req, res);
-      }
-      remember(room, claim->holder);
-      if (!claim->ours)
-        return moved("whip", claim->holder, req, res);
-      if (claim->taken)
-        log::info("media lease taken", {{"room", room}});
-      held_.insert(room);
-      lost_.erase(room);
-      ++admitting_[room];
-      // Whatever WHIP answers, the lease stays only while the room's media is here.
-      auto tap = std::make_shared<ResponseTap>(res, [this, alive, room](http::Response& r) {
-        if (alive.expired())
-          return;
-        if (--admitting_[room] <= 0)
-          admitting_.erase(room);
-        if (r.status / 100 != 2 && !hasMedia(room))
-          release(room);
-      });
-      inner(req, http::Responder(tap));
+      if (--admitting_[room] <= 0)
+        admitting_.erase(room);
+      if (r.status / 100 != 2 && !hasMedia(room))
+        release(room);
     });
-  };
+    inner(req, http::Responder(tap));
+  });
 }
 
 http::Handler MediaOwner::reporting(http::Handler inner) {

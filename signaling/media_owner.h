@@ -3,8 +3,9 @@
 // (signaling/media_lease.h). MediaOwner keeps this node's leases and sends
 // requests for another node's rooms there. Control thread only.
 //
-// - POST /whip/{room}: takes the lease (or renews it) before the publisher is
-//   admitted; when another node holds it, 307 to that node.
+// - POST /whip/{room}: once the token, the room and the access policy admit
+//   the publisher, takes the lease (or renews it); when another node holds
+//   it, 307 to that node. A refused request never touches the lease.
 // - POST /whep/{room}, GET /hls/{room}/...: 307 to the holder when it is
 //   another node (looked up in Redis, remembered for a second per room).
 // - GET /api/v1/rooms/{id}/media: names the holder ("owner").
@@ -38,6 +39,10 @@ class MediaOwner {
     std::chrono::milliseconds lease_ttl{10000};
     // How long a looked-up holder is trusted, so HLS segments do not each ask Redis.
     std::chrono::milliseconds lookup_cache{1000};
+    // The checks WHIP makes before admitting a publisher (WhipEndpoint::check):
+    // a request it refuses is answered at once and takes no lease.
+    std::function<void(const http::Request&, std::function<void(std::optional<http::Response>)>)>
+        admit_publisher;
   };
 
   MediaOwner(Loop& loop, RedisClient& redis, media::MediaService& media, Metrics& metrics,
@@ -60,6 +65,8 @@ class MediaOwner {
 
   http::Handler redirecting(const std::string& kind, http::Handler inner);
   http::Handler claiming(http::Handler inner);
+  // Takes the room's lease for an admitted publisher, then runs `inner`.
+  void claimFor(const http::Handler& inner, const http::Request& req, const http::Responder& res);
   http::Handler reporting(http::Handler inner);
   // The room's holder, from the cache when fresh.
   void lookup(const std::string& room, std::function<void(Holder)> done);

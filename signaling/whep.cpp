@@ -4,6 +4,7 @@
 #include <map>
 
 #include "core/log.h"
+#include "rooms/access.h"
 
 namespace jobcast::http {
 namespace {
@@ -34,6 +35,7 @@ int WhepEndpoint::statusFor(const std::string& code) {
       {"invalid_token", 401},
       {"token_expired", 401},
       {"token_required", 401},
+      {"unauthorized", 401},
       {"forbidden", 403},
       {"room_not_found", 404},
       {"variant_unavailable", 404},
@@ -83,14 +85,19 @@ WhepEndpoint::WhepEndpoint(Router& router, media::WhepEgress& egress, const Jwt&
   });
   router.add(Method::Delete, "/whep/{room}/{session}",
              [this](const Request& req, const Responder& r) { remove(req, r); });
-  router.add(Method::Patch, "/whep/{room}/{session}", [](const Request&, const Responder& r) {
-    // The answer carries every server candidate and ICE restarts are not
-    // offered: trickle and restart are refused as the protocol allows.
-    auto resp = Response::error(405, "trickle_not_supported",
-                                "send all candidates in the offer; trickle ICE is not supported");
-    resp.header("allow", "DELETE, OPTIONS");
-    r.send(std::move(resp));
-  });
+  router.add(
+      Method::Patch, "/whep/{room}/{session}", [this](const Request& req, const Responder& r) {
+        // Only the session's owner learns anything about it.
+        if (auto denied = ownerCheck(req))
+          return fail(r, req.param("room"), *denied);
+        // The answer carries every server candidate and ICE restarts are not
+        // offered: trickle and restart are refused as the protocol allows.
+        auto resp =
+            Response::error(405, "trickle_not_supported",
+                            "send all candidates in the offer; trickle ICE is not supported");
+        resp.header("allow", "DELETE, OPTIONS");
+        r.send(std::move(resp));
+      });
 }
 
 void WhepEndpoint::fail(const Responder& r, const std::string& room, const Error& error) const {
@@ -115,20 +122,24 @@ void WhepEndpoint::post(const Request& req, const Responder& r) {
   if (variant != "" && variant != "interpreter")
     return fail(r, room, {"bad_variant", "variant must be 'interpreter' or absent"});
   bool has_token = false;
+  std::string owner;
   std::string token = req.bearerToken();
   if (!token.empty()) {
     auto claims = jwt_.verify(token, static_cast<int64_t>(std::time(nullptr)));
     if (!claims)
       return fail(r, room, claims.error());
-    if (!claims->allowsRoom(room))
-      return fail(r, room, {"forbidden", "this token does not act in this room"});
+    rooms::Membership in_room;  // watching depends on the token's scope only
+    in_room.room_id = room;
+    if (auto denied = rooms::decide(&claims.value(), in_room, rooms::Operation::Watch))
+      return fail(r, room, *denied);
     has_token = true;
+    owner = claims->sub;
   }
   if (!redis_)
-    return answer(req, r);
+    return answer(req, r, owner);
   redis_->command(
       {"HMGET", "jc:{r:" + room + "}:room", "status", "anonymous_viewers"},
-      [this, req, r, room, has_token](Result<RedisReply> reply) {
+      [this, req, r, room, has_token, owner](Result<RedisReply> reply) {
         if (!reply || reply->isError() || reply->elements.size() != 2)
           return fail(r, room, {"redis_unavailable", "room state is unavailable; retry"});
         const auto& status = reply->elements[0];
@@ -138,26 +149,51 @@ void WhepEndpoint::post(const Request& req, const Responder& r) {
           return fail(r, room, {"room_not_live", "the room is " + status.str});
         if (!has_token && reply->elements[1].str == "0")
           return fail(r, room, {"token_required", "this room admits signed-in viewers only"});
-        answer(req, r);
+        answer(req, r, owner);
       });
 }
 
-void WhepEndpoint::answer(const Request& req, const Responder& r) {
+void WhepEndpoint::answer(const Request& req, const Responder& r, const std::string& owner) {
   std::string room = req.param("room");
   std::string variant = req.queryParam("variant").value_or("");
-  egress_.create(room, variant, req.body,
-                 [this, r, room](Result<media::WhepEgress::Created> created) {
-                   if (!created)
-                     return fail(r, room, created.error());
-                   auto resp = Response::text(201, created->answer, "application/sdp");
-                   resp.header("location", "/whep/" + room + "/" + created->session_id);
-                   resp.header("etag", "\"" + created->session_id + "\"");
-                   r.send(std::move(resp));
-                 });
+  egress_.create(
+      room, variant, req.body,
+      [this, r, room](Result<media::WhepEgress::Created> created) {
+        if (!created)
+          return fail(r, room, created.error());
+        auto resp = Response::text(201, created->answer, "application/sdp");
+        resp.header("location", "/whep/" + room + "/" + created->session_id);
+        resp.header("etag", "\"" + created->session_id + "\"");
+        r.send(std::move(resp));
+      },
+      owner);
+}
+
+// A session belongs to whoever created it. Its id (128 random bits) appears
+// only in the Location answered to that viewer, so knowing the URL proves
+// ownership of an anonymous session; a session made with a token also needs
+// a token of the same subject.
+std::optional<Error> WhepEndpoint::ownerCheck(const Request& req) const {
+  auto owner = egress_.ownerOf(req.param("room"), req.param("session"));
+  if (!owner)
+    return Error{"session_not_found", "no such WHEP session"};
+  if (owner->empty())
+    return std::nullopt;
+  std::string token = req.bearerToken();
+  if (token.empty())
+    return Error{"token_required", "end this session with the token that started it"};
+  auto claims = jwt_.verify(token, static_cast<int64_t>(std::time(nullptr)));
+  if (!claims)
+    return claims.error();
+  if (claims->sub != *owner)
+    return Error{"forbidden", "this session belongs to someone else"};
+  return std::nullopt;
 }
 
 void WhepEndpoint::remove(const Request& req, const Responder& r) {
   std::string room = req.param("room");
+  if (auto denied = ownerCheck(req))
+    return fail(r, room, *denied);
   if (!egress_.remove(room, req.param("session")))
     return fail(r, room, {"session_not_found", "no such WHEP session"});
   r.send(Response::noContent());

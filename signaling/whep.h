@@ -9,6 +9,7 @@
 // media::WhepEgress, also on the control thread.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "core/jwt.h"
@@ -35,8 +36,10 @@ class WhepEndpoint {
 
  private:
   void post(const Request& req, const Responder& r);
-  void answer(const Request& req, const Responder& r);
+  void answer(const Request& req, const Responder& r, const std::string& owner);
   void remove(const Request& req, const Responder& r);
+  // Refuses anyone but the session's owner (see whep.cpp); nullopt when allowed.
+  std::optional<Error> ownerCheck(const Request& req) const;
   void fail(const Responder& r, const std::string& room, const Error& error) const;
 
   media::WhepEgress& egress_;

@@ -52,50 +52,61 @@ void WhipEndpoint::registerRoutes(http::Router& router) {
 
 void WhipEndpoint::post(const http::Request& req, const http::Responder& res) {
   std::string room = req.param("room");
+  std::string offer = req.body;
+  admit(req, [this, room, offer, res](Admission admission) {
+    if (auto* refusal = std::get_if<http::Response>(&admission))
+      return res.send(std::move(*refusal));
+    publish(room, offer, std::get<media::MediaService::Participant>(admission), res);
+  });
+}
+
+void WhipEndpoint::check(const http::Request& req,
+                         std::function<void(std::optional<http::Response>)> done) {
+  admit(req, [done = std::move(done)](Admission admission) {
+    if (auto* refusal = std::get_if<http::Response>(&admission))
+      return done(std::move(*refusal));
+    done(std::nullopt);
+  });
+}
+
+void WhipEndpoint::admit(const http::Request& req, std::function<void(Admission)> done) {
+  std::string room = req.param("room");
   std::string token = req.bearerToken();
   if (token.empty()) {
     auto r = http::Response::error(401, "unauthorized", "a bearer token is required");
     r.header("www-authenticate", "Bearer");
-    res.send(std::move(r));
-    return;
+    return done(std::move(r));
   }
   auto claims = jwt_.verify(token, static_cast<int64_t>(std::time(nullptr)));
   if (!claims) {
     auto r = http::Response::error(401, claims.error().code, claims.error().message);
     r.header("www-authenticate", "Bearer error=\"invalid_token\"");
-    res.send(std::move(r));
-    return;
+    return done(std::move(r));
   }
   std::string type = req.header("content-type");
-  if (type.rfind("application/sdp", 0) != 0) {
-    res.error(415, "unsupported_media_type", "WHIP offers are application/sdp");
-    return;
-  }
-  if (!media::validRoomId(room)) {
-    res.error(404, "room_not_found", "no such room");
-    return;
-  }
-  std::string offer = req.body;
-  gate_->lookup(room, [this, room, offer, claims = claims.value(), res](Result<RoomRecord> record) {
-    if (!record) {
-      res.error(503, record.error().code, "room state is unavailable, retry");
-      return;
-    }
-    if (!record->exists) {
-      res.error(404, "room_not_found", "no such room");
-      return;
-    }
+  if (type.rfind("application/sdp", 0) != 0)
+    return done(
+        http::Response::error(415, "unsupported_media_type", "WHIP offers are application/sdp"));
+  if (!media::validRoomId(room))
+    return done(http::Response::error(404, "room_not_found", "no such room"));
+  gate_->lookup(room, [this, room, claims = claims.value(),
+                       done = std::move(done)](Result<RoomRecord> record) mutable {
+    if (!record)
+      return done(
+          http::Response::error(503, record.error().code, "room state is unavailable, retry"));
+    if (!record->exists)
+      return done(http::Response::error(404, "room_not_found", "no such room"));
     if (record->status != "live") {
       if (!mayPublish(claims, room, record.value()))
-        res.error(403, "forbidden", "this token may not publish into this room");
-      else
-        res.error(409, "room_not_live", "the room is " + record->status + ", not live");
-      return;
+        return done(
+            http::Response::error(403, "forbidden", "this token may not publish into this room"));
+      return done(http::Response::error(409, "room_not_live",
+                                        "the room is " + record->status + ", not live"));
     }
     // The stage says who publishes as what: its guests and interpreter beside
-    // the main publisher; anyone else the room allows publishes as main.
-    stage_.get(room, [this, room, offer, claims, record = record.value(),
-                      res](Result<rooms::Stage> stage) {
+    // the main publisher; anyone else the access policy allows publishes as main.
+    stage_.get(room, [room, claims, record = record.value(),
+                      done = std::move(done)](Result<rooms::Stage> stage) {
       media::MediaService::Participant who;
       who.sub = claims.sub;
       rooms::Membership members = record.members;
@@ -114,11 +125,10 @@ void WhipEndpoint::post(const http::Request& req, const http::Responder& res) {
           who.name = stage->main->name;
       }
       if (who.slot == media::MediaService::Participant::Slot::Main &&
-          !mayPublish(claims, room, record)) {
-        res.error(403, "forbidden", "this token may not publish into this room");
-        return;
-      }
-      publish(room, offer, who, res);
+          !mayPublish(claims, room, record))
+        return done(
+            http::Response::error(403, "forbidden", "this token may not publish into this room"));
+      done(who);
     });
   });
 }
@@ -126,22 +136,28 @@ void WhipEndpoint::post(const http::Request& req, const http::Responder& res) {
 void WhipEndpoint::publish(const std::string& room, const std::string& offer,
                            const media::MediaService::Participant& who,
                            const http::Responder& res) {
-  media_.publish(room, offer, who, [room, res](Result<media::MediaService::Published> published) {
-    if (!published) {
-      res.error(statusFor(published.error().code), published.error().code,
-                published.error().message);
-      return;
-    }
-    http::Response r;
-    r.status = 201;
-    r.content_type = "application/sdp";
-    r.body = published->answer_sdp;
-    r.header("location", "/whip/" + room + "/" + published->session);
-    r.header("etag", "\"" + published->session + "\"");
-    res.send(std::move(r));
-  });
+  media_.publish(
+      room, offer, who,
+      [this, room, sub = who.sub, res](Result<media::MediaService::Published> published) {
+        if (!published) {
+          res.error(statusFor(published.error().code), published.error().code,
+                    published.error().message);
+          return;
+        }
+        http::Response r;
+        r.status = 201;
+        r.content_type = "application/sdp";
+        r.body = published->answer_sdp;
+        r.header("location", "/whip/" + room + "/" + published->session);
+        r.header("etag", "\"" + published->session + "\"");
+        owners_[room + "/" + published->session] = sub;
+        res.send(std::move(r));
+      });
 }
 
+// Only the session's owner ends it: the session id (128 random bits) is in
+// the Location answered to the publisher alone, and the DELETE must carry a
+// token of the same subject. An admin whose token names the room may end any.
 void WhipEndpoint::remove(const http::Request& req, const http::Responder& res) {
   std::string room = req.param("room");
   std::string session = req.param("session");
@@ -150,10 +166,17 @@ void WhipEndpoint::remove(const http::Request& req, const http::Responder& res) 
     res.error(401, "unauthorized", "a valid bearer token is required");
     return;
   }
-  if (claims->role == Role::Jobseeker || !claims->allowsRoom(room)) {
-    res.error(403, "forbidden", "this token may not end this session");
+  auto owner = owners_.find(room + "/" + session);
+  if (owner == owners_.end() || !media_.hasSession(room, session)) {
+    res.error(404, "session_not_found", "no such WHIP session");
     return;
   }
+  bool admin = claims->role == Role::Admin && claims->allowsRoom(room);
+  if (owner->second != claims->sub && !admin) {
+    res.error(403, "forbidden", "this session belongs to someone else");
+    return;
+  }
+  owners_.erase(owner);
   if (!media_.endSession(room, session)) {
     res.error(404, "session_not_found", "no such WHIP session");
     return;
@@ -177,6 +200,14 @@ void WhipEndpoint::publishStage(const std::string& room, media::StageState state
 }
 
 void WhipEndpoint::watchRooms() {
+  // Sessions that ended on their own (publisher gone, room ended) leave no owner behind.
+  for (auto it = owners_.begin(); it != owners_.end();) {
+    auto slash = it->first.find('/');
+    if (media_.hasSession(it->first.substr(0, slash), it->first.substr(slash + 1)))
+      ++it;
+    else
+      it = owners_.erase(it);
+  }
   for (const auto& room : media_.rooms()) {
     gate_->lookup(room, [this, room](Result<RoomRecord> record) {
       if (record && (!record->exists || record->status == "ended")) {

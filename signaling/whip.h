@@ -6,7 +6,7 @@
 //   POST   /whip/{room}            application/sdp offer -> 201, Location, SDP answer
 //                                  (a token whose sub the room's stage has as guest or
 //                                  interpreter publishes beside the main publisher)
-//   DELETE /whip/{room}/{session}  ends the session
+//   DELETE /whip/{room}/{session}  ends the session: its publisher's token (same sub)
 //   PATCH  /whip/{room}/{session}  405: no trickle ICE, the answer has every candidate
 //   OPTIONS                        CORS preflight (the router answers it)
 //   GET    /api/v1/rooms/{id}/media  the stage state and the HLS address
@@ -14,9 +14,13 @@
 // With several nodes, signaling/media_owner.h wraps POST (the room's media lease,
 // or 307 to the node holding it) and the media state (the owner node).
 
+#include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
+#include <variant>
 
 #include "core/jwt.h"
 #include "core/loop.h"
@@ -33,8 +37,14 @@ class WhipEndpoint {
   WhipEndpoint(Loop& loop, const Jwt& jwt, RedisClient& redis, media::MediaService& media,
                std::unique_ptr<RoomGate> gate);
   void registerRoutes(http::Router& router);
+  // Runs every check POST /whip/{room} makes before publishing (token, content
+  // type, room, access policy) and gives the refusal, or nullopt when the
+  // publisher would be admitted. The media lease is taken only after this.
+  void check(const http::Request& req, std::function<void(std::optional<http::Response>)> done);
 
  private:
+  using Admission = std::variant<media::MediaService::Participant, http::Response>;
+  void admit(const http::Request& req, std::function<void(Admission)> done);
   void post(const http::Request& req, const http::Responder& res);
   void publish(const std::string& room, const std::string& offer,
                const media::MediaService::Participant& who, const http::Responder& res);
@@ -51,6 +61,7 @@ class WhipEndpoint {
   std::unique_ptr<RoomGate> gate_;
   rooms::StageStore stage_;
   Timer watch_timer_;
+  std::map<std::string, std::string> owners_;  // "room/session" -> publisher's sub
 };
 
 // Builds WHIP, HLS and recording routes in one call (server/app.cpp).

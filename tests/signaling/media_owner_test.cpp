@@ -204,5 +204,44 @@ TEST_F(MediaOwnerTest, RoomMovesWhenItsNodeDies) {
   EXPECT_EQ(leaseUrl(), b.url());
 }
 
+// WHIP checks the token, the room and the access policy before the media
+// lease is touched: a refused request neither takes a lease nor learns (by a
+// 307) which node carries a room.
+TEST_F(MediaOwnerTest, RefusedPublishersTouchNoLease) {
+  const std::string elsewhere = R"({"node":"far","url":"http://far.example:1"})";
+  redis.command({"SET", kLeaseKey, elsewhere, "PX", "60000"});
+  auto post = [&](const std::string& room, const std::string& bearer) {
+    HttpRequest req{.method = "POST", .url = a.url("/whip/" + room), .body = "v=0\r\n"};
+    req.headers = {{"Content-Type", "application/sdp"}};
+    if (!bearer.empty())
+      req.headers.emplace_back("Authorization", "Bearer " + bearer);
+    return http(req);
+  };
+  // A junk bearer: 401, not a 307 to the room's node.
+  auto junk = post("r1", "junk.junk.junk");
+  EXPECT_EQ(junk.status, 401) << junk.body;
+  // A junk bearer for a room that does not exist takes no lease.
+  EXPECT_EQ(post("ghost", "junk.junk.junk").status, 401);
+  EXPECT_EQ(redis.command({"EXISTS", "jc:{r:ghost}:media_node"}), "0");
+  // A valid token for a room that does not exist: 404, no lease.
+  Claims c;
+  c.sub = "c9";
+  c.role = Role::Counsellor;
+  c.rooms = {"*"};
+  c.iat = static_cast<int64_t>(std::time(nullptr));
+  c.exp = c.iat + 3600;
+  std::string stranger = Jwt(kSecret).sign(c);
+  EXPECT_EQ(post("ghost", stranger).status, 404);
+  EXPECT_EQ(redis.command({"EXISTS", "jc:{r:ghost}:media_node"}), "0");
+  // A counsellor with a token for every room whom r1 does not list: 403.
+  auto refused = post("r1", stranger);
+  EXPECT_EQ(refused.status, 403) << refused.body;
+  EXPECT_EQ(redis.command({"GET", kLeaseKey}), elsewhere);
+  // The room's employer is admitted, and so sent on to the room's node.
+  auto sent = post("r1", employerToken());
+  EXPECT_EQ(sent.status, 307) << sent.body;
+  EXPECT_EQ(sent.header("location").rfind("http://far.example:1/whip/r1", 0), 0u);
+}
+
 }  // namespace
 }  // namespace jobcast::test

@@ -132,6 +132,39 @@ TEST(WhepHttp, ViewerConnectsWatchesAndLeavesWithDelete) {
   EXPECT_EQ(again.json()["error"]["code"], "session_not_found");
 }
 
+// A session is ended (or patched) only by its owner: the id is 128 random
+// bits, and a session made with a token needs a token of the same subject.
+TEST(WhepHttp, OnlyTheOwnerEndsASession) {
+  WhepNode node;
+  test::WhepClient viewer;
+  std::string location;
+  long status =
+      node.call([&] { return viewer.connect(node.url("/whep/r1"), &location, node.token("r1")); });
+  ASSERT_EQ(status, 201);
+  std::string id = location.substr(location.rfind('/') + 1);
+  EXPECT_EQ(id.size(), 32u);
+  EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos);
+  Claims other;
+  other.sub = "u2";
+  other.role = Role::Jobseeker;
+  other.rooms = {"r1"};
+  other.exp = std::time(nullptr) + 600;
+  std::string other_token = node.jwt.sign(other);
+  auto end = [&](const std::string& method, const std::string& bearer) {
+    test::HttpRequest req{.method = method, .url = node.url(location)};
+    if (!bearer.empty())
+      req.headers.emplace_back("Authorization", "Bearer " + bearer);
+    return node.call([&] { return test::http(req); });
+  };
+  EXPECT_EQ(end("DELETE", "").status, 401);
+  EXPECT_EQ(end("DELETE", other_token).status, 403);
+  EXPECT_EQ(end("PATCH", other_token).status, 403);
+  EXPECT_EQ(end("PATCH", node.token("r1")).status, 405);  // the owner: no trickle ICE
+  EXPECT_EQ(node.egress->viewers(), 1u);
+  EXPECT_EQ(end("DELETE", node.token("r1")).status, 204);
+  EXPECT_EQ(node.egress->viewers(), 0u);
+}
+
 TEST(WhepHttp, ErrorsAreJsonWithTheRightStatus) {
   WhepNode node;
   test::WhepClient client;
@@ -165,8 +198,9 @@ TEST(WhepHttp, ErrorsAreJsonWithTheRightStatus) {
   EXPECT_EQ(r.status, 401);
   EXPECT_EQ(code(r), "token_required");
 
+  // PATCH on a session nobody owns: no such session.
   r = node.call([&] { return test::http({.method = "PATCH", .url = node.url("/whep/r1/abc")}); });
-  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.status, 404);
   r = node.call([&] { return test::http({.method = "OPTIONS", .url = node.url("/whep/r1")}); });
   EXPECT_EQ(r.status, 204);
   EXPECT_EQ(r.header("accept-post"), "application/sdp");
