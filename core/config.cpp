@@ -201,6 +201,8 @@ const std::map<std::string, Setter>& keyTable() {
        }},
       {"media.recording", [](Config& c, const std::string& k,
                              const YAML::Node& n) { c.media_recording = boolean(k, n); }},
+      {"media.public_replay", [](Config& c, const std::string& k,
+                                 const YAML::Node& n) { c.media_public_replay = boolean(k, n); }},
       {"media.recording_piece_seconds",
        [](Config& c, const std::string& k, const YAML::Node& n) {
          c.media_recording_piece_seconds = static_cast<int>(integer(k, n, 5, 24 * 3600));

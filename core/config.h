@@ -87,6 +87,8 @@ struct Config {
   int media_stage_video_kbps = 1500;
   int media_audio_kbps = 64;
   bool media_recording = true;
+  // Replays (recordings) for anyone, without a token; off: a token naming the room.
+  bool media_public_replay = false;
   int media_recording_piece_seconds = 600;
   int media_publisher_timeout_ms = 3000;
   int64_t media_owner_lease_ms = 10000;  // a dead node's rooms move after this

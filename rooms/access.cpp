@@ -128,9 +128,9 @@ std::optional<Error> decide(const Standing& s, Operation op) {
         return std::nullopt;
       return forbidden("only the room's employer or an admin may do this");
     case Operation::ReplayRecordings:
-      if (staff || s.captioner || s.interpreter)
-        return std::nullopt;
-      return forbidden("recordings are for the room's staff");
+      // Any signed-in person the token admits to the room (unless the node
+      // makes replays public: media.public_replay).
+      return std::nullopt;
   }
   return forbidden("unknown operation");
 }

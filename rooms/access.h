@@ -37,7 +37,7 @@ enum class Operation {
   PublishOnStage,    // WHIP as a guest or interpreter the stage names
   RunRoom,           // start, end, add jobs, queue.next
   ReadApplications,  // list and move the room's applications
-  ReplayRecordings,  // list and fetch recordings (unless replays are public)
+  ReplayRecordings,  // list and fetch recordings: signed in (unless media.public_replay)
 };
 const char* operationName(Operation op);
 std::optional<Operation> parseOperation(std::string_view name);

@@ -119,7 +119,8 @@ void App::addMedia() {
   m.turn_servers = config_.ice_turn_servers;
   m.public_ip = config_.ice_public_ip;
   media_ = std::make_unique<media::MediaService>(loop_, m);
-  media_routes_ = registerMediaRoutes(router_, loop_, *jwt_, *redis_, *media_);
+  media_routes_ =
+      registerMediaRoutes(router_, loop_, *jwt_, *redis_, *media_, config_.media_public_replay);
 }
 
 void App::addMediaOwner() {

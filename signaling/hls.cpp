@@ -7,7 +7,14 @@
 #include <fstream>
 #include <sstream>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ctime>
+
 #include "core/log.h"
+#include "rooms/access.h"
 
 namespace jobcast {
 namespace {
@@ -109,18 +116,65 @@ bool parseByteRange(const std::string& header, uint64_t size, uint64_t& first, u
   return first < size && first <= last;
 }
 
-void registerRecordings(http::Router& router, media::MediaService& media) {
+namespace {
+
+// A replay link: a short-lived token for one piece, so a <video> element,
+// which cannot send Authorization, fetches what its page was allowed to list.
+constexpr int64_t kReplayLinkSeconds = 3600;
+
+std::string replaySubject(const std::string& room, const std::string& file) {
+  return "replay:" + room + "/" + file;
+}
+
+// Nothing when `req` may replay `room` (and, for a piece, `file`): replays are
+// public, or the bearer token may (rooms::Operation::ReplayRecordings), or the
+// piece's ?access= link is valid.
+std::optional<Error> replayRefusal(const http::Request& req, const Jwt& jwt, bool public_replay,
+                                   const std::string& room, const std::string& file) {
+  if (public_replay)
+    return std::nullopt;
+  int64_t now = static_cast<int64_t>(std::time(nullptr));
+  if (!file.empty()) {
+    if (auto access = req.queryParam("access")) {
+      auto link = jwt.verify(*access, now);
+      if (link && link->sub == replaySubject(room, file) && link->allowsRoom(room))
+        return std::nullopt;
+      return Error{"forbidden", "this replay link is not valid (any more)"};
+    }
+  }
+  std::string token = req.bearerToken();
+  if (token.empty())
+    return Error{"unauthorized", "replays need a token for this room"};
+  auto claims = jwt.verify(token, now);
+  if (!claims)
+    return claims.error();
+  rooms::Membership in_room;  // replaying depends on the token's scope only
+  in_room.room_id = room;
+  return rooms::decide(&claims.value(), in_room, rooms::Operation::ReplayRecordings);
+}
+
+void refuse(const http::Responder& res, const Error& e) {
+  res.error(e.code == "forbidden" ? 403 : 401, e.code, e.message);
+}
+
+}  // namespace
+
+void registerRecordings(http::Router& router, media::MediaService& media, const Jwt& jwt,
+                        bool public_replay) {
   router.add(http::Method::Get, "/api/v1/rooms/{id}/recordings",
-             [&media](const http::Request& req, const http::Responder& res) {
+             [&media, &jwt, public_replay](const http::Request& req, const http::Responder& res) {
                std::string room = req.param("id");
                if (!media::validRoomId(room)) {
                  res.error(404, "room_not_found", "no such room");
                  return;
                }
+               if (auto e = replayRefusal(req, jwt, public_replay, room, ""))
+                 return refuse(res, *e);
                std::string dir = media.recordingDir(room);
                nlohmann::json timeline =
                    nlohmann::json::parse(readFile(dir + "/timeline.json"), nullptr, false);
                nlohmann::json pieces = nlohmann::json::array();
+               int64_t now = static_cast<int64_t>(std::time(nullptr));
                if (timeline.is_object() && timeline["pieces"].is_array()) {
                  for (auto piece : timeline["pieces"]) {
                    std::string file = piece.value("file", "");
@@ -130,13 +184,22 @@ void registerRecordings(http::Router& router, media::MediaService& media) {
                      continue;
                    piece["bytes"] = size;
                    piece["url"] = "/recordings/" + room + "/" + file;
+                   if (!public_replay) {
+                     Claims link;
+                     link.sub = replaySubject(room, file);
+                     link.role = Role::Jobseeker;
+                     link.rooms = {room};
+                     link.iat = now;
+                     link.exp = now + kReplayLinkSeconds;
+                     piece["url"] = piece["url"].get<std::string>() + "?access=" + jwt.sign(link);
+                   }
                    pieces.push_back(piece);
                  }
                }
                res.json(200, {{"room", room}, {"recordings", pieces}});
              });
   router.add(http::Method::Get, "/recordings/{room}/{file}",
-             [&media](const http::Request& req, const http::Responder& res) {
+             [&media, &jwt, public_replay](const http::Request& req, const http::Responder& res) {
                std::string room = req.param("room");
                std::string file = req.param("file");
                if (!media::validRoomId(room) || !safeFileName(file) || file.size() < 5 ||
@@ -144,17 +207,27 @@ void registerRecordings(http::Router& router, media::MediaService& media) {
                  res.error(404, "not_found", "no such recording");
                  return;
                }
+               if (auto e = replayRefusal(req, jwt, public_replay, room, file))
+                 return refuse(res, *e);
                std::string path = media.recordingDir(room) + "/" + file;
-               std::error_code ec;
-               uint64_t size = std::filesystem::file_size(path, ec);
-               if (ec) {
+               int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+               struct stat st {};
+               if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+                 if (fd >= 0)
+                   ::close(fd);
                  res.error(404, "not_found", "no such recording");
                  return;
                }
+               auto owned = std::shared_ptr<const int>(new int(fd), [](const int* f) {
+                 ::close(*f);
+                 delete f;
+               });
+               uint64_t size = static_cast<uint64_t>(st.st_size);
                http::Response r;
                r.content_type = "video/mp4";
                r.header("accept-ranges", "bytes");
-               r.header("cache-control", "public, max-age=3600");
+               r.header("cache-control",
+                        public_replay ? "public, max-age=3600" : "private, max-age=3600");
                std::string range = req.header("range");
                uint64_t first = 0, last = size ? size - 1 : 0;
                if (!range.empty()) {
@@ -169,13 +242,8 @@ void registerRecordings(http::Router& router, media::MediaService& media) {
                  r.header("content-range", "bytes " + std::to_string(first) + "-" +
                                                std::to_string(last) + "/" + std::to_string(size));
                }
-               if (size > 0) {
-                 std::ifstream in(path, std::ios::binary);
-                 in.seekg(static_cast<std::streamoff>(first));
-                 r.body.resize(last - first + 1);
-                 in.read(r.body.data(), static_cast<std::streamsize>(r.body.size()));
-                 r.body.resize(static_cast<size_t>(in.gcount()));
-               }
+               // Streamed from the open file in bounded chunks as the socket takes them.
+               r.file_body = http::Response::FileBody{owned, first, size ? last - first + 1 : 0};
                res.send(std::move(r));
              });
 }

@@ -5,10 +5,12 @@
 //   GET /hls/{room}/{rendition}/index.m3u8       media playlist (no-cache)
 //   GET /hls/{room}/{rendition}/{epoch-seq}.ts   segment from memory (cacheable)
 //   GET /api/v1/rooms/{id}/recordings            the room's MP4 pieces and job timeline
-//   GET /recordings/{room}/{file}                an MP4 piece, with byte ranges (Safari)
+//   GET /recordings/{room}/{file}                an MP4 piece, with byte ranges (Safari),
+//                                                streamed from disk in bounded chunks
 
 #include <string>
 
+#include "core/jwt.h"
 #include "core/redis.h"
 #include "media/media_service.h"
 #include "signaling/http.h"
@@ -16,7 +18,10 @@
 namespace jobcast {
 
 void registerHls(http::Router& router, media::MediaService& media);
-void registerRecordings(http::Router& router, media::MediaService& media);
+// Replays need a token whose rooms claim names the room, unless public_replay.
+// The list answers each piece's URL with a short-lived ?access= link.
+void registerRecordings(http::Router& router, media::MediaService& media, const Jwt& jwt,
+                        bool public_replay);
 
 // Keeps <recordings>/ROOM/timeline.json: each closed MP4 piece and the jobs
 // pinned while it was recorded (job.pinned events read from the room's event

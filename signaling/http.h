@@ -42,6 +42,15 @@ struct Response {
   std::string body;
   // A body shared with other responses (a live HLS segment, say); used when set.
   std::shared_ptr<const std::string> shared_body;
+  // A body read from an open file while it is sent (a recording): `length`
+  // bytes from `offset`, one bounded chunk per writable callback, so a large
+  // file is never held in memory. Used when set.
+  struct FileBody {
+    std::shared_ptr<const int> fd;  // closed when the last response holding it goes
+    uint64_t offset = 0;
+    uint64_t length = 0;
+  };
+  std::optional<FileBody> file_body;
   bool close_connection = false;
 
   static Response json(int status, const nlohmann::json& body);
@@ -55,6 +64,7 @@ struct Response {
     return *this;
   }
   const std::string& bodyBytes() const { return shared_body ? *shared_body : body; }
+  uint64_t bodySize() const { return file_body ? file_body->length : bodyBytes().size(); }
 };
 
 // Answers one request once. Copyable handle; sending after the client went away

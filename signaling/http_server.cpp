@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstring>
 
+#include <unistd.h>
+
 #include "core/log.h"
 
 namespace jobcast::http {
@@ -192,8 +194,8 @@ int writeSome(lws* wsi, Exchange& ex) {
     unsigned char* p = start;
     unsigned char* end = buf.data() + buf.size() - 1;
     const char* type = r.content_type.empty() ? nullptr : r.content_type.c_str();
-    if (lws_add_http_common_headers(wsi, static_cast<unsigned int>(r.status), type,
-                                    r.bodyBytes().size(), &p, end)) {
+    if (lws_add_http_common_headers(wsi, static_cast<unsigned int>(r.status), type, r.bodySize(),
+                                    &p, end)) {
       return -1;
     }
     for (const auto& [name, value] : r.headers) {
@@ -215,7 +217,26 @@ int writeSome(lws* wsi, Exchange& ex) {
     if (lws_finalize_write_http_header(wsi, start, &p, end))
       return -1;
     ex.headers_sent = true;
-    if (!body.empty()) {
+    if (!body.empty() ||
+        (r.file_body && r.file_body->length > 0 && ex.request.method != Method::Head)) {
+      lws_callback_on_writable(wsi);
+      return 0;
+    }
+  } else if (r.file_body && ex.request.method != Method::Head) {
+    const Response::FileBody& file = *r.file_body;
+    size_t n = static_cast<size_t>(std::min<uint64_t>(kWriteChunk, file.length - ex.sent));
+    std::vector<unsigned char> buf(LWS_PRE + n);
+    ssize_t got =
+        pread(*file.fd, buf.data() + LWS_PRE, n, static_cast<off_t>(file.offset + ex.sent));
+    if (got != static_cast<ssize_t>(n))
+      return -1;  // the file shrank: the length promised cannot be kept
+    bool last = ex.sent + n == file.length;
+    if (lws_write(wsi, buf.data() + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
+        static_cast<int>(n)) {
+      return -1;
+    }
+    ex.sent += n;
+    if (!last) {
       lws_callback_on_writable(wsi);
       return 0;
     }

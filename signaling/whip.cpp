@@ -239,14 +239,15 @@ void WhipEndpoint::followStage(const std::string& room, const rooms::Stage& stag
 MediaRoutes::~MediaRoutes() = default;
 
 std::unique_ptr<MediaRoutes> registerMediaRoutes(http::Router& router, Loop& loop, const Jwt& jwt,
-                                                 RedisClient& redis, media::MediaService& media) {
+                                                 RedisClient& redis, media::MediaService& media,
+                                                 bool public_replay) {
   auto routes = std::make_unique<MediaRoutes>();
   routes->whip = std::make_unique<WhipEndpoint>(loop, jwt, redis, media,
                                                 std::make_unique<RedisRoomGate>(redis));
   routes->whip->registerRoutes(router);
   routes->timeline = std::make_unique<RecordingTimeline>(redis, media);
   registerHls(router, media);
-  registerRecordings(router, media);
+  registerRecordings(router, media, jwt, public_replay);
   return routes;
 }
 

@@ -71,6 +71,7 @@ struct MediaRoutes {
   ~MediaRoutes();
 };
 std::unique_ptr<MediaRoutes> registerMediaRoutes(http::Router& router, Loop& loop, const Jwt& jwt,
-                                                 RedisClient& redis, media::MediaService& media);
+                                                 RedisClient& redis, media::MediaService& media,
+                                                 bool public_replay = false);
 
 }  // namespace jobcast

@@ -47,8 +47,8 @@ struct Node {
     node->start();
   }
   void room(const std::string& id, const std::string& status, const std::string& employer) {
-    redis.command(
-        {"HSET", "jc:{r:" + id + "}:room", "id", id, "status", status, "employer_id", employer});
+    redis.command({"HSET", "jc:{r:" + id + "}:room", "id", id, "status", status, "employer_id",
+                   employer, "counsellors", R"(["c1"])"});
   }
   HttpResponse post(const std::string& room, const std::string& sdp, const std::string& bearer,
                     const std::string& type = "application/sdp") {
@@ -159,10 +159,17 @@ TEST(Whip, PublishedLadderDecodesInEveryRendition) {
   }
   EXPECT_EQ(httpGet(n.node->url("/hls/r1/source/nope-1.ts")).status, 404);
 
-  // DELETE ends the session; the resource is gone afterwards.
+  // Only its publisher ends the session: not a counsellor of the room, not
+  // anyone else with a token for every room.
   HttpRequest del;
   del.method = "DELETE";
   del.url = n.node->url(client.resource);
+  del.headers = {{"Authorization", "Bearer " + token(Role::Counsellor, "c1", {"r1"})}};
+  EXPECT_EQ(http(del).status, 403);
+  del.headers = {{"Authorization", "Bearer " + token(Role::Captioner, "x", {"*"})}};
+  EXPECT_EQ(http(del).status, 403);
+  EXPECT_EQ(n.stage("r1"), "live");
+  // DELETE ends the session; the resource is gone afterwards.
   del.headers = {{"Authorization", "Bearer " + token(Role::Employer, "emp1", {"r1"})}};
   EXPECT_EQ(http(del).status, 204);
   EXPECT_TRUE(eventually([&] { return n.stage("r1") == "idle"; }, 5s));
@@ -269,10 +276,20 @@ TEST(Whip, RecordingPlaysToTheEndWithItsJobTimeline) {
   del.headers = {{"Authorization", "Bearer " + employer}};
   ASSERT_EQ(http(del).status, 204);
 
+  // Replays need a token naming the room; the list hands out per-piece links.
+  std::string viewer = token(Role::Jobseeker, "js", {"r1"});
+  auto anonymous = httpGet(n.node->url("/api/v1/rooms/r1/recordings"));
+  EXPECT_EQ(anonymous.status, 401);
+  EXPECT_EQ(httpGet(n.node->url("/api/v1/rooms/r1/recordings"),
+                    {{"Authorization", "Bearer " + token(Role::Admin, "a", {"r2"})}})
+                .status,
+            403);
   nlohmann::json list;
   ASSERT_TRUE(eventually(
       [&] {
-        list = httpGet(n.node->url("/api/v1/rooms/r1/recordings")).json();
+        list = httpGet(n.node->url("/api/v1/rooms/r1/recordings"),
+                       {{"Authorization", "Bearer " + viewer}})
+                   .json();
         return list["recordings"].size() == 1;
       },
       10s))
@@ -284,6 +301,11 @@ TEST(Whip, RecordingPlaysToTheEndWithItsJobTimeline) {
   EXPECT_GT(piece["pins"][1]["offset_s"].get<double>(), piece["pins"][0]["offset_s"].get<double>());
 
   std::string url = n.node->url(piece["url"].get<std::string>());
+  std::string bare = url.substr(0, url.find('?'));
+  EXPECT_EQ(httpGet(bare).status, 401);
+  EXPECT_EQ(httpGet(bare + "?access=" + viewer).status, 403);  // a link, not a login token
+  EXPECT_EQ(httpGet(bare, {{"Range", "bytes=0-9"}, {"Authorization", "Bearer " + viewer}}).status,
+            206);
   HttpRequest range;
   range.url = url;
   range.headers = {{"Range", "bytes=0-99"}};
@@ -314,7 +336,10 @@ TEST(Whip, EndedRoomDropsItsHlsAndKeepsRecordings) {
       eventually([&] { return httpGet(n.node->url("/hls/r1/master.m3u8")).status == 404; }, 10s));
   EXPECT_FALSE(std::filesystem::exists(n.node->dataDir() + "/hls/r1"));
   EXPECT_TRUE(eventually([&] {
-    return httpGet(n.node->url("/api/v1/rooms/r1/recordings")).json()["recordings"].size() == 1;
+    return httpGet(n.node->url("/api/v1/rooms/r1/recordings"),
+                   {{"Authorization", "Bearer " + token(Role::Employer, "emp1", {"r1"})}})
+               .json()["recordings"]
+               .size() == 1;
   }));
 }
 
