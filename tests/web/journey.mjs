@@ -83,7 +83,7 @@ try {
     await rest('POST', `/employers/${encodeURIComponent(employerId)}/verify`, admin, {});
     const room = await rest('POST', '/rooms', admin, {
       title: '呼和浩特春季招聘直播', region_code: '150100', employer_id: employerId,
-      scheduled_at: Math.floor(Date.now() / 1000), counsellors: ['counsellor-1'],
+      scheduled_at: Math.floor(Date.now() / 1000), counsellors: ['counsellor-1'], captioners: ['captioner-1'],
     });
     roomId = room.id;
     assert(roomId, 'room id');
