@@ -88,6 +88,7 @@ void createRoom(const std::shared_ptr<Seeding>& s) {
   draft.region_name = regionName(draft.region_code);
   draft.employer_id = s->result.employer.id;
   draft.counsellors = s->options.counsellors;
+  draft.captioners = s->options.captioners;
   draft.scheduled_at = 0;
   s->store.createRoom(draft, s->admin, [s](Result<Room> room) {
     if (!room.ok())
@@ -112,6 +113,7 @@ void createDemoRoom(RoomStore& store, const DemoOptions& options, Done<DemoRoom>
   auto s = std::make_shared<Seeding>(Seeding{store, options, std::move(done), {}, {}});
   s->admin.role = Role::Admin;
   s->admin.sub = "demo-setup";
+  s->admin.rooms = {"*"};  // seeding creates the room, so it acts in every room
   EmployerDraft draft{options.employer_id, options.employer_name};
   store.createEmployer(draft, s->admin, [s](Result<Employer> created) {
     // An employer left from an earlier demo is reused.

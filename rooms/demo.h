@@ -17,6 +17,7 @@ struct DemoOptions {
   std::string room_title = "Spring job fair (demo)";
   std::string region_code = "150200";  // Baotou
   std::vector<std::string> counsellors = {"demo-counsellor"};
+  std::vector<std::string> captioners = {"demo-captioner"};
   bool go_live = true;
   bool pin_first_job = true;
 };

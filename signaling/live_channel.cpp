@@ -7,6 +7,7 @@
 
 #include "core/log.h"
 #include "core/secrets.h"
+#include "rooms/access.h"
 #include "signaling/live_rooms_port.h"
 
 namespace jobcast::ws {
@@ -366,7 +367,9 @@ void LiveChannel::onHello(Conn& conn, const ClientFrame& frame) {
       sendError(conn, frame.req, claims.error().code, claims.error().message);
       return;
     }
-    if (!claims->allowsRoom(hello.room)) {
+    rooms::Membership in_room;  // joining depends on the token's scope only
+    in_room.room_id = hello.room;
+    if (rooms::decide(&claims.value(), in_room, rooms::Operation::Watch)) {
       sendError(conn, frame.req, "room_forbidden", "this token is not valid for this room");
       return;
     }

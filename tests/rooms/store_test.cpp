@@ -22,6 +22,7 @@ Claims who(Role role, std::string sub) {
   Claims c;
   c.role = role;
   c.sub = std::move(sub);
+  c.rooms = {"*"};
   return c;
 }
 
