@@ -89,7 +89,8 @@ bool frameIs(WhepClient& viewer, int w, int h, int x = -1, int y = -1, Rgb colou
 TEST(StageRoom, GuestsAndInterpreterJoinAndLeaveTheLiveProgramme) {
   RedisServer redis;
   redis.start();
-  redis.command({"HSET", "jc:{r:r1}:room", "id", "r1", "status", "live", "employer_id", "emp1"});
+  redis.command({"HSET", "jc:{r:r1}:room", "id", "r1", "status", "live", "employer_id", "emp1",
+                 "counsellors", R"(["c1"])", "interpreters", R"(["i1"])"});
   TempDir dir{"jobcast-stage-room"};
   std::string config = dir.path() + "/jobcast.yaml";
   std::ofstream(config) << "media:\n  publisher_timeout_ms: 3000\n"
@@ -225,7 +226,9 @@ TEST(StageRoom, GuestsAndInterpreterJoinAndLeaveTheLiveProgramme) {
   nlohmann::json list;
   ASSERT_TRUE(eventually(
       [&] {
-        list = httpGet(node.url("/api/v1/rooms/r1/recordings")).json();
+        list = httpGet(node.url("/api/v1/rooms/r1/recordings"),
+                       {{"Authorization", "Bearer " + employer}})
+                   .json();
         return list["recordings"].size() == 1;
       },
       10s))
