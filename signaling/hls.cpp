@@ -14,6 +14,7 @@
 #include <ctime>
 
 #include "core/log.h"
+#include "core/secrets.h"
 #include "rooms/access.h"
 
 namespace jobcast {
@@ -129,14 +130,15 @@ std::string replaySubject(const std::string& room, const std::string& file) {
 // Nothing when `req` may replay `room` (and, for a piece, `file`): replays are
 // public, or the bearer token may (rooms::Operation::ReplayRecordings), or the
 // piece's ?access= link is valid.
-std::optional<Error> replayRefusal(const http::Request& req, const Jwt& jwt, bool public_replay,
-                                   const std::string& room, const std::string& file) {
+std::optional<Error> replayRefusal(const http::Request& req, const Jwt& jwt, const Jwt& links,
+                                   bool public_replay, const std::string& room,
+                                   const std::string& file) {
   if (public_replay)
     return std::nullopt;
   int64_t now = static_cast<int64_t>(std::time(nullptr));
   if (!file.empty()) {
     if (auto access = req.queryParam("access")) {
-      auto link = jwt.verify(*access, now);
+      auto link = links.verify(*access, now);
       if (link && link->sub == replaySubject(room, file) && link->allowsRoom(room))
         return std::nullopt;
       return Error{"forbidden", "this replay link is not valid (any more)"};
@@ -161,91 +163,97 @@ void refuse(const http::Responder& res, const Error& e) {
 
 void registerRecordings(http::Router& router, media::MediaService& media, const Jwt& jwt,
                         bool public_replay) {
-  router.add(http::Method::Get, "/api/v1/rooms/{id}/recordings",
-             [&media, &jwt, public_replay](const http::Request& req, const http::Responder& res) {
-               std::string room = req.param("id");
-               if (!media::validRoomId(room)) {
-                 res.error(404, "room_not_found", "no such room");
-                 return;
-               }
-               if (auto e = replayRefusal(req, jwt, public_replay, room, ""))
-                 return refuse(res, *e);
-               std::string dir = media.recordingDir(room);
-               nlohmann::json timeline =
-                   nlohmann::json::parse(readFile(dir + "/timeline.json"), nullptr, false);
-               nlohmann::json pieces = nlohmann::json::array();
-               int64_t now = static_cast<int64_t>(std::time(nullptr));
-               if (timeline.is_object() && timeline["pieces"].is_array()) {
-                 for (auto piece : timeline["pieces"]) {
-                   std::string file = piece.value("file", "");
-                   std::error_code ec;
-                   auto size = std::filesystem::file_size(dir + "/" + file, ec);
-                   if (ec)
-                     continue;
-                   piece["bytes"] = size;
-                   piece["url"] = "/recordings/" + room + "/" + file;
-                   if (!public_replay) {
-                     Claims link;
-                     link.sub = replaySubject(room, file);
-                     link.role = Role::Jobseeker;
-                     link.rooms = {room};
-                     link.iat = now;
-                     link.exp = now + kReplayLinkSeconds;
-                     piece["url"] = piece["url"].get<std::string>() + "?access=" + jwt.sign(link);
-                   }
-                   pieces.push_back(piece);
-                 }
-               }
-               res.json(200, {{"room", room}, {"recordings", pieces}});
-             });
-  router.add(http::Method::Get, "/recordings/{room}/{file}",
-             [&media, &jwt, public_replay](const http::Request& req, const http::Responder& res) {
-               std::string room = req.param("room");
-               std::string file = req.param("file");
-               if (!media::validRoomId(room) || !safeFileName(file) || file.size() < 5 ||
-                   file.substr(file.size() - 4) != ".mp4") {
-                 res.error(404, "not_found", "no such recording");
-                 return;
-               }
-               if (auto e = replayRefusal(req, jwt, public_replay, room, file))
-                 return refuse(res, *e);
-               std::string path = media.recordingDir(room) + "/" + file;
-               int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-               struct stat st {};
-               if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-                 if (fd >= 0)
-                   ::close(fd);
-                 res.error(404, "not_found", "no such recording");
-                 return;
-               }
-               auto owned = std::shared_ptr<const int>(new int(fd), [](const int* f) {
-                 ::close(*f);
-                 delete f;
-               });
-               uint64_t size = static_cast<uint64_t>(st.st_size);
-               http::Response r;
-               r.content_type = "video/mp4";
-               r.header("accept-ranges", "bytes");
-               r.header("cache-control",
-                        public_replay ? "public, max-age=3600" : "private, max-age=3600");
-               std::string range = req.header("range");
-               uint64_t first = 0, last = size ? size - 1 : 0;
-               if (!range.empty()) {
-                 if (!parseByteRange(range, size, first, last)) {
-                   auto bad = http::Response::error(416, "range_not_satisfiable",
-                                                    "the range is outside the file");
-                   bad.header("content-range", "bytes */" + std::to_string(size));
-                   res.send(std::move(bad));
-                   return;
-                 }
-                 r.status = 206;
-                 r.header("content-range", "bytes " + std::to_string(first) + "-" +
-                                               std::to_string(last) + "/" + std::to_string(size));
-               }
-               // Streamed from the open file in bounded chunks as the socket takes them.
-               r.file_body = http::Response::FileBody{owned, first, size ? last - first + 1 : 0};
-               res.send(std::move(r));
-             });
+  // Replay links are signed with their own key, never the access tokens' one,
+  // so a link cannot be used as a sign-in token. The key is this process's:
+  // a link works on the node that listed it (where the pieces are) until it
+  // expires or the node restarts; the page then lists again.
+  auto links = std::make_shared<const Jwt>(randomHex(32));
+  router.add(
+      http::Method::Get, "/api/v1/rooms/{id}/recordings",
+      [&media, &jwt, links, public_replay](const http::Request& req, const http::Responder& res) {
+        std::string room = req.param("id");
+        if (!media::validRoomId(room)) {
+          res.error(404, "room_not_found", "no such room");
+          return;
+        }
+        if (auto e = replayRefusal(req, jwt, *links, public_replay, room, ""))
+          return refuse(res, *e);
+        std::string dir = media.recordingDir(room);
+        nlohmann::json timeline =
+            nlohmann::json::parse(readFile(dir + "/timeline.json"), nullptr, false);
+        nlohmann::json pieces = nlohmann::json::array();
+        int64_t now = static_cast<int64_t>(std::time(nullptr));
+        if (timeline.is_object() && timeline["pieces"].is_array()) {
+          for (auto piece : timeline["pieces"]) {
+            std::string file = piece.value("file", "");
+            std::error_code ec;
+            auto size = std::filesystem::file_size(dir + "/" + file, ec);
+            if (ec)
+              continue;
+            piece["bytes"] = size;
+            piece["url"] = "/recordings/" + room + "/" + file;
+            if (!public_replay) {
+              Claims link;
+              link.sub = replaySubject(room, file);
+              link.role = Role::Jobseeker;
+              link.rooms = {room};
+              link.iat = now;
+              link.exp = now + kReplayLinkSeconds;
+              piece["url"] = piece["url"].get<std::string>() + "?access=" + links->sign(link);
+            }
+            pieces.push_back(piece);
+          }
+        }
+        res.json(200, {{"room", room}, {"recordings", pieces}});
+      });
+  router.add(
+      http::Method::Get, "/recordings/{room}/{file}",
+      [&media, &jwt, links, public_replay](const http::Request& req, const http::Responder& res) {
+        std::string room = req.param("room");
+        std::string file = req.param("file");
+        if (!media::validRoomId(room) || !safeFileName(file) || file.size() < 5 ||
+            file.substr(file.size() - 4) != ".mp4") {
+          res.error(404, "not_found", "no such recording");
+          return;
+        }
+        if (auto e = replayRefusal(req, jwt, *links, public_replay, room, file))
+          return refuse(res, *e);
+        std::string path = media.recordingDir(room) + "/" + file;
+        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        struct stat st {};
+        if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+          if (fd >= 0)
+            ::close(fd);
+          res.error(404, "not_found", "no such recording");
+          return;
+        }
+        auto owned = std::shared_ptr<const int>(new int(fd), [](const int* f) {
+          ::close(*f);
+          delete f;
+        });
+        uint64_t size = static_cast<uint64_t>(st.st_size);
+        http::Response r;
+        r.content_type = "video/mp4";
+        r.header("accept-ranges", "bytes");
+        r.header("cache-control", public_replay ? "public, max-age=3600" : "private, max-age=3600");
+        std::string range = req.header("range");
+        uint64_t first = 0, last = size ? size - 1 : 0;
+        if (!range.empty()) {
+          if (!parseByteRange(range, size, first, last)) {
+            auto bad = http::Response::error(416, "range_not_satisfiable",
+                                             "the range is outside the file");
+            bad.header("content-range", "bytes */" + std::to_string(size));
+            res.send(std::move(bad));
+            return;
+          }
+          r.status = 206;
+          r.header("content-range", "bytes " + std::to_string(first) + "-" + std::to_string(last) +
+                                        "/" + std::to_string(size));
+        }
+        // Streamed from the open file in bounded chunks as the socket takes them.
+        r.file_body = http::Response::FileBody{owned, first, size ? last - first + 1 : 0};
+        res.send(std::move(r));
+      });
 }
 
 RecordingTimeline::RecordingTimeline(RedisClient& redis, media::MediaService& media)

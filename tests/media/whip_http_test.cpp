@@ -304,6 +304,11 @@ TEST(Whip, RecordingPlaysToTheEndWithItsJobTimeline) {
   std::string bare = url.substr(0, url.find('?'));
   EXPECT_EQ(httpGet(bare).status, 401);
   EXPECT_EQ(httpGet(bare + "?access=" + viewer).status, 403);  // a link, not a login token
+  // ... and a link is no sign-in token either.
+  std::string link = url.substr(url.find("?access=") + 8);
+  EXPECT_EQ(
+      httpGet(n.node->url("/api/v1/me/applications"), {{"Authorization", "Bearer " + link}}).status,
+      401);
   EXPECT_EQ(httpGet(bare, {{"Range", "bytes=0-9"}, {"Authorization", "Bearer " + viewer}}).status,
             206);
   HttpRequest range;
