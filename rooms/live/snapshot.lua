@@ -1,5 +1,6 @@
 -- The room as one consistent picture, with the stream position it matches.
--- ARGV: sub ('' for anonymous), role, the token's employer id.
+-- ARGV: sub ('' for anonymous), role, the token's employer id (who is staff is
+-- decided in C++ from the room hash returned here).
 -- Returns {'ok', JSON}.
 local sub, role, employer = ARGV[1], ARGV[2], ARGV[3]
 local now = now_ms()

@@ -97,6 +97,7 @@ TEST(StageApi, OnlyListedCounsellorsChangeTheStageAndSubsAreText) {
   std::string counsellor = token(Role::Counsellor, "c1", "s1");
   r = put(node.url("/api/v1/rooms/s1/stage/\xff\xfex"), {{"slot", "guest"}}, counsellor);
   EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.json()["error"]["message"].get<std::string>().find("UTF-8"), std::string::npos);
   r = put(node.url("/api/v1/rooms/s1/stage/c1"), {{"slot", "guest"}, {"name", "Ms Li"}},
           counsellor);
   ASSERT_EQ(r.status, 200) << r.body;
