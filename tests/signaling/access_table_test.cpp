@@ -9,9 +9,11 @@
 
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "core/jwt.h"
+#include "rooms/access.h"
 #include "tests/support/http_client.h"
 #include "tests/support/jobcastd.h"
 #include "tests/support/redis_server.h"
@@ -223,6 +225,18 @@ TEST_F(AccessTable, EveryRouteAndActionAnswersEveryRoleAsTheTableSays) {
     }
   }
   EXPECT_GT(checked, 400u);
+}
+
+// Every room operation the table names is one of the policy's operations
+// (rooms::Operation); the others are the room-independent checks.
+TEST(AccessTableDoc, OperationsAreThePolicys) {
+  const std::set<std::string> room_independent = {"-", "manage_employers", "create_room",
+                                                  "profile"};
+  for (const auto& row : readTable()) {
+    if (room_independent.count(row.operation))
+      continue;
+    EXPECT_TRUE(rooms::parseOperation(row.operation).has_value()) << row.text;
+  }
 }
 
 // docs/access.md shows the same table: each row of the TSV, as a Markdown row.
