@@ -261,12 +261,38 @@ TEST(MediaLeak, GuestsJoiningAndLeavingTheStageLeaveNothingBehind) {
   EXPECT_EQ(f.media->state("stage"), StageState::Live);
 }
 
+// A real publisher's offer with its video renamed to VP8 (everything else as
+// the browser sent it) is refused for the codec, before any pipeline exists;
+// the same offer with H.264 is accepted, so the codec is the only reason.
 TEST(MediaService, RefusesOffersWithoutH264) {
   Fixture f;
-  std::optional<Result<MediaService::Published>> result;
-  f.media->publish("room1", "v=0\r\n", [&](auto r) { result = r; });
-  ASSERT_TRUE(result && !*result);
-  EXPECT_EQ(result->error().code, "bad_sdp");
+  WhipClient client;
+  auto offer = client.createOffer();
+  ASSERT_TRUE(offer) << offer.error().message;
+  std::string vp8 = offer.value();
+  size_t renamed = 0;
+  for (size_t at = vp8.find("H264/90000"); at != std::string::npos;
+       at = vp8.find("H264/90000", at)) {
+    vp8.replace(at, 10, "VP8/90000");
+    ++renamed;
+  }
+  ASSERT_GT(renamed, 0u) << offer.value();
+
+  std::optional<Result<MediaService::Published>> refused;
+  f.media->publish("room1", vp8, {}, [&](auto r) { refused = r; });
+  ASSERT_TRUE(pumpUntil(
+      f.loop, [&] { return refused.has_value(); }, 10s));
+  ASSERT_FALSE(*refused) << "a VP8-only offer was accepted";
+  EXPECT_EQ(refused->error().code, "bad_sdp");
+  EXPECT_NE(refused->error().message.find("H.264"), std::string::npos) << refused->error().message;
+  EXPECT_EQ(f.media->state("room1"), StageState::Idle);
+
+  std::optional<Result<MediaService::Published>> accepted;
+  f.media->publish("room1", offer.value(), {}, [&](auto r) { accepted = r; });
+  ASSERT_TRUE(pumpUntil(
+      f.loop, [&] { return accepted.has_value(); }, 10s));
+  EXPECT_TRUE(*accepted) << accepted->error().message;
+  client.stop();
 }
 
 }  // namespace

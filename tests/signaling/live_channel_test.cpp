@@ -87,6 +87,27 @@ class LiveChannel : public ::testing::Test {
     return c;
   }
 
+  // A job card added the way the room's employer adds one (REST); its id.
+  std::string addJob(const Jobcastd& node) {
+    auto r = httpJson("POST", node.url(std::string("/api/v1/rooms/") + kRoom + "/jobs"),
+                      {{"title", "Driller"},
+                       {"wage_min", 6000},
+                       {"wage_max", 9000},
+                       {"wage_unit", "month"},
+                       {"hours", "12h shifts"},
+                       {"location", "Baotou"},
+                       {"headcount", 5}},
+                      token(Role::Employer, kEmployer, "Acme", kEmployer));
+    EXPECT_EQ(r.status, 201) << r.body;
+    return r.json().value("id", "");
+  }
+
+  void putProfile(const Jobcastd& node, const std::string& tok) {
+    auto r = httpJson("PUT", node.url("/api/v1/me/profile"),
+                      {{"name", "Ama"}, {"phone", "13800138000"}}, tok);
+    EXPECT_EQ(r.status, 200) << r.body;
+  }
+
   RedisServer redis_;
   TempDir dir_{"live-test"};
   int configs_ = 0;
@@ -440,19 +461,40 @@ TEST_F(LiveChannel, StaffOnlyAndPersonalEventsReachOnlyTheirAudience) {
   auto js = join(*node, token(Role::Jobseeker, "js-1"));
   auto counsellor = join(*node, token(Role::Counsellor, "c-1"));
   ASSERT_TRUE(viewer && js && counsellor);
-  appendEvent(redis_, "application.created", {{"application", "a1"}}, "staff");
-  appendEvent(redis_, "application.count", {{"job", "job-7"}, {"count", 1}});
-  appendEvent(redis_, "queue.position", {{"position", 4}}, "user:js-1");
-  appendEvent(redis_, "marker", json::object());
+  // Real actions, so the payloads are the ones apply.lua and the queue scripts
+  // write: an application (staff), its count (all), a queue place (the person).
+  std::string job = addJob(*node);
+  putProfile(*node, token(Role::Jobseeker, "js-1"));
+  json applied = js->call({{"type", "apply"}, {"job", job}});
+  ASSERT_EQ(applied["type"], "ack") << applied.dump();
+  ASSERT_EQ(js->call({{"type", "queue.join"}})["type"], "ack");
+  json marker = counsellor->call({{"type", "chat.send"}, {"text", "marker"}});
+  ASSERT_EQ(marker["type"], "ack");
+  auto isMarker = [&](const json& e) { return e["id"] == marker["event"]; };
   for (auto* c : {viewer.get(), js.get(), counsellor.get()})
-    ASSERT_FALSE(c->waitEvent("marker").is_null());
-  EXPECT_EQ(counsellor->events("application.created").size(), 1u);
-  EXPECT_EQ(viewer->events("application.count").size(), 1u);
-  EXPECT_EQ(js->events("application.count").size(), 1u);
+    ASSERT_FALSE(c->waitEvent("chat.message", isMarker).is_null());
+
+  auto created = counsellor->events("application.created");
+  ASSERT_EQ(created.size(), 1u);
+  EXPECT_EQ(created[0]["data"]["application"]["id"], applied["application"]["id"]);
+  EXPECT_EQ(created[0]["data"]["application"]["job_id"], job);
+  EXPECT_EQ(created[0]["data"]["application"]["applicant"], "js-1");
+  for (auto* c : {viewer.get(), js.get()}) {
+    auto count = c->events("application.count");
+    ASSERT_EQ(count.size(), 1u);
+    EXPECT_EQ(count[0]["data"]["job_id"], job);
+    EXPECT_EQ(count[0]["data"]["job_count"], 1);
+    EXPECT_EQ(count[0]["data"]["total"], 1);
+    EXPECT_FALSE(count[0]["data"].contains("applicant"));
+  }
   EXPECT_TRUE(viewer->events("application.created").empty());
   EXPECT_TRUE(js->events("application.created").empty());
   EXPECT_TRUE(viewer->events("queue.position").empty());
-  EXPECT_EQ(js->events("queue.position").size(), 1u);
+  EXPECT_TRUE(counsellor->events("queue.position").empty());
+  ASSERT_EQ(js->events("queue.position").size(), 1u);
+  EXPECT_EQ(js->events("queue.position")[0]["data"]["position"], 1);
+  EXPECT_FALSE(counsellor->events("queue.list").empty());
+  EXPECT_TRUE(viewer->events("queue.list").empty());
 
   // Cards and captions need their roles.
   json card{{"type", "card.show"}, {"card", "policy"}, {"title", "Fair pay"}, {"body", "..."}};
@@ -467,15 +509,42 @@ TEST_F(LiveChannel, StaffOnlyAndPersonalEventsReachOnlyTheirAudience) {
 
 TEST_F(LiveChannel, ApplyGoesThroughTheRoomStore) {
   auto node = startNode();
-  auto js = join(*node, token(Role::Jobseeker, "js-1"));
+  std::string js_token = token(Role::Jobseeker, "js-1");
+  auto js = join(*node, js_token);
   auto viewer = join(*node);
-  ASSERT_TRUE(js && viewer);
+  auto emp = join(*node, token(Role::Employer, kEmployer, "Acme", kEmployer));
+  ASSERT_TRUE(js && viewer && emp);
   EXPECT_EQ(viewer->call({{"type", "apply"}, {"job", "job-7"}})["code"], "auth_required");
   EXPECT_EQ(js->call({{"type", "apply"}})["code"], "bad_request");
-  // The store's own rules answer (no profile yet, unknown job), not a stub.
-  json r = js->call({{"type", "apply"}, {"job", "job-7"}});
-  EXPECT_EQ(r["type"], "error");
-  EXPECT_NE(r["code"], "unavailable");
+  std::string job = addJob(*node);
+  // The store's own rules answer: no profile yet, then an unknown job.
+  EXPECT_EQ(js->call({{"type", "apply"}, {"job", job}})["code"], "profile_required");
+  putProfile(*node, js_token);
+  EXPECT_EQ(js->call({{"type", "apply"}, {"job", "no-such-job"}})["code"], "not_found");
+
+  json first = js->call({{"type", "apply"}, {"job", job}});
+  ASSERT_EQ(first["type"], "ack") << first.dump();
+  EXPECT_EQ(first["created"], true);
+  EXPECT_EQ(first["application"]["job_id"], job);
+  EXPECT_EQ(first["application"]["applicant"], "js-1");
+  EXPECT_EQ(first["application"]["status"], "applied");
+  // The room's employer hears of it on the channel, as the studio does.
+  json created = emp->waitEvent("application.created");
+  ASSERT_FALSE(created.is_null());
+  EXPECT_EQ(created["data"]["application"]["id"], first["application"]["id"]);
+
+  // One click, one application: a repeat answers the same one.
+  json again = js->call({{"type", "apply"}, {"job", job}});
+  ASSERT_EQ(again["type"], "ack") << again.dump();
+  EXPECT_EQ(again["created"], false);
+  EXPECT_EQ(again["application"]["id"], first["application"]["id"]);
+
+  // It is stored where REST reads it.
+  auto mine = httpGet(node->url("/api/v1/me/applications"),
+                      {{"Authorization", "Bearer " + js_token}});
+  ASSERT_EQ(mine.status, 200) << mine.body;
+  ASSERT_EQ(mine.json()["items"].size(), 1u);
+  EXPECT_EQ(mine.json()["items"][0]["id"], first["application"]["id"]);
 }
 
 }  // namespace
