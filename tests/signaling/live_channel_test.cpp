@@ -476,6 +476,7 @@ TEST_F(LiveChannel, StaffOnlyAndPersonalEventsReachOnlyTheirAudience) {
 
   auto created = counsellor->events("application.created");
   ASSERT_EQ(created.size(), 1u);
+  ASSERT_TRUE(created[0]["data"]["application"].is_object()) << created[0].dump();
   EXPECT_EQ(created[0]["data"]["application"]["id"], applied["application"]["id"]);
   EXPECT_EQ(created[0]["data"]["application"]["job_id"], job);
   EXPECT_EQ(created[0]["data"]["application"]["applicant"], "js-1");
@@ -531,6 +532,7 @@ TEST_F(LiveChannel, ApplyGoesThroughTheRoomStore) {
   // The room's employer hears of it on the channel, as the studio does.
   json created = emp->waitEvent("application.created");
   ASSERT_FALSE(created.is_null());
+  ASSERT_TRUE(created["data"]["application"].is_object()) << created.dump();
   EXPECT_EQ(created["data"]["application"]["id"], first["application"]["id"]);
 
   // One click, one application: a repeat answers the same one.
@@ -540,8 +542,8 @@ TEST_F(LiveChannel, ApplyGoesThroughTheRoomStore) {
   EXPECT_EQ(again["application"]["id"], first["application"]["id"]);
 
   // It is stored where REST reads it.
-  auto mine = httpGet(node->url("/api/v1/me/applications"),
-                      {{"Authorization", "Bearer " + js_token}});
+  auto mine =
+      httpGet(node->url("/api/v1/me/applications"), {{"Authorization", "Bearer " + js_token}});
   ASSERT_EQ(mine.status, 200) << mine.body;
   ASSERT_EQ(mine.json()["items"].size(), 1u);
   EXPECT_EQ(mine.json()["items"][0]["id"], first["application"]["id"]);
