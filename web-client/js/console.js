@@ -138,8 +138,6 @@ function watch() {
 function onEvent(kind, d) {
   switch (kind) {
     case 'room.status': if (d.status && d.status !== state.room.status) { state.room.status = d.status; watch(); } break;
-    case 'room.started': state.room.status = 'live'; watch(); break;
-    case 'room.ended': state.room.status = 'ended'; watch(); break;
     case 'viewers.changed': state.figures.viewers = d.count ?? d.viewers ?? d.total; break;
     case 'application.count': state.figures.applications = d.total; break;
     case 'question.asked': takeQuestion(d.question || d); renderQuestions(); announce(t('qa.new', { text: (d.question || d).text }), { toast: false }); break;

@@ -360,11 +360,10 @@ function isMe(d) {
 
 function onEvent(kind, d) {
   switch (kind) {
+    // {status, at} from rooms/transition_room.lua: the one event for scheduled -> live -> ended.
     case 'room.status':
       if (d.status && d.status !== state.room.status) { state.room.status = d.status; onStatusChanged(); renderHeader(); }
       break;
-    case 'room.started': state.room.status = 'live'; onStatusChanged(); renderHeader(); break;
-    case 'room.ended': state.room.status = 'ended'; onStatusChanged(); renderHeader(); break;
     case 'job.added': setJobs([api.jobOf(d.job || d)]); renderJobs(); break;
     case 'job.pinned': {
       const job = d.job && typeof d.job === 'object' ? api.jobOf(d.job) : null;
@@ -475,7 +474,7 @@ async function applyTo(jobId, button) {
     saveApplied();
     announce(`${t('job.applied')}: ${(state.jobs.get(String(jobId)) || {}).title || ''}`);
   } catch (e) {
-    if (e.code === 'profile_required' || e.code === 'no_profile' || (e.status === 409 && /profile/i.test(e.message))) {
+    if (e.code === 'profile_required') {
       state.hasProfile = false;
       openProfile(jobId);
     } else {
@@ -551,13 +550,13 @@ $('#chat-form').addEventListener('submit', async (e) => {
     const code = String(x.code || '');
     const n = $('#chat-notice');
     const seconds = Number((String(x.message).match(/(\d+) s/) || [])[1]);
-    if (/mute/.test(code)) {
+    if (code === 'muted') {
       state.muted = { until: seconds ? Date.now() + seconds * 1000 : (state.muted && state.muted.until) };
       renderChatNotice();
-    } else if (/ban/.test(code)) {
+    } else if (code === 'banned') {
       state.banned = true;
       renderChatNotice();
-    } else if (/slow/.test(code)) {
+    } else if (code === 'slow_mode') {
       if (!state.slowmode) state.slowmode = seconds || 1;
       renderChatNotice();
     } else {
