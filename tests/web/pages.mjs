@@ -225,6 +225,65 @@ try {
     await ctx.close();
   });
 
+  // The pages follow the events the server really sends: room.status moves an
+  // open viewer from "not started" to live to ended; application.created puts
+  // the new application in an open studio, whose profile comes with a read of
+  // only the new applications (never a re-list, which would audit everyone).
+  await report.check('an open viewer follows the room going live and ending; an open studio adds each new application without re-listing', async () => {
+    const rest = async (method, url, token, body = {}) => {
+      const res = await fetch(`${base}/api/v1${url}`, { method, headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`${method} ${url} -> ${res.status} ${text}`);
+      return text ? JSON.parse(text) : null;
+    };
+    const admin = server.token('admin', 'ops', { rooms: ['*'], name: 'ops' });
+    const emp = await rest('POST', '/employers', admin, { name: 'Harbour Foods' });
+    await rest('POST', `/employers/${encodeURIComponent(emp.id)}/verify`, admin);
+    const room = await rest('POST', '/rooms', admin, { title: 'Status room', employer_id: emp.id, scheduled_at: Math.floor(Date.now() / 1000) + 3600 });
+    const job = await rest('POST', `/rooms/${room.id}/jobs`, admin, { title: 'Packer', wage_min: 4000, wage_max: 5000, wage_unit: 'month', hours: '8-17', location: 'Baotou', headcount: 3 });
+    const employer = server.token('employer', emp.id, { rooms: [room.id], employer: emp.id, name: 'Harbour Foods' });
+    const applyAs = async (sub, name) => {
+      const tok = server.token('jobseeker', sub, { rooms: [room.id], name });
+      await rest('PUT', '/me/profile', tok, { name, phone: '13800138000' });
+      await rest('POST', `/rooms/${room.id}/jobs/${job.id}/apply`, tok);
+    };
+    await applyAs('pages-seeker-0', 'Before');
+
+    const ctx = await browser.newContext(DESKTOP);
+    const viewer = await ctx.newPage();
+    const problems = watchPage(viewer, 'viewer');
+    await viewer.goto(`${base}/room/${room.id}`);
+    await viewer.waitForFunction(() => document.body.dataset.live === 'open', null, { timeout: 10000 });
+    eq(await viewer.textContent('#room-status'), '未开始', 'status before the start');
+
+    const studio = await ctx.newPage();
+    problems.push(...watchPage(studio, 'studio'));
+    const reads = [];
+    studio.on('request', (r) => {
+      const u = new URL(r.url());
+      if (r.method() === 'GET' && u.pathname === `/api/v1/rooms/${room.id}/applications`) reads.push(Number(u.searchParams.get('offset') || 0));
+    });
+    await studio.goto(`${base}/studio/${room.id}#token=${employer}`);
+    await studio.waitForFunction(() => window.jobcastLive && window.jobcastLive.state === 'open', null, { timeout: 10000 });
+    await studio.waitForFunction(() => [...document.querySelectorAll('#applications .app-name')].some((e) => e.textContent === 'Before'), null, { timeout: 5000 });
+
+    await rest('POST', `/rooms/${room.id}/start`, employer);
+    await viewer.waitForFunction(() => document.querySelector('#room-status').textContent === '直播中', null, { timeout: 5000 });
+
+    const names = () => studio.$$eval('#applications .app-name', (l) => l.map((e) => e.textContent).sort());
+    await applyAs('pages-seeker-1', 'Ama');
+    await studio.waitForFunction(() => [...document.querySelectorAll('#applications .app-name')].some((e) => e.textContent === 'Ama'), null, { timeout: 5000 });
+    await applyAs('pages-seeker-2', 'Kofi');
+    await studio.waitForFunction(() => [...document.querySelectorAll('#applications .app-name')].some((e) => e.textContent === 'Kofi'), null, { timeout: 5000 });
+    eq(JSON.stringify(await names()), JSON.stringify(['Ama', 'Before', 'Kofi']), 'applications in the studio');
+    eq(JSON.stringify(reads), JSON.stringify([0, 1, 2]), 'application reads (offsets): one list, then only the new ones');
+
+    await rest('POST', `/rooms/${room.id}/end`, employer);
+    await viewer.waitForFunction(() => document.querySelector('#room-status').textContent === '已结束', null, { timeout: 5000 });
+    assert(problems.length === 0, problems.join('\n'));
+    await ctx.close();
+  });
+
   await report.check('studio shows the fake camera in its preview and lists devices', async () => {
     const ctx = await browser.newContext(DESKTOP);
     const page = await ctx.newPage();

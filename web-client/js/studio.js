@@ -28,17 +28,19 @@ let publisher = null;
 const devices = new Devices($('#preview'), $('#camera'), $('#mic'));
 window.jobcastStudio = state;
 
+// An APPLICATION (docs/api.md). `profile` is there only in the room's list
+// (GET /rooms/{id}/applications), never in the application.created event.
 function appOf(a) {
-  const p = a.profile || a.applicant || a.jobseeker || {};
+  const p = a.profile || {};
   return {
-    id: String(a.id ?? a.application_id),
-    job: a.job_id ?? a.job,
-    name: p.name ?? a.name ?? '',
-    phone: p.phone ?? a.phone ?? '',
-    cv: p.cv ?? a.cv ?? '',
-    keyGroup: p.key_group ?? a.key_group,
-    status: a.status || 'applied',
-    at: a.applied_at ?? a.created_at,
+    id: String(a.id),
+    job: a.job_id,
+    name: p.name || '',
+    phone: p.phone || '',
+    cv: p.cv || '',
+    keyGroup: p.key_group,
+    status: a.status,
+    at: a.applied_at,
     jobTitle: a.job_title,
   };
 }
@@ -112,10 +114,11 @@ function onEvent(kind, d) {
   switch (kind) {
     case 'viewers.changed': state.viewers = d.count ?? d.viewers ?? d.total; renderHeader(); break;
     case 'application.created': {
-      // The event carries no personal data: the list is read again (decrypted, audited).
-      const a = appOf(d.application || d);
+      // The event carries the application but no personal data: it is shown at
+      // once, and its profile comes with a read of just the new applications.
+      const a = appOf(d.application);
       if (!state.apps.has(a.id)) { state.apps.set(a.id, a); renderApps(); }
-      refreshApplications();
+      readNewApplications();
       break;
     }
     case 'application.status': {
@@ -133,8 +136,6 @@ function onEvent(kind, d) {
     }
     case 'queue.changed': state.queueLength = d.length ?? d.size ?? state.queueLength; renderHeader(); break;
     case 'room.status': if (d.status) { state.room.status = d.status; if (d.status === 'ended') state.onAir = false; } renderHeader(); break;
-    case 'room.started': state.room.status = 'live'; renderHeader(); break;
-    case 'room.ended': state.room.status = 'ended'; state.onAir = false; renderHeader(); break;
     case 'queue.list': state.queueLength = d.length; renderHeader(); break;
     case 'media.stage': state.stage = d.state; renderHeader(); break;
     case 'interview.offer': $('#offer').textContent = t('studio.offer', { call: `${d.call_id ?? ''} · ${(d.jobseeker && d.jobseeker.name) || ''}` }); break;
@@ -244,24 +245,36 @@ async function start() {
     onEvent,
   }).connect();
   window.jobcastLive = live;
-  loadApplications();
+  readNewApplications();
   devices.open().catch((e) => { $('#publish-status').textContent = errorText(e); });
 }
 
-let refreshTimer = null;
-function refreshApplications() {
-  clearTimeout(refreshTimer);
-  refreshTimer = setTimeout(loadApplications, 150);
+// The room lists applications oldest first and only appends, so the page reads
+// from where it stopped: each new application costs one read of the new ones
+// only (each profile read is decrypted and written to the audit stream), never
+// a re-list of all. One read at a time; events during a read ask for one more.
+let appsRead = 0;
+let reading = null;
+let readAgain = false;
+function readNewApplications() {
+  if (reading) { readAgain = true; return reading; }
+  reading = (async () => {
+    do {
+      readAgain = false;
+      await readApplications();
+    } while (readAgain);
+  })().finally(() => { reading = null; });
+  return reading;
 }
 
-async function loadApplications() {
+async function readApplications() {
+  const limit = 200;
   try {
-    let offset = 0;
     for (let page = 0; page < 50; page++) {
-      const { items, next } = await api.applications.forRoom(roomId, state.token, { offset, limit: 200 });
+      const { items } = await api.applications.forRoom(roomId, state.token, { offset: appsRead, limit });
       for (const a of items.map(appOf)) state.apps.set(a.id, a);
-      if (next == null || !items.length) break;
-      offset = next;
+      appsRead += items.length;
+      if (items.length < limit) break;
     }
     renderApps();
   } catch (e) {
