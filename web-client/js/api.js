@@ -81,22 +81,20 @@ export async function request(method, path, { body, token, signal, timeoutMs = 1
 }
 
 const enc = encodeURIComponent;
-// Lists may come as a bare array or wrapped ({rooms:[...]}, {items:[...]}).
-function list(data, ...names) {
-  if (Array.isArray(data)) return data;
-  for (const n of [...names, 'items', 'data']) if (data && Array.isArray(data[n])) return data[n];
-  return [];
+// Lists come wrapped: {"items": [...]} (docs/api.md), {"recordings": [...]} for replays.
+function list(data, name = 'items') {
+  return data && Array.isArray(data[name]) ? data[name] : [];
 }
 
 export const rooms = {
   list: async (query = {}) => {
     const q = new URLSearchParams(Object.entries(query).filter(([, v]) => v != null && v !== ''));
-    return list(await request('GET', `/rooms${q.toString() ? '?' + q : ''}`), 'rooms');
+    return list(await request('GET', `/rooms${q.toString() ? '?' + q : ''}`));
   },
   get: (id, token) => request('GET', `/rooms/${enc(id)}`, { token }),
   start: (id, token) => request('POST', `/rooms/${enc(id)}/start`, { token, body: {} }),
   end: (id, token) => request('POST', `/rooms/${enc(id)}/end`, { token, body: {} }),
-  // {recordings:[...], timeline/chapters:[...]} or a bare list: see recordingOf().
+  // {room, recordings: [...]}: see recordingOf().
   recordings: (id, token) => request('GET', `/rooms/${enc(id)}/recordings`, { token }),
 };
 
@@ -113,14 +111,14 @@ export const profile = {
 };
 
 export const applications = {
-  mine: async (token) => list(await request('GET', '/me/applications', { token }), 'applications'),
+  mine: async (token) => list(await request('GET', '/me/applications', { token })),
   // One page: {items, next} where next is the next offset or null.
   forRoom: async (room, token, { offset, limit } = {}) => {
     const q = new URLSearchParams();
     if (offset) q.set('offset', offset);
     if (limit) q.set('limit', limit);
     const data = await request('GET', `/rooms/${enc(room)}/applications${q.toString() ? '?' + q : ''}`, { token });
-    return { items: list(data, 'applications'), next: data ? data.next_offset ?? null : null };
+    return { items: list(data), next: data ? data.next_offset ?? null : null };
   },
   setStatus: (id, status, token) => request('PATCH', `/applications/${enc(id)}`, { token, body: { status } }),
 };
@@ -138,30 +136,28 @@ export const demo = {
   token: (role = 'jobseeker', extra = {}) => request('POST', '/demo/token', { body: { role, ...extra } }),
 };
 
-// Normalised job fields (the server's names, with a few tolerated spellings).
+// A JOB as the server sends it (docs/api.md), in the pages' names.
 export function jobOf(j) {
   if (!j) return null;
-  const wage = j.wage || {};
   return {
-    id: j.id ?? j.job_id,
+    id: j.id,
     title: j.title || '',
-    wageMin: j.wage_min ?? wage.min,
-    wageMax: j.wage_max ?? wage.max,
-    wageUnit: j.wage_unit ?? wage.unit ?? 'month',
+    wageMin: j.wage_min,
+    wageMax: j.wage_max,
+    wageUnit: j.wage_unit,
     hours: j.hours || '',
-    location: j.location || j.place || '',
-    housing: j.housing ?? '',
+    location: j.location || '',
+    housing: j.housing || '',
     headcount: j.headcount,
     description: j.description || '',
-    contract: j.contract_template_url || j.contract_url || j.contract_template || j.contract || '',
-    presentedAt: j.pinned_at ?? j.presented_at,
+    contract: j.contract_template_url || '',
   };
 }
 
 // Room fields from GET /rooms/{id} or a WebSocket snapshot.
 export function roomOf(data) {
   const r = (data && (data.room || data)) || {};
-  const jobsList = list(data && (data.jobs || r.jobs), 'jobs').map(jobOf);
+  const jobsList = ((data && data.jobs) || []).map(jobOf);
   const pinned = data && (data.pinned_job ?? r.pinned_job ?? data.pinned ?? r.pinned);
   const pinnedId = pinned && typeof pinned === 'object' ? (pinned.id ?? pinned.job_id) : pinned;
   return {
@@ -170,7 +166,7 @@ export function roomOf(data) {
     status: r.status || 'scheduled',
     region: r.region,
     employer: r.employer_name || (r.employer && (r.employer.name || r.employer)) || '',
-    startsAt: r.scheduled_start ?? r.starts_at ?? r.scheduled_at,
+    startsAt: r.scheduled_at,
     jobs: jobsList,
     pinnedId: pinnedId ?? null,
     pinnedJob: pinned && typeof pinned === 'object' ? jobOf(pinned) : null,
