@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "core/address_set.h"
+
 #include <unistd.h>
 #include <cstdlib>
 #include <fstream>
@@ -104,6 +106,26 @@ const std::map<std::string, Setter>& keyTable() {
       {"server.max_body_bytes",
        [](Config& c, const std::string& k, const YAML::Node& n) {
          c.max_body_bytes = integer(k, n, 1024, int64_t{1} << 30);
+       }},
+      {"server.max_connections_per_ip",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.max_connections_per_ip = integer(k, n, 0, 1000000);
+       }},
+      {"server.header_timeout_s",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.header_timeout_s = integer(k, n, 1, 600);
+       }},
+      {"server.body_timeout_s",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.body_timeout_s = integer(k, n, 1, 3600);
+       }},
+      {"server.trusted_proxies",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.trusted_proxies = stringList(k, n);
+         for (const auto& p : c.trusted_proxies) {
+           if (!AddressSet::parse({p}))
+             throw ConfigError(k, "expected an IP address or CIDR, got '" + p + "'");
+         }
        }},
       {"server.static_dir",
        [](Config& c, const std::string& k, const YAML::Node& n) { c.static_dir = scalar(k, n); }},
@@ -237,6 +259,13 @@ const std::map<std::string, Setter>& keyTable() {
        [](Config& c, const std::string& k, const YAML::Node& n) {
          c.api_rate_per_second = integer(k, n, 1, 1000000);
        }},
+      {"limits.http_rate_per_second", liveInt(&Config::http_rate_per_second, 1, 1000000)},
+      {"limits.http_rate_burst", liveInt(&Config::http_rate_burst, 1, 1000000)},
+      {"limits.media_rate_per_second", liveInt(&Config::media_rate_per_second, 1, 1000000)},
+      {"limits.media_rate_burst", liveInt(&Config::media_rate_burst, 1, 1000000)},
+      {"limits.session_rate_per_second", liveInt(&Config::session_rate_per_second, 1, 1000000)},
+      {"limits.session_rate_burst", liveInt(&Config::session_rate_burst, 1, 1000000)},
+      {"limits.max_keys", liveInt(&Config::rate_max_keys, 100, 100000000)},
       {"limits.api_rate_burst",
        [](Config& c, const std::string& k, const YAML::Node& n) {
          c.api_rate_burst = integer(k, n, 1, 1000000);

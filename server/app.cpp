@@ -55,6 +55,18 @@ Result<bool> App::start() {
   options.tls_cert = config_.tls_cert;
   options.tls_key = config_.tls_key;
   options.max_body_bytes = config_.max_body_bytes;
+  options.max_connections_per_ip = config_.max_connections_per_ip;
+  options.header_timeout_s = static_cast<int>(config_.header_timeout_s);
+  options.body_timeout_s = static_cast<int>(config_.body_timeout_s);
+  options.trusted_proxies = AddressSet::parse(config_.trusted_proxies).value_or(AddressSet{});
+  auto rate = [this](int64_t per_second, int64_t burst) {
+    return RateLimiter::Options{.per_second = static_cast<double>(per_second),
+                                .burst = static_cast<double>(burst),
+                                .max_keys = static_cast<size_t>(config_.rate_max_keys)};
+  };
+  options.general_rate = rate(config_.http_rate_per_second, config_.http_rate_burst);
+  options.media_rate = rate(config_.media_rate_per_second, config_.media_rate_burst);
+  options.session_rate = rate(config_.session_rate_per_second, config_.session_rate_burst);
   if (options.https.enabled() && options.tls_cert.empty()) {
     char host[256] = "localhost";
     gethostname(host, sizeof host - 1);

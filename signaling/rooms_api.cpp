@@ -86,7 +86,7 @@ RoomsApi::RoomsApi(http::Router& router, Loop& loop, RedisClient& redis, const J
 
 bool RoomsApi::admit(const Request& request, const Responder& responder,
                      const std::optional<Claims>& who) {
-  std::string key = who ? "user:" + who->sub : "ip:" + request.peer;
+  std::string key = who ? "user:" + who->sub : "ip:" + request.client;
   if (limiter_.allow(key))
     return true;
   auto response = errorResponse(Error{"rate_limited", "too many requests; slow down"});
@@ -322,6 +322,7 @@ Result<std::unique_ptr<RoomsApi>> registerRoomsApi(http::Router& router, Loop& l
   RoomsApi::Options options;
   options.rate_limit.per_second = static_cast<double>(config.api_rate_per_second);
   options.rate_limit.burst = static_cast<double>(config.api_rate_burst);
+  options.rate_limit.max_keys = static_cast<size_t>(config.rate_max_keys);
   return std::make_unique<RoomsApi>(router, loop, redis, jwt, std::move(cipher.value()), options);
 }
 
