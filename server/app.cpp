@@ -1,5 +1,6 @@
 #include "server/app.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 #include <algorithm>
 #include <filesystem>
@@ -20,10 +21,11 @@ App::~App() {
 }
 
 Result<bool> App::start() {
-  std::error_code ec;
-  std::filesystem::create_directories(config_.data_dir, ec);
-  if (ec)
-    return Error{"data_dir", "cannot create " + config_.data_dir + ": " + ec.message()};
+  // Everything this node writes (secrets, the TLS key, recordings, the
+  // embedded Redis' files) is for it alone: private from creation.
+  ::umask(077);
+  if (auto made = makePrivateDirectory(config_.data_dir); !made)
+    return made.error();
 
   auto jwt_secret = resolveSecret(config_.jwt_secret, config_.data_dir, "jwt-secret");
   if (!jwt_secret)

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "core/log.h"
+#include "core/tls.h"
 
 namespace jobcast::http {
 
@@ -269,9 +270,35 @@ bool admitRequest(Exchange& ex, const std::string& route, const Responder& respo
   return false;
 }
 
-void corsHeaders(Response& r) {
-  r.header("access-control-allow-origin", "*");
-  r.header("access-control-expose-headers", "Location, Link, ETag, Retry-After");
+// Pages may load only this node's scripts and styles and may not be framed.
+// Media, playlists and the live channel may come from another node (a 307 to
+// the room's media node), hence the schemes in media-src and connect-src;
+// hls.js feeds the video from blob: URLs and runs its worker from one.
+constexpr const char* kPagePolicy =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob: https: http:; connect-src 'self' https: http: wss: ws:; "
+    "worker-src 'self' blob:; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'";
+
+// Routes other sites' players and WHIP/WHEP clients may call from a browser.
+bool crossOriginRoute(const std::string& route) {
+  return route.rfind("/whip/", 0) == 0 || route.rfind("/whep/", 0) == 0 ||
+         route.rfind("/hls/", 0) == 0;
+}
+
+void securityHeaders(const Exchange& ex, Response& r) {
+  if (crossOriginRoute(ex.route)) {
+    r.header("access-control-allow-origin", "*");
+    r.header("access-control-expose-headers", "Location, Link, ETag, Retry-After");
+  }
+  r.header("x-content-type-options", "nosniff");
+  r.header("referrer-policy", "strict-origin-when-cross-origin");
+  if (ex.request.tls)
+    r.header("strict-transport-security", "max-age=31536000");
+  if (r.content_type.rfind("text/html", 0) == 0) {
+    r.header("content-security-policy", kPagePolicy);
+    r.header("x-frame-options", "DENY");
+  }
 }
 
 void dispatch(Router& router, const std::shared_ptr<Exchange>& ex) {
@@ -321,7 +348,7 @@ int writeSome(lws* wsi, Exchange& ex) {
   Response& r = *ex.response;
   const std::string& body = ex.request.method == Method::Head ? std::string() : r.bodyBytes();
   if (!ex.headers_sent) {
-    corsHeaders(r);
+    securityHeaders(ex, r);
     std::vector<unsigned char> buf(LWS_PRE + 8192 + r.headers.size() * 256);
     unsigned char* start = buf.data() + LWS_PRE;
     unsigned char* p = start;
@@ -507,8 +534,9 @@ int httpCallback(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
                         vhost_impl->server->options().trusted_proxies);
       if (vhost_impl->session.allow(client))
         return 0;
-      vhost_impl->server->metrics().add("jobcast_http_requests_total",
-                                        {{"route", "websocket"}, {"method", "GET"}, {"status", "429"}});
+      vhost_impl->server->metrics().add(
+          "jobcast_http_requests_total",
+          {{"route", "websocket"}, {"method", "GET"}, {"status", "429"}});
       return 1;
     }
     default:
@@ -542,8 +570,7 @@ HttpServer::HttpServer(Loop& loop, Metrics& metrics, Router& router, Options opt
                     "server.max_connections_per_ip open.");
   metrics_.gaugeFn("jobcast_http_connections_open", {},
                    [this] { return static_cast<double>(impl_->connections.size()); });
-  metrics_.describe("jobcast_http_connections_open", Metrics::Type::Gauge,
-                    "Connections open now.");
+  metrics_.describe("jobcast_http_connections_open", Metrics::Type::Gauge, "Connections open now.");
   metrics_.describe("jobcast_http_requests_total", Metrics::Type::Counter,
                     "HTTP requests answered, by route pattern, method and status.");
 }
@@ -604,6 +631,10 @@ Result<bool> HttpServer::start() {
       vi.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
       vi.ssl_cert_filepath = options_.tls_cert.c_str();
       vi.ssl_private_key_filepath = options_.tls_key.c_str();
+      vi.ssl_cipher_list = tls::kTls12Ciphers;
+      vi.tls1_3_plus_cipher_list = tls::kTls13Ciphers;
+      vi.ssl_options_set =
+          SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 | SSL_OP_CIPHER_SERVER_PREFERENCE;
     }
     lws_vhost* vh = lws_create_vhost(context_, &vi);
     if (!vh) {

@@ -94,9 +94,9 @@ TEST(ConnectionLimits, HalfOpenConnectionsFromOneAddressDoNotStarveOthers) {
   auto probe = [&] {
     auto started = std::chrono::steady_clock::now();
     auto r = healthFrom(node, "127.0.0.2");
-    latencies_ms.push_back(std::chrono::duration<double, std::milli>(
-                               std::chrono::steady_clock::now() - started)
-                               .count());
+    latencies_ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count());
     if (r.status != 200)
       failures.push_back("status " + std::to_string(r.status) + " " + r.error);
   };
@@ -124,10 +124,10 @@ TEST(ConnectionLimits, HalfOpenConnectionsFromOneAddressDoNotStarveOthers) {
   std::vector<double> sorted = latencies_ms;
   std::sort(sorted.begin(), sorted.end());
   std::cout << "half-open connections: " << sockets.size() << " opened, " << accepted
-            << " accepted, " << refused << " refused; /healthz from 127.0.0.2: "
-            << latencies_ms.size() << " probes, " << failures.size()
-            << " failed, p50 " << sorted[sorted.size() / 2] << " ms, max " << sorted.back()
-            << " ms\n";
+            << " accepted, " << refused
+            << " refused; /healthz from 127.0.0.2: " << latencies_ms.size() << " probes, "
+            << failures.size() << " failed, p50 " << sorted[sorted.size() / 2] << " ms, max "
+            << sorted.back() << " ms\n";
 
   EXPECT_TRUE(failures.empty()) << failures.size() << " of " << latencies_ms.size()
                                 << " probes failed, first: " << failures.front();
