@@ -161,6 +161,7 @@ const std::map<std::string, Setter>& keyTable() {
                                 const YAML::Node& n) { c.whep_ice_addresses = scalar(k, n); }},
       {"auth.jwt_secret",
        [](Config& c, const std::string& k, const YAML::Node& n) { c.jwt_secret = scalar(k, n); }},
+      {"auth.max_token_lifetime_s", liveInt(&Config::jwt_max_lifetime_s, 60, 366 * 24 * 3600)},
       {"live.blocked_words",
        [](Config& c, const std::string& k, const YAML::Node& n) {
          if (!n.IsSequence())
@@ -388,8 +389,10 @@ void Config::validate() const {
     if (!hex)
       throw ConfigError("crypto.data_key", "expected 64 hex characters (256 bits)");
   }
-  if (!jwt_secret.empty() && jwt_secret.size() < 16) {
-    throw ConfigError("auth.jwt_secret", "must be at least 16 characters");
+  if (!jwt_secret.empty() && jwt_secret.size() < 32) {
+    // HS256 keys shorter than its 256-bit output are guessable offline.
+    throw ConfigError("auth.jwt_secret",
+                      "(or JOBCAST_JWT_SECRET) must be at least 32 bytes, e.g. 64 hex characters");
   }
   if (live_viewer_ttl_ms <= live_heartbeat_ms) {
     throw ConfigError("live.viewer_ttl_ms", "must be longer than live.heartbeat_ms");

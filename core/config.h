@@ -64,8 +64,9 @@ struct Config {
   std::string whep_ice_addresses;  // comma-separated local IPs for ICE; empty: all interfaces
 
   // auth and personal data (secrets: prefer the environment)
-  std::string jwt_secret;  // JOBCAST_JWT_SECRET
-  std::string data_key;    // JOBCAST_DATA_KEY, 64 hex chars (AES-256)
+  std::string jwt_secret;                       // JOBCAST_JWT_SECRET, at least 32 bytes
+  int64_t jwt_max_lifetime_s = 30 * 24 * 3600;  // tokens living longer are refused
+  std::string data_key;                         // JOBCAST_DATA_KEY, 64 hex chars (AES-256)
 
   // limits: REST requests per user (with a token) or per client address
   int64_t api_rate_per_second = 20;

@@ -30,7 +30,8 @@ Result<bool> App::start() {
   auto jwt_secret = resolveSecret(config_.jwt_secret, config_.data_dir, "jwt-secret");
   if (!jwt_secret)
     return Error{"auth.jwt_secret", jwt_secret.error().message};
-  jwt_ = std::make_unique<Jwt>(jwt_secret.value());
+  jwt_ = std::make_unique<Jwt>(jwt_secret.value(),
+                               Jwt::Options{.max_lifetime_s = config_.jwt_max_lifetime_s});
   auto data_key = resolveSecret(config_.data_key, config_.data_dir, "data-key");
   if (!data_key)
     return Error{"crypto.data_key", data_key.error().message};

@@ -10,7 +10,7 @@ DURATION=${DURATION:-10s} CONNECTIONS=${CONNECTIONS:-32} THREADS=${THREADS:-2}
 USERS=${USERS:-500} JOBS=${JOBS:-100} FSYNC=${FSYNC:-everysec}
 work=$(mktemp -d)
 redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-secret=bench-secret-0123456789abcdef
+secret=bench-secret-0123456789abcdef-0123456789
 cleanup() {
   [ -n "${node_pid:-}" ] && kill "$node_pid" 2>/dev/null || true
   [ -n "${redis_pid:-}" ] && kill "$redis_pid" 2>/dev/null || true

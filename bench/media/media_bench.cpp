@@ -34,7 +34,7 @@ std::string token(Role role, const std::string& sub) {
   c.rooms = {"*"};
   c.iat = static_cast<int64_t>(std::time(nullptr));
   c.exp = c.iat + 3600;
-  return Jwt("test-secret-0123456789abcdef").sign(c);
+  return Jwt("test-secret-0123456789abcdef-0123456789").sign(c);
 }
 
 std::string employerToken() {
@@ -44,7 +44,7 @@ std::string employerToken() {
   c.rooms = {"*"};
   c.iat = static_cast<int64_t>(std::time(nullptr));
   c.exp = c.iat + 3600;
-  return Jwt("test-secret-0123456789abcdef").sign(c);
+  return Jwt("test-secret-0123456789abcdef-0123456789").sign(c);
 }
 
 double cpuSeconds(pid_t pid) {

@@ -23,7 +23,7 @@ constexpr const char* kEmployer = "emp-acme";
 
 std::string token(Role role, const std::string& sub, const std::string& name = "",
                   const std::string& employer = "") {
-  Jwt jwt("test-secret-0123456789abcdef");
+  Jwt jwt("test-secret-0123456789abcdef-0123456789");
   Claims c;
   c.sub = sub;
   c.name = name.empty() ? sub : name;

@@ -24,7 +24,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const char kSecret[] = "test-secret-0123456789abcdef";  // the fixture's JOBCAST_JWT_SECRET
+const char kSecret[] = "test-secret-0123456789abcdef-0123456789";  // the fixture's JOBCAST_JWT_SECRET
 const char kLeaseKey[] = "jc:{r:r1}:media_node";
 
 std::string employerToken() {

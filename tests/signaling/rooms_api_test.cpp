@@ -21,7 +21,7 @@ namespace {
 
 using nlohmann::json;
 
-const char kSecret[] = "test-secret-0123456789abcdef";
+const char kSecret[] = "test-secret-0123456789abcdef-0123456789";
 
 int64_t nowSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
