@@ -176,13 +176,18 @@ void RoomsApi::routes(http::Router& router) {
         if (!limit)
           return fail(r, error);
         filter.limit = static_cast<size_t>(*limit);
-        store_.listRooms(filter, [r](Result<std::vector<rooms::Room>> rooms) {
-          if (!rooms.ok())
-            return fail(r, rooms.error());
+        if (auto cursor = q.queryParam("cursor"))
+          filter.cursor = *cursor;
+        store_.listRooms(filter, [r](Result<rooms::RoomPage> page) {
+          if (!page.ok())
+            return fail(r, page.error());
           json items = json::array();
-          for (const auto& room : rooms.value())
+          for (const auto& room : page->rooms)
             items.push_back(room.toJson());
-          r.json(200, {{"items", items}});
+          json body = {{"items", items}, {"next_cursor", nullptr}};
+          if (!page->next_cursor.empty())
+            body["next_cursor"] = page->next_cursor;
+          r.json(200, body);
         });
       }));
   router.add(Method::Get, api + "/rooms/{id}",
