@@ -127,6 +127,18 @@ const std::map<std::string, Setter>& keyTable() {
              throw ConfigError(k, "expected an IP address or CIDR, got '" + p + "'");
          }
        }},
+      {"server.node_urls",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.node_urls = stringList(k, n);
+         for (auto& url : c.node_urls) {
+           while (!url.empty() && url.back() == '/')
+             url.pop_back();
+           bool scheme = url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
+           std::string rest = scheme ? url.substr(url.find("//") + 2) : "";
+           if (rest.empty() || rest.find_first_of("/?# @") != std::string::npos)
+             throw ConfigError(k, "expected http(s)://HOST[:PORT], got '" + url + "'");
+         }
+       }},
       {"server.static_dir",
        [](Config& c, const std::string& k, const YAML::Node& n) { c.static_dir = scalar(k, n); }},
       {"data_dir",

@@ -47,6 +47,9 @@ struct Config {
   // Peers whose X-Forwarded-For names the client (addresses or CIDRs); they are
   // exempt from the connection cap.
   std::vector<std::string> trusted_proxies;
+  // Base URLs of the deployment's other nodes (their public_url): pages follow
+  // a WHIP/WHEP 307 with their token only to these and their own origin.
+  std::vector<std::string> node_urls;
   std::string static_dir;  // empty: web-client/ beside the binary's source tree
 
   std::string data_dir = "./data";

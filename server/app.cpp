@@ -185,6 +185,19 @@ void App::addHealthRoutes() {
 }
 
 void App::addPages() {
+  // What pages need to know about the deployment: the origins they may send
+  // their token to when a WHIP/WHEP request is redirected to another node.
+  router_.add(http::Method::Get, "/api/v1/config",
+              [this](const http::Request&, const http::Responder& r) {
+                nlohmann::json origins = nlohmann::json::array();
+                for (const auto& url : config_.node_urls)
+                  origins.push_back(url);
+                if (!config_.public_url.empty()) {
+                  auto slash = config_.public_url.find('/', config_.public_url.find("//") + 2);
+                  origins.push_back(config_.public_url.substr(0, slash));
+                }
+                r.json(200, {{"node_origins", origins}});
+              });
   std::string dir = http::findWebClientDir(config_.static_dir);
   if (dir.empty()) {
     log::warn("no web-client folder found; pages are not served",
