@@ -67,6 +67,32 @@ std::string writeConfig(const TempDir& dir, const std::string& yaml) {
   return path;
 }
 
+// The status line a WebSocket upgrade from `from` gets ("HTTP/1.1 101 ..."), or
+// empty when the node closes the connection instead.
+std::string upgradeFrom(const char* from, int port) {
+  int fd = connectFrom(from, port);
+  if (fd < 0)
+    return "no connection";
+  static const char kUpgrade[] =
+      "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+      "Sec-WebSocket-Protocol: jobcast.v1\r\n\r\n";
+  ::send(fd, kUpgrade, sizeof kUpgrade - 1, MSG_NOSIGNAL);
+  std::string reply;
+  char buf[512];
+  while (reply.find("\r\n") == std::string::npos) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 10000) <= 0)
+      break;
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0)
+      break;
+    reply.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return reply.substr(0, reply.find("\r\n"));
+}
+
 HttpResponse healthFrom(const Jobcastd& node, const char* from) {
   HttpRequest probe;
   probe.url = node.url("/healthz");
@@ -168,6 +194,10 @@ TEST(ConnectionLimits, CapsConnectionsPerAddressButNotForTrustedProxies) {
   ASSERT_GE(fourth, 0);  // the kernel accepted it; the node then hangs up
   EXPECT_TRUE(closedByServer(fourth, std::chrono::seconds(10)));
   ::close(fourth);
+  HttpRequest metrics;
+  metrics.url = node.url("/metrics");
+  metrics.local_address = "127.0.0.5";
+  EXPECT_EQ(metric(http(metrics).body, "jobcast_http_connections_refused_total"), 1);
   // ... while another address is served ...
   EXPECT_EQ(healthFrom(node, "127.0.0.5").status, 200);
   // ... and so is a trusted proxy with more connections than the cap.
@@ -236,6 +266,11 @@ TEST(ConnectionLimits, EveryRouteIsRateLimitedByClientAddressBehindATrustedProxy
   EXPECT_NE(get("/recordings/r1/a.mp4"), 429);
   EXPECT_EQ(get("/hls/r1/master.m3u8"), 429);
   EXPECT_EQ(get("/healthz"), 200);  // health probes are never limited
+
+  // WebSocket upgrades draw on the session budget: over it, no 101.
+  EXPECT_EQ(upgradeFrom("127.0.0.9", node.httpPort()).rfind("HTTP/1.1 101", 0), 0u);
+  EXPECT_EQ(upgradeFrom("127.0.0.9", node.httpPort()).rfind("HTTP/1.1 101", 0), 0u);
+  EXPECT_EQ(upgradeFrom("127.0.0.9", node.httpPort()).rfind("HTTP/1.1 101", 0), std::string::npos);
 }
 
 }  // namespace
