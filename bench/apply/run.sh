@@ -28,6 +28,11 @@ cat >"$work/jobcast.yaml" <<YAML
 limits:
   api_rate_per_second: 1000000
   api_rate_burst: 1000000
+  # Every simulated user comes from 127.0.0.1: no per-address limits here.
+  http_rate_per_second: 1000000
+  http_rate_burst: 1000000
+server:
+  max_connections_per_ip: 0
 YAML
 JOBCAST_JWT_SECRET=$secret JOBCAST_DATA_KEY=$(openssl rand -hex 32) \
   "$build/server/jobcastd" --config "$work/jobcast.yaml" --listen 127.0.0.1:0 --tls-listen off \
