@@ -173,6 +173,34 @@ TEST(ConnectionLimits, HalfOpenConnectionsFromOneAddressDoNotStarveOthers) {
   EXPECT_TRUE(node.running());
 }
 
+TEST(ConnectionLimits, SlowHeadersAndBodiesAreDropped) {
+  RedisServer redis;
+  TempDir dir("timeouts");
+  auto config = writeConfig(dir,
+                            "server:\n"
+                            "  header_timeout_s: 1\n"
+                            "  body_timeout_s: 2\n");
+  Jobcastd node({.args = {"--config", config}, .redis = redis.address()});
+  ASSERT_NO_FATAL_FAILURE(node.start());
+
+  int half_header = connectFrom("127.0.0.10", node.httpPort());
+  ASSERT_GE(half_header, 0);
+  static const char kPartial[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
+  ::send(half_header, kPartial, sizeof kPartial - 1, MSG_NOSIGNAL);
+  int half_body = connectFrom("127.0.0.10", node.httpPort());
+  ASSERT_GE(half_body, 0);
+  static const char kPost[] =
+      "POST /api/v1/rooms HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: 100\r\n\r\n{\"title\":";
+  ::send(half_body, kPost, sizeof kPost - 1, MSG_NOSIGNAL);
+
+  EXPECT_TRUE(closedByServer(half_header, std::chrono::seconds(20)));
+  EXPECT_TRUE(closedByServer(half_body, std::chrono::seconds(20)));
+  ::close(half_header);
+  ::close(half_body);
+  EXPECT_EQ(healthFrom(node, "127.0.0.10").status, 200);
+}
+
 TEST(ConnectionLimits, CapsConnectionsPerAddressButNotForTrustedProxies) {
   RedisServer redis;
   TempDir dir("conncap");
