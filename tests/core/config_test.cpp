@@ -65,6 +65,10 @@ TEST(Config, LimitsAndTrustedProxies) {
   EXPECT_EQ(keyOf("limits:\n  session_rate_per_second: 0\n"), "limits.session_rate_per_second");
   EXPECT_EQ(keyOf("limits:\n  max_keys: 1\n"), "limits.max_keys");
   EXPECT_EQ(keyOf("auth:\n  max_token_lifetime_s: 1\n"), "auth.max_token_lifetime_s");
+  EXPECT_EQ(Config::loadText("server:\n  node_urls: [\"https://node2.example.org/\"]\n").node_urls,
+            std::vector<std::string>{"https://node2.example.org"});
+  EXPECT_EQ(keyOf("server:\n  node_urls: [node2]\n"), "server.node_urls");
+  EXPECT_EQ(keyOf("server:\n  node_urls: [\"https://node2/path\"]\n"), "server.node_urls");
 }
 
 TEST(Config, ValuesOverrideDefaults) {
