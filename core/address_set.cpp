@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -78,6 +79,16 @@ bool AddressSet::contains(const std::string& address) const {
     return true;
   }
   return false;
+}
+
+std::string AddressSet::clientKey(const std::string& address) {
+  std::array<uint8_t, 16> b;
+  if (toBytes(address, b) != 128 || isMapped(b))
+    return canonical(address).empty() ? address : canonical(address);
+  std::fill(b.begin() + 8, b.end(), 0);
+  char buf[INET6_ADDRSTRLEN] = {0};
+  inet_ntop(AF_INET6, b.data(), buf, sizeof buf);
+  return std::string(buf) + "/64";
 }
 
 std::string AddressSet::canonical(const std::string& text) {

@@ -22,6 +22,10 @@ class AddressSet {
   // The address in one canonical text form (mapped IPv4 as IPv4), or empty
   // when `text` is not an IP address.
   static std::string canonical(const std::string& text);
+  // The key one client is limited by: an IPv4 address itself; an IPv6
+  // address's /64 (one subscriber is handed a whole /64 and could otherwise
+  // pick a fresh address per request). Other text is returned as it is.
+  static std::string clientKey(const std::string& address);
 
  private:
   struct Range {

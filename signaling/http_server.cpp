@@ -51,7 +51,9 @@ struct HttpServer::Impl {
   }
 
   // Returns false to refuse a new connection from `address`.
-  bool admitConnection(int fd, const std::string& address) {
+  // `address` is the client's key (AddressSet::clientKey); `exempt` for a
+  // trusted proxy.
+  bool admitConnection(int fd, const std::string& address, bool exempt) {
     auto stale = accepted_fds.find(fd);
     if (stale != accepted_fds.end()) {
       // The fd's last connection never became a wsi (adoption failed).
@@ -60,8 +62,7 @@ struct HttpServer::Impl {
     }
     const auto& o = server->options();
     int64_t& open = open_per_address[address];
-    if (o.max_connections_per_ip > 0 && open >= o.max_connections_per_ip &&
-        !o.trusted_proxies.contains(address)) {
+    if (o.max_connections_per_ip > 0 && open >= o.max_connections_per_ip && !exempt) {
       if (open == 0)
         open_per_address.erase(address);
       server->metrics().add("jobcast_http_connections_refused_total", {});
@@ -261,11 +262,12 @@ RateLimiter* budgetFor(HttpServer::Impl& impl, const std::string& route) {
 bool admitRequest(Exchange& ex, const std::string& route, const Responder& responder) {
   const Request& req = ex.request;
   RateLimiter* budget = budgetFor(*ex.impl, route);
-  if (!budget || budget->allow(req.client))
+  std::string key = AddressSet::clientKey(req.client);
+  if (!budget || budget->allow(key))
     return true;
   ex.route = route;
   auto r = Response::error(429, "rate_limited", "too many requests; slow down");
-  r.header("retry-after", std::to_string(budget->retryAfterSeconds(req.client)));
+  r.header("retry-after", std::to_string(budget->retryAfterSeconds(key)));
   responder.send(std::move(r));
   return false;
 }
@@ -515,7 +517,11 @@ int httpCallback(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
                   text, sizeof text);
       }
       std::string address = AddressSet::canonical(text);
-      return vhost_impl->admitConnection(static_cast<int>(args->accept_fd), address) ? 0 : 1;
+      bool exempt = vhost_impl->server->options().trusted_proxies.contains(address);
+      return vhost_impl->admitConnection(static_cast<int>(args->accept_fd),
+                                         AddressSet::clientKey(address), exempt)
+                 ? 0
+                 : 1;
     }
     case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
       if (vhost_impl)
@@ -532,7 +538,7 @@ int httpCallback(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
       std::string client =
           clientAddress(peerAddress(wsi), headerText(wsi, WSI_TOKEN_X_FORWARDED_FOR),
                         vhost_impl->server->options().trusted_proxies);
-      if (vhost_impl->session.allow(client))
+      if (vhost_impl->session.allow(AddressSet::clientKey(client)))
         return 0;
       vhost_impl->server->metrics().add(
           "jobcast_http_requests_total",

@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "core/address_set.h"
 #include "core/log.h"
 #include "rooms/access.h"
 #include "signaling/auth.h"
@@ -86,7 +87,7 @@ RoomsApi::RoomsApi(http::Router& router, Loop& loop, RedisClient& redis, const J
 
 bool RoomsApi::admit(const Request& request, const Responder& responder,
                      const std::optional<Claims>& who) {
-  std::string key = who ? "user:" + who->sub : "ip:" + request.client;
+  std::string key = who ? "user:" + who->sub : "ip:" + AddressSet::clientKey(request.client);
   if (limiter_.allow(key))
     return true;
   auto response = errorResponse(Error{"rate_limited", "too many requests; slow down"});
