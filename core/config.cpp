@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "core/address_set.h"
+
 #include <unistd.h>
 #include <cstdlib>
 #include <fstream>
@@ -105,6 +107,38 @@ const std::map<std::string, Setter>& keyTable() {
        [](Config& c, const std::string& k, const YAML::Node& n) {
          c.max_body_bytes = integer(k, n, 1024, int64_t{1} << 30);
        }},
+      {"server.max_connections_per_ip",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.max_connections_per_ip = integer(k, n, 0, 1000000);
+       }},
+      {"server.header_timeout_s",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.header_timeout_s = integer(k, n, 1, 600);
+       }},
+      {"server.body_timeout_s",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.body_timeout_s = integer(k, n, 1, 3600);
+       }},
+      {"server.trusted_proxies",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.trusted_proxies = stringList(k, n);
+         for (const auto& p : c.trusted_proxies) {
+           if (!AddressSet::parse({p}))
+             throw ConfigError(k, "expected an IP address or CIDR, got '" + p + "'");
+         }
+       }},
+      {"server.node_urls",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.node_urls = stringList(k, n);
+         for (auto& url : c.node_urls) {
+           while (!url.empty() && url.back() == '/')
+             url.pop_back();
+           bool scheme = url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
+           std::string rest = scheme ? url.substr(url.find("//") + 2) : "";
+           if (rest.empty() || rest.find_first_of("/?# @") != std::string::npos)
+             throw ConfigError(k, "expected http(s)://HOST[:PORT], got '" + url + "'");
+         }
+       }},
       {"server.static_dir",
        [](Config& c, const std::string& k, const YAML::Node& n) { c.static_dir = scalar(k, n); }},
       {"data_dir",
@@ -139,6 +173,7 @@ const std::map<std::string, Setter>& keyTable() {
                                 const YAML::Node& n) { c.whep_ice_addresses = scalar(k, n); }},
       {"auth.jwt_secret",
        [](Config& c, const std::string& k, const YAML::Node& n) { c.jwt_secret = scalar(k, n); }},
+      {"auth.max_token_lifetime_s", liveInt(&Config::jwt_max_lifetime_s, 60, 366 * 24 * 3600)},
       {"live.blocked_words",
        [](Config& c, const std::string& k, const YAML::Node& n) {
          if (!n.IsSequence())
@@ -239,6 +274,13 @@ const std::map<std::string, Setter>& keyTable() {
        [](Config& c, const std::string& k, const YAML::Node& n) {
          c.api_rate_per_second = integer(k, n, 1, 1000000);
        }},
+      {"limits.http_rate_per_second", liveInt(&Config::http_rate_per_second, 1, 1000000)},
+      {"limits.http_rate_burst", liveInt(&Config::http_rate_burst, 1, 1000000)},
+      {"limits.media_rate_per_second", liveInt(&Config::media_rate_per_second, 1, 1000000)},
+      {"limits.media_rate_burst", liveInt(&Config::media_rate_burst, 1, 1000000)},
+      {"limits.session_rate_per_second", liveInt(&Config::session_rate_per_second, 1, 1000000)},
+      {"limits.session_rate_burst", liveInt(&Config::session_rate_burst, 1, 1000000)},
+      {"limits.max_keys", liveInt(&Config::rate_max_keys, 100, 100000000)},
       {"limits.api_rate_burst",
        [](Config& c, const std::string& k, const YAML::Node& n) {
          c.api_rate_burst = integer(k, n, 1, 1000000);
@@ -361,8 +403,10 @@ void Config::validate() const {
     if (!hex)
       throw ConfigError("crypto.data_key", "expected 64 hex characters (256 bits)");
   }
-  if (!jwt_secret.empty() && jwt_secret.size() < 16) {
-    throw ConfigError("auth.jwt_secret", "must be at least 16 characters");
+  if (!jwt_secret.empty() && jwt_secret.size() < 32) {
+    // HS256 keys shorter than its 256-bit output are guessable offline.
+    throw ConfigError("auth.jwt_secret",
+                      "(or JOBCAST_JWT_SECRET) must be at least 32 bytes, e.g. 64 hex characters");
   }
   if (live_viewer_ttl_ms <= live_heartbeat_ms) {
     throw ConfigError("live.viewer_ttl_ms", "must be longer than live.heartbeat_ms");

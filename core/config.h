@@ -39,6 +39,17 @@ struct Config {
   std::string public_url;  // this node's own base URL; empty: from the HTTP listener
   std::string node_id;     // empty: HOSTNAME-PID
   int64_t max_body_bytes = 1 << 20;
+  // Open connections per client address (0: no cap). Mobile carriers put many
+  // users behind one address, so keep it well above one user's few connections.
+  int64_t max_connections_per_ip = 64;
+  int64_t header_timeout_s = 5;  // a request header must be complete by then
+  int64_t body_timeout_s = 20;   // a request body (and a silent gap in it) by then
+  // Peers whose X-Forwarded-For names the client (addresses or CIDRs); they are
+  // exempt from the connection cap.
+  std::vector<std::string> trusted_proxies;
+  // Base URLs of the deployment's other nodes (their public_url): pages follow
+  // a WHIP/WHEP 307 with their token only to these and their own origin.
+  std::vector<std::string> node_urls;
   std::string static_dir;  // empty: web-client/ beside the binary's source tree
 
   std::string data_dir = "./data";
@@ -56,12 +67,21 @@ struct Config {
   std::string whep_ice_addresses;  // comma-separated local IPs for ICE; empty: all interfaces
 
   // auth and personal data (secrets: prefer the environment)
-  std::string jwt_secret;  // JOBCAST_JWT_SECRET
-  std::string data_key;    // JOBCAST_DATA_KEY, 64 hex chars (AES-256)
+  std::string jwt_secret;                       // JOBCAST_JWT_SECRET, at least 32 bytes
+  int64_t jwt_max_lifetime_s = 30 * 24 * 3600;  // tokens living longer are refused
+  std::string data_key;                         // JOBCAST_DATA_KEY, 64 hex chars (AES-256)
 
   // limits: REST requests per user (with a token) or per client address
   int64_t api_rate_per_second = 20;
   int64_t api_rate_burst = 60;
+  // every request per client address, in three budgets (see the sample config)
+  int64_t http_rate_per_second = 50;  // pages, static files, REST
+  int64_t http_rate_burst = 200;
+  int64_t media_rate_per_second = 100;  // HLS and recordings
+  int64_t media_rate_burst = 300;
+  int64_t session_rate_per_second = 5;  // WHIP, WHEP, stage, demo token, WebSocket
+  int64_t session_rate_burst = 20;
+  int64_t rate_max_keys = 100000;  // clients remembered per budget
 
   // live room channel (WebSocket /ws): limits, fan-out, presence
   std::vector<std::string> live_blocked_words;  // masked in chat and questions

@@ -119,6 +119,10 @@ std::optional<std::string> base64UrlDecode(std::string_view text) {
       out += static_cast<char>((acc >> bits) & 0xff);
     }
   }
+  // The bits left over must be zero, or several texts would decode to the
+  // same bytes (and a token could be altered without touching its signature).
+  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0)
+    return std::nullopt;
   return out;
 }
 
@@ -194,8 +198,13 @@ Result<Claims> Jwt::verify(std::string_view token, int64_t now) const {
     return invalid("token has no expiry");
   }
   c.exp = payload["exp"].get<int64_t>();
-  if (payload.contains("iat") && payload["iat"].is_number_integer()) {
-    c.iat = payload["iat"].get<int64_t>();
+  int64_t nbf = 0;
+  for (auto [key, out] : {std::pair<const char*, int64_t*>{"iat", &c.iat}, {"nbf", &nbf}}) {
+    if (!payload.contains(key))
+      continue;
+    if (!payload[key].is_number_integer())
+      return invalid("malformed time claim");
+    *out = payload[key].get<int64_t>();
   }
   if (payload.contains("rooms")) {
     const auto& rooms = payload["rooms"];
@@ -213,6 +222,14 @@ Result<Claims> Jwt::verify(std::string_view token, int64_t now) const {
   }
   if (c.exp <= now)
     return Error{"token_expired", "token expired"};
+  if (nbf > now + options_.clock_skew_s)
+    return invalid("token not valid yet");
+  if (c.iat > now + options_.clock_skew_s)
+    return invalid("token issued in the future");
+  // A stolen token is useful only so long; exp in the year 9999 is refused.
+  int64_t lifetime = c.exp - (c.iat ? c.iat : now);
+  if (lifetime > options_.max_lifetime_s || c.exp - now > options_.max_lifetime_s)
+    return invalid("token lifetime over the maximum");
   return c;
 }
 

@@ -32,19 +32,29 @@ struct Claims {
 
 class Jwt {
  public:
+  struct Options {
+    int64_t max_lifetime_s = 30 * 24 * 3600;  // exp at most this far after iat / now
+    int64_t clock_skew_s = 60;                // nbf and iat may be this far ahead of us
+  };
   explicit Jwt(std::string secret) : secret_(std::move(secret)) {}
+  Jwt(std::string secret, Options options)
+      : secret_(std::move(secret)), options_(std::move(options)) {}
 
   std::string sign(const Claims& claims) const;
-  // Checks structure, algorithm (HS256 only), signature (constant time) and
-  // expiry against `now` (seconds since the epoch). Errors: code "invalid_token"
-  // or "token_expired", with a message that never echoes the token.
+  // Checks structure (canonical base64url), algorithm (HS256 only), signature
+  // (constant time), expiry, nbf and iat against `now` (seconds since the
+  // epoch) and the lifetime cap. Errors: code "invalid_token" or
+  // "token_expired", with a message that never echoes the token.
   Result<Claims> verify(std::string_view token, int64_t now) const;
 
  private:
   std::string secret_;
+  Options options_;
 };
 
 std::string base64UrlEncode(std::string_view data);
+// Decodes unpadded base64url; nullopt for anything else, including padding and
+// a last character with bits set beyond the data (one string per value).
 std::optional<std::string> base64UrlDecode(std::string_view text);
 
 }  // namespace jobcast

@@ -1,8 +1,11 @@
 #include "core/redis_child.h"
 
+#include "core/secrets.h"
+
 #include <hiredis/hiredis.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -54,10 +57,8 @@ EmbeddedRedis::~EmbeddedRedis() {
 }
 
 Result<bool> EmbeddedRedis::spawn() {
-  std::error_code ec;
-  std::filesystem::create_directories(dir_, ec);
-  if (ec)
-    return Error{"redis_child", "cannot create " + dir_ + ": " + ec.message()};
+  if (auto made = makePrivateDirectory(dir_); !made)
+    return Error{"redis_child", made.error().message};
   ::unlink(socket_path_.c_str());
   std::vector<std::string> args = {binary_,
                                    "--port",
@@ -91,6 +92,9 @@ Result<bool> EmbeddedRedis::spawn() {
       [](gpointer) {
         // Die with us, even on SIGKILL: no orphaned redis-server holding the data dir.
         prctl(PR_SET_PDEATHSIG, SIGTERM);
+        // Its AOF holds chat, names and the audit trail: created 0600, never
+        // readable by others.
+        ::umask(077);
       },
       nullptr, &pid, &err);
   if (!ok) {

@@ -4,6 +4,8 @@
 #include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cerrno>
+#include <cstring>
 
 #include <filesystem>
 #include <fstream>
@@ -27,6 +29,25 @@ std::string randomHex(size_t bytes) {
   return out;
 }
 
+Result<bool> makePrivateDirectory(const std::string& path) {
+  namespace fs = std::filesystem;
+  fs::path target = fs::path(path).lexically_normal();
+  fs::path built;
+  for (const auto& part : target) {
+    built /= part;
+    if (built.empty() || built == built.root_path())
+      continue;
+    if (::mkdir(built.c_str(), 0700) != 0 && errno != EEXIST)
+      return Error{"data_dir", "cannot create " + built.string() + ": " + std::strerror(errno)};
+  }
+  struct stat st {};
+  if (::stat(target.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return Error{"data_dir", path + " is not a directory"};
+  if ((st.st_mode & 0777) != 0700 && ::chmod(target.c_str(), 0700) != 0)
+    return Error{"data_dir", "cannot make " + path + " private: " + std::strerror(errno)};
+  return true;
+}
+
 Result<std::string> resolveSecret(const std::string& configured, const std::string& data_dir,
                                   const std::string& name, size_t bytes) {
   if (!configured.empty())
@@ -34,11 +55,8 @@ Result<std::string> resolveSecret(const std::string& configured, const std::stri
   namespace fs = std::filesystem;
   std::string dir = data_dir + "/secrets";
   std::string path = dir + "/" + name;
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec)
-    return Error{"secrets", "cannot create " + dir + ": " + ec.message()};
-  ::chmod(dir.c_str(), 0700);
+  if (auto made = makePrivateDirectory(dir); !made)
+    return Error{"secrets", made.error().message};
   if (std::ifstream in(path); in) {
     std::stringstream ss;
     ss << in.rdbuf();
@@ -50,7 +68,8 @@ Result<std::string> resolveSecret(const std::string& configured, const std::stri
   }
   std::string value = randomHex(bytes);
   std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  ::unlink(tmp.c_str());  // a left-over may have another mode; O_CREAT keeps it
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
   if (fd < 0)
     return Error{"secrets", "cannot write " + tmp};
   bool ok = ::write(fd, value.data(), value.size()) == static_cast<ssize_t>(value.size());

@@ -13,6 +13,11 @@ namespace jobcast {
 Result<std::string> resolveSecret(const std::string& configured, const std::string& data_dir,
                                   const std::string& name, size_t bytes = 32);
 
+// Creates `path` and any missing parents with mode 0700 (mkdir's own mode, so
+// they are never open to others, even briefly); an existing `path` is
+// narrowed to 0700. The data directory holds chat, names and secrets.
+Result<bool> makePrivateDirectory(const std::string& path);
+
 // `bytes` cryptographically random bytes as lower-case hex.
 std::string randomHex(size_t bytes);
 

@@ -1,10 +1,14 @@
 #include "core/tls.h"
 
+#include "core/secrets.h"
+
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -27,15 +31,23 @@ struct FileCloser {
 
 }  // namespace
 
+// Forward secrecy (ECDHE) and authenticated encryption (GCM, ChaCha20-Poly1305)
+// only: no CBC, no SHA-1 MACs, no RSA key exchange.
+const char* const kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+const char* const kTls13Ciphers =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+
 Result<CertPaths> ensureSelfSigned(const std::string& dir, const std::string& hostname) {
   namespace fs = std::filesystem;
   CertPaths paths{dir + "/tls/self-signed.crt", dir + "/tls/self-signed.key"};
   std::error_code ec;
   if (fs::exists(paths.cert, ec) && fs::exists(paths.key, ec))
     return paths;
-  fs::create_directories(dir + "/tls", ec);
-  if (ec)
-    return Error{"tls", "cannot create " + dir + "/tls: " + ec.message()};
+  if (auto made = makePrivateDirectory(dir + "/tls"); !made)
+    return Error{"tls", made.error().message};
 
   PKeyPtr key(EVP_EC_gen("P-256"));
   if (!key)
@@ -78,10 +90,15 @@ Result<CertPaths> ensureSelfSigned(const std::string& dir, const std::string& ho
   std::string key_tmp = paths.key + ".tmp";
   std::string cert_tmp = paths.cert + ".tmp";
   {
-    std::unique_ptr<FILE, FileCloser> f(std::fopen(key_tmp.c_str(), "wb"));
-    if (!f)
+    // The key is 0600 from its creation: never readable by others, even briefly.
+    ::unlink(key_tmp.c_str());
+    int fd = ::open(key_tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+    std::unique_ptr<FILE, FileCloser> f(fd >= 0 ? ::fdopen(fd, "wb") : nullptr);
+    if (!f) {
+      if (fd >= 0)
+        ::close(fd);
       return Error{"tls", "cannot write " + key_tmp};
-    ::chmod(key_tmp.c_str(), 0600);
+    }
     if (!PEM_write_PrivateKey(f.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr)) {
       return Error{"tls", "cannot write the key"};
     }

@@ -8,6 +8,11 @@
 
 namespace jobcast::tls {
 
+// OpenSSL cipher lists for the HTTPS listener: TLS 1.2 with ECDHE and AEAD
+// ciphers only, and TLS 1.3's suites. Older protocol versions are refused.
+extern const char* const kTls12Ciphers;
+extern const char* const kTls13Ciphers;
+
 struct CertPaths {
   std::string cert;
   std::string key;

@@ -283,12 +283,27 @@ Result<JobCard> JobCard::fromJson(const json& body) {
     return *e;
   if (auto e = readText(body, "contract_template_url", false, 500, &j.contract_template_url))
     return *e;
-  if (!j.contract_template_url.empty() && j.contract_template_url.rfind("https://", 0) != 0 &&
-      j.contract_template_url.rfind("http://", 0) != 0 &&
-      j.contract_template_url.rfind("/", 0) != 0) {
+  if (!j.contract_template_url.empty() && !isSafeLink(j.contract_template_url)) {
     return invalidField("contract_template_url", "must be an http(s) URL or a path on this site");
   }
   return j;
+}
+
+bool isSafeLink(std::string_view link) {
+  for (unsigned char c : link) {
+    if (c <= 0x20 || c == 0x7f || c == '\\')
+      return false;
+  }
+  std::string_view rest;
+  if (link.rfind("https://", 0) == 0) {
+    rest = link.substr(8);
+  } else if (link.rfind("http://", 0) == 0) {
+    rest = link.substr(7);
+  } else {
+    return link.size() >= 1 && link[0] == '/' && (link.size() == 1 || link[1] != '/');
+  }
+  // A host must follow: not empty, not another slash.
+  return !rest.empty() && rest[0] != '/' && rest[0] != '?' && rest[0] != '#';
 }
 
 std::optional<JobCard> JobCard::fromStored(const std::string& text) {

@@ -180,6 +180,12 @@ std::string regionName(const std::string& code);
 // True when `code` lies in `filter` (a prefix in the code hierarchy: "1501" holds "150102").
 bool regionWithin(const std::string& code, const std::string& filter);
 
+// True for links pages may show: an absolute http:// or https:// URL with a
+// host, or a path on this site ("/..."). Not "//host" (another site), not
+// "/\\host" (browsers read "\\" as "/"), not javascript:, data: or any other
+// scheme, and no spaces or control characters.
+bool isSafeLink(std::string_view link);
+
 // ---- JSON helpers that never throw ---------------------------------------
 
 // Parses request text; invalid_json on failure, invalid_field when not an object.

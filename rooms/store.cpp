@@ -428,33 +428,117 @@ void RoomStore::snapshot(const std::string& room_id, Done<RoomSnapshot> done) {
                          });
 }
 
-void RoomStore::listRooms(const RoomFilter& filter, Done<std::vector<Room>> done) {
+std::optional<RoomCursor> RoomCursor::parse(const std::string& text) {
+  auto c1 = text.find(':');
+  auto c2 = c1 == std::string::npos ? c1 : text.find(':', c1 + 1);
+  if (c2 == std::string::npos || text.size() > 100)
+    return std::nullopt;
+  auto number = [](const std::string& t, int64_t& out) {
+    if (t.empty() || t.size() > 18 || t.find_first_not_of("0123456789") != std::string::npos)
+      return false;
+    out = std::stoll(t);
+    return true;
+  };
+  RoomCursor c;
+  c.id = text.substr(c2 + 1);
+  if (!number(text.substr(0, c1), c.score) || !number(text.substr(c1 + 1, c2 - c1 - 1), c.skip) ||
+      c.skip < 1 || c.id.empty() ||
+      c.id.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") !=
+          std::string::npos)
+    return std::nullopt;
+  return c;
+}
+
+std::string RoomCursor::str() const {
+  return std::to_string(score) + ":" + std::to_string(skip) + ":" + id;
+}
+
+void RoomStore::listRooms(const RoomFilter& filter, Done<RoomPage> done) {
+  // The index orders rooms by (created_at, id) descending. A page resumes with
+  // ZREVRANGEBYSCORE from the cursor's score, skipping the rooms of that score
+  // already seen, and reads only the rooms of the entries it fetched.
+  struct Scan {
+    RoomFilter filter;
+    std::optional<RoomCursor> at;  // the last entry looked at
+    size_t scanned = 0;
+    RoomPage page;
+    Done<RoomPage> done;
+  };
+  auto scan = std::make_shared<Scan>();
+  scan->filter = filter;
+  scan->done = std::move(done);
+  if (!filter.cursor.empty()) {
+    scan->at = RoomCursor::parse(filter.cursor);
+    if (!scan->at) {
+      auto d = std::move(scan->done);
+      return d(Error{"invalid_query", "cursor: not a cursor from next_cursor"});
+    }
+  }
   auto alive = alive_;
-  redis_.command({"ZREVRANGE", keys::roomIndex(), "0", "999"},
-                 [this, alive, filter, done](Result<RedisReply> ids) {
-                   if (!*alive)
-                     return done(unavailable());
-                   if (!ids.ok())
-                     return done(ids.error());
-                   std::vector<std::vector<std::string>> reads;
-                   for (const auto& id : ids->elements)
-                     reads.push_back({"HGETALL", keys::room(id.str)});
-                   all(std::move(reads), [filter, done](Result<std::vector<RedisReply>> hashes) {
-                     if (!hashes.ok())
-                       return done(hashes.error());
-                     std::vector<Room> rooms;
-                     for (const auto& h : hashes.value()) {
-                       auto room = roomFromHash(flatHash(h));
-                       if (!room || (filter.status && room->status != *filter.status) ||
-                           !regionWithin(room->region_code, filter.region))
-                         continue;
-                       rooms.push_back(std::move(*room));
-                       if (rooms.size() >= filter.limit)
-                         break;
-                     }
-                     done(std::move(rooms));
+  auto step = std::make_shared<std::function<void()>>();
+  *step = [this, alive, scan, weak = std::weak_ptr<std::function<void()>>(step)] {
+    const auto& f = scan->filter;
+    size_t want = f.limit - scan->page.rooms.size() + 1;
+    size_t budget = std::max(f.scan_budget, f.limit + 1) - scan->scanned;
+    size_t batch = std::min(want, budget);
+    std::string max = scan->at ? std::to_string(scan->at->score) : "+inf";
+    std::string skip = scan->at ? std::to_string(scan->at->skip) : "0";
+    // The pending reply holds the step (and so the scan) until it is done.
+    auto self = weak.lock();
+    redis_.command({"ZREVRANGEBYSCORE", keys::roomIndex(), max, "-inf", "WITHSCORES", "LIMIT", skip,
+                    std::to_string(batch)},
+                   [this, alive, scan, batch, self](Result<RedisReply> entries) {
+                     if (!*alive)
+                       return scan->done(unavailable());
+                     if (!entries.ok())
+                       return scan->done(entries.error());
+                     struct Entry {
+                       std::string id;
+                       int64_t score;
+                     };
+                     std::vector<Entry> fetched;
+                     const auto& e = entries->elements;
+                     for (size_t i = 0; i + 1 < e.size(); i += 2)
+                       fetched.push_back({e[i].str, std::atoll(e[i + 1].str.c_str())});
+                     std::vector<std::vector<std::string>> reads;
+                     for (const auto& entry : fetched)
+                       reads.push_back({"HGETALL", keys::room(entry.id)});
+                     all(std::move(reads), [alive, scan, batch, self,
+                                            fetched](Result<std::vector<RedisReply>> hashes) {
+                       if (!*alive)
+                         return scan->done(unavailable());
+                       if (!hashes.ok())
+                         return scan->done(hashes.error());
+                       const auto& f = scan->filter;
+                       for (size_t i = 0; i < fetched.size(); ++i) {
+                         const auto& entry = fetched[i];
+                         auto room = roomFromHash(flatHash(hashes.value()[i]));
+                         bool match = room && (!f.status || room->status == *f.status) &&
+                                      regionWithin(room->region_code, f.region);
+                         if (match && scan->page.rooms.size() == f.limit) {
+                           // One more match than fits: the page ends before it.
+                           scan->page.next_cursor = scan->at->str();
+                           return scan->done(std::move(scan->page));
+                         }
+                         RoomCursor next{entry.score, 1, entry.id};
+                         if (scan->at && scan->at->score == entry.score)
+                           next.skip = scan->at->skip + 1;
+                         scan->at = next;
+                         ++scan->scanned;
+                         if (match)
+                           scan->page.rooms.push_back(std::move(*room));
+                       }
+                       if (fetched.size() < batch)
+                         return scan->done(std::move(scan->page));  // the end of the index
+                       if (scan->scanned >= std::max(f.scan_budget, f.limit + 1)) {
+                         scan->page.next_cursor = scan->at->str();
+                         return scan->done(std::move(scan->page));
+                       }
+                       (*self)();
+                     });
                    });
-                 });
+  };
+  (*step)();
 }
 
 void RoomStore::startRoom(const std::string& room_id, const Claims& who, Done<Room> done) {

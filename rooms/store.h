@@ -91,6 +91,25 @@ struct RoomFilter {
   std::optional<RoomStatus> status;
   std::string region;  // region code prefix ("1501" = Hohhot and below)
   size_t limit = 100;
+  std::string cursor;  // where the previous page stopped (RoomPage::next_cursor); empty: newest
+  size_t scan_budget = 500;  // rooms looked at per page, matching or not
+};
+
+// One page of rooms, newest first. `next_cursor` is empty at the end of the
+// list; a filtered page may hold fewer than `limit` rooms and still go on.
+struct RoomPage {
+  std::vector<Room> rooms;
+  std::string next_cursor;
+};
+
+// A cursor's parts: the room index's score, how many rooms with that score come
+// at or before it, and the last room id. nullopt for text that is not a cursor.
+struct RoomCursor {
+  int64_t score = 0;
+  int64_t skip = 0;
+  std::string id;
+  static std::optional<RoomCursor> parse(const std::string& text);
+  std::string str() const;
 };
 
 class RoomStore {
@@ -120,7 +139,9 @@ class RoomStore {
   // Anyone may read a snapshot (room, jobs, counts, last event id), taken in one
   // script so a reader can resume the event stream from exactly this state.
   void snapshot(const std::string& room_id, Done<RoomSnapshot> done);
-  void listRooms(const RoomFilter& filter, Done<std::vector<Room>> done);
+  // Pages through the room index in Redis: reads at most `limit` + 1 index
+  // entries and their rooms without a filter, at most `scan_budget` with one.
+  void listRooms(const RoomFilter& filter, Done<RoomPage> done);
   // scheduled -> live (the employer must be verified); live -> ended.
   void startRoom(const std::string& room_id, const Claims& who, Done<Room> done);
   void endRoom(const std::string& room_id, const Claims& who, Done<Room> done);

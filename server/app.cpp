@@ -1,5 +1,6 @@
 #include "server/app.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 #include <algorithm>
 #include <filesystem>
@@ -20,15 +21,17 @@ App::~App() {
 }
 
 Result<bool> App::start() {
-  std::error_code ec;
-  std::filesystem::create_directories(config_.data_dir, ec);
-  if (ec)
-    return Error{"data_dir", "cannot create " + config_.data_dir + ": " + ec.message()};
+  // Everything this node writes (secrets, the TLS key, recordings, the
+  // embedded Redis' files) is for it alone: private from creation.
+  ::umask(077);
+  if (auto made = makePrivateDirectory(config_.data_dir); !made)
+    return made.error();
 
   auto jwt_secret = resolveSecret(config_.jwt_secret, config_.data_dir, "jwt-secret");
   if (!jwt_secret)
     return Error{"auth.jwt_secret", jwt_secret.error().message};
-  jwt_ = std::make_unique<Jwt>(jwt_secret.value());
+  jwt_ = std::make_unique<Jwt>(jwt_secret.value(),
+                               Jwt::Options{.max_lifetime_s = config_.jwt_max_lifetime_s});
   auto data_key = resolveSecret(config_.data_key, config_.data_dir, "data-key");
   if (!data_key)
     return Error{"crypto.data_key", data_key.error().message};
@@ -55,6 +58,18 @@ Result<bool> App::start() {
   options.tls_cert = config_.tls_cert;
   options.tls_key = config_.tls_key;
   options.max_body_bytes = config_.max_body_bytes;
+  options.max_connections_per_ip = config_.max_connections_per_ip;
+  options.header_timeout_s = static_cast<int>(config_.header_timeout_s);
+  options.body_timeout_s = static_cast<int>(config_.body_timeout_s);
+  options.trusted_proxies = AddressSet::parse(config_.trusted_proxies).value_or(AddressSet{});
+  auto rate = [this](int64_t per_second, int64_t burst) {
+    return RateLimiter::Options{.per_second = static_cast<double>(per_second),
+                                .burst = static_cast<double>(burst),
+                                .max_keys = static_cast<size_t>(config_.rate_max_keys)};
+  };
+  options.general_rate = rate(config_.http_rate_per_second, config_.http_rate_burst);
+  options.media_rate = rate(config_.media_rate_per_second, config_.media_rate_burst);
+  options.session_rate = rate(config_.session_rate_per_second, config_.session_rate_burst);
   if (options.https.enabled() && options.tls_cert.empty()) {
     char host[256] = "localhost";
     gethostname(host, sizeof host - 1);
@@ -175,6 +190,19 @@ void App::addHealthRoutes() {
 }
 
 void App::addPages() {
+  // What pages need to know about the deployment: the origins they may send
+  // their token to when a WHIP/WHEP request is redirected to another node.
+  router_.add(http::Method::Get, "/api/v1/config",
+              [this](const http::Request&, const http::Responder& r) {
+                nlohmann::json origins = nlohmann::json::array();
+                for (const auto& url : config_.node_urls)
+                  origins.push_back(url);
+                if (!config_.public_url.empty()) {
+                  auto slash = config_.public_url.find('/', config_.public_url.find("//") + 2);
+                  origins.push_back(config_.public_url.substr(0, slash));
+                }
+                r.json(200, {{"node_origins", origins}});
+              });
   std::string dir = http::findWebClientDir(config_.static_dir);
   if (dir.empty()) {
     log::warn("no web-client folder found; pages are not served",

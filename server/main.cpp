@@ -121,6 +121,9 @@ int tokenCommand(const std::vector<std::string>& args) {
   auto secret = resolveSecret(config.jwt_secret, config.data_dir, "jwt-secret");
   if (!secret)
     return configError("auth.jwt_secret: " + secret.error().message);
+  if (ttl > config.jwt_max_lifetime_s)
+    return configError("--ttl: at most auth.max_token_lifetime_s (" +
+                       std::to_string(config.jwt_max_lifetime_s) + " seconds)");
   claims.iat = static_cast<int64_t>(std::time(nullptr));
   claims.exp = claims.iat + ttl;
   std::printf("%s\n", Jwt(secret.value()).sign(claims).c_str());

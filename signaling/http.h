@@ -25,7 +25,8 @@ struct Request {
   std::map<std::string, std::string> headers;  // lower-case name -> value
   std::map<std::string, std::string> params;   // from the route pattern's {names}
   std::string body;
-  std::string peer;  // client address
+  std::string peer;    // the socket's peer address
+  std::string client;  // the client: X-Forwarded-For when `peer` is a trusted proxy, else `peer`
   bool tls = false;
 
   std::string header(const std::string& lower_name) const;

@@ -1,12 +1,17 @@
 #include "signaling/http_server.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <unordered_map>
 
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/tls.h"
 
 namespace jobcast::http {
 
@@ -24,8 +29,68 @@ struct ConnectionData {
 }  // namespace
 
 struct HttpServer::Impl {
+  Impl(HttpServer* s, const Options& o)
+      : server(s), general(o.general_rate), media(o.media_rate), session(o.session_rate) {}
+
   HttpServer* server;
   uint64_t in_flight = 0;
+
+  // The connection cap's bookkeeping (control thread). A connection counts
+  // against its address from accept (keyed by its fd until lws has made its
+  // wsi) until lws destroys the wsi.
+  std::unordered_map<std::string, int64_t> open_per_address;
+  std::unordered_map<int, std::string> accepted_fds;
+  std::unordered_map<const lws*, std::string> connections;
+
+  RateLimiter general;
+  RateLimiter media;
+  RateLimiter session;
+
+  void forget(const std::string& address) {
+    auto it = open_per_address.find(address);
+    if (it != open_per_address.end() && --it->second <= 0)
+      open_per_address.erase(it);
+  }
+
+  // Returns false to refuse a new connection from `address`.
+  // `address` is the client's key (AddressSet::clientKey); `exempt` for a
+  // trusted proxy.
+  bool admitConnection(int fd, const std::string& address, bool exempt) {
+    auto stale = accepted_fds.find(fd);
+    if (stale != accepted_fds.end()) {
+      // The fd's last connection never became a wsi (adoption failed).
+      forget(stale->second);
+      accepted_fds.erase(stale);
+    }
+    const auto& o = server->options();
+    int64_t& open = open_per_address[address];
+    if (o.max_connections_per_ip > 0 && open >= o.max_connections_per_ip && !exempt) {
+      if (open == 0)
+        open_per_address.erase(address);
+      server->metrics().add("jobcast_http_connections_refused_total", {});
+      return false;
+    }
+    ++open;
+    accepted_fds[fd] = address;
+    server->metrics().add("jobcast_http_connections_accepted_total", {});
+    return true;
+  }
+
+  void bindConnection(lws* wsi) {
+    auto it = accepted_fds.find(static_cast<int>(lws_get_socket_fd(wsi)));
+    if (it == accepted_fds.end() || connections.count(wsi))
+      return;
+    connections.emplace(wsi, std::move(it->second));
+    accepted_fds.erase(it);
+  }
+
+  void releaseConnection(const lws* wsi) {
+    auto it = connections.find(wsi);
+    if (it == connections.end())
+      return;
+    forget(it->second);
+    connections.erase(it);
+  }
 };
 
 namespace {
@@ -133,21 +198,120 @@ void readHeaders(lws* wsi, Request& req) {
       req.query[arg.substr(0, eq)] = arg.substr(eq + 1);
     }
   }
-  char peer[64] = {0};
-  lws_get_peer_simple(wsi, peer, sizeof peer);
-  req.peer = peer;
   req.tls = lws_is_ssl(wsi) != 0;
 }
 
-void corsHeaders(Response& r) {
-  r.header("access-control-allow-origin", "*");
-  r.header("access-control-expose-headers", "Location, Link, ETag, Retry-After");
+std::string peerAddress(lws* wsi) {
+  char peer[64] = {0};
+  lws_get_peer_simple(wsi, peer, sizeof peer);
+  std::string canonical = AddressSet::canonical(peer);
+  return canonical.empty() ? std::string(peer) : canonical;
+}
+
+// The client's address: the socket peer, or, when the peer is a trusted proxy,
+// the right-most X-Forwarded-For entry that is not itself a trusted proxy
+// (proxies append the address they saw; entries further left are the client's
+// own claims).
+std::string clientAddress(const std::string& peer, const std::string& forwarded,
+                          const AddressSet& trusted) {
+  if (forwarded.empty() || !trusted.contains(peer))
+    return peer;
+  std::string chosen = peer;
+  size_t end = forwarded.size();
+  while (end > 0) {
+    size_t comma = forwarded.rfind(',', end - 1);
+    size_t begin = comma == std::string::npos ? 0 : comma + 1;
+    std::string entry = forwarded.substr(begin, end - begin);
+    entry.erase(0, entry.find_first_not_of(" \t"));
+    entry.erase(entry.find_last_not_of(" \t") + 1);
+    std::string address = AddressSet::canonical(entry);
+    if (address.empty())
+      break;  // not an address: trust nothing further left
+    chosen = address;
+    if (!trusted.contains(address))
+      break;
+    if (comma == std::string::npos)
+      break;
+    end = comma;
+  }
+  return chosen;
+}
+
+std::string headerText(lws* wsi, lws_token_indexes token) {
+  int len = lws_hdr_total_length(wsi, token);
+  if (len <= 0)
+    return {};
+  std::string buf(static_cast<size_t>(len) + 1, '\0');
+  int n = lws_hdr_copy(wsi, buf.data(), len + 1, token);
+  buf.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  return buf;
+}
+
+// Which request budget a route draws on; nullptr for health probes.
+RateLimiter* budgetFor(HttpServer::Impl& impl, const std::string& route) {
+  auto starts = [&](const char* prefix) { return route.rfind(prefix, 0) == 0; };
+  if (route == "/healthz" || route == "/readyz" || route == "/metrics")
+    return nullptr;
+  if (starts("/hls/") || starts("/recordings/") || route == "/api/v1/rooms/{id}/recordings")
+    return &impl.media;
+  if (starts("/whip/") || starts("/whep/") || route == "/api/v1/demo/token" ||
+      starts("/api/v1/rooms/{room}/stage"))
+    return &impl.session;
+  return &impl.general;
+}
+
+// Takes one request from the client's budget; false (and a 429 sent) when empty.
+bool admitRequest(Exchange& ex, const std::string& route, const Responder& responder) {
+  const Request& req = ex.request;
+  RateLimiter* budget = budgetFor(*ex.impl, route);
+  std::string key = AddressSet::clientKey(req.client);
+  if (!budget || budget->allow(key))
+    return true;
+  ex.route = route;
+  auto r = Response::error(429, "rate_limited", "too many requests; slow down");
+  r.header("retry-after", std::to_string(budget->retryAfterSeconds(key)));
+  responder.send(std::move(r));
+  return false;
+}
+
+// Pages may load only this node's scripts and styles and may not be framed.
+// Media, playlists and the live channel may come from another node (a 307 to
+// the room's media node), hence the schemes in media-src and connect-src;
+// hls.js feeds the video from blob: URLs and runs its worker from one.
+constexpr const char* kPagePolicy =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob: https: http:; connect-src 'self' https: http: wss: ws:; "
+    "worker-src 'self' blob:; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'";
+
+// Routes other sites' players and WHIP/WHEP clients may call from a browser.
+bool crossOriginRoute(const std::string& route) {
+  return route.rfind("/whip/", 0) == 0 || route.rfind("/whep/", 0) == 0 ||
+         route.rfind("/hls/", 0) == 0;
+}
+
+void securityHeaders(const Exchange& ex, Response& r) {
+  if (crossOriginRoute(ex.route)) {
+    r.header("access-control-allow-origin", "*");
+    r.header("access-control-expose-headers", "Location, Link, ETag, Retry-After");
+  }
+  r.header("x-content-type-options", "nosniff");
+  r.header("referrer-policy", "strict-origin-when-cross-origin");
+  if (ex.request.tls)
+    r.header("strict-transport-security", "max-age=31536000");
+  if (r.content_type.rfind("text/html", 0) == 0) {
+    r.header("content-security-policy", kPagePolicy);
+    r.header("x-frame-options", "DENY");
+  }
 }
 
 void dispatch(Router& router, const std::shared_ptr<Exchange>& ex) {
   Request& req = ex->request;
   Responder responder(ex);
   auto match = router.find(req.method, req.path);
+  std::string route = match.route.empty() ? "static" : match.route;
+  if (!admitRequest(*ex, route, responder))
+    return;
   if (match.handler) {
     ex->route = match.route;
     req.params = std::move(match.params);
@@ -188,7 +352,7 @@ int writeSome(lws* wsi, Exchange& ex) {
   Response& r = *ex.response;
   const std::string& body = ex.request.method == Method::Head ? std::string() : r.bodyBytes();
   if (!ex.headers_sent) {
-    corsHeaders(r);
+    securityHeaders(ex, r);
     std::vector<unsigned char> buf(LWS_PRE + 8192 + r.headers.size() * 256);
     unsigned char* start = buf.data() + LWS_PRE;
     unsigned char* p = start;
@@ -286,6 +450,9 @@ int httpCallback(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
       ex->request.method = methodOf(wsi, path);
       ex->request.path = path.empty() && in ? std::string(static_cast<const char*>(in)) : path;
       readHeaders(wsi, ex->request);
+      ex->request.peer = peerAddress(wsi);
+      ex->request.client = clientAddress(ex->request.peer, ex->request.header("x-forwarded-for"),
+                                         server->options().trusted_proxies);
       cd->current = new std::shared_ptr<Exchange>(ex);
 
       const std::string& length_text = ex->request.header("content-length");
@@ -319,6 +486,14 @@ int httpCallback(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
         Responder(ex).send(std::move(r));
         return 0;
       }
+      // lws drops a body that goes silent; this also ends one that trickles.
+      if (std::chrono::steady_clock::now() - ex->started >
+          std::chrono::seconds(vhost_impl->server->options().body_timeout_s)) {
+        auto r = Response::error(408, "request_timeout", "request body too slow");
+        r.close_connection = true;
+        Responder(ex).send(std::move(r));
+        return 0;
+      }
       ex->body.append(static_cast<const char*>(in), len);
       return 0;
     }
@@ -348,6 +523,49 @@ int httpCallback(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
       detach(cd);
       return 0;
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION: {
+      // Called on the listener before lws adopts the socket: refuse here and
+      // the connection never takes a header slot.
+      if (!vhost_impl || !user)
+        return 0;
+      const auto* args = static_cast<const lws_filter_network_conn_args*>(user);
+      char text[INET6_ADDRSTRLEN] = {0};
+      if (args->cli_addr.ss_family == AF_INET) {
+        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&args->cli_addr)->sin_addr, text,
+                  sizeof text);
+      } else if (args->cli_addr.ss_family == AF_INET6) {
+        inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&args->cli_addr)->sin6_addr,
+                  text, sizeof text);
+      }
+      std::string address = AddressSet::canonical(text);
+      bool exempt = vhost_impl->server->options().trusted_proxies.contains(address);
+      return vhost_impl->admitConnection(static_cast<int>(args->accept_fd),
+                                         AddressSet::clientKey(address), exempt)
+                 ? 0
+                 : 1;
+    }
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+      if (vhost_impl)
+        vhost_impl->bindConnection(wsi);
+      return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+      if (vhost_impl)
+        vhost_impl->releaseConnection(wsi);
+      return 0;
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
+      // A WebSocket upgrade starts a session: it draws on the session budget.
+      if (!vhost_impl)
+        return 0;
+      std::string client =
+          clientAddress(peerAddress(wsi), headerText(wsi, WSI_TOKEN_X_FORWARDED_FOR),
+                        vhost_impl->server->options().trusted_proxies);
+      if (vhost_impl->session.allow(AddressSet::clientKey(client)))
+        return 0;
+      vhost_impl->server->metrics().add(
+          "jobcast_http_requests_total",
+          {{"route", "websocket"}, {"method", "GET"}, {"status", "429"}});
+      return 1;
+    }
     default:
       break;
   }
@@ -371,8 +589,15 @@ void lwsLogBridge(int level, const char* line) {
 
 HttpServer::HttpServer(Loop& loop, Metrics& metrics, Router& router, Options options)
     : loop_(loop), metrics_(metrics), router_(router), options_(std::move(options)) {
-  impl_ = std::make_unique<Impl>();
-  impl_->server = this;
+  impl_ = std::make_unique<Impl>(this, options_);
+  metrics_.describe("jobcast_http_connections_accepted_total", Metrics::Type::Counter,
+                    "TCP connections accepted.");
+  metrics_.describe("jobcast_http_connections_refused_total", Metrics::Type::Counter,
+                    "TCP connections refused: their address already had "
+                    "server.max_connections_per_ip open.");
+  metrics_.gaugeFn("jobcast_http_connections_open", {},
+                   [this] { return static_cast<double>(impl_->connections.size()); });
+  metrics_.describe("jobcast_http_connections_open", Metrics::Type::Gauge, "Connections open now.");
   metrics_.describe("jobcast_http_requests_total", Metrics::Type::Counter,
                     "HTTP requests answered, by route pattern, method and status.");
 }
@@ -404,8 +629,12 @@ Result<bool> HttpServer::start() {
   // WHIP answer takes a second or more), and a request keeps its header
   // slot until answered: with lws' small default pool a few slow requests
   // held every slot and the node stopped answering. Slots are allocated as
-  // needed.
-  info.max_http_header_pool2 = 1024;
+  // needed. Half-sent headers hold a slot for at most header_timeout_s, and
+  // one address at most max_connections_per_ip slots, so it takes many
+  // addresses to fill the pool.
+  info.max_http_header_pool2 = 4096;
+  // Silence while a request body is due (lws re-arms it on every piece).
+  info.timeout_secs = static_cast<unsigned int>(options_.body_timeout_s);
   context_ = lws_create_context(&info);
   if (!context_)
     return Error{"lws", "cannot create the libwebsockets context"};
@@ -423,10 +652,16 @@ Result<bool> HttpServer::start() {
     vi.user = impl_.get();
     vi.keepalive_timeout = 30;
     vi.timeout_secs = 30;
+    // From a connection's first byte to its complete request header.
+    vi.timeout_secs_ah_idle = static_cast<unsigned int>(options_.header_timeout_s);
     if (tls) {
       vi.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
       vi.ssl_cert_filepath = options_.tls_cert.c_str();
       vi.ssl_private_key_filepath = options_.tls_key.c_str();
+      vi.ssl_cipher_list = tls::kTls12Ciphers;
+      vi.tls1_3_plus_cipher_list = tls::kTls13Ciphers;
+      vi.ssl_options_set =
+          SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 | SSL_OP_CIPHER_SERVER_PREFERENCE;
     }
     lws_vhost* vh = lws_create_vhost(context_, &vi);
     if (!vh) {

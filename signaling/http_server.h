@@ -8,11 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "core/address_set.h"
 #include "core/config.h"
 #include "core/loop.h"
 #include "core/metrics.h"
 #include "core/result.h"
 #include "signaling/http.h"
+#include "signaling/rate_limiter.h"
 
 namespace jobcast::http {
 
@@ -24,6 +26,19 @@ class HttpServer {
     std::string tls_cert;
     std::string tls_key;
     int64_t max_body_bytes = 1 << 20;
+    // Open connections per client address; 0: no cap. Trusted proxies are exempt.
+    int64_t max_connections_per_ip = 64;
+    int header_timeout_s = 5;  // the whole request header, from the first byte
+    int body_timeout_s = 15;   // the whole request body, and any silence in it
+    // Peers whose X-Forwarded-For names the client.
+    AddressSet trusted_proxies;
+    // Requests per client address: pages, static files and REST ...
+    RateLimiter::Options general_rate{.per_second = 50, .burst = 200};
+    // ... HLS playlists, segments and recordings ...
+    RateLimiter::Options media_rate{.per_second = 100, .burst = 300};
+    // ... and what starts or changes a session: WHIP, WHEP, stage, the demo
+    // token and WebSocket upgrades.
+    RateLimiter::Options session_rate{.per_second = 5, .burst = 20};
     // Extra protocols (WebSocket subprotocols) served on both vhosts. Each
     // entry's callback is called by lws on the control thread.
     std::vector<lws_protocols> websocket_protocols;
@@ -45,6 +60,7 @@ class HttpServer {
   Metrics& metrics() { return metrics_; }
   Router& router() { return router_; }
   int64_t maxBodyBytes() const { return options_.max_body_bytes; }
+  const Options& options() const { return options_; }
 
   struct Impl;  // callback glue, in http_server.cpp
 

@@ -14,20 +14,18 @@ void RateLimiter::refill(Bucket& bucket, std::chrono::steady_clock::time_point n
   bucket.updated = now;
 }
 
-void RateLimiter::forgetFullBuckets(std::chrono::steady_clock::time_point now) {
-  for (auto it = buckets_.begin(); it != buckets_.end();) {
-    refill(it->second, now);
-    it = it->second.tokens >= options_.burst ? buckets_.erase(it) : std::next(it);
-  }
-}
-
 bool RateLimiter::allow(const std::string& key) {
   auto now = clock_();
   auto it = buckets_.find(key);
   if (it == buckets_.end()) {
-    if (buckets_.size() >= options_.max_keys)
-      forgetFullBuckets(now);
-    it = buckets_.emplace(key, Bucket{options_.burst, now}).first;
+    while (!recent_.empty() && buckets_.size() >= std::max<size_t>(1, options_.max_keys)) {
+      buckets_.erase(recent_.back());
+      recent_.pop_back();
+    }
+    recent_.push_front(key);
+    it = buckets_.emplace(key, Bucket{options_.burst, now, recent_.begin()}).first;
+  } else {
+    recent_.splice(recent_.begin(), recent_, it->second.recency);
   }
   refill(it->second, now);
   if (it->second.tokens < 1)

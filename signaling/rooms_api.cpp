@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "core/address_set.h"
 #include "core/log.h"
 #include "rooms/access.h"
 #include "signaling/auth.h"
@@ -86,7 +87,7 @@ RoomsApi::RoomsApi(http::Router& router, Loop& loop, RedisClient& redis, const J
 
 bool RoomsApi::admit(const Request& request, const Responder& responder,
                      const std::optional<Claims>& who) {
-  std::string key = who ? "user:" + who->sub : "ip:" + request.peer;
+  std::string key = who ? "user:" + who->sub : "ip:" + AddressSet::clientKey(request.client);
   if (limiter_.allow(key))
     return true;
   auto response = errorResponse(Error{"rate_limited", "too many requests; slow down"});
@@ -176,13 +177,18 @@ void RoomsApi::routes(http::Router& router) {
         if (!limit)
           return fail(r, error);
         filter.limit = static_cast<size_t>(*limit);
-        store_.listRooms(filter, [r](Result<std::vector<rooms::Room>> rooms) {
-          if (!rooms.ok())
-            return fail(r, rooms.error());
+        if (auto cursor = q.queryParam("cursor"))
+          filter.cursor = *cursor;
+        store_.listRooms(filter, [r](Result<rooms::RoomPage> page) {
+          if (!page.ok())
+            return fail(r, page.error());
           json items = json::array();
-          for (const auto& room : rooms.value())
+          for (const auto& room : page->rooms)
             items.push_back(room.toJson());
-          r.json(200, {{"items", items}});
+          json body = {{"items", items}, {"next_cursor", nullptr}};
+          if (!page->next_cursor.empty())
+            body["next_cursor"] = page->next_cursor;
+          r.json(200, body);
         });
       }));
   router.add(Method::Get, api + "/rooms/{id}",
@@ -322,6 +328,7 @@ Result<std::unique_ptr<RoomsApi>> registerRoomsApi(http::Router& router, Loop& l
   RoomsApi::Options options;
   options.rate_limit.per_second = static_cast<double>(config.api_rate_per_second);
   options.rate_limit.burst = static_cast<double>(config.api_rate_burst);
+  options.rate_limit.max_keys = static_cast<size_t>(config.rate_max_keys);
   return std::make_unique<RoomsApi>(router, loop, redis, jwt, std::move(cipher.value()), options);
 }
 

@@ -10,7 +10,7 @@ DURATION=${DURATION:-10s} CONNECTIONS=${CONNECTIONS:-32} THREADS=${THREADS:-2}
 USERS=${USERS:-500} JOBS=${JOBS:-100} FSYNC=${FSYNC:-everysec}
 work=$(mktemp -d)
 redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-secret=bench-secret-0123456789abcdef
+secret=bench-secret-0123456789abcdef-0123456789
 cleanup() {
   [ -n "${node_pid:-}" ] && kill "$node_pid" 2>/dev/null || true
   [ -n "${redis_pid:-}" ] && kill "$redis_pid" 2>/dev/null || true
@@ -28,6 +28,11 @@ cat >"$work/jobcast.yaml" <<YAML
 limits:
   api_rate_per_second: 1000000
   api_rate_burst: 1000000
+  # Every simulated user comes from 127.0.0.1: no per-address limits here.
+  http_rate_per_second: 1000000
+  http_rate_burst: 1000000
+server:
+  max_connections_per_ip: 0
 YAML
 JOBCAST_JWT_SECRET=$secret JOBCAST_DATA_KEY=$(openssl rand -hex 32) \
   "$build/server/jobcastd" --config "$work/jobcast.yaml" --listen 127.0.0.1:0 --tls-listen off \

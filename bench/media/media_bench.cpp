@@ -34,7 +34,7 @@ std::string token(Role role, const std::string& sub) {
   c.rooms = {"*"};
   c.iat = static_cast<int64_t>(std::time(nullptr));
   c.exp = c.iat + 3600;
-  return Jwt("test-secret-0123456789abcdef").sign(c);
+  return Jwt("test-secret-0123456789abcdef-0123456789").sign(c);
 }
 
 std::string employerToken() {
@@ -44,7 +44,7 @@ std::string employerToken() {
   c.rooms = {"*"};
   c.iat = static_cast<int64_t>(std::time(nullptr));
   c.exp = c.iat + 3600;
-  return Jwt("test-secret-0123456789abcdef").sign(c);
+  return Jwt("test-secret-0123456789abcdef-0123456789").sign(c);
 }
 
 double cpuSeconds(pid_t pid) {
@@ -75,7 +75,11 @@ struct Bench {
   explicit Bench(const std::string& yaml) {
     redis.start();
     std::string config = dir.path() + "/bench.yaml";
-    std::ofstream(config) << yaml;
+    // Every client here comes from 127.0.0.1: no per-address limits.
+    std::ofstream(config) << yaml
+                          << "limits:\n  session_rate_per_second: 1000000\n"
+                             "  session_rate_burst: 1000000\n  media_rate_per_second: 1000000\n"
+                             "  media_rate_burst: 1000000\n";
     node = std::make_unique<Jobcastd>(
         Jobcastd::Options{.args = {"--config", config}, .redis = redis.address()});
     node->start();

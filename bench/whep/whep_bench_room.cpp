@@ -44,6 +44,9 @@ int main(int argc, char** argv) {
   http::HttpServer::Options http_options;
   http_options.http = {"127.0.0.1", 0};
   http_options.https = {"", -1};
+  // Every viewer comes from 127.0.0.1: no per-address limits here.
+  http_options.max_connections_per_ip = 0;
+  http_options.session_rate = {.per_second = 1e6, .burst = 1e6};
   http::HttpServer server(loop, metrics, router, http_options);
   if (!server.start()) {
     std::fprintf(stderr, "cannot listen\n");

@@ -17,8 +17,14 @@ cat > "$work/jobcast.yaml" <<YAML
 live:
   frames_per_s: 100000
   chat_rate_count: 10000
+# Every simulated viewer comes from 127.0.0.1: no per-address limits here.
+server:
+  max_connections_per_ip: 0
+limits:
+  session_rate_per_second: 1000000
+  session_rate_burst: 1000000
 YAML
-export JOBCAST_JWT_SECRET=bench-secret-0123456789abcdef
+export JOBCAST_JWT_SECRET=bench-secret-0123456789abcdef-0123456789
 "$build/server/jobcastd" --config "$work/jobcast.yaml" --listen 127.0.0.1:0 --tls-listen off \
   --redis 127.0.0.1:$port --data-dir "$work/data" --log-level info 2>"$work/log" &
 jc=$!

@@ -5,6 +5,7 @@
 
 #include "core/secrets.h"
 #include "rooms/live/live_scripts.h"
+#include "rooms/model.h"
 #include "rooms/stage.h"
 
 namespace jobcast::live {
@@ -476,6 +477,8 @@ void LiveRoom::perform(const std::string& room, const Actor& actor, Action actio
       auto url = textField(args, "url", 500, true);
       if (!url)
         return fail(url.error());
+      if (!url.value().empty() && !rooms::isSafeLink(url.value()))
+        return fail(badArgs("'url' must be an http(s) URL or a path on this site"));
       json card{{"card", *kind}, {"title", title.value()}, {"body", body.value()}};
       if (!url.value().empty())
         card["url"] = url.value();

@@ -40,6 +40,35 @@ TEST(Config, SampleConfigParsesAndMatchesDefaults) {
   EXPECT_EQ(sample.data_dir, defaults.data_dir);
   EXPECT_EQ(sample.max_body_bytes, defaults.max_body_bytes);
   EXPECT_EQ(sample.redis_server_binary, defaults.redis_server_binary);
+  EXPECT_EQ(sample.max_connections_per_ip, defaults.max_connections_per_ip);
+  EXPECT_EQ(sample.header_timeout_s, defaults.header_timeout_s);
+  EXPECT_EQ(sample.body_timeout_s, defaults.body_timeout_s);
+  EXPECT_EQ(sample.trusted_proxies, defaults.trusted_proxies);
+  EXPECT_EQ(sample.session_rate_burst, defaults.session_rate_burst);
+  EXPECT_EQ(sample.media_rate_per_second, defaults.media_rate_per_second);
+  EXPECT_EQ(sample.rate_max_keys, defaults.rate_max_keys);
+  EXPECT_EQ(sample.jwt_max_lifetime_s, defaults.jwt_max_lifetime_s);
+}
+
+TEST(Config, LimitsAndTrustedProxies) {
+  Config c = Config::loadText(
+      "server:\n  max_connections_per_ip: 0\n  trusted_proxies: [127.0.0.1, \"10.0.0.0/8\", "
+      "\"::1\", \"fd00::/8\"]\nlimits:\n  session_rate_burst: 3\n");
+  EXPECT_EQ(c.max_connections_per_ip, 0);
+  EXPECT_EQ(c.trusted_proxies.size(), 4u);
+  EXPECT_EQ(c.session_rate_burst, 3);
+  EXPECT_EQ(keyOf("server:\n  trusted_proxies: [nginx]\n"), "server.trusted_proxies");
+  EXPECT_EQ(keyOf("server:\n  trusted_proxies: [\"10.0.0.0/33\"]\n"), "server.trusted_proxies");
+  EXPECT_EQ(keyOf("server:\n  max_connections_per_ip: -1\n"), "server.max_connections_per_ip");
+  EXPECT_EQ(keyOf("server:\n  header_timeout_s: 0\n"), "server.header_timeout_s");
+  EXPECT_EQ(keyOf("server:\n  body_timeout_s: x\n"), "server.body_timeout_s");
+  EXPECT_EQ(keyOf("limits:\n  session_rate_per_second: 0\n"), "limits.session_rate_per_second");
+  EXPECT_EQ(keyOf("limits:\n  max_keys: 1\n"), "limits.max_keys");
+  EXPECT_EQ(keyOf("auth:\n  max_token_lifetime_s: 1\n"), "auth.max_token_lifetime_s");
+  EXPECT_EQ(Config::loadText("server:\n  node_urls: [\"https://node2.example.org/\"]\n").node_urls,
+            std::vector<std::string>{"https://node2.example.org"});
+  EXPECT_EQ(keyOf("server:\n  node_urls: [node2]\n"), "server.node_urls");
+  EXPECT_EQ(keyOf("server:\n  node_urls: [\"https://node2/path\"]\n"), "server.node_urls");
 }
 
 TEST(Config, ValuesOverrideDefaults) {
@@ -91,6 +120,9 @@ TEST(Config, EveryKindOfErrorNamesItsKey) {
   EXPECT_EQ(keyOf("server:\n  tls_cert: /etc/hostname\n"), "server.tls_key");
   EXPECT_EQ(keyOf("crypto:\n  data_key: short\n"), "crypto.data_key");
   EXPECT_EQ(keyOf("auth:\n  jwt_secret: abc\n"), "auth.jwt_secret");
+  // 16 characters were once enough; HS256 wants 32 bytes.
+  EXPECT_EQ(keyOf("auth:\n  jwt_secret: 0123456789abcdef0123456789abcde\n"), "auth.jwt_secret");
+  EXPECT_EQ(keyOf("auth:\n  jwt_secret: 0123456789abcdef0123456789abcdef\n"), "(accepted)");
   EXPECT_EQ(keyOf("server: [\n"), "(file)");
   EXPECT_EQ(keyOf("- a\n- b\n"), "(file)");
 }

@@ -32,7 +32,8 @@ namespace {
 using namespace std::chrono_literals;
 using media::StageMixer;
 
-const char kSecret[] = "test-secret-0123456789abcdef";  // the fixture's JOBCAST_JWT_SECRET
+const char kSecret[] =
+    "test-secret-0123456789abcdef-0123456789";  // the fixture's JOBCAST_JWT_SECRET
 
 std::string token(const std::string& sub, Role role) {
   Claims c;

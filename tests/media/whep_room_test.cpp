@@ -21,7 +21,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const char kSecret[] = "test-secret-0123456789abcdef";  // the fixture's JOBCAST_JWT_SECRET
+const char kSecret[] =
+    "test-secret-0123456789abcdef-0123456789";  // the fixture's JOBCAST_JWT_SECRET
 
 std::string employerToken() {
   Claims c;

@@ -21,7 +21,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const char kSecret[] = "test-secret-0123456789abcdef";
+const char kSecret[] = "test-secret-0123456789abcdef-0123456789";
 
 std::string token(Role role, const std::string& sub, std::vector<std::string> rooms) {
   Claims c;

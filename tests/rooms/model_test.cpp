@@ -66,6 +66,12 @@ TEST(JobCard, NamesTheBadField) {
   j["contract_template_url"] = "javascript:alert(1)";
   EXPECT_EQ(fieldFor(j), "contract_template_url");
   j = goodJob();
+  j["contract_template_url"] = "//evil.example/contract.pdf";
+  EXPECT_EQ(fieldFor(j), "contract_template_url");
+  j = goodJob();
+  j["contract_template_url"] = "/docs/contract.pdf";
+  EXPECT_EQ(fieldFor(j), "");
+  j = goodJob();
   j["location"] = nullptr;
   EXPECT_EQ(fieldFor(j), "location");
 }
@@ -79,6 +85,19 @@ TEST(JobCard, CountsCharactersNotBytes) {
   EXPECT_TRUE(JobCard::fromJson(j).ok());
   j["title"] = hundred_chinese + "工";
   EXPECT_EQ(fieldFor(j), "title");
+}
+
+TEST(Links, OnlyHttpUrlsAndSitePaths) {
+  for (const char* ok : {"https://example.org/a.pdf", "http://example.org", "/docs/contract.pdf",
+                         "/", "https://example.org/?q=1#x"}) {
+    EXPECT_TRUE(isSafeLink(ok)) << ok;
+  }
+  for (const char* bad :
+       {"javascript:alert(1)", "JavaScript:alert(1)", "data:text/html,x", "//evil.example/x",
+        "/\\evil.example", "https:///evil", "https://", "http:evil.example", "ftp://example.org",
+        "vbscript:x", " https://a.b", "https://a.b/\n", "relative/path", "https://a.b/ x", ""}) {
+    EXPECT_FALSE(isSafeLink(bad)) << bad;
+  }
 }
 
 TEST(RoomStatus, OnlyScheduledLiveEnded) {

@@ -372,5 +372,67 @@ TEST_F(StoreTest, DemoRoomIsLiveWithPinnedJobsAndCanBeMadeTwice) {
   EXPECT_NE(again->room.id, demo->room.id);
 }
 
+TEST_F(StoreTest, RoomListsArePagedInRedis) {
+  seed();
+  for (int i = 0; i < 11; ++i) {
+    RoomDraft draft;
+    draft.title = "Fair " + std::to_string(i);
+    draft.region_code = i % 2 ? "150200" : "150100";
+    draft.scheduled_at = 1767225600;
+    ASSERT_TRUE(wait<Room>([&](auto done) { store.createRoom(draft, owner, done); }).ok());
+  }
+  auto hgetalls = [&] {
+    std::string info = redis.command({"INFO", "commandstats"});
+    auto at = info.find("cmdstat_hgetall:calls=");
+    return at == std::string::npos ? 0 : std::atoi(info.c_str() + at + 22);
+  };
+  auto list = [&](RoomFilter filter) {
+    return wait<RoomPage>([&](auto done) { store.listRooms(filter, done); });
+  };
+
+  // A small page reads a small part of the index, not the first thousand rooms.
+  redis.command({"CONFIG", "RESETSTAT"});
+  auto first = list({.limit = 3});
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(first->rooms.size(), 3u);
+  EXPECT_FALSE(first->next_cursor.empty());
+  EXPECT_LE(hgetalls(), 4);
+
+  // Paging visits every room once, newest first (rooms made in one second too).
+  std::vector<std::string> seen;
+  RoomFilter filter{.limit = 5};
+  for (int pages = 0; pages < 10; ++pages) {
+    auto page = list(filter);
+    ASSERT_TRUE(page.ok()) << page.error().message;
+    for (const auto& room : page->rooms)
+      seen.push_back(room.id);
+    if (page->next_cursor.empty())
+      break;
+    filter.cursor = page->next_cursor;
+  }
+  EXPECT_EQ(seen.size(), 12u);
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), 12u);
+
+  // With a filter: only matching rooms, each once; 5 in 150100 (i = 0, 2, .., 10 is 6).
+  std::set<std::string> hohhot;
+  RoomFilter filtered{.region = "1501", .limit = 2};
+  for (int pages = 0; pages < 20; ++pages) {
+    auto page = list(filtered);
+    ASSERT_TRUE(page.ok());
+    for (const auto& room : page->rooms) {
+      EXPECT_EQ(room.region_code, "150100");
+      hohhot.insert(room.id);
+    }
+    if (page->next_cursor.empty())
+      break;
+    filtered.cursor = page->next_cursor;
+  }
+  EXPECT_EQ(hohhot.size(), 6u);
+
+  auto bad = list({.cursor = "not-a-cursor"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, "invalid_query");
+}
+
 }  // namespace
 }  // namespace jobcast::rooms

@@ -25,7 +25,7 @@ namespace {
 
 using nlohmann::json;
 
-const char kSecret[] = "test-secret-0123456789abcdef";  // the fixture's JOBCAST_JWT_SECRET
+const char kSecret[] = "test-secret-0123456789abcdef-0123456789";  // the fixture's JOBCAST_JWT_SECRET
 const std::vector<std::string> kRoles = {"admin",       "employer",  "counsellor", "captioner",
                                          "interpreter", "jobseeker", "anonymous"};
 

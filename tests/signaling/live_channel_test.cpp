@@ -24,7 +24,7 @@ constexpr const char* kEmployer = "emp-acme";
 
 std::string token(Role role, const std::string& sub, const std::string& name = "",
                   const std::string& employer = "") {
-  Jwt jwt("test-secret-0123456789abcdef");
+  Jwt jwt("test-secret-0123456789abcdef-0123456789");
   Claims c;
   c.sub = sub;
   c.name = name.empty() ? sub : name;
@@ -502,6 +502,16 @@ TEST_F(LiveChannel, StaffOnlyAndPersonalEventsReachOnlyTheirAudience) {
   EXPECT_EQ(js->call(card)["code"], "forbidden");
   EXPECT_EQ(counsellor->call(card)["type"], "ack");
   EXPECT_EQ(viewer->waitEvent("card.shown")["data"]["title"], "Fair pay");
+  // A card's link is an http(s) URL or a site path, nothing a page would run.
+  for (const char* url : {"javascript:alert(1)", "//evil.example/x", "data:text/html,x"}) {
+    json bad = card;
+    bad["url"] = url;
+    auto refused = counsellor->call(bad);
+    EXPECT_EQ(refused["type"], "error") << url;
+  }
+  json linked = card;
+  linked["url"] = "/docs/policy.pdf";
+  EXPECT_EQ(counsellor->call(linked)["type"], "ack");
   auto captioner = join(*node, token(Role::Captioner, "cap-1"));
   EXPECT_EQ(counsellor->call({{"type", "caption.send"}, {"text", "hi"}})["code"], "forbidden");
   EXPECT_EQ(captioner->call({{"type", "caption.send"}, {"text", "Welcome all"}})["type"], "ack");

@@ -24,7 +24,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const char kSecret[] = "test-secret-0123456789abcdef";  // the fixture's JOBCAST_JWT_SECRET
+const char kSecret[] =
+    "test-secret-0123456789abcdef-0123456789";  // the fixture's JOBCAST_JWT_SECRET
 const char kLeaseKey[] = "jc:{r:r1}:media_node";
 
 std::string employerToken() {
@@ -58,8 +59,11 @@ class MediaOwnerTest : public ::testing::Test {
     redis.start();
     redis.command({"HSET", "jc:{r:r1}:room", "id", "r1", "status", "live", "employer_id", "emp1"});
     // A short lease so a dead node's room moves within the test.
-    std::ofstream(config) << "media:\n  publisher_timeout_ms: 1500\n  owner_lease_ms: 2000\n"
-                             "whep:\n  ice_addresses: \"127.0.0.1\"\n";
+    // The tests poll WHIP while a lease runs out: no session budget in the way.
+    std::ofstream(config)
+        << "media:\n  publisher_timeout_ms: 1500\n  owner_lease_ms: 2000\n"
+           "whep:\n  ice_addresses: \"127.0.0.1\"\n"
+           "limits:\n  session_rate_per_second: 1000\n  session_rate_burst: 1000\n";
     a.start();
     b.start();
   }

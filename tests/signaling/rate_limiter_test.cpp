@@ -29,8 +29,37 @@ TEST(RateLimiter, ForgetsIdleKeysWhenFull) {
   EXPECT_TRUE(limiter.allow("a"));
   EXPECT_TRUE(limiter.allow("b"));
   now += std::chrono::seconds(5);
-  EXPECT_TRUE(limiter.allow("c"));  // a and b refilled and were forgotten
+  EXPECT_TRUE(limiter.allow("c"));  // a was forgotten
   EXPECT_FALSE(limiter.allow("c"));
+}
+
+TEST(RateLimiter, NeverHoldsMoreThanMaxKeysAndEvictsTheLeastRecentlyUsed) {
+  auto now = std::chrono::steady_clock::time_point{};
+  // No time passes: every bucket stays drained, so nothing is "full" to forget.
+  RateLimiter limiter({.per_second = 1, .burst = 1, .max_keys = 3}, [&] { return now; });
+  EXPECT_TRUE(limiter.allow("a"));
+  EXPECT_TRUE(limiter.allow("b"));
+  EXPECT_TRUE(limiter.allow("c"));
+  EXPECT_FALSE(limiter.allow("a"));  // a is now the most recently used
+  EXPECT_TRUE(limiter.allow("d"));   // evicts b, the least recently used
+  EXPECT_EQ(limiter.size(), 3u);
+  EXPECT_FALSE(limiter.allow("a"));  // a kept its empty bucket
+  EXPECT_FALSE(limiter.allow("c"));  // so did c
+  EXPECT_TRUE(limiter.allow("b"));   // b starts afresh (evicting d)
+  for (int i = 0; i < 100000; ++i)
+    limiter.allow("k" + std::to_string(i));
+  EXPECT_EQ(limiter.size(), 3u);
+}
+
+TEST(RateLimiter, ANewKeyCostsTheSameWhateverTheMapHolds) {
+  // The old limiter refilled and scanned every bucket for each new key once
+  // full: 200,000 new keys over a full map of 100,000 drained buckets took
+  // minutes. Bounded work per key finishes this at once.
+  auto now = std::chrono::steady_clock::time_point{};
+  RateLimiter limiter({.per_second = 1, .burst = 1, .max_keys = 100000}, [&] { return now; });
+  for (int i = 0; i < 300000; ++i)
+    limiter.allow("ip:" + std::to_string(i));
+  EXPECT_EQ(limiter.size(), 100000u);
 }
 
 }  // namespace

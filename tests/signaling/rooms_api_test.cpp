@@ -21,7 +21,7 @@ namespace {
 
 using nlohmann::json;
 
-const char kSecret[] = "test-secret-0123456789abcdef";
+const char kSecret[] = "test-secret-0123456789abcdef-0123456789";
 
 int64_t nowSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -170,6 +170,16 @@ TEST_F(RoomsApi, RoomLifecycleJobsAndListing) {
   ASSERT_EQ(hohhot.size(), 1u);
   EXPECT_EQ(hohhot[0]["title"], "Hohhot fair");
   EXPECT_EQ(call("GET", "/rooms?status=paused").status, 400);
+  // Pages: limit and the cursor from next_cursor.
+  auto page1 = call("GET", "/rooms?limit=1").json();
+  ASSERT_EQ(page1["items"].size(), 1u);
+  ASSERT_TRUE(page1["next_cursor"].is_string());
+  auto page2 =
+      call("GET", "/rooms?limit=1&cursor=" + page1["next_cursor"].get<std::string>()).json();
+  ASSERT_EQ(page2["items"].size(), 1u);
+  EXPECT_NE(page2["items"][0]["id"], page1["items"][0]["id"]);
+  EXPECT_TRUE(page2["next_cursor"].is_null());
+  EXPECT_EQ(call("GET", "/rooms?cursor=junk").status, 400);
 
   ASSERT_EQ(call("POST", "/rooms/" + room_id + "/end", acme).status, 200);
   EXPECT_EQ(call("POST", "/rooms/" + room_id + "/start", acme).status, 409);

@@ -72,6 +72,9 @@ HttpResponse http(const HttpRequest& request) {
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, request.timeout_ms);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  std::string local = "host!" + request.local_address;
+  if (!request.local_address.empty())
+    curl_easy_setopt(curl, CURLOPT_INTERFACE, local.c_str());
   if (request.insecure_tls) {
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);

@@ -25,7 +25,8 @@ struct HttpRequest {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   long timeout_ms = 10000;
-  bool insecure_tls = true;  // tests talk to the self-signed certificate
+  bool insecure_tls = true;   // tests talk to the self-signed certificate
+  std::string local_address;  // source address to connect from (e.g. 127.0.0.2); empty: any
 };
 
 HttpResponse http(const HttpRequest& request);

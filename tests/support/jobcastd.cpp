@@ -73,7 +73,7 @@ void Jobcastd::start() {
     argv.insert(argv.end(), {"--redis", options_.redis});
   argv.insert(argv.end(), options_.args.begin(), options_.args.end());
   std::map<std::string, std::string> env = {
-      {"JOBCAST_JWT_SECRET", "test-secret-0123456789abcdef"},
+      {"JOBCAST_JWT_SECRET", "test-secret-0123456789abcdef-0123456789"},
       {"JOBCAST_DATA_KEY", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"}};
   for (const auto& [k, v] : options_.env)
     env[k] = v;

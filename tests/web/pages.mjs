@@ -154,6 +154,63 @@ try {
     await ctx.close();
   });
 
+  await report.check('error texts are in the page\'s language, never the server\'s English message', async () => {
+    const ctx = await browser.newContext({ ...DESKTOP, locale: 'zh-CN' });
+    const page = await ctx.newPage();
+    await page.goto(`${base}/?lang=zh`);
+    const r = await page.evaluate(async () => {
+      const ui = await import('/js/ui.js');
+      const cases = [
+        { status: 409, code: 'room_ended', message: 'room has ended' },
+        { status: 500, code: 'internal', message: 'internal error while frobbing' },
+        { status: 400, code: 'invalid_field', message: 'title: must be 1 to 100 characters', field: 'title' },
+        { status: 429, code: 'rate_limited', message: 'too many requests; slow down' },
+        { status: 418, code: 'teapot_brewing', message: 'short and stout' },
+      ];
+      return cases.map((e) => ({ message: e.message, text: ui.errorText(e) }));
+    });
+    for (const { message, text } of r) {
+      assert(text && !text.includes(message), `server message shown: ${text}`);
+      assert(/[\u4e00-\u9fff]/.test(text), `not Chinese: ${text}`);
+    }
+    await ctx.close();
+  });
+
+  await report.check('a WHEP 307 to a node the site does not list gets no token', async () => {
+    const ctx = await browser.newContext(DESKTOP);
+    const page = await ctx.newPage();
+    await page.goto(`${base}/`);
+    const r = await page.evaluate(async () => {
+      const webrtc = await import('/js/webrtc.js');
+      const config = await (await fetch('/api/v1/config')).json();
+      // The browser followed a 307 to another origin and dropped the token on
+      // the way, as browsers do: the answer is a 401 from there.
+      const calls = [];
+      const realFetch = window.fetch;
+      window.fetch = async (url, init = {}) => {
+        if (String(url).includes('/api/v1/config')) return realFetch(url, init);
+        calls.push({ url: String(url), auth: (init.headers && init.headers.Authorization) || '' });
+        return { status: 401, ok: false, redirected: true, url: 'https://evil.example/whep/moved-room',
+          statusText: 'Unauthorized', headers: new Headers(), text: async () => '{"error":{"code":"unauthorized","message":"no token"}}' };
+      };
+      const pc = new RTCPeerConnection();
+      pc.addTransceiver('video', { direction: 'recvonly' });
+      let error = null;
+      try { await webrtc.negotiate(pc, '/whep/moved-room', 'secret-token-value', { gatherMs: 200 }); } catch (e) { error = { name: e.name, code: e.code }; }
+      await webrtc.endSession('https://evil.example/whep/moved-room/s1', 'secret-token-value');
+      window.fetch = realFetch;
+      pc.close();
+      return { error, calls, config, same: await webrtc.mayCarryToken('/whep/x'), other: await webrtc.mayCarryToken('https://evil.example/whep/x') };
+    });
+    assert(Array.isArray(r.config.node_origins), 'GET /api/v1/config lists node_origins');
+    eq(r.same, true, 'own origin trusted');
+    eq(r.other, false, 'unlisted origin not trusted');
+    eq(r.error && r.error.code, 'untrusted_node', 'negotiation stops');
+    const leaked = r.calls.filter((c) => c.url.startsWith('https://evil.example') && c.auth);
+    eq(leaked.length, 0, `token sent to another origin: ${JSON.stringify(r.calls)}`);
+    await ctx.close();
+  });
+
   await report.check('player reads HLS master playlists: renditions and audio-only', async () => {
     const ctx = await browser.newContext(DESKTOP);
     const page = await ctx.newPage();

@@ -175,8 +175,10 @@ function stageError(e) {
   else if (e.code === 'network' || e.status === 0) key = 'error.network';
   else if (e.status === 401 || e.status === 403) key = 'console.stageForbidden';
   else if (e.status === 409) key = 'console.stageBusy';
-  // The server's own words (JSON error message) follow the explanation.
-  box.textContent = t(key, { message: e.message || e.code || e.name });
+  // The explanation, then what went wrong in the page's language (the browser's
+  // camera error by name; never the server's English message).
+  const camera = key === 'console.cameraFailed';
+  box.textContent = t(key, { message: camera ? e.name : errorText(e) });
   announce(box.textContent, { assertive: true, toast: false });
 }
 

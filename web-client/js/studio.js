@@ -207,7 +207,7 @@ $('#job-form').addEventListener('submit', async (e) => {
     e.target.reset();
     renderJobs();
   } catch (x) {
-    $('#job-error').textContent = x.field ? `${x.field}: ${x.message}` : errorText(x);
+    $('#job-error').textContent = errorText(x);
   }
 });
 

@@ -48,10 +48,37 @@ export function showToast(text) {
   toastTimer = setTimeout(() => box.classList.remove('show'), 4000);
 }
 
+// Server error codes (docs/api.md, docs/websocket.md) and their texts in the
+// page's language. The server's own message is English and never shown.
+const ERROR_KEYS = {
+  network: 'error.network',
+  unauthorized: 'error.signin', invalid_token: 'error.signin', token_expired: 'error.signin',
+  auth_required: 'error.signin', hello_required: 'error.signin',
+  forbidden: 'error.forbidden', room_forbidden: 'error.forbidden', banned: 'error.banned',
+  muted: 'error.muted', slow_mode: 'error.slowMode',
+  not_found: 'error.notFound', room_not_found: 'error.notFound',
+  rate_limited: 'error.rateLimited', rate_limited_frames: 'error.rateLimited',
+  too_long: 'error.tooLong', too_large: 'error.tooLong', payload_too_large: 'error.tooLong',
+  invalid_json: 'error.invalid', invalid_field: 'error.invalid', invalid_query: 'error.invalid',
+  bad_request: 'error.invalid', missing_field: 'error.invalid', bad_frame: 'error.invalid',
+  conflict: 'error.conflict', illegal_transition: 'error.conflict', already_voted: 'error.conflict',
+  already_joined: 'error.conflict',
+  room_ended: 'error.roomEnded', employer_unverified: 'error.employerUnverified',
+  profile_required: 'error.profileRequired', queue_empty: 'error.queueEmpty',
+  redis_unavailable: 'error.unavailable', unavailable: 'error.unavailable', join_failed: 'error.unavailable',
+  untrusted_node: 'error.untrustedNode',
+};
+const STATUS_KEYS = {
+  400: 'error.invalid', 401: 'error.signin', 403: 'error.forbidden', 404: 'error.notFound',
+  409: 'error.conflict', 413: 'error.tooLong', 429: 'error.rateLimited', 503: 'error.unavailable',
+};
+
 export function errorText(e) {
   if (!e) return '';
   if (e.code === 'network' || e.status === 0) return t('error.network');
-  return t('error.generic', { message: e.message || e.code });
+  const key = ERROR_KEYS[e.code] || STATUS_KEYS[e.status];
+  if (key) return e.field && key === 'error.invalid' ? t('error.field', { field: e.field }) : t(key);
+  return t('error.generic');
 }
 
 const num = (n) => (n == null || n === '' ? '' : Number(n).toLocaleString(lang() === 'zh' ? 'zh-CN' : 'en'));

@@ -518,7 +518,7 @@ $('#profile-form').addEventListener('submit', async (e) => {
     state.pendingApply = null;
     if (job != null) await applyTo(job);
   } catch (x) {
-    err.textContent = x.field ? `${x.field}: ${x.message}` : errorText(x);
+    err.textContent = errorText(x);
   }
 });
 
@@ -560,7 +560,7 @@ $('#chat-form').addEventListener('submit', async (e) => {
       if (!state.slowmode) state.slowmode = seconds || 1;
       renderChatNotice();
     } else {
-      n.textContent = t('chat.refused', { message: x.message || code });
+      n.textContent = t('chat.refused', { message: errorText(x) });
       n.hidden = false;
     }
   }

@@ -22,6 +22,27 @@ function gatheringDone(pc, timeoutMs) {
   });
 }
 
+// The origins this page may send its token to: its own, and the other nodes
+// of this deployment as the server lists them (GET /api/v1/config,
+// server.node_urls). A 307 elsewhere is not followed with the token.
+let nodeOrigins = null;
+function trustedOrigins() {
+  if (!nodeOrigins) {
+    nodeOrigins = fetch('/api/v1/config', { headers: { Accept: 'application/json' } })
+      .then((r) => (r.ok ? r.json() : {}))
+      .then((c) => new Set([location.origin, ...((c && c.node_origins) || [])]))
+      .catch(() => { nodeOrigins = null; return new Set([location.origin]); });
+  }
+  return nodeOrigins;
+}
+
+export async function mayCarryToken(url) {
+  let origin;
+  try { origin = new URL(url, location.href).origin; } catch { return false; }
+  if (origin === location.origin) return true;
+  return (await trustedOrigins()).has(origin);
+}
+
 // Posts pc's offer to url; returns the session's absolute Location.
 export async function negotiate(pc, url, token, { gatherMs = 2000 } = {}) {
   const offer = await pc.createOffer();
@@ -35,9 +56,13 @@ export async function negotiate(pc, url, token, { gatherMs = 2000 } = {}) {
     // Another node answered 307 to the room's media node (docs/media.md); the
     // browser followed it but dropped the token on the way to another origin.
     if (res.status === 401 && res.redirected && token) {
+      if (!(await mayCarryToken(res.url))) {
+        throw new MediaError(401, 'untrusted_node', 'redirected to a node this site does not list');
+      }
       res = await fetch(res.url, { method: 'POST', headers, body: pc.localDescription.sdp });
     }
-  } catch {
+  } catch (e) {
+    if (e instanceof MediaError) throw e;
     throw new MediaError(0, 'network', 'network error');
   }
   const body = await res.text();
@@ -54,7 +79,7 @@ export async function negotiate(pc, url, token, { gatherMs = 2000 } = {}) {
 
 export async function endSession(location, token) {
   if (!location) return;
-  const headers = token ? { Authorization: `Bearer ${token}` } : {};
+  const headers = token && (await mayCarryToken(location)) ? { Authorization: `Bearer ${token}` } : {};
   try { await fetch(location, { method: 'DELETE', headers, keepalive: true }); } catch { /* gone already */ }
 }
 
