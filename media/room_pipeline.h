@@ -28,6 +28,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,8 @@ struct RecordingPiece {
   int64_t started_ms = 0;  // wall clock, ms since the epoch
   int64_t ended_ms = 0;
 };
+
+struct PublisherGop;  // the publisher's keyframes on its own media clock
 
 class RoomPipeline {
  public:
@@ -211,8 +214,8 @@ class RoomPipeline {
   bool recording_open_ = false;
   std::vector<std::function<void()>> stop_waiters_;
   std::shared_ptr<std::atomic<int64_t>> last_video_ms_;
-  std::shared_ptr<std::atomic<int64_t>> last_keyframe_ms_;
-  int64_t last_keyframe_ask_ms_ = 0;
+  std::shared_ptr<PublisherGop> gop_;
+  std::optional<uint32_t> last_keyframe_ask_rtp_;
   std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
   Timer health_timer_;
   Timer gather_timer_;
