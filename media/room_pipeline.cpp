@@ -125,12 +125,12 @@ GstPadProbeReturn onVideoData(GstPad*, GstPadProbeInfo*, gpointer data) {
 }  // namespace
 
 // The publisher's RTP timestamps (its own 90 kHz media clock) of the newest
-// video packet and of the newest keyframe. Written on the streaming thread,
-// read on the control thread.
+// video packet and of the newest keyframe (until the first keyframe, of the
+// first packet). Written on the streaming thread, read on the control thread.
 struct PublisherGop {
   std::atomic<uint32_t> latest{0};
   std::atomic<uint32_t> keyframe{0};
-  std::atomic<bool> keyed{false};
+  std::atomic<bool> started{false};
 };
 
 namespace {
@@ -167,14 +167,14 @@ GstPadProbeReturn onPublisherRtp(GstPad*, GstPadProbeInfo* info, gpointer data) 
     auto* payload = static_cast<const guint8*>(gst_rtp_buffer_get_payload(&rtp));
     bool idr = payload && startsIdr(payload, gst_rtp_buffer_get_payload_len(&rtp));
     gst_rtp_buffer_unmap(&rtp);
+    bool first = !gop->started.load(std::memory_order_relaxed);
     // Only forward in media time: a reordered older packet is not news.
-    if (!gop->keyed.load(std::memory_order_relaxed) ||
-        static_cast<int32_t>(ts - gop->latest.load(std::memory_order_relaxed)) > 0)
+    if (first || static_cast<int32_t>(ts - gop->latest.load(std::memory_order_relaxed)) > 0)
       gop->latest.store(ts, std::memory_order_relaxed);
-    if (idr) {
+    if (idr || first)
       gop->keyframe.store(ts, std::memory_order_relaxed);
-      gop->keyed.store(true, std::memory_order_release);
-    }
+    if (first)
+      gop->started.store(true, std::memory_order_release);
     return TRUE;
   };
   if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER) {
@@ -881,7 +881,7 @@ void RoomPipeline::onIncomingPad(std::shared_ptr<GstPad> pad, std::string kind, 
       // busy machine packets arrive in bursts, so a regular keyframe can look
       // late; asking then gives an extra keyframe just after the regular one,
       // a GOP of a few frames and a segment that short.
-      if (!gop_->keyed.load(std::memory_order_acquire))
+      if (!gop_->started.load(std::memory_order_acquire))
         return true;
       uint32_t latest = gop_->latest.load(std::memory_order_relaxed);
       auto elapsedMs = [latest](uint32_t since) {
