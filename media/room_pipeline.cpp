@@ -883,6 +883,10 @@ void RoomPipeline::onIncomingPad(std::shared_ptr<GstPad> pad, std::string kind, 
       // a GOP of a few frames and a segment that short.
       if (!gop_->started.load(std::memory_order_acquire))
         return true;
+      // Once media flows the RTP session exists: let our feedback out often
+      // enough (the asks below, the switches' and the stage's asks).
+      if (!rtcp_interval_lowered_)
+        rtcp_interval_lowered_ = lowerRtcpInterval();
       uint32_t latest = gop_->latest.load(std::memory_order_relaxed);
       auto elapsedMs = [latest](uint32_t since) {
         return static_cast<int64_t>(static_cast<int32_t>(latest - since)) / 90;
@@ -934,6 +938,23 @@ void RoomPipeline::askKeyframe() {
   requestKeyframe();
 }
 
+bool RoomPipeline::lowerRtcpInterval() {
+  if (!webrtc_)
+    return false;
+  GstPtr<GstElement> rtpbin(gst_bin_get_by_name(GST_BIN(webrtc_), "rtpbin"));
+  if (!rtpbin)
+    return false;
+  GstElement* session = nullptr;
+  g_signal_emit_by_name(rtpbin.get(), "get-session", 0u, &session);
+  GstPtr<GstElement> owned(session);
+  if (!session)
+    return false;
+  // AVPF lets feedback out early only once per regular RTCP interval (5 s by
+  // default): shorten it so a PLI can go out every segment.
+  g_object_set(session, "rtcp-min-interval", static_cast<guint64>(300 * GST_MSECOND), nullptr);
+  return true;
+}
+
 void RoomPipeline::requestKeyframe() {
   // webrtcbin drops the GstForceKeyUnit events hlssink2 sends upstream before
   // they reach its RTP session, so send one straight to the session's receive
@@ -950,9 +971,7 @@ void RoomPipeline::requestKeyframe() {
   GstPtr<GstElement> owned(session);
   if (!session)
     return;
-  // AVPF lets feedback out early only once per regular RTCP interval (5 s by
-  // default): shorten it so a PLI can go out every segment.
-  g_object_set(session, "rtcp-min-interval", static_cast<guint64>(300 * GST_MSECOND), nullptr);
+  lowerRtcpInterval();
   GstPtr<GstPad> pad(gst_element_get_static_pad(session, "recv_rtp_src"));
   if (!pad)
     return;

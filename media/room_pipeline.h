@@ -149,6 +149,9 @@ class RoomPipeline {
   void checkMedia();
   void lose(const std::string& reason);
   void requestKeyframe();
+  // Lets the publisher session's RTCP feedback out every 300 ms; false before
+  // webrtcbin has made the session.
+  bool lowerRtcpInterval();
 
   Loop& loop_;
   MediaOptions options_;
@@ -216,6 +219,7 @@ class RoomPipeline {
   std::shared_ptr<std::atomic<int64_t>> last_video_ms_;
   std::shared_ptr<PublisherGop> gop_;
   std::optional<uint32_t> last_keyframe_ask_rtp_;
+  bool rtcp_interval_lowered_ = false;
   std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
   Timer health_timer_;
   Timer gather_timer_;
