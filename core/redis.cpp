@@ -2,6 +2,7 @@
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <hiredis/sds.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
@@ -19,13 +20,28 @@ struct RedisClient::Connection {
   redisAsyncContext* ac = nullptr;
   GSource* source = nullptr;
   bool connected = false;
+  // Bytes of commands handed to hiredis on this connection. With the bytes
+  // still in its output buffer, this tells whether a failed command ever left
+  // this process.
+  uint64_t queued_bytes = 0;
 };
 
 namespace {
 
 struct Pending {
   RedisClient::Callback cb;
+  uint64_t end = 0;  // Connection::queued_bytes once this command was queued
 };
+
+// The size of a command in the Redis protocol, as hiredis writes it.
+uint64_t wireSize(const std::vector<std::string>& args) {
+  // "*<argc>\r\n", then "$<len>\r\n<arg>\r\n" for each argument.
+  auto header = [](size_t n) { return 1 + std::to_string(n).size() + 2; };
+  uint64_t size = header(args.size());
+  for (const auto& a : args)
+    size += header(a.size()) + a.size() + 2;
+  return size;
+}
 
 RedisReply convert(const redisReply* r) {
   RedisReply out;
@@ -58,8 +74,18 @@ RedisReply convert(const redisReply* r) {
   return out;
 }
 
+// The command certainly did not reach Redis: nothing was applied.
 Error unavailable() {
-  return Error{"redis_unavailable", "Redis is not reachable"};
+  return Error{"redis_unavailable", "Redis is not reachable; nothing was stored"};
+}
+
+// The command was sent and the connection was lost (or timed out) before the
+// reply: Redis may or may not have applied it.
+Error outcomeUnknown() {
+  return Error{"outcome_unknown",
+               "Redis went away after the request was sent: it may or may not have been "
+               "stored. Retrying is safe for idempotent requests and for requests that "
+               "carry a client_id"};
 }
 
 void onReply(redisAsyncContext* ac, void* reply, void* privdata) {
@@ -70,7 +96,11 @@ void onReply(redisAsyncContext* ac, void* reply, void* privdata) {
   if (reply)
     conn->client->noteReply();
   if (!reply) {
-    pending->cb(unavailable());
+    // hiredis fails every queued command at once; those whose bytes are all
+    // still in its output buffer were never written to the socket.
+    uint64_t unsent = ac->c.obuf ? sdslen(ac->c.obuf) : 0;
+    uint64_t written = conn->queued_bytes >= unsent ? conn->queued_bytes - unsent : 0;
+    pending->cb(pending->end <= written ? outcomeUnknown() : unavailable());
   } else {
     pending->cb(convert(static_cast<redisReply*>(reply)));
   }
@@ -283,10 +313,13 @@ void RedisClient::command(std::vector<std::string> args, Callback cb) {
     argv.push_back(a.data());
     lens.push_back(a.size());
   }
-  auto* pending = new Pending{std::move(cb)};
+  uint64_t end = conn_->queued_bytes + wireSize(args);
+  auto* pending = new Pending{std::move(cb), end};
   int rc = redisAsyncCommandArgv(conn_->ac, onReply, pending, static_cast<int>(argv.size()),
                                  argv.data(), lens.data());
-  if (rc != REDIS_OK) {
+  if (rc == REDIS_OK) {
+    conn_->queued_bytes = end;
+  } else {
     std::unique_ptr<Pending> owned(pending);
     loop_.post([cb = std::move(owned->cb)] { cb(unavailable()); });
   }

@@ -62,7 +62,10 @@ class RedisClient {
 
   // Sends a command. The callback runs exactly once on the loop thread: with the
   // reply (which may itself be a Redis error reply), or with Error
-  // "redis_unavailable" when there is no connection or it drops before the reply.
+  // "redis_unavailable" when the command never left this process (no
+  // connection, or still unsent when the connection dropped): nothing was
+  // applied; or "outcome_unknown" when it was sent and the connection dropped
+  // or timed out before the reply: Redis may have applied it.
   void command(std::vector<std::string> args, Callback cb);
 
   const RedisAddress& address() const { return address_; }

@@ -7,7 +7,5 @@ cd "$(dirname "$0")/.."
 ./deploy/install-deps.sh
 ./deploy/build.sh
 cd build
-# A test that fails is run again, up to three times in all: media and browser
-# tests on a shared 2-core machine have known timing flakes (see README);
-# a test that is really broken fails every time.
-ctest -j"${JOBS:-2}" --output-on-failure --timeout 600 --repeat until-pass:3 "$@"
+# Each test runs once: no retries, so a flaky test shows as a failure.
+ctest -j"${JOBS:-2}" --output-on-failure --timeout 600 "$@"

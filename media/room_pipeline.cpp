@@ -3,6 +3,7 @@
 
 #include "media/room_pipeline.h"
 
+#include <gst/rtp/gstrtpbuffer.h>
 #include <gst/video/video.h>
 
 #include <condition_variable>
@@ -114,24 +115,78 @@ void onConnectionNotify(GObject* webrtc, GParamSpec*, gpointer data) {
   static_cast<Ctx*>(data)->post([value](RoomPipeline& p) { p.onConnectionState(value); });
 }
 
-// Streaming thread: notes when programme video last flowed.
-// Streaming thread: notes when the publisher's video last flowed, and when
-// its last keyframe went by.
-struct VideoSeen {
-  std::shared_ptr<std::atomic<int64_t>> last_ms;
-  std::shared_ptr<std::atomic<int64_t>> keyframe_ms;
+// Streaming thread: notes when the publisher's video last flowed.
+GstPadProbeReturn onVideoData(GstPad*, GstPadProbeInfo*, gpointer data) {
+  (*static_cast<std::shared_ptr<std::atomic<int64_t>>*>(data))
+      ->store(monotonicMs(), std::memory_order_relaxed);
+  return GST_PAD_PROBE_OK;
+}
+
+}  // namespace
+
+// The publisher's RTP timestamps (its own 90 kHz media clock) of the newest
+// video packet and of the newest keyframe (until the first keyframe, of the
+// first packet). Written on the streaming thread, read on the control thread.
+struct PublisherGop {
+  std::atomic<uint32_t> latest{0};
+  std::atomic<uint32_t> keyframe{0};
+  std::atomic<bool> started{false};
 };
-GstPadProbeReturn onVideoData(GstPad*, GstPadProbeInfo* info, gpointer data) {
-  auto* seen = static_cast<VideoSeen*>(data);
-  int64_t now = monotonicMs();
-  seen->last_ms->store(now, std::memory_order_relaxed);
-  GstBuffer* buffer = nullptr;
-  if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER)
-    buffer = GST_PAD_PROBE_INFO_BUFFER(info);
-  else if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER_LIST)
-    buffer = gst_buffer_list_get(GST_PAD_PROBE_INFO_BUFFER_LIST(info), 0);
-  if (buffer && !GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT))
-    seen->keyframe_ms->store(now, std::memory_order_relaxed);
+
+namespace {
+
+// True when an H.264 RTP payload (RFC 6184) carries or starts an IDR slice:
+// a single NAL unit, one inside a STAP-A, or the first fragment of a FU-A.
+bool startsIdr(const guint8* p, guint size) {
+  if (size < 2)
+    return false;
+  guint8 type = p[0] & 0x1f;
+  if (type == 5)
+    return true;
+  if (type == 28)
+    return (p[1] & 0x80) && (p[1] & 0x1f) == 5;
+  if (type == 24) {
+    for (guint i = 1; i + 2 < size;) {
+      guint len = (guint{p[i]} << 8) | p[i + 1];
+      if ((p[i + 2] & 0x1f) == 5)
+        return true;
+      i += 2 + len;
+    }
+  }
+  return false;
+}
+
+// Streaming thread: the publisher's RTP video before depayloading.
+GstPadProbeReturn onPublisherRtp(GstPad*, GstPadProbeInfo* info, gpointer data) {
+  PublisherGop* gop = static_cast<std::shared_ptr<PublisherGop>*>(data)->get();
+  auto note = [gop](GstBuffer* buffer) {
+    GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+    if (!gst_rtp_buffer_map(buffer, GST_MAP_READ, &rtp))
+      return TRUE;
+    uint32_t ts = gst_rtp_buffer_get_timestamp(&rtp);
+    auto* payload = static_cast<const guint8*>(gst_rtp_buffer_get_payload(&rtp));
+    bool idr = payload && startsIdr(payload, gst_rtp_buffer_get_payload_len(&rtp));
+    gst_rtp_buffer_unmap(&rtp);
+    bool first = !gop->started.load(std::memory_order_relaxed);
+    // Only forward in media time: a reordered older packet is not news.
+    if (first || static_cast<int32_t>(ts - gop->latest.load(std::memory_order_relaxed)) > 0)
+      gop->latest.store(ts, std::memory_order_relaxed);
+    if (idr || first)
+      gop->keyframe.store(ts, std::memory_order_relaxed);
+    if (first)
+      gop->started.store(true, std::memory_order_release);
+    return TRUE;
+  };
+  if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER) {
+    note(GST_PAD_PROBE_INFO_BUFFER(info));
+  } else if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+    gst_buffer_list_foreach(
+        GST_PAD_PROBE_INFO_BUFFER_LIST(info),
+        [](GstBuffer** b, guint, gpointer fn) -> gboolean {
+          return (*static_cast<decltype(note)*>(fn))(*b);
+        },
+        &note);
+  }
   return GST_PAD_PROBE_OK;
 }
 
@@ -272,7 +327,7 @@ RoomPipeline::RoomPipeline(Loop& loop, const MediaOptions& options, Setup setup,
       events_(std::move(events)),
       post_(std::move(post)),
       last_video_ms_(std::make_shared<std::atomic<int64_t>>(0)),
-      last_keyframe_ms_(std::make_shared<std::atomic<int64_t>>(0)) {}
+      gop_(std::make_shared<PublisherGop>()) {}
 
 RoomPipeline::~RoomPipeline() {
   keyframe_timer_.cancel();
@@ -394,10 +449,15 @@ Result<bool> RoomPipeline::build() {
     // The publisher's own video tells whether they are still there.
     if (publisher_video_)
       pad.reset(gst_element_get_static_pad(publisher_video_, "sink"));
+    gst_pad_add_probe(
+        pad.get(), GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+        onVideoData, new std::shared_ptr<std::atomic<int64_t>>(last_video_ms_),
+        [](gpointer d) { delete static_cast<std::shared_ptr<std::atomic<int64_t>>*>(d); });
+    pad.reset(gst_element_get_static_pad(depay, "sink"));
     gst_pad_add_probe(pad.get(),
                       GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
-                      onVideoData, new VideoSeen{last_video_ms_, last_keyframe_ms_},
-                      [](gpointer d) { delete static_cast<VideoSeen*>(d); });
+                      onPublisherRtp, new std::shared_ptr<PublisherGop>(gop_),
+                      [](gpointer d) { delete static_cast<std::shared_ptr<PublisherGop>*>(d); });
   }
 
   // Programme audio: Opus kept for WebRTC viewers, decoded once, AAC encoded once.
@@ -817,11 +877,25 @@ void RoomPipeline::onIncomingPad(std::shared_ptr<GstPad> pad, std::string kind, 
     // segments short.
     requestKeyframe();
     keyframe_timer_.start(loop_, std::chrono::milliseconds(250), [this] {
-      int64_t since = monotonicMs() - last_keyframe_ms_->load(std::memory_order_relaxed);
-      int64_t asked = monotonicMs() - last_keyframe_ask_ms_;
+      // Measured on the publisher's media clock, not the wall clock: on a
+      // busy machine packets arrive in bursts, so a regular keyframe can look
+      // late; asking then gives an extra keyframe just after the regular one,
+      // a GOP of a few frames and a segment that short.
+      if (!gop_->started.load(std::memory_order_acquire))
+        return true;
+      // Once media flows the RTP session exists: let our feedback out often
+      // enough (the asks below, the switches' and the stage's asks).
+      if (!rtcp_interval_lowered_)
+        rtcp_interval_lowered_ = lowerRtcpInterval();
+      uint32_t latest = gop_->latest.load(std::memory_order_relaxed);
+      auto elapsedMs = [latest](uint32_t since) {
+        return static_cast<int64_t>(static_cast<int32_t>(latest - since)) / 90;
+      };
       int64_t segment = options_.segment_seconds * 1000;
-      if (since >= segment - 150 && asked >= segment / 2) {
-        last_keyframe_ask_ms_ = monotonicMs();
+      int64_t since_keyframe = elapsedMs(gop_->keyframe.load(std::memory_order_relaxed));
+      bool asked_recently = last_keyframe_ask_rtp_ && elapsedMs(*last_keyframe_ask_rtp_) < segment;
+      if (since_keyframe >= segment && !asked_recently) {
+        last_keyframe_ask_rtp_ = latest;
         requestKeyframe();
       }
       return true;
@@ -864,6 +938,23 @@ void RoomPipeline::askKeyframe() {
   requestKeyframe();
 }
 
+bool RoomPipeline::lowerRtcpInterval() {
+  if (!webrtc_)
+    return false;
+  GstPtr<GstElement> rtpbin(gst_bin_get_by_name(GST_BIN(webrtc_), "rtpbin"));
+  if (!rtpbin)
+    return false;
+  GstElement* session = nullptr;
+  g_signal_emit_by_name(rtpbin.get(), "get-session", 0u, &session);
+  GstPtr<GstElement> owned(session);
+  if (!session)
+    return false;
+  // AVPF lets feedback out early only once per regular RTCP interval (5 s by
+  // default): shorten it so a PLI can go out every segment.
+  g_object_set(session, "rtcp-min-interval", static_cast<guint64>(300 * GST_MSECOND), nullptr);
+  return true;
+}
+
 void RoomPipeline::requestKeyframe() {
   // webrtcbin drops the GstForceKeyUnit events hlssink2 sends upstream before
   // they reach its RTP session, so send one straight to the session's receive
@@ -880,9 +971,7 @@ void RoomPipeline::requestKeyframe() {
   GstPtr<GstElement> owned(session);
   if (!session)
     return;
-  // AVPF lets feedback out early only once per regular RTCP interval (5 s by
-  // default): shorten it so a PLI can go out every segment.
-  g_object_set(session, "rtcp-min-interval", static_cast<guint64>(300 * GST_MSECOND), nullptr);
+  lowerRtcpInterval();
   GstPtr<GstPad> pad(gst_element_get_static_pad(session, "recv_rtp_src"));
   if (!pad)
     return;

@@ -28,6 +28,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,8 @@ struct RecordingPiece {
   int64_t started_ms = 0;  // wall clock, ms since the epoch
   int64_t ended_ms = 0;
 };
+
+struct PublisherGop;  // the publisher's keyframes on its own media clock
 
 class RoomPipeline {
  public:
@@ -146,6 +149,9 @@ class RoomPipeline {
   void checkMedia();
   void lose(const std::string& reason);
   void requestKeyframe();
+  // Lets the publisher session's RTCP feedback out every 300 ms; false before
+  // webrtcbin has made the session.
+  bool lowerRtcpInterval();
 
   Loop& loop_;
   MediaOptions options_;
@@ -211,8 +217,9 @@ class RoomPipeline {
   bool recording_open_ = false;
   std::vector<std::function<void()>> stop_waiters_;
   std::shared_ptr<std::atomic<int64_t>> last_video_ms_;
-  std::shared_ptr<std::atomic<int64_t>> last_keyframe_ms_;
-  int64_t last_keyframe_ask_ms_ = 0;
+  std::shared_ptr<PublisherGop> gop_;
+  std::optional<uint32_t> last_keyframe_ask_rtp_;
+  bool rtcp_interval_lowered_ = false;
   std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
   Timer health_timer_;
   Timer gather_timer_;

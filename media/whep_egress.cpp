@@ -182,30 +182,46 @@ void WhepEgress::requestKeyframe(const std::string& room, const std::string& var
   if (it == feeds_.end())
     return;
   auto& entry = it->second;
-  auto now = KeyframeGate::Clock::now();
-  switch (entry.gate.request(now)) {
+  switch (entry.gate.request(now())) {
     case KeyframeGate::Decision::Forward:
       ++keyframes_forwarded_;
       entry.feed->requestKeyframe();
       break;
-    case KeyframeGate::Decision::Deferred: {
-      auto delay =
-          std::chrono::duration_cast<std::chrono::milliseconds>(*entry.gate.pendingAt() - now);
-      std::string k = key(room, variant);
-      entry.deferred.start(loop_, std::max(delay, std::chrono::milliseconds(1)), [this, k] {
-        auto f = feeds_.find(k);
-        if (f != feeds_.end() && f->second.gate.fireDue(KeyframeGate::Clock::now())) {
-          ++keyframes_forwarded_;
-          f->second.feed->requestKeyframe();
-        }
-        return false;
-      });
+    case KeyframeGate::Decision::Deferred:
+      armDeferredKeyframe(it->first);
       break;
-    }
     case KeyframeGate::Decision::Merged:
       ++keyframes_merged_;
       break;
   }
+}
+
+void WhepEgress::armDeferredKeyframe(const std::string& feed_key) {
+  auto it = feeds_.find(feed_key);
+  if (it == feeds_.end())
+    return;
+  auto at = it->second.gate.pendingAt();
+  if (!at)
+    return;
+  // Rounded up: a timer that fires before the gate's due time finds nothing
+  // due. GLib timers count whole milliseconds from when they are created, so
+  // a truncated delay often woke up a fraction of a millisecond early.
+  auto delay = std::chrono::ceil<std::chrono::milliseconds>(*at - now());
+  it->second.deferred.start(loop_, std::max(delay, std::chrono::milliseconds(1)), [this, feed_key] {
+    auto f = feeds_.find(feed_key);
+    if (f == feeds_.end())
+      return false;
+    if (f->second.gate.fireDue(now())) {
+      ++keyframes_forwarded_;
+      f->second.feed->requestKeyframe();
+    } else {
+      // Still early by the gate's clock: wait for the rest. Giving up here
+      // would leave the request pending for ever, and every later request
+      // of the feed would be merged into it.
+      armDeferredKeyframe(feed_key);
+    }
+    return false;
+  });
 }
 
 void WhepEgress::checkHealth() {

@@ -28,6 +28,8 @@ class WhepEgress {
     int max_viewers = 50;  // per node; beyond it viewers are sent to HLS
     std::chrono::milliseconds keyframe_interval{1000};
     std::chrono::milliseconds health_interval{1000};
+    // The keyframe gates' clock; tests inject one. Default: steady_clock.
+    std::function<KeyframeGate::Clock::time_point()> clock;
   };
   struct Created {
     std::string session_id;
@@ -59,6 +61,9 @@ class WhepEgress {
   size_t viewers() const { return sessions_.size(); }
   size_t viewers(const std::string& room) const;
   int maxViewers() const { return options_.max_viewers; }
+  // A viewer of (room, variant) asked for a keyframe: merged per feed by its
+  // KeyframeGate, then sent to the feed.
+  void requestKeyframe(const std::string& room, const std::string& variant);
   uint64_t keyframesForwarded() const { return keyframes_forwarded_; }
   uint64_t keyframesMerged() const { return keyframes_merged_; }
   uint64_t released(const std::string& reason) const;
@@ -85,7 +90,10 @@ class WhepEgress {
   void onEvent(const WhepSession::Event& event);
   void answer(SessionEntry& entry, const std::string& sdp);
   void release(const std::string& session_id, const std::string& reason);
-  void requestKeyframe(const std::string& room, const std::string& variant);
+  void armDeferredKeyframe(const std::string& feed_key);
+  KeyframeGate::Clock::time_point now() const {
+    return options_.clock ? options_.clock() : KeyframeGate::Clock::now();
+  }
   void checkHealth();
   static std::string key(const std::string& room, const std::string& variant) {
     return room + "\n" + variant;

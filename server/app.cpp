@@ -37,6 +37,13 @@ Result<bool> App::start() {
     return Error{"crypto.data_key", data_key.error().message};
   data_key_ = data_key.value();
 
+  // A missing plugin would otherwise show only when a room first streams.
+  missing_elements_ = media::missingElements();
+  if (!missing_elements_.empty()) {
+    log::error("GStreamer elements missing: the node will not be ready",
+               {{"missing", media::describeMissing(missing_elements_)}});
+  }
+
   std::string redis_address = config_.redis_address;
   if (redis_address.empty()) {
     embedded_redis_ =
@@ -172,14 +179,29 @@ void App::addHealthRoutes() {
     r.json(200, {{"status", "ok"}});
   });
   router_.add(http::Method::Get, "/readyz", [this](const http::Request&, const http::Responder& r) {
-    if (redis_ && redis_->ready()) {
-      r.json(200, {{"status", "ready"}, {"checks", {{"redis", "up"}}}});
+    bool redis_up = redis_ && redis_->ready();
+    nlohmann::json checks = {{"redis", redis_up ? "up" : "down"},
+                             {"gstreamer", missing_elements_.empty() ? "ok" : "missing"}};
+    if (redis_up && missing_elements_.empty()) {
+      r.json(200, {{"status", "ready"}, {"checks", checks}});
       return;
     }
-    auto resp = http::Response::json(
-        503, {{"error", {{"code", "not_ready"}, {"message", "Redis is not reachable"}}},
-              {"checks", {{"redis", "down"}}}});
-    resp.header("retry-after", "1");
+    nlohmann::json body = {{"checks", checks}};
+    std::string message;
+    if (!missing_elements_.empty()) {
+      message = "GStreamer elements missing: " + media::describeMissing(missing_elements_) +
+                "; install the packages named";
+      nlohmann::json missing = nlohmann::json::array();
+      for (const auto& e : missing_elements_)
+        missing.push_back({{"element", e.factory}, {"package", e.package}});
+      body["missing"] = missing;
+    }
+    if (!redis_up)
+      message = message.empty() ? "Redis is not reachable" : message + "; Redis is not reachable";
+    body["error"] = {{"code", "not_ready"}, {"message", message}};
+    auto resp = http::Response::json(503, body);
+    if (missing_elements_.empty())
+      resp.header("retry-after", "1");  // Redis comes back by itself; packages do not
     r.send(std::move(resp));
   });
   router_.add(http::Method::Get, "/metrics",

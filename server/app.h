@@ -12,6 +12,7 @@
 #include "core/redis.h"
 #include "core/redis_child.h"
 #include "media/media_service.h"
+#include "media/required_elements.h"
 #include "media/room_programmes.h"
 #include "media/whep_egress.h"
 #include "signaling/http.h"
@@ -55,6 +56,8 @@ class App {
   media::MediaService& media() { return *media_; }
   // Publishes the synthetic demo camera into the demo room once started.
   void enableDemo() { demo_enabled_ = true; }
+  // GStreamer elements the node needs and this machine lacks (checked in start()).
+  const std::vector<media::RequiredElement>& missingElements() const { return missing_elements_; }
   // Which node carries each room's media; 307 to it (valid after start()).
   MediaOwner& mediaOwner() { return *media_owner_; }
   int httpPort() const { return http_ ? http_->httpPort() : -1; }
@@ -79,6 +82,7 @@ class App {
   std::unique_ptr<RoomsApi> rooms_api_;  // shutdown() resets it after redis_ (callbacks)
   std::unique_ptr<ws::LiveChannel> live_;
   std::unique_ptr<media::MediaService> media_;
+  std::vector<media::RequiredElement> missing_elements_;
   std::unique_ptr<MediaRoutes> media_routes_;
   std::unique_ptr<class DemoCamera> demo_;
   bool demo_enabled_ = false;

@@ -223,6 +223,11 @@ int main(int argc, char** argv) {
                {{"code", started.error().code}, {"error", started.error().message}});
     return 1;
   }
+  if (demo && !app.missingElements().empty()) {
+    // One plain line for whoever just ran the demo: the room cannot stream.
+    std::fprintf(stderr, "demo: the room cannot stream: GStreamer elements missing: %s\n",
+                 media::describeMissing(app.missingElements()).c_str());
+  }
 
   // Signals arrive as sources on the control loop, not as async handlers.
   for (int sig : {SIGINT, SIGTERM}) {

@@ -21,7 +21,7 @@ int statusForError(const std::string& code) {
       {"forbidden", 403},          {"not_found", 404},         {"conflict", 409},
       {"illegal_transition", 409}, {"room_ended", 409},        {"employer_unverified", 409},
       {"profile_required", 409},   {"payload_too_large", 413}, {"rate_limited", 429},
-      {"redis_unavailable", 503},  {"internal", 500},
+      {"redis_unavailable", 503},  {"outcome_unknown", 503},   {"internal", 500},
   };
   auto it = kStatus.find(code);
   if (it != kStatus.end())
@@ -35,7 +35,9 @@ http::Response errorResponse(const Error& error) {
   if (!field.empty())
     body["field"] = field;
   auto response = http::Response::json(statusForError(error.code), {{"error", body}});
-  if (error.code == "redis_unavailable")
+  // outcome_unknown: the write may have been stored. docs/api.md says which
+  // requests are idempotent (apply is, per jobseeker and job) and so safe to retry.
+  if (error.code == "redis_unavailable" || error.code == "outcome_unknown")
     response.header("retry-after", "1");
   return response;
 }

@@ -17,7 +17,7 @@ int StageApi::statusFor(const std::string& code) {
       {"bad_request", 400},    {"token_required", 401},    {"unauthorized", 401},
       {"invalid_token", 401},  {"token_expired", 401},     {"forbidden", 403},
       {"room_not_found", 404}, {"not_on_stage", 404},      {"room_ended", 409},
-      {"stage_full", 409},     {"redis_unavailable", 503},
+      {"stage_full", 409},     {"redis_unavailable", 503}, {"outcome_unknown", 503},
   };
   auto it = table.find(code);
   return it == table.end() ? 500 : it->second;

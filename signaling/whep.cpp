@@ -43,6 +43,7 @@ int WhepEndpoint::statusFor(const std::string& code) {
       {"room_not_live", 409},
       {"viewer_limit", 503},
       {"redis_unavailable", 503},
+      {"outcome_unknown", 503},
       {"media_unavailable", 503},
       {"media_failed", 500},
   };

@@ -15,7 +15,7 @@ int statusFor(const std::string& code) {
     return 409;
   if (code == "not_found")
     return 404;
-  if (code == "redis_unavailable")
+  if (code == "redis_unavailable" || code == "outcome_unknown")
     return 503;
   return 500;
 }

@@ -1,5 +1,7 @@
 -- chat.send. ARGV: sub, name, role, staff (1/0), text (already masked),
 -- rate_count, rate_window_ms. Keys: bans, mutes, slowmode, slow:SUB, rate:SUB, msg:ID.
+local seen = dedup_seen()
+if seen then return seen end
 local sub, name, role, staff, text = ARGV[1], ARGV[2], ARGV[3], ARGV[4] == '1', ARGV[5]
 local rate_count, rate_window = tonumber(ARGV[6]), tonumber(ARGV[7])
 local now = now_ms()
@@ -24,4 +26,4 @@ local id = 'm' .. redis.call('INCR', P .. 'seq')
 redis.call('SET', P .. 'msg:' .. id, sub, 'EX', 86400)
 local ev = emit('chat.message', {id = id, from = sub, name = name, role = role, text = text,
                                  at = now}, 'all')
-return {'ok', id, ev}
+return dedup_keep({'ok', id, ev})

@@ -75,3 +75,24 @@ local function queue_remove(sub, reason)
   return false
 end
 
+
+-- A write a client may retry carries a client-chosen id; KEYS[2], when given,
+-- is its key "jc:{r:ROOM}:dedup:SUB:CLIENT_ID". dedup_seen() returns the first
+-- answer to the same request, to be returned as it is with nothing written
+-- again; dedup_keep(answer) stores a successful answer (10 minutes) and
+-- returns it.
+local DEDUP_TTL_S = 600
+
+local function dedup_seen()
+  if not KEYS[2] then return nil end
+  local seen = redis.call('GET', KEYS[2])
+  if seen then return cjson.decode(seen) end
+  return nil
+end
+
+local function dedup_keep(answer)
+  if KEYS[2] then
+    redis.call('SET', KEYS[2], cjson.encode(answer), 'EX', DEDUP_TTL_S, 'NX')
+  end
+  return answer
+end

@@ -71,6 +71,25 @@ Result<std::string> idField(const json& args, const char* name) {
   return it->get<std::string>();
 }
 
+// The optional client-chosen id of a write a client may retry: 1-64 of
+// [A-Za-z0-9_-]. Empty when absent.
+Result<std::string> clientIdField(const json& args) {
+  auto it = args.find("client_id");
+  if (it == args.end())
+    return std::string();
+  bool ok = it->is_string() && !it->get_ref<const std::string&>().empty() &&
+            it->get_ref<const std::string&>().size() <= 64;
+  if (ok) {
+    for (char c : it->get_ref<const std::string&>()) {
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'))
+        ok = false;
+    }
+  }
+  if (!ok)
+    return badArgs("'client_id' must be 1-64 characters of A-Z, a-z, 0-9, '_' and '-'");
+  return it->get<std::string>();
+}
+
 Result<int64_t> intField(const json& args, const char* name, int64_t min, int64_t max) {
   auto it = args.find(name);
   if (it == args.end() || !it->is_number_integer())
@@ -319,9 +338,12 @@ LiveRoom::LiveRoom(RedisClient& redis, Limits limits, RoomsPort* rooms)
 }
 
 void LiveRoom::run(const RedisScript& script, const std::string& room,
-                   std::vector<std::string> args,
+                   std::vector<std::string> args, const std::string& dedup_key,
                    std::function<void(Result<std::vector<std::string>>)> done) {
-  script.run(redis_, {keyPrefix(room)}, args, [done = std::move(done)](Result<RedisReply> r) {
+  std::vector<std::string> keys{keyPrefix(room)};
+  if (!dedup_key.empty())
+    keys.push_back(dedup_key);
+  script.run(redis_, keys, args, [done = std::move(done)](Result<RedisReply> r) {
     if (!r.ok()) {
       done(r.error());
       return;
@@ -356,9 +378,29 @@ void LiveRoom::perform(const std::string& room, const Actor& actor, Action actio
   auto fail = [&](const Error& e) { reply(e); };
   // Each case validates its arguments, then runs its script; `ack` shapes the answer.
   using Parts = std::vector<std::string>;
+  // Writes a client may retry take an optional client_id: a repeat within
+  // the dedup key's lifetime gets the first answer and changes nothing.
+  std::string dedup_key;
+  switch (action) {
+    case Action::ChatSend:
+    case Action::QuestionAsk:
+    case Action::QuestionVote:
+    case Action::QueueJoin:
+    case Action::QueueLeave:
+    case Action::QueueNext: {
+      auto client_id = clientIdField(args);
+      if (!client_id)
+        return fail(client_id.error());
+      if (!client_id->empty())
+        dedup_key = keyPrefix(room) + "dedup:" + actor.sub + ":" + client_id.value();
+      break;
+    }
+    default:
+      break;
+  }
   auto go = [&](const char* script, std::vector<std::string> argv,
                 std::function<json(const Parts&)> ack) {
-    run(scripts_.at(script), room, std::move(argv),
+    run(scripts_.at(script), room, std::move(argv), dedup_key,
         [reply = std::move(reply), ack = std::move(ack)](Result<Parts> r) {
           if (!r.ok()) {
             reply(r.error());
@@ -421,8 +463,9 @@ void LiveRoom::perform(const std::string& room, const Actor& actor, Action actio
       return;
     case Action::QueueNext: {
       std::string call_id = "call-" + randomHex(8);
-      go("queue.next", {actor.sub, actor.name, call_id}, [call_id](const Parts& p) {
-        return json{{"call_id", call_id},
+      go("queue.next", {actor.sub, actor.name, call_id}, [](const Parts& p) {
+        // The script's call id: a repeated request answers with the first one.
+        return json{{"call_id", p.size() > 4 ? p[4] : ""},
                     {"jobseeker", {{"sub", p.at(1)}, {"name", p.size() > 3 ? p[3] : ""}}}};
       });
       return;
@@ -504,7 +547,7 @@ void LiveRoom::perform(const std::string& room, const Actor& actor, Action actio
 
 void LiveRoom::snapshot(const std::string& room, const Actor& actor, Reply reply) {
   std::string employer = actor.role == Role::Employer ? actor.employer : "";
-  run(scripts_.at("snapshot"), room, {actor.sub, roleText(actor), employer},
+  run(scripts_.at("snapshot"), room, {actor.sub, roleText(actor), employer}, "",
       [this, room, actor, reply = std::move(reply)](Result<std::vector<std::string>> r) mutable {
         if (!r.ok()) {
           reply(r.error());
@@ -546,7 +589,7 @@ void LiveRoom::presence(const std::string& room, const std::string& node, size_t
   std::vector<std::string> argv{node, std::to_string(viewers), std::to_string(ttl_ms),
                                 std::to_string(grace_ms)};
   argv.insert(argv.end(), subs.begin(), subs.end());
-  run(scripts_.at("presence"), room, std::move(argv),
+  run(scripts_.at("presence"), room, std::move(argv), "",
       [reply = std::move(reply)](Result<std::vector<std::string>> r) {
         if (!r.ok()) {
           reply(r.error());

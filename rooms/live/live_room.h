@@ -143,7 +143,9 @@ class LiveRoom {
   void setRoomsPort(RoomsPort* rooms) { rooms_ = rooms; }
 
  private:
+  // dedup_key: the request's client_id key (see event.lua), or empty.
   void run(const RedisScript& script, const std::string& room, std::vector<std::string> args,
+           const std::string& dedup_key,
            std::function<void(Result<std::vector<std::string>>)> done);
 
   RedisClient& redis_;

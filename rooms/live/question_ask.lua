@@ -1,4 +1,6 @@
 -- question.ask. ARGV: sub, name, text. Keys: q:ID (hash), questions (zset by votes).
+local seen = dedup_seen()
+if seen then return seen end
 local sub, name, text = ARGV[1], ARGV[2], ARGV[3]
 local now = now_ms()
 if is_banned(sub) then return fail('banned') end
@@ -10,4 +12,4 @@ redis.call('HSET', P .. 'q:' .. id, 'id', id, 'from', sub, 'name', name, 'text',
 redis.call('ZADD', P .. 'questions', 0, id)
 local ev = emit('question.asked', {id = id, from = sub, name = name, text = text, votes = 0,
                                    at = now}, 'all')
-return {'ok', id, ev}
+return dedup_keep({'ok', id, ev})

@@ -1,5 +1,7 @@
 -- question.vote: once per user per question. ARGV: sub, question id.
 -- Keys: q:ID, q:ID:voters (set), questions.
+local seen = dedup_seen()
+if seen then return seen end
 local sub, qid = ARGV[1], ARGV[2]
 if is_banned(sub) then return fail('banned') end
 if redis.call('EXISTS', P .. 'q:' .. qid) == 0 then return fail('not_found') end
@@ -9,4 +11,4 @@ end
 local votes = redis.call('HINCRBY', P .. 'q:' .. qid, 'votes', 1)
 redis.call('ZADD', P .. 'questions', votes, qid)
 local ev = emit('question.voted', {id = qid, votes = votes}, 'all')
-return {'ok', tostring(votes), ev}
+return dedup_keep({'ok', tostring(votes), ev})

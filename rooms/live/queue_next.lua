@@ -1,5 +1,7 @@
 -- queue.next (the room's employer): takes the first jobseeker and offers both an
 -- interview call. ARGV: employer sub, employer name, call id.
+local seen = dedup_seen()
+if seen then return seen end
 local esub, ename, call = ARGV[1], ARGV[2], ARGV[3]
 local first = redis.call('ZRANGE', P .. 'queue', 0, 0)
 if #first == 0 then return fail('queue_empty') end
@@ -18,4 +20,4 @@ local offer = {call_id = call, jobseeker = {sub = sub, name = name},
 emit('interview.offer', offer, 'user:' .. sub)
 local ev = emit('interview.offer', offer, 'user:' .. esub)
 emit_queue()
-return {'ok', sub, ev, name}
+return dedup_keep({'ok', sub, ev, name, call})

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "tests/support/redis_server.h"
 
 namespace jobcast {
@@ -79,6 +81,38 @@ TEST(RedisClient, ReportsNotReadyWhenKilledAndRecoversAfterRestart) {
       loop, [&] { return client.ready(); }, std::chrono::seconds(5)));
   EXPECT_EQ(transitions, (std::vector<bool>{true, false, true}));
   EXPECT_GE(client.reconnects(), 1u);
+}
+
+// Redis stops answering after a write reached it: the write may be applied
+// (here it is, once Redis runs again), so the client must not say that
+// nothing was stored.
+TEST(RedisClient, AWriteSentBeforeRedisStopsAnsweringHasAnUnknownOutcome) {
+  test::RedisServer server;
+  Loop loop;
+  RedisClient::Options options;
+  options.ping_interval = std::chrono::milliseconds(100);
+  options.ping_timeout = std::chrono::milliseconds(300);
+  RedisClient client(loop, RedisAddress::parse(server.address()).value(), options);
+  client.start();
+  ASSERT_TRUE(runUntil(loop, [&] { return client.ready(); }));
+
+  server.pause();
+  std::optional<Result<RedisReply>> sent;
+  client.command({"SET", "k", "v"}, [&](Result<RedisReply> r) { sent = std::move(r); });
+  ASSERT_TRUE(runUntil(loop, [&] { return sent.has_value(); }));
+  ASSERT_FALSE(sent->ok());
+  EXPECT_EQ(sent->error().code, "outcome_unknown") << sent->error().message;
+
+  // With the connection gone, a new command never leaves: nothing is stored.
+  std::optional<Result<RedisReply>> unsent;
+  client.command({"SET", "k2", "v"}, [&](Result<RedisReply> r) { unsent = std::move(r); });
+  ASSERT_TRUE(runUntil(loop, [&] { return unsent.has_value(); }));
+  ASSERT_FALSE(unsent->ok());
+  EXPECT_EQ(unsent->error().code, "redis_unavailable");
+
+  server.resume();
+  EXPECT_EQ(server.command({"GET", "k"}), "v") << "the first write was applied after all";
+  EXPECT_EQ(server.command({"EXISTS", "k2"}), "0");
 }
 
 TEST(RedisScript, FallsBackToEvalAfterScriptFlush) {

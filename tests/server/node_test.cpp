@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -12,6 +13,7 @@
 #include "tests/support/http_client.h"
 #include "tests/support/jobcastd.h"
 #include "tests/support/redis_server.h"
+#include "tests/support/temp_dir.h"
 
 namespace jobcast::test {
 namespace {
@@ -115,6 +117,50 @@ TEST(Node, ReadyzFollowsAnExternalRedisDownAndBackUp) {
   ASSERT_TRUE(
       eventually([&] { return statusOf(node.url("/readyz")) == 200; }, std::chrono::seconds(5)));
   EXPECT_TRUE(node.running());
+}
+
+// A machine without one plugin: jobcastd runs on a GStreamer registry built
+// from every installed plugin but x264 (really missing, not simulated).
+// /readyz names the element and the Debian package that installs it, and
+// --demo says so in one line.
+TEST(Node, ReadyzNamesAMissingGStreamerElementAndItsPackage) {
+  RedisServer redis;
+  TempDir gst("jobcast-gst");
+  std::string plugins = gst.path() + "/plugins";
+  std::filesystem::create_directories(plugins);
+  int linked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(JOBCAST_GST_PLUGINS_DIR)) {
+    std::string name = entry.path().filename().string();
+    if (name == "libgstx264.so" || entry.path().extension() != ".so")
+      continue;
+    std::filesystem::create_symlink(entry.path(), plugins + "/" + name);
+    ++linked;
+  }
+  ASSERT_GT(linked, 20);
+  Jobcastd node({.args = {"--demo"},
+                 .env = {{"GST_PLUGIN_SYSTEM_PATH_1_0", plugins},
+                         {"GST_PLUGIN_PATH_1_0", ""},
+                         {"GST_REGISTRY_1_0", gst.path() + "/registry.bin"}},
+                 .redis = redis.address()});
+  node.start();
+  HttpResponse ready;
+  // Redis connects on its own; the missing element keeps the node unready.
+  ASSERT_TRUE(eventually([&] {
+    ready = httpGet(node.url("/readyz"));
+    return ready.json()["checks"]["redis"] == "up";
+  }));
+  EXPECT_EQ(ready.status, 503) << ready.body;
+  EXPECT_EQ(ready.json()["checks"]["gstreamer"], "missing");
+  EXPECT_EQ(
+      ready.json()["missing"],
+      nlohmann::json::parse(R"([{"element": "x264enc", "package": "gstreamer1.0-plugins-ugly"}])"));
+  std::string message = ready.json()["error"]["message"];
+  EXPECT_NE(message.find("x264enc (gstreamer1.0-plugins-ugly)"), std::string::npos) << message;
+  EXPECT_NE(node.log().find("demo: the room cannot stream: GStreamer elements missing: x264enc "
+                            "(gstreamer1.0-plugins-ugly)\n"),
+            std::string::npos)
+      << node.log();
+  EXPECT_EQ(statusOf(node.url("/healthz")), 200);  // alive, not ready
 }
 
 TEST(Node, EmbeddedRedisIsStartedSupervisedAndStoppedWithTheNode) {

@@ -300,6 +300,79 @@ TEST_F(LiveChannel, ModerationMuteDeleteAndBan) {
   EXPECT_EQ(again->waitClosed(), 4403);
 }
 
+// A client that retries a write sends the same client_id: one message, one
+// event, and the first answer again.
+TEST_F(LiveChannel, ChatWithAClientIdIsStoredOnceHoweverOftenItIsSent) {
+  auto node = startNode();
+  auto viewer = join(*node);
+  auto js = join(*node, token(Role::Jobseeker, "js-1", "Ama"));
+  ASSERT_TRUE(viewer && js);
+  json send = {{"type", "chat.send"}, {"text", "hello"}, {"client_id", "c-1"}};
+  json first = js->call(send);
+  ASSERT_EQ(first["type"], "ack") << first.dump();
+  json again = js->call(send);
+  ASSERT_EQ(again["type"], "ack") << again.dump();
+  EXPECT_EQ(again["id"], first["id"]);
+  EXPECT_EQ(again["event"], first["event"]);
+  // Another client id is another message.
+  json other = js->call({{"type", "chat.send"}, {"text", "bye"}, {"client_id", "c-2"}});
+  ASSERT_EQ(other["type"], "ack") << other.dump();
+  EXPECT_NE(other["id"], first["id"]);
+  ASSERT_FALSE(
+      viewer->waitEvent("chat.message", [&](const json& e) { return e["id"] == other["event"]; })
+          .is_null());
+  auto messages = viewer->events("chat.message");
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(messages[0]["data"]["text"], "hello");
+  EXPECT_EQ(redis_.command({"GET", "jc:{r:fair1}:seq"}), "2");
+
+  // Votes and queue actions too: the repeat answers as the first time did.
+  json q = js->call({{"type", "question.ask"}, {"text", "Housing?"}, {"client_id", "q-1"}});
+  ASSERT_EQ(q["type"], "ack") << q.dump();
+  EXPECT_EQ(js->call({{"type", "question.ask"}, {"text", "Housing?"}, {"client_id", "q-1"}})["id"],
+            q["id"]);
+  json vote = {{"type", "question.vote"}, {"id", q["id"]}, {"client_id", "v-1"}};
+  EXPECT_EQ(js->call(vote)["votes"], 1);
+  EXPECT_EQ(js->call(vote)["votes"], 1);
+  json leave = {{"type", "queue.leave"}, {"client_id", "l-1"}};
+  ASSERT_EQ(js->call({{"type", "queue.join"}, {"client_id", "j-1"}})["position"], 1);
+  EXPECT_EQ(js->call(leave)["type"], "ack");
+  EXPECT_EQ(js->call(leave)["type"], "ack");  // not "not_queued"
+
+  for (const json& bad :
+       {json(12), json(""), json(std::string(65, 'a')), json("a b"), json("caf\u00e9")}) {
+    json r = js->call({{"type", "chat.send"}, {"text", "x"}, {"client_id", bad}});
+    EXPECT_EQ(r["code"], "bad_request") << bad.dump();
+  }
+  EXPECT_EQ(redis_.command({"GET", "jc:{r:fair1}:seq"}), "3");
+}
+
+// Redis stops answering while a chat message is on its way: the message may
+// be stored (here it is), so the answer is outcome_unknown, not "nothing was
+// stored"; the client's retry with the same client_id posts nothing new.
+TEST_F(LiveChannel, ChatLostWithRedisHasAnUnknownOutcomeAndItsRetryPostsNothingNew) {
+  auto node = startNode();
+  auto js = join(*node, token(Role::Jobseeker, "js-1", "Ama"));
+  ASSERT_TRUE(js);
+  ASSERT_EQ(js->call({{"type", "chat.send"}, {"text", "first"}})["type"], "ack");
+  redis_.pause();
+  json send = {{"type", "chat.send"}, {"text", "are you there?"}, {"client_id", "c-9"}};
+  json lost = js->call(send, std::chrono::seconds(10));
+  redis_.resume();
+  EXPECT_EQ(lost["type"], "error") << lost.dump();
+  EXPECT_EQ(lost["code"], "outcome_unknown") << lost.dump();
+  EXPECT_EQ(redis_.command({"GET", "jc:{r:fair1}:seq"}), "2") << "Redis stored it after all";
+  // The client retries until the node has Redis again.
+  json retry;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  do {
+    retry = js->call(send);
+  } while (retry["code"] == "redis_unavailable" && std::chrono::steady_clock::now() < deadline);
+  ASSERT_EQ(retry["type"], "ack") << retry.dump();
+  EXPECT_EQ(retry["id"], "m2");
+  EXPECT_EQ(redis_.command({"GET", "jc:{r:fair1}:seq"}), "2");
+}
+
 TEST_F(LiveChannel, QuestionVotesCountOncePerUser) {
   auto node = startNode();
   auto a = join(*node, token(Role::Jobseeker, "js-a"));

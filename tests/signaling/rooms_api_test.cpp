@@ -334,6 +334,29 @@ TEST_F(RoomsApi, AppliedIsKeptAcrossARedisCrashAndTheRetryGetsTheSameId) {
   EXPECT_EQ(redis.command({"HLEN", rooms::keys::applications(room_id)}), "1");
 }
 
+// Redis stops answering while an apply is on its way: the answer must not
+// claim that nothing was stored. Apply is idempotent, so the retry is safe
+// and finds or makes the one application.
+TEST_F(RoomsApi, ApplyLostWithRedisSaysTheOutcomeIsUnknownAndItsRetryKeepsOneApplication) {
+  seed();
+  ASSERT_EQ(call("PUT", "/me/profile", seeker, profileBody()).status, 200);
+  redis.pause();
+  auto lost = call("POST", applyPath(), seeker);
+  redis.resume();
+  EXPECT_EQ(lost.status, 503) << lost.body;
+  EXPECT_EQ(lost.json()["error"]["code"], "outcome_unknown") << lost.body;
+  EXPECT_EQ(lost.header("retry-after"), "1");
+  HttpResponse retry;
+  ASSERT_TRUE(eventually(
+      [&] {
+        retry = call("POST", applyPath(), seeker);
+        return retry.status != 503;
+      },
+      std::chrono::seconds(10)));
+  EXPECT_TRUE(retry.status == 200 || retry.status == 201) << retry.body;
+  EXPECT_EQ(redis.command({"HLEN", rooms::keys::applications(room_id)}), "1");
+}
+
 TEST_F(RoomsApi, ProfileIsEncryptedAuditedAndDeletable) {
   seed();
   auto put = call("PUT", "/me/profile", seeker, profileBody());

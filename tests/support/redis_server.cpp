@@ -89,6 +89,7 @@ void RedisServer::stop() {
   if (pid_ <= 0)
     return;
   ::kill(pid_, SIGTERM);
+  ::kill(pid_, SIGCONT);  // a paused server acts on SIGTERM only once it runs
   int status = 0;
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
@@ -101,6 +102,16 @@ void RedisServer::kill() {
   int status = 0;
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
+}
+
+void RedisServer::pause() {
+  if (pid_ > 0)
+    ::kill(pid_, SIGSTOP);
+}
+
+void RedisServer::resume() {
+  if (pid_ > 0)
+    ::kill(pid_, SIGCONT);
 }
 
 void RedisServer::restart() {

@@ -20,6 +20,8 @@ class RedisServer {
   void stop();     // SIGTERM and wait
   void kill();     // SIGKILL and wait: a crash
   void restart();  // same port, same data
+  void pause();    // SIGSTOP: connections stay open, nothing is read or answered
+  void resume();   // SIGCONT
   bool running() const { return pid_ > 0; }
 
   int port() const { return port_; }

@@ -12,6 +12,17 @@ export class LiveError extends Error {
   }
 }
 
+// Failures after which a write may be sent again with the same client_id:
+// the server applies it at most once (docs/websocket.md).
+const RETRIABLE = new Set(['outcome_unknown', 'redis_unavailable', 'timeout']);
+
+// A client_id: 1-64 of [A-Za-z0-9_-].
+function newClientId() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 export class LiveChannel {
   // room: id; token: JWT or null (anonymous viewer).
   constructor(room, { token = null, url, onWelcome, onEvent, onState, onFrame } = {}) {
@@ -80,15 +91,31 @@ export class LiveChannel {
     });
   }
 
+  // Sends a write that takes a client_id. When its outcome is unknown, Redis
+  // is away or no answer came, it is sent again with the same client_id, so
+  // the server stores it once however often it arrives.
+  async sendWithClientId(type, fields = {}, { attempts = 3 } = {}) {
+    const frame = { ...fields, client_id: newClientId() };
+    for (let left = attempts; ; left--) {
+      try {
+        return await this.send(type, frame);
+      } catch (e) {
+        if (left <= 1 || !RETRIABLE.has(e.code)) throw e;
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
+  }
+
   // Actions (docs/websocket.md). Field names in one place.
-  chat(text) { return this.send('chat.send', { text }); }
-  ask(text) { return this.send('question.ask', { text }); }
-  vote(id) { return this.send('question.vote', { id }); }
+  chat(text) { return this.sendWithClientId('chat.send', { text }); }
+  ask(text) { return this.sendWithClientId('question.ask', { text }); }
+  vote(id) { return this.sendWithClientId('question.vote', { id }); }
   answer(id, answer) { return this.send('question.answer', { id, answer }); }
+  // Apply is idempotent per jobseeker and job: no client_id needed.
   apply(job) { return this.send('apply', { job }); }
-  joinQueue() { return this.send('queue.join'); }
-  leaveQueue() { return this.send('queue.leave'); }
-  nextInQueue() { return this.send('queue.next'); }
+  joinQueue() { return this.sendWithClientId('queue.join'); }
+  leaveQueue() { return this.sendWithClientId('queue.leave'); }
+  nextInQueue() { return this.sendWithClientId('queue.next'); }
   deleteMessage(id) { return this.send('mod.delete', { id }); }
   mute(sub, seconds) { return this.send('mod.mute', { sub, seconds }); }
   ban(sub) { return this.send('mod.ban', { sub }); }
