@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "core/guard.h"
 #include "core/log.h"
 #include "core/redis_source.h"
 
@@ -69,11 +70,14 @@ void onReply(redisAsyncContext* ac, void* reply, void* privdata) {
     return;  // shutting down: drop quietly
   if (reply)
     conn->client->noteReply();
-  if (!reply) {
-    pending->cb(unavailable());
-  } else {
-    pending->cb(convert(static_cast<redisReply*>(reply)));
-  }
+  // Domain code parses replies in these callbacks: an exception stops here.
+  guarded("redis reply", [&] {
+    if (!reply) {
+      pending->cb(unavailable());
+    } else {
+      pending->cb(convert(static_cast<redisReply*>(reply)));
+    }
+  });
 }
 
 }  // namespace

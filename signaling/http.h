@@ -24,6 +24,7 @@ struct Request {
   std::map<std::string, std::string> query;    // decoded name -> value
   std::map<std::string, std::string> headers;  // lower-case name -> value
   std::map<std::string, std::string> params;   // from the route pattern's {names}
+  std::string route;                           // the matched pattern, e.g. "/api/v1/rooms/{id}"
   std::string body;
   std::string peer;  // client address
   bool tls = false;

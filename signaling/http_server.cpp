@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "core/guard.h"
 #include "core/log.h"
 
 namespace jobcast::http {
@@ -142,6 +143,14 @@ void corsHeaders(Response& r) {
   r.header("access-control-expose-headers", "Location, Link, ETag, Retry-After");
 }
 
+// Runs a route's handler. A handler that throws is a bug: it is logged, the
+// request is answered 500 "internal" (unless it was already answered) and the
+// node carries on.
+void runHandler(const Handler& handler, const Request& req, const Responder& responder) {
+  if (!guarded("http handler", [&] { handler(req, responder); }))
+    responder.error(500, "internal", "the server failed to handle this request");
+}
+
 void dispatch(Router& router, const std::shared_ptr<Exchange>& ex) {
   Request& req = ex->request;
   Responder responder(ex);
@@ -149,7 +158,8 @@ void dispatch(Router& router, const std::shared_ptr<Exchange>& ex) {
   if (match.handler) {
     ex->route = match.route;
     req.params = std::move(match.params);
-    (*match.handler)(req, responder);
+    req.route = match.route;
+    runHandler(*match.handler, req, responder);
     return;
   }
   if (!match.allowed.empty()) {
@@ -174,7 +184,7 @@ void dispatch(Router& router, const std::shared_ptr<Exchange>& ex) {
   }
   if ((req.method == Method::Get || req.method == Method::Head) && router.fallback()) {
     ex->route = "static";
-    (*router.fallback())(req, responder);
+    runHandler(*router.fallback(), req, responder);
     return;
   }
   responder.error(404, "not_found", "no such resource");
