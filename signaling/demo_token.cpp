@@ -3,18 +3,20 @@
 #include <ctime>
 
 #include "core/secrets.h"
+#include "signaling/rooms_api.h"
+#include "signaling/wire.h"
 
 namespace jobcast::http {
 
 void addDemoTokenRoute(Router& router, const Jwt& jwt, int64_t ttl_seconds) {
   router.add(Method::Post, "/api/v1/demo/token",
              [&jwt, ttl_seconds](const Request& request, const Responder& responder) {
-               auto body = nlohmann::json::parse(request.body.empty() ? "{}" : request.body,
-                                                 nullptr, false);
-               if (!body.is_object()) {
-                 responder.error(400, "invalid_json", "the body must be a JSON object");
+               auto parsed = wire::parseBody(request, true);
+               if (!parsed.ok()) {
+                 responder.send(errorResponse(parsed.error()));
                  return;
                }
+               const nlohmann::json& body = parsed.value();
                std::string role = body.value("role", "jobseeker");
                if (role != "jobseeker") {
                  responder.error(403, "forbidden", "demo sign-in hands out jobseeker tokens only");

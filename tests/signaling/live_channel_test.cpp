@@ -469,7 +469,7 @@ TEST_F(LiveChannel, ApplyGoesThroughTheRoomStore) {
   auto viewer = join(*node);
   ASSERT_TRUE(js && viewer);
   EXPECT_EQ(viewer->call({{"type", "apply"}, {"job", "job-7"}})["code"], "auth_required");
-  EXPECT_EQ(js->call({{"type", "apply"}})["code"], "bad_request");
+  EXPECT_EQ(js->call({{"type", "apply"}})["code"], "invalid_field");
   // The store's own rules answer (no profile yet, unknown job), not a stub.
   json r = js->call({{"type", "apply"}, {"job", "job-7"}});
   EXPECT_EQ(r["type"], "error");
