@@ -11,7 +11,7 @@ namespace jobcast::http {
 void addDemoTokenRoute(Router& router, const Jwt& jwt, int64_t ttl_seconds) {
   router.add(Method::Post, "/api/v1/demo/token",
              [&jwt, ttl_seconds](const Request& request, const Responder& responder) {
-               auto parsed = wire::parseBody(request, true);
+               auto parsed = wire::parseBody(request.routeKey(), request.body, true);
                if (!parsed.ok()) {
                  responder.send(errorResponse(parsed.error()));
                  return;

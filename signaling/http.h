@@ -34,6 +34,9 @@ struct Request {
   std::optional<std::string> queryParam(const std::string& name) const;
   // The token of "Authorization: Bearer TOKEN", or empty.
   std::string bearerToken() const;
+  // "METHOD pattern" of the matched route, e.g. "POST /api/v1/rooms/{id}/jobs":
+  // the name of its body's schema (signaling/wire.h).
+  std::string routeKey() const { return std::string(methodName(method)) + " " + route; }
 };
 
 struct Response {

@@ -60,7 +60,7 @@ rooms::Done<T> answer(const Responder& r, int status, ToJson to_json) {
 
 // The body as a JSON object that fits the route's schema (signaling/schema/).
 Result<json> bodyObject(const Request& request) {
-  return wire::parseBody(request);
+  return wire::parseBody(request.routeKey(), request.body);
 }
 
 std::optional<int64_t> queryInt(const Request& request, const char* name, int64_t fallback,

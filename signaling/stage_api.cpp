@@ -49,7 +49,7 @@ StageApi::StageApi(Router& router, RedisClient& redis, const Jwt& jwt) : store_(
         auto actor = authorize(req);
         if (!actor)
           return r.error(statusFor(actor.error().code), actor.error().code, actor.error().message);
-        auto parsed = wire::parseBody(req);
+        auto parsed = wire::parseBody(req.routeKey(), req.body);
         if (!parsed.ok())
           return r.send(errorResponse(parsed.error()));
         const auto& body = parsed.value();

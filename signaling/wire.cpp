@@ -184,8 +184,7 @@ const std::vector<Schema>& schemas() {
   return catalogue().list;
 }
 
-Result<json> parseBody(const http::Request& request, bool empty_is_object) {
-  std::string_view text = request.body;
+Result<json> parseBody(std::string_view route, std::string_view text, bool empty_is_object) {
   if (text.empty() && empty_is_object)
     text = "{}";
   json body = json::parse(text.begin(), text.end(), nullptr, false);
@@ -193,11 +192,10 @@ Result<json> parseBody(const http::Request& request, bool empty_is_object) {
     return Error{"invalid_json", "the body is not valid JSON"};
   if (!body.is_object())
     return Error{"invalid_json", "the body must be a JSON object"};
-  std::string message = std::string(http::methodName(request.method)) + " " + request.route;
-  auto valid = validate(message, body);
+  auto valid = validate(route, body);
   if (!valid.ok()) {
     if (valid.error().code == "internal")
-      log::error("request body without a schema", {{"route", message}});
+      log::error("request body without a schema", {{"route", route}});
     return valid.error();
   }
   return body;

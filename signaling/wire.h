@@ -16,7 +16,6 @@
 #include <vector>
 
 #include "core/result.h"
-#include "signaling/http.h"
 
 namespace jobcast::wire {
 
@@ -36,8 +35,9 @@ struct Schema {
 const std::vector<Schema>& schemas();
 
 // Parses a REST body as a JSON object and validates it against the schema of
-// the request's route ("METHOD pattern"). An empty body reads as {} when
-// `empty_is_object`. Errors: "invalid_json", "invalid_field", "internal".
-Result<nlohmann::json> parseBody(const http::Request& request, bool empty_is_object = false);
+// `route` ("METHOD pattern", http::Request::routeKey()). An empty body reads as
+// {} when `empty_is_object`. Errors: "invalid_json", "invalid_field", "internal".
+Result<nlohmann::json> parseBody(std::string_view route, std::string_view text,
+                                 bool empty_is_object = false);
 
 }  // namespace jobcast::wire
