@@ -24,7 +24,7 @@ void addDemoTokenRoute(Router& router, const Jwt& jwt, int64_t ttl_seconds) {
                }
                std::string name = body.value("name", "");
                if (name.size() > 100) {
-                 responder.error(400, "invalid_field", "name: at most 100 bytes");
+                 responder.send(errorResponse(Error{"invalid_field", "name: at most 100 bytes"}));
                  return;
                }
                Claims claims;

@@ -10,6 +10,7 @@
 // field of the schema.
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <regex>
@@ -96,15 +97,23 @@ void checkOne(fuzz::Choices& c) {
   auto sink = std::make_shared<Collect>();
   (*match.handler)(req, http::Responder(sink));
   world.loop.drain();
-  if (sink->responses.size() != 1)
+  if (sink->responses.size() != 1) {
+    std::fprintf(stderr, "%s %s -> %zu responses\n", schema.message.c_str(), body.c_str(),
+                 sink->responses.size());
     std::abort();
+  }
   const http::Response& r = sink->responses.front();
-  if (r.status >= 500 && r.status != 503)
+  if (r.status >= 500 && r.status != 503) {
+    std::fprintf(stderr, "%s %s -> %d %s\n", schema.message.c_str(), body.c_str(), r.status,
+                 r.body.c_str());
     std::abort();  // only "Redis is not reachable" may be a 5xx here
+  }
   auto answer = nlohmann::json::parse(r.body, nullptr, false);
   if (r.status == 400 && answer.is_object() && answer["error"]["code"] == "invalid_field" &&
-      !schema.document["properties"].contains(answer["error"].value("field", std::string())))
+      !schema.document["properties"].contains(answer["error"].value("field", std::string()))) {
+    std::fprintf(stderr, "%s %s -> %s\n", schema.message.c_str(), body.c_str(), r.body.c_str());
     std::abort();
+  }
 }
 
 }  // namespace

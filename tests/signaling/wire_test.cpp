@@ -194,6 +194,13 @@ TEST_F(InputBoundary, DemoSignInWithANumberForNameIsRejectedAndTheNodeStaysUp) {
   EXPECT_EQ(r.json()["error"]["code"], "invalid_field");
   EXPECT_EQ(r.json()["error"]["field"], "name");
   expectNodeUp();
+  // A domain check beyond the schema (bytes, not characters) names the field too.
+  std::string han;
+  for (int i = 0; i < 40; ++i)
+    han += "汉";
+  auto long_name = send("POST", "/api/v1/demo/token", json{{"name", han}}.dump(), "");
+  EXPECT_EQ(long_name.status, 400) << long_name.body;
+  EXPECT_EQ(long_name.json()["error"]["field"], "name");
   // The route still works for a good body.
   auto ok = send("POST", "/api/v1/demo/token", R"({"name":"Ama"})", "");
   EXPECT_EQ(ok.status, 201) << ok.body;
