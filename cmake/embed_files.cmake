@@ -1,9 +1,10 @@
 # Run as a script: writes OUT (a header) holding each file of FILES as a
 # std::string_view constant named after the file (rooms/apply.lua -> kApplyLua).
 # Used so Lua scripts and other assets stay in their own files yet ship inside
-# the binary.
+# the binary. kAll lists every file's constant, in the order given.
 set(content "#pragma once\n// Generated from ${SOURCES_LIST}; do not edit.\n#include <string_view>\nnamespace ${NAMESPACE} {\n")
 string(REPLACE "|" ";" files "${SOURCES_LIST}")
+set(all "")
 foreach(path IN LISTS files)
   get_filename_component(name "${path}" NAME)
   set(camel "")
@@ -16,7 +17,9 @@ foreach(path IN LISTS files)
   endforeach()
   file(READ "${path}" body)
   string(APPEND content "inline constexpr std::string_view k${camel} = R\"jcembed(${body})jcembed\";\n")
+  string(APPEND all "k${camel}, ")
 endforeach()
+string(APPEND content "inline constexpr std::string_view kAll[] = {${all}};\n")
 string(APPEND content "}  // namespace ${NAMESPACE}\n")
 file(WRITE "${OUT}.tmp" "${content}")
 execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different "${OUT}.tmp" "${OUT}")

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "core/guard.h"
+
 namespace jobcast {
 
 struct Timer::State {
@@ -36,7 +38,9 @@ void Timer::start(Loop& loop, std::chrono::milliseconds delay, std::function<boo
       [](gpointer data) -> gboolean {
         // Hold a reference: fn may destroy or restart the Timer that owns it.
         std::shared_ptr<State> state = *static_cast<std::shared_ptr<State>*>(data);
-        bool again = state->fn && state->fn();
+        // A timer that throws keeps its schedule: the next tick may succeed.
+        bool again = true;
+        guarded("timer", [&] { again = state->fn && state->fn(); });
         if (!again && state->owner && state->owner->state_ == state) {
           // Source finishes by returning FALSE; drop our handle without destroying it twice.
           Timer* owner = state->owner;
@@ -102,7 +106,7 @@ void Loop::post(std::function<void()> fn) {
   g_source_set_callback(
       source,
       [](gpointer data) -> gboolean {
-        (*static_cast<std::function<void()>*>(data))();
+        guarded("posted task", *static_cast<std::function<void()>*>(data));
         return G_SOURCE_REMOVE;
       },
       boxed, [](gpointer data) { delete static_cast<std::function<void()>*>(data); });

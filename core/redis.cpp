@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "core/guard.h"
 #include "core/log.h"
 #include "core/redis_source.h"
 
@@ -95,15 +96,18 @@ void onReply(redisAsyncContext* ac, void* reply, void* privdata) {
     return;  // shutting down: drop quietly
   if (reply)
     conn->client->noteReply();
-  if (!reply) {
-    // hiredis fails every queued command at once; those whose bytes are all
-    // still in its output buffer were never written to the socket.
-    uint64_t unsent = ac->c.obuf ? sdslen(ac->c.obuf) : 0;
-    uint64_t written = conn->queued_bytes >= unsent ? conn->queued_bytes - unsent : 0;
-    pending->cb(pending->end <= written ? outcomeUnknown() : unavailable());
-  } else {
-    pending->cb(convert(static_cast<redisReply*>(reply)));
-  }
+  // Domain code parses replies in these callbacks: an exception stops here.
+  guarded("redis reply", [&] {
+    if (!reply) {
+      // hiredis fails every queued command at once; those whose bytes are all
+      // still in its output buffer were never written to the socket.
+      uint64_t unsent = ac->c.obuf ? sdslen(ac->c.obuf) : 0;
+      uint64_t written = conn->queued_bytes >= unsent ? conn->queued_bytes - unsent : 0;
+      pending->cb(pending->end <= written ? outcomeUnknown() : unavailable());
+    } else {
+      pending->cb(convert(static_cast<redisReply*>(reply)));
+    }
+  });
 }
 
 }  // namespace

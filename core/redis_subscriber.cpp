@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "core/guard.h"
 #include "core/log.h"
 #include "core/redis_source.h"
 
@@ -133,10 +134,10 @@ void RedisSubscriber::handlePublic(const RedisReply& reply) {
   const std::string& kind = reply.elements[0].str;
   if (kind == "pmessage" && reply.elements.size() == 4) {
     if (on_message_)
-      on_message_(reply.elements[2].str, reply.elements[3].str);
+      guarded("redis message", [&] { on_message_(reply.elements[2].str, reply.elements[3].str); });
   } else if (kind == "message" && reply.elements.size() == 3) {
     if (on_message_)
-      on_message_(reply.elements[1].str, reply.elements[2].str);
+      guarded("redis message", [&] { on_message_(reply.elements[1].str, reply.elements[2].str); });
   } else if (kind == "psubscribe" || kind == "subscribe") {
     backoff_ = std::chrono::milliseconds(100);
     if (!subscribed_) {

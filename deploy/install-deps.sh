@@ -10,7 +10,7 @@ packages=(
   # build
   build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
   # libraries
-  libglib2.0-dev libssl-dev zlib1g-dev libhiredis-dev nlohmann-json3-dev libyaml-cpp-dev
+  libglib2.0-dev libssl-dev zlib1g-dev libhiredis-dev nlohmann-json3-dev libvalijson-dev libyaml-cpp-dev
   libwebsockets-dev libwebsockets-evlib-glib
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev libnice-dev
   # GStreamer elements used at run time

@@ -3,18 +3,20 @@
 #include <ctime>
 
 #include "core/secrets.h"
+#include "signaling/rooms_api.h"
+#include "signaling/wire.h"
 
 namespace jobcast::http {
 
 void addDemoTokenRoute(Router& router, const Jwt& jwt, int64_t ttl_seconds) {
   router.add(Method::Post, "/api/v1/demo/token",
              [&jwt, ttl_seconds](const Request& request, const Responder& responder) {
-               auto body = nlohmann::json::parse(request.body.empty() ? "{}" : request.body,
-                                                 nullptr, false);
-               if (!body.is_object()) {
-                 responder.error(400, "invalid_json", "the body must be a JSON object");
+               auto parsed = wire::parseBody(request.routeKey(), request.body, true);
+               if (!parsed.ok()) {
+                 responder.send(errorResponse(parsed.error()));
                  return;
                }
+               const nlohmann::json& body = parsed.value();
                std::string role = body.value("role", "jobseeker");
                if (role != "jobseeker") {
                  responder.error(403, "forbidden", "demo sign-in hands out jobseeker tokens only");
@@ -22,7 +24,7 @@ void addDemoTokenRoute(Router& router, const Jwt& jwt, int64_t ttl_seconds) {
                }
                std::string name = body.value("name", "");
                if (name.size() > 100) {
-                 responder.error(400, "invalid_field", "name: at most 100 bytes");
+                 responder.send(errorResponse(Error{"invalid_field", "name: at most 100 bytes"}));
                  return;
                }
                Claims claims;

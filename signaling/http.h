@@ -24,6 +24,7 @@ struct Request {
   std::map<std::string, std::string> query;    // decoded name -> value
   std::map<std::string, std::string> headers;  // lower-case name -> value
   std::map<std::string, std::string> params;   // from the route pattern's {names}
+  std::string route;                           // the matched pattern, e.g. "/api/v1/rooms/{id}"
   std::string body;
   std::string peer;    // the socket's peer address
   std::string client;  // the client: X-Forwarded-For when `peer` is a trusted proxy, else `peer`
@@ -34,6 +35,9 @@ struct Request {
   std::optional<std::string> queryParam(const std::string& name) const;
   // The token of "Authorization: Bearer TOKEN", or empty.
   std::string bearerToken() const;
+  // "METHOD pattern" of the matched route, e.g. "POST /api/v1/rooms/{id}/jobs":
+  // the name of its body's schema (signaling/wire.h).
+  std::string routeKey() const { return std::string(methodName(method)) + " " + route; }
 };
 
 struct Response {

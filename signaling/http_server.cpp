@@ -10,6 +10,7 @@
 
 #include <unistd.h>
 
+#include "core/guard.h"
 #include "core/log.h"
 #include "core/tls.h"
 
@@ -305,6 +306,14 @@ void securityHeaders(const Exchange& ex, Response& r) {
   }
 }
 
+// Runs a route's handler. A handler that throws is a bug: it is logged, the
+// request is answered 500 "internal" (unless it was already answered) and the
+// node carries on.
+void runHandler(const Handler& handler, const Request& req, const Responder& responder) {
+  if (!guarded("http handler", [&] { handler(req, responder); }))
+    responder.error(500, "internal", "the server failed to handle this request");
+}
+
 void dispatch(Router& router, const std::shared_ptr<Exchange>& ex) {
   Request& req = ex->request;
   Responder responder(ex);
@@ -315,7 +324,8 @@ void dispatch(Router& router, const std::shared_ptr<Exchange>& ex) {
   if (match.handler) {
     ex->route = match.route;
     req.params = std::move(match.params);
-    (*match.handler)(req, responder);
+    req.route = match.route;
+    runHandler(*match.handler, req, responder);
     return;
   }
   if (!match.allowed.empty()) {
@@ -340,7 +350,7 @@ void dispatch(Router& router, const std::shared_ptr<Exchange>& ex) {
   }
   if ((req.method == Method::Get || req.method == Method::Head) && router.fallback()) {
     ex->route = "static";
-    (*router.fallback())(req, responder);
+    runHandler(*router.fallback(), req, responder);
     return;
   }
   responder.error(404, "not_found", "no such resource");

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <deque>
 
+#include "core/guard.h"
 #include "core/log.h"
 #include "core/secrets.h"
 #include "rooms/access.h"
@@ -328,12 +329,24 @@ void LiveChannel::onReceive(Conn& conn, const char* in, size_t len, bool binary,
 }
 
 void LiveChannel::onMessage(Conn& conn, std::string_view text) {
+  // A frame handler that throws is a bug: logged, answered with an "internal"
+  // error frame naming the request when it was read, and the connection stays.
+  std::optional<int64_t> req;
+  uint64_t id = conn.id;
+  if (guarded("websocket frame", [&] { handleFrame(conn, text, req); }))
+    return;
+  if (auto it = conns_.find(id); it != conns_.end())
+    sendError(*it->second, req, "internal", "the server failed to handle this frame");
+}
+
+void LiveChannel::handleFrame(Conn& conn, std::string_view text, std::optional<int64_t>& req) {
   auto decoded = decodeFrame(text, options_.max_frame_bytes);
   if (auto* err = std::get_if<FrameError>(&decoded)) {
     sendError(conn, err->req, err->code, err->message);
     return;
   }
   auto& frame = std::get<ClientFrame>(decoded);
+  req = frame.req;
   if (frame.type == "hello") {
     onHello(conn, frame);
     return;

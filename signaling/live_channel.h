@@ -73,6 +73,8 @@ class LiveChannel {
   int onWritable(Conn& conn);
   void onReceive(Conn& conn, const char* in, size_t len, bool binary, bool final);
   void onMessage(Conn& conn, std::string_view text);
+  // onMessage's work; sets `req` once the frame's request id is read.
+  void handleFrame(Conn& conn, std::string_view text, std::optional<int64_t>& req);
   void onHello(Conn& conn, const ClientFrame& frame);
   void joined(uint64_t conn_id, Result<nlohmann::json> snapshot, std::optional<std::string> since);
   void catchUp(uint64_t conn_id);

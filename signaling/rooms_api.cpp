@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "rooms/access.h"
 #include "signaling/auth.h"
+#include "signaling/wire.h"
 
 namespace jobcast {
 
@@ -60,8 +61,9 @@ rooms::Done<T> answer(const Responder& r, int status, ToJson to_json) {
   };
 }
 
+// The body as a JSON object that fits the route's schema (signaling/schema/).
 Result<json> bodyObject(const Request& request) {
-  return rooms::parseObject(request.body);
+  return wire::parseBody(request.routeKey(), request.body);
 }
 
 std::optional<int64_t> queryInt(const Request& request, const char* name, int64_t fallback,

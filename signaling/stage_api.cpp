@@ -3,6 +3,9 @@
 #include <ctime>
 #include <map>
 
+#include "signaling/rooms_api.h"
+#include "signaling/wire.h"
+
 namespace jobcast::http {
 namespace {
 
@@ -46,15 +49,17 @@ StageApi::StageApi(Router& router, RedisClient& redis, const Jwt& jwt) : store_(
         auto actor = authorize(req);
         if (!actor)
           return r.error(statusFor(actor.error().code), actor.error().code, actor.error().message);
-        auto body = nlohmann::json::parse(req.body, nullptr, false);
-        if (!body.is_object() || !body.contains("slot") || !body["slot"].is_string())
-          return r.error(400, "bad_request", "expected {\"slot\": ..., \"name\": ...}");
-        auto slot = rooms::parseStageSlot(body["slot"].get<std::string>());
+        auto parsed = wire::parseBody(req.routeKey(), req.body);
+        if (!parsed.ok())
+          return r.send(errorResponse(parsed.error()));
+        const auto& body = parsed.value();
+        // The schema promised a string "slot" and, if present, a string or null "name".
+        auto slot = rooms::parseStageSlot(body.at("slot").get_ref<const std::string&>());
         if (!slot)
           return r.error(400, "bad_request", "slot is main, guest or interpreter");
-        std::string name = body.contains("name") && body["name"].is_string()
-                               ? body["name"].get<std::string>()
-                               : "";
+        auto name_it = body.find("name");
+        std::string name =
+            name_it != body.end() && name_it->is_string() ? name_it->get<std::string>() : "";
         if (name.size() > 80)
           return r.error(400, "bad_request", "name is longer than 80 characters");
         store_.put(req.param("room"), actor.value(), *slot, {req.param("sub"), name}, reply(r));

@@ -3,6 +3,8 @@
 #include <map>
 
 #include "rooms/live/live_room.h"
+#include "rooms/model.h"
+#include "signaling/wire.h"
 
 namespace jobcast::ws {
 
@@ -51,6 +53,13 @@ std::variant<ClientFrame, FrameError> decodeFrame(std::string_view text, size_t 
   }
   if ((action || frame.type == "ping") && !frame.req)
     return FrameError{"missing_field", "'req' is required", {}};
+  // Each action and hello has a schema (signaling/schema/ws.*.json): types and
+  // ranges are settled here, before the channel or the room reads a field.
+  if (frame.type != "ping") {
+    auto valid = wire::validate(frame.type, doc);
+    if (!valid.ok())
+      return FrameError{valid.error().code, valid.error().message, frame.req};
+  }
   frame.body = std::move(doc);
   return frame;
 }
@@ -82,6 +91,11 @@ std::variant<Hello, FrameError> decodeHello(const ClientFrame& frame) {
 std::string errorFrame(const std::optional<int64_t>& req, std::string_view code,
                        std::string_view message) {
   json j{{"type", "error"}, {"code", code}, {"message", message}};
+  if (code == "invalid_field") {
+    std::string field = rooms::fieldOf(Error{std::string(code), std::string(message)});
+    if (!field.empty())
+      j["field"] = field;
+  }
   if (req)
     j["req"] = *req;
   return j.dump(-1, ' ', false, json::error_handler_t::replace);

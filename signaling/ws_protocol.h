@@ -47,10 +47,12 @@ struct FrameError {
 };
 
 // Parses one text message. Checks: size, JSON object, "type" known, "req" an
-// integer (required for actions), "hello" fields.
+// integer (required for actions), then the frame against its schema
+// (signaling/wire.h; error "invalid_field", naming the field).
 std::variant<ClientFrame, FrameError> decodeFrame(std::string_view text, size_t max_bytes);
 std::variant<Hello, FrameError> decodeHello(const ClientFrame& frame);
 
+// An "invalid_field" error also carries "field", read from its message.
 std::string errorFrame(const std::optional<int64_t>& req, std::string_view code,
                        std::string_view message);
 std::string ackFrame(int64_t req, nlohmann::json fields);

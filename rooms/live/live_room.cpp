@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 
 #include "core/secrets.h"
 #include "rooms/live/live_scripts.h"
@@ -100,6 +101,17 @@ Result<int64_t> intField(const json& args, const char* name, int64_t min, int64_
                    std::to_string(max));
   }
   return v;
+}
+
+// The number a script returned at `index`; 0 when the reply is not what the
+// script promises (never throws: this runs inside a Redis reply callback).
+int64_t countAt(const std::vector<std::string>& parts, size_t index) {
+  if (index >= parts.size())
+    return 0;
+  const std::string& text = parts[index];
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return ec == std::errc() && end == text.data() + text.size() ? value : 0;
 }
 
 std::string roleText(const Actor& actor) {
@@ -436,7 +448,7 @@ void LiveRoom::perform(const std::string& room, const Actor& actor, Action actio
       if (!id)
         return fail(id.error());
       go("question.vote", {actor.sub, id.value()}, [](const Parts& p) {
-        return json{{"votes", std::stoll(p.at(1))}, {"event", p.size() > 2 ? p[2] : ""}};
+        return json{{"votes", countAt(p, 1)}, {"event", p.size() > 2 ? p[2] : ""}};
       });
       return;
     }
@@ -455,7 +467,7 @@ void LiveRoom::perform(const std::string& room, const Actor& actor, Action actio
       return;
     case Action::QueueJoin:
       go("queue.join", {actor.sub, actor.name}, [](const Parts& p) {
-        return json{{"position", std::stoll(p.at(1))}};
+        return json{{"position", countAt(p, 1)}};
       });
       return;
     case Action::QueueLeave:
@@ -501,7 +513,7 @@ void LiveRoom::perform(const std::string& room, const Actor& actor, Action actio
       if (!seconds)
         return fail(seconds.error());
       go("mod.slowmode", {std::to_string(seconds.value())}, [](const Parts& p) {
-        return json{{"seconds", std::stoll(p.at(1))}};
+        return json{{"seconds", countAt(p, 1)}};
       });
       return;
     }
@@ -538,7 +550,12 @@ void LiveRoom::perform(const std::string& room, const Actor& actor, Action actio
           return fail(badArgs("'lang' must be a language tag"));
         lang = it->get<std::string>();
       }
-      bool final_text = args.value("final", true);
+      bool final_text = true;
+      if (auto it = args.find("final"); it != args.end()) {
+        if (!it->is_boolean())
+          return fail(badArgs("'final' must be true or false"));
+        final_text = it->get<bool>();
+      }
       go("caption.send", {text.value(), lang, final_text ? "1" : "0", actor.name}, idAndEvent);
       return;
     }
@@ -595,7 +612,7 @@ void LiveRoom::presence(const std::string& room, const std::string& node, size_t
           reply(r.error());
           return;
         }
-        reply(json{{"viewers", std::stoll(r.value().at(1))}});
+        reply(json{{"viewers", countAt(r.value(), 1)}});
       });
 }
 

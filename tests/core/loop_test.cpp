@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <stdexcept>
 #include <thread>
 
 namespace jobcast {
@@ -21,6 +22,26 @@ TEST(Loop, PostFromAnotherThreadRunsOnTheLoopThread) {
   loop.run();
   worker.join();
   EXPECT_TRUE(on_loop_thread);
+}
+
+// GLib calls posted tasks and timers: an exception from one (a bug) stays at
+// that edge and the loop keeps running the others.
+TEST(Loop, ATaskOrTimerThatThrowsDoesNotStopTheLoop) {
+  Loop loop;
+  bool next_task_ran = false;
+  loop.post([] { throw std::logic_error("bug"); });
+  loop.post([&] { next_task_ran = true; });
+  int timer_runs = 0;
+  Timer timer;
+  timer.start(loop, std::chrono::milliseconds(1), [&]() -> bool {
+    if (++timer_runs == 1)
+      throw std::runtime_error("bug");
+    loop.quit();
+    return false;
+  });
+  loop.run();
+  EXPECT_TRUE(next_task_ran);
+  EXPECT_EQ(timer_runs, 2);  // the throwing tick kept its schedule
 }
 
 TEST(Loop, TimersRepeatUntilTheyReturnFalseAndCancelOnDestruction) {

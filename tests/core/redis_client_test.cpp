@@ -1,6 +1,7 @@
 #include "core/redis.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <optional>
 
@@ -54,6 +55,27 @@ TEST(RedisClient, CommandsRoundTripAgainstARealServer) {
   ASSERT_EQ(replies[3].elements.size(), 2u);
   EXPECT_EQ(replies[3].elements[1].str, "b");
   EXPECT_TRUE(replies[4].isError());
+}
+
+// Domain code parses replies inside these callbacks: one that throws (a bug)
+// is stopped at the hiredis edge, and the connection serves the next command.
+TEST(RedisClient, ACallbackThatThrowsDoesNotStopTheClient) {
+  test::RedisServer server;
+  Loop loop;
+  RedisClient client(loop, RedisAddress::parse(server.address()).value());
+  client.start();
+  ASSERT_TRUE(runUntil(loop, [&] { return client.ready(); }));
+  bool threw = false;
+  client.command({"SET", "k", "v"}, [&](Result<RedisReply>) {
+    threw = true;
+    (void)nlohmann::json("text").get<bool>();  // throws type_error
+  });
+  std::string value;
+  client.command({"GET", "k"}, [&](Result<RedisReply> r) { value = r.ok() ? r->str : "error"; });
+  ASSERT_TRUE(runUntil(loop, [&] { return !value.empty(); }));
+  EXPECT_TRUE(threw);
+  EXPECT_EQ(value, "v");
+  EXPECT_TRUE(client.ready());
 }
 
 TEST(RedisClient, ReportsNotReadyWhenKilledAndRecoversAfterRestart) {

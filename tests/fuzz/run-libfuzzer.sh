@@ -5,5 +5,5 @@ set -eu
 cd "$(dirname "$0")/../.."
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DJOBCAST_FUZZ=ON \
   >/dev/null
-cmake --build build-fuzz --target jwt_fuzz request_fuzz -j"$(nproc)"
+cmake --build build-fuzz --target jwt_fuzz request_fuzz wire_ws_fuzz wire_rest_fuzz -j"$(nproc)"
 cd build-fuzz && ctest -R '^fuzz\.' --output-on-failure

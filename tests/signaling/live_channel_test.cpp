@@ -342,7 +342,7 @@ TEST_F(LiveChannel, ChatWithAClientIdIsStoredOnceHoweverOftenItIsSent) {
   for (const json& bad :
        {json(12), json(""), json(std::string(65, 'a')), json("a b"), json("caf\u00e9")}) {
     json r = js->call({{"type", "chat.send"}, {"text", "x"}, {"client_id", bad}});
-    EXPECT_EQ(r["code"], "bad_request") << bad.dump();
+    EXPECT_EQ(r["code"], "invalid_field") << bad.dump();
   }
   EXPECT_EQ(redis_.command({"GET", "jc:{r:fair1}:seq"}), "3");
 }
@@ -599,7 +599,7 @@ TEST_F(LiveChannel, ApplyGoesThroughTheRoomStore) {
   auto emp = join(*node, token(Role::Employer, kEmployer, "Acme", kEmployer));
   ASSERT_TRUE(js && viewer && emp);
   EXPECT_EQ(viewer->call({{"type", "apply"}, {"job", "job-7"}})["code"], "auth_required");
-  EXPECT_EQ(js->call({{"type", "apply"}})["code"], "bad_request");
+  EXPECT_EQ(js->call({{"type", "apply"}})["code"], "invalid_field");
   std::string job = addJob(*node);
   // The store's own rules answer: no profile yet, then an unknown job.
   EXPECT_EQ(js->call({{"type", "apply"}, {"job", job}})["code"], "profile_required");

@@ -23,6 +23,7 @@ TEST(WsProtocol, DecodesFramesAndNamesWhatIsWrong) {
   EXPECT_EQ(errorCode(R"({"type":"x","req":1})"), "unknown_type");
   EXPECT_EQ(errorCode(R"({"type":"chat.send"})"), "missing_field");
   EXPECT_EQ(errorCode(R"({"type":"chat.send","req":"1"})"), "bad_frame");
+  EXPECT_EQ(errorCode(R"({"type":"chat.send","req":1,"text":5})"), "invalid_field");
   EXPECT_EQ(errorCode(std::string(2000, ' ')), "too_large");
   auto ok = ws::decodeFrame(R"({"type":"chat.send","req":7,"text":"hi"})", 1024);
   ASSERT_TRUE(std::holds_alternative<ws::ClientFrame>(ok));
@@ -32,9 +33,12 @@ TEST(WsProtocol, DecodesFramesAndNamesWhatIsWrong) {
 }
 
 TEST(WsProtocol, HelloNeedsARoomIdAndAStreamIdForSince) {
-  auto hello = [](std::string_view text) {
-    auto f = std::get<ws::ClientFrame>(ws::decodeFrame(text, 4096));
-    return ws::decodeHello(f);
+  // The schema check in decodeFrame or decodeHello's own checks answer.
+  auto hello = [](std::string_view text) -> std::variant<ws::Hello, ws::FrameError> {
+    auto decoded = ws::decodeFrame(text, 4096);
+    if (auto* err = std::get_if<ws::FrameError>(&decoded))
+      return *err;
+    return ws::decodeHello(std::get<ws::ClientFrame>(decoded));
   };
   EXPECT_TRUE(std::holds_alternative<ws::Hello>(hello(R"({"type":"hello","room":"r1"})")));
   EXPECT_TRUE(std::holds_alternative<ws::FrameError>(hello(R"({"type":"hello"})")));
