@@ -25,7 +25,8 @@ namespace {
 
 using nlohmann::json;
 
-const char kSecret[] = "test-secret-0123456789abcdef-0123456789";  // the fixture's JOBCAST_JWT_SECRET
+const char kSecret[] =
+    "test-secret-0123456789abcdef-0123456789";  // the fixture's JOBCAST_JWT_SECRET
 const std::vector<std::string> kRoles = {"admin",       "employer",  "counsellor", "captioner",
                                          "interpreter", "jobseeker", "anonymous"};
 
@@ -77,6 +78,9 @@ class AccessTable : public ::testing::Test {
  protected:
   void SetUp() override {
     std::ofstream(config) << "limits:\n  api_rate_per_second: 100000\n  api_rate_burst: 100000\n"
+                             "  session_rate_per_second: 100000\n  session_rate_burst: 100000\n"
+                             "  http_rate_per_second: 100000\n  http_rate_burst: 100000\n"
+                             "  media_rate_per_second: 100000\n  media_rate_burst: 100000\n"
                              "live:\n  chat_rate_count: 1000\n  frames_per_s: 5000\n";
     node.start();
   }

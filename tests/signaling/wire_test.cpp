@@ -26,7 +26,7 @@ using nlohmann::json;
 constexpr const char* kRoom = "wire-room";
 
 std::string token(Role role, const std::string& sub) {
-  Jwt jwt("test-secret-0123456789abcdef");
+  Jwt jwt("test-secret-0123456789abcdef-0123456789");
   Claims c;
   c.sub = sub;
   c.name = sub;
@@ -134,9 +134,14 @@ class InputBoundary : public ::testing::Test {
                              "  abuse_limit: 100000\n"
                              "limits:\n"
                              "  api_rate_per_second: 100000\n"
-                             "  api_rate_burst: 100000\n";
+                             "  api_rate_burst: 100000\n"
+                             "  session_rate_per_second: 100000\n"
+                             "  session_rate_burst: 100000\n"
+                             "  http_rate_per_second: 100000\n"
+                             "  http_rate_burst: 100000\n";
     redis_->command({"HSET", std::string("jc:{r:") + kRoom + "}:room", "id", kRoom, "title",
-                     "Wire fair", "status", "live", "employer_id", "emp-1"});
+                     "Wire fair", "status", "live", "employer_id", "emp-1", "captioners",
+                     R"(["cap-1"])", "counsellors", R"(["c-1"])"});
     node_ = new Jobcastd(
         Jobcastd::Options{.args = {"--config", config, "--demo"}, .redis = redis_->address()});
     node_->start();
