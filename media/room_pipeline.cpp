@@ -1408,8 +1408,19 @@ void RoomPipeline::stop(std::function<void()> done) {
   if (recorder_ && recording_open_) {
     // Finish the MP4 (moov) before the pipeline goes: EOS into the recorder only,
     // with a watchdog in case it never reports the piece closed.
+    // EOS is a serialized event: sending it waits for the pad's streaming
+    // thread, which may itself wait (for a keyframe, a full queue). Send it
+    // from GStreamer's thread pool so the control thread never waits.
+    auto* pads = new std::vector<GstPtr<GstPad>>();
     for (auto& pad : recorder_pads_)
-      gst_pad_send_event(pad.get(), gst_event_new_eos());
+      pads->emplace_back(GST_PAD(gst_object_ref(pad.get())));
+    gst_element_call_async(
+        pipeline_.get(),
+        [](GstElement*, gpointer data) {
+          for (auto& pad : *static_cast<std::vector<GstPtr<GstPad>>*>(data))
+            gst_pad_send_event(pad.get(), gst_event_new_eos());
+        },
+        pads, [](gpointer data) { delete static_cast<std::vector<GstPtr<GstPad>>*>(data); });
     stop_timer_.start(loop_, std::chrono::milliseconds(4000), [this] {
       log::warn("recording did not finish in time", {{"room", setup_.room}});
       finishStop();
@@ -1421,12 +1432,27 @@ void RoomPipeline::stop(std::function<void()> done) {
 }
 
 void RoomPipeline::finishStop() {
-  if (!pipeline_)
+  if (!pipeline_ || going_null_)
     return;
+  going_null_ = true;
   stop_timer_.cancel();
   bus_watch_.reset();
-  releaseAll();
-  pipeline_.reset();  // NULL state: joins the streaming threads
+  // The state change to NULL joins every streaming thread; one that waits on
+  // something (a serialized event, a keyframe) would hold the node's control
+  // thread for as long. It runs on GStreamer's thread pool instead, and the
+  // rest of the teardown comes back to the control thread when it is done.
+  gst_element_call_async(
+      pipeline_.get(),
+      [](GstElement* pipeline, gpointer data) {
+        gst_element_set_state(pipeline, GST_STATE_NULL);
+        (*static_cast<Post*>(data))([](RoomPipeline& p) { p.afterNull(); });
+      },
+      new Post(post_), [](gpointer data) { delete static_cast<Post*>(data); });
+}
+
+void RoomPipeline::afterNull() {
+  releaseAll();  // the pipeline is in NULL already: only references go
+  pipeline_.reset();
   recorder_pads_.clear();
   std::error_code ec;
   std::filesystem::remove_all(setup_.hls_dir, ec);

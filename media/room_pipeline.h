@@ -141,6 +141,8 @@ class RoomPipeline {
   void dropInterpreterRendition();
   GstElement* hlsSink(const std::string& rendition);
   void releaseAll();
+  // Control thread, once the pipeline reached NULL off it: the rest of stop().
+  void afterNull();
   GstElement* add(const char* factory, const char* name = nullptr);
 
   void finishAnswer();
@@ -214,6 +216,7 @@ class RoomPipeline {
   bool media_started_ = false;
   bool lost_ = false;
   bool stopping_ = false;
+  bool going_null_ = false;  // finishStop() handed the pipeline to the thread pool
   bool recording_open_ = false;
   std::vector<std::function<void()>> stop_waiters_;
   std::shared_ptr<std::atomic<int64_t>> last_video_ms_;
