@@ -18,7 +18,7 @@
 #include "signaling/http.h"
 #include "signaling/http_server.h"
 #include "signaling/live_channel.h"
-#include "signaling/media_owner.h"
+#include "routing/media_owner.h"
 #include "signaling/rooms_api.h"
 #include "signaling/stage_api.h"
 #include "signaling/static_files.h"

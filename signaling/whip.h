@@ -11,7 +11,7 @@
 //   OPTIONS                        CORS preflight (the router answers it)
 //   GET    /api/v1/rooms/{id}/media  the stage state and the HLS address
 //
-// With several nodes, signaling/media_owner.h wraps POST (the room's media lease,
+// With several nodes, routing/media_owner.h wraps POST (the room's media lease,
 // or 307 to the node holding it) and the media state (the owner node).
 
 #include <functional>
@@ -28,7 +28,7 @@
 #include "media/media_service.h"
 #include "rooms/stage.h"
 #include "signaling/http.h"
-#include "signaling/room_gate.h"
+#include "routing/room_gate.h"
 
 namespace jobcast {
 

@@ -1,4 +1,4 @@
-// The media lease scripts (signaling/media_lease_*.lua) against a real
+// The media lease scripts (routing/media_lease_*.lua) against a real
 // redis-server: two nodes on one Redis take, renew, lose and give up a
 // room's lease; only the holder renews or deletes it.
 
@@ -7,7 +7,7 @@
 #include <optional>
 #include <thread>
 
-#include "signaling/media_lease.h"
+#include "routing/media_lease.h"
 #include "tests/support/redis_server.h"
 
 namespace jobcast {

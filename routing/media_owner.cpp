@@ -1,4 +1,4 @@
-#include "signaling/media_owner.h"
+#include "routing/media_owner.h"
 
 #include <algorithm>
 #include <cctype>

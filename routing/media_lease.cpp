@@ -1,8 +1,8 @@
-#include "signaling/media_lease.h"
+#include "routing/media_lease.h"
 
 #include <nlohmann/json.hpp>
 
-#include "signaling/media_lease_scripts.h"
+#include "routing/media_lease_scripts.h"
 
 namespace jobcast {
 namespace {

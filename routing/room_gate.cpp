@@ -1,4 +1,4 @@
-#include "signaling/room_gate.h"
+#include "routing/room_gate.h"
 
 namespace jobcast {
 

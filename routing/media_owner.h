@@ -1,6 +1,6 @@
 #pragma once
 // A room's media runs on one node: the holder of the room's media lease
-// (signaling/media_lease.h). MediaOwner keeps this node's leases and sends
+// (routing/media_lease.h). MediaOwner keeps this node's leases and sends
 // requests for another node's rooms there. Control thread only.
 //
 // - POST /whip/{room}: once the token, the room and the access policy admit
@@ -28,7 +28,7 @@
 #include "core/redis.h"
 #include "media/media_service.h"
 #include "signaling/http.h"
-#include "signaling/media_lease.h"
+#include "routing/media_lease.h"
 
 namespace jobcast {
 
