@@ -80,7 +80,7 @@ void MediaService::publish(const std::string& room, const std::string& offer_sdp
                            const Participant& who, std::function<void(Result<Published>)> done) {
   JOBCAST_ASSERT_LOOP_THREAD(loop_);
   if (!validRoomId(room)) {
-    done(Error{"not_found", "no such room"});
+    done(Error{"room_not_found", "no such room"});
     return;
   }
   SdpPtr offer = parseSdp(offer_sdp);

@@ -3,7 +3,7 @@
 -- ARGV: maxlen, notify, job id, job (JSON)
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then
-  return fail('not_found', 'no such room')
+  return fail('room_not_found', 'no such room')
 end
 if status == 'ended' then
   return fail('room_ended', 'the room has ended')

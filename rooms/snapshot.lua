@@ -5,7 +5,7 @@
 -- Answers {'ok', room (flat hash), jobs (JSON list), counts (flat hash), last event id}.
 local room = redis.call('HGETALL', KEYS[1])
 if #room == 0 then
-  return fail('not_found', 'no such room')
+  return fail('room_not_found', 'no such room')
 end
 local jobs = {}
 for _, id in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do

@@ -130,16 +130,16 @@ StageStore::StageStore(RedisClient& redis) : redis_(redis) {}
 void StageStore::put(const std::string& room, const Claims& actor, StageSlot slot, StageMember m,
                      ChangeCallback done) {
   if (m.sub.empty() || !validStageText(m.sub, 128))
-    return done(Error{"bad_request", "sub must be a user id: up to 128 bytes of UTF-8 text"});
+    return done(Error{"invalid_field", "sub: must be a user id, up to 128 bytes of UTF-8 text"});
   if (!validStageText(m.name, 320))
-    return done(Error{"bad_request", "name must be UTF-8 text without control characters"});
+    return done(Error{"invalid_field", "name: must be UTF-8 text without control characters"});
   run(room, actor, {"put", stageSlotName(slot), m.sub, m.name}, std::move(done));
 }
 
 void StageStore::remove(const std::string& room, const Claims& actor, const std::string& sub,
                         ChangeCallback done) {
   if (sub.empty() || !validStageText(sub, 128))
-    return done(Error{"bad_request", "sub must be a user id: up to 128 bytes of UTF-8 text"});
+    return done(Error{"invalid_field", "sub: must be a user id, up to 128 bytes of UTF-8 text"});
   run(room, actor, {"remove", "", sub, ""}, std::move(done));
 }
 

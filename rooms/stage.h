@@ -58,7 +58,7 @@ class StageStore {
   explicit StageStore(RedisClient& redis);
 
   // Puts `member` on `slot` (moving them if already on another slot).
-  // Errors: bad_request (sub or name not valid UTF-8 text), unauthorized,
+  // Errors: invalid_field (sub or name not valid UTF-8 text), unauthorized,
   // forbidden, room_not_found, room_ended, stage_full, redis_unavailable.
   void put(const std::string& room, const Claims& actor, StageSlot slot, StageMember member,
            ChangeCallback done);

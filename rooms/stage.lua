@@ -66,14 +66,14 @@ if op == 'put' then
     take_off()
     stage.interpreter = member
   else
-    return redis.error_reply('bad_request unknown stage slot')
+    return redis.error_reply('invalid_field slot: unknown stage slot')
   end
 elseif op == 'remove' then
   if not take_off() then
     return redis.error_reply('not_on_stage this person is not on the stage')
   end
 else
-  return redis.error_reply('bad_request unknown operation')
+  return redis.error_reply('invalid_field op: unknown operation')
 end
 
 stage.version = (tonumber(stage.version) or 0) + 1

@@ -390,7 +390,7 @@ void RoomStore::getRoom(const std::string& room_id, Done<Room> done) {
       return done(r.error());
     auto room = roomFromHash(flatHash(r.value()));
     if (!room)
-      return done(Error{"not_found", "no such room"});
+      return done(Error{"room_not_found", "no such room"});
     done(std::move(*room));
   });
 }
@@ -408,7 +408,7 @@ void RoomStore::snapshot(const std::string& room_id, Done<RoomSnapshot> done) {
                              return done(Error{"internal", "unexpected reply from the store"});
                            auto room = roomFromHash(flatHash(parts[0]));
                            if (!room)
-                             return done(Error{"not_found", "no such room"});
+                             return done(Error{"room_not_found", "no such room"});
                            RoomSnapshot snap;
                            snap.room = std::move(*room);
                            for (const auto& job : parts[1].elements) {

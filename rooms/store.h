@@ -12,10 +12,10 @@
 // on jc:{r:ROOM}:notify (docs/redis-schema.md). A callback reports success only
 // after Redis accepted the change.
 //
-// Errors (Error::code): invalid_field, forbidden, not_found, conflict,
+// Errors (Error::code): invalid_field, forbidden, room_not_found, not_found, conflict,
 // illegal_transition, room_ended, employer_unverified, profile_required,
-// redis_unavailable, internal. Adapters map them to their protocol in one table
-// (signaling/rooms_api.cpp: statusForError).
+// redis_unavailable, internal. Adapters map them to their protocol through one
+// catalogue (signaling/errors.h).
 
 #include <functional>
 #include <map>

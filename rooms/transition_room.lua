@@ -3,7 +3,7 @@
 -- ARGV: maxlen, notify, from, to, timestamp field (started_at|ended_at), now
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then
-  return fail('not_found', 'no such room')
+  return fail('room_not_found', 'no such room')
 end
 if status ~= ARGV[3] then
   return fail('illegal_transition', 'room is ' .. status .. ', cannot become ' .. ARGV[4])

@@ -27,7 +27,7 @@ void DemoCamera::retryLater() {
 
 void DemoCamera::findOrCreateRoom() {
   store_.snapshot(kRoomId, [this](Result<rooms::RoomSnapshot> snap) {
-    if (!snap.ok() && snap.error().code == "not_found")
+    if (!snap.ok() && snap.error().code == "room_not_found")
       return createRoom(kRoomId);
     if (!snap.ok()) {
       log::warn("demo: rooms not readable yet, retrying", {{"error", snap.error().message}});

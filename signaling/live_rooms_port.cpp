@@ -58,7 +58,7 @@ void RoomStorePort::apply(const std::string& room, const live::Actor& actor, con
                           std::function<void(Result<json>)> done) {
   auto job = args.find("job");
   if (job == args.end() || !job->is_string() || job->get_ref<const std::string&>().empty()) {
-    done(Error{"bad_request", "'job' must be a job id"});
+    done(Error{"invalid_field", "job: must be a job id"});
     return;
   }
   store_.apply(room, job->get<std::string>(), claimsOf(room, actor),

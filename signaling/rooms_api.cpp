@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "rooms/access.h"
 #include "signaling/auth.h"
+#include "signaling/errors.h"
 #include "signaling/wire.h"
 
 namespace jobcast {
@@ -15,27 +16,12 @@ using http::Request;
 using http::Responder;
 using nlohmann::json;
 
-int statusForError(const std::string& code) {
-  static const std::map<std::string, int> kStatus = {
-      {"invalid_json", 400},       {"invalid_field", 400},     {"invalid_query", 400},
-      {"unauthorized", 401},       {"invalid_token", 401},     {"token_expired", 401},
-      {"forbidden", 403},          {"not_found", 404},         {"conflict", 409},
-      {"illegal_transition", 409}, {"room_ended", 409},        {"employer_unverified", 409},
-      {"profile_required", 409},   {"payload_too_large", 413}, {"rate_limited", 429},
-      {"redis_unavailable", 503},  {"outcome_unknown", 503},   {"internal", 500},
-  };
-  auto it = kStatus.find(code);
-  if (it != kStatus.end())
-    return it->second;
-  return code.rfind("invalid_", 0) == 0 ? 400 : 500;
-}
-
 http::Response errorResponse(const Error& error) {
   json body = {{"code", error.code}, {"message", error.message}};
   std::string field = rooms::fieldOf(error);
   if (!field.empty())
     body["field"] = field;
-  auto response = http::Response::json(statusForError(error.code), {{"error", body}});
+  auto response = http::Response::json(errors::httpStatus(error.code), {{"error", body}});
   // outcome_unknown: the write may have been stored. docs/api.md says which
   // requests are idempotent (apply is, per jobseeker and job) and so safe to retry.
   if (error.code == "redis_unavailable" || error.code == "outcome_unknown")
@@ -46,7 +32,7 @@ http::Response errorResponse(const Error& error) {
 namespace {
 
 void fail(const Responder& r, const Error& e) {
-  if (statusForError(e.code) >= 500)
+  if (errors::httpStatus(e.code) >= 500)
     log::warn("rooms api error", {{"code", e.code}, {"message", e.message}});
   r.send(errorResponse(e));
 }

@@ -1,8 +1,8 @@
 #pragma once
 // The REST API of rooms, employers, job cards, profiles and applications
 // (/api/v1/..., documented in docs/api.md). Handlers authenticate, rate-limit,
-// decode JSON and call rooms::RoomStore; domain errors become HTTP statuses in
-// one table (statusForError).
+// decode JSON and call rooms::RoomStore; domain errors become HTTP statuses
+// through the error catalogue (signaling/errors.h).
 
 #include <memory>
 #include <string>
@@ -16,11 +16,8 @@
 
 namespace jobcast {
 
-// HTTP status for a domain or protocol error code (400 for unknown codes that
-// start with "invalid_", else 500).
-int statusForError(const std::string& code);
-
-// {"error":{"code","message"[,"field"]}} with the status of its code.
+// {"error":{"code","message"[,"field"]}} with the status the error catalogue
+// (signaling/errors.h) gives its code.
 http::Response errorResponse(const Error& error);
 
 class RoomsApi {

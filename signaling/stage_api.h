@@ -17,7 +17,6 @@ namespace jobcast::http {
 class StageApi {
  public:
   StageApi(Router& router, RedisClient& redis, const Jwt& jwt);
-  static int statusFor(const std::string& code);
 
  private:
   Result<Claims> authorize(const Request& req) const;

@@ -1,10 +1,9 @@
 #include "signaling/whep.h"
 
-#include <ctime>
-#include <map>
-
 #include "core/log.h"
 #include "rooms/access.h"
+#include "signaling/auth.h"
+#include "signaling/errors.h"
 
 namespace jobcast::http {
 namespace {
@@ -24,32 +23,6 @@ std::string hlsPath(const std::string& room) {
 }
 
 }  // namespace
-
-int WhepEndpoint::statusFor(const std::string& code) {
-  static const std::map<std::string, int> table = {
-      {"unsupported_media_type", 415},
-      {"bad_sdp", 400},
-      {"unsupported_media", 400},
-      {"unsupported_codec", 400},
-      {"bad_variant", 400},
-      {"invalid_token", 401},
-      {"token_expired", 401},
-      {"token_required", 401},
-      {"unauthorized", 401},
-      {"forbidden", 403},
-      {"room_not_found", 404},
-      {"variant_unavailable", 404},
-      {"session_not_found", 404},
-      {"room_not_live", 409},
-      {"viewer_limit", 503},
-      {"redis_unavailable", 503},
-      {"outcome_unknown", 503},
-      {"media_unavailable", 503},
-      {"media_failed", 500},
-  };
-  auto it = table.find(code);
-  return it == table.end() ? 500 : it->second;
-}
 
 WhepEndpoint::WhepEndpoint(Router& router, media::WhepEgress& egress, const Jwt& jwt,
                            RedisClient* redis, Metrics& metrics, Options options)
@@ -102,7 +75,7 @@ WhepEndpoint::WhepEndpoint(Router& router, media::WhepEgress& egress, const Jwt&
 }
 
 void WhepEndpoint::fail(const Responder& r, const std::string& room, const Error& error) const {
-  int status = statusFor(error.code);
+  int status = errors::httpStatus(error.code);
   nlohmann::json body = {{"error", {{"code", error.code}, {"message", error.message}}}};
   if (error.code == "viewer_limit")
     body["error"]["hls"] = hlsPath(room);
@@ -124,9 +97,8 @@ void WhepEndpoint::post(const Request& req, const Responder& r) {
     return fail(r, room, {"bad_variant", "variant must be 'interpreter' or absent"});
   bool has_token = false;
   std::string owner;
-  std::string token = req.bearerToken();
-  if (!token.empty()) {
-    auto claims = jwt_.verify(token, static_cast<int64_t>(std::time(nullptr)));
+  if (!req.bearerToken().empty()) {  // anonymous viewers are the room's choice, below
+    auto claims = authenticate(req, jwt_, epochSeconds());
     if (!claims)
       return fail(r, room, claims.error());
     rooms::Membership in_room;  // watching depends on the token's scope only
@@ -149,7 +121,7 @@ void WhepEndpoint::post(const Request& req, const Responder& r) {
         if (status.str != "live")
           return fail(r, room, {"room_not_live", "the room is " + status.str});
         if (!has_token && reply->elements[1].str == "0")
-          return fail(r, room, {"token_required", "this room admits signed-in viewers only"});
+          return fail(r, room, {"unauthorized", "this room admits signed-in viewers only"});
         answer(req, r, owner);
       });
 }
@@ -180,10 +152,9 @@ std::optional<Error> WhepEndpoint::ownerCheck(const Request& req) const {
     return Error{"session_not_found", "no such WHEP session"};
   if (owner->empty())
     return std::nullopt;
-  std::string token = req.bearerToken();
-  if (token.empty())
-    return Error{"token_required", "end this session with the token that started it"};
-  auto claims = jwt_.verify(token, static_cast<int64_t>(std::time(nullptr)));
+  if (req.bearerToken().empty())
+    return Error{"unauthorized", "end this session with the token that started it"};
+  auto claims = authenticate(req, jwt_, epochSeconds());
   if (!claims)
     return claims.error();
   if (claims->sub != *owner)

@@ -32,7 +32,6 @@ class WhepEndpoint {
                Metrics& metrics, Options options);
 
   // The one table from WHEP error codes to HTTP statuses.
-  static int statusFor(const std::string& code);
 
  private:
   void post(const Request& req, const Responder& r);

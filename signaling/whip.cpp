@@ -1,27 +1,11 @@
 #include "signaling/whip.h"
 
-#include <ctime>
-
 #include "core/log.h"
+#include "signaling/auth.h"
+#include "signaling/errors.h"
 #include "signaling/hls.h"
 
 namespace jobcast {
-namespace {
-
-int statusFor(const std::string& code) {
-  if (code == "bad_sdp")
-    return 400;
-  if (code == "slot_taken" || code == "room_not_live" || code == "stage_full")
-    return 409;
-  if (code == "not_found")
-    return 404;
-  if (code == "redis_unavailable" || code == "outcome_unknown")
-    return 503;
-  return 500;
-}
-
-}  // namespace
-
 WhipEndpoint::WhipEndpoint(Loop& loop, const Jwt& jwt, RedisClient& redis,
                            media::MediaService& media, std::unique_ptr<RoomGate> gate)
     : loop_(loop), jwt_(jwt), redis_(redis), media_(media), gate_(std::move(gate)), stage_(redis) {
@@ -71,16 +55,11 @@ void WhipEndpoint::check(const http::Request& req,
 
 void WhipEndpoint::admit(const http::Request& req, std::function<void(Admission)> done) {
   std::string room = req.param("room");
-  std::string token = req.bearerToken();
-  if (token.empty()) {
-    auto r = http::Response::error(401, "unauthorized", "a bearer token is required");
-    r.header("www-authenticate", "Bearer");
-    return done(std::move(r));
-  }
-  auto claims = jwt_.verify(token, static_cast<int64_t>(std::time(nullptr)));
+  auto claims = http::authenticate(req, jwt_, http::epochSeconds());
   if (!claims) {
     auto r = http::Response::error(401, claims.error().code, claims.error().message);
-    r.header("www-authenticate", "Bearer error=\"invalid_token\"");
+    r.header("www-authenticate",
+             claims.error().code == "unauthorized" ? "Bearer" : "Bearer error=\"invalid_token\"");
     return done(std::move(r));
   }
   std::string type = req.header("content-type");
@@ -140,7 +119,7 @@ void WhipEndpoint::publish(const std::string& room, const std::string& offer,
       room, offer, who,
       [this, room, sub = who.sub, res](Result<media::MediaService::Published> published) {
         if (!published) {
-          res.error(statusFor(published.error().code), published.error().code,
+          res.error(errors::httpStatus(published.error().code), published.error().code,
                     published.error().message);
           return;
         }
@@ -161,9 +140,9 @@ void WhipEndpoint::publish(const std::string& room, const std::string& offer,
 void WhipEndpoint::remove(const http::Request& req, const http::Responder& res) {
   std::string room = req.param("room");
   std::string session = req.param("session");
-  auto claims = jwt_.verify(req.bearerToken(), static_cast<int64_t>(std::time(nullptr)));
+  auto claims = http::authenticate(req, jwt_, http::epochSeconds());
   if (!claims) {
-    res.error(401, "unauthorized", "a valid bearer token is required");
+    res.error(401, claims.error().code, claims.error().message);
     return;
   }
   auto owner = owners_.find(room + "/" + session);

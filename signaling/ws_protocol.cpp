@@ -122,24 +122,8 @@ std::string eventFrame(std::string_view id, std::string_view kind, std::string_v
 }
 
 ErrorPolicy errorPolicy(std::string_view code) {
-  static const std::map<std::string_view, ErrorPolicy> table = {
-      {"bad_frame", {true, 0}},
-      {"missing_field", {true, 0}},
-      {"unknown_type", {true, 0}},
-      {"too_large", {true, 0}},
-      {"binary_not_supported", {true, 0}},
-      {"rate_limited_frames", {true, 0}},
-      {"hello_required", {true, 0}},
-      {"already_joined", {true, 0}},
-      {"invalid_token", {false, kCloseUnauthorized}},
-      {"token_expired", {false, kCloseUnauthorized}},
-      {"room_forbidden", {false, kCloseBanned}},
-      {"banned", {false, kCloseBanned}},
-      {"room_not_found", {false, kCloseRoomNotFound}},
-      {"join_failed", {false, kCloseInternal}},
-  };
-  auto it = table.find(code);
-  return it == table.end() ? ErrorPolicy{} : it->second;
+  const errors::ErrorCode* e = errors::find(code);
+  return e ? ErrorPolicy{e->ws_strike, e->ws_close} : ErrorPolicy{};
 }
 
 }  // namespace jobcast::ws

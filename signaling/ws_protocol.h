@@ -1,7 +1,7 @@
 #pragma once
 // The jobcast.v1 WebSocket protocol (docs/websocket.md): decoding client frames
 // (untrusted input: fuzzed in tests/fuzz/ws_frame_fuzz.cpp), encoding server
-// frames, and the one table from error code to frame and close behaviour.
+// frames, and how an error code is treated (from the catalogue, signaling/errors.h).
 // Pure functions; no libwebsockets here.
 
 #include <nlohmann/json.hpp>
@@ -12,21 +12,12 @@
 #include <string_view>
 #include <variant>
 
+#include "signaling/errors.h"
+
 namespace jobcast::ws {
 
 inline constexpr const char* kSubprotocol = "jobcast.v1";
 inline constexpr const char* kPath = "/ws";
-
-// Close codes the server uses (RFC 6455 section 7.4 and the private 4000 range).
-enum CloseCode : uint16_t {
-  kCloseGoingAway = 1001,
-  kClosePolicy = 1008,  // repeated abuse
-  kCloseInternal = 1011,
-  kCloseUnauthorized = 4401,  // bad or expired token
-  kCloseBanned = 4403,        // banned from the room, or token not valid for it
-  kCloseRoomNotFound = 4404,
-  kCloseSlowConsumer = 4408,  // send queue stayed over its bound
-};
 
 struct ClientFrame {
   std::string type;
@@ -59,7 +50,7 @@ std::string ackFrame(int64_t req, nlohmann::json fields);
 // data_json is spliced in as it is: the stream holds JSON written by our scripts.
 std::string eventFrame(std::string_view id, std::string_view kind, std::string_view data_json);
 
-// How the channel treats an error code.
+// How the channel treats an error code: read from the catalogue (signaling/errors.h).
 struct ErrorPolicy {
   bool strike = false;      // counts towards the abuse limit
   uint16_t close_code = 0;  // non-zero: close the connection after the error frame

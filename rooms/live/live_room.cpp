@@ -35,8 +35,9 @@ const std::map<std::string_view, Action>& actionTable() {
   return table;
 }
 
+// A frame field that does not fit: "FIELD: why" names the field (rooms::fieldOf).
 Error badArgs(const std::string& message) {
-  return Error{"bad_request", message};
+  return Error{"invalid_field", message};
 }
 
 // A required string field of at most `max_chars` code points, not blank.
@@ -46,16 +47,16 @@ Result<std::string> textField(const json& args, const char* name, size_t max_cha
   if (it == args.end() || !it->is_string()) {
     if (allow_empty && (it == args.end() || it->is_null()))
       return std::string();
-    return badArgs(std::string("'") + name + "' must be a string");
+    return badArgs(std::string(name) + ": must be a string");
   }
   std::string text = it->get<std::string>();
   auto length = utf8Length(text);
   if (!length)
-    return badArgs(std::string("'") + name + "' is not valid UTF-8");
+    return badArgs(std::string(name) + ": is not valid UTF-8");
   bool blank =
       std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isspace(c) != 0; });
   if (blank && !allow_empty)
-    return badArgs(std::string("'") + name + "' is empty");
+    return badArgs(std::string(name) + ": is empty");
   if (*length > max_chars) {
     return Error{"too_long", std::string("'") + name + "' is over " + std::to_string(max_chars) +
                                  " characters"};
@@ -67,7 +68,7 @@ Result<std::string> idField(const json& args, const char* name) {
   auto it = args.find(name);
   if (it == args.end() || !it->is_string() || it->get_ref<const std::string&>().empty() ||
       it->get_ref<const std::string&>().size() > 64) {
-    return badArgs(std::string("'") + name + "' must be an id");
+    return badArgs(std::string(name) + ": must be an id");
   }
   return it->get<std::string>();
 }
@@ -87,17 +88,17 @@ Result<std::string> clientIdField(const json& args) {
     }
   }
   if (!ok)
-    return badArgs("'client_id' must be 1-64 characters of A-Z, a-z, 0-9, '_' and '-'");
+    return badArgs("client_id: must be 1-64 characters of A-Z, a-z, 0-9, '_' and '-'");
   return it->get<std::string>();
 }
 
 Result<int64_t> intField(const json& args, const char* name, int64_t min, int64_t max) {
   auto it = args.find(name);
   if (it == args.end() || !it->is_number_integer())
-    return badArgs(std::string("'") + name + "' must be an integer");
+    return badArgs(std::string(name) + ": must be an integer");
   int64_t v = it->get<int64_t>();
   if (v < min || v > max) {
-    return badArgs(std::string("'") + name + "' must be between " + std::to_string(min) + " and " +
+    return badArgs(std::string(name) + ": must be between " + std::to_string(min) + " and " +
                    std::to_string(max));
   }
   return v;
@@ -201,7 +202,7 @@ rooms::Operation operationOf(Action action) {
 
 Result<bool> authorize(const Actor& actor, Action action) {
   if (actor.anonymous())
-    return Error{"auth_required", "sign in to take part"};
+    return Error{"unauthorized", "sign in to take part"};
   if (rooms::decide(actor.standing, operationOf(action)))
     return Error{"forbidden", std::string(actionName(action)) + " is not allowed for " +
                                   roleName(*actor.role) + " in this room"};
@@ -504,7 +505,7 @@ void LiveRoom::perform(const std::string& room, const Actor& actor, Action actio
       if (!sub)
         return fail(sub.error());
       if (sub.value() == actor.sub)
-        return fail(badArgs("you cannot ban yourself"));
+        return fail(badArgs("sub: you cannot ban yourself"));
       go("mod.ban", {sub.value()}, idAndEvent);
       return;
     }
@@ -521,7 +522,7 @@ void LiveRoom::perform(const std::string& room, const Actor& actor, Action actio
       auto kind = args.find("card");
       if (kind == args.end() || !kind->is_string() ||
           (*kind != "policy" && *kind != "contract_template")) {
-        return fail(badArgs("'card' must be \"policy\" or \"contract_template\""));
+        return fail(badArgs("card: must be \"policy\" or \"contract_template\""));
       }
       auto title = textField(args, "title", 200);
       if (!title)
@@ -533,7 +534,7 @@ void LiveRoom::perform(const std::string& room, const Actor& actor, Action actio
       if (!url)
         return fail(url.error());
       if (!url.value().empty() && !rooms::isSafeLink(url.value()))
-        return fail(badArgs("'url' must be an http(s) URL or a path on this site"));
+        return fail(badArgs("url: must be an http(s) URL or a path on this site"));
       json card{{"card", *kind}, {"title", title.value()}, {"body", body.value()}};
       if (!url.value().empty())
         card["url"] = url.value();
@@ -547,13 +548,13 @@ void LiveRoom::perform(const std::string& room, const Actor& actor, Action actio
       std::string lang = "und";
       if (auto it = args.find("lang"); it != args.end()) {
         if (!it->is_string() || it->get_ref<const std::string&>().size() > 16)
-          return fail(badArgs("'lang' must be a language tag"));
+          return fail(badArgs("lang: must be a language tag"));
         lang = it->get<std::string>();
       }
       bool final_text = true;
       if (auto it = args.find("final"); it != args.end()) {
         if (!it->is_boolean())
-          return fail(badArgs("'final' must be true or false"));
+          return fail(badArgs("final: must be true or false"));
         final_text = it->get<bool>();
       }
       go("caption.send", {text.value(), lang, final_text ? "1" : "0", actor.name}, idAndEvent);

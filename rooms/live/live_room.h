@@ -55,7 +55,7 @@ std::optional<Action> parseAction(std::string_view type);
 const char* actionName(Action action);
 
 // Asks the access policy (rooms/access.h) with the actor's standing.
-// Errors: "auth_required" (anonymous) or "forbidden".
+// Errors: "unauthorized" (anonymous) or "forbidden".
 Result<bool> authorize(const Actor& actor, Action action);
 // Where `actor` stands in `room`, from the room hash inside a snapshot.
 rooms::Standing standingOf(const std::string& room, const Actor& actor,

@@ -2,7 +2,7 @@
 // who may use it, against a real jobcastd and Redis: a token of every role,
 // each for the room and for another room, plus anonymous. "yes" means the
 // request is not refused by the access policy (any answer but 401/403, or any
-// WebSocket reply but an auth_required/forbidden/room_forbidden error); "no"
+// WebSocket reply but an unauthorized/forbidden/room_forbidden error); "no"
 // means it is refused. docs/access.md must show the same table.
 
 #include <gtest/gtest.h>
@@ -187,7 +187,7 @@ class AccessTable : public ::testing::Test {
     json reply = conn->call(frame);
     std::string code = reply.value("code", "");
     bool refused = reply["type"] == "error" &&
-                   (code == "auth_required" || code == "forbidden" || code == "room_forbidden");
+                   (code == "unauthorized" || code == "forbidden" || code == "room_forbidden");
     return {!refused, reply.dump()};
   }
 

@@ -128,7 +128,7 @@ TEST_F(LiveChannel, WelcomeCarriesTheSnapshotAndAnonymousViewersOnlyRead) {
 
   json r = viewer->call({{"type", "chat.send"}, {"text", "hello"}});
   EXPECT_EQ(r["type"], "error");
-  EXPECT_EQ(r["code"], "auth_required");
+  EXPECT_EQ(r["code"], "unauthorized");
   r = viewer->call({{"type", "ping"}});
   EXPECT_EQ(r["type"], "ack");
   EXPECT_EQ(r["pong"], true);
@@ -169,7 +169,7 @@ TEST_F(LiveChannel, ChatArrivesInOrderMaskedAndWithinLimits) {
   json longer = js->call({{"type", "chat.send"}, {"text", std::string(21, 'x')}});
   EXPECT_EQ(longer["code"], "too_long");
   json blank = js->call({{"type", "chat.send"}, {"text", "   "}});
-  EXPECT_EQ(blank["code"], "bad_request");
+  EXPECT_EQ(blank["code"], "invalid_field");
 }
 
 TEST_F(LiveChannel, ChatRateAndSlowModeAreEnforced) {
@@ -601,7 +601,7 @@ TEST_F(LiveChannel, ApplyGoesThroughTheRoomStore) {
   auto viewer = join(*node);
   auto emp = join(*node, token(Role::Employer, kEmployer, "Acme", kEmployer));
   ASSERT_TRUE(js && viewer && emp);
-  EXPECT_EQ(viewer->call({{"type", "apply"}, {"job", "job-7"}})["code"], "auth_required");
+  EXPECT_EQ(viewer->call({{"type", "apply"}, {"job", "job-7"}})["code"], "unauthorized");
   EXPECT_EQ(js->call({{"type", "apply"}})["code"], "invalid_field");
   std::string job = addJob(*node);
   // The store's own rules answer: no profile yet, then an unknown job.

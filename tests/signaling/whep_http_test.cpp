@@ -196,7 +196,7 @@ TEST(WhepHttp, ErrorsAreJsonWithTheRightStatus) {
   // A room for signed-in viewers only.
   r = node.call([&] { return postSdp(node.url("/whep/r3"), offer); });
   EXPECT_EQ(r.status, 401);
-  EXPECT_EQ(code(r), "token_required");
+  EXPECT_EQ(code(r), "unauthorized");
 
   // PATCH on a session nobody owns: no such session.
   r = node.call([&] { return test::http({.method = "PATCH", .url = node.url("/whep/r1/abc")}); });

@@ -106,7 +106,7 @@ TEST(LiveRoom, AuthorizationFollowsRolesAndTheRoomsLists) {
     return a;
   };
   live::Actor anon;
-  EXPECT_EQ(live::authorize(anon, live::Action::ChatSend).error().code, "auth_required");
+  EXPECT_EQ(live::authorize(anon, live::Action::ChatSend).error().code, "unauthorized");
   auto js = actor("js", Role::Jobseeker);
   EXPECT_TRUE(live::authorize(js, live::Action::QueueJoin));
   EXPECT_FALSE(live::authorize(js, live::Action::ModBan));

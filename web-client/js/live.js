@@ -155,7 +155,7 @@ export class LiveChannel {
       if (this.closed) return;
       // The server does not want us back as we are: banned (4403), unknown
       // room (4404), bad or expired token (4401), abuse (1008).
-      const final = { 4401: 'unauthorized', 4403: 'banned', 4404: 'not_found', 1008: 'refused' }[e.code];
+      const final = { 4401: 'unauthorized', 4403: 'banned', 4404: 'room_not_found', 1008: 'refused' }[e.code];
       if (final) { this.closeReason = final; this._setState(final); return; }
       this._retry();
     };
