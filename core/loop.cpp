@@ -31,7 +31,7 @@ Timer& Timer::operator=(Timer&& other) noexcept {
 void Timer::start(Loop& loop, std::chrono::milliseconds delay, std::function<bool()> fn) {
   cancel();
   state_ = std::make_shared<State>(State{std::move(fn), this});
-  source_ = g_timeout_source_new(static_cast<guint>(delay.count()));
+  source_ = loop.clock().timeoutSource(delay);
   auto* keep = new std::shared_ptr<State>(state_);
   g_source_set_callback(
       source_,
@@ -68,8 +68,9 @@ void Timer::cancel() {
   }
 }
 
-Loop::Loop()
-    : context_(g_main_context_new()),
+Loop::Loop(Clock& clock)
+    : clock_(clock),
+      context_(g_main_context_new()),
       loop_(g_main_loop_new(context_, FALSE)),
       owner_(std::this_thread::get_id()) {}
 

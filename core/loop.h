@@ -10,11 +10,14 @@
 #include <memory>
 #include <thread>
 
+#include "core/clock.h"
+
 namespace jobcast {
 
 class Loop;
 
-// A one-shot or repeating timer attached to a Loop. Destroying it cancels it.
+// A one-shot or repeating timer attached to a Loop, on the loop's clock.
+// Destroying it cancels it.
 class Timer {
  public:
   Timer() = default;
@@ -37,14 +40,17 @@ class Timer {
 
 class Loop {
  public:
-  // The loop belongs to the thread that constructs it.
-  Loop();
+  // The loop belongs to the thread that constructs it. Its timers run on
+  // `clock` (tests pass a ManualClock), which must outlive it.
+  explicit Loop(Clock& clock = Clock::system());
   ~Loop();
   Loop(const Loop&) = delete;
   Loop& operator=(const Loop&) = delete;
 
   GMainContext* context() const { return context_; }
   GMainLoop* mainLoop() const { return loop_; }
+  Clock& clock() const { return clock_; }
+  Clock::TimePoint now() const { return clock_.now(); }
 
   // Runs until quit(). Must be called from the owning thread.
   void run();
@@ -61,6 +67,7 @@ class Loop {
   guint attach(GSource* source) { return g_source_attach(source, context_); }
 
  private:
+  Clock& clock_;
   GMainContext* context_;
   GMainLoop* loop_;
   std::thread::id owner_;

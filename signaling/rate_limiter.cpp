@@ -5,8 +5,7 @@
 
 namespace jobcast {
 
-RateLimiter::RateLimiter(Options options, Clock clock)
-    : options_(options), clock_(std::move(clock)) {}
+RateLimiter::RateLimiter(Options options, const Clock& clock) : options_(options), clock_(clock) {}
 
 void RateLimiter::refill(Bucket& bucket, std::chrono::steady_clock::time_point now) const {
   double elapsed = std::chrono::duration<double>(now - bucket.updated).count();
@@ -15,7 +14,7 @@ void RateLimiter::refill(Bucket& bucket, std::chrono::steady_clock::time_point n
 }
 
 bool RateLimiter::allow(const std::string& key) {
-  auto now = clock_();
+  auto now = clock_.now();
   auto it = buckets_.find(key);
   if (it == buckets_.end()) {
     while (!recent_.empty() && buckets_.size() >= std::max<size_t>(1, options_.max_keys)) {
@@ -39,7 +38,7 @@ int RateLimiter::retryAfterSeconds(const std::string& key) const {
   if (it == buckets_.end() || options_.per_second <= 0)
     return 1;
   Bucket bucket = it->second;
-  refill(bucket, clock_());
+  refill(bucket, clock_.now());
   double missing = std::max(0.0, 1 - bucket.tokens);
   return std::max(1, static_cast<int>(std::ceil(missing / options_.per_second)));
 }

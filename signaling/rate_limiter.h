@@ -8,18 +8,20 @@
 #include <string>
 #include <unordered_map>
 
+#include "core/clock.h"
+
 namespace jobcast {
 
 class RateLimiter {
  public:
-  using Clock = std::function<std::chrono::steady_clock::time_point()>;
   struct Options {
     double per_second = 20;    // sustained rate per key
     double burst = 60;         // bucket size: how many at once
     size_t max_keys = 100000;  // beyond this, the least recently used key is forgotten
   };
 
-  explicit RateLimiter(Options options, Clock clock = &std::chrono::steady_clock::now);
+  // `clock` (the loop's; a ManualClock in tests) outlives the limiter.
+  explicit RateLimiter(Options options, const Clock& clock = Clock::system());
 
   // Takes one token from `key`'s bucket; false when it is empty.
   bool allow(const std::string& key);
@@ -37,7 +39,7 @@ class RateLimiter {
   void refill(Bucket& bucket, std::chrono::steady_clock::time_point now) const;
 
   Options options_;
-  Clock clock_;
+  const Clock& clock_;
   std::unordered_map<std::string, Bucket> buckets_;
   // Keys, most recently used first: a new key over max_keys evicts the back in
   // O(1) instead of scanning the map.

@@ -71,7 +71,9 @@ std::optional<int64_t> queryInt(const Request& request, const char* name, int64_
 
 RoomsApi::RoomsApi(http::Router& router, Loop& loop, RedisClient& redis, const Jwt& jwt,
                    DataCipher cipher, Options options)
-    : jwt_(jwt), store_(loop, redis, std::move(cipher)), limiter_(options.rate_limit) {
+    : jwt_(jwt),
+      store_(loop, redis, std::move(cipher)),
+      limiter_(options.rate_limit, loop.clock()) {
   routes(router);
 }
 

@@ -44,17 +44,16 @@ TEST(Loop, ATaskOrTimerThatThrowsDoesNotStopTheLoop) {
   EXPECT_EQ(timer_runs, 2);  // the throwing tick kept its schedule
 }
 
+// Time moves only when the test advances the loop's ManualClock: each tick is
+// checked at the moment it is due, not after a sleep.
 TEST(Loop, TimersRepeatUntilTheyReturnFalseAndCancelOnDestruction) {
-  Loop loop;
+  ManualClock clock;
+  Loop loop(clock);
   int ticks = 0;
   Timer repeating;
   repeating.start(loop, std::chrono::milliseconds(5), [&] {
     ++ticks;
-    if (ticks == 3) {
-      loop.quit();
-      return false;
-    }
-    return true;
+    return ticks < 3;
   });
   int cancelled_calls = 0;
   {
@@ -64,10 +63,34 @@ TEST(Loop, TimersRepeatUntilTheyReturnFalseAndCancelOnDestruction) {
       return false;
     });
   }
-  loop.run();
-  EXPECT_EQ(ticks, 3);
-  EXPECT_FALSE(repeating.active());
+  loop.drain();
+  EXPECT_EQ(ticks, 0);
+  clock.advance(std::chrono::milliseconds(4));
+  loop.drain();
+  EXPECT_EQ(ticks, 0);  // not due yet
+  for (int expected = 1; expected <= 3; ++expected) {
+    clock.advance(std::chrono::milliseconds(1));
+    loop.drain();
+    EXPECT_EQ(ticks, expected);
+    EXPECT_EQ(repeating.active(), expected < 3);
+    clock.advance(std::chrono::milliseconds(4));
+    loop.drain();
+    EXPECT_EQ(ticks, expected);  // the next tick is a whole period away
+  }
+  clock.advance(std::chrono::seconds(10));
+  loop.drain();
+  EXPECT_EQ(ticks, 3);  // it returned false: no more ticks
   EXPECT_EQ(cancelled_calls, 0);
+}
+
+TEST(Loop, ItsClockIsTheOneGiven) {
+  ManualClock clock;
+  Loop loop(clock);
+  auto start = loop.now();
+  clock.advance(std::chrono::seconds(3));
+  EXPECT_EQ(loop.now() - start, std::chrono::seconds(3));
+  Loop real;
+  EXPECT_EQ(&real.clock(), &Clock::system());
 }
 
 TEST(Loop, TimerMayRestartItselfFromItsCallback) {

@@ -6,37 +6,37 @@ namespace jobcast {
 namespace {
 
 TEST(RateLimiter, AllowsABurstThenTheSustainedRate) {
-  auto now = std::chrono::steady_clock::time_point{};
-  RateLimiter limiter({.per_second = 2, .burst = 3}, [&] { return now; });
+  ManualClock clock;
+  RateLimiter limiter({.per_second = 2, .burst = 3}, clock);
   EXPECT_TRUE(limiter.allow("a"));
   EXPECT_TRUE(limiter.allow("a"));
   EXPECT_TRUE(limiter.allow("a"));
   EXPECT_FALSE(limiter.allow("a"));
   EXPECT_EQ(limiter.retryAfterSeconds("a"), 1);
   EXPECT_TRUE(limiter.allow("b"));  // keys are independent
-  now += std::chrono::milliseconds(500);
+  clock.advance(std::chrono::milliseconds(500));
   EXPECT_TRUE(limiter.allow("a"));
   EXPECT_FALSE(limiter.allow("a"));
-  now += std::chrono::seconds(10);
+  clock.advance(std::chrono::seconds(10));
   for (int i = 0; i < 3; ++i)
     EXPECT_TRUE(limiter.allow("a"));
   EXPECT_FALSE(limiter.allow("a"));
 }
 
 TEST(RateLimiter, ForgetsIdleKeysWhenFull) {
-  auto now = std::chrono::steady_clock::time_point{};
-  RateLimiter limiter({.per_second = 1, .burst = 1, .max_keys = 2}, [&] { return now; });
+  ManualClock clock;
+  RateLimiter limiter({.per_second = 1, .burst = 1, .max_keys = 2}, clock);
   EXPECT_TRUE(limiter.allow("a"));
   EXPECT_TRUE(limiter.allow("b"));
-  now += std::chrono::seconds(5);
+  clock.advance(std::chrono::seconds(5));
   EXPECT_TRUE(limiter.allow("c"));  // a was forgotten
   EXPECT_FALSE(limiter.allow("c"));
 }
 
 TEST(RateLimiter, NeverHoldsMoreThanMaxKeysAndEvictsTheLeastRecentlyUsed) {
-  auto now = std::chrono::steady_clock::time_point{};
+  ManualClock clock;
   // No time passes: every bucket stays drained, so nothing is "full" to forget.
-  RateLimiter limiter({.per_second = 1, .burst = 1, .max_keys = 3}, [&] { return now; });
+  RateLimiter limiter({.per_second = 1, .burst = 1, .max_keys = 3}, clock);
   EXPECT_TRUE(limiter.allow("a"));
   EXPECT_TRUE(limiter.allow("b"));
   EXPECT_TRUE(limiter.allow("c"));
@@ -55,8 +55,8 @@ TEST(RateLimiter, ANewKeyCostsTheSameWhateverTheMapHolds) {
   // The old limiter refilled and scanned every bucket for each new key once
   // full: 200,000 new keys over a full map of 100,000 drained buckets took
   // minutes. Bounded work per key finishes this at once.
-  auto now = std::chrono::steady_clock::time_point{};
-  RateLimiter limiter({.per_second = 1, .burst = 1, .max_keys = 100000}, [&] { return now; });
+  ManualClock clock;
+  RateLimiter limiter({.per_second = 1, .burst = 1, .max_keys = 100000}, clock);
   for (int i = 0; i < 300000; ++i)
     limiter.allow("ip:" + std::to_string(i));
   EXPECT_EQ(limiter.size(), 100000u);
