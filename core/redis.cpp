@@ -10,28 +10,16 @@
 
 #include "core/guard.h"
 #include "core/log.h"
-#include "core/redis_source.h"
+#include "core/redis_connection.h"
 
 namespace jobcast {
-
-// Lives until hiredis is done with its context; `client` is cleared when the
-// client no longer wants callbacks (shutdown), so late replies are dropped.
-struct RedisClient::Connection {
-  RedisClient* client = nullptr;
-  redisAsyncContext* ac = nullptr;
-  GSource* source = nullptr;
-  bool connected = false;
-  // Bytes of commands handed to hiredis on this connection. With the bytes
-  // still in its output buffer, this tells whether a failed command ever left
-  // this process.
-  uint64_t queued_bytes = 0;
-};
 
 namespace {
 
 struct Pending {
+  RedisClient* client;
   RedisClient::Callback cb;
-  uint64_t end = 0;  // Connection::queued_bytes once this command was queued
+  uint64_t end = 0;  // Link::queued_bytes once this command was queued
 };
 
 // The size of a command in the Redis protocol, as hiredis writes it.
@@ -42,37 +30,6 @@ uint64_t wireSize(const std::vector<std::string>& args) {
   for (const auto& a : args)
     size += header(a.size()) + a.size() + 2;
   return size;
-}
-
-RedisReply convert(const redisReply* r) {
-  RedisReply out;
-  switch (r->type) {
-    case REDIS_REPLY_STRING:
-      out.type = RedisReply::Type::String;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_STATUS:
-      out.type = RedisReply::Type::Status;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_ERROR:
-      out.type = RedisReply::Type::Error;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_INTEGER:
-      out.type = RedisReply::Type::Integer;
-      out.integer = r->integer;
-      break;
-    case REDIS_REPLY_ARRAY:
-      out.type = RedisReply::Type::Array;
-      out.elements.reserve(r->elements);
-      for (size_t i = 0; i < r->elements; ++i)
-        out.elements.push_back(convert(r->element[i]));
-      break;
-    default:
-      out.type = RedisReply::Type::Nil;
-  }
-  return out;
 }
 
 // The command certainly did not reach Redis: nothing was applied.
@@ -91,21 +48,21 @@ Error outcomeUnknown() {
 
 void onReply(redisAsyncContext* ac, void* reply, void* privdata) {
   std::unique_ptr<Pending> pending(static_cast<Pending*>(privdata));
-  auto* conn = static_cast<RedisClient::Connection*>(ac->data);
-  if (!pending || !conn || !conn->client)
+  if (!pending || !RedisConnection::ownerOf(ac))
     return;  // shutting down: drop quietly
+  auto* link = static_cast<RedisConnection::Link*>(ac->data);
   if (reply)
-    conn->client->noteReply();
+    pending->client->noteReply();
   // Domain code parses replies in these callbacks: an exception stops here.
   guarded("redis reply", [&] {
     if (!reply) {
       // hiredis fails every queued command at once; those whose bytes are all
       // still in its output buffer were never written to the socket.
       uint64_t unsent = ac->c.obuf ? sdslen(ac->c.obuf) : 0;
-      uint64_t written = conn->queued_bytes >= unsent ? conn->queued_bytes - unsent : 0;
+      uint64_t written = link->queued_bytes >= unsent ? link->queued_bytes - unsent : 0;
       pending->cb(pending->end <= written ? outcomeUnknown() : unavailable());
     } else {
-      pending->cb(convert(static_cast<redisReply*>(reply)));
+      pending->cb(convertReply(static_cast<redisReply*>(reply)));
     }
   });
 }
@@ -151,121 +108,40 @@ std::string RedisAddress::str() const {
 }
 
 RedisClient::RedisClient(Loop& loop, RedisAddress address, Options options)
-    : loop_(loop), address_(std::move(address)), options_(options), backoff_(options.backoff_min) {}
+    : loop_(loop), address_(address), options_(options) {
+  RedisConnection::Events events;
+  events.connected = [this](redisAsyncContext*) {
+    // Ready only once a command round-trips.
+    command({"PING"}, [this](Result<RedisReply> r) {
+      if (r.ok() && !r->isError()) {
+        conn_->resetBackoff();
+        setReady(true);
+      }
+    });
+  };
+  events.lost = [this](const char* reason) {
+    if (ready_)
+      log::warn("redis connection lost", {{"address", address_.str()}, {"reason", reason}});
+    setReady(false);
+  };
+  conn_ = std::make_unique<RedisConnection>(
+      loop, std::move(address), RedisConnection::Options{options.backoff_min, options.backoff_max},
+      std::move(events));
+}
 
 RedisClient::~RedisClient() {
-  stopping_ = true;
-  reconnect_timer_.cancel();
   health_timer_.cancel();
-  if (conn_) {
-    conn_->client = nullptr;
-    if (conn_->ac) {
-      redisAsyncContext* ac = conn_->ac;
-      conn_->ac = nullptr;
-      redisAsyncFree(ac);
-    }
-    if (conn_->source) {
-      g_source_destroy(conn_->source);
-      g_source_unref(conn_->source);
-      conn_->source = nullptr;
-    }
-  }
+}
+
+uint64_t RedisClient::reconnects() const {
+  return conn_->reconnects();
 }
 
 void RedisClient::start() {
-  connect();
+  conn_->start();
   health_timer_.start(loop_, options_.ping_interval, [this] {
     healthCheck();
     return true;
-  });
-}
-
-void RedisClient::connect() {
-  if (stopping_)
-    return;
-  redisAsyncContext* ac = address_.unix_path.empty()
-                              ? redisAsyncConnect(address_.host.c_str(), address_.port)
-                              : redisAsyncConnectUnix(address_.unix_path.c_str());
-  if (!ac) {
-    scheduleReconnect();
-    return;
-  }
-  if (ac->err) {
-    log::debug("redis connect failed", {{"address", address_.str()}, {"error", ac->errstr}});
-    redisAsyncFree(ac);
-    scheduleReconnect();
-    return;
-  }
-  auto conn = std::make_shared<Connection>();
-  conn->client = this;
-  conn->ac = ac;
-  ac->data = conn.get();
-  conn->source = attachRedisSource(ac, loop_.context());
-  conn_ = conn;
-
-  redisAsyncSetConnectCallback(ac, [](const redisAsyncContext* c, int status) {
-    auto* conn = static_cast<Connection*>(c->data);
-    if (!conn)
-      return;
-    if (status != REDIS_OK) {
-      conn->ac = nullptr;  // hiredis frees the context after this callback
-      if (conn->client)
-        conn->client->dropConnection(c->errstr);
-      return;
-    }
-    conn->connected = true;
-    RedisClient* client = conn->client;
-    if (!client)
-      return;
-    // Ready only once a command round-trips.
-    client->command({"PING"}, [client](Result<RedisReply> r) {
-      if (r.ok() && !r->isError()) {
-        client->backoff_ = client->options_.backoff_min;
-        client->setReady(true);
-      }
-    });
-  });
-  redisAsyncSetDisconnectCallback(ac, [](const redisAsyncContext* c, int) {
-    auto* conn = static_cast<Connection*>(c->data);
-    if (!conn)
-      return;
-    conn->ac = nullptr;  // hiredis frees the context after this callback
-    if (conn->client)
-      conn->client->dropConnection(c->errstr[0] ? c->errstr : "disconnected");
-  });
-}
-
-void RedisClient::dropConnection(const char* reason) {
-  auto conn = conn_;
-  conn_.reset();
-  if (conn) {
-    conn->client = nullptr;
-    // hiredis still runs the source's cleanup after our callback returns:
-    // destroy the GSource on a later loop turn, and keep conn alive until then.
-    loop_.post([conn] {
-      if (conn->source) {
-        g_source_destroy(conn->source);
-        g_source_unref(conn->source);
-        conn->source = nullptr;
-      }
-    });
-  }
-  if (ready_)
-    log::warn("redis connection lost", {{"address", address_.str()}, {"reason", reason}});
-  setReady(false);
-  scheduleReconnect();
-}
-
-void RedisClient::scheduleReconnect() {
-  if (stopping_ || reconnect_timer_.active())
-    return;
-  auto delay = backoff_;
-  backoff_ = std::min(backoff_ * 2, options_.backoff_max);
-  reconnect_timer_.start(loop_, delay, [this] {
-    reconnect_timer_.cancel();  // so that connect() may schedule the next attempt
-    ++reconnects_;
-    connect();
-    return false;
   });
 }
 
@@ -281,9 +157,10 @@ void RedisClient::setReady(bool ready) {
 }
 
 void RedisClient::healthCheck() {
-  if (!conn_ || !conn_->connected || !conn_->ac)
+  RedisConnection::Link* link = conn_->link();
+  if (!link || !link->connected || !link->ac)
     return;
-  auto now = std::chrono::steady_clock::now();
+  auto now = loop_.now();
   if (ping_outstanding_) {
     // Hung only if nothing at all came back for the whole timeout: under load
     // our own loop reads late, and replies still flowing prove Redis alive.
@@ -291,7 +168,7 @@ void RedisClient::healthCheck() {
       // The server stopped answering without closing the socket (paused, partitioned).
       // Freeing fails the pending commands and runs the disconnect callback.
       log::warn("redis health check timed out", {{"address", address_.str()}});
-      redisAsyncFree(conn_->ac);
+      conn_->abort();
     }
     return;
   }
@@ -305,7 +182,8 @@ void RedisClient::healthCheck() {
 }
 
 void RedisClient::command(std::vector<std::string> args, Callback cb) {
-  if (!conn_ || !conn_->ac || !conn_->connected) {
+  RedisConnection::Link* link = conn_->link();
+  if (!link || !link->ac || !link->connected) {
     loop_.post([cb = std::move(cb)] { cb(unavailable()); });
     return;
   }
@@ -317,12 +195,12 @@ void RedisClient::command(std::vector<std::string> args, Callback cb) {
     argv.push_back(a.data());
     lens.push_back(a.size());
   }
-  uint64_t end = conn_->queued_bytes + wireSize(args);
-  auto* pending = new Pending{std::move(cb), end};
-  int rc = redisAsyncCommandArgv(conn_->ac, onReply, pending, static_cast<int>(argv.size()),
+  uint64_t end = link->queued_bytes + wireSize(args);
+  auto* pending = new Pending{this, std::move(cb), end};
+  int rc = redisAsyncCommandArgv(link->ac, onReply, pending, static_cast<int>(argv.size()),
                                  argv.data(), lens.data());
   if (rc == REDIS_OK) {
-    conn_->queued_bytes = end;
+    link->queued_bytes = end;
   } else {
     std::unique_ptr<Pending> owned(pending);
     loop_.post([cb = std::move(owned->cb)] { cb(unavailable()); });

@@ -1,6 +1,7 @@
 #pragma once
-// One hiredis async connection on the control loop, with reconnect and health
-// checks. All methods and callbacks run on the loop thread.
+// Redis commands on the control loop: RedisClient, one connection
+// (core/redis_connection.h: connect, reconnect with backoff) plus health checks
+// and the outcome of every command. All methods and callbacks run on the loop thread.
 
 #include <chrono>
 #include <cstdint>
@@ -15,6 +16,8 @@
 struct redisAsyncContext;
 
 namespace jobcast {
+
+class RedisConnection;
 
 struct RedisReply {
   enum class Type { Nil, Status, Error, Integer, String, Array };
@@ -69,32 +72,23 @@ class RedisClient {
   void command(std::vector<std::string> args, Callback cb);
 
   const RedisAddress& address() const { return address_; }
-  uint64_t reconnects() const { return reconnects_; }
+  uint64_t reconnects() const;
   // Called for every reply: proof of life for the health check.
-  void noteReply() { last_reply_ = std::chrono::steady_clock::now(); }
-
-  struct Connection;  // one hiredis context; defined in redis.cpp
+  void noteReply() { last_reply_ = loop_.now(); }
 
  private:
-  void connect();
-  void scheduleReconnect();
   void setReady(bool ready);
-  void dropConnection(const char* reason);
   void healthCheck();
 
   Loop& loop_;
   RedisAddress address_;
   Options options_;
-  std::shared_ptr<Connection> conn_;
+  std::unique_ptr<RedisConnection> conn_;
   bool ready_ = false;
-  bool stopping_ = false;
-  uint64_t reconnects_ = 0;
-  std::chrono::milliseconds backoff_;
-  Timer reconnect_timer_;
   Timer health_timer_;
   bool ping_outstanding_ = false;
-  std::chrono::steady_clock::time_point ping_sent_;
-  std::chrono::steady_clock::time_point last_reply_;
+  Clock::TimePoint ping_sent_;
+  Clock::TimePoint last_reply_;
   std::vector<StateCallback> state_callbacks_;
 };
 

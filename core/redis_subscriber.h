@@ -2,7 +2,8 @@
 // A dedicated hiredis connection in subscribe mode (hiredis 0.14 has no RESP3, so
 // pub/sub cannot share a command connection). Re-subscribes after every
 // reconnect and says so, so that users can re-read whatever they may have
-// missed meanwhile. All callbacks run on the loop thread.
+// missed meanwhile. Connecting and reconnecting is RedisConnection's
+// (core/redis_connection.h). All callbacks run on the loop thread.
 
 #include <chrono>
 #include <functional>
@@ -14,6 +15,8 @@
 #include "core/redis.h"
 
 namespace jobcast {
+
+class RedisConnection;
 
 class RedisSubscriber {
  public:
@@ -34,28 +37,16 @@ class RedisSubscriber {
   void start();
   bool subscribed() const { return subscribed_; }
 
-  struct Connection;
-
- private:
-  void connect();
-  void scheduleReconnect();
-  void dropConnection(const char* reason);
-
- public:
   // For the hiredis callback glue only.
   void handlePublic(const RedisReply& reply);
 
  private:
-  Loop& loop_;
   RedisAddress address_;
   std::vector<std::string> patterns_;
   MessageCallback on_message_;
   std::function<void()> on_subscribed_;
-  std::shared_ptr<Connection> conn_;
-  Timer reconnect_timer_;
-  std::chrono::milliseconds backoff_{100};
+  std::unique_ptr<RedisConnection> conn_;
   bool subscribed_ = false;
-  bool stopping_ = false;
 };
 
 }  // namespace jobcast
