@@ -2,19 +2,110 @@
 
 #include <sys/stat.h>
 #include <unistd.h>
-#include <algorithm>
-#include <filesystem>
+
+#include <functional>
+#include <utility>
 
 #include "core/build_info.h"
 #include "core/log.h"
+#include "core/redis_child.h"
 #include "core/secrets.h"
 #include "core/tls.h"
+#include "media/room_programmes.h"
 #include "server/demo.h"
+#include "server/module_options.h"
 #include "signaling/demo_token.h"
+#include "signaling/http_server.h"
+#include "signaling/live_channel.h"
+#include "signaling/rooms_api.h"
+#include "signaling/stage_api.h"
+#include "signaling/static_files.h"
+#include "signaling/whep.h"
+#include "signaling/whip.h"
 
 namespace jobcast {
+namespace {
 
-App::App(Config config) : config_(std::move(config)) {}
+// A step of the teardown that is not a destructor (finish the recordings,
+// give up the media leases), placed among the modules where it must run.
+class AtTeardown {
+ public:
+  AtTeardown() = default;
+  explicit AtTeardown(std::function<void()> fn) : fn_(std::move(fn)) {}
+  AtTeardown& operator=(AtTeardown&& other) noexcept {
+    fn_ = std::exchange(other.fn_, nullptr);
+    return *this;
+  }
+  ~AtTeardown() {
+    if (fn_)
+      fn_();
+  }
+
+ private:
+  std::function<void()> fn_;
+};
+
+// The pages (web-client/) and their routes; null when no folder is found.
+std::unique_ptr<http::StaticFiles> servePages(const Config& config, http::Router& router) {
+  std::string dir = http::findWebClientDir(config.static_dir);
+  if (dir.empty()) {
+    log::warn("no web-client folder found; pages are not served",
+              {{"hint", "set server.static_dir"}});
+    return nullptr;
+  }
+  auto files = std::make_unique<http::StaticFiles>(dir);
+  http::StaticFiles* serve = files.get();
+  // Page routes: each serves its page; the page reads the id from its URL.
+  const std::pair<const char*, const char*> pages[] = {
+      {"/room/{id}", "viewer.html"},
+      {"/studio/{room}", "studio.html"},
+      {"/console/{room}", "console.html"},
+  };
+  for (const auto& [pattern, file] : pages) {
+    std::string page = file;  // HEAD is routed as GET
+    router.add(http::Method::Get, pattern,
+               [serve, page](const http::Request& req, const http::Responder& r) {
+                 serve->serveFile(page, req, r);
+               });
+  }
+  router.setFallback(
+      [serve](const http::Request& req, const http::Responder& r) { serve->serve(req, r); });
+  log::info("serving pages", {{"dir", dir}});
+  return files;
+}
+
+}  // namespace
+
+// Every module, in the order start() builds them: each uses only those above
+// it. Destroying a Modules destroys them bottom-up, so this list read
+// backwards is the teardown order (docs/architecture.md).
+struct App::Modules {
+  std::unique_ptr<Jwt> jwt;
+  std::string data_key;
+  std::unique_ptr<EmbeddedRedis> embedded_redis;  // unless redis.address is set
+  std::unique_ptr<RedisClient> redis;
+  std::unique_ptr<RoomsApi> rooms_api;  // with the RoomStore
+  std::unique_ptr<media::MediaService> media;
+  std::unique_ptr<MediaRoutes> media_routes;  // WHIP, HLS, recordings and their timelines
+  // Recordings are finished (and their timelines written) while Redis, the
+  // timelines and the media are still here.
+  AtTeardown finish_media;
+  std::unique_ptr<media::WhepEgress> whep_egress;
+  std::unique_ptr<media::RoomProgrammes> room_programmes;  // rooms' programmes -> WHEP
+  std::unique_ptr<http::WhepEndpoint> whep;
+  std::unique_ptr<http::StageApi> stage_api;
+  std::unique_ptr<ws::LiveChannel> live;
+  std::unique_ptr<http::StaticFiles> static_files;
+  std::unique_ptr<http::HttpServer> http;
+  std::unique_ptr<MediaOwner> media_owner;  // after http: its URL names the bound port
+  // Other nodes may take this node's rooms at once instead of after the lease runs out.
+  AtTeardown release_leases;
+  std::unique_ptr<DemoCamera> demo;
+};
+
+App::App(Config config) : App(std::move(config), Options{}) {}
+
+App::App(Config config, Options options) : config_(std::move(config)), options_(options) {}
 
 App::~App() {
   shutdown();
@@ -27,16 +118,6 @@ Result<bool> App::start() {
   if (auto made = makePrivateDirectory(config_.data_dir); !made)
     return made.error();
 
-  auto jwt_secret = resolveSecret(config_.jwt_secret, config_.data_dir, "jwt-secret");
-  if (!jwt_secret)
-    return Error{"auth.jwt_secret", jwt_secret.error().message};
-  jwt_ = std::make_unique<Jwt>(jwt_secret.value(),
-                               Jwt::Options{.max_lifetime_s = config_.jwt_max_lifetime_s});
-  auto data_key = resolveSecret(config_.data_key, config_.data_dir, "data-key");
-  if (!data_key)
-    return Error{"crypto.data_key", data_key.error().message};
-  data_key_ = data_key.value();
-
   // A missing plugin would otherwise show only when a room first streams.
   missing_elements_ = media::missingElements();
   if (!missing_elements_.empty()) {
@@ -44,134 +125,128 @@ Result<bool> App::start() {
                {{"missing", media::describeMissing(missing_elements_)}});
   }
 
+  modules_ = std::make_unique<Modules>();
+  Modules& m = *modules_;
+  auto jwt_secret = resolveSecret(config_.jwt_secret, config_.data_dir, "jwt-secret");
+  if (!jwt_secret)
+    return Error{"auth.jwt_secret", jwt_secret.error().message};
+  m.jwt = std::make_unique<Jwt>(jwt_secret.value(),
+                                Jwt::Options{.max_lifetime_s = config_.jwt_max_lifetime_s});
+  auto data_key = resolveSecret(config_.data_key, config_.data_dir, "data-key");
+  if (!data_key)
+    return Error{"crypto.data_key", data_key.error().message};
+  m.data_key = data_key.value();
+
   std::string redis_address = config_.redis_address;
   if (redis_address.empty()) {
-    embedded_redis_ =
+    m.embedded_redis =
         std::make_unique<EmbeddedRedis>(loop_, config_.data_dir, config_.redis_server_binary);
-    auto r = embedded_redis_->start();
+    auto r = m.embedded_redis->start();
     if (!r)
       return r;
-    redis_address = embedded_redis_->address();
+    redis_address = m.embedded_redis->address();
   }
   auto address = RedisAddress::parse(redis_address);
   if (!address)
     return Error{"redis.address", address.error().message};
-  redis_ = std::make_unique<RedisClient>(loop_, address.value());
-  redis_->start();
+  m.redis = std::make_unique<RedisClient>(loop_, address.value());
+  m.redis->start();
 
-  http::HttpServer::Options options;
-  options.http = config_.listen;
-  options.https = config_.tls_listen;
-  options.tls_cert = config_.tls_cert;
-  options.tls_key = config_.tls_key;
-  options.max_body_bytes = config_.max_body_bytes;
-  options.max_connections_per_ip = config_.max_connections_per_ip;
-  options.header_timeout_s = static_cast<int>(config_.header_timeout_s);
-  options.body_timeout_s = static_cast<int>(config_.body_timeout_s);
-  options.trusted_proxies = AddressSet::parse(config_.trusted_proxies).value_or(AddressSet{});
-  auto rate = [this](int64_t per_second, int64_t burst) {
-    return RateLimiter::Options{.per_second = static_cast<double>(per_second),
-                                .burst = static_cast<double>(burst),
-                                .max_keys = static_cast<size_t>(config_.rate_max_keys)};
-  };
-  options.general_rate = rate(config_.http_rate_per_second, config_.http_rate_burst);
-  options.media_rate = rate(config_.media_rate_per_second, config_.media_rate_burst);
-  options.session_rate = rate(config_.session_rate_per_second, config_.session_rate_burst);
-  if (options.https.enabled() && options.tls_cert.empty()) {
+  addHealthRoutes();
+  addMetrics();
+  auto rooms_api = registerRoomsApi(router_, loop_, *m.redis, *m.jwt, m.data_key, config_);
+  if (!rooms_api)
+    return rooms_api.error();
+  m.rooms_api = std::move(rooms_api.value());
+
+  m.media = std::make_unique<media::MediaService>(loop_, module_options::media(config_));
+  m.media_routes =
+      registerMediaRoutes(router_, loop_, *m.jwt, *m.redis, *m.media, config_.media_public_replay);
+  m.finish_media = AtTeardown([this, &m] {
+    m.media->shutdown();
+    loop_.drain();
+  });
+
+  m.whep_egress = std::make_unique<media::WhepEgress>(loop_, module_options::whepEgress(config_));
+  m.room_programmes = std::make_unique<media::RoomProgrammes>(*m.media, *m.whep_egress);
+  m.whep = std::make_unique<http::WhepEndpoint>(router_, *m.whep_egress, *m.jwt, m.redis.get(),
+                                                metrics_, http::WhepEndpoint::Options{});
+  m.stage_api = std::make_unique<http::StageApi>(router_, *m.redis, *m.jwt);
+  m.live = std::make_unique<ws::LiveChannel>(loop_, *m.redis, address.value(), *m.jwt, metrics_,
+                                             ws::LiveOptions::fromConfig(config_),
+                                             &m.rooms_api->store());
+  m.live->start();
+  addConfigRoute();
+  m.static_files = servePages(config_, router_);
+  if (options_.demo)
+    http::addDemoTokenRoute(router_, *m.jwt);  // demo sign-in for the viewer page
+
+  auto http_options = module_options::httpServer(config_);
+  if (http_options.https.enabled() && http_options.tls_cert.empty()) {
     char host[256] = "localhost";
     gethostname(host, sizeof host - 1);
     auto paths = tls::ensureSelfSigned(config_.data_dir, host);
     if (!paths)
       return Error{"server.tls_cert", paths.error().message};
-    options.tls_cert = paths->cert;
-    options.tls_key = paths->key;
+    http_options.tls_cert = paths->cert;
+    http_options.tls_key = paths->key;
     log::info("using a self-signed certificate", {{"cert", paths->cert}});
   }
-
-  addHealthRoutes();
-  addMetrics();
-  addWhep();
-  addPages();
-  auto rooms_api = registerRoomsApi(router_, loop_, *redis_, *jwt_, data_key_, config_);
-  if (!rooms_api)
-    return rooms_api.error();
-  rooms_api_ = std::move(rooms_api.value());
-  live_ = std::make_unique<ws::LiveChannel>(loop_, *redis_, address.value(), *jwt_, metrics_,
-                                            ws::LiveOptions::fromConfig(config_));
-  live_->useRoomStore(rooms_api_->store());
-  live_->start();
-  options.websocket_protocols.push_back(live_->protocol());
-  addMedia();
-  if (demo_enabled_)
-    http::addDemoTokenRoute(router_, *jwt_);  // demo sign-in for the viewer page
-  room_programmes_ = std::make_unique<media::RoomProgrammes>(*media_, *whep_egress_);
-
-  http_ = std::make_unique<http::HttpServer>(loop_, metrics_, router_, std::move(options));
-  auto listening = http_->start();
+  http_options.websocket_protocols.push_back(m.live->protocol());
+  m.http = std::make_unique<http::HttpServer>(loop_, metrics_, router_, std::move(http_options));
+  auto listening = m.http->start();
   if (!listening)
     return listening;
-  addMediaOwner();
-  if (demo_enabled_) {
-    demo_ = std::make_unique<DemoCamera>(loop_, *redis_, rooms_api_->store(), *media_);
-    demo_->start();
+
+  auto owner_options = module_options::mediaOwner(config_, *m.http);
+  owner_options.admit_publisher = [&m](const http::Request& req,
+                                       std::function<void(std::optional<http::Response>)> done) {
+    m.media_routes->whip->check(req, std::move(done));
+  };
+  m.media_owner = std::make_unique<MediaOwner>(loop_, *m.redis, *m.media, metrics_, owner_options);
+  m.media_owner->guard(router_);
+  m.release_leases = AtTeardown([this, &m] {
+    m.media_owner->releaseAll();
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+    while (m.media_owner->releasing() > 0 && std::chrono::steady_clock::now() < deadline) {
+      g_main_context_iteration(loop_.context(), FALSE);
+      g_usleep(2000);
+    }
+  });
+
+  if (options_.demo) {
+    m.demo = std::make_unique<DemoCamera>(loop_, *m.redis, m.rooms_api->store(), *m.media);
+    m.demo->start();
   }
   return true;
 }
 
-void App::addMedia() {
-  media::MediaOptions m;
-  m.data_dir = config_.data_dir;
-  m.segment_seconds = config_.media_segment_seconds;
-  m.playlist_segments = config_.media_playlist_segments;
-  auto has = [this](const char* name) {
-    const auto& r = config_.media_renditions;
-    return std::find(r.begin(), r.end(), name) != r.end();
-  };
-  m.rendition_low = has("360p");
-  m.rendition_audio = has("audio");
-  m.low_video_kbps = config_.media_low_video_kbps;
-  m.stage_height = config_.media_stage_height;
-  m.stage_width = (config_.media_stage_height * 16 / 9) & ~1;
-  m.stage_video_kbps = config_.media_stage_video_kbps;
-  m.audio_kbps = config_.media_audio_kbps;
-  m.recording = config_.media_recording;
-  m.recording_piece_seconds = config_.media_recording_piece_seconds;
-  m.media_timeout_ms = config_.media_publisher_timeout_ms;
-  m.stun_servers = config_.ice_stun_servers;
-  m.turn_servers = config_.ice_turn_servers;
-  m.public_ip = config_.ice_public_ip;
-  media_ = std::make_unique<media::MediaService>(loop_, m);
-  media_routes_ =
-      registerMediaRoutes(router_, loop_, *jwt_, *redis_, *media_, config_.media_public_replay);
+RedisClient& App::redis() {
+  return *modules_->redis;
 }
-
-void App::addMediaOwner() {
-  char host[256] = "localhost";
-  gethostname(host, sizeof host - 1);
-  MediaOwner::Options options;
-  options.self.id = config_.node_id.empty() ? std::string(host) + "-" + std::to_string(getpid())
-                                            : config_.node_id;
-  options.self.url = config_.public_url;
-  if (options.self.url.empty()) {
-    // Reachable by other nodes only when it names a real address: set
-    // server.public_url wherever nodes run on more than one machine.
-    bool plain = http_->httpPort() >= 0;
-    const ListenAddress& listen = plain ? config_.listen : config_.tls_listen;
-    std::string name = listen.host;
-    if (name.empty() || name == "0.0.0.0" || name == "::")
-      name = host;
-    else if (name.find(':') != std::string::npos)
-      name = "[" + name + "]";
-    options.self.url = std::string(plain ? "http://" : "https://") + name + ":" +
-                       std::to_string(plain ? http_->httpPort() : http_->httpsPort());
-  }
-  options.lease_ttl = std::chrono::milliseconds(config_.media_owner_lease_ms);
-  options.admit_publisher = [this](const http::Request& req,
-                                   std::function<void(std::optional<http::Response>)> done) {
-    media_routes_->whip->check(req, std::move(done));
-  };
-  media_owner_ = std::make_unique<MediaOwner>(loop_, *redis_, *media_, metrics_, options);
-  media_owner_->guard(router_);
+const Jwt& App::jwt() const {
+  return *modules_->jwt;
+}
+const std::string& App::dataKey() const {
+  return modules_->data_key;
+}
+rooms::RoomStore& App::rooms() {
+  return modules_->rooms_api->store();
+}
+media::WhepEgress& App::whepEgress() {
+  return *modules_->whep_egress;
+}
+media::MediaService& App::media() {
+  return *modules_->media;
+}
+MediaOwner& App::mediaOwner() {
+  return *modules_->media_owner;
+}
+int App::httpPort() const {
+  return modules_ && modules_->http ? modules_->http->httpPort() : -1;
+}
+int App::httpsPort() const {
+  return modules_ && modules_->http ? modules_->http->httpsPort() : -1;
 }
 
 void App::addHealthRoutes() {
@@ -179,7 +254,7 @@ void App::addHealthRoutes() {
     r.json(200, {{"status", "ok"}});
   });
   router_.add(http::Method::Get, "/readyz", [this](const http::Request&, const http::Responder& r) {
-    bool redis_up = redis_ && redis_->ready();
+    bool redis_up = modules_ && modules_->redis && modules_->redis->ready();
     nlohmann::json checks = {{"redis", redis_up ? "up" : "down"},
                              {"gstreamer", missing_elements_.empty() ? "ok" : "missing"}};
     if (redis_up && missing_elements_.empty()) {
@@ -211,7 +286,7 @@ void App::addHealthRoutes() {
               });
 }
 
-void App::addPages() {
+void App::addConfigRoute() {
   // What pages need to know about the deployment: the origins they may send
   // their token to when a WHIP/WHEP request is redirected to another node.
   router_.add(http::Method::Get, "/api/v1/config",
@@ -225,46 +300,6 @@ void App::addPages() {
                 }
                 r.json(200, {{"node_origins", origins}});
               });
-  std::string dir = http::findWebClientDir(config_.static_dir);
-  if (dir.empty()) {
-    log::warn("no web-client folder found; pages are not served",
-              {{"hint", "set server.static_dir"}});
-    return;
-  }
-  static_files_ = std::make_unique<http::StaticFiles>(dir);
-  // Page routes: each serves its page; the page reads the id from its URL.
-  const std::pair<const char*, const char*> pages[] = {
-      {"/room/{id}", "viewer.html"},
-      {"/studio/{room}", "studio.html"},
-      {"/console/{room}", "console.html"},
-  };
-  for (const auto& [pattern, file] : pages) {
-    std::string page = file;  // HEAD is routed as GET
-    router_.add(http::Method::Get, pattern,
-                [this, page](const http::Request& req, const http::Responder& r) {
-                  static_files_->serveFile(page, req, r);
-                });
-  }
-  router_.setFallback(
-      [this](const http::Request& req, const http::Responder& r) { static_files_->serve(req, r); });
-  log::info("serving pages", {{"dir", dir}});
-}
-
-void App::addWhep() {
-  media::WhepEgress::Options options;
-  options.max_viewers = config_.whep_max_viewers;
-  std::string addresses = config_.whep_ice_addresses;
-  for (size_t pos = 0; pos < addresses.size();) {
-    size_t comma = addresses.find(',', pos);
-    std::string one = addresses.substr(pos, comma == std::string::npos ? comma : comma - pos);
-    if (!one.empty())
-      options.session.local_addresses.push_back(one);
-    pos = comma == std::string::npos ? addresses.size() : comma + 1;
-  }
-  whep_egress_ = std::make_unique<media::WhepEgress>(loop_, options);
-  whep_ = std::make_unique<http::WhepEndpoint>(router_, *whep_egress_, *jwt_, redis_.get(),
-                                               metrics_, http::WhepEndpoint::Options{});
-  stage_api_ = std::make_unique<http::StageApi>(router_, *redis_, *jwt_);
 }
 
 void App::addMetrics() {
@@ -279,11 +314,14 @@ void App::addMetrics() {
   });
   metrics_.describe("jobcast_redis_up", Metrics::Type::Gauge,
                     "1 while the Redis connection is up and answering.");
-  metrics_.gaugeFn("jobcast_redis_up", {}, [this] { return redis_ && redis_->ready() ? 1 : 0; });
+  metrics_.gaugeFn("jobcast_redis_up", {}, [this] {
+    return modules_ && modules_->redis && modules_->redis->ready() ? 1 : 0;
+  });
   metrics_.describe("jobcast_redis_reconnects_total", Metrics::Type::Counter,
                     "Redis reconnect attempts since start.");
-  metrics_.gaugeFn("jobcast_redis_reconnects_total", {},
-                   [this] { return redis_ ? static_cast<double>(redis_->reconnects()) : 0; });
+  metrics_.gaugeFn("jobcast_redis_reconnects_total", {}, [this] {
+    return modules_ && modules_->redis ? static_cast<double>(modules_->redis->reconnects()) : 0;
+  });
 }
 
 void App::run() {
@@ -291,39 +329,12 @@ void App::run() {
 }
 
 void App::shutdown() {
-  if (http_) {
-    http_->stop();
-    http_.reset();
-  }
-  room_programmes_.reset();
-  whep_.reset();
-  whep_egress_.reset();
-  stage_api_.reset();
-  live_.reset();
-  demo_.reset();
-  if (media_owner_) {
-    // Other nodes may take this node's rooms at once instead of after the lease runs out.
-    media_owner_->releaseAll();
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
-    while (media_owner_->releasing() > 0 && std::chrono::steady_clock::now() < deadline) {
-      g_main_context_iteration(loop_.context(), FALSE);
-      g_usleep(2000);
-    }
-  }
-  if (media_) {
-    // Recordings are finished (and their timelines written) while Redis is up.
-    media_->shutdown();
-    loop_.drain();
-  }
-  media_owner_.reset();
-  media_routes_.reset();
-  media_.reset();
-  redis_.reset();
-  rooms_api_.reset();
-  if (embedded_redis_) {
-    embedded_redis_->stop();
-    embedded_redis_.reset();
-  }
+  if (!modules_)
+    return;
+  // Stop taking requests first; then every module goes, last built first.
+  if (modules_->http)
+    modules_->http->stop();
+  modules_.reset();
   loop_.drain();
 }
 

@@ -1,98 +1,80 @@
 #pragma once
 // Builds the node from its config: loop, Redis (embedded or remote), HTTP(S)
-// server and every module's routes; runs it; shuts it down in order.
+// server and every module; runs it; shuts it down. Modules are built by their
+// constructors in dependency order (App::Modules lists them in that order) and
+// destroyed in reverse, so the teardown order is the declaration order read
+// backwards (docs/architecture.md).
 
 #include <chrono>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "core/config.h"
 #include "core/jwt.h"
 #include "core/loop.h"
 #include "core/metrics.h"
 #include "core/redis.h"
-#include "core/redis_child.h"
 #include "media/media_service.h"
 #include "media/required_elements.h"
-#include "media/room_programmes.h"
 #include "media/whep_egress.h"
-#include "signaling/http.h"
-#include "signaling/http_server.h"
-#include "signaling/live_channel.h"
+#include "rooms/store.h"
 #include "routing/media_owner.h"
-#include "signaling/rooms_api.h"
-#include "signaling/stage_api.h"
-#include "signaling/static_files.h"
-#include "signaling/whep.h"
-#include "signaling/whip.h"
+#include "signaling/http.h"
 
 namespace jobcast {
 
 class App {
  public:
+  struct Options {
+    bool demo = false;  // publish the synthetic demo camera into the demo room
+  };
   explicit App(Config config);
+  App(Config config, Options options);
   ~App();
 
-  // Starts Redis (or connects), binds the listeners. An error says what failed.
+  // Starts Redis (or connects), builds the modules, binds the listeners. An
+  // error says what failed.
   Result<bool> start();
   // Runs the loop until stop() or a signal.
   void run();
   // Asks the loop to return from run(); safe from any thread.
   void stop() { loop_.quit(); }
-  // Closes connections and stops the Redis child; called after run() returns.
+  // Stops taking requests and destroys the modules in reverse order of
+  // construction; called after run() returns (and by the destructor).
   void shutdown();
 
   Loop& loop() { return loop_; }
   http::Router& router() { return router_; }
   Metrics& metrics() { return metrics_; }
-  RedisClient& redis() { return *redis_; }
-  const Jwt& jwt() const { return *jwt_; }
-  // The personal-data key, 64 hex characters (configured or generated once).
-  const std::string& dataKey() const { return data_key_; }
   const Config& config() const { return config_; }
-  // Rooms, jobs, profiles and applications (valid after start()).
-  rooms::RoomStore& rooms() { return rooms_api_->store(); }
-  // WHEP viewers; rooms' programme feeds register here.
-  media::WhepEgress& whepEgress() { return *whep_egress_; }
-  media::MediaService& media() { return *media_; }
-  // Publishes the synthetic demo camera into the demo room once started.
-  void enableDemo() { demo_enabled_ = true; }
   // GStreamer elements the node needs and this machine lacks (checked in start()).
   const std::vector<media::RequiredElement>& missingElements() const { return missing_elements_; }
-  // Which node carries each room's media; 307 to it (valid after start()).
-  MediaOwner& mediaOwner() { return *media_owner_; }
-  int httpPort() const { return http_ ? http_->httpPort() : -1; }
-  int httpsPort() const { return http_ ? http_->httpsPort() : -1; }
+  // The rest is valid between start() and shutdown().
+  RedisClient& redis();
+  const Jwt& jwt() const;
+  // The personal-data key, 64 hex characters (configured or generated once).
+  const std::string& dataKey() const;
+  rooms::RoomStore& rooms();
+  media::WhepEgress& whepEgress();
+  media::MediaService& media();
+  MediaOwner& mediaOwner();
+  int httpPort() const;
+  int httpsPort() const;
 
  private:
+  struct Modules;
   void addHealthRoutes();
   void addMetrics();
-  void addPages();
-  void addWhep();
-  void addMedia();
-  void addMediaOwner();
+  void addConfigRoute();
 
   Config config_;
+  Options options_;
   Loop loop_;
   Metrics metrics_;
   http::Router router_;
-  std::unique_ptr<Jwt> jwt_;
-  std::string data_key_;
-  std::unique_ptr<EmbeddedRedis> embedded_redis_;
-  std::unique_ptr<RedisClient> redis_;
-  std::unique_ptr<RoomsApi> rooms_api_;  // shutdown() resets it after redis_ (callbacks)
-  std::unique_ptr<ws::LiveChannel> live_;
-  std::unique_ptr<media::MediaService> media_;
   std::vector<media::RequiredElement> missing_elements_;
-  std::unique_ptr<MediaRoutes> media_routes_;
-  std::unique_ptr<class DemoCamera> demo_;
-  bool demo_enabled_ = false;
-  std::unique_ptr<http::HttpServer> http_;
-  std::unique_ptr<http::StaticFiles> static_files_;
-  std::unique_ptr<media::WhepEgress> whep_egress_;
-  std::unique_ptr<http::WhepEndpoint> whep_;
-  std::unique_ptr<http::StageApi> stage_api_;
-  std::unique_ptr<media::RoomProgrammes> room_programmes_;  // rooms' programmes -> WHEP
-  std::unique_ptr<MediaOwner> media_owner_;  // after http_ starts: its URL names the port
+  std::unique_ptr<Modules> modules_;  // built by start(), destroyed by shutdown()
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 

@@ -214,9 +214,7 @@ int main(int argc, char** argv) {
   log::configure(config.log_level, config.log_format);
   ::signal(SIGPIPE, SIG_IGN);
 
-  App app(config);
-  if (demo)
-    app.enableDemo();
+  App app(config, {.demo = demo});
   auto started = app.start();
   if (!started) {
     log::error("start failed",

@@ -122,7 +122,8 @@ LiveOptions LiveOptions::fromConfig(const Config& c) {
 }
 
 LiveChannel::LiveChannel(Loop& loop, RedisClient& redis, const RedisAddress& address,
-                         const Jwt& jwt, Metrics& metrics, LiveOptions options)
+                         const Jwt& jwt, Metrics& metrics, LiveOptions options,
+                         rooms::RoomStore* store)
     : loop_(loop),
       redis_(redis),
       jwt_(jwt),
@@ -145,6 +146,10 @@ LiveChannel::LiveChannel(Loop& loop, RedisClient& redis, const RedisAddress& add
                     "Connections closed by the server, by reason.");
   metrics_.describe("jobcast_ws_errors_total", Metrics::Type::Counter,
                     "Error frames sent, by code.");
+  if (store) {
+    store_port_ = std::make_unique<RoomStorePort>(*store);
+    setRoomsPort(store_port_.get());
+  }
 }
 
 LiveChannel::~LiveChannel() {
@@ -154,11 +159,6 @@ LiveChannel::~LiveChannel() {
 void LiveChannel::setRoomsPort(live::RoomsPort* port) {
   rooms_port_ = port ? port : own_rooms_port_.get();
   room_.setRoomsPort(rooms_port_);
-}
-
-void LiveChannel::useRoomStore(rooms::RoomStore& store) {
-  store_port_ = std::make_unique<RoomStorePort>(store);
-  setRoomsPort(store_port_.get());
 }
 
 lws_protocols LiveChannel::protocol() {

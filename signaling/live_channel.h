@@ -43,8 +43,10 @@ struct LiveOptions {
 
 class LiveChannel {
  public:
+  // With a room store, snapshots carry jobs and applications and the apply
+  // action goes through it; without one, the room hash alone answers.
   LiveChannel(Loop& loop, RedisClient& redis, const RedisAddress& address, const Jwt& jwt,
-              Metrics& metrics, LiveOptions options);
+              Metrics& metrics, LiveOptions options, rooms::RoomStore* store = nullptr);
   ~LiveChannel();
   LiveChannel(const LiveChannel&) = delete;
   LiveChannel& operator=(const LiveChannel&) = delete;
@@ -55,8 +57,6 @@ class LiveChannel {
   void start();
   // The rooms domain (jobs, applications, apply); defaults to the room hash only.
   void setRoomsPort(live::RoomsPort* port);
-  // Uses `store` for the welcome's jobs and applications and for `apply`.
-  void useRoomStore(rooms::RoomStore& store);
 
   const std::string& nodeId() const { return node_id_; }
   size_t connections() const { return conns_.size(); }
