@@ -141,8 +141,8 @@ void App::addMedia() {
   m.turn_servers = config_.ice_turn_servers;
   m.public_ip = config_.ice_public_ip;
   media_ = std::make_unique<media::MediaService>(loop_, m);
-  media_routes_ =
-      registerMediaRoutes(router_, loop_, *jwt_, *redis_, *media_, config_.media_public_replay);
+  media_routes_ = registerMediaRoutes(router_, loop_, *jwt_, *redis_, *media_,
+                                      config_.media_public_replay, config_.redis_events_maxlen);
 }
 
 void App::addMediaOwner() {
@@ -264,7 +264,8 @@ void App::addWhep() {
   whep_egress_ = std::make_unique<media::WhepEgress>(loop_, options);
   whep_ = std::make_unique<http::WhepEndpoint>(router_, *whep_egress_, *jwt_, redis_.get(),
                                                metrics_, http::WhepEndpoint::Options{});
-  stage_api_ = std::make_unique<http::StageApi>(router_, *redis_, *jwt_);
+  stage_api_ =
+      std::make_unique<http::StageApi>(router_, *redis_, *jwt_, config_.redis_events_maxlen);
 }
 
 void App::addMetrics() {

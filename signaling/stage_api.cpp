@@ -26,7 +26,8 @@ int StageApi::statusFor(const std::string& code) {
   return it == table.end() ? 500 : it->second;
 }
 
-StageApi::StageApi(Router& router, RedisClient& redis, const Jwt& jwt) : store_(redis), jwt_(jwt) {
+StageApi::StageApi(Router& router, RedisClient& redis, const Jwt& jwt, int64_t events_maxlen)
+    : store_(redis, events_maxlen), jwt_(jwt) {
   auto reply = [](const Responder& r) {
     return [r](Result<rooms::StageChange> change) {
       if (!change)
