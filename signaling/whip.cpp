@@ -59,6 +59,9 @@ void WhipEndpoint::registerRoutes(http::Router& router) {
                std::string room = req.param("id");
                nlohmann::json body = {{"room", room},
                                       {"stage", media::stageStateName(media_.state(room))}};
+               // Who publishes beside the main publisher here: the stage's
+               // guests and interpreter whose sessions are up.
+               body["guests"] = media_.stageGuests(room);
                const media::HlsStore* hls = media_.hls(room);
                if (hls && hls->ready())
                  body["hls"] = "/hls/" + room + "/master.m3u8";
