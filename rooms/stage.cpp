@@ -27,28 +27,6 @@ nlohmann::json memberJson(const std::optional<StageMember>& m) {
 
 }  // namespace
 
-std::optional<StageSlot> parseStageSlot(const std::string& name) {
-  if (name == "main")
-    return StageSlot::Main;
-  if (name == "guest")
-    return StageSlot::Guest;
-  if (name == "interpreter")
-    return StageSlot::Interpreter;
-  return std::nullopt;
-}
-
-const char* stageSlotName(StageSlot slot) {
-  switch (slot) {
-    case StageSlot::Main:
-      return "main";
-    case StageSlot::Guest:
-      return "guest";
-    case StageSlot::Interpreter:
-      return "interpreter";
-  }
-  return "?";
-}
-
 const char* stageLayoutName(StageLayout layout) {
   switch (layout) {
     case StageLayout::Empty:

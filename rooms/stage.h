@@ -19,18 +19,16 @@
 #include "core/redis.h"
 #include "core/result.h"
 #include "rooms/events.h"
+#include "rooms/stage_slot.h"
 
 namespace jobcast::rooms {
 
-enum class StageSlot { Main, Guest, Interpreter };
 // What the programme is: nobody on stage, the main publisher passed through,
 // or the composite (main with guests as PiP tiles). The interpreter variant is
 // separate: it exists exactly while an interpreter is on stage. rooms/stage.lua
 // decides it with each change; it is stored with the stage.
 enum class StageLayout { Empty, Passthrough, Composite };
 
-std::optional<StageSlot> parseStageSlot(const std::string& name);
-const char* stageSlotName(StageSlot slot);
 std::optional<StageLayout> parseStageLayout(const std::string& name);
 const char* stageLayoutName(StageLayout layout);
 

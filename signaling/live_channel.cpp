@@ -56,7 +56,7 @@ struct LiveChannel::Conn {
   lws* wsi = nullptr;
   State state = State::AwaitHello;
   std::string room;
-  live::Actor actor;
+  rooms::Actor actor;
   bool in_feed = false;
   std::deque<Frame> out;
   size_t out_bytes = 0;
@@ -364,7 +364,7 @@ void LiveChannel::onHello(Conn& conn, const ClientFrame& frame) {
     return;
   }
   Hello hello = std::get<Hello>(std::move(decoded));
-  live::Actor actor;
+  rooms::Actor actor;  // anonymous unless a token comes with the hello
   if (hello.token) {
     auto claims = jwt_.verify(*hello.token, nowSeconds());
     if (!claims) {
@@ -377,10 +377,7 @@ void LiveChannel::onHello(Conn& conn, const ClientFrame& frame) {
       sendError(conn, frame.req, "room_forbidden", "this token is not valid for this room");
       return;
     }
-    actor.sub = claims->sub;
-    actor.name = claims->name.empty() ? claims->sub : claims->name;
-    actor.role = claims->role;
-    actor.employer = claims->employerId();
+    actor = rooms::Actor::of(claims.value());
   }
   lws_set_timeout(conn.wsi, NO_PENDING_TIMEOUT, 0);
   conn.state = Conn::State::Joining;

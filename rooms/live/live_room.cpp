@@ -213,11 +213,7 @@ rooms::Standing standingOf(const std::string& room, const Actor& actor, const js
   if (actor.anonymous())
     return {};
   // The channel admitted the token only if its rooms claim names this room.
-  Claims claims;
-  claims.sub = actor.sub;
-  claims.role = *actor.role;
-  claims.employer = actor.employer;
-  claims.rooms = {room};
+  Claims claims = actor.claimsIn(room);
   const json empty = json::object();
   const json& hash =
       snapshot.contains("room") && snapshot["room"].is_object() ? snapshot["room"] : empty;

@@ -20,20 +20,13 @@
 #include "core/redis.h"
 #include "core/result.h"
 #include "rooms/access.h"
+#include "rooms/actor.h"
 #include "rooms/events.h"
 
 namespace jobcast::live {
 
-// Who is acting: anonymous viewers have no subject and may only read.
-struct Actor {
-  std::string sub;
-  std::string name;
-  std::optional<Role> role;  // empty: anonymous viewer
-  std::string employer;      // the employer the token acts for (employer staff)
-  bool staff = false;        // this room's employer, a counsellor it lists or an admin
-  rooms::Standing standing;  // where the token stands in the room (rooms/access.h)
-  bool anonymous() const { return !role.has_value(); }
-};
+// Who is acting (rooms/actor.h): anonymous viewers have no subject and may only read.
+using rooms::Actor;
 
 enum class Action {
   ChatSend,
