@@ -324,8 +324,8 @@ std::unique_ptr<RoomsPort> makeRoomHashPort() {
 
 LiveRoom::LiveRoom(RedisClient& redis, Limits limits, RoomsPort* rooms)
     : redis_(redis), limits_(std::move(limits)), filter_(limits_.blocked_words), rooms_(rooms) {
-  // event.lua holds the live room's helpers; RoomScript puts rooms/prelude.lua in front.
-  std::string helpers(scripts::kEventLua);
+  // event.lua holds what the live scripts share; RoomScript puts rooms/prelude.lua in front.
+  std::string shared(scripts::kEventLua);
   const std::pair<const char*, std::string_view> bodies[] = {
       {"chat.send", scripts::kChatSendLua},
       {"question.ask", scripts::kQuestionAskLua},
@@ -344,7 +344,7 @@ LiveRoom::LiveRoom(RedisClient& redis, Limits limits, RoomsPort* rooms)
       {"snapshot", scripts::kSnapshotLua},
   };
   for (const auto& [name, body] : bodies)
-    scripts_.emplace(name, rooms::RoomScript(helpers + std::string(body)));
+    scripts_.emplace(name, rooms::RoomScript(shared + std::string(body)));
 }
 
 void LiveRoom::run(const rooms::RoomScript& script, const std::string& room,
