@@ -151,6 +151,7 @@ const std::map<std::string, Setter>& keyTable() {
                            const YAML::Node& n) { c.redis_address = scalar(k, n); }},
       {"redis.server_binary", [](Config& c, const std::string& k,
                                  const YAML::Node& n) { c.redis_server_binary = scalar(k, n); }},
+      {"redis.events_maxlen", liveInt(&Config::redis_events_maxlen, 100, 100000000)},
       {"log.level",
        [](Config& c, const std::string& k, const YAML::Node& n) {
          auto level = log::parseLevel(scalar(k, n));

@@ -57,6 +57,7 @@ struct Config {
   // redis
   std::string redis_address;  // empty: start a private redis-server child
   std::string redis_server_binary = "redis-server";
+  int64_t redis_events_maxlen = 10000;  // each room's event stream: XADD MAXLEN ~
 
   // log
   log::Level log_level = log::Level::Info;

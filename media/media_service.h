@@ -15,6 +15,7 @@
 #include "media/media_options.h"
 #include "media/room_pipeline.h"
 #include "media/sdp.h"
+#include "rooms/stage_slot.h"
 
 namespace jobcast::media {
 
@@ -39,7 +40,7 @@ class MediaService {
   // Who publishes: the main publisher (the room's employer, usually), or
   // someone the room's stage (rooms/stage.*) has as guest or interpreter.
   struct Participant {
-    enum class Slot { Main, Guest, Interpreter };
+    using Slot = rooms::StageSlot;
     Slot slot = Slot::Main;
     std::string sub;
     std::string name;  // the caption under their picture

@@ -19,6 +19,7 @@
 
 #include "core/result.h"
 #include "media/gst_refs.h"
+#include "rooms/stage_slot.h"
 
 namespace jobcast::media {
 
@@ -32,7 +33,7 @@ class StageMixer {
     int key_interval_frames = 60;  // a keyframe every 2 s at 30 fps (HLS segments)
     int audio_bps = 64000;
   };
-  enum class Slot { Main, Guest, Interpreter };
+  using Slot = rooms::StageSlot;
 
   struct Rect {
     int x = 0, y = 0, width = 0, height = 0;

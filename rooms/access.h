@@ -51,7 +51,7 @@ struct Membership {
   std::vector<std::string> interpreters;
 
   static Membership of(const Room& room);
-  // From the fields of the room hash (jc:{r:ROOM}:room): employer_id and the
+  // From the fields of the room hash (keys::room): employer_id and the
   // JSON arrays counsellors, captioners and interpreters. `field` returns ""
   // for a missing field.
   static Membership fromHash(const std::string& room_id,

@@ -1,6 +1,6 @@
 -- Adds a frozen job card to a room that has not ended.
 -- KEYS: room, jobs, job_order, events
--- ARGV: maxlen, notify, job id, job (JSON)
+-- ARGV: job id, job (JSON)
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then
   return fail('room_not_found', 'no such room')
@@ -8,9 +8,9 @@ end
 if status == 'ended' then
   return fail('room_ended', 'the room has ended')
 end
-if redis.call('HSETNX', KEYS[2], ARGV[3], ARGV[4]) == 0 then
+if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then
   return fail('conflict', 'job id already used')
 end
-redis.call('RPUSH', KEYS[3], ARGV[3])
-local id = emit(KEYS[4], ARGV[2], ARGV[1], 'job.added', '{"job":' .. ARGV[4] .. '}', 'all')
+redis.call('RPUSH', KEYS[3], ARGV[1])
+local id = emit(KEYS[4], 'job.added', '{"job":' .. ARGV[2] .. '}', 'all')
 return {'ok', id}

@@ -1,6 +1,6 @@
 -- Pins one of the room's jobs (the card on screen).
 -- KEYS: room, jobs, events
--- ARGV: maxlen, notify, job id
+-- ARGV: job id
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then
   return fail('room_not_found', 'no such room')
@@ -8,11 +8,11 @@ end
 if status == 'ended' then
   return fail('room_ended', 'the room has ended')
 end
-local job = redis.call('HGET', KEYS[2], ARGV[3])
+local job = redis.call('HGET', KEYS[2], ARGV[1])
 if not job then
   return fail('not_found', 'no such job in this room')
 end
-redis.call('HSET', KEYS[1], 'pinned_job', ARGV[3])
-local id = emit(KEYS[3], ARGV[2], ARGV[1], 'job.pinned',
-                '{"job_id":' .. cjson.encode(ARGV[3]) .. ',"job":' .. job .. '}', 'all')
+redis.call('HSET', KEYS[1], 'pinned_job', ARGV[1])
+local id = emit(KEYS[3], 'job.pinned',
+                '{"job_id":' .. cjson.encode(ARGV[1]) .. ',"job":' .. job .. '}', 'all')
 return {'ok', id, job}

@@ -2,18 +2,15 @@
 
 #include "core/log.h"
 #include "rooms/access.h"
+#include "rooms/keys.h"
 #include "rooms/stage_scripts.h"
 
 namespace jobcast::rooms {
 namespace {
 
-const RedisScript& script() {
-  static const RedisScript s{std::string(stage_scripts::kStageLua)};
+const RoomScript& script() {
+  static const RoomScript s{stage_scripts::kStageLua};
   return s;
-}
-
-std::string key(const std::string& room, const char* what) {
-  return "jc:{r:" + room + "}:" + what;
 }
 
 std::optional<StageMember> member(const nlohmann::json& j) {
@@ -30,28 +27,6 @@ nlohmann::json memberJson(const std::optional<StageMember>& m) {
 
 }  // namespace
 
-std::optional<StageSlot> parseStageSlot(const std::string& name) {
-  if (name == "main")
-    return StageSlot::Main;
-  if (name == "guest")
-    return StageSlot::Guest;
-  if (name == "interpreter")
-    return StageSlot::Interpreter;
-  return std::nullopt;
-}
-
-const char* stageSlotName(StageSlot slot) {
-  switch (slot) {
-    case StageSlot::Main:
-      return "main";
-    case StageSlot::Guest:
-      return "guest";
-    case StageSlot::Interpreter:
-      return "interpreter";
-  }
-  return "?";
-}
-
 const char* stageLayoutName(StageLayout layout) {
   switch (layout) {
     case StageLayout::Empty:
@@ -64,10 +39,12 @@ const char* stageLayoutName(StageLayout layout) {
   return "?";
 }
 
-StageLayout Stage::layout() const {
-  if (!guests.empty())
-    return StageLayout::Composite;
-  return main ? StageLayout::Passthrough : StageLayout::Empty;
+std::optional<StageLayout> parseStageLayout(const std::string& name) {
+  for (auto layout : {StageLayout::Empty, StageLayout::Passthrough, StageLayout::Composite}) {
+    if (name == stageLayoutName(layout))
+      return layout;
+  }
+  return std::nullopt;
 }
 
 Result<Stage> Stage::fromJson(const nlohmann::json& j) {
@@ -81,6 +58,7 @@ Result<Stage> Stage::fromJson(const nlohmann::json& j) {
     if (auto m = member(g))
       s.guests.push_back(*m);
   }
+  s.layout = parseStageLayout(j.value("layout", "")).value_or(StageLayout::Empty);
   return s;
 }
 
@@ -92,7 +70,7 @@ nlohmann::json Stage::toJson() const {
           {"main", memberJson(main)},
           {"guests", guests_json},
           {"interpreter", memberJson(interpreter)},
-          {"layout", stageLayoutName(layout())}};
+          {"layout", stageLayoutName(layout)}};
 }
 
 namespace {
@@ -125,7 +103,8 @@ bool validStageText(const std::string& text, size_t max_bytes) {
 }
 }  // namespace
 
-StageStore::StageStore(RedisClient& redis) : redis_(redis) {}
+StageStore::StageStore(RedisClient& redis, int64_t events_maxlen)
+    : redis_(redis), events_maxlen_(events_maxlen) {}
 
 void StageStore::put(const std::string& room, const Claims& actor, StageSlot slot, StageMember m,
                      ChangeCallback done) {
@@ -148,7 +127,7 @@ void StageStore::run(const std::string& room, const Claims& actor, std::vector<s
   // Who may change the stage is the access policy's call (rooms/access.h). The
   // lists it reads are written once, when the room is created.
   redis_.command(
-      {"HMGET", key(room, "room"), "status", "employer_id", "counsellors", "captioners",
+      {"HMGET", keys::room(room), "status", "employer_id", "counsellors", "captioners",
        "interpreters"},
       [this, room, actor, args = std::move(args),
        done = std::move(done)](Result<RedisReply> r) mutable {
@@ -173,9 +152,8 @@ void StageStore::run(const std::string& room, const Claims& actor, std::vector<s
         if (f[0].isNil())
           return done(Error{"room_not_found", "no such room"});
         args.push_back(actor.sub);
-        args.push_back(key(room, "notify"));
         script().run(
-            redis_, {key(room, "room"), key(room, "stage"), key(room, "events")}, args,
+            redis_, events_maxlen_, {keys::room(room), keys::stage(room), keys::events(room)}, args,
             [done = std::move(done)](Result<RedisReply> reply) {
               if (!reply)
                 return done(reply.error());
@@ -197,7 +175,7 @@ void StageStore::run(const std::string& room, const Claims& actor, std::vector<s
 }
 
 void StageStore::get(const std::string& room, std::function<void(Result<Stage>)> done) {
-  redis_.command({"GET", key(room, "stage")}, [done = std::move(done)](Result<RedisReply> r) {
+  redis_.command({"GET", keys::stage(room)}, [done = std::move(done)](Result<RedisReply> r) {
     if (!r)
       return done(r.error());
     if (r->isNil())

@@ -1,9 +1,10 @@
 #pragma once
 // The room's stage: who is on it (the employer as main, up to two guests such
 // as a counsellor, and a sign-language interpreter) and so which programme the
-// media pipeline builds. Room state in Redis (jc:{r:ROOM}:stage), changed only
-// by the room's employer or a counsellor (or an admin) through rooms/stage.lua,
-// which appends a stage.changed event to the room's event stream.
+// media pipeline builds. Room state in Redis (keys::stage, rooms/keys.h): this
+// module owns that key. Changed only by the room's employer or a counsellor
+// (or an admin) through rooms/stage.lua, which works out the layout and
+// appends a stage.changed event to the room's event stream.
 // Control thread only.
 
 #include <nlohmann/json.hpp>
@@ -17,17 +18,18 @@
 #include "core/jwt.h"
 #include "core/redis.h"
 #include "core/result.h"
+#include "rooms/events.h"
+#include "rooms/stage_slot.h"
 
 namespace jobcast::rooms {
 
-enum class StageSlot { Main, Guest, Interpreter };
 // What the programme is: nobody on stage, the main publisher passed through,
 // or the composite (main with guests as PiP tiles). The interpreter variant is
-// separate: it exists exactly while an interpreter is on stage.
+// separate: it exists exactly while an interpreter is on stage. rooms/stage.lua
+// decides it with each change; it is stored with the stage.
 enum class StageLayout { Empty, Passthrough, Composite };
 
-std::optional<StageSlot> parseStageSlot(const std::string& name);
-const char* stageSlotName(StageSlot slot);
+std::optional<StageLayout> parseStageLayout(const std::string& name);
 const char* stageLayoutName(StageLayout layout);
 
 struct StageMember {
@@ -40,8 +42,8 @@ struct Stage {
   std::optional<StageMember> main;
   std::vector<StageMember> guests;  // at most two
   std::optional<StageMember> interpreter;
+  StageLayout layout = StageLayout::Empty;  // as rooms/stage.lua stored it
 
-  StageLayout layout() const;
   bool interpreterVariant() const { return interpreter.has_value(); }
   static Result<Stage> fromJson(const nlohmann::json& json);
   nlohmann::json toJson() const;
@@ -55,7 +57,8 @@ struct StageChange {
 class StageStore {
  public:
   using ChangeCallback = std::function<void(Result<StageChange>)>;
-  explicit StageStore(RedisClient& redis);
+  // events_maxlen bounds the room's event stream (redis.events_maxlen).
+  explicit StageStore(RedisClient& redis, int64_t events_maxlen = kDefaultEventsMaxlen);
 
   // Puts `member` on `slot` (moving them if already on another slot).
   // Errors: invalid_field (sub or name not valid UTF-8 text), unauthorized,
@@ -71,6 +74,7 @@ class StageStore {
   void run(const std::string& room, const Claims& actor, std::vector<std::string> args,
            ChangeCallback done);
   RedisClient& redis_;
+  int64_t events_maxlen_;
 };
 
 }  // namespace jobcast::rooms

@@ -1,13 +1,14 @@
 -- Who is on a room's stage: one atomic change plus its stage.changed event.
--- KEYS[1] jc:{r:ROOM}:room    hash (status, employer_id)
--- KEYS[2] jc:{r:ROOM}:stage   string: the stage as JSON
--- KEYS[3] jc:{r:ROOM}:events  stream: the room's events
+-- The stage's layout is worked out here and nowhere else: it is stored with
+-- the stage and carried by the event (rooms/stage.h reads it).
+-- KEYS[1] the room's hash    (keys::room: status, employer_id)
+-- KEYS[2] the room's stage   (keys::stage: string, the stage as JSON)
+-- KEYS[3] the room's events  (keys::events: stream)
 -- ARGV[1] op: "put" or "remove"
 -- ARGV[2] slot for put: "main", "guest" or "interpreter"
 -- ARGV[3] sub of the person put on or taken off the stage
 -- ARGV[4] display name (put), shown as a caption
 -- ARGV[5] actor sub, for the event
--- ARGV[6] notify channel (jc:{r:ROOM}:notify)
 -- Returns {event id, stage JSON} or an error reply "CODE message".
 
 local MAX_GUESTS = 2
@@ -98,7 +99,5 @@ local body = '{"version":' .. stage.version ..
   ',"layout":"' .. layout .. '"'
 redis.call('SET', KEYS[2], body .. '}')
 local data = body .. ',"by":' .. cjson.encode(ARGV[5]) .. '}'
-local id = redis.call('XADD', KEYS[3], 'MAXLEN', '~', '10000', '*',
-  'kind', 'stage.changed', 'data', data, 'aud', 'all')
-redis.call('PUBLISH', ARGV[6], id)
+local id = emit(KEYS[3], 'stage.changed', data, 'all')
 return {id, body .. '}'}

@@ -7,73 +7,14 @@
 #include "core/log.h"
 #include "core/secrets.h"
 #include "rooms/access.h"
+#include "rooms/events.h"
 #include "rooms/scripts.h"
 
 namespace jobcast::rooms {
 
 using nlohmann::json;
 
-namespace keys {
 namespace {
-std::string tagged(const std::string& room_id, const char* name) {
-  return "jc:{r:" + room_id + "}:" + name;
-}
-}  // namespace
-std::string room(const std::string& id) {
-  return tagged(id, "room");
-}
-std::string events(const std::string& id) {
-  return tagged(id, "events");
-}
-std::string notify(const std::string& id) {
-  return tagged(id, "notify");
-}
-std::string audit(const std::string& id) {
-  return tagged(id, "audit");
-}
-std::string jobs(const std::string& id) {
-  return tagged(id, "jobs");
-}
-std::string jobOrder(const std::string& id) {
-  return tagged(id, "job_order");
-}
-std::string applications(const std::string& id) {
-  return tagged(id, "apps");
-}
-std::string applicationByUser(const std::string& id) {
-  return tagged(id, "app_by_user");
-}
-std::string applicationOrder(const std::string& id) {
-  return tagged(id, "app_order");
-}
-std::string counts(const std::string& id) {
-  return tagged(id, "counts");
-}
-std::string roomIndex() {
-  return "jc:rooms";
-}
-std::string employer(const std::string& id) {
-  return "jc:{employers}:" + id;
-}
-std::string employerIndex() {
-  return "jc:{employers}:all";
-}
-std::string profile(const std::string& user) {
-  return "jc:{u:" + user + "}:profile";
-}
-std::string userApplications(const std::string& user) {
-  return "jc:{u:" + user + "}:apps";
-}
-std::string applicationRooms() {
-  return "jc:app_rooms";
-}
-}  // namespace keys
-
-namespace {
-
-std::string withPrelude(std::string_view body) {
-  return std::string(scripts::kEventsLua) + std::string(body);
-}
 
 // Turns a script's reply into its elements after 'ok', or the domain error.
 Result<std::vector<RedisReply>> scriptReply(Result<RedisReply> r) {
@@ -159,16 +100,16 @@ Error unavailable() {
 }  // namespace
 
 struct RoomStore::Scripts {
-  RedisScript create_room{withPrelude(scripts::kCreateRoomLua)};
-  RedisScript transition_room{withPrelude(scripts::kTransitionRoomLua)};
-  RedisScript add_job{withPrelude(scripts::kAddJobLua)};
-  RedisScript pin_job{withPrelude(scripts::kPinJobLua)};
-  RedisScript apply{withPrelude(scripts::kApplyLua)};
-  RedisScript set_status{withPrelude(scripts::kSetApplicationStatusLua)};
-  RedisScript snapshot{withPrelude(scripts::kSnapshotLua)};
-  RedisScript list_applications{withPrelude(scripts::kListApplicationsLua)};
-  RedisScript create_employer{withPrelude(scripts::kCreateEmployerLua)};
-  RedisScript verify_employer{withPrelude(scripts::kVerifyEmployerLua)};
+  RoomScript create_room{scripts::kCreateRoomLua};
+  RoomScript transition_room{scripts::kTransitionRoomLua};
+  RoomScript add_job{scripts::kAddJobLua};
+  RoomScript pin_job{scripts::kPinJobLua};
+  RoomScript apply{scripts::kApplyLua};
+  RoomScript set_status{scripts::kSetApplicationStatusLua};
+  RoomScript snapshot{scripts::kSnapshotLua};
+  RoomScript list_applications{scripts::kListApplicationsLua};
+  RoomScript create_employer{scripts::kCreateEmployerLua};
+  RoomScript verify_employer{scripts::kVerifyEmployerLua};
 };
 
 json RoomSnapshot::toJson(bool staff) const {
@@ -288,7 +229,8 @@ void RoomStore::createEmployer(const EmployerDraft& draft, const Claims& who, Do
   employer.id = draft.id.empty() ? newId() : draft.id;
   employer.name = draft.name;
   employer.created_at = now();
-  scripts_->create_employer.run(redis_, {keys::employer(employer.id), keys::employerIndex()},
+  scripts_->create_employer.run(redis_, options_.events_maxlen,
+                                {keys::employer(employer.id), keys::employerIndex()},
                                 {employer.id, employer.name, std::to_string(employer.created_at)},
                                 [employer, done](Result<RedisReply> r) {
                                   auto reply = scriptReply(std::move(r));
@@ -305,8 +247,8 @@ void RoomStore::verifyEmployer(const std::string& employer_id, const Claims& who
     loop_.post([done, e = *e] { done(e); });
     return;
   }
-  scripts_->verify_employer.run(redis_, {keys::employer(employer_id)}, {std::to_string(now())},
-                                [done](Result<RedisReply> r) {
+  scripts_->verify_employer.run(redis_, options_.events_maxlen, {keys::employer(employer_id)},
+                                {std::to_string(now())}, [done](Result<RedisReply> r) {
                                   auto reply = scriptReply(std::move(r));
                                   if (!reply.ok())
                                     return done(reply.error());
@@ -368,9 +310,9 @@ void RoomStore::createRoom(RoomDraft draft, const Claims& who, Done<Room> done) 
                      if (!indexed.ok())
                        return done(indexed.error());
                      scripts_->create_room.run(
-                         redis_, {keys::room(room.id), keys::events(room.id)},
-                         {std::to_string(options_.events_maxlen), keys::notify(room.id), room.id,
-                          room.title, room.region_code, room.region_name, room.employer_id,
+                         redis_, options_.events_maxlen,
+                         {keys::room(room.id), keys::events(room.id)},
+                         {room.id, room.title, room.region_code, room.region_name, room.employer_id,
                           std::to_string(room.scheduled_at), std::to_string(room.created_at),
                           json(room.counsellors).dump(), room.toJson().dump(),
                           json(room.captioners).dump(), json(room.interpreters).dump()},
@@ -396,7 +338,7 @@ void RoomStore::getRoom(const std::string& room_id, Done<Room> done) {
 }
 
 void RoomStore::snapshot(const std::string& room_id, Done<RoomSnapshot> done) {
-  scripts_->snapshot.run(redis_,
+  scripts_->snapshot.run(redis_, options_.events_maxlen,
                          {keys::room(room_id), keys::jobs(room_id), keys::jobOrder(room_id),
                           keys::counts(room_id), keys::events(room_id)},
                          {}, [done](Result<RedisReply> r) {
@@ -570,10 +512,9 @@ void RoomStore::transition(const std::string& room_id, RoomStatus from, RoomStat
             return done(unavailable());
           int64_t at = now();
           scripts_->transition_room.run(
-              redis_, {keys::room(room_id), keys::events(room_id)},
-              {std::to_string(options_.events_maxlen), keys::notify(room_id), roomStatusName(from),
-               roomStatusName(to), to == RoomStatus::Live ? "started_at" : "ended_at",
-               std::to_string(at)},
+              redis_, options_.events_maxlen, {keys::room(room_id), keys::events(room_id)},
+              {roomStatusName(from), roomStatusName(to),
+               to == RoomStatus::Live ? "started_at" : "ended_at", std::to_string(at)},
               [this, alive, room_id, done](Result<RedisReply> r) {
                 auto reply = scriptReply(std::move(r));
                 if (!reply.ok())
@@ -613,12 +554,10 @@ void RoomStore::addJob(const std::string& room_id, JobCard card, const Claims& w
           return done(*e);
         card.id = newId();
         card.created_at = now();
-        scripts_->add_job.run(redis_,
+        scripts_->add_job.run(redis_, options_.events_maxlen,
                               {keys::room(room_id), keys::jobs(room_id), keys::jobOrder(room_id),
                                keys::events(room_id)},
-                              {std::to_string(options_.events_maxlen), keys::notify(room_id),
-                               card.id, card.toJson().dump()},
-                              [card, done](Result<RedisReply> r) {
+                              {card.id, card.toJson().dump()}, [card, done](Result<RedisReply> r) {
                                 auto reply = scriptReply(std::move(r));
                                 if (!reply.ok())
                                   return done(reply.error());
@@ -639,19 +578,19 @@ void RoomStore::pinJob(const std::string& room_id, const std::string& job_id, co
           return done(unavailable());
         if (auto e = mayPinJob(who, room))
           return done(*e);
-        scripts_->pin_job.run(
-            redis_, {keys::room(room_id), keys::jobs(room_id), keys::events(room_id)},
-            {std::to_string(options_.events_maxlen), keys::notify(room_id), job_id},
-            [done](Result<RedisReply> r) {
-              auto reply = scriptReply(std::move(r));
-              if (!reply.ok())
-                return done(reply.error());
-              auto card =
-                  reply->size() >= 2 ? JobCard::fromStored(reply.value()[1].str) : std::nullopt;
-              if (!card)
-                return done(Error{"internal", "stored job card is unreadable"});
-              done(std::move(*card));
-            });
+        scripts_->pin_job.run(redis_, options_.events_maxlen,
+                              {keys::room(room_id), keys::jobs(room_id), keys::events(room_id)},
+                              {job_id}, [done](Result<RedisReply> r) {
+                                auto reply = scriptReply(std::move(r));
+                                if (!reply.ok())
+                                  return done(reply.error());
+                                auto card = reply->size() >= 2
+                                                ? JobCard::fromStored(reply.value()[1].str)
+                                                : std::nullopt;
+                                if (!card)
+                                  return done(Error{"internal", "stored job card is unreadable"});
+                                done(std::move(*card));
+                              });
       },
       done);
 }
@@ -750,12 +689,11 @@ void RoomStore::apply(const std::string& room_id, const std::string& job_id, con
     std::string group =
         profile->key_group_consent && profile->key_group ? keyGroupName(*profile->key_group) : "";
     scripts_->apply.run(
-        redis_,
+        redis_, options_.events_maxlen,
         {keys::room(room_id), keys::jobs(room_id), keys::applications(room_id),
          keys::applicationByUser(room_id), keys::applicationOrder(room_id), keys::counts(room_id),
          keys::events(room_id)},
-        {std::to_string(options_.events_maxlen), keys::notify(room_id), newId(), sub, job_id,
-         std::to_string(now()), group, room_id},
+        {newId(), sub, job_id, std::to_string(now()), group, room_id},
         [this, alive, room_id, sub, done](Result<RedisReply> r) {
           auto reply = scriptReply(std::move(r));
           if (!reply.ok())
@@ -793,7 +731,8 @@ void RoomStore::listApplications(const std::string& room_id, int64_t offset, int
         if (auto e = mayRunRoom(who, room))
           return done(*e);
         scripts_->list_applications.run(
-            redis_, {keys::applicationOrder(room_id), keys::applications(room_id)},
+            redis_, options_.events_maxlen,
+            {keys::applicationOrder(room_id), keys::applications(room_id)},
             {std::to_string(offset), std::to_string(limit)},
             [this, alive, room_id, offset, who, done](Result<RedisReply> r) {
               auto reply = scriptReply(std::move(r));
@@ -853,43 +792,43 @@ void RoomStore::setApplicationStatus(const std::string& application_id, Applicat
                                      const Claims& who, Done<Application> done) {
   JOBCAST_ASSERT_LOOP_THREAD(loop_);
   auto alive = alive_;
-  redis_.command(
-      {"HGET", keys::applicationRooms(), application_id},
-      [this, alive, application_id, status, who, done](Result<RedisReply> r) {
-        if (!r.ok())
-          return done(r.error());
-        if (!*alive)
-          return done(unavailable());
-        if (r->isNil() || r->str.empty())
-          return done(Error{"not_found", "no such application"});
-        std::string room_id = r->str;
-        withRoom(
-            room_id,
-            [this, alive, room_id, application_id, status, who, done](Room room) {
-              if (!*alive)
-                return done(unavailable());
-              if (auto e = mayRunRoom(who, room))
-                return done(*e);
-              std::string allowed;
-              for (auto s : predecessorsOf(status))
-                allowed += std::string(allowed.empty() ? "" : ",") + applicationStatusName(s);
-              scripts_->set_status.run(
-                  redis_, {keys::applications(room_id), keys::events(room_id)},
-                  {std::to_string(options_.events_maxlen), keys::notify(room_id), application_id,
-                   applicationStatusName(status), who.sub, std::to_string(now()), allowed},
-                  [done](Result<RedisReply> r) {
-                    auto reply = scriptReply(std::move(r));
-                    if (!reply.ok())
-                      return done(reply.error());
-                    auto app = reply->size() >= 2 ? Application::fromStored(reply.value()[1].str)
-                                                  : std::nullopt;
-                    if (!app)
-                      return done(Error{"internal", "stored application is unreadable"});
-                    done(std::move(*app));
-                  });
-            },
-            done);
-      });
+  redis_.command({"HGET", keys::applicationRooms(), application_id}, [this, alive, application_id,
+                                                                      status, who,
+                                                                      done](Result<RedisReply> r) {
+    if (!r.ok())
+      return done(r.error());
+    if (!*alive)
+      return done(unavailable());
+    if (r->isNil() || r->str.empty())
+      return done(Error{"not_found", "no such application"});
+    std::string room_id = r->str;
+    withRoom(
+        room_id,
+        [this, alive, room_id, application_id, status, who, done](Room room) {
+          if (!*alive)
+            return done(unavailable());
+          if (auto e = mayRunRoom(who, room))
+            return done(*e);
+          std::string allowed;
+          for (auto s : predecessorsOf(status))
+            allowed += std::string(allowed.empty() ? "" : ",") + applicationStatusName(s);
+          scripts_->set_status.run(
+              redis_, options_.events_maxlen, {keys::applications(room_id), keys::events(room_id)},
+              {application_id, applicationStatusName(status), who.sub, std::to_string(now()),
+               allowed},
+              [done](Result<RedisReply> r) {
+                auto reply = scriptReply(std::move(r));
+                if (!reply.ok())
+                  return done(reply.error());
+                auto app = reply->size() >= 2 ? Application::fromStored(reply.value()[1].str)
+                                              : std::nullopt;
+                if (!app)
+                  return done(Error{"internal", "stored application is unreadable"});
+                done(std::move(*app));
+              });
+        },
+        done);
+  });
 }
 
 void RoomStore::myApplications(const Claims& who, Done<std::vector<Application>> done) {

@@ -8,8 +8,9 @@
 // runs exactly once, later, on the loop thread (never inside the call).
 //
 // Atomicity: each change is one Lua script (rooms/*.lua) that updates the room's
-// keys and appends its event to jc:{r:ROOM}:events, then PUBLISHes the entry id
-// on jc:{r:ROOM}:notify (docs/redis-schema.md). A callback reports success only
+// keys (rooms/keys.h) and appends its event to the room's stream, publishing
+// the entry id on the room's notify channel (rooms/prelude.lua emit,
+// docs/redis-schema.md). A callback reports success only
 // after Redis accepted the change.
 //
 // Errors (Error::code): invalid_field, forbidden, room_not_found, not_found, conflict,
@@ -29,32 +30,14 @@
 #include "core/loop.h"
 #include "core/redis.h"
 #include "core/result.h"
+#include "rooms/events.h"
+#include "rooms/keys.h"
 #include "rooms/model.h"
 
 namespace jobcast::rooms {
 
 template <typename T>
 using Done = std::function<void(Result<T>)>;
-
-// Redis key names; all of one room share the hash tag {r:ROOM}.
-namespace keys {
-std::string room(const std::string& room_id);               // hash (docs/redis-schema.md)
-std::string events(const std::string& room_id);             // stream of room events
-std::string notify(const std::string& room_id);             // pub/sub channel
-std::string audit(const std::string& room_id);              // stream: reads of personal data
-std::string jobs(const std::string& room_id);               // hash job id -> job JSON
-std::string jobOrder(const std::string& room_id);           // list of job ids, as presented
-std::string applications(const std::string& room_id);       // hash app id -> application JSON
-std::string applicationByUser(const std::string& room_id);  // hash "SUB|JOB" -> app id
-std::string applicationOrder(const std::string& room_id);   // list of app ids, oldest first
-std::string counts(const std::string& room_id);             // hash of anonymous counters
-std::string roomIndex();                                    // sorted set: room ids by creation
-std::string employer(const std::string& employer_id);       // hash
-std::string employerIndex();                                // set of employer ids
-std::string profile(const std::string& user_id);            // hash: sealed profile
-std::string userApplications(const std::string& user_id);   // set "ROOM/APP"
-std::string applicationRooms();                             // hash app id -> room id
-}  // namespace keys
 
 // A room as a viewer sees it: the room, its jobs, the pinned one, and counts.
 struct RoomSnapshot {
@@ -115,9 +98,9 @@ struct RoomCursor {
 class RoomStore {
  public:
   struct Options {
-    int64_t events_maxlen = 10000;   // XADD MAXLEN ~
-    int64_t audit_maxlen = 1000000;  // audit stream bound
-    std::function<int64_t()> clock;  // seconds since the epoch; default: system clock
+    int64_t events_maxlen = kDefaultEventsMaxlen;  // XADD MAXLEN ~ (rooms/prelude.lua)
+    int64_t audit_maxlen = 1000000;                // audit stream bound
+    std::function<int64_t()> clock;                // seconds since the epoch; default: system clock
   };
 
   RoomStore(Loop& loop, RedisClient& redis, DataCipher cipher, Options options);
@@ -165,7 +148,7 @@ class RoomStore {
   void apply(const std::string& room_id, const std::string& job_id, const Claims& who,
              Done<ApplyOutcome> done);
   // Room's employer or admin. Decrypts each applicant's profile and appends one
-  // audit entry per applicant read to jc:{r:ROOM}:audit before answering.
+  // audit entry per applicant read to the room's audit stream (keys::audit) before answering.
   void listApplications(const std::string& room_id, int64_t offset, int64_t limit,
                         const Claims& who, Done<ApplicationPage> done);
   // Room's employer or admin; illegal_transition when the pipeline forbids it.

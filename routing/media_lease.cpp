@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "rooms/keys.h"
 #include "routing/media_lease_scripts.h"
 
 namespace jobcast {
@@ -39,7 +40,7 @@ MediaLease::MediaLease(RedisClient& redis, MediaNode self, std::chrono::millisec
     : redis_(redis), self_(std::move(self)), value_(self_.value()), ttl_(ttl) {}
 
 std::string MediaLease::key(const std::string& room) {
-  return "jc:{r:" + room + "}:media_node";
+  return rooms::keys::mediaNode(room);
 }
 
 void MediaLease::claim(const std::string& room, std::function<void(Result<Claim>)> done) {

@@ -1,6 +1,6 @@
 #pragma once
 // A room's media lease in Redis: the one node that carries a room's media (its
-// WHIP publisher, HLS and WHEP viewers) holds jc:{r:ROOM}:media_node, with a
+// WHIP publisher, HLS and WHEP viewers) holds keys::mediaNode(ROOM), with a
 // time to live it renews while it has the media. A node that dies loses it
 // when the time runs out; another node may then take the room. The Lua
 // scripts beside this file are the logic. Control thread only.

@@ -1,7 +1,7 @@
 -- A room's media lease: which node carries the room's media (WHIP publisher,
 -- HLS, WHEP viewers). Takes the lease when it is free, extends it when it is
 -- already this node's, and leaves another node's lease alone.
--- KEYS[1] jc:{r:ROOM}:media_node  string: the holder, {"node":ID,"url":PUBLIC_URL}
+-- KEYS[1] keys::mediaNode(ROOM)  string: the holder, {"node":ID,"url":PUBLIC_URL}
 -- ARGV[1] this node's lease value (the exact string it writes)
 -- ARGV[2] time to live in milliseconds
 -- ARGV[3] this node's public URL: a lease naming the same URL under another

@@ -1,9 +1,11 @@
 #include "routing/room_gate.h"
 
+#include "rooms/keys.h"
+
 namespace jobcast {
 
 void RedisRoomGate::lookup(const std::string& room, std::function<void(Result<RoomRecord>)> cb) {
-  redis_.command({"HMGET", "jc:{r:" + room + "}:room", "status", "employer_id", "counsellors",
+  redis_.command({"HMGET", rooms::keys::room(room), "status", "employer_id", "counsellors",
                   "captioners", "interpreters"},
                  [room, cb = std::move(cb)](Result<RedisReply> reply) {
                    if (!reply) {

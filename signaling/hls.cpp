@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/secrets.h"
 #include "rooms/access.h"
+#include "rooms/keys.h"
 
 namespace jobcast {
 namespace {
@@ -264,7 +265,7 @@ RecordingTimeline::RecordingTimeline(RedisClient& redis, media::MediaService& me
 }
 
 void RecordingTimeline::onPiece(const std::string& room, const media::RecordingPiece& piece) {
-  std::string key = "jc:{r:" + room + "}:events";
+  std::string key = rooms::keys::events(room);
   std::string dir = media_.recordingDir(room);
   auto write = [dir, piece](const nlohmann::json& pins) {
     std::string path = dir + "/timeline.json";

@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/secrets.h"
 #include "rooms/access.h"
+#include "rooms/keys.h"
 #include "signaling/live_rooms_port.h"
 
 namespace jobcast::ws {
@@ -42,17 +43,6 @@ int64_t nowSeconds() {
       .count();
 }
 
-// The room id inside "jc:{r:ROOM}:notify".
-std::optional<std::string> roomOfChannel(const std::string& channel) {
-  static const std::string head = "jc:{r:";
-  static const std::string tail = "}:notify";
-  if (channel.size() <= head.size() + tail.size() || channel.rfind(head, 0) != 0 ||
-      channel.compare(channel.size() - tail.size(), tail.size(), tail) != 0) {
-    return std::nullopt;
-  }
-  return channel.substr(head.size(), channel.size() - head.size() - tail.size());
-}
-
 // Per-session storage lws keeps for us: just the connection's id.
 struct Session {
   uint64_t id;
@@ -66,7 +56,7 @@ struct LiveChannel::Conn {
   lws* wsi = nullptr;
   State state = State::AwaitHello;
   std::string room;
-  live::Actor actor;
+  rooms::Actor actor;
   bool in_feed = false;
   std::deque<Frame> out;
   size_t out_bytes = 0;
@@ -118,6 +108,7 @@ LiveOptions LiveOptions::fromConfig(const Config& c) {
   o.limits.chat_rate_count = static_cast<int>(c.live_chat_rate_count);
   o.limits.chat_rate_window_ms = static_cast<int>(c.live_chat_rate_window_ms);
   o.limits.blocked_words = c.live_blocked_words;
+  o.limits.events_maxlen = c.redis_events_maxlen;
   return o;
 }
 
@@ -179,9 +170,9 @@ lws_protocols LiveChannel::protocol() {
 }
 
 void LiveChannel::start() {
-  subscriber_.addPattern("jc:{r:*}:notify");
+  subscriber_.addPattern(rooms::keys::notifyPattern());
   subscriber_.onMessage([this](const std::string& channel, const std::string&) {
-    if (auto room = roomOfChannel(channel))
+    if (auto room = rooms::keys::roomOfNotify(channel))
       wake(*room);
   });
   // After a (re)subscription, notifications may have been missed: re-read.
@@ -373,7 +364,7 @@ void LiveChannel::onHello(Conn& conn, const ClientFrame& frame) {
     return;
   }
   Hello hello = std::get<Hello>(std::move(decoded));
-  live::Actor actor;
+  rooms::Actor actor;  // anonymous unless a token comes with the hello
   if (hello.token) {
     auto claims = jwt_.verify(*hello.token, nowSeconds());
     if (!claims) {
@@ -386,10 +377,7 @@ void LiveChannel::onHello(Conn& conn, const ClientFrame& frame) {
       sendError(conn, frame.req, "room_forbidden", "this token is not valid for this room");
       return;
     }
-    actor.sub = claims->sub;
-    actor.name = claims->name.empty() ? claims->sub : claims->name;
-    actor.role = claims->role;
-    actor.employer = claims->employerId();
+    actor = rooms::Actor::of(claims.value());
   }
   lws_set_timeout(conn.wsi, NO_PENDING_TIMEOUT, 0);
   conn.state = Conn::State::Joining;
@@ -480,7 +468,7 @@ void LiveChannel::catchUp(uint64_t conn_id) {
   if (it == conns_.end())
     return;
   Conn& conn = *it->second;
-  redis_.command({"XRANGE", live::LiveRoom::eventsKey(conn.room), "(" + conn.last_sent.str(), "+",
+  redis_.command({"XRANGE", rooms::keys::events(conn.room), "(" + conn.last_sent.str(), "+",
                   "COUNT", std::to_string(options_.read_batch)},
                  [this, conn_id](Result<RedisReply> r) {
                    auto it = conns_.find(conn_id);
@@ -667,7 +655,7 @@ void LiveChannel::readFeed(Feed& feed) {
   feed.again = false;
   std::string room = feed.room;
   redis_.command({"XREAD", "COUNT", std::to_string(options_.read_batch), "STREAMS",
-                  live::LiveRoom::eventsKey(room), feed.cursor.str()},
+                  rooms::keys::events(room), feed.cursor.str()},
                  [this, room](Result<RedisReply> r) {
                    auto it = feeds_.find(room);
                    if (it == feeds_.end())

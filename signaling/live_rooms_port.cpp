@@ -4,24 +4,8 @@ namespace jobcast::ws {
 
 using nlohmann::json;
 
-namespace {
-
-// The claims the rooms domain checks, rebuilt from the verified hello token.
-Claims claimsOf(const std::string& room, const live::Actor& actor) {
-  Claims c;
-  c.sub = actor.sub;
-  c.name = actor.name;
-  c.role = actor.role.value_or(Role::Jobseeker);
-  c.rooms = {room};
-  if (actor.role == Role::Employer)
-    c.employer = actor.employer;
-  return c;
-}
-
-}  // namespace
-
-void RoomStorePort::enrichSnapshot(const std::string& room, const live::Actor& actor, json snapshot,
-                                   std::function<void(json)> done) {
+void RoomStorePort::enrichSnapshot(const std::string& room, const rooms::Actor& actor,
+                                   json snapshot, std::function<void(json)> done) {
   // The room's jobs and counts come from the store's own consistent read. It
   // may be a little newer than the live snapshot's last_id; the job events in
   // between then arrive twice, which clients apply idempotently (by job id).
@@ -40,7 +24,7 @@ void RoomStorePort::enrichSnapshot(const std::string& room, const live::Actor& a
       done(std::move(snapshot));
       return;
     }
-    store_.myApplications(claimsOf(room, actor),
+    store_.myApplications(actor.claimsIn(room),
                           [room, snapshot = std::move(snapshot), done = std::move(done)](
                               Result<std::vector<rooms::Application>> apps) mutable {
                             if (apps.ok()) {
@@ -54,14 +38,14 @@ void RoomStorePort::enrichSnapshot(const std::string& room, const live::Actor& a
   });
 }
 
-void RoomStorePort::apply(const std::string& room, const live::Actor& actor, const json& args,
+void RoomStorePort::apply(const std::string& room, const rooms::Actor& actor, const json& args,
                           std::function<void(Result<json>)> done) {
   auto job = args.find("job");
   if (job == args.end() || !job->is_string() || job->get_ref<const std::string&>().empty()) {
     done(Error{"invalid_field", "job: must be a job id"});
     return;
   }
-  store_.apply(room, job->get<std::string>(), claimsOf(room, actor),
+  store_.apply(room, job->get<std::string>(), actor.claimsIn(room),
                [done = std::move(done)](Result<rooms::ApplyOutcome> r) {
                  if (!r.ok()) {
                    done(r.error());

@@ -13,9 +13,9 @@ class RoomStorePort : public live::RoomsPort {
  public:
   explicit RoomStorePort(rooms::RoomStore& store) : store_(store) {}
 
-  void enrichSnapshot(const std::string& room, const live::Actor& actor, nlohmann::json snapshot,
+  void enrichSnapshot(const std::string& room, const rooms::Actor& actor, nlohmann::json snapshot,
                       std::function<void(nlohmann::json)> done) override;
-  void apply(const std::string& room, const live::Actor& actor, const nlohmann::json& args,
+  void apply(const std::string& room, const rooms::Actor& actor, const nlohmann::json& args,
              std::function<void(Result<nlohmann::json>)> done) override;
 
  private:

@@ -72,7 +72,7 @@ std::optional<int64_t> queryInt(const Request& request, const char* name, int64_
 RoomsApi::RoomsApi(http::Router& router, Loop& loop, RedisClient& redis, const Jwt& jwt,
                    DataCipher cipher, Options options)
     : jwt_(jwt),
-      store_(loop, redis, std::move(cipher)),
+      store_(loop, redis, std::move(cipher), {.events_maxlen = options.events_maxlen}),
       limiter_(options.rate_limit, loop.clock()) {
   routes(router);
 }
@@ -321,6 +321,7 @@ Result<std::unique_ptr<RoomsApi>> registerRoomsApi(http::Router& router, Loop& l
   options.rate_limit.per_second = static_cast<double>(config.api_rate_per_second);
   options.rate_limit.burst = static_cast<double>(config.api_rate_burst);
   options.rate_limit.max_keys = static_cast<size_t>(config.rate_max_keys);
+  options.events_maxlen = config.redis_events_maxlen;
   return std::make_unique<RoomsApi>(router, loop, redis, jwt, std::move(cipher.value()), options);
 }
 

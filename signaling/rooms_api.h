@@ -24,6 +24,7 @@ class RoomsApi {
  public:
   struct Options {
     RateLimiter::Options rate_limit;
+    int64_t events_maxlen = rooms::kDefaultEventsMaxlen;  // redis.events_maxlen
   };
   RoomsApi(http::Router& router, Loop& loop, RedisClient& redis, const Jwt& jwt, DataCipher cipher,
            Options options);

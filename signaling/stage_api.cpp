@@ -13,7 +13,8 @@ nlohmann::json changeJson(const rooms::StageChange& change) {
 
 }  // namespace
 
-StageApi::StageApi(Router& router, RedisClient& redis, const Jwt& jwt) : store_(redis), jwt_(jwt) {
+StageApi::StageApi(Router& router, RedisClient& redis, const Jwt& jwt, int64_t events_maxlen)
+    : store_(redis, events_maxlen), jwt_(jwt) {
   auto reply = [](const Responder& r) {
     return [r](Result<rooms::StageChange> change) {
       if (!change)

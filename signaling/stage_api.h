@@ -16,7 +16,8 @@ namespace jobcast::http {
 
 class StageApi {
  public:
-  StageApi(Router& router, RedisClient& redis, const Jwt& jwt);
+  StageApi(Router& router, RedisClient& redis, const Jwt& jwt,
+           int64_t events_maxlen = rooms::kDefaultEventsMaxlen);
 
  private:
   Result<Claims> authorize(const Request& req) const;

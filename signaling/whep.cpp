@@ -4,6 +4,7 @@
 #include "rooms/access.h"
 #include "signaling/auth.h"
 #include "signaling/errors.h"
+#include "rooms/keys.h"
 
 namespace jobcast::http {
 namespace {
@@ -111,7 +112,7 @@ void WhepEndpoint::post(const Request& req, const Responder& r) {
   if (!redis_)
     return answer(req, r, owner);
   redis_->command(
-      {"HMGET", "jc:{r:" + room + "}:room", "status", "anonymous_viewers"},
+      {"HMGET", rooms::keys::room(room), "status", "anonymous_viewers"},
       [this, req, r, room, has_token, owner](Result<RedisReply> reply) {
         if (!reply || reply->isError() || reply->elements.size() != 2)
           return fail(r, room, {"redis_unavailable", "room state is unavailable; retry"});

@@ -1,5 +1,8 @@
 #include "signaling/whip.h"
 
+#include <algorithm>
+#include <ctime>
+
 #include "core/log.h"
 #include "signaling/auth.h"
 #include "signaling/errors.h"
@@ -7,14 +10,29 @@
 
 namespace jobcast {
 WhipEndpoint::WhipEndpoint(Loop& loop, const Jwt& jwt, RedisClient& redis,
-                           media::MediaService& media, std::unique_ptr<RoomGate> gate)
-    : loop_(loop), jwt_(jwt), redis_(redis), media_(media), gate_(std::move(gate)), stage_(redis) {
+                           media::MediaService& media, std::unique_ptr<RoomGate> gate,
+                           int64_t events_maxlen)
+    : loop_(loop),
+      jwt_(jwt),
+      redis_(redis),
+      media_(media),
+      gate_(std::move(gate)),
+      stage_(redis, events_maxlen),
+      events_maxlen_(events_maxlen),
+      follower_(
+          loop, redis,
+          [this](const std::string& room) {
+            auto rooms = media_.rooms();
+            return std::find(rooms.begin(), rooms.end(), room) != rooms.end();
+          },
+          [this](const rooms::RoomEvent& event) { onRoomEvent(event); }) {
   media_.onStateChange([this](const std::string& room, media::StageState state,
                               const std::string& reason) { publishStage(room, state, reason); });
-  watch_timer_.start(loop_, std::chrono::milliseconds(2000), [this] {
-    watchRooms();
-    return true;
+  follower_.onResubscribed([this] {
+    for (const auto& room : media_.rooms())
+      resync(room);
   });
+  follower_.start();
 }
 
 void WhipEndpoint::registerRoutes(http::Router& router) {
@@ -27,6 +45,9 @@ void WhipEndpoint::registerRoutes(http::Router& router) {
                std::string room = req.param("id");
                nlohmann::json body = {{"room", room},
                                       {"stage", media::stageStateName(media_.state(room))}};
+               // Who publishes beside the main publisher here: the stage's
+               // guests and interpreter whose sessions are up.
+               body["guests"] = media_.stageGuests(room);
                const media::HlsStore* hls = media_.hls(room);
                if (hls && hls->ready())
                  body["hls"] = "/hls/" + room + "/master.m3u8";
@@ -115,23 +136,27 @@ void WhipEndpoint::admit(const http::Request& req, std::function<void(Admission)
 void WhipEndpoint::publish(const std::string& room, const std::string& offer,
                            const media::MediaService::Participant& who,
                            const http::Responder& res) {
-  media_.publish(
-      room, offer, who,
-      [this, room, sub = who.sub, res](Result<media::MediaService::Published> published) {
-        if (!published) {
-          res.error(errors::httpStatus(published.error().code), published.error().code,
-                    published.error().message);
-          return;
-        }
-        http::Response r;
-        r.status = 201;
-        r.content_type = "application/sdp";
-        r.body = published->answer_sdp;
-        r.header("location", "/whip/" + room + "/" + published->session);
-        r.header("etag", "\"" + published->session + "\"");
-        owners_[room + "/" + published->session] = sub;
-        res.send(std::move(r));
-      });
+  media_.publish(room, offer, who,
+                 [this, room, sub = who.sub, slot = who.slot,
+                  res](Result<media::MediaService::Published> published) {
+                   if (!published) {
+                     res.error(errors::httpStatus(published.error().code), published.error().code,
+                               published.error().message);
+                     return;
+                   }
+                   http::Response r;
+                   r.status = 201;
+                   r.content_type = "application/sdp";
+                   r.body = published->answer_sdp;
+                   r.header("location", "/whip/" + room + "/" + published->session);
+                   r.header("etag", "\"" + published->session + "\"");
+                   pruneOwners();
+                   owners_[room + "/" + published->session] = sub;
+                   res.send(std::move(r));
+                   // The stage may have changed between the admission's read and now.
+                   if (slot != media::MediaService::Participant::Slot::Main)
+                     resync(room);
+                 });
 }
 
 // Only the session's owner ends it: the session id (128 random bits) is in
@@ -168,36 +193,48 @@ void WhipEndpoint::publishStage(const std::string& room, media::StageState state
   // The stage state is a room event like any other (docs/redis-schema.md), so
   // every page learns that the publisher is reconnecting.
   nlohmann::json data = {{"state", media::stageStateName(state)}, {"reason", reason}};
-  std::string events = "jc:{r:" + room + "}:events";
-  std::string notify = "jc:{r:" + room + "}:notify";
-  redis_.command({"XADD", events, "MAXLEN", "~", "10000", "*", "kind", "media.stage", "data",
-                  data.dump(), "aud", "all"},
-                 [this, notify](Result<RedisReply> reply) {
-                   if (reply && reply->type == RedisReply::Type::String)
-                     redis_.command({"PUBLISH", notify, reply->str}, [](Result<RedisReply>) {});
-                 });
+  rooms::appendEvent(
+      redis_, events_maxlen_, room, "media.stage", data.dump(), "all",
+      [room](Result<std::string> id) {
+        if (!id)
+          log::warn("media.stage not announced", {{"room", room}, {"error", id.error().message}});
+      });
 }
 
-void WhipEndpoint::watchRooms() {
-  // Sessions that ended on their own (publisher gone, room ended) leave no owner behind.
+void WhipEndpoint::onRoomEvent(const rooms::RoomEvent& event) {
+  if (event.kind == "stage.changed") {
+    auto stage = rooms::Stage::fromJson(nlohmann::json::parse(event.data, nullptr, false));
+    if (stage)
+      followStage(event.room, stage.value());
+  } else if (event.kind == "room.status") {
+    auto data = nlohmann::json::parse(event.data, nullptr, false);
+    if (data.is_object() && data.value("status", "") == "ended") {
+      log::info("room ended: closing its media", {{"room", event.room}});
+      media_.endRoom(event.room);
+    }
+  }
+}
+
+void WhipEndpoint::resync(const std::string& room) {
+  gate_->lookup(room, [this, room](Result<RoomRecord> record) {
+    if (record && (!record->exists || record->status == "ended")) {
+      log::info("room ended: closing its media", {{"room", room}});
+      media_.endRoom(room);
+    }
+  });
+  stage_.get(room, [this, room](Result<rooms::Stage> stage) {
+    if (stage)
+      followStage(room, stage.value());
+  });
+}
+
+void WhipEndpoint::pruneOwners() {
   for (auto it = owners_.begin(); it != owners_.end();) {
     auto slash = it->first.find('/');
     if (media_.hasSession(it->first.substr(0, slash), it->first.substr(slash + 1)))
       ++it;
     else
       it = owners_.erase(it);
-  }
-  for (const auto& room : media_.rooms()) {
-    gate_->lookup(room, [this, room](Result<RoomRecord> record) {
-      if (record && (!record->exists || record->status == "ended")) {
-        log::info("room ended: closing its media", {{"room", room}});
-        media_.endRoom(room);
-      }
-    });
-    stage_.get(room, [this, room](Result<rooms::Stage> stage) {
-      if (stage)
-        followStage(room, stage.value());
-    });
   }
 }
 
@@ -219,10 +256,10 @@ MediaRoutes::~MediaRoutes() = default;
 
 std::unique_ptr<MediaRoutes> registerMediaRoutes(http::Router& router, Loop& loop, const Jwt& jwt,
                                                  RedisClient& redis, media::MediaService& media,
-                                                 bool public_replay) {
+                                                 bool public_replay, int64_t events_maxlen) {
   auto routes = std::make_unique<MediaRoutes>();
-  routes->whip = std::make_unique<WhipEndpoint>(loop, jwt, redis, media,
-                                                std::make_unique<RedisRoomGate>(redis));
+  routes->whip = std::make_unique<WhipEndpoint>(
+      loop, jwt, redis, media, std::make_unique<RedisRoomGate>(redis), events_maxlen);
   routes->whip->registerRoutes(router);
   routes->timeline = std::make_unique<RecordingTimeline>(redis, media);
   registerHls(router, media);

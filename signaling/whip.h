@@ -1,7 +1,9 @@
 #pragma once
 // WHIP ingest over HTTP (RFC 9725) onto media::MediaService, plus what follows a
-// publisher around: the stage state as a room event, the end of a room's media
-// when the room ends. Control thread.
+// publisher around: the stage state as a room event, and the media kept in
+// step with the room's event stream (rooms/event_follower.h): a stage.changed
+// ends the sessions of guests taken off the stage, room.status "ended" ends
+// the room's media. Control thread.
 //
 //   POST   /whip/{room}            application/sdp offer -> 201, Location, SDP answer
 //                                  (a token whose sub the room's stage has as guest or
@@ -26,6 +28,8 @@
 #include "core/loop.h"
 #include "core/redis.h"
 #include "media/media_service.h"
+#include "rooms/event_follower.h"
+#include "rooms/events.h"
 #include "rooms/stage.h"
 #include "signaling/http.h"
 #include "routing/room_gate.h"
@@ -34,8 +38,9 @@ namespace jobcast {
 
 class WhipEndpoint {
  public:
+  // events_maxlen bounds the room's event stream (redis.events_maxlen).
   WhipEndpoint(Loop& loop, const Jwt& jwt, RedisClient& redis, media::MediaService& media,
-               std::unique_ptr<RoomGate> gate);
+               std::unique_ptr<RoomGate> gate, int64_t events_maxlen = rooms::kDefaultEventsMaxlen);
   void registerRoutes(http::Router& router);
   // Runs every check POST /whip/{room} makes before publishing (token, content
   // type, room, access policy) and gives the refusal, or nullopt when the
@@ -50,9 +55,15 @@ class WhipEndpoint {
                const media::MediaService::Participant& who, const http::Responder& res);
   void remove(const http::Request& req, const http::Responder& res);
   void publishStage(const std::string& room, media::StageState state, const std::string& reason);
-  void watchRooms();
+  // A room event for a room whose media is here.
+  void onRoomEvent(const rooms::RoomEvent& event);
+  // Reads the room's state once (after a (re)subscription, a guest's publish):
+  // what an event missed meanwhile would have changed.
+  void resync(const std::string& room);
   // Ends guest sessions of people the stage no longer has; keeps captions current.
   void followStage(const std::string& room, const rooms::Stage& stage);
+  // Forgets the owners of sessions that ended on their own.
+  void pruneOwners();
 
   Loop& loop_;
   const Jwt& jwt_;
@@ -60,8 +71,9 @@ class WhipEndpoint {
   media::MediaService& media_;
   std::unique_ptr<RoomGate> gate_;
   rooms::StageStore stage_;
-  Timer watch_timer_;
+  int64_t events_maxlen_;
   std::map<std::string, std::string> owners_;  // "room/session" -> publisher's sub
+  rooms::EventFollower follower_;
 };
 
 // Builds WHIP, HLS and recording routes in one call (server/app.cpp).
@@ -70,8 +82,9 @@ struct MediaRoutes {
   std::unique_ptr<class RecordingTimeline> timeline;
   ~MediaRoutes();
 };
-std::unique_ptr<MediaRoutes> registerMediaRoutes(http::Router& router, Loop& loop, const Jwt& jwt,
-                                                 RedisClient& redis, media::MediaService& media,
-                                                 bool public_replay = false);
+std::unique_ptr<MediaRoutes> registerMediaRoutes(
+    http::Router& router, Loop& loop, const Jwt& jwt, RedisClient& redis,
+    media::MediaService& media, bool public_replay = false,
+    int64_t events_maxlen = rooms::kDefaultEventsMaxlen);
 
 }  // namespace jobcast

@@ -54,7 +54,7 @@ echo "$(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p'), redis $(redis-serv
 echo "== wrk: POST /api/v1/rooms/ROOM/jobs/JOB/apply, $CONNECTIONS connections, $THREADS threads, $DURATION"
 TARGETS=$work/targets.txt THREADS=$THREADS wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" \
   --latency -s "$here/apply.lua" "$base"
-echo "== applications stored: $(redis-cli -p "$redis_port" --scan --pattern 'jc:{r:*}:apps' | \
+echo "== applications stored: $(redis-cli -p "$redis_port" --scan --pattern "$("$build/bench/ws/jobcast_key" apps '*')" | \
   xargs -I{} redis-cli -p "$redis_port" HLEN {})"
 echo "== redis-benchmark on the same Redis ($CONNECTIONS connections)"
 redis-benchmark -p "$redis_port" -c "$CONNECTIONS" -n 100000 -q -t set,get,incr,lpush

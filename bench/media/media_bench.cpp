@@ -17,6 +17,7 @@
 
 #include "core/jwt.h"
 #include "media/whip_client.h"
+#include "rooms/keys.h"
 #include "tests/media/decode.h"
 #include "tests/support/http_client.h"
 #include "tests/support/jobcastd.h"
@@ -86,7 +87,7 @@ struct Bench {
   }
   void publish(const std::string& room, media::WhipClient::Options options,
                const std::string& bearer = employerToken()) {
-    redis.command({"HSET", "jc:{r:" + room + "}:room", "status", "live", "employer_id", "emp"});
+    redis.command({"HSET", rooms::keys::room(room), "status", "live", "employer_id", "emp"});
     auto client = std::make_unique<media::WhipClient>(options);
     auto offer = client->createOffer();
     ASSERT_TRUE(offer);

@@ -12,7 +12,8 @@ port=$((20000 + $$ % 10000))
 redis-server --port $port --save '' --appendonly no --dir "$work" >/dev/null &
 rs=$!
 sleep 0.5
-redis-cli -p $port HSET 'jc:{r:bench}:room' id bench title Bench status live employer_id emp-1 >/dev/null
+redis-cli -p $port HSET "$("$build/bench/ws/jobcast_key" room bench)" id bench title Bench status live \
+  employer_id emp-1 >/dev/null
 cat > "$work/jobcast.yaml" <<YAML
 live:
   frames_per_s: 100000

@@ -4,5 +4,5 @@ local card = cjson.decode(ARGV[1])
 card.by = ARGV[2]
 card.at = now_ms()
 redis.call('SET', P .. 'card', cjson.encode(card))
-local ev = emit('card.shown', card, 'all')
+local ev = emit(EVENTS, 'card.shown', card, 'all')
 return {'ok', '', ev}

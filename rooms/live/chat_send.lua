@@ -24,6 +24,6 @@ if not staff then
 end
 local id = 'm' .. redis.call('INCR', P .. 'seq')
 redis.call('SET', P .. 'msg:' .. id, sub, 'EX', 86400)
-local ev = emit('chat.message', {id = id, from = sub, name = name, role = role, text = text,
+local ev = emit(EVENTS, 'chat.message', {id = id, from = sub, name = name, role = role, text = text,
                                  at = now}, 'all')
 return dedup_keep({'ok', id, ev})

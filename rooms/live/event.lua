@@ -1,23 +1,13 @@
--- Prepended to every live-room script (rooms/live/*.lua). KEYS[1] is the room's
--- key prefix "jc:{r:ROOM}:" so the script runs on the room's cluster slot; every
--- key below shares that hash tag. See docs/redis-schema.md for the stream contract.
+-- Prepended to every live-room script (rooms/live/*.lua), after
+-- rooms/prelude.lua (emit, fail). KEYS[1] is the room's key prefix
+-- (keys::roomPrefix) so the script runs on the room's cluster slot; every key
+-- below shares that hash tag. See docs/redis-schema.md for the stream contract.
 local P = KEYS[1]
+local EVENTS = P .. EVENTS_SUFFIX
 
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-
--- Appends one event to the room stream and wakes every node.
-local function emit(kind, data, aud)
-  local id = redis.call('XADD', P .. 'events', 'MAXLEN', '~', '10000', '*',
-    'kind', kind, 'data', cjson.encode(data), 'aud', aud)
-  redis.call('PUBLISH', P .. 'notify', id)
-  return id
-end
-
-local function fail(code, detail)
-  return {'err', code, detail or ''}
 end
 
 local function is_banned(sub)
@@ -46,20 +36,20 @@ local function emit_queue()
   local members = redis.call('ZRANGE', P .. 'queue', 0, -1)
   local avg = queue_avg_ms()
   local n = #members
-  emit('queue.changed', {length = n}, 'all')
+  emit(EVENTS, 'queue.changed', {length = n}, 'all')
   local entries = {}
   for i, sub in ipairs(members) do
     if i <= QUEUE_EVENTS_MAX then
       entries[#entries + 1] = {sub = sub, name = redis.call('HGET', P .. 'queue:names', sub) or '',
                                position = i}
-      emit('queue.position', {position = i, length = n,
+      emit(EVENTS, 'queue.position', {position = i, length = n,
                               eta_s = math.floor((i - 1) * avg / 1000)}, 'user:' .. sub)
     end
   end
   if n == 0 then
-    emit('queue.list', {length = 0, entries = cjson.decode('[]')}, 'staff')
+    emit(EVENTS, 'queue.list', {length = 0, entries = cjson.decode('[]')}, 'staff')
   else
-    emit('queue.list', {length = n, entries = entries}, 'staff')
+    emit(EVENTS, 'queue.list', {length = n, entries = entries}, 'staff')
   end
 end
 
@@ -69,7 +59,7 @@ local function queue_remove(sub, reason)
   redis.call('HDEL', P .. 'queue:names', sub)
   redis.call('ZREM', P .. 'queue:seen', sub)
   if removed == 1 then
-    emit('queue.left', {reason = reason}, 'user:' .. sub)
+    emit(EVENTS, 'queue.left', {reason = reason}, 'user:' .. sub)
     return true
   end
   return false
@@ -77,7 +67,7 @@ end
 
 
 -- A write a client may retry carries a client-chosen id; KEYS[2], when given,
--- is its key "jc:{r:ROOM}:dedup:SUB:CLIENT_ID". dedup_seen() returns the first
+-- is its key (keys::dedup: the room's prefix, then "dedup:SUB:CLIENT_ID"). dedup_seen() returns the first
 -- answer to the same request, to be returned as it is with nothing written
 -- again; dedup_keep(answer) stores a successful answer (10 minutes) and
 -- returns it.

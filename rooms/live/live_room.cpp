@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "core/secrets.h"
+#include "rooms/keys.h"
 #include "rooms/live/live_scripts.h"
 #include "rooms/model.h"
 #include "rooms/stage.h"
@@ -142,7 +143,7 @@ Error scriptError(const std::string& code, const std::string& detail) {
 }
 
 // Room-hash-only view of the rooms domain: status and the pinned job come from
-// jc:{r:ROOM}:room; jobs and applications need the rooms store.
+// keys::room; jobs and applications need the rooms store.
 class RoomHashOnly : public RoomsPort {
  public:
   void enrichSnapshot(const std::string&, const Actor&, json snapshot,
@@ -213,11 +214,7 @@ rooms::Standing standingOf(const std::string& room, const Actor& actor, const js
   if (actor.anonymous())
     return {};
   // The channel admitted the token only if its rooms claim names this room.
-  Claims claims;
-  claims.sub = actor.sub;
-  claims.role = *actor.role;
-  claims.employer = actor.employer;
-  claims.rooms = {room};
+  Claims claims = actor.claimsIn(room);
   const json empty = json::object();
   const json& hash =
       snapshot.contains("room") && snapshot["room"].is_object() ? snapshot["room"] : empty;
@@ -328,7 +325,8 @@ std::unique_ptr<RoomsPort> makeRoomHashPort() {
 
 LiveRoom::LiveRoom(RedisClient& redis, Limits limits, RoomsPort* rooms)
     : redis_(redis), limits_(std::move(limits)), filter_(limits_.blocked_words), rooms_(rooms) {
-  std::string prelude(scripts::kEventLua);
+  // event.lua holds what the live scripts share; RoomScript puts rooms/prelude.lua in front.
+  std::string shared(scripts::kEventLua);
   const std::pair<const char*, std::string_view> bodies[] = {
       {"chat.send", scripts::kChatSendLua},
       {"question.ask", scripts::kQuestionAskLua},
@@ -347,38 +345,40 @@ LiveRoom::LiveRoom(RedisClient& redis, Limits limits, RoomsPort* rooms)
       {"snapshot", scripts::kSnapshotLua},
   };
   for (const auto& [name, body] : bodies)
-    scripts_.emplace(name, RedisScript(prelude + std::string(body)));
+    scripts_.emplace(name, rooms::RoomScript(shared + std::string(body)));
 }
 
-void LiveRoom::run(const RedisScript& script, const std::string& room,
+void LiveRoom::run(const rooms::RoomScript& script, const std::string& room,
                    std::vector<std::string> args, const std::string& dedup_key,
                    std::function<void(Result<std::vector<std::string>>)> done) {
-  std::vector<std::string> keys{keyPrefix(room)};
+  std::vector<std::string> keys{rooms::keys::roomPrefix(room)};
   if (!dedup_key.empty())
     keys.push_back(dedup_key);
-  script.run(redis_, keys, args, [done = std::move(done)](Result<RedisReply> r) {
-    if (!r.ok()) {
-      done(r.error());
-      return;
-    }
-    const RedisReply& reply = r.value();
-    if (reply.isError()) {
-      done(Error{"internal", "room script failed"});
-      return;
-    }
-    std::vector<std::string> parts;
-    for (const auto& e : reply.elements)
-      parts.push_back(e.type == RedisReply::Type::Integer ? std::to_string(e.integer) : e.str);
-    if (parts.empty()) {
-      done(Error{"internal", "room script gave no answer"});
-      return;
-    }
-    if (parts[0] == "err") {
-      done(scriptError(parts.size() > 1 ? parts[1] : "internal", parts.size() > 2 ? parts[2] : ""));
-      return;
-    }
-    done(std::move(parts));
-  });
+  script.run(
+      redis_, limits_.events_maxlen, keys, args, [done = std::move(done)](Result<RedisReply> r) {
+        if (!r.ok()) {
+          done(r.error());
+          return;
+        }
+        const RedisReply& reply = r.value();
+        if (reply.isError()) {
+          done(Error{"internal", "room script failed"});
+          return;
+        }
+        std::vector<std::string> parts;
+        for (const auto& e : reply.elements)
+          parts.push_back(e.type == RedisReply::Type::Integer ? std::to_string(e.integer) : e.str);
+        if (parts.empty()) {
+          done(Error{"internal", "room script gave no answer"});
+          return;
+        }
+        if (parts[0] == "err") {
+          done(scriptError(parts.size() > 1 ? parts[1] : "internal",
+                           parts.size() > 2 ? parts[2] : ""));
+          return;
+        }
+        done(std::move(parts));
+      });
 }
 
 void LiveRoom::perform(const std::string& room, const Actor& actor, Action action, const json& args,
@@ -405,7 +405,7 @@ void LiveRoom::perform(const std::string& room, const Actor& actor, Action actio
       if (!client_id)
         return fail(client_id.error());
       if (!client_id->empty())
-        dedup_key = keyPrefix(room) + "dedup:" + actor.sub + ":" + client_id.value();
+        dedup_key = rooms::keys::dedup(room, actor.sub, client_id.value());
       break;
     }
     default:

@@ -20,19 +20,13 @@
 #include "core/redis.h"
 #include "core/result.h"
 #include "rooms/access.h"
+#include "rooms/actor.h"
+#include "rooms/events.h"
 
 namespace jobcast::live {
 
-// Who is acting: anonymous viewers have no subject and may only read.
-struct Actor {
-  std::string sub;
-  std::string name;
-  std::optional<Role> role;  // empty: anonymous viewer
-  std::string employer;      // the employer the token acts for (employer staff)
-  bool staff = false;        // this room's employer, a counsellor it lists or an admin
-  rooms::Standing standing;  // where the token stands in the room (rooms/access.h)
-  bool anonymous() const { return !role.has_value(); }
-};
+// Who is acting (rooms/actor.h): anonymous viewers have no subject and may only read.
+using rooms::Actor;
 
 enum class Action {
   ChatSend,
@@ -69,7 +63,8 @@ struct Limits {
   size_t caption_max_chars = 1000;
   int64_t mute_max_s = 7 * 24 * 3600;
   int64_t slowmode_max_s = 3600;
-  std::vector<std::string> blocked_words;  // masked in chat and questions
+  std::vector<std::string> blocked_words;               // masked in chat and questions
+  int64_t events_maxlen = rooms::kDefaultEventsMaxlen;  // the room's event stream bound
 };
 
 // Masks each blocked word (ASCII case-insensitive, whole words) with '*'.
@@ -114,7 +109,7 @@ class RoomsPort {
                      std::function<void(Result<nlohmann::json>)> done) = 0;
 };
 
-// A RoomsPort that reads only the room hash (jc:{r:ROOM}:room): no jobs, no apply.
+// A RoomsPort that reads only the room hash (rooms::keys::room): no jobs, no apply.
 std::unique_ptr<RoomsPort> makeRoomHashPort();
 
 class LiveRoom {
@@ -122,9 +117,6 @@ class LiveRoom {
   using Reply = std::function<void(Result<nlohmann::json>)>;
 
   LiveRoom(RedisClient& redis, Limits limits, RoomsPort* rooms);
-
-  static std::string keyPrefix(const std::string& room) { return "jc:{r:" + room + "}:"; }
-  static std::string eventsKey(const std::string& room) { return keyPrefix(room) + "events"; }
 
   // Checks the arguments of `action`, authorizes `actor`, runs it. The reply
   // holds what the ack carries, or an error (code + message).
@@ -144,7 +136,7 @@ class LiveRoom {
 
  private:
   // dedup_key: the request's client_id key (see event.lua), or empty.
-  void run(const RedisScript& script, const std::string& room, std::vector<std::string> args,
+  void run(const rooms::RoomScript& script, const std::string& room, std::vector<std::string> args,
            const std::string& dedup_key,
            std::function<void(Result<std::vector<std::string>>)> done);
 
@@ -152,7 +144,7 @@ class LiveRoom {
   Limits limits_;
   WordFilter filter_;
   RoomsPort* rooms_;
-  std::map<std::string, RedisScript> scripts_;
+  std::map<std::string, rooms::RoomScript> scripts_;
 };
 
 }  // namespace jobcast::live

@@ -3,6 +3,6 @@
 local target = ARGV[1]
 redis.call('SADD', P .. 'bans', target)
 redis.call('HDEL', P .. 'mutes', target)
-local ev = emit('user.banned', {sub = target}, 'all')
+local ev = emit(EVENTS, 'user.banned', {sub = target}, 'all')
 if queue_remove(target, 'banned') then emit_queue() end
 return {'ok', target, ev}

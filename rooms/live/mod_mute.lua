@@ -7,6 +7,6 @@ if seconds == 0 then
 else
   redis.call('HSET', P .. 'mutes', target, now + seconds * 1000)
 end
-local ev = emit('user.muted', {sub = target, seconds = seconds, ['until'] = now + seconds * 1000},
+local ev = emit(EVENTS, 'user.muted', {sub = target, seconds = seconds, ['until'] = now + seconds * 1000},
                 'all')
 return {'ok', target, ev}

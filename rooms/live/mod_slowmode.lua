@@ -5,5 +5,5 @@ if seconds == 0 then
 else
   redis.call('SET', P .. 'slowmode', seconds)
 end
-local ev = emit('slowmode.changed', {seconds = seconds}, 'all')
+local ev = emit(EVENTS, 'slowmode.changed', {seconds = seconds}, 'all')
 return {'ok', tostring(seconds), ev}

@@ -19,7 +19,7 @@ local total = 0
 for _, v in ipairs(redis.call('HVALS', P .. 'viewers')) do total = total + tonumber(v) end
 if tonumber(redis.call('GET', P .. 'viewers:total') or '-1') ~= total then
   redis.call('SET', P .. 'viewers:total', total)
-  emit('viewers.changed', {count = total}, 'all')
+  emit(EVENTS, 'viewers.changed', {count = total}, 'all')
 end
 -- Queued people still connected somewhere stay; the others leave after the grace.
 for i = 5, #ARGV do

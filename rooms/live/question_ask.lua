@@ -10,6 +10,6 @@ local id = 'q' .. redis.call('INCR', P .. 'seq')
 redis.call('HSET', P .. 'q:' .. id, 'id', id, 'from', sub, 'name', name, 'text', text,
            'votes', 0, 'answered', 0, 'at', now)
 redis.call('ZADD', P .. 'questions', 0, id)
-local ev = emit('question.asked', {id = id, from = sub, name = name, text = text, votes = 0,
+local ev = emit(EVENTS, 'question.asked', {id = id, from = sub, name = name, text = text, votes = 0,
                                    at = now}, 'all')
 return dedup_keep({'ok', id, ev})

@@ -10,5 +10,5 @@ if redis.call('SADD', P .. 'q:' .. qid .. ':voters', sub) == 0 then
 end
 local votes = redis.call('HINCRBY', P .. 'q:' .. qid, 'votes', 1)
 redis.call('ZADD', P .. 'questions', votes, qid)
-local ev = emit('question.voted', {id = qid, votes = votes}, 'all')
+local ev = emit(EVENTS, 'question.voted', {id = qid, votes = votes}, 'all')
 return dedup_keep({'ok', tostring(votes), ev})

@@ -17,7 +17,7 @@ redis.call('SET', P .. 'queue:last_next', now)
 queue_remove(sub, 'interview')
 local offer = {call_id = call, jobseeker = {sub = sub, name = name},
                employer = {sub = esub, name = ename}, at = now}
-emit('interview.offer', offer, 'user:' .. sub)
-local ev = emit('interview.offer', offer, 'user:' .. esub)
+emit(EVENTS, 'interview.offer', offer, 'user:' .. sub)
+local ev = emit(EVENTS, 'interview.offer', offer, 'user:' .. esub)
 emit_queue()
 return dedup_keep({'ok', sub, ev, name, call})

@@ -64,7 +64,7 @@ void checkOne(fuzz::Choices& c) {
   auto action = live::parseAction(frame.type);
   if (!action)
     std::abort();  // decodeFrame let an unknown type through
-  live::Actor actor;
+  rooms::Actor actor;
   actor.sub = "fuzz-user";
   actor.name = "Fuzz";
   switch (c.below(6)) {

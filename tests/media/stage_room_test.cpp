@@ -18,6 +18,7 @@
 #include "core/jwt.h"
 #include "media/stage_mixer.h"
 #include "media/whip_client.h"
+#include "rooms/keys.h"
 #include "tests/media/decode.h"
 #include "tests/media/media_test_util.h"
 #include "tests/support/http_client.h"
@@ -240,6 +241,39 @@ TEST(StageRoom, GuestsAndInterpreterJoinAndLeaveTheLiveProgramme) {
   EXPECT_TRUE(d.finished) << d.error;
   EXPECT_GT(d.video_frames, 150);  // well over ten seconds on air at 30 fps
   EXPECT_GT(d.audio_buffers, 150);
+}
+
+// The media follows the room's event stream: taking a guest off the stage over
+// REST appends stage.changed, and the node holding the room's media ends the
+// guest's session on that event (there is no periodic re-read of the stage).
+TEST(StageRoom, GuestTakenOffTheStageLeavesTheMediaOnTheEvent) {
+  RedisServer redis;
+  redis.start();
+  redis.command({"HSET", rooms::keys::room("r1"), "id", "r1", "status", "live", "employer_id",
+                 "emp1", "counsellors", R"(["c1"])"});
+  Jobcastd node({.redis = redis.address()});
+  node.start();
+  const std::string employer = token("emp1", Role::Employer);
+  const std::string counsellor = token("c1", Role::Counsellor);
+  auto guests = [&] {
+    return httpGet(node.url("/api/v1/rooms/r1/media")).json().value("guests", nlohmann::json());
+  };
+
+  auto main = publish(node, employer, {.width = 320, .height = 180});
+  ASSERT_EQ(main.response.status, 201) << main.response.body;
+  stageRequest(node, "PUT", "c1", employer, R"({"slot":"guest","name":"Ms Li"})");
+  auto guest = publish(node, counsellor, {.width = 160, .height = 90, .pattern = "red"});
+  ASSERT_EQ(guest.response.status, 201) << guest.response.body;
+  ASSERT_EQ(guests(), nlohmann::json({"c1"}));
+
+  // Off the stage: the stage.changed event ends the guest's session.
+  stageRequest(node, "DELETE", "c1", employer);
+  EXPECT_TRUE(eventually([&] { return guests() == nlohmann::json::array(); }, 10s)) << guests();
+  HttpRequest del{.method = "DELETE", .url = node.url(guest.client->resource)};
+  del.headers = {{"Authorization", "Bearer " + counsellor}};
+  EXPECT_EQ(http(del).status, 404) << "the guest's WHIP session is still up";
+  // The main publisher stays on air.
+  EXPECT_EQ(httpGet(node.url("/api/v1/rooms/r1/media")).json()["stage"], "live");
 }
 
 }  // namespace

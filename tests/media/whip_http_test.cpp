@@ -11,6 +11,7 @@
 
 #include "core/jwt.h"
 #include "media/whip_client.h"
+#include "rooms/keys.h"
 #include "tests/media/decode.h"
 #include "tests/support/http_client.h"
 #include "tests/support/jobcastd.h"
@@ -47,7 +48,7 @@ struct Node {
     node->start();
   }
   void room(const std::string& id, const std::string& status, const std::string& employer) {
-    redis.command({"HSET", "jc:{r:" + id + "}:room", "id", id, "status", status, "employer_id",
+    redis.command({"HSET", rooms::keys::room(id), "id", id, "status", status, "employer_id",
                    employer, "counsellors", R"(["c1"])"});
   }
   HttpResponse post(const std::string& room, const std::string& sdp, const std::string& bearer,
@@ -336,7 +337,12 @@ TEST(Whip, EndedRoomDropsItsHlsAndKeepsRecordings) {
   media::WhipClient client;
   ASSERT_EQ(n.publish(client, "r1", token(Role::Employer, "emp1", {"r1"})).status, 201);
   ASSERT_TRUE(eventually([&] { return n.segments("r1", "source").size() >= 2; }, 20s));
+  // The room ends as rooms/transition_room.lua ends it: the status, then its
+  // room.status event, which the node holding the media follows.
   n.room("r1", "ended", "emp1");
+  std::string id = n.redis.command({"XADD", rooms::keys::events("r1"), "*", "kind", "room.status",
+                                    "data", R"({"status":"ended","at":0})", "aud", "all"});
+  n.redis.command({"PUBLISH", rooms::keys::notify("r1"), id});
   ASSERT_TRUE(
       eventually([&] { return httpGet(n.node->url("/hls/r1/master.m3u8")).status == 404; }, 10s));
   EXPECT_FALSE(std::filesystem::exists(n.node->dataDir() + "/hls/r1"));

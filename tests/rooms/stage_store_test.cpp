@@ -69,10 +69,10 @@ class StageStoreTest : public ::testing::Test {
 TEST_F(StageStoreTest, CounsellorJoiningMakesTheCompositeAndAnnouncesIt) {
   auto main = put(employer, StageSlot::Main, "emp1", "Acme Foods");
   ASSERT_TRUE(main.ok()) << main.error().message;
-  EXPECT_EQ(main->stage.layout(), StageLayout::Passthrough);
+  EXPECT_EQ(main->stage.layout, StageLayout::Passthrough);
   auto guest = put(counsellor, StageSlot::Guest, "c1", "Ms Li, counsellor");
   ASSERT_TRUE(guest.ok());
-  EXPECT_EQ(guest->stage.layout(), StageLayout::Composite);
+  EXPECT_EQ(guest->stage.layout, StageLayout::Composite);
   EXPECT_EQ(guest->stage.version, 2);
   ASSERT_EQ(guest->stage.guests.size(), 1u);
   EXPECT_EQ(guest->stage.guests[0].name, "Ms Li, counsellor");
@@ -89,7 +89,7 @@ TEST_F(StageStoreTest, CounsellorJoiningMakesTheCompositeAndAnnouncesIt) {
   // Leaving returns to passthrough; the stored stage agrees.
   auto left = remove(counsellor, "c1");
   ASSERT_TRUE(left.ok());
-  EXPECT_EQ(left->stage.layout(), StageLayout::Passthrough);
+  EXPECT_EQ(left->stage.layout, StageLayout::Passthrough);
   EXPECT_EQ(left->stage.toJson()["guests"], nlohmann::json::array());
   std::optional<Result<Stage>> stored;
   store->get("r1", [&](Result<Stage> s) { stored = s; });
@@ -104,7 +104,7 @@ TEST_F(StageStoreTest, InterpreterVariantExistsOnlyWhileOnStage) {
   auto on = put(counsellor, StageSlot::Interpreter, "i1", "Sign interpreter");
   ASSERT_TRUE(on.ok());
   EXPECT_TRUE(on->stage.interpreterVariant());
-  EXPECT_EQ(on->stage.layout(), StageLayout::Passthrough);
+  EXPECT_EQ(on->stage.layout, StageLayout::Passthrough);
   auto off = remove(employer, "i1");
   ASSERT_TRUE(off.ok());
   EXPECT_FALSE(off->stage.interpreterVariant());

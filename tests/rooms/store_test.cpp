@@ -144,6 +144,23 @@ TEST_F(StoreTest, RoomLifecycleRefusesIllegalTransitions) {
   EXPECT_EQ(json::parse(kinds[3]["data"])["status"], "ended");
 }
 
+// The stream's bound reaches every script's emit from the options (the
+// config's redis.events_maxlen), not from a number in the scripts.
+TEST_F(StoreTest, EventStreamIsBoundedByTheConfiguredLength) {
+  seed();
+  RoomStore bounded(loop, client, DataCipher::fromHex(kKey).value(), {.events_maxlen = 10});
+  for (int i = 0; i < 300; ++i) {
+    auto pinned = wait<JobCard>([&](auto done) { bounded.pinJob(room_id, job_id, owner, done); });
+    ASSERT_TRUE(pinned.ok()) << pinned.error().message;
+  }
+  // MAXLEN ~ trims whole stream nodes (100 entries each): far fewer than the
+  // 302 appended, but at least the bound.
+  int64_t length = std::stoll(redis.command({"XLEN", keys::events(room_id)}));
+  EXPECT_LT(length, 200);
+  EXPECT_GE(length, 10);
+  EXPECT_EQ(events().back()["kind"], "job.pinned");
+}
+
 TEST_F(StoreTest, UnverifiedEmployerCannotGoLive) {
   ASSERT_TRUE(wait<Employer>([&](auto done) {
                 store.createEmployer({"newco", "New Co"}, admin, done);

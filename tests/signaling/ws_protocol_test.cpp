@@ -97,7 +97,7 @@ TEST(LiveRoom, AuthorizationFollowsRolesAndTheRoomsLists) {
   // The room "r" of employer "e", listing counsellor "k" and captioner "c".
   rooms::Membership room{"r", "e", {"k"}, {"c"}, {}};
   auto actor = [&](const std::string& sub, Role role, const std::string& employer = "") {
-    live::Actor a{sub, sub, role, employer, false};
+    rooms::Actor a{sub, sub, role, employer, false};
     a.standing = live::standingOf("r", a,
                                   {{"room",
                                     {{"employer_id", room.employer_id},
@@ -105,7 +105,7 @@ TEST(LiveRoom, AuthorizationFollowsRolesAndTheRoomsLists) {
                                      {"captioners", R"(["c"])"}}}});
     return a;
   };
-  live::Actor anon;
+  rooms::Actor anon;
   EXPECT_EQ(live::authorize(anon, live::Action::ChatSend).error().code, "unauthorized");
   auto js = actor("js", Role::Jobseeker);
   EXPECT_TRUE(live::authorize(js, live::Action::QueueJoin));

@@ -1,0 +1,113 @@
+#pragma once
+// Every Redis key and channel name Jobcast uses, built in one place
+// (docs/redis-schema.md). All keys of one room share the prefix
+// "jc:{r:ROOM}:": the hash tag {r:ROOM} puts them on one cluster slot, so a
+// room's Lua script may touch any of them. The Lua side names the same
+// suffixes in rooms/prelude.lua.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace jobcast::rooms::keys {
+
+// "jc:{r:ROOM}:" — every key of the room starts with it. Live-room scripts
+// get it as KEYS[1] and append suffixes.
+inline std::string roomPrefix(std::string_view room_id) {
+  std::string k = "jc:{r:";
+  k.append(room_id);
+  k += "}:";
+  return k;
+}
+
+namespace detail {
+inline std::string inRoom(std::string_view room_id, std::string_view suffix) {
+  std::string k = roomPrefix(room_id);
+  k.append(suffix);
+  return k;
+}
+}  // namespace detail
+
+// ---- one room ----
+inline std::string room(std::string_view id) {  // hash: the room
+  return detail::inRoom(id, "room");
+}
+inline std::string events(std::string_view id) {  // stream of room events
+  return detail::inRoom(id, "events");
+}
+inline std::string notify(std::string_view id) {  // pub/sub: entry id of each new event
+  return detail::inRoom(id, "notify");
+}
+inline std::string audit(std::string_view id) {  // stream: reads of personal data
+  return detail::inRoom(id, "audit");
+}
+inline std::string jobs(std::string_view id) {  // hash job id -> job JSON
+  return detail::inRoom(id, "jobs");
+}
+inline std::string jobOrder(std::string_view id) {  // list of job ids, as presented
+  return detail::inRoom(id, "job_order");
+}
+inline std::string applications(std::string_view id) {  // hash app id -> application JSON
+  return detail::inRoom(id, "apps");
+}
+inline std::string applicationByUser(std::string_view id) {  // hash "SUB|JOB" -> app id
+  return detail::inRoom(id, "app_by_user");
+}
+inline std::string applicationOrder(std::string_view id) {  // list of app ids, oldest first
+  return detail::inRoom(id, "app_order");
+}
+inline std::string counts(std::string_view id) {  // hash of anonymous counters
+  return detail::inRoom(id, "counts");
+}
+inline std::string stage(std::string_view id) {  // string: the stage as JSON (rooms/stage.h)
+  return detail::inRoom(id, "stage");
+}
+inline std::string mediaNode(std::string_view id) {  // string: the room's media lease
+  return detail::inRoom(id, "media_node");
+}
+// string, 10 minutes: the first answer to a live-room write carrying client_id.
+inline std::string dedup(std::string_view id, std::string_view sub, std::string_view client_id) {
+  std::string k = detail::inRoom(id, "dedup:");
+  k.append(sub);
+  k += ':';
+  k.append(client_id);
+  return k;
+}
+
+// The PSUBSCRIBE pattern matching every room's notify channel.
+inline std::string notifyPattern() {
+  return notify("*");
+}
+// The room id inside a notify channel name; nullopt for any other name.
+inline std::optional<std::string> roomOfNotify(std::string_view channel) {
+  const std::string empty = notify("");  // the room id goes before its '}'
+  const std::string_view head = std::string_view(empty).substr(0, empty.find('}'));
+  const std::string_view tail = std::string_view(empty).substr(head.size());
+  if (channel.size() <= head.size() + tail.size() || channel.substr(0, head.size()) != head ||
+      channel.substr(channel.size() - tail.size()) != tail) {
+    return std::nullopt;
+  }
+  return std::string(channel.substr(head.size(), channel.size() - head.size() - tail.size()));
+}
+
+// ---- across rooms ----
+inline std::string roomIndex() {  // sorted set: room ids by creation
+  return "jc:rooms";
+}
+inline std::string applicationRooms() {  // hash app id -> room id
+  return "jc:app_rooms";
+}
+inline std::string employer(std::string_view employer_id) {  // hash
+  return "jc:{employers}:" + std::string(employer_id);
+}
+inline std::string employerIndex() {  // set of employer ids
+  return "jc:{employers}:all";
+}
+inline std::string profile(std::string_view user_id) {  // hash: sealed profile
+  return "jc:{u:" + std::string(user_id) + "}:profile";
+}
+inline std::string userApplications(std::string_view user_id) {  // set "ROOM/APP"
+  return "jc:{u:" + std::string(user_id) + "}:apps";
+}
+
+}  // namespace jobcast::rooms::keys
