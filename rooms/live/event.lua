@@ -8,10 +8,12 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- Appends one event to the room stream and wakes every node.
+-- Appends one event to the room stream and wakes every node. data is a table,
+-- or JSON text where cjson cannot say it (an empty list encodes as {}).
 local function emit(kind, data, aud)
+  local text = type(data) == 'table' and cjson.encode(data) or data
   local id = redis.call('XADD', P .. 'events', 'MAXLEN', '~', '10000', '*',
-    'kind', kind, 'data', cjson.encode(data), 'aud', aud)
+    'kind', kind, 'data', text, 'aud', aud)
   redis.call('PUBLISH', P .. 'notify', id)
   return id
 end
@@ -57,7 +59,7 @@ local function emit_queue()
     end
   end
   if n == 0 then
-    emit('queue.list', {length = 0, entries = cjson.decode('[]')}, 'staff')
+    emit('queue.list', '{"length":0,"entries":[]}', 'staff')
   else
     emit('queue.list', {length = n, entries = entries}, 'staff')
   end
