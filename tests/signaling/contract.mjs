@@ -297,7 +297,8 @@ async function journey() {
   await anon.event('chat.deleted');
   await emp.ok('mod.mute', { sub: 'js-2', seconds: 60 });
   await anon.event('user.muted');
-  await b.refused('chat.send', { text: 'three' }, 'muted');
+  const muted = await b.refused('chat.send', { text: 'three' }, 'muted');
+  expect(Number.isInteger(muted.retry_s) && muted.retry_s > 0 && muted.retry_s <= 60, `muted names retry_s: ${JSON.stringify(muted)}`);
   await emp.ok('mod.ban', { sub: 'js-3' });
   await anon.event('user.banned');
   await c.waitFor(() => false, 'the close').catch(() => {});
