@@ -154,23 +154,22 @@ export function jobOf(j) {
   };
 }
 
-// Room fields from GET /rooms/{id} or a WebSocket snapshot.
+// Room fields from GET /rooms/{id} (a ROOM with jobs, pinned and counts), a
+// rooms list item (a ROOM), or a welcome's snapshot (the stored room under
+// "room", the pinned JOB as "pinned_job"): signaling/schema/out/.
 export function roomOf(data) {
-  const r = (data && (data.room || data)) || {};
-  const jobsList = ((data && data.jobs) || []).map(jobOf);
-  const pinned = data && (data.pinned_job ?? r.pinned_job ?? data.pinned ?? r.pinned);
-  const pinnedId = pinned && typeof pinned === 'object' ? (pinned.id ?? pinned.job_id) : pinned;
+  const snapshot = typeof data.room === 'object';
+  const r = snapshot ? data.room : data;
+  const pinned = snapshot ? data.pinned_job : data.pinned;
   return {
     id: r.id,
-    title: r.title || '',
-    status: r.status || 'scheduled',
-    region: r.region,
-    employer: r.employer_name || (r.employer && (r.employer.name || r.employer)) || '',
-    startsAt: r.scheduled_at,
-    jobs: jobsList,
-    pinnedId: pinnedId ?? null,
-    pinnedJob: pinned && typeof pinned === 'object' ? jobOf(pinned) : null,
-    counts: (data && (data.counts || r.counts)) || {},
+    title: r.title,
+    status: r.status,
+    startsAt: Number(r.scheduled_at),
+    jobs: (data.jobs || []).map(jobOf),
+    pinnedId: pinned ? String(pinned.id) : (r.pinned_job || null),
+    pinnedJob: pinned ? jobOf(pinned) : null,
+    counts: data.counts || {},
   };
 }
 
