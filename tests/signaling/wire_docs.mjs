@@ -1,7 +1,8 @@
 // The docs and the wire schemas name the same things: every event kind and
 // action with a schema is in docs/websocket.md's tables and every name in those
 // tables has a schema; every /api/v1 route with a schema is listed in
-// docs/api.md and every route listed there has a reply schema.
+// docs/api.md and every route listed there has a reply schema; the pages
+// handle no event kind or frame type that has no schema.
 //
 // node tests/signaling/wire_docs.mjs
 
@@ -70,6 +71,17 @@ for (const s of [...input, ...output]) {
 problems.push(...compare('route', routes, documented, 'docs/api.md'));
 for (const r of documented) {
   if (!replied.has(r) && !NO_BODY.includes(r)) problems.push(`route ${r} has no reply schema in signaling/schema/out/`);
+}
+
+// The pages switch on event kinds and frame types: only ones the server sends.
+const frameTypes = new Set(output.filter((s) => s['x-frame']).map((s) => s['x-frame']));
+const pageDir = 'web-client/js';
+const pageFiles = [...readdirSync(path.join(root, pageDir)).filter((f) => f.endsWith('.js')).map((f) => `${pageDir}/${f}`),
+  ...readdirSync(path.join(root, pageDir, 'viewer')).filter((f) => f.endsWith('.js')).map((f) => `${pageDir}/viewer/${f}`)];
+for (const file of pageFiles) {
+  for (const m of read(file).matchAll(/case '([a-z][a-z._]*)':/g)) {
+    if (!kinds.has(m[1]) && !frameTypes.has(m[1])) problems.push(`${file} handles '${m[1]}', which the server never sends`);
+  }
 }
 
 for (const p of problems) console.error(`FAIL ${p}`);
