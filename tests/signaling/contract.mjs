@@ -345,6 +345,31 @@ async function journey() {
   for (const ch of [anon, emp, cons, cap, a, b, cons2, back]) ch.close();
 }
 
+// A demo node (--demo): its sign-in, and a room that is on air from the start.
+// Resolves when the node logs a line with this msg (its JSON log).
+function logged(msg) {
+  const seen = () => server.log().split('\n').some((line) => line.includes(`"msg":"${msg}"`));
+  return new Promise((resolve) => {
+    if (seen()) return resolve();
+    const look = () => { if (seen()) { server.child.stdout.off('data', look); server.child.stderr.off('data', look); resolve(); } };
+    server.child.stdout.on('data', look);
+    server.child.stderr.on('data', look);
+  });
+}
+
+async function demoJourney() {
+  await logged('demo room live');
+  const signedIn = await rest('POST', '/api/v1/demo/token', { body: { name: 'Ama' } });
+  expect(signedIn.status === 201, `demo token: ${JSON.stringify(signedIn.body)}`);
+  const viewer = await Channel.open('demo viewer', 'demo', signedIn.body.token);
+  expect(viewer.welcome.snapshot.room.status === 'live', 'the demo room is live');
+  await viewer.ok('question.ask', { text: 'Is there a canteen?' });
+  await rest('GET', '/api/v1/rooms/{id}', { params: { id: 'demo' } });
+  await rest('GET', '/api/v1/rooms/{id}/media', { params: { id: 'demo' } });
+  await rest('GET', '/api/v1/rooms/{room}/stage', { params: { room: 'demo' } });
+  viewer.close();
+}
+
 // ---- main ------------------------------------------------------------------------
 
 async function main() {
@@ -362,6 +387,14 @@ async function main() {
     await journey();
   } catch (e) {
     failures.push(`journey: ${e.stack || e}`);
+  } finally {
+    await server.stop();
+  }
+  server = await startServer(opts.jobcastd, { extraArgs: ['--demo'] });
+  try {
+    await demoJourney();
+  } catch (e) {
+    failures.push(`demo journey: ${e.stack || e}`);
   } finally {
     await server.stop();
   }
