@@ -37,8 +37,7 @@ class Jwt {
     int64_t clock_skew_s = 60;                // nbf and iat may be this far ahead of us
   };
   explicit Jwt(std::string secret) : secret_(std::move(secret)) {}
-  Jwt(std::string secret, Options options)
-      : secret_(std::move(secret)), options_(std::move(options)) {}
+  Jwt(std::string secret, Options options) : secret_(std::move(secret)), options_(options) {}
 
   std::string sign(const Claims& claims) const;
   // Checks structure (canonical base64url), algorithm (HS256 only), signature

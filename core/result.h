@@ -1,6 +1,7 @@
 #pragma once
 // A value or an error, for paths that cross C callbacks where exceptions must not.
 
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <variant>
@@ -10,6 +11,7 @@ namespace jobcast {
 struct Error {
   std::string code;     // stable, machine-readable ("redis_unavailable", "not_found", ...)
   std::string message;  // for people; never holds personal data
+  int64_t retry_s = 0;  // > 0: the same request can succeed after this many seconds
 };
 
 template <typename T>

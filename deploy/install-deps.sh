@@ -8,7 +8,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 packages=(
   # build
-  build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
+  build-essential cmake pkg-config clang libclang-rt-14-dev clang-format clang-tidy
   # libraries
   libglib2.0-dev libssl-dev zlib1g-dev libhiredis-dev nlohmann-json3-dev libvalijson-dev libyaml-cpp-dev
   libwebsockets-dev libwebsockets-evlib-glib

@@ -523,7 +523,7 @@ void LiveChannel::onAction(Conn& conn, const std::string& type, int64_t req, con
       return;
     Conn& conn = *it->second;
     if (!r) {
-      sendError(conn, req, r.error().code, r.error().message);
+      sendError(conn, req, r.error().code, r.error().message, r.error().retry_s);
       return;
     }
     sendText(conn, ackFrame(req, std::move(r.value())));
@@ -575,9 +575,9 @@ void LiveChannel::checkBound(Conn& conn) {
 }
 
 void LiveChannel::sendError(Conn& conn, const std::optional<int64_t>& req, const std::string& code,
-                            const std::string& message) {
+                            const std::string& message, int64_t retry_s) {
   metrics_.add("jobcast_ws_errors_total", {{"code", code}});
-  sendText(conn, errorFrame(req, code, message));
+  sendText(conn, errorFrame(req, code, message, retry_s));
   ErrorPolicy policy = errorPolicy(code);
   if (policy.close_code) {
     closeConn(conn, policy.close_code, code);

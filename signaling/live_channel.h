@@ -84,7 +84,7 @@ class LiveChannel {
   void enqueue(Conn& conn, const std::shared_ptr<const std::string>& frame);
   void checkBound(Conn& conn);
   void sendError(Conn& conn, const std::optional<int64_t>& req, const std::string& code,
-                 const std::string& message);
+                 const std::string& message, int64_t retry_s = 0);
   void closeConn(Conn& conn, uint16_t code, const std::string& reason);
   void strike(Conn& conn);
 

@@ -89,8 +89,10 @@ std::variant<Hello, FrameError> decodeHello(const ClientFrame& frame) {
 }
 
 std::string errorFrame(const std::optional<int64_t>& req, std::string_view code,
-                       std::string_view message) {
+                       std::string_view message, int64_t retry_s) {
   json j{{"type", "error"}, {"code", code}, {"message", message}};
+  if (retry_s > 0)
+    j["retry_s"] = retry_s;
   if (code == "invalid_field") {
     std::string field = rooms::fieldOf(Error{std::string(code), std::string(message)});
     if (!field.empty())

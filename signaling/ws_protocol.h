@@ -43,9 +43,10 @@ struct FrameError {
 std::variant<ClientFrame, FrameError> decodeFrame(std::string_view text, size_t max_bytes);
 std::variant<Hello, FrameError> decodeHello(const ClientFrame& frame);
 
-// An "invalid_field" error also carries "field", read from its message.
+// An "invalid_field" error also carries "field", read from its message;
+// retry_s > 0 is sent as "retry_s" (slow mode, chat rate: when to send again).
 std::string errorFrame(const std::optional<int64_t>& req, std::string_view code,
-                       std::string_view message);
+                       std::string_view message, int64_t retry_s = 0);
 std::string ackFrame(int64_t req, nlohmann::json fields);
 // data_json is spliced in as it is: the stream holds JSON written by our scripts.
 std::string eventFrame(std::string_view id, std::string_view kind, std::string_view data_json);

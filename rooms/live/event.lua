@@ -47,7 +47,7 @@ local function emit_queue()
     end
   end
   if n == 0 then
-    emit(EVENTS, 'queue.list', {length = 0, entries = cjson.decode('[]')}, 'staff')
+    emit(EVENTS, 'queue.list', '{"length":0,"entries":[]}', 'staff')
   else
     emit(EVENTS, 'queue.list', {length = n, entries = entries}, 'staff')
   end

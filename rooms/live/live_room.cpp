@@ -122,11 +122,11 @@ std::string roleText(const Actor& actor) {
 
 Error scriptError(const std::string& code, const std::string& detail) {
   if (code == "muted")
-    return Error{code, "you are muted for " + detail + " s more"};
+    return Error{code, "you are muted for " + detail + " s more", countAt({detail}, 0)};
   if (code == "slow_mode")
-    return Error{code, "slow mode: wait " + detail + " s"};
+    return Error{code, "slow mode: wait " + detail + " s", countAt({detail}, 0)};
   if (code == "rate_limited")
-    return Error{code, "too many messages: wait " + detail + " s"};
+    return Error{code, "too many messages: wait " + detail + " s", countAt({detail}, 0)};
   if (code == "banned")
     return Error{code, "you are banned from this room"};
   if (code == "already_voted")

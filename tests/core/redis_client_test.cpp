@@ -6,20 +6,12 @@
 #include <optional>
 
 #include "tests/support/redis_server.h"
+#include "tests/support/run_loop.h"
 
 namespace jobcast {
 namespace {
 
-// Runs the loop until `done` or the deadline; returns whether `done` became true.
-bool runUntil(Loop& loop, const std::function<bool()>& done,
-              std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done() && std::chrono::steady_clock::now() < deadline) {
-    g_main_context_iteration(loop.context(), FALSE);
-    g_usleep(1000);
-  }
-  return done();
-}
+using test::runUntil;
 
 TEST(RedisAddress, Parses) {
   EXPECT_EQ(RedisAddress::parse("127.0.0.1:6380")->port, 6380);

@@ -10,6 +10,7 @@
 #include "core/loop.h"
 #include "media/media_service.h"
 #include "media/whip_client.h"
+#include "tests/support/run_loop.h"
 #include "tests/support/temp_dir.h"
 
 namespace jobcast::media {
@@ -17,17 +18,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Runs the loop until fn() is true or the timeout passes (the watchdog).
-bool pumpUntil(Loop& loop, const std::function<bool()>& fn, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!fn()) {
-    if (std::chrono::steady_clock::now() > deadline)
-      return false;
-    g_main_context_iteration(loop.context(), FALSE);
-    g_usleep(2000);
-  }
-  return true;
-}
+using test::runUntil;
 
 struct Fixture {
   test::TempDir dir{"jobcast-media"};
@@ -50,7 +41,7 @@ struct Fixture {
     std::optional<Result<MediaService::Published>> result;
     media->publish(room, offer.value(), who,
                    [&](Result<MediaService::Published> r) { result = r; });
-    if (!pumpUntil(
+    if (!runUntil(
             loop, [&] { return result.has_value(); }, 10s))
       return Error{"timeout", "no answer"};
     if (!*result)
@@ -70,7 +61,7 @@ TEST(MediaService, PublishFillsEveryRendition) {
   EXPECT_NE(published->answer_sdp.find("a=candidate"), std::string::npos) << published->answer_sdp;
   if (g_getenv("JOBCAST_TEST_DEBUG"))
     std::fprintf(stderr, "%s\n", published->answer_sdp.c_str());
-  ASSERT_TRUE(pumpUntil(
+  ASSERT_TRUE(runUntil(
       f.loop,
       [&] {
         auto* hls = f.media->hls("room1");
@@ -107,7 +98,7 @@ TEST(MediaService, PublisherKeyframesOnRequestStillGiveOneSecondSegments) {
   WhipClient client(long_gop);
   auto published = f.publish("room1", client);
   ASSERT_TRUE(published) << published.error().message;
-  ASSERT_TRUE(pumpUntil(
+  ASSERT_TRUE(runUntil(
       f.loop,
       [&] {
         auto* hls = f.media->hls("room1");
@@ -165,7 +156,7 @@ TEST(MediaLeak, TwentyPublishTeardownRoundsLeaveNothingBehind) {
       ASSERT_TRUE(published) << "round " << round << ": " << published.error().message;
       // Media flows through the whole ladder before teardown.
       bool connected = false;
-      ASSERT_TRUE(pumpUntil(
+      ASSERT_TRUE(runUntil(
           f.loop,
           [&] {
             connected = connected || client.waitConnected(1ms);
@@ -173,23 +164,23 @@ TEST(MediaLeak, TwentyPublishTeardownRoundsLeaveNothingBehind) {
           },
           10s))
           << "round " << round;
-      pumpUntil(
+      runUntil(
           f.loop, [] { return false; }, 700ms);
       client.stop();
       ASSERT_TRUE(f.media->endSession("leak", published->session));
     }
-    ASSERT_TRUE(pumpUntil(
+    ASSERT_TRUE(runUntil(
         f.loop, [&] { return f.media->pipelines() == 0; }, 10s))
         << "round " << round;
     if (round == 3) {
-      pumpUntil(
+      runUntil(
           f.loop, [] { return false; }, 300ms);
       objects_after_warmup = liveGstObjects();
       fds_after_warmup = countEntries("/proc/self/fd");
       threads_after_warmup = countEntries("/proc/self/task");
     }
   }
-  pumpUntil(
+  runUntil(
       f.loop, [] { return false; }, 300ms);
   long objects = liveGstObjects();
   // A leaked pipeline is hundreds of objects; allow a little for caches.
@@ -199,7 +190,7 @@ TEST(MediaLeak, TwentyPublishTeardownRoundsLeaveNothingBehind) {
   }
   // Streaming threads of a torn-down pipeline exit a little later on a loaded
   // machine: give them time, but a leaked pipeline keeps them for good.
-  pumpUntil(
+  runUntil(
       f.loop,
       [&] {
         return countEntries("/proc/self/task") <= threads_after_warmup + 4 &&
@@ -218,7 +209,7 @@ TEST(MediaLeak, GuestsJoiningAndLeavingTheStageLeaveNothingBehind) {
   WhipClient employer;
   auto main = f.publish("stage", employer);
   ASSERT_TRUE(main) << main.error().message;
-  ASSERT_TRUE(pumpUntil(
+  ASSERT_TRUE(runUntil(
       f.loop,
       [&] { return f.media->onStage("stage") && f.media->onStage("stage")->mediaFlowing(); }, 15s));
   size_t fds_after_warmup = 0, threads_after_warmup = 0;
@@ -228,26 +219,26 @@ TEST(MediaLeak, GuestsJoiningAndLeavingTheStageLeaveNothingBehind) {
       MediaService::Participant who{MediaService::Participant::Slot::Guest, "c1", "Counsellor"};
       auto published = f.publish("stage", guest, who);
       ASSERT_TRUE(published) << "round " << round << ": " << published.error().message;
-      ASSERT_TRUE(pumpUntil(
+      ASSERT_TRUE(runUntil(
           f.loop, [&] { return f.media->onStage("stage")->composite(); }, 15s))
           << "round " << round;
-      pumpUntil(
+      runUntil(
           f.loop, [] { return false; }, 500ms);
       guest.stop();
       ASSERT_TRUE(f.media->endGuest("stage", "c1"));
       EXPECT_FALSE(f.media->onStage("stage")->composite());
     }
-    ASSERT_TRUE(pumpUntil(
+    ASSERT_TRUE(runUntil(
         f.loop, [&] { return f.media->pipelines() == 1; }, 10s))
         << "round " << round;
     if (round == 3) {
-      pumpUntil(
+      runUntil(
           f.loop, [] { return false; }, 300ms);
       fds_after_warmup = countEntries("/proc/self/fd");
       threads_after_warmup = countEntries("/proc/self/task");
     }
   }
-  pumpUntil(
+  runUntil(
       f.loop,
       [&] {
         return countEntries("/proc/self/task") <= threads_after_warmup + 4 &&
@@ -280,7 +271,7 @@ TEST(MediaService, RefusesOffersWithoutH264) {
 
   std::optional<Result<MediaService::Published>> refused;
   f.media->publish("room1", vp8, {}, [&](auto r) { refused = r; });
-  ASSERT_TRUE(pumpUntil(
+  ASSERT_TRUE(runUntil(
       f.loop, [&] { return refused.has_value(); }, 10s));
   ASSERT_FALSE(*refused) << "a VP8-only offer was accepted";
   EXPECT_EQ(refused->error().code, "bad_sdp");
@@ -289,7 +280,7 @@ TEST(MediaService, RefusesOffersWithoutH264) {
 
   std::optional<Result<MediaService::Published>> accepted;
   f.media->publish("room1", offer.value(), {}, [&](auto r) { accepted = r; });
-  ASSERT_TRUE(pumpUntil(
+  ASSERT_TRUE(runUntil(
       f.loop, [&] { return accepted.has_value(); }, 10s));
   EXPECT_TRUE(*accepted) << accepted->error().message;
   client.stop();

@@ -25,6 +25,7 @@
 #include "tests/support/jobcastd.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/tokens.h"
 #include "tests/support/whep_client.h"
 
 namespace jobcast::test {
@@ -33,17 +34,8 @@ namespace {
 using namespace std::chrono_literals;
 using media::StageMixer;
 
-const char kSecret[] =
-    "test-secret-0123456789abcdef-0123456789";  // the fixture's JOBCAST_JWT_SECRET
-
 std::string token(const std::string& sub, Role role) {
-  Claims c;
-  c.sub = sub;
-  c.role = role;
-  c.rooms = {"r1"};
-  c.iat = static_cast<int64_t>(std::time(nullptr));
-  c.exp = c.iat + 3600;
-  return Jwt(kSecret).sign(c);
+  return signToken(role, sub, {"r1"});
 }
 
 struct Publisher {

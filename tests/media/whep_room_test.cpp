@@ -14,6 +14,7 @@
 #include "tests/support/jobcastd.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/tokens.h"
 #include "tests/support/whep_client.h"
 
 namespace jobcast::test {
@@ -21,17 +22,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const char kSecret[] =
-    "test-secret-0123456789abcdef-0123456789";  // the fixture's JOBCAST_JWT_SECRET
-
 std::string employerToken() {
-  Claims c;
-  c.sub = "emp1";
-  c.role = Role::Employer;
-  c.rooms = {"r1"};
-  c.iat = static_cast<int64_t>(std::time(nullptr));
-  c.exp = c.iat + 3600;
-  return Jwt(kSecret).sign(c);
+  return signToken(Role::Employer, "emp1", {"r1"});
 }
 
 TEST(WhepRoom, ViewerWatchesAPublishedRoomAndIsReleasedWhenItEnds) {

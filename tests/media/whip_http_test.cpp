@@ -16,22 +16,15 @@
 #include "tests/support/http_client.h"
 #include "tests/support/jobcastd.h"
 #include "tests/support/redis_server.h"
+#include "tests/support/tokens.h"
 
 namespace jobcast::test {
 namespace {
 
 using namespace std::chrono_literals;
 
-const char kSecret[] = "test-secret-0123456789abcdef-0123456789";
-
 std::string token(Role role, const std::string& sub, std::vector<std::string> rooms) {
-  Claims c;
-  c.sub = sub;
-  c.role = role;
-  c.rooms = std::move(rooms);
-  c.iat = static_cast<int64_t>(std::time(nullptr));
-  c.exp = c.iat + 3600;
-  return Jwt(kSecret).sign(c);
+  return signToken(role, sub, std::move(rooms));
 }
 
 struct Node {

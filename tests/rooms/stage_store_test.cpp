@@ -8,6 +8,7 @@
 
 #include "rooms/stage.h"
 #include "tests/support/redis_server.h"
+#include "tests/support/run_loop.h"
 
 namespace jobcast::rooms {
 namespace {
@@ -34,14 +35,7 @@ class StageStoreTest : public ::testing::Test {
     ASSERT_TRUE(pump([&] { return redis->ready(); }));
     store = std::make_unique<StageStore>(*redis);
   }
-  bool pump(const std::function<bool()>& done) {
-    auto deadline = std::chrono::steady_clock::now() + 5s;
-    while (!done() && std::chrono::steady_clock::now() < deadline) {
-      g_main_context_iteration(loop.context(), FALSE);
-      std::this_thread::sleep_for(1ms);
-    }
-    return done();
-  }
+  bool pump(const std::function<bool()>& done) { return test::runUntil(loop, done); }
   Result<StageChange> put(const Claims& actor, StageSlot slot, const std::string& sub,
                           const std::string& name) {
     std::optional<Result<StageChange>> out;

@@ -9,6 +9,7 @@
 
 #include "routing/media_lease.h"
 #include "tests/support/redis_server.h"
+#include "tests/support/run_loop.h"
 
 namespace jobcast {
 namespace {
@@ -24,14 +25,7 @@ class MediaLeaseTest : public ::testing::Test {
     redis->start();
     ASSERT_TRUE(pump([&] { return redis->ready(); }));
   }
-  bool pump(const std::function<bool()>& done) {
-    auto deadline = std::chrono::steady_clock::now() + 5s;
-    while (!done() && std::chrono::steady_clock::now() < deadline) {
-      g_main_context_iteration(loop.context(), FALSE);
-      std::this_thread::sleep_for(1ms);
-    }
-    return done();
-  }
+  bool pump(const std::function<bool()>& done) { return test::runUntil(loop, done); }
   MediaLease::Claim claim(MediaLease& lease, const std::string& room = "r1") {
     std::optional<Result<MediaLease::Claim>> out;
     lease.claim(room, [&](Result<MediaLease::Claim> r) { out = r; });

@@ -17,6 +17,7 @@
 #include "tests/support/jobcastd.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/tokens.h"
 #include "tests/support/whep_client.h"
 
 namespace jobcast::test {
@@ -24,18 +25,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const char kSecret[] =
-    "test-secret-0123456789abcdef-0123456789";  // the fixture's JOBCAST_JWT_SECRET
 const char kLeaseKey[] = "jc:{r:r1}:media_node";
 
 std::string employerToken() {
-  Claims c;
-  c.sub = "emp1";
-  c.role = Role::Employer;
-  c.rooms = {"r1"};
-  c.iat = static_cast<int64_t>(std::time(nullptr));
-  c.exp = c.iat + 3600;
-  return Jwt(kSecret).sign(c);
+  return signToken(Role::Employer, "emp1", {"r1"});
 }
 
 HttpResponse postSdp(const std::string& url, const std::string& sdp, bool token) {
@@ -228,13 +221,7 @@ TEST_F(MediaOwnerTest, RefusedPublishersTouchNoLease) {
   EXPECT_EQ(post("ghost", "junk.junk.junk").status, 401);
   EXPECT_EQ(redis.command({"EXISTS", "jc:{r:ghost}:media_node"}), "0");
   // A valid token for a room that does not exist: 404, no lease.
-  Claims c;
-  c.sub = "c9";
-  c.role = Role::Counsellor;
-  c.rooms = {"*"};
-  c.iat = static_cast<int64_t>(std::time(nullptr));
-  c.exp = c.iat + 3600;
-  std::string stranger = Jwt(kSecret).sign(c);
+  std::string stranger = signToken(Role::Counsellor, "c9", {"*"});
   EXPECT_EQ(post("ghost", stranger).status, 404);
   EXPECT_EQ(redis.command({"EXISTS", "jc:{r:ghost}:media_node"}), "0");
   // A counsellor with a token for every room whom r1 does not list: 403.

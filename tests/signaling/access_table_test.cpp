@@ -18,6 +18,7 @@
 #include "tests/support/jobcastd.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/tokens.h"
 #include "tests/support/ws_client.h"
 
 namespace jobcast::test {
@@ -25,8 +26,6 @@ namespace {
 
 using nlohmann::json;
 
-const char kSecret[] =
-    "test-secret-0123456789abcdef-0123456789";  // the fixture's JOBCAST_JWT_SECRET
 const std::vector<std::string> kRoles = {"admin",       "employer",  "counsellor", "captioner",
                                          "interpreter", "jobseeker", "anonymous"};
 
@@ -104,7 +103,7 @@ class AccessTable : public ::testing::Test {
     c.role = kWho.at(role).first;
     c.sub = kWho.at(role).second;
     c.name = c.sub;
-    return Jwt(kSecret).sign(c);
+    return Jwt(kJwtSecret).sign(c);
   }
 
   HttpResponse call(const std::string& method, const std::string& path, const std::string& bearer,

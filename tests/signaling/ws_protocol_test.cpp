@@ -50,6 +50,15 @@ TEST(WsProtocol, HelloNeedsARoomIdAndAStreamIdForSince) {
   EXPECT_FALSE(h.token);
 }
 
+TEST(WsProtocol, ErrorFramesCarryRetrySecondsOnlyWhenThereAreSome) {
+  auto slowed = nlohmann::json::parse(ws::errorFrame(7, "slow_mode", "slow mode: wait 12 s", 12));
+  EXPECT_EQ(slowed["retry_s"], 12);
+  EXPECT_EQ(slowed["req"], 7);
+  auto plain = nlohmann::json::parse(ws::errorFrame(std::nullopt, "banned", "you are banned"));
+  EXPECT_FALSE(plain.contains("retry_s"));
+  EXPECT_FALSE(plain.contains("req"));
+}
+
 TEST(WsProtocol, EventFramesSpliceTheStoredJson) {
   auto j = nlohmann::json::parse(ws::eventFrame("1-0", "chat.message", R"({"text":"a\"b"})"));
   EXPECT_EQ(j["type"], "event");

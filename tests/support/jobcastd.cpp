@@ -13,6 +13,8 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/support/tokens.h"
+
 #ifndef JOBCAST_BINARY
 #error "JOBCAST_BINARY must name the jobcastd under test"
 #endif
@@ -73,7 +75,7 @@ void Jobcastd::start() {
     argv.insert(argv.end(), {"--redis", options_.redis});
   argv.insert(argv.end(), options_.args.begin(), options_.args.end());
   std::map<std::string, std::string> env = {
-      {"JOBCAST_JWT_SECRET", "test-secret-0123456789abcdef-0123456789"},
+      {"JOBCAST_JWT_SECRET", kJwtSecret},
       {"JOBCAST_DATA_KEY", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"}};
   for (const auto& [k, v] : options_.env)
     env[k] = v;

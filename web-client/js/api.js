@@ -81,15 +81,10 @@ export async function request(method, path, { body, token, signal, timeoutMs = 1
 }
 
 const enc = encodeURIComponent;
-// Lists come wrapped: {"items": [...]} (docs/api.md), {"recordings": [...]} for replays.
-function list(data, name = 'items') {
-  return data && Array.isArray(data[name]) ? data[name] : [];
-}
-
 export const rooms = {
   list: async (query = {}) => {
     const q = new URLSearchParams(Object.entries(query).filter(([, v]) => v != null && v !== ''));
-    return list(await request('GET', `/rooms${q.toString() ? '?' + q : ''}`));
+    return (await request('GET', `/rooms${q.toString() ? '?' + q : ''}`)).items;
   },
   get: (id, token) => request('GET', `/rooms/${enc(id)}`, { token }),
   start: (id, token) => request('POST', `/rooms/${enc(id)}/start`, { token, body: {} }),
@@ -111,14 +106,14 @@ export const profile = {
 };
 
 export const applications = {
-  mine: async (token) => list(await request('GET', '/me/applications', { token })),
+  mine: async (token) => (await request('GET', '/me/applications', { token })).items,
   // One page: {items, next} where next is the next offset or null.
   forRoom: async (room, token, { offset, limit } = {}) => {
     const q = new URLSearchParams();
     if (offset) q.set('offset', offset);
     if (limit) q.set('limit', limit);
     const data = await request('GET', `/rooms/${enc(room)}/applications${q.toString() ? '?' + q : ''}`, { token });
-    return { items: list(data), next: data ? data.next_offset ?? null : null };
+    return { items: data.items, next: data.next_offset };
   },
   setStatus: (id, status, token) => request('PATCH', `/applications/${enc(id)}`, { token, body: { status } }),
 };
@@ -154,23 +149,22 @@ export function jobOf(j) {
   };
 }
 
-// Room fields from GET /rooms/{id} or a WebSocket snapshot.
+// Room fields from GET /rooms/{id} (a ROOM with jobs, pinned and counts), a
+// rooms list item (a ROOM), or a welcome's snapshot (the stored room under
+// "room", the pinned JOB as "pinned_job"): signaling/schema/out/.
 export function roomOf(data) {
-  const r = (data && (data.room || data)) || {};
-  const jobsList = ((data && data.jobs) || []).map(jobOf);
-  const pinned = data && (data.pinned_job ?? r.pinned_job ?? data.pinned ?? r.pinned);
-  const pinnedId = pinned && typeof pinned === 'object' ? (pinned.id ?? pinned.job_id) : pinned;
+  const snapshot = typeof data.room === 'object';
+  const r = snapshot ? data.room : data;
+  const pinned = snapshot ? data.pinned_job : data.pinned;
   return {
     id: r.id,
-    title: r.title || '',
-    status: r.status || 'scheduled',
-    region: r.region,
-    employer: r.employer_name || (r.employer && (r.employer.name || r.employer)) || '',
-    startsAt: r.scheduled_at,
-    jobs: jobsList,
-    pinnedId: pinnedId ?? null,
-    pinnedJob: pinned && typeof pinned === 'object' ? jobOf(pinned) : null,
-    counts: (data && (data.counts || r.counts)) || {},
+    title: r.title,
+    status: r.status,
+    startsAt: Number(r.scheduled_at),
+    jobs: (data.jobs || []).map(jobOf),
+    pinnedId: pinned ? String(pinned.id) : (r.pinned_job || null),
+    pinnedJob: pinned ? jobOf(pinned) : null,
+    counts: data.counts || {},
   };
 }
 
@@ -178,15 +172,13 @@ export function roomOf(data) {
 // duration_s, pins: [{offset_s, job_id, title}]}]}): the MP4 pieces in order
 // and the job chapters (piece index + seconds into it).
 export function recordingOf(data, jobsList = []) {
-  const pieces = list(data, 'recordings').filter((p) => p && p.url)
-    .sort((a, b) => (a.started_ms || 0) - (b.started_ms || 0))
-    .map((p) => ({ url: p.url, duration: Number(p.duration_s) || 0, startedMs: p.started_ms || 0, pins: p.pins || [] }));
+  const pieces = [...data.recordings].sort((a, b) => a.started_ms - b.started_ms)
+    .map((p) => ({ url: p.url, duration: p.duration_s, startedMs: p.started_ms, pins: p.pins }));
   const chapters = [];
   pieces.forEach((p, piece) => {
     for (const pin of p.pins) {
       const job = jobsList.find((j) => String(j.id) === String(pin.job_id));
-      const at = Number(pin.offset_s ?? (pin.at_ms - p.startedMs) / 1000);
-      chapters.push({ piece, at: Number.isFinite(at) ? Math.max(0, at) : 0, jobId: pin.job_id, title: pin.title || (job && job.title) || String(pin.job_id) });
+      chapters.push({ piece, at: Math.max(0, pin.offset_s), jobId: pin.job_id, title: pin.title || (job && job.title) || String(pin.job_id) });
     }
   });
   return { pieces, chapters };

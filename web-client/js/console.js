@@ -65,11 +65,10 @@ function renderStage() {
 }
 
 function takeQuestion(q) {
-  const id = String(q.id ?? q.question);
+  const id = String(q.id);
   const old = state.questions.get(id) || {};
-  const answer = q.answer || undefined;
-  state.questions.set(id, { ...old, id, text: q.text ?? old.text ?? '', name: q.name ?? q.user_name ?? old.name,
-    user: q.user ?? q.sub ?? old.user, votes: q.votes ?? q.score ?? old.votes ?? 0, answer: answer ?? old.answer });
+  state.questions.set(id, { ...old, id, text: q.text ?? old.text ?? '', name: q.name ?? old.name,
+    user: q.from ?? old.user, votes: q.votes ?? old.votes ?? 0, answer: q.answer || old.answer });
 }
 
 function renderQuestions() {
@@ -98,8 +97,8 @@ function renderQuestions() {
 }
 
 function addChat(m) {
-  const id = m.id ?? '';
-  const user = m.from ?? m.sub ?? '';
+  const id = m.id;
+  const user = m.from;
   const act = (label, cls, fn) => el('button', { type: 'button', class: `small ${cls}`, dataset: { user, message: id }, onclick: async () => {
     $('#mod-error').textContent = '';
     try { await fn(); } catch (x) { $('#mod-error').textContent = errorText(x); }
@@ -120,11 +119,7 @@ function takeRoom(data) {
   const r = api.roomOf(data);
   const prev = state.room && state.room.status;
   state.room = { ...(state.room || {}), ...r };
-  const c = r.counts || {};
-  if (c.viewers != null) state.figures.viewers = c.viewers;
-  if (c.applications != null) state.figures.applications = c.applications;
-  if (c.questions != null) state.figures.questions = c.questions;
-  if (c.queue != null) state.figures.queue = c.queue;
+  if (r.counts.applications != null) state.figures.applications = r.counts.applications;
   if (prev !== state.room.status) watch();
 }
 
@@ -138,21 +133,21 @@ function watch() {
 function onEvent(kind, d) {
   switch (kind) {
     case 'room.status': if (d.status && d.status !== state.room.status) { state.room.status = d.status; watch(); } break;
-    case 'viewers.changed': state.figures.viewers = d.count ?? d.viewers ?? d.total; break;
+    case 'viewers.changed': state.figures.viewers = d.count; break;
     case 'application.count': state.figures.applications = d.total; break;
-    case 'question.asked': takeQuestion(d.question || d); renderQuestions(); announce(t('qa.new', { text: (d.question || d).text }), { toast: false }); break;
-    case 'question.voted': takeQuestion(d.question || d); renderQuestions(); break;
-    case 'question.answered': takeQuestion({ ...(d.question || d), answer: d.answer ?? d.text }); renderQuestions(); break;
+    case 'question.asked': takeQuestion(d); renderQuestions(); announce(t('qa.new', { text: d.text }), { toast: false }); break;
+    case 'question.voted': takeQuestion(d); renderQuestions(); break;
+    case 'question.answered': takeQuestion(d); renderQuestions(); break;
     case 'queue.changed': case 'queue.list': state.figures.queue = d.length; break;
-    case 'chat.message': addChat(d.message || d); break;
+    case 'chat.message': addChat(d); break;
     case 'chat.deleted': {
-      const li = $(`#chat [data-message="${CSS.escape(String(d.id ?? d.message))}"]`);
+      const li = $(`#chat [data-message="${CSS.escape(String(d.id))}"]`);
       if (li) li.replaceChildren(el('span', { class: 'muted', text: t('chat.deleted') }));
       break;
     }
     case 'user.muted': announce(`${t('console.mute')}: ${d.sub}${d.until ? ' → ' + clockText(d.until) : ''}`); break;
     case 'user.banned': announce(`${t('console.ban')}: ${d.sub}`); break;
-    case 'slowmode.changed': $('#slowmode').value = d.seconds ?? 0; break;
+    case 'slowmode.changed': $('#slowmode').value = d.seconds; break;
     case 'stage.changed': onStageChanged(d); break;
     default: break;
   }
@@ -258,10 +253,9 @@ async function leaveStage({ removed = false } = {}) {
 
 // stage.changed: somebody else (an administrator, the employer) may take the
 // counsellor off the stage; then the camera stops here too.
-function onStageChanged(d) {
-  const stage = d.stage || d;
+function onStageChanged(stage) {
   const sub = me().sub;
-  const on = [...(stage.guests || []), stage.interpreter, stage.main].some((m) => m && m.sub === sub);
+  const on = [...stage.guests, stage.interpreter, stage.main].some((m) => m && m.sub === sub);
   if (!on && state.stage === 'on') {
     leaveStage({ removed: true });
     announce(t('console.removedFromStage'), { assertive: true });
@@ -302,12 +296,11 @@ async function start() {
   live = new LiveChannel(roomId, {
     token: state.token,
     onWelcome: (w) => {
-      const snap = w.snapshot || w.room_state || w;
-      takeRoom(snap.room ? snap : { room: snap, counts: snap.counts });
-      for (const q of snap.questions || snap.top_questions || []) takeQuestion(q);
-      if (snap.viewers != null) state.figures.viewers = typeof snap.viewers === 'object' ? snap.viewers.count : snap.viewers;
-      if (snap.queue) state.figures.queue = snap.queue.length ?? null;
-      for (const m of snap.chat || []) addChat(m);
+      const snap = w.snapshot;
+      takeRoom(snap);
+      for (const q of snap.questions) takeQuestion(q);
+      state.figures.viewers = snap.viewers;
+      state.figures.queue = snap.queue.length;
       renderQuestions();
     },
     onEvent,

@@ -11,10 +11,8 @@ function card(r) {
   const status = r.status;
   return el('a', { href: `/room/${encodeURIComponent(r.id)}`, class: 'card room', dataset: { room: r.id } },
     el('div', { class: 'row' },
-      el('span', { class: `badge ${status === 'live' ? 'live' : ''}`, text: t(`room.status.${status}`) }),
-      r.counts && r.counts.viewers != null ? el('span', { class: 'muted', text: t('room.viewers', { n: r.counts.viewers }) }) : null),
+      el('span', { class: `badge ${status === 'live' ? 'live' : ''}`, text: t(`room.status.${status}`) })),
     el('h3', { text: r.title }),
-    r.employer ? el('div', { class: 'muted', text: r.employer }) : null,
     status === 'scheduled' && r.startsAt ? el('div', { class: 'muted', text: t('room.starts', { time: timeText(r.startsAt) }) }) : null,
     el('span', { class: 'sr-only', text: t('home.watch') }));
 }

@@ -190,8 +190,8 @@ export class LiveChannel {
     switch (f.type) {
       case 'welcome': {
         this.attempt = 0;
-        if (f.last_id) this.lastId = f.last_id;
-        this.you = f.you || {};
+        this.lastId = f.last_id;
+        this.you = f.you;
         this._setState('open');
         this.onWelcome(f);
         for (const q of this.queue.splice(0)) this.ws.send(JSON.stringify(q));
@@ -203,7 +203,7 @@ export class LiveChannel {
       }
       case 'event':
         if (f.id) this.lastId = f.id;
-        this.onEvent(f.kind, f.data || {}, f);
+        this.onEvent(f.kind, f.data, f);
         break;
       case 'ack': case 'error': {
         const p = this.pending.get(f.req);
@@ -211,15 +211,14 @@ export class LiveChannel {
           this.pending.delete(f.req);
           clearTimeout(p.timer);
           if (f.type === 'ack') p.resolve(f);
-          else p.reject(new LiveError(f.code || 'error', f.message, f));
+          else p.reject(new LiveError(f.code, f.message, f));
         }
         // Errors without a request (room_not_found, banned, join_failed) come before a close.
         if (f.type === 'error' && f.req == null) this.onEvent('error', f, f);
         break;
       }
       default:
-        // Frames without a request (interview.offer, snapshot-reset, ...) go to the page.
-        this.onEvent(f.type, f.data || f, f);
+        break;  // the server sends no other frame types (signaling/schema/out/)
     }
   }
 }

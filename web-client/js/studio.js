@@ -107,12 +107,11 @@ function takeRoom(data) {
   for (const j of r.jobs) state.jobs.set(String(j.id), j);
   if (r.pinnedJob) state.jobs.set(String(r.pinnedJob.id), r.pinnedJob);
   if (r.pinnedId != null) state.pinnedId = String(r.pinnedId);
-  if (r.counts && r.counts.viewers != null) state.viewers = r.counts.viewers;
 }
 
 function onEvent(kind, d) {
   switch (kind) {
-    case 'viewers.changed': state.viewers = d.count ?? d.viewers ?? d.total; renderHeader(); break;
+    case 'viewers.changed': state.viewers = d.count; renderHeader(); break;
     case 'application.created': {
       // The event carries the application but no personal data: it is shown at
       // once, and its profile comes with a read of just the new applications.
@@ -123,22 +122,22 @@ function onEvent(kind, d) {
     }
     case 'application.status': {
       const old = state.apps.get(String(d.id));
-      if (old && d.status) { old.status = d.status; renderApps(); }
+      if (old) { old.status = d.status; renderApps(); }
       break;
     }
-    case 'job.added': { const j = api.jobOf(d.job || d); state.jobs.set(String(j.id), j); renderJobs(); break; }
+    case 'job.added': { const j = api.jobOf(d.job); state.jobs.set(String(j.id), j); renderJobs(); break; }
     case 'job.pinned': {
-      const j = d.job && typeof d.job === 'object' ? api.jobOf(d.job) : null;
-      if (j) state.jobs.set(String(j.id), j);
-      state.pinnedId = String(j ? j.id : (d.job ?? d.job_id ?? d.id));
+      const j = api.jobOf(d.job);
+      state.jobs.set(String(j.id), j);
+      state.pinnedId = String(j.id);
       renderJobs();
       break;
     }
-    case 'queue.changed': state.queueLength = d.length ?? d.size ?? state.queueLength; renderHeader(); break;
-    case 'room.status': if (d.status) { state.room.status = d.status; if (d.status === 'ended') state.onAir = false; } renderHeader(); break;
+    case 'queue.changed': state.queueLength = d.length; renderHeader(); break;
+    case 'room.status': state.room.status = d.status; if (d.status === 'ended') state.onAir = false; renderHeader(); break;
     case 'queue.list': state.queueLength = d.length; renderHeader(); break;
     case 'media.stage': state.stage = d.state; renderHeader(); break;
-    case 'interview.offer': $('#offer').textContent = t('studio.offer', { call: `${d.call_id ?? ''} · ${(d.jobseeker && d.jobseeker.name) || ''}` }); break;
+    case 'interview.offer': $('#offer').textContent = t('studio.offer', { call: `${d.call_id} · ${d.jobseeker.name}` }); break;
     default: break;
   }
 }
@@ -202,8 +201,8 @@ $('#job-form').addEventListener('submit', async (e) => {
   $('#job-error').textContent = '';
   try {
     const res = await api.jobs.add(roomId, job, state.token);
-    const created = api.jobOf((res && (res.job || res)) || job);
-    if (created && created.id != null) state.jobs.set(String(created.id), created);
+    const created = api.jobOf(res);
+    state.jobs.set(String(created.id), created);
     e.target.reset();
     renderJobs();
   } catch (x) {
@@ -216,7 +215,7 @@ $('#end').addEventListener('click', end);
 $('#take-next').addEventListener('click', async () => {
   try {
     const ack = await live.nextInQueue();
-    $('#offer').textContent = t('studio.offer', { call: `${ack.call_id} · ${(ack.jobseeker && ack.jobseeker.name) || ''}` });
+    $('#offer').textContent = t('studio.offer', { call: `${ack.call_id} · ${ack.jobseeker.name}` });
   } catch (e) { $('#offer').textContent = e.code === 'queue_empty' ? t('studio.queueEmpty') : errorText(e); }
 });
 devices.onChange = (track) => publisher && publisher.replaceTrack(track);
@@ -236,10 +235,10 @@ async function start() {
   live = new LiveChannel(roomId, {
     token: state.token,
     onWelcome: (w) => {
-      const snap = w.snapshot || w.room_state || w;
-      takeRoom(snap.room ? snap : { room: snap, jobs: snap.jobs, pinned_job: snap.pinned_job ?? snap.pinned });
-      if (snap.viewers != null) state.viewers = typeof snap.viewers === 'object' ? snap.viewers.count : snap.viewers;
-      if (snap.queue) state.queueLength = snap.queue.length ?? null;
+      const snap = w.snapshot;
+      takeRoom(snap);
+      state.viewers = snap.viewers;
+      state.queueLength = snap.queue.length;
       renderHeader(); renderJobs();
     },
     onEvent,

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs clang-tidy with the checks in .clang-tidy over the server's sources,
+# two files at a time, with the flags of build/compile_commands.json.
+# usage: tidy.sh SOURCE_DIR BUILD_DIR
+set -euo pipefail
+src="$1"
+build="$2"
+command -v clang-tidy >/dev/null || { echo "clang-tidy is missing (deploy/install-deps.sh)" >&2; exit 1; }
+[ -f "$build/compile_commands.json" ] || { echo "no $build/compile_commands.json" >&2; exit 1; }
+cd "$src"
+files=$(git ls-files -- 'core/*.cpp' 'media/*.cpp' 'rooms/*.cpp' 'signaling/*.cpp' 'server/*.cpp')
+# Only files the build compiles (compile_commands.json names them).
+listed=$(for f in $files; do grep -q "\"file\": \"$src/$f\"" "$build/compile_commands.json" && echo "$f"; done)
+echo "$listed" | xargs -P2 -n4 clang-tidy -p "$build" --quiet 2>/dev/null
+echo "tidy: $(echo "$listed" | wc -l) files clean"

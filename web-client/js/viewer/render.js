@@ -1,0 +1,179 @@
+// The viewer's rendering: the page drawn from viewer/state.js. Buttons call
+// the handlers the page entry hands over (setHandlers), so rendering never
+// reaches into the network itself.
+
+import * as i18n from '../i18n.js';
+import { $, el, jobFacts, clockText } from '../ui.js';
+import { state } from './state.js';
+
+const t = i18n.t;
+
+// {apply(jobId, button), vote(question), signIn(), signOut()}
+let on = {};
+export function setHandlers(handlers) { on = handlers; }
+
+export function renderPlayerStatus(s) {
+  const text = { reconnecting: t('player.reconnecting'), waiting: t('player.waiting'), loading: '' }[s] || '';
+  $('#player-status').textContent = text;
+  $('#stage').dataset.status = s;
+}
+
+export function renderQualities(list, current) {
+  const sel = $('#quality');
+  sel.replaceChildren(...list.map((q) => el('option', { value: q.id }, q.labelKey ? t(q.labelKey) : q.label)));
+  sel.value = list.some((q) => q.id === current) ? current : 'auto';
+}
+
+export function renderHeader() {
+  const r = state.room;
+  if (!r) return;
+  $('#room-title').textContent = r.title;
+  document.title = `${r.title} · ${t('app.name')}`;
+  const badge = $('#room-status');
+  badge.textContent = t(`room.status.${r.status}`);
+  badge.className = `badge ${r.status === 'live' ? 'live' : ''}`;
+  $('#viewers').textContent = state.viewers != null ? t('room.viewers', { n: state.viewers }) : '';
+}
+
+function applyButton(job) {
+  const done = state.applied.has(String(job.id));
+  const b = el('button', {
+    type: 'button', class: done ? 'applied' : 'primary', dataset: { job: job.id },
+    'aria-pressed': done ? 'true' : 'false', disabled: done,
+    onclick: () => on.apply(job.id, b),
+  }, done ? `✓ ${t('job.applied')}` : t('job.apply'));
+  b.classList.add('apply');
+  return b;
+}
+
+function jobBlock(job, { heading = 'h3' } = {}) {
+  return el('div', { class: 'job', dataset: { job: job.id } },
+    el(heading, { text: job.title }),
+    jobFacts(job),
+    job.description ? el('p', { class: 'muted', text: job.description }) : null,
+    el('div', { class: 'row' },
+      applyButton(job),
+      job.contract ? el('a', { href: job.contract, target: '_blank', rel: 'noopener' }, t('job.contract')) : null));
+}
+
+export function renderPinned() {
+  const job = state.pinnedId != null ? state.jobs.get(String(state.pinnedId)) : null;
+  const box = $('#pinned');
+  box.hidden = !job || (state.room && state.room.status === 'ended');
+  if (job) $('#pinned-body').replaceChildren(jobBlock(job));
+}
+
+export function renderJobs() {
+  const list = [...state.jobs.values()];
+  $('#jobs-list').replaceChildren(...(list.length
+    ? list.map((j) => el('li', { class: String(j.id) === String(state.pinnedId) ? 'is-pinned' : '' }, jobBlock(j)))
+    : [el('li', { class: 'muted', text: t('job.none') })]));
+}
+
+function questionItem(q) {
+  const voteBtn = el('button', {
+    type: 'button', class: 'small', 'aria-pressed': q.voted ? 'true' : 'false', disabled: q.voted || !!q.answer,
+    onclick: () => on.vote(q),
+  }, `${t('qa.vote')} · ${q.votes || 0}`);
+  return el('li', { dataset: { question: q.id } },
+    el('div', { class: 'q-text', text: q.text }),
+    el('div', { class: 'row muted' }, q.name ? el('span', { text: q.name }) : null, voteBtn,
+      q.answer ? el('span', { class: 'badge ok', text: t('qa.answered') }) : null),
+    q.answer ? el('div', { class: 'answer' }, el('strong', { text: `${t('qa.answer')}：` }), el('span', { class: 'answer-text', text: q.answer })) : null);
+}
+
+export function renderQuestions() {
+  const list = [...state.questions.values()].sort((a, b) => (b.votes || 0) - (a.votes || 0));
+  $('#qa-list').replaceChildren(...(list.length ? list.map(questionItem) : [el('li', { class: 'muted', text: t('qa.none') })]));
+}
+
+export function renderQueue() {
+  const q = state.queue;
+  $('#queue-join').hidden = q.in;
+  $('#queue-leave').hidden = !q.in;
+  let text = t('queue.notIn');
+  if (q.offer) text = t('queue.offer', { call: q.offer });
+  else if (q.in && q.position != null) {
+    text = t('queue.position', { n: q.position });
+    if (q.wait != null) text += ' · ' + t('queue.wait', { n: Math.max(1, Math.round(q.wait / 60)) });
+  }
+  $('#queue-status').textContent = text;
+  $('#queue-length').textContent = q.length != null ? t('queue.length', { n: q.length }) : '';
+}
+
+export function renderSignin() {
+  const box = $('#signin');
+  if (state.me) {
+    box.replaceChildren(el('span', { class: 'muted grow', text: t('signin.done', { name: state.me.name || state.me.sub }) }),
+      el('button', { type: 'button', class: 'small', onclick: () => on.signOut() }, t('signin.out')));
+  } else {
+    box.replaceChildren(el('span', { class: 'muted grow', text: t('signin.needed') }),
+      el('button', { type: 'button', class: 'small', id: 'demo-signin', onclick: () => on.signIn().catch(() => {}) }, t('signin.demo')));
+  }
+}
+
+export function renderChatNotice() {
+  const n = $('#chat-notice');
+  let text = '';
+  if (state.banned) text = t('chat.banned');
+  else if (state.muted) text = t('chat.muted', { until: state.muted.until ? t('chat.mutedUntil', { time: clockText(state.muted.until) }) : '' });
+  else if (state.slowmode) text = t('chat.slow', { n: state.slowmode });
+  n.textContent = text;
+  n.hidden = !text;
+}
+
+export function renderAll() {
+  renderHeader();
+  renderPinned();
+  renderJobs();
+  renderQuestions();
+  renderQueue();
+  renderSignin();
+  renderChatNotice();
+}
+
+// chat.message
+export function addChat(m) {
+  const list = $('#chat-list');
+  const li = el('li', { dataset: { message: m.id } },
+    el('span', { class: 'who', text: `${m.name}:` }), el('span', { class: 'text', text: m.text }));
+  list.append(li);
+  while (list.children.length > 200) list.firstElementChild.remove();
+  list.scrollTop = list.scrollHeight;
+}
+
+// chat.deleted
+export function markChatDeleted(id) {
+  const li = $(`#chat-list [data-message="${CSS.escape(String(id))}"]`);
+  if (li) li.replaceChildren(el('span', { class: 'muted', text: t('chat.deleted') }));
+}
+
+let captionTimer = null;
+export function showCaption(text) {
+  const box = $('#captions');
+  box.replaceChildren(el('span', { text }));
+  clearTimeout(captionTimer);
+  captionTimer = setTimeout(() => box.replaceChildren(), 7000);
+}
+
+// card.shown, or the snapshot's card.
+export function showCard(c) {
+  const box = $('#card-shown');
+  const kind = c.card === 'contract_template' ? t('card.contract') : t('card.policy');
+  box.replaceChildren(...[el('div', { class: 'row' }, el('span', { class: 'badge', text: kind }), el('strong', { text: c.title })),
+    c.body ? el('p', { text: c.body }) : null,
+    c.url ? el('a', { href: c.url, target: '_blank', rel: 'noopener' }, c.url) : null].filter(Boolean));
+  box.hidden = false;
+}
+
+export function showError(text) {
+  const p = $('#room-error');
+  p.textContent = text;
+  p.hidden = false;
+}
+
+export function fmtOffset(s) {
+  s = Math.round(s);
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+  return (h ? `${h}:${String(m).padStart(2, '0')}` : `${m}`) + `:${String(sec).padStart(2, '0')}`;
+}
