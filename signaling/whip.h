@@ -27,8 +27,8 @@
 #include "core/redis.h"
 #include "media/media_service.h"
 #include "rooms/stage.h"
-#include "signaling/http.h"
 #include "routing/room_gate.h"
+#include "signaling/http.h"
 
 namespace jobcast {
 
