@@ -27,8 +27,8 @@
 #include "core/metrics.h"
 #include "core/redis.h"
 #include "media/media_service.h"
-#include "signaling/http.h"
 #include "routing/media_lease.h"
+#include "signaling/http.h"
 
 namespace jobcast {
 

@@ -17,6 +17,8 @@
 #include "core/secrets.h"
 #include "rooms/access.h"
 #include "rooms/keys.h"
+#include "signaling/auth.h"
+#include "signaling/errors.h"
 
 namespace jobcast {
 namespace {
@@ -145,10 +147,9 @@ std::optional<Error> replayRefusal(const http::Request& req, const Jwt& jwt, con
       return Error{"forbidden", "this replay link is not valid (any more)"};
     }
   }
-  std::string token = req.bearerToken();
-  if (token.empty())
+  if (req.bearerToken().empty())
     return Error{"unauthorized", "replays need a token for this room"};
-  auto claims = jwt.verify(token, now);
+  auto claims = http::authenticate(req, jwt, now);
   if (!claims)
     return claims.error();
   rooms::Membership in_room;  // replaying depends on the token's scope only
@@ -157,7 +158,7 @@ std::optional<Error> replayRefusal(const http::Request& req, const Jwt& jwt, con
 }
 
 void refuse(const http::Responder& res, const Error& e) {
-  res.error(e.code == "forbidden" ? 403 : 401, e.code, e.message);
+  res.error(errors::httpStatus(e.code), e.code, e.message);
 }
 
 }  // namespace

@@ -31,8 +31,8 @@
 #include "rooms/event_follower.h"
 #include "rooms/events.h"
 #include "rooms/stage.h"
-#include "signaling/http.h"
 #include "routing/room_gate.h"
+#include "signaling/http.h"
 
 namespace jobcast {
 

@@ -99,23 +99,36 @@ TEST(RedisClient, ReportsNotReadyWhenKilledAndRecoversAfterRestart) {
 
 // Redis stops answering after a write reached it: the write may be applied
 // (here it is, once Redis runs again), so the client must not say that
-// nothing was stored.
+// nothing was stored. The health check's time is the test's: the loop runs on
+// a ManualClock, so the timeout is checked at the moment it passes.
 TEST(RedisClient, AWriteSentBeforeRedisStopsAnsweringHasAnUnknownOutcome) {
   test::RedisServer server;
-  Loop loop;
+  ManualClock clock;
+  Loop loop(clock);
   RedisClient::Options options;
   options.ping_interval = std::chrono::milliseconds(100);
   options.ping_timeout = std::chrono::milliseconds(300);
   RedisClient client(loop, RedisAddress::parse(server.address()).value(), options);
   client.start();
   ASSERT_TRUE(runUntil(loop, [&] { return client.ready(); }));
+  auto tick = [&](std::chrono::milliseconds by) {
+    clock.advance(by);
+    loop.drain();
+  };
 
   server.pause();
   std::optional<Result<RedisReply>> sent;
   client.command({"SET", "k", "v"}, [&](Result<RedisReply> r) { sent = std::move(r); });
+  loop.drain();                          // hiredis writes the command to the socket
+  tick(std::chrono::milliseconds(100));  // the health check sends its PING
+  tick(std::chrono::milliseconds(100));
+  EXPECT_FALSE(sent.has_value()) << "no answer for 100 ms is within the timeout";
+  EXPECT_TRUE(client.ready());
+  tick(std::chrono::milliseconds(300));  // 400 ms without any answer: over the timeout
   ASSERT_TRUE(runUntil(loop, [&] { return sent.has_value(); }));
   ASSERT_FALSE(sent->ok());
   EXPECT_EQ(sent->error().code, "outcome_unknown") << sent->error().message;
+  EXPECT_FALSE(client.ready());
 
   // With the connection gone, a new command never leaves: nothing is stored.
   std::optional<Result<RedisReply>> unsent;

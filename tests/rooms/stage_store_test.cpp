@@ -138,7 +138,8 @@ TEST_F(StageStoreTest, LimitsAndUnknowns) {
   // Text that is not UTF-8 never reaches the stored stage.
   EXPECT_EQ(code(put(counsellor, StageSlot::Guest, std::string("bad\xff\xfe"), "X")),
             "invalid_field");
-  EXPECT_EQ(code(put(counsellor, StageSlot::Guest, "g5", std::string("\xc0\xaf"))), "invalid_field");
+  EXPECT_EQ(code(put(counsellor, StageSlot::Guest, "g5", std::string("\xc0\xaf"))),
+            "invalid_field");
   EXPECT_EQ(code(put(counsellor, StageSlot::Guest, "g2", "Two, again")), "ok");
   redis_server.command({"HSET", "jc:{r:r1}:room", "status", "ended"});
   EXPECT_EQ(code(put(counsellor, StageSlot::Guest, "g4", "Late")), "room_ended");
