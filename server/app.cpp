@@ -160,9 +160,8 @@ Result<bool> App::start() {
   m.rooms_api = std::move(rooms_api.value());
 
   m.media = std::make_unique<media::MediaService>(loop_, module_options::media(config_));
-  m.media_routes =
-      registerMediaRoutes(router_, loop_, *m.jwt, *m.redis, *m.media,
-                          config_.media_public_replay, config_.redis_events_maxlen);
+  m.media_routes = registerMediaRoutes(router_, loop_, *m.jwt, *m.redis, *m.media,
+                                       config_.media_public_replay, config_.redis_events_maxlen);
   m.finish_media = AtTeardown([this, &m] {
     m.media->shutdown();
     loop_.drain();
@@ -172,7 +171,8 @@ Result<bool> App::start() {
   m.room_programmes = std::make_unique<media::RoomProgrammes>(*m.media, *m.whep_egress);
   m.whep = std::make_unique<http::WhepEndpoint>(router_, *m.whep_egress, *m.jwt, m.redis.get(),
                                                 metrics_, http::WhepEndpoint::Options{});
-  m.stage_api = std::make_unique<http::StageApi>(router_, *m.redis, *m.jwt, config_.redis_events_maxlen);
+  m.stage_api =
+      std::make_unique<http::StageApi>(router_, *m.redis, *m.jwt, config_.redis_events_maxlen);
   m.live = std::make_unique<ws::LiveChannel>(loop_, *m.redis, address.value(), *m.jwt, metrics_,
                                              ws::LiveOptions::fromConfig(config_),
                                              &m.rooms_api->store());

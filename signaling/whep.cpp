@@ -2,9 +2,9 @@
 
 #include "core/log.h"
 #include "rooms/access.h"
+#include "rooms/keys.h"
 #include "signaling/auth.h"
 #include "signaling/errors.h"
-#include "rooms/keys.h"
 
 namespace jobcast::http {
 namespace {

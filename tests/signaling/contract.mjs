@@ -251,7 +251,7 @@ async function journey() {
   await anon.event('card.shown');
   await cap.ok('caption.send', { text: 'Welcome', lang: 'en', final: true });
   await anon.event('caption');
-  await anon.refused('chat.send', { text: 'hi' }, 'auth_required');
+  await anon.refused('chat.send', { text: 'hi' }, 'unauthorized');
   await a.refused('card.show', { card: 'policy', title: 'x' }, 'forbidden');
 
   // Applying: over the channel and over REST.
