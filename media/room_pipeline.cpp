@@ -6,26 +6,15 @@
 #include <gst/rtp/gstrtpbuffer.h>
 #include <gst/video/video.h>
 
-#include <condition_variable>
-#include <cstdio>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <mutex>
-#include <sstream>
-#include <thread>
 
 #include "core/log.h"
+#include "media/recorder.h"
 #include "media/stage_mixer.h"
+#include "media/teardown_worker.h"
 
 namespace jobcast::media {
 namespace {
-
-int64_t wallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 int64_t monotonicMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -280,48 +269,12 @@ void silence(const std::vector<GstElement*>& sources) {
   }
 }
 
-VideoFormat formatOf(GstPad* pad) {
-  VideoFormat f;
-  if (!pad)
-    return f;
-  CapsPtr caps(gst_pad_get_current_caps(pad));
-  if (!caps || gst_caps_get_size(caps.get()) == 0)
-    return f;
-  const GstStructure* s = gst_caps_get_structure(caps.get(), 0);
-  gst_structure_get_int(s, "width", &f.width);
-  gst_structure_get_int(s, "height", &f.height);
-  const char* profile = gst_structure_get_string(s, "profile");
-  const char* level = gst_structure_get_string(s, "level");
-  if (profile)
-    f.codec = avcCodecString(profile, level ? level : "");
-  return f;
-}
-
-std::string readAndRemove(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::error_code ec;
-  std::filesystem::remove(path, ec);
-  return ss.str();
-}
-
-bool linkToRequestPad(GstElement* from, GstElement* to, const char* pad_name,
-                      std::vector<GstPtr<GstPad>>* keep = nullptr) {
-  GstPtr<GstPad> sink(gst_element_request_pad_simple(to, pad_name));
-  GstPtr<GstPad> src(gst_element_get_static_pad(from, "src"));
-  if (!sink || !src || gst_pad_link(src.get(), sink.get()) != GST_PAD_LINK_OK)
-    return false;
-  if (keep)
-    keep->push_back(std::move(sink));
-  return true;
-}
-
 }  // namespace
 
-RoomPipeline::RoomPipeline(Loop& loop, const MediaOptions& options, Setup setup, Events events,
-                           Post post)
+RoomPipeline::RoomPipeline(Loop& loop, TeardownWorker& worker, const MediaOptions& options,
+                           Setup setup, Events events, Post post)
     : loop_(loop),
+      worker_(worker),
       options_(options),
       setup_(std::move(setup)),
       events_(std::move(events)),
@@ -344,26 +297,23 @@ void RoomPipeline::releaseAll() {
     return;
   // Stopped first, so the mixer's removal finds every pad idle.
   gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
-  if (interpreter_hls_) {
-    gst_object_unref(interpreter_hls_->video_tee_pad);
-    gst_object_unref(interpreter_hls_->audio_tee_pad);
-    interpreter_hls_.reset();
-  }
+  ladder_.reset();
   mixer_.reset();
-  for (GstPad** pad : {&select_pass_video_, &select_pass_audio_, &select_mix_video_,
-                       &select_mix_audio_, &mix_video_src_, &mix_audio_src_, &main_video_tee_pad_,
-                       &main_audio_tee_pad_, &spare_aac_pad_}) {
+  for (GstPad** pad :
+       {&select_pass_video_, &select_pass_audio_, &select_mix_video_, &select_mix_audio_,
+        &mix_video_src_, &mix_audio_src_, &main_video_tee_pad_, &main_audio_tee_pad_}) {
     if (*pad)
       gst_object_unref(*pad);
     *pad = nullptr;
   }
 }
 
-Result<std::unique_ptr<RoomPipeline>> RoomPipeline::create(Loop& loop, const MediaOptions& options,
-                                                           Setup setup, Events events, Post post) {
+Result<std::unique_ptr<RoomPipeline>> RoomPipeline::create(Loop& loop, TeardownWorker& worker,
+                                                           const MediaOptions& options, Setup setup,
+                                                           Events events, Post post) {
   JOBCAST_ASSERT_LOOP_THREAD(loop);
-  std::unique_ptr<RoomPipeline> p(
-      new RoomPipeline(loop, options, std::move(setup), std::move(events), std::move(post)));
+  std::unique_ptr<RoomPipeline> p(new RoomPipeline(loop, worker, options, std::move(setup),
+                                                   std::move(events), std::move(post)));
   auto built = p->build();
   if (!built)
     return built.error();
@@ -462,7 +412,7 @@ Result<bool> RoomPipeline::build() {
 
   // Programme audio: Opus kept for WebRTC viewers, decoded once, AAC encoded once.
   GstElement* adepay = add("rtpopusdepay");
-  GstElement* opus_tee = add("tee", "programme-opus");
+  GstElement* opus_tee = opus_tee_ = add("tee", "programme-opus");
   if (!guest) {
     publisher_opus_ = add("tee", "publisher-opus");
     audio_select_ = add("input-selector", "programme-audio-select");
@@ -551,12 +501,27 @@ Result<bool> RoomPipeline::build() {
     if (!outputs)
       return outputs;
   } else {
-    auto ladder = buildLadder();
+    ladder_ = std::make_unique<HlsLadder>(GST_BIN(pipeline_.get()), worker_, options_,
+                                          [this](const std::string& rendition, double seconds,
+                                                 std::shared_ptr<const std::string> bytes) {
+                                            if (stopping_ || !events_.segment)
+                                              return;
+                                            events_.segment(rendition, seconds, std::move(bytes),
+                                                            ladder_->format(rendition));
+                                          });
+    auto ladder = ladder_->build(setup_.renditions, video_tee_, aac_tee_);
     if (!ladder)
       return ladder;
   }
   if (!guest && !setup_.recording_dir.empty()) {
-    auto rec = buildRecording();
+    recorder_ = std::make_unique<Recorder>(GST_BIN(pipeline_.get()), options_, setup_.recording_dir,
+                                           [this](const RecordingPiece& piece) {
+                                             if (events_.recording_closed)
+                                               events_.recording_closed(piece);
+                                             if (stopping_)
+                                               finishStop();
+                                           });
+    auto rec = recorder_->build(video_tee_, aac_tee_);
     if (!rec)
       return rec;
   }
@@ -571,106 +536,6 @@ Result<bool> RoomPipeline::build() {
   loop_.attach(watch);
   bus_watch_.reset(watch);
   return true;
-}
-
-Result<bool> RoomPipeline::buildLadder() {
-  auto queue = [this](guint64 max_ns) {
-    GstElement* q = add("queue");
-    if (q) {
-      g_object_set(q, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time", max_ns,
-                   nullptr);
-    }
-    return q;
-  };
-  const guint64 second = GST_SECOND;
-  for (const auto& rendition : setup_.renditions) {
-    GstElement* sink = hlsSink(rendition);
-    if (!sink)
-      return Error{"media_unavailable", "GStreamer element missing: hlssink2"};
-    if (rendition == "source") {
-      GstElement* q = queue(3 * second);
-      if (!q || !gst_element_link(video_tee_, q) || !linkToRequestPad(q, sink, "video"))
-        return Error{"media_error", "cannot link the source rendition"};
-    } else if (rendition == "360p") {
-      GstElement* q = queue(2 * second);
-      GstElement* dec = add("avdec_h264");
-      // Decoded pictures wait here for the encoder. When it falls behind (a
-      // busy node) old pictures are dropped, never H.264 before the decoder,
-      // and the programme tee is never held back: a blocked tee would stall
-      // the publisher's own stream, HLS and WHEP with it.
-      GstElement* raw_queue = add("queue");
-      GstElement* scale = add("videoscale");
-      GstElement* conv = add("videoconvert");
-      GstElement* raw = add("capsfilter");
-      GstElement* enc = add("x264enc");
-      GstElement* out = add("capsfilter");
-      low_parse_ = add("h264parse");
-      if (!q || !dec || !raw_queue || !scale || !conv || !raw || !enc || !out || !low_parse_)
-        return Error{"media_unavailable", "GStreamer element missing: avdec_h264/x264enc"};
-      g_object_set(raw_queue, "max-size-buffers", 3u, "max-size-bytes", 0u, "max-size-time",
-                   guint64{0}, nullptr);
-      gst_util_set_object_arg(G_OBJECT(raw_queue), "leaky", "downstream");
-      // Pinned caps: unpinned x264enc picks 4:4:4 high profile (DESIGN.md §10).
-      std::string raw_caps = "video/x-raw,format=I420,width=" + std::to_string(options_.low_width) +
-                             ",height=" + std::to_string(options_.low_height) +
-                             ",pixel-aspect-ratio=1/1";
-      CapsPtr rc(gst_caps_from_string(raw_caps.c_str()));
-      g_object_set(raw, "caps", rc.get(), nullptr);
-      CapsPtr oc(gst_caps_from_string(
-          "video/x-h264,profile=constrained-baseline,stream-format=byte-stream,alignment=au"));
-      g_object_set(out, "caps", oc.get(), nullptr);
-      // Keyframes come from hlssink2's requests at each segment boundary; the
-      // encoder's own interval is only a backstop, far enough not to cut a
-      // segment short.
-      gst_util_set_object_arg(G_OBJECT(enc), "tune", "zerolatency");
-      gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", "ultrafast");
-      g_object_set(enc, "bitrate", static_cast<guint>(options_.low_video_kbps), "key-int-max",
-                   static_cast<guint>(120 * options_.segment_seconds), "vbv-buf-capacity", 1000u,
-                   "option-string", "scenecut=0", nullptr);
-      {
-        // h264parse echoes the source rendition's keyframe requests downstream;
-        // they must not reach this encoder, whose keyframes follow its own
-        // segments. Streaming thread.
-        GstPtr<GstPad> pad(gst_element_get_static_pad(q, "sink"));
-        gst_pad_add_probe(
-            pad.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
-            +[](GstPad*, GstPadProbeInfo* info, gpointer) {
-              return gst_video_event_is_force_key_unit(GST_PAD_PROBE_INFO_EVENT(info))
-                         ? GST_PAD_PROBE_DROP
-                         : GST_PAD_PROBE_OK;
-            },
-            nullptr, nullptr);
-      }
-      if (!gst_element_link(video_tee_, q) ||
-          !gst_element_link_many(q, dec, raw_queue, scale, conv, raw, enc, out, low_parse_,
-                                 nullptr) ||
-          !linkToRequestPad(low_parse_, sink, "video")) {
-        return Error{"media_error", "cannot link the 360p rendition"};
-      }
-    } else if (rendition != "audio") {
-      return Error{"bad_config", "unknown rendition " + rendition};
-    }
-    GstElement* aq = queue(3 * second);
-    if (!aq || !gst_element_link(aac_tee_, aq) || !linkToRequestPad(aq, sink, "audio"))
-      return Error{"media_error", "cannot link audio into " + rendition};
-  }
-  return true;
-}
-
-GstElement* RoomPipeline::hlsSink(const std::string& rendition) {
-  std::string dir = setup_.hls_dir + "/" + rendition;
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  GstElement* sink = add("hlssink2", ("hls-" + rendition).c_str());
-  if (!sink)
-    return nullptr;
-  g_object_set(sink, "location", (dir + "/%05d.ts").c_str(), "playlist-location",
-               (dir + "/playlist.m3u8").c_str(), "target-duration",
-               static_cast<guint>(options_.segment_seconds), "max-files", 0u, "playlist-length", 3u,
-               "send-keyframe-requests", TRUE, nullptr);
-  hls_sinks_[rendition] = sink;
-  fragments_.erase("hls-" + rendition);
-  return sink;
 }
 
 Result<bool> RoomPipeline::buildGuestOutputs(GstElement* audio_raw) {
@@ -689,45 +554,6 @@ Result<bool> RoomPipeline::buildGuestOutputs(GstElement* audio_raw) {
   if (!gst_element_link_many(video_tee_, vq, dec, conv, vsink, nullptr) ||
       !gst_element_link(audio_raw, asink)) {
     return Error{"media_error", "cannot link the guest's outputs"};
-  }
-  return true;
-}
-
-Result<bool> RoomPipeline::buildRecording() {
-  std::error_code ec;
-  std::filesystem::create_directories(setup_.recording_dir, ec);
-  if (ec)
-    return Error{"media_error", "cannot create " + setup_.recording_dir};
-  recorder_ = add("splitmuxsink", "recording");
-  GstElement* vq = add("queue");
-  GstElement* aq = add("queue");
-  GstElement* avc = add("h264parse");  // MP4 stores AVC, not byte-stream
-  if (!recorder_ || !vq || !aq || !avc)
-    return Error{"media_unavailable", "GStreamer element missing: splitmuxsink"};
-  for (GstElement* q : {vq, aq}) {
-    g_object_set(q, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
-                 static_cast<guint64>(3 * GST_SECOND), nullptr);
-    // mp4mux refuses buffers without a timestamp (the encoder's priming output,
-    // say), and fails the whole pipeline: drop them on the way in. Streaming thread.
-    GstPtr<GstPad> pad(gst_element_get_static_pad(q, "sink"));
-    gst_pad_add_probe(
-        pad.get(), GST_PAD_PROBE_TYPE_BUFFER,
-        +[](GstPad*, GstPadProbeInfo* info, gpointer) {
-          return GST_BUFFER_PTS_IS_VALID(GST_PAD_PROBE_INFO_BUFFER(info)) ? GST_PAD_PROBE_OK
-                                                                          : GST_PAD_PROBE_DROP;
-        },
-        nullptr, nullptr);
-  }
-  // Pieces are named after the session's start so they sort in time order.
-  std::string location = setup_.recording_dir + "/" + std::to_string(wallMs()) + "-%03d.mp4";
-  g_object_set(recorder_, "location", location.c_str(), "max-size-time",
-               static_cast<guint64>(options_.recording_piece_seconds) * GST_SECOND, "muxer-factory",
-               "mp4mux", "send-keyframe-requests", TRUE, nullptr);
-  if (!gst_element_link(video_tee_, vq) || !gst_element_link(vq, avc) ||
-      !linkToRequestPad(avc, recorder_, "video", &recorder_pads_) ||
-      !gst_element_link(aac_tee_, aq) ||
-      !linkToRequestPad(aq, recorder_, "audio_%u", &recorder_pads_)) {
-    return Error{"media_error", "cannot link the recording"};
   }
   return true;
 }
@@ -921,13 +747,6 @@ void RoomPipeline::onIncomingPad(std::shared_ptr<GstPad> pad, std::string kind, 
   gst_pad_remove_probe(pad.get(), probe);
 }
 
-GstElement* RoomPipeline::programmeTee(const char* name) const {
-  GstElement* tee = gst_bin_get_by_name(GST_BIN(pipeline_.get()), name);
-  if (tee)
-    gst_object_unref(tee);  // the pipeline keeps it
-  return tee;
-}
-
 void RoomPipeline::askKeyframe() {
   if (composite_ && select_mix_video_) {
     // Upstream through the mixer's tee and parser to its encoder.
@@ -1041,74 +860,16 @@ bool RoomPipeline::onBusMessage(GstMessage* message) {
       lose("pipeline_error");
       break;
     }
-    case GST_MESSAGE_ELEMENT: {
-      const GstStructure* s = gst_message_get_structure(message);
-      if (!s)
+    case GST_MESSAGE_ELEMENT:
+      if (ladder_ && ladder_->onFragmentMessage(message))
         break;
-      bool opened = gst_structure_has_name(s, "splitmuxsink-fragment-opened");
-      bool closed = gst_structure_has_name(s, "splitmuxsink-fragment-closed");
-      if (!opened && !closed)
-        break;
-      GstObject* src = GST_MESSAGE_SRC(message);
-      std::string owner = GST_OBJECT_NAME(src);
-      GstPtr<GstObject> parent(gst_object_get_parent(src));
-      if (parent && std::string(GST_OBJECT_NAME(parent.get())).rfind("hls-", 0) == 0)
-        owner = GST_OBJECT_NAME(parent.get());
-      onFragment(s, owner, opened);
+      if (recorder_)
+        recorder_->onFragmentMessage(message);
       break;
-    }
     default:
       break;
   }
   return true;
-}
-
-void RoomPipeline::onFragment(const GstStructure* s, const std::string& owner, bool opened) {
-  FragmentState& f = fragments_[owner];
-  log::debug("fragment", {{"owner", owner}, {"opened", opened}});
-  GstClockTime running = GST_CLOCK_TIME_NONE;
-  gst_structure_get_clock_time(s, "running-time", &running);
-  if (opened) {
-    f.opened = running;
-    f.opened_ms = wallMs();
-    const char* location = gst_structure_get_string(s, "location");
-    f.location = location ? location : "";
-    if (owner == "recording")
-      recording_open_ = true;
-    return;
-  }
-  if (owner == "recording") {
-    recording_open_ = false;
-    const char* location = gst_structure_get_string(s, "location");
-    RecordingPiece piece{location ? location : f.location, f.opened_ms, wallMs()};
-    if (events_.recording_closed)
-      events_.recording_closed(piece);
-    if (stopping_)
-      finishStop();
-    return;
-  }
-  if (owner.rfind("hls-", 0) != 0)
-    return;
-  std::string rendition = owner.substr(4);
-  char name[32];
-  std::snprintf(name, sizeof name, "/%05llu.ts", static_cast<unsigned long long>(f.index++));
-  auto bytes =
-      std::make_shared<const std::string>(readAndRemove(setup_.hls_dir + "/" + rendition + name));
-  double seconds = 0;
-  if (GST_CLOCK_TIME_IS_VALID(running) && GST_CLOCK_TIME_IS_VALID(f.opened) && running > f.opened)
-    seconds = static_cast<double>(running - f.opened) / GST_SECOND;
-  VideoFormat format;
-  if (rendition == "source") {
-    GstPtr<GstPad> pad(gst_element_get_static_pad(video_tee_, "sink"));
-    format = formatOf(pad.get());
-  } else if (rendition == "360p" && low_parse_) {
-    GstPtr<GstPad> pad(gst_element_get_static_pad(low_parse_, "src"));
-    format = formatOf(pad.get());
-  }
-  if (bytes->empty() || stopping_)
-    return;
-  if (events_.segment)
-    events_.segment(rendition, seconds, bytes, format);
 }
 
 // The stage (control thread). Elements are added to the running pipeline and
@@ -1123,7 +884,7 @@ bool RoomPipeline::ensureMixer(const std::string& main_caption) {
   mix.fps = options_.stage_fps;
   mix.video_kbps = options_.stage_video_kbps;
   mix.key_interval_frames = options_.stage_fps * 2;
-  mixer_ = std::make_unique<StageMixer>(GST_BIN(pipeline_.get()), mix);
+  mixer_ = std::make_unique<StageMixer>(GST_BIN(pipeline_.get()), mix, worker_);
 
   // The main publisher, decoded once for the mixer.
   GstElement* vq = add("queue");
@@ -1186,21 +947,8 @@ void RoomPipeline::select(bool composite) {
   // HLS renditions start a segment there (MediaService marks the segment
   // after the one in progress as a discontinuity).
   askKeyframe();
-  for (const auto& [rendition, sink] : hls_sinks_) {
-    if (rendition == "audio")
-      continue;
-    GstIterator* it = gst_bin_iterate_elements(GST_BIN(sink));
-    GValue item = G_VALUE_INIT;
-    while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
-      auto* child = GST_ELEMENT(g_value_get_object(&item));
-      GstElementFactory* factory = gst_element_get_factory(child);
-      if (factory && std::string(GST_OBJECT_NAME(factory)) == "splitmuxsink")
-        g_signal_emit_by_name(child, "split-now");
-      g_value_reset(&item);
-    }
-    g_value_unset(&item);
-    gst_iterator_free(it);
-  }
+  if (ladder_)
+    ladder_->splitNow();
   log::info("programme",
             {{"room", setup_.room}, {"layout", composite ? "composite" : "passthrough"}});
 }
@@ -1209,7 +957,8 @@ void RoomPipeline::dropMixer() {
   if (!mixer_)
     return;
   select(false);
-  dropInterpreterRendition();
+  if (ladder_)
+    ladder_->dropInterpreter();
   // Unlinked, never released: releasing a selector or tee pad waits for any
   // thread pushing through it, and one may be held up downstream for a
   // while. The idle pads stay for the next composite (allow-not-linked).
@@ -1224,12 +973,12 @@ void RoomPipeline::dropMixer() {
   }
   for (auto& [id, source] : stage_sources_)
     silence(source.elements);
-  // The mixer is taken down on a thread of its own. One of its streaming
+  // The mixer is taken down on the teardown worker. One of its streaming
   // threads may be inside a push into the programme (unlinking does not
   // interrupt a push in progress), held there while a muxer waits for the
-  // publisher's next keyframe; that keyframe is asked for from this thread.
-  // Stopping the mixer here would wait for that push, and the push for this
-  // thread: the node stopped answering.
+  // publisher's next keyframe; that keyframe is asked for from the control
+  // thread. Stopping the mixer there would wait for that push, and the push
+  // for the control thread: the node stopped answering.
   struct Doomed {
     std::unique_ptr<StageMixer> mixer;
     std::vector<GstElement*> elements;  // decoders and sources, in order
@@ -1247,7 +996,7 @@ void RoomPipeline::dropMixer() {
   stage_sources_.clear();
   doomed->pipeline.reset(GST_ELEMENT(gst_object_ref(pipeline_.get())));
   doomed->room = setup_.room;
-  std::thread([doomed] {
+  worker_.run([doomed] {
     doomed->mixer.reset();  // removes its inputs and elements
     auto& elements = doomed->elements;
     for (auto it = elements.rbegin(); it != elements.rend(); ++it)
@@ -1255,7 +1004,7 @@ void RoomPipeline::dropMixer() {
     for (GstElement* e : elements)
       gst_bin_remove(GST_BIN(doomed->pipeline.get()), e);
     log::info("stage mixer stopped", {{"room", doomed->room}});
-  }).detach();
+  });
 }
 
 void RoomPipeline::setStage(const std::string& main_caption,
@@ -1288,8 +1037,8 @@ void RoomPipeline::setStage(const std::string& main_caption,
       ++it;
       continue;
     }
-    if (it->second.input.interpreter)
-      dropInterpreterRendition();
+    if (it->second.input.interpreter && ladder_)
+      ladder_->dropInterpreter();
     silence(it->second.elements);
     mixer_->removeInput(it->first);
     for (GstElement* e : it->second.elements)
@@ -1329,71 +1078,12 @@ void RoomPipeline::setStage(const std::string& main_caption,
     stage_sources_.emplace(input.id, std::move(source));
   }
   select(mixer_->guests() > 0);
-  if (mixer_->hasInterpreter())
-    addInterpreterRendition();
+  if (mixer_->hasInterpreter() && ladder_)
+    ladder_->addInterpreter(mixer_->interpreterTee());
 }
 
 GstPad* RoomPipeline::interpreterVideo() const {
   return mixer_ ? mixer_->interpreterVideoOut() : nullptr;
-}
-
-void RoomPipeline::addInterpreterRendition() {
-  if (interpreter_hls_ || !mixer_ || !mixer_->interpreterTee())
-    return;
-  auto r = std::make_unique<InterpreterRendition>();
-  GstElement* sink = hlsSink("interpreter");
-  GstElement* vq = add("queue");
-  GstElement* aq = add("queue");
-  if (!sink || !vq || !aq)
-    return;
-  for (GstElement* q : {vq, aq}) {
-    g_object_set(q, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
-                 static_cast<guint64>(3 * GST_SECOND), nullptr);
-  }
-  r->elements = {vq, aq, sink};
-  GstPtr<GstPad> vsink(gst_element_request_pad_simple(sink, "video"));
-  GstPtr<GstPad> asink(gst_element_request_pad_simple(sink, "audio"));
-  GstPtr<GstPad> vq_src(gst_element_get_static_pad(vq, "src"));
-  GstPtr<GstPad> aq_src(gst_element_get_static_pad(aq, "src"));
-  gst_pad_link(vq_src.get(), vsink.get());
-  gst_pad_link(aq_src.get(), asink.get());
-  for (GstElement* e : r->elements)
-    gst_element_sync_state_with_parent(e);
-  r->video_tee_pad = gst_element_request_pad_simple(mixer_->interpreterTee(), "src_%u");
-  r->audio_tee_pad =
-      spare_aac_pad_ ? spare_aac_pad_ : gst_element_request_pad_simple(aac_tee_, "src_%u");
-  spare_aac_pad_ = nullptr;
-  GstPtr<GstPad> vq_sink(gst_element_get_static_pad(vq, "sink"));
-  GstPtr<GstPad> aq_sink(gst_element_get_static_pad(aq, "sink"));
-  gst_pad_link(r->video_tee_pad, vq_sink.get());
-  gst_pad_link(r->audio_tee_pad, aq_sink.get());
-  interpreter_hls_ = std::move(r);
-  log::info("interpreter rendition started", {{"room", setup_.room}});
-}
-
-void RoomPipeline::dropInterpreterRendition() {
-  if (!interpreter_hls_)
-    return;
-  auto& r = *interpreter_hls_;
-  // Unlinked, not released (as in dropMixer): the AAC tee's pad stays for
-  // the next interpreter; the variant's tee goes with the variant.
-  for (GstPad* pad : {r.video_tee_pad, r.audio_tee_pad}) {
-    GstPtr<GstPad> peer(gst_pad_get_peer(pad));
-    if (peer)
-      gst_pad_unlink(pad, peer.get());
-  }
-  gst_object_unref(r.video_tee_pad);
-  spare_aac_pad_ = r.audio_tee_pad;
-  for (auto it = r.elements.rbegin(); it != r.elements.rend(); ++it)
-    gst_element_set_state(*it, GST_STATE_NULL);  // the sink first: it unblocks the queues
-  for (GstElement* e : r.elements)
-    gst_bin_remove(GST_BIN(pipeline_.get()), e);
-  hls_sinks_.erase("interpreter");
-  fragments_.erase("hls-interpreter");
-  interpreter_hls_.reset();
-  std::error_code ec;
-  std::filesystem::remove_all(setup_.hls_dir + "/interpreter", ec);
-  log::info("interpreter rendition stopped", {{"room", setup_.room}});
 }
 
 void RoomPipeline::stop(std::function<void()> done) {
@@ -1402,25 +1092,14 @@ void RoomPipeline::stop(std::function<void()> done) {
   if (stopping_)
     return;
   stopping_ = true;
+  if (ladder_)
+    ladder_->stop();
   health_timer_.cancel();
   gather_timer_.cancel();
   keyframe_timer_.cancel();
-  if (recorder_ && recording_open_) {
-    // Finish the MP4 (moov) before the pipeline goes: EOS into the recorder only,
-    // with a watchdog in case it never reports the piece closed.
-    // EOS is a serialized event: sending it waits for the pad's streaming
-    // thread, which may itself wait (for a keyframe, a full queue). Send it
-    // from GStreamer's thread pool so the control thread never waits.
-    auto* pads = new std::vector<GstPtr<GstPad>>();
-    for (auto& pad : recorder_pads_)
-      pads->emplace_back(GST_PAD(gst_object_ref(pad.get())));
-    gst_element_call_async(
-        pipeline_.get(),
-        [](GstElement*, gpointer data) {
-          for (auto& pad : *static_cast<std::vector<GstPtr<GstPad>>*>(data))
-            gst_pad_send_event(pad.get(), gst_event_new_eos());
-        },
-        pads, [](gpointer data) { delete static_cast<std::vector<GstPtr<GstPad>>*>(data); });
+  if (recorder_ && recorder_->finish()) {
+    // The recorder closes its piece (the MP4's moov) before the pipeline
+    // goes, with a watchdog in case it never reports the piece closed.
     stop_timer_.start(loop_, std::chrono::milliseconds(4000), [this] {
       log::warn("recording did not finish in time", {{"room", setup_.room}});
       finishStop();
@@ -1439,23 +1118,18 @@ void RoomPipeline::finishStop() {
   bus_watch_.reset();
   // The state change to NULL joins every streaming thread; one that waits on
   // something (a serialized event, a keyframe) would hold the node's control
-  // thread for as long. It runs on GStreamer's thread pool instead, and the
-  // rest of the teardown comes back to the control thread when it is done.
-  gst_element_call_async(
-      pipeline_.get(),
-      [](GstElement* pipeline, gpointer data) {
-        gst_element_set_state(pipeline, GST_STATE_NULL);
-        (*static_cast<Post*>(data))([](RoomPipeline& p) { p.afterNull(); });
-      },
-      new Post(post_), [](gpointer data) { delete static_cast<Post*>(data); });
+  // thread for as long. It runs on the teardown worker instead (after any
+  // mixer of this pipeline dropped before), and the rest of the teardown
+  // comes back to the control thread when it is done.
+  worker_.run([pipeline = sharedRef(pipeline_.get()), post = post_] {
+    gst_element_set_state(pipeline.get(), GST_STATE_NULL);
+    post([](RoomPipeline& p) { p.afterNull(); });
+  });
 }
 
 void RoomPipeline::afterNull() {
   releaseAll();  // the pipeline is in NULL already: only references go
   pipeline_.reset();
-  recorder_pads_.clear();
-  std::error_code ec;
-  std::filesystem::remove_all(setup_.hls_dir, ec);
   auto waiters = std::move(stop_waiters_);
   stop_waiters_.clear();
   for (auto& w : waiters)

@@ -35,25 +35,16 @@
 #include "core/loop.h"
 #include "core/result.h"
 #include "media/gst_ptr.h"
+#include "media/hls_ladder.h"
 #include "media/hls_store.h"
 #include "media/media_options.h"
+#include "media/recorder.h"
 #include "media/sdp.h"
 
 namespace jobcast::media {
 
-struct VideoFormat {
-  int width = 0;
-  int height = 0;
-  std::string codec;  // "avc1.42e01f"
-};
-
 class StageMixer;
-
-struct RecordingPiece {
-  std::string path;
-  int64_t started_ms = 0;  // wall clock, ms since the epoch
-  int64_t ended_ms = 0;
-};
+class TeardownWorker;
 
 struct PublisherGop;  // the publisher's keyframes on its own media clock
 
@@ -79,13 +70,14 @@ class RoomPipeline {
     std::string stage_channel;  // Guest: inter channels "<channel>-v" and "<channel>-a"
     std::string room;
     std::string session;
-    std::string hls_dir;                  // scratch files of hlssink2 (read into memory, removed)
     std::string recording_dir;            // empty: no recording
     std::vector<std::string> renditions;  // "source", "360p", "audio"
   };
 
-  static Result<std::unique_ptr<RoomPipeline>> create(Loop& loop, const MediaOptions& options,
-                                                      Setup setup, Events events, Post post);
+  // `worker` takes the pipeline and its parts down; it outlives the pipeline.
+  static Result<std::unique_ptr<RoomPipeline>> create(Loop& loop, TeardownWorker& worker,
+                                                      const MediaOptions& options, Setup setup,
+                                                      Events events, Post post);
   ~RoomPipeline();
   RoomPipeline(const RoomPipeline&) = delete;
   RoomPipeline& operator=(const RoomPipeline&) = delete;
@@ -97,10 +89,11 @@ class RoomPipeline {
   void stop(std::function<void()> done);
 
   const std::string& session() const { return setup_.session; }
-  // For WHEP (media/room_programmes.*): the pipeline, a programme tee by name
-  // ("programme-video", "programme-opus"), and a keyframe request to the publisher.
+  // For WHEP (media/room_programmes.*): the pipeline, the programme's tees
+  // (H.264 and Opus, null after stop), and a keyframe request to the publisher.
   GstElement* pipeline() const { return pipeline_.get(); }
-  GstElement* programmeTee(const char* name) const;
+  GstElement* programmeVideoTee() const { return pipeline_ ? video_tee_ : nullptr; }
+  GstElement* programmeOpusTee() const { return pipeline_ ? opus_tee_ : nullptr; }
   // Passthrough: RTCP to the publisher; composite: to the mixer's encoder.
   void askKeyframe();
   bool mediaFlowing() const { return media_started_; }
@@ -129,17 +122,13 @@ class RoomPipeline {
   void finishStop();
 
  private:
-  RoomPipeline(Loop& loop, const MediaOptions& options, Setup setup, Events events, Post post);
+  RoomPipeline(Loop& loop, TeardownWorker& worker, const MediaOptions& options, Setup setup,
+               Events events, Post post);
   Result<bool> build();
-  Result<bool> buildLadder();
-  Result<bool> buildRecording();
   Result<bool> buildGuestOutputs(GstElement* audio_raw);
   bool ensureMixer(const std::string& main_caption);
   void dropMixer();
   void select(bool composite);
-  void addInterpreterRendition();
-  void dropInterpreterRendition();
-  GstElement* hlsSink(const std::string& rendition);
   void releaseAll();
   // Control thread, once the pipeline reached NULL off it: the rest of stop().
   void afterNull();
@@ -147,7 +136,6 @@ class RoomPipeline {
 
   void finishAnswer();
   bool onBusMessage(GstMessage* message);
-  void onFragment(const GstStructure* s, const std::string& owner, bool opened);
   void checkMedia();
   void lose(const std::string& reason);
   void requestKeyframe();
@@ -156,6 +144,7 @@ class RoomPipeline {
   bool lowerRtcpInterval();
 
   Loop& loop_;
+  TeardownWorker& worker_;
   MediaOptions options_;
   Setup setup_;
   Events events_;
@@ -165,7 +154,8 @@ class RoomPipeline {
   GstElement* webrtc_ = nullptr;  // owned by pipeline_
   GstElement* video_in_ = nullptr;
   GstElement* audio_in_ = nullptr;
-  GstElement* video_tee_ = nullptr;
+  GstElement* video_tee_ = nullptr;  // "programme-video"
+  GstElement* opus_tee_ = nullptr;   // "programme-opus"
   GstElement* aac_tee_ = nullptr;
   GstElement* publisher_video_ = nullptr;  // tees before the selectors
   GstElement* publisher_opus_ = nullptr;
@@ -186,27 +176,10 @@ class RoomPipeline {
     std::vector<GstElement*> elements;  // intervideosrc, interaudiosrc
   };
   std::map<std::string, StageSource> stage_sources_;
-  struct InterpreterRendition {
-    std::vector<GstElement*> elements;  // queues and the hlssink2
-    GstPad* video_tee_pad = nullptr;    // on the mixer's interpreter tee
-    GstPad* audio_tee_pad = nullptr;    // on aac_tee_
-  };
-  std::unique_ptr<InterpreterRendition> interpreter_hls_;
-  GstPad* spare_aac_pad_ = nullptr;  // an AAC tee pad kept for the next interpreter (owned ref)
   bool composite_ = false;
-  GstElement* recorder_ = nullptr;
-  std::vector<GstPtr<GstPad>> recorder_pads_;
-  std::map<std::string, GstElement*> hls_sinks_;  // rendition -> hlssink2
-  GstElement* low_parse_ = nullptr;
+  std::unique_ptr<HlsLadder> ladder_;   // Publisher role
+  std::unique_ptr<Recorder> recorder_;  // Publisher role, when recording
   SourcePtr bus_watch_;
-
-  struct FragmentState {
-    uint64_t index = 0;
-    GstClockTime opened = GST_CLOCK_TIME_NONE;
-    int64_t opened_ms = 0;
-    std::string location;
-  };
-  std::map<std::string, FragmentState> fragments_;
 
   std::vector<OfferedMedia> media_;
   std::map<guint, CapsPtr> preferences_;  // m-line -> codec preference
@@ -216,8 +189,7 @@ class RoomPipeline {
   bool media_started_ = false;
   bool lost_ = false;
   bool stopping_ = false;
-  bool going_null_ = false;  // finishStop() handed the pipeline to the thread pool
-  bool recording_open_ = false;
+  bool going_null_ = false;  // finishStop() handed the pipeline to the teardown worker
   std::vector<std::function<void()>> stop_waiters_;
   std::shared_ptr<std::atomic<int64_t>> last_video_ms_;
   std::shared_ptr<PublisherGop> gop_;

@@ -1,11 +1,15 @@
-// IDLE pad probes in removeInput() may run on an upstream streaming thread;
-// they only unlink and signal. Everything else runs on the control thread.
+// The IDLE pad probe of removeInput() (the interpreter) may run on an upstream
+// streaming thread; it only unlinks and queues the rest on the teardown
+// worker. The destructor runs on the teardown worker (RoomPipeline drops a
+// mixer there). Everything else runs on the control thread.
 
 #include "media/stage_mixer.h"
 
 #include <gst/video/video.h>
 
 #include "core/log.h"
+#include "media/teardown_worker.h"
+#include "media/x264.h"
 
 namespace jobcast::media {
 namespace {
@@ -65,7 +69,8 @@ GstElement* StageMixer::add(const char* factory, const std::string& name) {
   return element;
 }
 
-StageMixer::StageMixer(GstBin* parent, Options options) : parent_(parent), options_(options) {
+StageMixer::StageMixer(GstBin* parent, Options options, TeardownWorker& worker)
+    : parent_(parent), options_(options), worker_(worker) {
   ensureGstreamer();
   const auto& o = options_;
   // A live black picture and live silence under everything keep the output
@@ -87,12 +92,9 @@ StageMixer::StageMixer(GstBin* parent, Options options) : parent_(parent), optio
   // A slow encoder drops composite pictures rather than hold the compositor back.
   gst_util_set_object_arg(G_OBJECT(queue), "leaky", "downstream");
   GstElement* encoder = add("x264enc");
-  g_object_set(encoder, "bitrate", static_cast<guint>(o.video_kbps), "key-int-max",
-               static_cast<guint>(o.key_interval_frames), nullptr);
-  gst_util_set_object_arg(G_OBJECT(encoder), "tune", "zerolatency");
-  gst_util_set_object_arg(G_OBJECT(encoder), "speed-preset", "ultrafast");
+  configureX264(encoder, {.kbps = o.video_kbps, .key_int_max = o.key_interval_frames});
   GstElement* profile = add("capsfilter");
-  setCaps(profile, "video/x-h264,profile=constrained-baseline,stream-format=byte-stream");
+  setCaps(profile, kBaselineH264Caps);
   GstElement* parse = add("h264parse");
   g_object_set(parse, "config-interval", -1, nullptr);
   GstElement* video_tee = video_tee_ = add("tee");
@@ -126,7 +128,7 @@ StageMixer::StageMixer(GstBin* parent, Options options) : parent_(parent), optio
 
 StageMixer::~StageMixer() {
   if (interpreter_)
-    removeInput(interpreter_->input->id);
+    removeInterpreter(/*now=*/true);
   while (!inputs_.empty())
     removeInput(inputs_.begin()->first);
   video_out_.reset();
@@ -135,12 +137,16 @@ StageMixer::~StageMixer() {
 }
 
 void StageMixer::dispose(std::vector<GstElement*>& elements) {
+  disposeIn(parent_, elements);
+}
+
+void StageMixer::disposeIn(GstBin* parent, std::vector<GstElement*>& elements) {
   // Downstream first: an element going down flushes what an upstream thread
   // may be blocked pushing into it.
   for (auto it = elements.rbegin(); it != elements.rend(); ++it)
     gst_element_set_state(*it, GST_STATE_NULL);
   for (GstElement* e : elements)
-    gst_bin_remove(parent_, e);
+    gst_bin_remove(parent, e);
   elements.clear();
 }
 
@@ -228,12 +234,10 @@ Result<bool> StageMixer::addInput(const std::string& id, Slot slot, const std::s
     GstElement* out_caps = add("capsfilter");
     setCaps(out_caps, videoCaps(options_.width, options_.height, options_.fps));
     GstElement* encoder = add("x264enc");
-    g_object_set(encoder, "bitrate", static_cast<guint>(options_.video_kbps), "key-int-max",
-                 static_cast<guint>(options_.key_interval_frames), nullptr);
-    gst_util_set_object_arg(G_OBJECT(encoder), "tune", "zerolatency");
-    gst_util_set_object_arg(G_OBJECT(encoder), "speed-preset", "ultrafast");
+    configureX264(encoder,
+                  {.kbps = options_.video_kbps, .key_int_max = options_.key_interval_frames});
     GstElement* profile = add("capsfilter");
-    setCaps(profile, "video/x-h264,profile=constrained-baseline,stream-format=byte-stream");
+    setCaps(profile, kBaselineH264Caps);
     GstElement* parse = add("h264parse");
     g_object_set(parse, "config-interval", -1, nullptr);
     GstElement* tee = add("tee");
@@ -292,12 +296,6 @@ Result<bool> StageMixer::addInput(const std::string& id, Slot slot, const std::s
   return true;
 }
 
-void StageMixer::unlinkUpstream(GstPad* upstream, GstPad* sink) {
-  if (!upstream || !sink || !gst_pad_is_linked(upstream))
-    return;
-  unlinkWhenIdle(upstream);
-}
-
 void StageMixer::release(Input& input, GstElement* compositor) {
   // Flushing the chain first wakes every thread blocked in it or at the
   // mixer's pad (an aggregator drops a lone flush, it does not forward it).
@@ -334,17 +332,7 @@ void StageMixer::release(Input& input, GstElement* compositor) {
 
 void StageMixer::removeInput(const std::string& id) {
   if (interpreter_ && interpreter_->input && interpreter_->input->id == id) {
-    auto& v = *interpreter_;
-    release(*v.input, v.compositor);
-    PadPtr queue_sink(gst_element_get_static_pad(v.elements.front(), "sink"));
-    unlinkUpstream(v.tee_pad, queue_sink.get());
-    gst_element_release_request_pad(raw_tee_, v.tee_pad);
-    gst_object_unref(v.tee_pad);
-    v.video_out.reset();
-    gst_element_release_request_pad(v.compositor, v.base_pad);
-    gst_object_unref(v.base_pad);
-    dispose(v.elements);
-    interpreter_.reset();
+    removeInterpreter(/*now=*/false);
     log::info("stage interpreter removed", {{"id", id}});
     return;
   }
@@ -355,6 +343,43 @@ void StageMixer::removeInput(const std::string& id) {
   inputs_.erase(it);
   layout();
   log::info("stage input removed", {{"id", id}, {"guests", guests()}});
+}
+
+void StageMixer::removeInterpreter(bool now) {
+  release(*interpreter_->input, interpreter_->compositor);
+  // The variant goes as a whole once the raw tee's pad into it is idle: the
+  // tee's pad released, the variant's elements stopped and removed, on the
+  // teardown worker. What it needs travels with it, so the mixer may be gone
+  // by then.
+  struct Doomed {
+    std::unique_ptr<Variant> variant;
+    GObjectPtr<GstElement> raw_tee;
+    GObjectPtr<GstBin> parent;
+  };
+  auto doomed = std::make_shared<Doomed>();
+  doomed->variant = std::move(interpreter_);
+  doomed->raw_tee = retain(raw_tee_);
+  doomed->parent = retain(parent_);
+  auto finish = [doomed] {
+    auto& v = *doomed->variant;
+    gst_element_release_request_pad(doomed->raw_tee.get(), v.tee_pad);
+    gst_object_unref(v.tee_pad);
+    v.video_out.reset();
+    gst_element_release_request_pad(v.compositor, v.base_pad);
+    gst_object_unref(v.base_pad);
+    disposeIn(doomed->parent.get(), v.elements);
+  };
+  GstPad* tee_pad = doomed->variant->tee_pad;
+  if (now) {
+    // Already on the worker, with the mixer's sources silenced.
+    GstPtr<GstPad> peer(gst_pad_get_peer(tee_pad));
+    if (peer)
+      gst_pad_unlink(tee_pad, peer.get());
+    finish();
+    return;
+  }
+  TeardownWorker* worker = &worker_;
+  unlinkWhenIdle(tee_pad, [worker, finish] { worker->run(finish); });
 }
 
 void StageMixer::layout() {

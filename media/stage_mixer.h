@@ -6,9 +6,10 @@
 // interpreter variant: the same composite with the interpreter's picture as a
 // PiP, for viewers who asked for it. Nothing of the variant runs otherwise.
 //
-// Threads: every method runs on the control thread. Removing an input waits
-// (briefly) for an IDLE probe on the upstream pad, which may run on that
-// pad's streaming thread and only unlinks.
+// Threads: every method runs on the control thread, the destructor on the
+// teardown worker (media/teardown_worker.h). Removing the interpreter never
+// waits: an IDLE probe on the raw tee's pad unlinks the variant and hands the
+// rest of its removal to the teardown worker.
 
 #include <gst/gst.h>
 
@@ -21,6 +22,8 @@
 #include "media/gst_refs.h"
 
 namespace jobcast::media {
+
+class TeardownWorker;
 
 class StageMixer {
  public:
@@ -39,7 +42,8 @@ class StageMixer {
   };
 
   // Builds the mixer inside `parent` (a running pipeline or bin) and starts it.
-  StageMixer(GstBin* parent, Options options);
+  // `worker` takes removed parts down; it outlives the mixer.
+  StageMixer(GstBin* parent, Options options, TeardownWorker& worker);
   ~StageMixer();  // removes every element it added
   StageMixer(const StageMixer&) = delete;
   StageMixer& operator=(const StageMixer&) = delete;
@@ -90,11 +94,14 @@ class StageMixer {
                                const std::string& caption);
   void layout();
   void release(Input& input, GstElement* compositor);
-  void unlinkUpstream(GstPad* upstream, GstPad* sink);
+  // now: on the teardown worker already (the destructor), so unlink at once.
+  void removeInterpreter(bool now);
   void dispose(std::vector<GstElement*>& elements);
+  static void disposeIn(GstBin* parent, std::vector<GstElement*>& elements);
 
   GstBin* parent_;
   Options options_;
+  TeardownWorker& worker_;
   std::vector<GstElement*> elements_;  // the fixed part, owned by parent_
   GstElement* compositor_ = nullptr;
   GstElement* audiomixer_ = nullptr;
