@@ -7,10 +7,11 @@
 #include <gst/video/video.h>
 
 #include <cstdlib>
+#include <utility>
 
 #include "core/log.h"
+#include "media/programme_switch.h"
 #include "media/recorder.h"
-#include "media/stage_mixer.h"
 #include "media/teardown_worker.h"
 
 namespace jobcast::media {
@@ -253,22 +254,6 @@ void addTimelineProbe(GstPad* pad, bool video) {
       onTimeline, t, [](gpointer d) { delete static_cast<Timeline*>(d); });
 }
 
-// Makes a stage source push into nothing before it is taken away: its
-// buffers, events and queries are dropped at its own pad, so it never sees
-// its peer go (a source that does posts "not-linked" and fails the pipeline)
-// and never waits on the mixer while the mixer is being dismantled.
-void silence(const std::vector<GstElement*>& sources) {
-  for (GstElement* source : sources) {
-    GstPtr<GstPad> pad(gst_element_get_static_pad(source, "src"));
-    if (!pad)
-      continue;
-    gst_pad_add_probe(
-        pad.get(),
-        GstPadProbeType(GST_PAD_PROBE_TYPE_DATA_DOWNSTREAM | GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM),
-        [](GstPad*, GstPadProbeInfo*, gpointer) { return GST_PAD_PROBE_DROP; }, nullptr, nullptr);
-  }
-}
-
 }  // namespace
 
 RoomPipeline::RoomPipeline(Loop& loop, TeardownWorker& worker, const MediaOptions& options,
@@ -298,14 +283,7 @@ void RoomPipeline::releaseAll() {
   // Stopped first, so the mixer's removal finds every pad idle.
   gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
   ladder_.reset();
-  mixer_.reset();
-  for (GstPad** pad :
-       {&select_pass_video_, &select_pass_audio_, &select_mix_video_, &select_mix_audio_,
-        &mix_video_src_, &mix_audio_src_, &main_video_tee_pad_, &main_audio_tee_pad_}) {
-    if (*pad)
-      gst_object_unref(*pad);
-    *pad = nullptr;
-  }
+  switch_.reset();
 }
 
 Result<std::unique_ptr<RoomPipeline>> RoomPipeline::create(Loop& loop, TeardownWorker& worker,
@@ -371,34 +349,51 @@ Result<bool> RoomPipeline::build() {
   g_object_set(vcaps, "caps", h264.get(), nullptr);
   g_object_set(video_tee_, "allow-not-linked", TRUE, nullptr);
   const bool guest = setup_.role == Role::Guest;
+  if (!gst_element_link_many(depay, parse, vcaps, nullptr))
+    return Error{"media_error", "cannot link the video input"};
+  // Programme audio: Opus kept for WebRTC viewers, decoded once, AAC encoded once.
+  GstElement* adepay = add("rtpopusdepay");
+  GstElement* opus_tee = opus_tee_ = add("tee", "programme-opus");
+  if (!adepay || !opus_tee)
+    return missing("rtpopusdepay/tee");
+  g_object_set(opus_tee, "allow-not-linked", TRUE, nullptr);
   if (guest) {
-    if (!gst_element_link_many(depay, parse, vcaps, video_tee_, nullptr))
-      return Error{"media_error", "cannot link the video input"};
+    if (!gst_element_link(vcaps, video_tee_) || !gst_element_link(adepay, opus_tee))
+      return Error{"media_error", "cannot link the guest's input"};
   } else {
-    // Passthrough or composite: the selector picks what the programme is.
-    publisher_video_ = add("tee", "publisher-video");
-    video_select_ = add("input-selector", "programme-video-select");
-    if (!publisher_video_ || !video_select_)
-      return missing("input-selector");
-    g_object_set(publisher_video_, "allow-not-linked", TRUE, nullptr);
-    g_object_set(video_select_, "sync-streams", FALSE, "cache-buffers", FALSE, nullptr);
-    select_pass_video_ = gst_element_request_pad_simple(video_select_, "sink_%u");
-    GstPtr<GstPad> tee_src(gst_element_request_pad_simple(publisher_video_, "src_%u"));
-    if (!gst_element_link_many(depay, parse, vcaps, publisher_video_, nullptr) ||
-        gst_pad_link(tee_src.get(), select_pass_video_) != GST_PAD_LINK_OK ||
-        !gst_element_link(video_select_, video_tee_)) {
-      return Error{"media_error", "cannot link the video input"};
-    }
-    g_object_set(video_select_, "active-pad", select_pass_video_, nullptr);
+    // Passthrough or composite: the switch picks what the programme is.
+    ProgrammeSwitch::Hooks hooks;
+    hooks.ask_publisher_keyframe = [this] { requestKeyframe(); };
+    hooks.switched = [this] {
+      // The HLS renditions start a segment at the new source's keyframe
+      // (MediaService marks the segment after the one in progress as a
+      // discontinuity).
+      if (ladder_)
+        ladder_->splitNow();
+    };
+    hooks.interpreter = [this](GstElement* variant_tee) {
+      if (!ladder_)
+        return;
+      if (variant_tee)
+        ladder_->addInterpreter(variant_tee);
+      else
+        ladder_->dropInterpreter();
+    };
+    switch_ = std::make_unique<ProgrammeSwitch>(GST_BIN(pipeline_.get()), worker_, options_,
+                                                setup_.room, std::move(hooks));
+    auto built = switch_->build(vcaps, adepay, video_tee_, opus_tee);
+    if (!built)
+      return built;
   }
   video_in_ = depay;
   {
     // One timeline for the programme, whichever source the selector passes.
     GstPtr<GstPad> pad(gst_element_get_static_pad(video_tee_, "sink"));
     addTimelineProbe(pad.get(), true);
-    // The publisher's own video tells whether they are still there.
-    if (publisher_video_)
-      pad.reset(gst_element_get_static_pad(publisher_video_, "sink"));
+    // The publisher's own video (before any switch) tells whether they are
+    // still there.
+    if (switch_)
+      pad.reset(gst_element_get_static_pad(switch_->publisherVideo(), "sink"));
     gst_pad_add_probe(
         pad.get(), GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
         onVideoData, new std::shared_ptr<std::atomic<int64_t>>(last_video_ms_),
@@ -410,25 +405,6 @@ Result<bool> RoomPipeline::build() {
                       [](gpointer d) { delete static_cast<std::shared_ptr<PublisherGop>*>(d); });
   }
 
-  // Programme audio: Opus kept for WebRTC viewers, decoded once, AAC encoded once.
-  GstElement* adepay = add("rtpopusdepay");
-  GstElement* opus_tee = opus_tee_ = add("tee", "programme-opus");
-  if (!guest) {
-    publisher_opus_ = add("tee", "publisher-opus");
-    audio_select_ = add("input-selector", "programme-audio-select");
-    if (!publisher_opus_ || !audio_select_)
-      return missing("input-selector");
-    g_object_set(publisher_opus_, "allow-not-linked", TRUE, nullptr);
-    g_object_set(audio_select_, "sync-streams", FALSE, "cache-buffers", FALSE, nullptr);
-    select_pass_audio_ = gst_element_request_pad_simple(audio_select_, "sink_%u");
-    GstPtr<GstPad> tee_src(gst_element_request_pad_simple(publisher_opus_, "src_%u"));
-    if (!gst_element_link(adepay, publisher_opus_) ||
-        gst_pad_link(tee_src.get(), select_pass_audio_) != GST_PAD_LINK_OK ||
-        !gst_element_link(audio_select_, opus_tee)) {
-      return Error{"media_error", "cannot link the audio input"};
-    }
-    g_object_set(audio_select_, "active-pad", select_pass_audio_, nullptr);
-  }
   GstElement* aq = add("queue");
   GstElement* adec = add("opusdec");
   GstElement* aconv = add("audioconvert");
@@ -437,17 +413,14 @@ Result<bool> RoomPipeline::build() {
   GstElement* aenc = add("voaacenc");
   GstElement* aparse = add("aacparse");
   aac_tee_ = add("tee", "programme-aac");
-  if (!adepay || !opus_tee || !aq || !adec || !aconv || !ares || !acaps || !aenc || !aparse ||
-      !aac_tee_) {
+  if (!aq || !adec || !aconv || !ares || !acaps || !aenc || !aparse || !aac_tee_) {
     return missing("rtpopusdepay/opusdec/voaacenc/aacparse");
   }
-  g_object_set(opus_tee, "allow-not-linked", TRUE, nullptr);
   g_object_set(aac_tee_, "allow-not-linked", TRUE, nullptr);
   CapsPtr raw(gst_caps_from_string("audio/x-raw,format=S16LE,rate=48000,channels=2"));
   g_object_set(acaps, "caps", raw.get(), nullptr);
   g_object_set(aenc, "bitrate", options_.audio_kbps * 1000, nullptr);
-  if ((guest && !gst_element_link(adepay, opus_tee)) ||
-      !gst_element_link_many(opus_tee, aq, adec, aconv, ares, acaps, nullptr) ||
+  if (!gst_element_link_many(opus_tee, aq, adec, aconv, ares, acaps, nullptr) ||
       (!guest && !gst_element_link_many(acaps, aenc, aparse, aac_tee_, nullptr))) {
     return Error{"media_error", "cannot link the audio input"};
   }
@@ -504,7 +477,7 @@ Result<bool> RoomPipeline::build() {
     ladder_ = std::make_unique<HlsLadder>(GST_BIN(pipeline_.get()), worker_, options_,
                                           [this](const std::string& rendition, double seconds,
                                                  std::shared_ptr<const std::string> bytes) {
-                                            if (stopping_ || !events_.segment)
+                                            if (stopping() || !events_.segment)
                                               return;
                                             events_.segment(rendition, seconds, std::move(bytes),
                                                             ladder_->format(rendition));
@@ -518,7 +491,7 @@ Result<bool> RoomPipeline::build() {
                                            [this](const RecordingPiece& piece) {
                                              if (events_.recording_closed)
                                                events_.recording_closed(piece);
-                                             if (stopping_)
+                                             if (stopping())
                                                finishStop();
                                            });
     auto rec = recorder_->build(video_tee_, aac_tee_);
@@ -589,7 +562,7 @@ void RoomPipeline::negotiate(SdpPtr offer, std::vector<OfferedMedia> media) {
 }
 
 void RoomPipeline::onRemoteDescriptionSet(bool ok, std::string error) {
-  if (stopping_)
+  if (stopping())
     return;
   if (!ok) {
     events_.answer(Error{"bad_sdp", "the offer was not accepted: " + error});
@@ -615,7 +588,7 @@ void RoomPipeline::onRemoteDescriptionSet(bool ok, std::string error) {
 }
 
 void RoomPipeline::onAnswerCreated(std::string sdp, std::string error) {
-  if (stopping_)
+  if (stopping())
     return;
   if (!error.empty()) {
     events_.answer(Error{"bad_sdp", "no answer for this offer: " + error});
@@ -644,7 +617,7 @@ void RoomPipeline::onAnswerCreated(std::string sdp, std::string error) {
 }
 
 void RoomPipeline::onGatheringState(int state) {
-  if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE && !answered_ && !stopping_) {
+  if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE && state_ == State::Negotiating) {
     // The local description is updated from webrtcbin's own thread: read it after
     // set-local-description has surely run.
     GstWebRTCSessionDescription* local = nullptr;
@@ -656,7 +629,7 @@ void RoomPipeline::onGatheringState(int state) {
 }
 
 void RoomPipeline::finishAnswer() {
-  if (answered_ || stopping_)
+  if (state_ != State::Negotiating)
     return;
   GstWebRTCSessionDescription* local = nullptr;
   g_object_get(webrtc_, "local-description", &local, nullptr);
@@ -665,7 +638,7 @@ void RoomPipeline::finishAnswer() {
     events_.answer(Error{"media_error", "no local description"});
     return;
   }
-  answered_ = true;
+  state_ = State::Answered;
   gather_timer_.cancel();
   std::string sdp = addPublicAddress(sdpText(local->sdp), options_.public_ip);
   created_ = std::chrono::steady_clock::now();
@@ -677,14 +650,13 @@ void RoomPipeline::finishAnswer() {
 }
 
 void RoomPipeline::onIncomingPad(std::shared_ptr<GstPad> pad, std::string kind, gulong probe) {
-  if (stopping_ || !pipeline_) {
+  if (stopping() || !pipeline_) {
     gst_pad_remove_probe(pad.get(), probe);
     return;
   }
   GstElement* target = nullptr;
-  if (kind == "video" && !linked_video_) {
-    target = video_in_;
-    linked_video_ = true;
+  if (kind == "video" && video_in_) {
+    target = std::exchange(video_in_, nullptr);  // the first video stream only
     CapsPtr caps(gst_pad_get_current_caps(pad.get()));
     guint ssrc = 0;
     if (caps && gst_caps_get_size(caps.get()) > 0 &&
@@ -726,9 +698,8 @@ void RoomPipeline::onIncomingPad(std::shared_ptr<GstPad> pad, std::string kind, 
       }
       return true;
     });
-  } else if (kind == "audio" && !linked_audio_) {
-    target = audio_in_;
-    linked_audio_ = true;
+  } else if (kind == "audio" && audio_in_) {
+    target = std::exchange(audio_in_, nullptr);
   } else {
     // A stream we do not use (a second video, say): drain it.
     target = add("fakesink");
@@ -748,13 +719,10 @@ void RoomPipeline::onIncomingPad(std::shared_ptr<GstPad> pad, std::string kind, 
 }
 
 void RoomPipeline::askKeyframe() {
-  if (composite_ && select_mix_video_) {
-    // Upstream through the mixer's tee and parser to its encoder.
-    gst_pad_push_event(select_mix_video_,
-                       gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
-    return;
-  }
-  requestKeyframe();
+  if (switch_)
+    switch_->askKeyframe();
+  else
+    requestKeyframe();
 }
 
 bool RoomPipeline::lowerRtcpInterval() {
@@ -780,7 +748,7 @@ void RoomPipeline::requestKeyframe() {
   // pad, naming the publisher's video SSRC and payload type; rtpsession turns
   // it into RTCP PLI. It needs both fields: without "payload" it cannot look up
   // the feedback the publisher accepts and passes the event on unanswered.
-  if (!webrtc_ || video_ssrc_ == 0 || video_payload_ == 0 || stopping_)
+  if (!webrtc_ || video_ssrc_ == 0 || video_payload_ == 0 || stopping())
     return;
   GstPtr<GstElement> rtpbin(gst_bin_get_by_name(GST_BIN(webrtc_), "rtpbin"));
   if (!rtpbin)
@@ -808,17 +776,17 @@ void RoomPipeline::onConnectionState(int state) {
 }
 
 void RoomPipeline::checkMedia() {
-  if (lost_ || stopping_)
+  if (state_ != State::Answered && state_ != State::Flowing)
     return;
   int64_t last = last_video_ms_->load(std::memory_order_relaxed);
   int64_t now = monotonicMs();
   if (last > 0) {
-    if (!media_started_) {
-      media_started_ = true;
+    if (state_ == State::Answered) {
+      state_ = State::Flowing;
       if (events_.flowing)
         events_.flowing();
-      if (lost_ || stopping_)
-        return;
+      if (state_ != State::Flowing)
+        return;  // lost or stopped meanwhile
     }
     if (now - last > options_.media_timeout_ms)
       lose("media_timeout");
@@ -829,9 +797,9 @@ void RoomPipeline::checkMedia() {
 }
 
 void RoomPipeline::lose(const std::string& reason) {
-  if (lost_ || stopping_)
+  if (state_ == State::Lost || stopping())
     return;
-  lost_ = true;
+  state_ = State::Lost;
   log::info("publisher lost",
             {{"room", setup_.room}, {"session", setup_.session}, {"reason", reason}});
   if (events_.gone)
@@ -853,8 +821,8 @@ bool RoomPipeline::onBusMessage(GstMessage* message) {
       if (error)
         g_error_free(error);
       g_free(debug);
-      if (!answered_ && !stopping_) {
-        answered_ = true;
+      if (state_ == State::Negotiating) {
+        state_ = State::Answered;
         events_.answer(Error{"media_error", "media pipeline failed: " + text});
       }
       lose("pipeline_error");
@@ -875,223 +843,22 @@ bool RoomPipeline::onBusMessage(GstMessage* message) {
 // The stage (control thread). Elements are added to the running pipeline and
 // synced to its state; removal unlinks at an idle moment of the upstream pad.
 
-bool RoomPipeline::ensureMixer(const std::string& main_caption) {
-  if (mixer_)
-    return true;
-  StageMixer::Options mix;
-  mix.width = options_.stage_width;
-  mix.height = options_.stage_height;
-  mix.fps = options_.stage_fps;
-  mix.video_kbps = options_.stage_video_kbps;
-  mix.key_interval_frames = options_.stage_fps * 2;
-  mixer_ = std::make_unique<StageMixer>(GST_BIN(pipeline_.get()), mix, worker_);
-
-  // The main publisher, decoded once for the mixer.
-  GstElement* vq = add("queue");
-  GstElement* vdec = add("avdec_h264");
-  GstElement* aq = add("queue");
-  GstElement* adec = add("opusdec");
-  if (!vq || !vdec || !aq || !adec) {
-    log::error("stage: decoder elements missing", {{"room", setup_.room}});
-    return false;
-  }
-  for (GstElement* q : {vq, aq}) {
-    g_object_set(q, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
-                 static_cast<guint64>(GST_SECOND), nullptr);
-    gst_util_set_object_arg(G_OBJECT(q), "leaky", "downstream");
-  }
-  main_decode_ = {vq, vdec, aq, adec};
-  gst_element_link(vq, vdec);
-  gst_element_link(aq, adec);
-  for (GstElement* e : main_decode_)
-    gst_element_sync_state_with_parent(e);
-  if (!main_video_tee_pad_)
-    main_video_tee_pad_ = gst_element_request_pad_simple(publisher_video_, "src_%u");
-  if (!main_audio_tee_pad_)
-    main_audio_tee_pad_ = gst_element_request_pad_simple(publisher_opus_, "src_%u");
-  GstPtr<GstPad> vq_sink(gst_element_get_static_pad(vq, "sink"));
-  GstPtr<GstPad> aq_sink(gst_element_get_static_pad(aq, "sink"));
-  gst_pad_link(main_video_tee_pad_, vq_sink.get());
-  gst_pad_link(main_audio_tee_pad_, aq_sink.get());
-  GstPtr<GstPad> vraw(gst_element_get_static_pad(vdec, "src"));
-  GstPtr<GstPad> araw(gst_element_get_static_pad(adec, "src"));
-  auto added =
-      mixer_->addInput("main", StageMixer::Slot::Main, main_caption, vraw.get(), araw.get());
-  if (!added) {
-    log::error("stage: cannot mix the main publisher",
-               {{"room", setup_.room}, {"error", added.error().message}});
-  }
-  // The composite's encoded output, ready on the selectors' second inputs.
-  mix_video_src_ = gst_element_request_pad_simple(mixer_->videoTee(), "src_%u");
-  mix_audio_src_ = gst_element_request_pad_simple(mixer_->audioTee(), "src_%u");
-  if (!select_mix_video_)
-    select_mix_video_ = gst_element_request_pad_simple(video_select_, "sink_%u");
-  if (!select_mix_audio_)
-    select_mix_audio_ = gst_element_request_pad_simple(audio_select_, "sink_%u");
-  gst_pad_link(mix_video_src_, select_mix_video_);
-  gst_pad_link(mix_audio_src_, select_mix_audio_);
-  requestKeyframe();  // the decoder starts at the publisher's next keyframe
-  log::info("stage mixer started", {{"room", setup_.room}});
-  return true;
-}
-
-void RoomPipeline::select(bool composite) {
-  if (composite == composite_ || !video_select_)
-    return;
-  composite_ = composite;
-  g_object_set(video_select_, "active-pad", composite ? select_mix_video_ : select_pass_video_,
-               nullptr);
-  g_object_set(audio_select_, "active-pad", composite ? select_mix_audio_ : select_pass_audio_,
-               nullptr);
-  // Everything downstream restarts at a keyframe of the new source, and the
-  // HLS renditions start a segment there (MediaService marks the segment
-  // after the one in progress as a discontinuity).
-  askKeyframe();
-  if (ladder_)
-    ladder_->splitNow();
-  log::info("programme",
-            {{"room", setup_.room}, {"layout", composite ? "composite" : "passthrough"}});
-}
-
-void RoomPipeline::dropMixer() {
-  if (!mixer_)
-    return;
-  select(false);
-  if (ladder_)
-    ladder_->dropInterpreter();
-  // Unlinked, never released: releasing a selector or tee pad waits for any
-  // thread pushing through it, and one may be held up downstream for a
-  // while. The idle pads stay for the next composite (allow-not-linked).
-  for (GstPad* pad : {mix_video_src_, mix_audio_src_, main_video_tee_pad_, main_audio_tee_pad_}) {
-    GstPtr<GstPad> peer(gst_pad_get_peer(pad));
-    if (peer)
-      gst_pad_unlink(pad, peer.get());
-  }
-  for (GstPad** pad : {&mix_video_src_, &mix_audio_src_}) {
-    gst_object_unref(*pad);  // the mixer's tee goes with the mixer
-    *pad = nullptr;
-  }
-  for (auto& [id, source] : stage_sources_)
-    silence(source.elements);
-  // The mixer is taken down on the teardown worker. One of its streaming
-  // threads may be inside a push into the programme (unlinking does not
-  // interrupt a push in progress), held there while a muxer waits for the
-  // publisher's next keyframe; that keyframe is asked for from the control
-  // thread. Stopping the mixer there would wait for that push, and the push
-  // for the control thread: the node stopped answering.
-  struct Doomed {
-    std::unique_ptr<StageMixer> mixer;
-    std::vector<GstElement*> elements;  // decoders and sources, in order
-    GstPtr<GstElement> pipeline;        // keeps the bin alive meanwhile
-    std::string room;
-  };
-  auto doomed = std::make_shared<Doomed>();
-  doomed->mixer = std::move(mixer_);
-  doomed->elements = std::move(main_decode_);
-  main_decode_.clear();
-  for (auto& [id, source] : stage_sources_) {
-    for (GstElement* e : source.elements)
-      doomed->elements.push_back(e);
-  }
-  stage_sources_.clear();
-  doomed->pipeline.reset(GST_ELEMENT(gst_object_ref(pipeline_.get())));
-  doomed->room = setup_.room;
-  worker_.run([doomed] {
-    doomed->mixer.reset();  // removes its inputs and elements
-    auto& elements = doomed->elements;
-    for (auto it = elements.rbegin(); it != elements.rend(); ++it)
-      gst_element_set_state(*it, GST_STATE_NULL);
-    for (GstElement* e : elements)
-      gst_bin_remove(GST_BIN(doomed->pipeline.get()), e);
-    log::info("stage mixer stopped", {{"room", doomed->room}});
-  });
-}
-
 void RoomPipeline::setStage(const std::string& main_caption,
                             const std::vector<StageInput>& inputs) {
-  if (setup_.role != Role::Publisher || stopping_ || !pipeline_)
-    return;
-  if (inputs.empty()) {
-    dropMixer();
-    return;
-  }
-  if (!ensureMixer(main_caption))
-    return;
-  mixer_->setCaption("main", main_caption);
-  auto wanted = [&](const std::string& id) {
-    for (const auto& i : inputs) {
-      if (i.id == id)
-        return &i;
-    }
-    return static_cast<const StageInput*>(nullptr);
-  };
-  // Leavers first (and a changed channel is a leave and a join).
-  for (auto it = stage_sources_.begin(); it != stage_sources_.end();) {
-    const StageInput* w = wanted(it->first);
-    if (w && w->channel == it->second.input.channel &&
-        w->interpreter == it->second.input.interpreter) {
-      if (w->caption != it->second.input.caption) {
-        mixer_->setCaption(it->first, w->caption);
-        it->second.input.caption = w->caption;
-      }
-      ++it;
-      continue;
-    }
-    if (it->second.input.interpreter && ladder_)
-      ladder_->dropInterpreter();
-    silence(it->second.elements);
-    mixer_->removeInput(it->first);
-    for (GstElement* e : it->second.elements)
-      gst_element_set_state(e, GST_STATE_NULL);
-    for (GstElement* e : it->second.elements)
-      gst_bin_remove(GST_BIN(pipeline_.get()), e);
-    it = stage_sources_.erase(it);
-  }
-  for (const auto& input : inputs) {
-    if (stage_sources_.count(input.id))
-      continue;
-    StageSource source{input, {}};
-    GstElement* vsrc = add("intervideosrc");
-    GstElement* asrc = input.interpreter ? nullptr : add("interaudiosrc");
-    if (!vsrc || (!input.interpreter && !asrc))
-      continue;
-    g_object_set(vsrc, "channel", (input.channel + "-v").c_str(), nullptr);
-    source.elements.push_back(vsrc);
-    if (asrc) {
-      g_object_set(asrc, "channel", (input.channel + "-a").c_str(), nullptr);
-      source.elements.push_back(asrc);
-    }
-    GstPtr<GstPad> vpad(gst_element_get_static_pad(vsrc, "src"));
-    GstPtr<GstPad> apad(asrc ? gst_element_get_static_pad(asrc, "src") : nullptr);
-    auto added = mixer_->addInput(
-        input.id, input.interpreter ? StageMixer::Slot::Interpreter : StageMixer::Slot::Guest,
-        input.caption, vpad.get(), apad.get());
-    if (!added) {
-      log::warn("stage: participant not mixed",
-                {{"room", setup_.room}, {"id", input.id}, {"error", added.error().message}});
-      for (GstElement* e : source.elements)
-        gst_bin_remove(GST_BIN(pipeline_.get()), e);
-      continue;
-    }
-    for (GstElement* e : source.elements)
-      gst_element_sync_state_with_parent(e);
-    stage_sources_.emplace(input.id, std::move(source));
-  }
-  select(mixer_->guests() > 0);
-  if (mixer_->hasInterpreter() && ladder_)
-    ladder_->addInterpreter(mixer_->interpreterTee());
+  if (switch_ && !stopping() && pipeline_)
+    switch_->setStage(main_caption, inputs);
 }
 
 GstPad* RoomPipeline::interpreterVideo() const {
-  return mixer_ ? mixer_->interpreterVideoOut() : nullptr;
+  return switch_ ? switch_->interpreterVideo() : nullptr;
 }
 
 void RoomPipeline::stop(std::function<void()> done) {
   if (done)
     stop_waiters_.push_back(std::move(done));
-  if (stopping_)
+  if (stopping())
     return;
-  stopping_ = true;
+  state_ = State::Stopping;
   if (ladder_)
     ladder_->stop();
   health_timer_.cancel();
@@ -1111,9 +878,9 @@ void RoomPipeline::stop(std::function<void()> done) {
 }
 
 void RoomPipeline::finishStop() {
-  if (!pipeline_ || going_null_)
+  if (!pipeline_ || state_ >= State::GoingNull)
     return;
-  going_null_ = true;
+  state_ = State::GoingNull;
   stop_timer_.cancel();
   bus_watch_.reset();
   // The state change to NULL joins every streaming thread; one that waits on
@@ -1130,6 +897,7 @@ void RoomPipeline::finishStop() {
 void RoomPipeline::afterNull() {
   releaseAll();  // the pipeline is in NULL already: only references go
   pipeline_.reset();
+  state_ = State::Stopped;
   auto waiters = std::move(stop_waiters_);
   stop_waiters_.clear();
   for (auto& w : waiters)

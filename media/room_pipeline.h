@@ -38,12 +38,12 @@
 #include "media/hls_ladder.h"
 #include "media/hls_store.h"
 #include "media/media_options.h"
+#include "media/programme_switch.h"
 #include "media/recorder.h"
 #include "media/sdp.h"
 
 namespace jobcast::media {
 
-class StageMixer;
 class TeardownWorker;
 
 struct PublisherGop;  // the publisher's keyframes on its own media clock
@@ -96,20 +96,28 @@ class RoomPipeline {
   GstElement* programmeOpusTee() const { return pipeline_ ? opus_tee_ : nullptr; }
   // Passthrough: RTCP to the publisher; composite: to the mixer's encoder.
   void askKeyframe();
-  bool mediaFlowing() const { return media_started_; }
+  // Where the session is. Later states come later; Lost may be skipped.
+  enum class State {
+    Negotiating,  // the offer is in, no answer yet
+    Answered,     // the answer is out (or an error instead); no media yet
+    Flowing,      // the publisher's video arrived (Events::flowing)
+    Lost,         // the publisher is gone (Events::gone); stop() follows
+    Stopping,     // stop(): the recording closes its piece
+    GoingNull,    // the teardown worker takes the pipeline to NULL
+    Stopped,      // references released, stop()'s waiters ran
+  };
+  State state() const { return state_; }
+  bool mediaFlowing() const { return state_ == State::Flowing; }
 
   // Someone beside the main publisher, as the stage mixer takes them.
-  struct StageInput {
-    std::string id;  // their sub
-    bool interpreter = false;
-    std::string caption;
-    std::string channel;  // the inter channels their guest pipeline writes
-  };
+  using StageInput = ProgrammeSwitch::StageInput;
   // Makes the programme match the stage: passthrough with no inputs; else the
   // composite (guests as PiP tiles) and, with an interpreter, the interpreter
   // variant with its own HLS rendition "interpreter". Publisher role only.
   void setStage(const std::string& main_caption, const std::vector<StageInput>& inputs);
-  bool composite() const { return composite_; }
+  bool composite() const {
+    return switch_ && switch_->state() == ProgrammeSwitch::State::Composite;
+  }
   // The interpreter variant's H.264 (for WHEP), or null.
   GstPad* interpreterVideo() const;
 
@@ -126,9 +134,6 @@ class RoomPipeline {
                Events events, Post post);
   Result<bool> build();
   Result<bool> buildGuestOutputs(GstElement* audio_raw);
-  bool ensureMixer(const std::string& main_caption);
-  void dropMixer();
-  void select(bool composite);
   void releaseAll();
   // Control thread, once the pipeline reached NULL off it: the rest of stop().
   void afterNull();
@@ -136,6 +141,7 @@ class RoomPipeline {
 
   void finishAnswer();
   bool onBusMessage(GstMessage* message);
+  bool stopping() const { return state_ >= State::Stopping; }
   void checkMedia();
   void lose(const std::string& reason);
   void requestKeyframe();
@@ -151,45 +157,20 @@ class RoomPipeline {
   Post post_;
 
   PipelinePtr pipeline_;
-  GstElement* webrtc_ = nullptr;  // owned by pipeline_
-  GstElement* video_in_ = nullptr;
+  GstElement* webrtc_ = nullptr;    // owned by pipeline_
+  GstElement* video_in_ = nullptr;  // the depayloaders, until the publisher's pads link
   GstElement* audio_in_ = nullptr;
   GstElement* video_tee_ = nullptr;  // "programme-video"
   GstElement* opus_tee_ = nullptr;   // "programme-opus"
   GstElement* aac_tee_ = nullptr;
-  GstElement* publisher_video_ = nullptr;  // tees before the selectors
-  GstElement* publisher_opus_ = nullptr;
-  GstElement* video_select_ = nullptr;
-  GstElement* audio_select_ = nullptr;
-  GstPad* select_pass_video_ = nullptr;  // selector sink pads (owned refs)
-  GstPad* select_pass_audio_ = nullptr;
-  GstPad* select_mix_video_ = nullptr;
-  GstPad* select_mix_audio_ = nullptr;
-  GstPad* mix_video_src_ = nullptr;  // request pads on the mixer's tees (owned refs)
-  GstPad* mix_audio_src_ = nullptr;
-  std::unique_ptr<StageMixer> mixer_;
-  std::vector<GstElement*> main_decode_;  // publisher -> raw, for the mixer
-  GstPad* main_video_tee_pad_ = nullptr;  // request pads on the publisher tees (owned refs)
-  GstPad* main_audio_tee_pad_ = nullptr;
-  struct StageSource {
-    StageInput input;
-    std::vector<GstElement*> elements;  // intervideosrc, interaudiosrc
-  };
-  std::map<std::string, StageSource> stage_sources_;
-  bool composite_ = false;
-  std::unique_ptr<HlsLadder> ladder_;   // Publisher role
-  std::unique_ptr<Recorder> recorder_;  // Publisher role, when recording
+  std::unique_ptr<ProgrammeSwitch> switch_;  // Publisher role
+  std::unique_ptr<HlsLadder> ladder_;        // Publisher role
+  std::unique_ptr<Recorder> recorder_;       // Publisher role, when recording
   SourcePtr bus_watch_;
 
   std::vector<OfferedMedia> media_;
   std::map<guint, CapsPtr> preferences_;  // m-line -> codec preference
-  bool answered_ = false;
-  bool linked_video_ = false;
-  bool linked_audio_ = false;
-  bool media_started_ = false;
-  bool lost_ = false;
-  bool stopping_ = false;
-  bool going_null_ = false;  // finishStop() handed the pipeline to the teardown worker
+  State state_ = State::Negotiating;
   std::vector<std::function<void()>> stop_waiters_;
   std::shared_ptr<std::atomic<int64_t>> last_video_ms_;
   std::shared_ptr<PublisherGop> gop_;
