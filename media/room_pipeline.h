@@ -1,34 +1,31 @@
 #pragma once
-// One room's live pipeline while a publisher is on stage:
+// One room's live pipeline while a publisher is on stage, composed of parts
+// that each own one job:
 //
-//   webrtcbin ─ rtph264depay ─ h264parse ─ tee "publisher-video" ─ input-selector ─ tee
-//   "programme-video"
-//            │                                    (└ decode ─ StageMixer, with guests) │   (H.264)
-//            │                                                                    ├─ hlssink2
-//            "source" │                              ├─ avdec_h264 ─ scale ─ x264enc ─ hlssink2
-//            "360p" │                              └─ splitmuxsink (MP4 recording) └ rtpopusdepay ─
-//            tee "publisher-opus" ─ input-selector ─ tee "programme-opus"
-//                       ─ opusdec ─ voaacenc ─ tee "programme-aac"
-//                                                   (AAC once, into every hlssink2 and the MP4)
+//   Ingest           webrtcbin ─ rtph264depay ─ h264parse        (the publisher's H.264)
+//                             └ rtpopusdepay                      (and Opus)
+//   ProgrammeSwitch  tee "publisher-video/-opus" ─ input-selector ─ tee "programme-video/-opus"
+//                    (└ decode ─ StageMixer, while guests are on stage ─┘)
+//   (here)           programme Opus ─ opusdec ─ voaacenc ─ tee "programme-aac" (AAC once)
+//   HlsLadder        programme H.264 + AAC ─ hlssink2 "source" / "360p" (x264) / "audio",
+//                    segments into memory
+//   Recorder         programme H.264 + AAC ─ splitmuxsink (MP4 pieces on disk)
 //
 // The selectors pass the publisher through while the main publisher is alone,
 // and switch to the StageMixer's composite (encoded once) while guests are on
 // stage: everything downstream (HLS, recording, WHEP) follows without restart.
-// A guest (Role::Guest) gets a pipeline of its own that only decodes: its
-// picture and sound go to inter channels the main pipeline's mixer reads.
+// A guest (Role::Guest) gets a pipeline of its own, Ingest and a guest input
+// that only decodes: its picture and sound go to inter channels the main
+// pipeline's mixer reads.
 //
-// Its public methods run on the control thread. GStreamer calls its callbacks on
-// streaming threads; those copy what they need and post a task to the control
-// thread through `post`, keyed by the session id (see media_service.cpp), never
-// holding a pointer to this object. docs/media.md says where a guest publisher
-// (compositor) and per-viewer WHEP branches join.
+// Its public methods run on the control thread. GStreamer calls the parts'
+// callbacks on streaming threads; those copy what they need and post a task
+// to the control thread through `post`, keyed by the session id (see
+// media_service.cpp), never holding a pointer to this object. Teardown runs
+// on the TeardownWorker (docs/architecture.md, "Teardown").
 
-#include <atomic>
-#include <chrono>
 #include <functional>
-#include <map>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,7 +33,7 @@
 #include "core/result.h"
 #include "media/gst_ptr.h"
 #include "media/hls_ladder.h"
-#include "media/hls_store.h"
+#include "media/ingest.h"
 #include "media/media_options.h"
 #include "media/programme_switch.h"
 #include "media/recorder.h"
@@ -45,8 +42,6 @@
 namespace jobcast::media {
 
 class TeardownWorker;
-
-struct PublisherGop;  // the publisher's keyframes on its own media clock
 
 class RoomPipeline {
  public:
@@ -73,6 +68,13 @@ class RoomPipeline {
     std::string recording_dir;            // empty: no recording
     std::vector<std::string> renditions;  // "source", "360p", "audio"
   };
+  // The pipeline's life; the publisher's is Ingest::State.
+  enum class State {
+    Running,    // built, negotiating or streaming
+    Stopping,   // stop(): the recording closes its piece
+    GoingNull,  // the teardown worker takes the pipeline to NULL
+    Stopped,    // references released, stop()'s waiters ran
+  };
 
   // `worker` takes the pipeline and its parts down; it outlives the pipeline.
   static Result<std::unique_ptr<RoomPipeline>> create(Loop& loop, TeardownWorker& worker,
@@ -89,6 +91,7 @@ class RoomPipeline {
   void stop(std::function<void()> done);
 
   const std::string& session() const { return setup_.session; }
+  State state() const { return state_; }
   // For WHEP (media/room_programmes.*): the pipeline, the programme's tees
   // (H.264 and Opus, null after stop), and a keyframe request to the publisher.
   GstElement* pipeline() const { return pipeline_.get(); }
@@ -96,18 +99,7 @@ class RoomPipeline {
   GstElement* programmeOpusTee() const { return pipeline_ ? opus_tee_ : nullptr; }
   // Passthrough: RTCP to the publisher; composite: to the mixer's encoder.
   void askKeyframe();
-  // Where the session is. Later states come later; Lost may be skipped.
-  enum class State {
-    Negotiating,  // the offer is in, no answer yet
-    Answered,     // the answer is out (or an error instead); no media yet
-    Flowing,      // the publisher's video arrived (Events::flowing)
-    Lost,         // the publisher is gone (Events::gone); stop() follows
-    Stopping,     // stop(): the recording closes its piece
-    GoingNull,    // the teardown worker takes the pipeline to NULL
-    Stopped,      // references released, stop()'s waiters ran
-  };
-  State state() const { return state_; }
-  bool mediaFlowing() const { return state_ == State::Flowing; }
+  bool mediaFlowing() const { return ingest_ && ingest_->state() == Ingest::State::Flowing; }
 
   // Someone beside the main publisher, as the stage mixer takes them.
   using StageInput = ProgrammeSwitch::StageInput;
@@ -121,33 +113,23 @@ class RoomPipeline {
   // The interpreter variant's H.264 (for WHEP), or null.
   GstPad* interpreterVideo() const;
 
-  // Control-thread continuations of GStreamer callbacks (posted by session id).
-  void onRemoteDescriptionSet(bool ok, std::string error);
-  void onAnswerCreated(std::string sdp, std::string error);
-  void onGatheringState(int state);
-  void onIncomingPad(std::shared_ptr<GstPad> pad, std::string kind, gulong probe);
-  void onConnectionState(int state);
+  // Control thread, posted: the recording closed (or its watchdog), or no
+  // recording: take the pipeline to NULL on the teardown worker.
   void finishStop();
 
  private:
   RoomPipeline(Loop& loop, TeardownWorker& worker, const MediaOptions& options, Setup setup,
                Events events, Post post);
   Result<bool> build();
-  Result<bool> buildGuestOutputs(GstElement* audio_raw);
+  // A guest's picture and sound, decoded once, into the inter channels the
+  // room pipeline's mixer reads.
+  Result<bool> buildGuestInput(GstElement* audio_raw);
   void releaseAll();
   // Control thread, once the pipeline reached NULL off it: the rest of stop().
   void afterNull();
   GstElement* add(const char* factory, const char* name = nullptr);
-
-  void finishAnswer();
   bool onBusMessage(GstMessage* message);
-  bool stopping() const { return state_ >= State::Stopping; }
-  void checkMedia();
-  void lose(const std::string& reason);
-  void requestKeyframe();
-  // Lets the publisher session's RTCP feedback out every 300 ms; false before
-  // webrtcbin has made the session.
-  bool lowerRtcpInterval();
+  bool stopping() const { return state_ != State::Running; }
 
   Loop& loop_;
   TeardownWorker& worker_;
@@ -155,36 +137,19 @@ class RoomPipeline {
   Setup setup_;
   Events events_;
   Post post_;
+  State state_ = State::Running;
 
   PipelinePtr pipeline_;
-  GstElement* webrtc_ = nullptr;    // owned by pipeline_
-  GstElement* video_in_ = nullptr;  // the depayloaders, until the publisher's pads link
-  GstElement* audio_in_ = nullptr;
   GstElement* video_tee_ = nullptr;  // "programme-video"
   GstElement* opus_tee_ = nullptr;   // "programme-opus"
-  GstElement* aac_tee_ = nullptr;
+  GstElement* aac_tee_ = nullptr;    // "programme-aac"
+  std::unique_ptr<Ingest> ingest_;
   std::unique_ptr<ProgrammeSwitch> switch_;  // Publisher role
   std::unique_ptr<HlsLadder> ladder_;        // Publisher role
   std::unique_ptr<Recorder> recorder_;       // Publisher role, when recording
   SourcePtr bus_watch_;
-
-  std::vector<OfferedMedia> media_;
-  std::map<guint, CapsPtr> preferences_;  // m-line -> codec preference
-  State state_ = State::Negotiating;
   std::vector<std::function<void()>> stop_waiters_;
-  std::shared_ptr<std::atomic<int64_t>> last_video_ms_;
-  std::shared_ptr<PublisherGop> gop_;
-  std::optional<uint32_t> last_keyframe_ask_rtp_;
-  bool rtcp_interval_lowered_ = false;
-  std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
-  Timer health_timer_;
-  Timer gather_timer_;
   Timer stop_timer_;
-  Timer keyframe_timer_;
-  guint video_ssrc_ = 0;
-  guint video_payload_ = 0;  // the publisher's H.264 payload type, for PLI
-  VideoFormat source_format_;
-  VideoFormat low_format_;
 };
 
 }  // namespace jobcast::media
