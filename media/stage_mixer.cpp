@@ -129,8 +129,11 @@ StageMixer::StageMixer(GstBin* parent, Options options, TeardownWorker& worker)
 StageMixer::~StageMixer() {
   if (interpreter_)
     removeInterpreter(/*now=*/true);
-  while (!inputs_.empty())
-    removeInput(inputs_.begin()->first);
+  // On the teardown worker already: released here, in order, before the
+  // fixed part goes.
+  for (auto& [id, input] : inputs_)
+    release(*input, compositor_);
+  inputs_.clear();
   video_out_.reset();
   audio_out_.reset();
   dispose(elements_);
@@ -297,6 +300,11 @@ Result<bool> StageMixer::addInput(const std::string& id, Slot slot, const std::s
 }
 
 void StageMixer::release(Input& input, GstElement* compositor) {
+  releaseIn(parent_, audiomixer_, input, compositor);
+}
+
+void StageMixer::releaseIn(GstBin* parent, GstElement* audiomixer, Input& input,
+                           GstElement* compositor) {
   // Flushing the chain first wakes every thread blocked in it or at the
   // mixer's pad (an aggregator drops a lone flush, it does not forward it).
   for (GstPad* sink : {input.chain_video_sink, input.chain_audio_sink}) {
@@ -314,10 +322,10 @@ void StageMixer::release(Input& input, GstElement* compositor) {
     gst_object_unref(input.mixer_video_pad);
   }
   if (input.mixer_audio_pad) {
-    gst_element_release_request_pad(audiomixer_, input.mixer_audio_pad);
+    gst_element_release_request_pad(audiomixer, input.mixer_audio_pad);
     gst_object_unref(input.mixer_audio_pad);
   }
-  dispose(input.elements);
+  disposeIn(parent, input.elements);
   for (auto* upstream : {input.upstream_video.get(), input.upstream_audio.get()}) {
     GstPtr<GstPad> peer(upstream ? gst_pad_get_peer(upstream) : nullptr);
     if (peer)
@@ -339,29 +347,40 @@ void StageMixer::removeInput(const std::string& id) {
   auto it = inputs_.find(id);
   if (it == inputs_.end())
     return;
-  release(*it->second, compositor_);
+  // Released on the teardown worker: stopping the input's chain joins its
+  // streaming thread. It takes what it needs along.
+  std::shared_ptr<Input> input(std::move(it->second));
   inputs_.erase(it);
   layout();
+  worker_.run([input, compositor = sharedRef(compositor_), audiomixer = sharedRef(audiomixer_),
+               parent = sharedRef(parent_)] {
+    releaseIn(parent.get(), audiomixer.get(), *input, compositor.get());
+  });
   log::info("stage input removed", {{"id", id}, {"guests", guests()}});
 }
 
 void StageMixer::removeInterpreter(bool now) {
-  release(*interpreter_->input, interpreter_->compositor);
+  if (now)
+    release(*interpreter_->input, interpreter_->compositor);
   // The variant goes as a whole once the raw tee's pad into it is idle: the
-  // tee's pad released, the variant's elements stopped and removed, on the
-  // teardown worker. What it needs travels with it, so the mixer may be gone
-  // by then.
+  // interpreter's input released, the tee's pad released, the variant's
+  // elements stopped and removed, on the teardown worker. What it needs
+  // travels with it, so the mixer may be gone by then.
   struct Doomed {
     std::unique_ptr<Variant> variant;
     GObjectPtr<GstElement> raw_tee;
+    GObjectPtr<GstElement> audiomixer;
     GObjectPtr<GstBin> parent;
   };
   auto doomed = std::make_shared<Doomed>();
   doomed->variant = std::move(interpreter_);
   doomed->raw_tee = retain(raw_tee_);
+  doomed->audiomixer = retain(audiomixer_);
   doomed->parent = retain(parent_);
   auto finish = [doomed] {
     auto& v = *doomed->variant;
+    if (v.input)
+      releaseIn(doomed->parent.get(), doomed->audiomixer.get(), *v.input, v.compositor);
     gst_element_release_request_pad(doomed->raw_tee.get(), v.tee_pad);
     gst_object_unref(v.tee_pad);
     v.video_out.reset();

@@ -7,9 +7,9 @@
 // PiP, for viewers who asked for it. Nothing of the variant runs otherwise.
 //
 // Threads: every method runs on the control thread, the destructor on the
-// teardown worker (media/teardown_worker.h). Removing the interpreter never
-// waits: an IDLE probe on the raw tee's pad unlinks the variant and hands the
-// rest of its removal to the teardown worker.
+// teardown worker (media/teardown_worker.h). Removing an input never waits:
+// its chain is stopped on the teardown worker; for the interpreter, an IDLE
+// probe on the raw tee's pad first unlinks the variant.
 
 #include <gst/gst.h>
 
@@ -54,7 +54,9 @@ class StageMixer {
   // "media_failed".
   Result<bool> addInput(const std::string& id, Slot slot, const std::string& caption, GstPad* video,
                         GstPad* audio);
-  // Unlinks and releases the input; the caller may then release its pads.
+  // Takes the input out of the programme at once; its pads are unlinked and
+  // released and its chain stopped on the teardown worker (the interpreter's
+  // once the variant's pad is idle). Upstream pads stay the caller's.
   void removeInput(const std::string& id);
   void setCaption(const std::string& id, const std::string& caption);
 
@@ -94,6 +96,8 @@ class StageMixer {
                                const std::string& caption);
   void layout();
   void release(Input& input, GstElement* compositor);
+  static void releaseIn(GstBin* parent, GstElement* audiomixer, Input& input,
+                        GstElement* compositor);
   // now: on the teardown worker already (the destructor), so unlink at once.
   void removeInterpreter(bool now);
   void dispose(std::vector<GstElement*>& elements);
