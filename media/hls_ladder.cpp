@@ -72,15 +72,7 @@ HlsLadder::HlsLadder(GstBin* pipeline, TeardownWorker& worker, const MediaOption
                      Segment segment)
     : pipeline_(pipeline), worker_(worker), options_(options), segment_(std::move(segment)) {}
 
-HlsLadder::~HlsLadder() {
-  // Only references: the elements go with the pipeline.
-  if (interpreter_) {
-    gst_object_unref(interpreter_->video_tee_pad);
-    gst_object_unref(interpreter_->audio_tee_pad);
-  }
-  if (spare_aac_pad_)
-    gst_object_unref(spare_aac_pad_);
-}
+HlsLadder::~HlsLadder() = default;  // the elements go with the pipeline
 
 GstElement* HlsLadder::add(const char* factory, const char* name) {
   GstElement* e = makeElement(factory, name);
@@ -221,14 +213,14 @@ void HlsLadder::addInterpreter(GstElement* variant_tee) {
   gst_pad_link(aq_src.get(), asink.get());
   for (GstElement* e : r->elements)
     gst_element_sync_state_with_parent(e);
-  r->video_tee_pad = gst_element_request_pad_simple(variant_tee, "src_%u");
-  r->audio_tee_pad =
-      spare_aac_pad_ ? spare_aac_pad_ : gst_element_request_pad_simple(aac_tee_, "src_%u");
-  spare_aac_pad_ = nullptr;
+  r->video_tee_pad.reset(gst_element_request_pad_simple(variant_tee, "src_%u"));
+  r->audio_tee_pad = spare_aac_pad_
+                         ? std::move(spare_aac_pad_)
+                         : GstPtr<GstPad>(gst_element_request_pad_simple(aac_tee_, "src_%u"));
   GstPtr<GstPad> vq_sink(gst_element_get_static_pad(vq, "sink"));
   GstPtr<GstPad> aq_sink(gst_element_get_static_pad(aq, "sink"));
-  gst_pad_link(r->video_tee_pad, vq_sink.get());
-  gst_pad_link(r->audio_tee_pad, aq_sink.get());
+  gst_pad_link(r->video_tee_pad.get(), vq_sink.get());
+  gst_pad_link(r->audio_tee_pad.get(), aq_sink.get());
   interpreter_ = std::move(r);
   log::info("interpreter rendition started", {});
 }
@@ -239,13 +231,12 @@ void HlsLadder::dropInterpreter() {
   auto& r = *interpreter_;
   // Unlinked, not released (as the mixer's pads): the AAC tee's pad stays for
   // the next interpreter; the variant's tee goes with the variant.
-  for (GstPad* pad : {r.video_tee_pad, r.audio_tee_pad}) {
+  for (GstPad* pad : {r.video_tee_pad.get(), r.audio_tee_pad.get()}) {
     GstPtr<GstPad> peer(gst_pad_get_peer(pad));
     if (peer)
       gst_pad_unlink(pad, peer.get());
   }
-  gst_object_unref(r.video_tee_pad);
-  spare_aac_pad_ = r.audio_tee_pad;
+  spare_aac_pad_ = std::move(r.audio_tee_pad);
   // Stopped and removed on the teardown worker: the sink first, it unblocks
   // the queues.
   struct Doomed {

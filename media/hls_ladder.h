@@ -81,8 +81,8 @@ class HlsLadder {
   };
   struct Interpreter {
     std::vector<GstElement*> elements;  // queues and the hlssink2
-    GstPad* video_tee_pad = nullptr;    // on the mixer's interpreter tee (owned ref)
-    GstPad* audio_tee_pad = nullptr;    // on aac_tee_ (owned ref)
+    GstPtr<GstPad> video_tee_pad;       // on the mixer's interpreter tee
+    GstPtr<GstPad> audio_tee_pad;       // on aac_tee_
   };
 
   GstElement* add(const char* factory, const char* name = nullptr);
@@ -98,7 +98,7 @@ class HlsLadder {
   GstElement* low_parse_ = nullptr;  // the 360p encoder's parser
   std::map<std::string, Rendition> renditions_;
   std::unique_ptr<Interpreter> interpreter_;
-  GstPad* spare_aac_pad_ = nullptr;  // an AAC tee pad kept for the next interpreter (owned ref)
+  GstPtr<GstPad> spare_aac_pad_;  // an AAC tee pad kept for the next interpreter
 };
 
 }  // namespace jobcast::media

@@ -28,7 +28,81 @@ void silence(const std::vector<GstElement*>& sources) {
   }
 }
 
+// Streaming thread. The programme's timeline: buffers re-stamped to running
+// time under one segment that starts at zero, so a switch of source (the
+// publisher passed through, or the stage composite, each with segments and
+// stamps of its own) never moves time backwards for the muxers downstream.
+// Later SEGMENT and STREAM_START events are dropped. The same burst at DTLS
+// start makes a publisher's stamps step backwards too. No B-frames from
+// WebRTC publishers or our encoders: video DTS = PTS.
+struct Timeline {
+  bool video = false;
+  bool started = false;
+  bool segment_sent = false;
+  GstSegment in;
+  GstClockTime last = GST_CLOCK_TIME_NONE;
+};
+
+GstPadProbeReturn onTimeline(GstPad*, GstPadProbeInfo* info, gpointer data) {
+  auto* t = static_cast<Timeline*>(data);
+  if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
+    switch (GST_EVENT_TYPE(event)) {
+      case GST_EVENT_STREAM_START:
+        if (t->started)
+          return GST_PAD_PROBE_DROP;
+        t->started = true;
+        return GST_PAD_PROBE_OK;
+      case GST_EVENT_SEGMENT: {
+        const GstSegment* segment = nullptr;
+        gst_event_parse_segment(event, &segment);
+        if (segment->format != GST_FORMAT_TIME)
+          return GST_PAD_PROBE_DROP;
+        gst_segment_copy_into(segment, &t->in);
+        if (t->segment_sent)
+          return GST_PAD_PROBE_DROP;
+        t->segment_sent = true;
+        GstSegment out;
+        gst_segment_init(&out, GST_FORMAT_TIME);
+        gst_event_unref(event);
+        GST_PAD_PROBE_INFO_DATA(info) = gst_event_new_segment(&out);
+        return GST_PAD_PROBE_OK;
+      }
+      default:
+        return GST_PAD_PROBE_OK;
+    }
+  }
+  GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+  if (!t->segment_sent)
+    return GST_PAD_PROBE_DROP;
+  GstClockTime pts = GST_BUFFER_PTS(buffer);
+  if (!GST_CLOCK_TIME_IS_VALID(pts))
+    pts = GST_BUFFER_DTS(buffer);
+  if (!GST_CLOCK_TIME_IS_VALID(pts))
+    return GST_PAD_PROBE_DROP;
+  pts = gst_segment_to_running_time(&t->in, GST_FORMAT_TIME, pts);
+  if (!GST_CLOCK_TIME_IS_VALID(pts))
+    return GST_PAD_PROBE_DROP;
+  if (GST_CLOCK_TIME_IS_VALID(t->last) && pts <= t->last)
+    pts = t->last + (t->video ? GST_MSECOND : GST_USECOND);
+  t->last = pts;
+  buffer = gst_buffer_make_writable(buffer);
+  GST_BUFFER_PTS(buffer) = pts;
+  GST_BUFFER_DTS(buffer) = t->video ? pts : GST_CLOCK_TIME_NONE;
+  GST_PAD_PROBE_INFO_DATA(info) = buffer;
+  return GST_PAD_PROBE_OK;
+}
+
 }  // namespace
+
+void ProgrammeSwitch::keepOneTimeline(GstPad* pad, bool video) {
+  auto* t = new Timeline;
+  t->video = video;
+  gst_segment_init(&t->in, GST_FORMAT_TIME);
+  gst_pad_add_probe(
+      pad, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+      onTimeline, t, [](gpointer d) { delete static_cast<Timeline*>(d); });
+}
 
 ProgrammeSwitch::ProgrammeSwitch(GstBin* pipeline, TeardownWorker& worker,
                                  const MediaOptions& options, std::string room, Hooks hooks)
@@ -40,11 +114,6 @@ ProgrammeSwitch::ProgrammeSwitch(GstBin* pipeline, TeardownWorker& worker,
 
 ProgrammeSwitch::~ProgrammeSwitch() {
   mixer_.reset();
-  for (GstPad* pad : {select_pass_video_, select_pass_audio_, select_mix_video_, select_mix_audio_,
-                      mix_video_src_, mix_audio_src_, main_video_tee_pad_, main_audio_tee_pad_}) {
-    if (pad)
-      gst_object_unref(pad);
-  }
 }
 
 GstElement* ProgrammeSwitch::add(const char* factory, const char* name) {
@@ -80,29 +149,29 @@ Result<bool> ProgrammeSwitch::build(GstElement* video_in, GstElement* audio_in,
     g_object_set(tee, "allow-not-linked", TRUE, nullptr);
   for (GstElement* selector : {video_select_, audio_select_})
     g_object_set(selector, "sync-streams", FALSE, "cache-buffers", FALSE, nullptr);
-  select_pass_video_ = gst_element_request_pad_simple(video_select_, "sink_%u");
-  select_pass_audio_ = gst_element_request_pad_simple(audio_select_, "sink_%u");
+  select_pass_video_.reset(gst_element_request_pad_simple(video_select_, "sink_%u"));
+  select_pass_audio_.reset(gst_element_request_pad_simple(audio_select_, "sink_%u"));
   GstPtr<GstPad> video_src(gst_element_request_pad_simple(publisher_video_, "src_%u"));
   GstPtr<GstPad> audio_src(gst_element_request_pad_simple(publisher_opus_, "src_%u"));
   if (!gst_element_link(video_in, publisher_video_) ||
-      gst_pad_link(video_src.get(), select_pass_video_) != GST_PAD_LINK_OK ||
+      gst_pad_link(video_src.get(), select_pass_video_.get()) != GST_PAD_LINK_OK ||
       !gst_element_link(video_select_, video_out)) {
     return Error{"media_error", "cannot link the video input"};
   }
   if (!gst_element_link(audio_in, publisher_opus_) ||
-      gst_pad_link(audio_src.get(), select_pass_audio_) != GST_PAD_LINK_OK ||
+      gst_pad_link(audio_src.get(), select_pass_audio_.get()) != GST_PAD_LINK_OK ||
       !gst_element_link(audio_select_, audio_out)) {
     return Error{"media_error", "cannot link the audio input"};
   }
-  g_object_set(video_select_, "active-pad", select_pass_video_, nullptr);
-  g_object_set(audio_select_, "active-pad", select_pass_audio_, nullptr);
+  g_object_set(video_select_, "active-pad", select_pass_video_.get(), nullptr);
+  g_object_set(audio_select_, "active-pad", select_pass_audio_.get(), nullptr);
   return true;
 }
 
 void ProgrammeSwitch::askKeyframe() {
-  if (state_ == State::Composite && select_mix_video_) {
+  if (state_ == State::Composite && select_mix_video_.get()) {
     // Upstream through the mixer's tee and parser to its encoder.
-    gst_pad_push_event(select_mix_video_,
+    gst_pad_push_event(select_mix_video_.get(),
                        gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
     return;
   }
@@ -147,14 +216,14 @@ bool ProgrammeSwitch::ensureMixer(const std::string& main_caption) {
   gst_element_link(aq, adec);
   for (GstElement* e : main_decode_)
     gst_element_sync_state_with_parent(e);
-  if (!main_video_tee_pad_)
-    main_video_tee_pad_ = gst_element_request_pad_simple(publisher_video_, "src_%u");
-  if (!main_audio_tee_pad_)
-    main_audio_tee_pad_ = gst_element_request_pad_simple(publisher_opus_, "src_%u");
+  if (!main_video_tee_pad_.get())
+    main_video_tee_pad_.reset(gst_element_request_pad_simple(publisher_video_, "src_%u"));
+  if (!main_audio_tee_pad_.get())
+    main_audio_tee_pad_.reset(gst_element_request_pad_simple(publisher_opus_, "src_%u"));
   GstPtr<GstPad> vq_sink(gst_element_get_static_pad(vq, "sink"));
   GstPtr<GstPad> aq_sink(gst_element_get_static_pad(aq, "sink"));
-  gst_pad_link(main_video_tee_pad_, vq_sink.get());
-  gst_pad_link(main_audio_tee_pad_, aq_sink.get());
+  gst_pad_link(main_video_tee_pad_.get(), vq_sink.get());
+  gst_pad_link(main_audio_tee_pad_.get(), aq_sink.get());
   GstPtr<GstPad> vraw(gst_element_get_static_pad(vdec, "src"));
   GstPtr<GstPad> araw(gst_element_get_static_pad(adec, "src"));
   auto added =
@@ -164,14 +233,14 @@ bool ProgrammeSwitch::ensureMixer(const std::string& main_caption) {
                {{"room", room_}, {"error", added.error().message}});
   }
   // The composite's encoded output, ready on the selectors' second inputs.
-  mix_video_src_ = gst_element_request_pad_simple(mixer_->videoTee(), "src_%u");
-  mix_audio_src_ = gst_element_request_pad_simple(mixer_->audioTee(), "src_%u");
-  if (!select_mix_video_)
-    select_mix_video_ = gst_element_request_pad_simple(video_select_, "sink_%u");
-  if (!select_mix_audio_)
-    select_mix_audio_ = gst_element_request_pad_simple(audio_select_, "sink_%u");
-  gst_pad_link(mix_video_src_, select_mix_video_);
-  gst_pad_link(mix_audio_src_, select_mix_audio_);
+  mix_video_src_.reset(gst_element_request_pad_simple(mixer_->videoTee(), "src_%u"));
+  mix_audio_src_.reset(gst_element_request_pad_simple(mixer_->audioTee(), "src_%u"));
+  if (!select_mix_video_.get())
+    select_mix_video_.reset(gst_element_request_pad_simple(video_select_, "sink_%u"));
+  if (!select_mix_audio_.get())
+    select_mix_audio_.reset(gst_element_request_pad_simple(audio_select_, "sink_%u"));
+  gst_pad_link(mix_video_src_.get(), select_mix_video_.get());
+  gst_pad_link(mix_audio_src_.get(), select_mix_audio_.get());
   hooks_.ask_publisher_keyframe();  // the decoder starts at the publisher's next keyframe
   log::info("stage mixer started", {{"room", room_}});
   return true;
@@ -185,10 +254,10 @@ void ProgrammeSwitch::select(bool composite) {
   state_ = next;
   if (!changed)
     return;
-  g_object_set(video_select_, "active-pad", composite ? select_mix_video_ : select_pass_video_,
-               nullptr);
-  g_object_set(audio_select_, "active-pad", composite ? select_mix_audio_ : select_pass_audio_,
-               nullptr);
+  g_object_set(video_select_, "active-pad",
+               composite ? select_mix_video_.get() : select_pass_video_.get(), nullptr);
+  g_object_set(audio_select_, "active-pad",
+               composite ? select_mix_audio_.get() : select_pass_audio_.get(), nullptr);
   // Everything downstream restarts at a keyframe of the new source, and the
   // HLS renditions start a segment there (MediaService marks the segment
   // after the one in progress as a discontinuity).
@@ -207,15 +276,14 @@ void ProgrammeSwitch::dropMixer() {
   // Unlinked, never released: releasing a selector or tee pad waits for any
   // thread pushing through it, and one may be held up downstream for a
   // while. The idle pads stay for the next composite (allow-not-linked).
-  for (GstPad* pad : {mix_video_src_, mix_audio_src_, main_video_tee_pad_, main_audio_tee_pad_}) {
+  for (GstPad* pad : {mix_video_src_.get(), mix_audio_src_.get(), main_video_tee_pad_.get(),
+                      main_audio_tee_pad_.get()}) {
     GstPtr<GstPad> peer(gst_pad_get_peer(pad));
     if (peer)
       gst_pad_unlink(pad, peer.get());
   }
-  for (GstPad** pad : {&mix_video_src_, &mix_audio_src_}) {
-    gst_object_unref(*pad);  // the mixer's tee goes with the mixer
-    *pad = nullptr;
-  }
+  mix_video_src_.reset();  // the mixer's tee goes with the mixer
+  mix_audio_src_.reset();
   for (auto& [id, source] : stage_sources_)
     silence(source.elements);
   // The mixer is taken down on the teardown worker. One of its streaming

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "media/gst_ptr.h"
 #include "media/media_options.h"
 
 namespace jobcast::media {
@@ -69,6 +70,10 @@ class ProgrammeSwitch {
   // A keyframe of the programme: from the publisher, or the mixer's encoder.
   void askKeyframe();
 
+  // One timeline on `pad` (a programme tee's sink) whichever source feeds
+  // it: buffers re-stamped to running time under one segment from zero.
+  static void keepOneTimeline(GstPad* pad, bool video);
+
  private:
   GstElement* add(const char* factory, const char* name = nullptr);
   bool ensureMixer(const std::string& main_caption);
@@ -87,16 +92,16 @@ class ProgrammeSwitch {
   GstElement* publisher_opus_ = nullptr;
   GstElement* video_select_ = nullptr;
   GstElement* audio_select_ = nullptr;
-  GstPad* select_pass_video_ = nullptr;  // selector sink pads (owned refs)
-  GstPad* select_pass_audio_ = nullptr;
-  GstPad* select_mix_video_ = nullptr;
-  GstPad* select_mix_audio_ = nullptr;
-  GstPad* mix_video_src_ = nullptr;  // request pads on the mixer's tees (owned refs)
-  GstPad* mix_audio_src_ = nullptr;
+  GstPtr<GstPad> select_pass_video_;  // selector sink pads (owned refs)
+  GstPtr<GstPad> select_pass_audio_;
+  GstPtr<GstPad> select_mix_video_;
+  GstPtr<GstPad> select_mix_audio_;
+  GstPtr<GstPad> mix_video_src_;  // request pads on the mixer's tees (owned refs)
+  GstPtr<GstPad> mix_audio_src_;
   std::unique_ptr<StageMixer> mixer_;
   std::vector<GstElement*> main_decode_;  // publisher -> raw, for the mixer
-  GstPad* main_video_tee_pad_ = nullptr;  // request pads on the publisher tees (owned refs)
-  GstPad* main_audio_tee_pad_ = nullptr;
+  GstPtr<GstPad> main_video_tee_pad_;     // request pads on the publisher tees (owned refs)
+  GstPtr<GstPad> main_audio_tee_pad_;
   struct StageSource {
     StageInput input;
     std::vector<GstElement*> elements;  // intervideosrc, interaudiosrc

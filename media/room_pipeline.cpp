@@ -8,83 +8,6 @@
 #include "media/teardown_worker.h"
 
 namespace jobcast::media {
-namespace {
-
-// Streaming thread. The programme's timeline: buffers re-stamped to running
-// time under one segment that starts at zero, so a switch of source (the
-// publisher passed through, or the stage composite, each with segments and
-// stamps of its own) never moves time backwards for the muxers downstream.
-// Later SEGMENT and STREAM_START events are dropped. The same burst at DTLS
-// start makes a publisher's stamps step backwards too. No B-frames from
-// WebRTC publishers or our encoders: video DTS = PTS.
-struct Timeline {
-  bool video = false;
-  bool started = false;
-  bool segment_sent = false;
-  GstSegment in;
-  GstClockTime last = GST_CLOCK_TIME_NONE;
-};
-
-GstPadProbeReturn onTimeline(GstPad*, GstPadProbeInfo* info, gpointer data) {
-  auto* t = static_cast<Timeline*>(data);
-  if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
-    GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
-    switch (GST_EVENT_TYPE(event)) {
-      case GST_EVENT_STREAM_START:
-        if (t->started)
-          return GST_PAD_PROBE_DROP;
-        t->started = true;
-        return GST_PAD_PROBE_OK;
-      case GST_EVENT_SEGMENT: {
-        const GstSegment* segment = nullptr;
-        gst_event_parse_segment(event, &segment);
-        if (segment->format != GST_FORMAT_TIME)
-          return GST_PAD_PROBE_DROP;
-        gst_segment_copy_into(segment, &t->in);
-        if (t->segment_sent)
-          return GST_PAD_PROBE_DROP;
-        t->segment_sent = true;
-        GstSegment out;
-        gst_segment_init(&out, GST_FORMAT_TIME);
-        gst_event_unref(event);
-        GST_PAD_PROBE_INFO_DATA(info) = gst_event_new_segment(&out);
-        return GST_PAD_PROBE_OK;
-      }
-      default:
-        return GST_PAD_PROBE_OK;
-    }
-  }
-  GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
-  if (!t->segment_sent)
-    return GST_PAD_PROBE_DROP;
-  GstClockTime pts = GST_BUFFER_PTS(buffer);
-  if (!GST_CLOCK_TIME_IS_VALID(pts))
-    pts = GST_BUFFER_DTS(buffer);
-  if (!GST_CLOCK_TIME_IS_VALID(pts))
-    return GST_PAD_PROBE_DROP;
-  pts = gst_segment_to_running_time(&t->in, GST_FORMAT_TIME, pts);
-  if (!GST_CLOCK_TIME_IS_VALID(pts))
-    return GST_PAD_PROBE_DROP;
-  if (GST_CLOCK_TIME_IS_VALID(t->last) && pts <= t->last)
-    pts = t->last + (t->video ? GST_MSECOND : GST_USECOND);
-  t->last = pts;
-  buffer = gst_buffer_make_writable(buffer);
-  GST_BUFFER_PTS(buffer) = pts;
-  GST_BUFFER_DTS(buffer) = t->video ? pts : GST_CLOCK_TIME_NONE;
-  GST_PAD_PROBE_INFO_DATA(info) = buffer;
-  return GST_PAD_PROBE_OK;
-}
-
-void addTimelineProbe(GstPad* pad, bool video) {
-  auto* t = new Timeline;
-  t->video = video;
-  gst_segment_init(&t->in, GST_FORMAT_TIME);
-  gst_pad_add_probe(
-      pad, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
-      onTimeline, t, [](gpointer d) { delete static_cast<Timeline*>(d); });
-}
-
-}  // namespace
 
 RoomPipeline::RoomPipeline(Loop& loop, TeardownWorker& worker, const MediaOptions& options,
                            Setup setup, Events events, Post post)
@@ -210,7 +133,7 @@ Result<bool> RoomPipeline::build() {
   {
     // One timeline for the programme, whichever source the selector passes.
     GstPtr<GstPad> pad(gst_element_get_static_pad(video_tee_, "sink"));
-    addTimelineProbe(pad.get(), true);
+    ProgrammeSwitch::keepOneTimeline(pad.get(), true);
   }
 
   GstElement* aq = add("queue");
@@ -234,7 +157,7 @@ Result<bool> RoomPipeline::build() {
   }
   if (!guest) {
     GstPtr<GstPad> pad(gst_element_get_static_pad(opus_tee, "sink"));
-    addTimelineProbe(pad.get(), false);
+    ProgrammeSwitch::keepOneTimeline(pad.get(), false);
   }
   {
     // Publishers send a burst of queued audio when DTLS comes up, and the jitter

@@ -37,8 +37,8 @@ bool linkAll(const std::vector<GstElement*>& chain) {
 struct StageMixer::Variant {
   std::vector<GstElement*> elements;
   GstElement* compositor = nullptr;
-  GstPad* tee_pad = nullptr;   // request pad on raw_tee_
-  GstPad* base_pad = nullptr;  // the composite's pad on the variant compositor
+  PadPtr tee_pad;   // request pad on raw_tee_
+  PadPtr base_pad;  // the composite's pad on the variant compositor
   PadPtr video_out;
   std::unique_ptr<Input> input;
 };
@@ -193,13 +193,13 @@ Result<bool> StageMixer::buildVideoChain(Input& input, GstElement* compositor, R
   input.elements.insert(input.elements.end(), chain.begin(), chain.end());
   if (!linkAll(chain))
     return Error{"media_failed", "cannot link the mixer input"};
-  input.mixer_video_pad = gst_element_request_pad_simple(compositor, "sink_%u");
-  g_object_set(input.mixer_video_pad, "xpos", rect.x, "ypos", rect.y, "width", rect.width, "height",
-               rect.height, "zorder", static_cast<guint>(zorder), nullptr);
+  input.mixer_video_pad.reset(gst_element_request_pad_simple(compositor, "sink_%u"));
+  g_object_set(input.mixer_video_pad.get(), "xpos", rect.x, "ypos", rect.y, "width", rect.width,
+               "height", rect.height, "zorder", static_cast<guint>(zorder), nullptr);
   PadPtr overlay_src(gst_element_get_static_pad(overlay, "src"));
-  if (gst_pad_link(overlay_src.get(), input.mixer_video_pad) != GST_PAD_LINK_OK)
+  if (gst_pad_link(overlay_src.get(), input.mixer_video_pad.get()) != GST_PAD_LINK_OK)
     return Error{"media_failed", "cannot link to the compositor"};
-  input.chain_video_sink = gst_element_get_static_pad(queue, "sink");
+  input.chain_video_sink.reset(gst_element_get_static_pad(queue, "sink"));
   for (GstElement* e : chain)
     gst_element_sync_state_with_parent(e);
   return true;
@@ -247,16 +247,16 @@ Result<bool> StageMixer::addInput(const std::string& id, Slot slot, const std::s
     g_object_set(tee, "allow-not-linked", TRUE, nullptr);
     v.elements = {queue, v.compositor, out_caps, encoder, profile, parse, tee};
     linkAll({v.compositor, out_caps, encoder, profile, parse, tee});
-    v.base_pad = gst_element_request_pad_simple(v.compositor, "sink_%u");
-    g_object_set(v.base_pad, "zorder", 0u, nullptr);
+    v.base_pad.reset(gst_element_request_pad_simple(v.compositor, "sink_%u"));
+    g_object_set(v.base_pad.get(), "zorder", 0u, nullptr);
     PadPtr queue_src(gst_element_get_static_pad(queue, "src"));
-    gst_pad_link(queue_src.get(), v.base_pad);
+    gst_pad_link(queue_src.get(), v.base_pad.get());
     v.video_out.reset(gst_element_get_static_pad(parse, "src"));
     for (GstElement* e : v.elements)
       gst_element_sync_state_with_parent(e);
-    v.tee_pad = gst_element_request_pad_simple(raw_tee_, "src_%u");
+    v.tee_pad.reset(gst_element_request_pad_simple(raw_tee_, "src_%u"));
     PadPtr queue_sink(gst_element_get_static_pad(queue, "sink"));
-    gst_pad_link(v.tee_pad, queue_sink.get());
+    gst_pad_link(v.tee_pad.get(), queue_sink.get());
     compositor = v.compositor;
   }
   Rect rect = place(options_, slot, guest_index);
@@ -276,17 +276,17 @@ Result<bool> StageMixer::addInput(const std::string& id, Slot slot, const std::s
     std::vector<GstElement*> chain = {queue, convert, resample};
     input->elements.insert(input->elements.end(), chain.begin(), chain.end());
     linkAll(chain);
-    input->mixer_audio_pad = gst_element_request_pad_simple(audiomixer_, "sink_%u");
+    input->mixer_audio_pad.reset(gst_element_request_pad_simple(audiomixer_, "sink_%u"));
     PadPtr src(gst_element_get_static_pad(resample, "src"));
-    gst_pad_link(src.get(), input->mixer_audio_pad);
-    input->chain_audio_sink = gst_element_get_static_pad(queue, "sink");
+    gst_pad_link(src.get(), input->mixer_audio_pad.get());
+    input->chain_audio_sink.reset(gst_element_get_static_pad(queue, "sink"));
     for (GstElement* e : chain)
       gst_element_sync_state_with_parent(e);
     input->upstream_audio = retain(audio);
-    gst_pad_link(audio, input->chain_audio_sink);
+    gst_pad_link(audio, input->chain_audio_sink.get());
   }
   input->upstream_video = retain(video);
-  if (gst_pad_link(video, input->chain_video_sink) != GST_PAD_LINK_OK) {
+  if (gst_pad_link(video, input->chain_video_sink.get()) != GST_PAD_LINK_OK) {
     release(*input, compositor);
     return Error{"media_failed", "cannot link the participant's video"};
   }
@@ -307,7 +307,7 @@ void StageMixer::releaseIn(GstBin* parent, GstElement* audiomixer, Input& input,
                            GstElement* compositor) {
   // Flushing the chain first wakes every thread blocked in it or at the
   // mixer's pad (an aggregator drops a lone flush, it does not forward it).
-  for (GstPad* sink : {input.chain_video_sink, input.chain_audio_sink}) {
+  for (GstPad* sink : {input.chain_video_sink.get(), input.chain_audio_sink.get()}) {
     if (sink)
       gst_pad_send_event(sink, gst_event_new_flush_start());
   }
@@ -317,25 +317,17 @@ void StageMixer::releaseIn(GstBin* parent, GstElement* audiomixer, Input& input,
   // and only then is it unlinked from upstream. The other way round, a
   // thread blocked in a query held its stream lock and set_state waited on
   // it for ever.
-  if (input.mixer_video_pad) {
-    gst_element_release_request_pad(compositor, input.mixer_video_pad);
-    gst_object_unref(input.mixer_video_pad);
-  }
-  if (input.mixer_audio_pad) {
-    gst_element_release_request_pad(audiomixer, input.mixer_audio_pad);
-    gst_object_unref(input.mixer_audio_pad);
-  }
+  if (input.mixer_video_pad)
+    gst_element_release_request_pad(compositor, input.mixer_video_pad.get());
+  if (input.mixer_audio_pad)
+    gst_element_release_request_pad(audiomixer, input.mixer_audio_pad.get());
   disposeIn(parent, input.elements);
   for (auto* upstream : {input.upstream_video.get(), input.upstream_audio.get()}) {
     GstPtr<GstPad> peer(upstream ? gst_pad_get_peer(upstream) : nullptr);
     if (peer)
       gst_pad_unlink(upstream, peer.get());
   }
-  if (input.chain_video_sink)
-    gst_object_unref(input.chain_video_sink);
-  if (input.chain_audio_sink)
-    gst_object_unref(input.chain_audio_sink);
-  input = Input{};
+  input = Input{};  // the references go
 }
 
 void StageMixer::removeInput(const std::string& id) {
@@ -381,14 +373,14 @@ void StageMixer::removeInterpreter(bool now) {
     auto& v = *doomed->variant;
     if (v.input)
       releaseIn(doomed->parent.get(), doomed->audiomixer.get(), *v.input, v.compositor);
-    gst_element_release_request_pad(doomed->raw_tee.get(), v.tee_pad);
-    gst_object_unref(v.tee_pad);
+    gst_element_release_request_pad(doomed->raw_tee.get(), v.tee_pad.get());
+    v.tee_pad.reset();
     v.video_out.reset();
-    gst_element_release_request_pad(v.compositor, v.base_pad);
-    gst_object_unref(v.base_pad);
+    gst_element_release_request_pad(v.compositor, v.base_pad.get());
+    v.base_pad.reset();
     disposeIn(doomed->parent.get(), v.elements);
   };
-  GstPad* tee_pad = doomed->variant->tee_pad;
+  GstPad* tee_pad = doomed->variant->tee_pad.get();
   if (now) {
     // Already on the worker, with the mixer's sources silenced.
     GstPtr<GstPad> peer(gst_pad_get_peer(tee_pad));
@@ -407,7 +399,7 @@ void StageMixer::layout() {
     if (input->slot != Slot::Guest || !input->mixer_video_pad)
       continue;
     Rect rect = place(options_, Slot::Guest, guest_index++);
-    g_object_set(input->mixer_video_pad, "xpos", rect.x, "ypos", rect.y, nullptr);
+    g_object_set(input->mixer_video_pad.get(), "xpos", rect.x, "ypos", rect.y, nullptr);
   }
 }
 

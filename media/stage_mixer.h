@@ -82,12 +82,12 @@ class StageMixer {
     Slot slot;
     std::vector<GstElement*> elements;  // owned by parent_
     GstElement* caption = nullptr;      // textoverlay
-    GstPad* mixer_video_pad = nullptr;  // request pad on the compositor
-    GstPad* mixer_audio_pad = nullptr;  // request pad on the audiomixer
+    PadPtr mixer_video_pad;             // request pad on the compositor
+    PadPtr mixer_audio_pad;             // request pad on the audiomixer
     PadPtr upstream_video;
     PadPtr upstream_audio;
-    GstPad* chain_video_sink = nullptr;
-    GstPad* chain_audio_sink = nullptr;
+    PadPtr chain_video_sink;
+    PadPtr chain_audio_sink;
   };
   struct Variant;  // the interpreter branch
 
