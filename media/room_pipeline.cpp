@@ -31,6 +31,7 @@ void RoomPipeline::releaseAll() {
   // Stopped first, so the mixer's removal finds every pad idle.
   gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
   ingest_.reset();
+  guest_.reset();
   ladder_.reset();
   recorder_.reset();
   switch_.reset();
@@ -200,9 +201,10 @@ Result<bool> RoomPipeline::build() {
   }
 
   if (guest) {
-    auto outputs = buildGuestInput(acaps);
-    if (!outputs)
-      return outputs;
+    guest_ = std::make_unique<GuestInput>(GST_BIN(pipeline_.get()), setup_.stage_channel);
+    auto built = guest_->build(video_tee_, acaps);
+    if (!built)
+      return built;
   } else {
     ladder_ = std::make_unique<HlsLadder>(GST_BIN(pipeline_.get()), worker_, options_,
                                           [this](const std::string& rendition, double seconds,
@@ -238,25 +240,6 @@ Result<bool> RoomPipeline::build() {
       this, nullptr);
   loop_.attach(watch);
   bus_watch_.reset(watch);
-  return true;
-}
-
-Result<bool> RoomPipeline::buildGuestInput(GstElement* audio_raw) {
-  GstElement* vq = add("queue");
-  GstElement* dec = add("avdec_h264");
-  GstElement* conv = add("videoconvert");
-  GstElement* vsink = add("intervideosink");
-  GstElement* asink = add("interaudiosink");
-  if (!vq || !dec || !conv || !vsink || !asink)
-    return Error{"media_unavailable", "GStreamer element missing: avdec_h264/intervideosink"};
-  g_object_set(vq, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
-               static_cast<guint64>(GST_SECOND), nullptr);
-  g_object_set(vsink, "channel", (setup_.stage_channel + "-v").c_str(), nullptr);
-  g_object_set(asink, "channel", (setup_.stage_channel + "-a").c_str(), nullptr);
-  if (!gst_element_link_many(video_tee_, vq, dec, conv, vsink, nullptr) ||
-      !gst_element_link(audio_raw, asink)) {
-    return Error{"media_error", "cannot link the guest's outputs"};
-  }
   return true;
 }
 

@@ -14,7 +14,7 @@
 // The selectors pass the publisher through while the main publisher is alone,
 // and switch to the StageMixer's composite (encoded once) while guests are on
 // stage: everything downstream (HLS, recording, WHEP) follows without restart.
-// A guest (Role::Guest) gets a pipeline of its own, Ingest and a guest input
+// A guest (Role::Guest) gets a pipeline of its own, Ingest and a GuestInput
 // that only decodes: its picture and sound go to inter channels the main
 // pipeline's mixer reads.
 //
@@ -32,6 +32,7 @@
 #include "core/loop.h"
 #include "core/result.h"
 #include "media/gst_ptr.h"
+#include "media/guest_input.h"
 #include "media/hls_ladder.h"
 #include "media/ingest.h"
 #include "media/media_options.h"
@@ -121,9 +122,6 @@ class RoomPipeline {
   RoomPipeline(Loop& loop, TeardownWorker& worker, const MediaOptions& options, Setup setup,
                Events events, Post post);
   Result<bool> build();
-  // A guest's picture and sound, decoded once, into the inter channels the
-  // room pipeline's mixer reads.
-  Result<bool> buildGuestInput(GstElement* audio_raw);
   void releaseAll();
   // Control thread, once the pipeline reached NULL off it: the rest of stop().
   void afterNull();
@@ -144,6 +142,7 @@ class RoomPipeline {
   GstElement* opus_tee_ = nullptr;   // "programme-opus"
   GstElement* aac_tee_ = nullptr;    // "programme-aac"
   std::unique_ptr<Ingest> ingest_;
+  std::unique_ptr<GuestInput> guest_;        // Guest role
   std::unique_ptr<ProgrammeSwitch> switch_;  // Publisher role
   std::unique_ptr<HlsLadder> ladder_;        // Publisher role
   std::unique_ptr<Recorder> recorder_;       // Publisher role, when recording
