@@ -7,6 +7,7 @@
 
 #include <deque>
 #include <mutex>
+#include <utility>
 
 #include "core/log.h"
 #include "media/gst_refs.h"
@@ -16,13 +17,17 @@
 
 namespace jobcast::media {
 
-// The fragment streams hlssink2 asked for and that have not been closed yet,
-// oldest first. splitmuxsink opens fragment N+1 (a streaming thread) before
-// the bus message saying fragment N closed reaches the control thread, so
-// there may be two.
+// The fragment streams hlssink2 asked for and that have not been taken yet,
+// oldest first. A stream is retired once hlssink2 asks for the next one: its
+// sink is stopped then (a sink's stream only changes in NULL or READY), so
+// nothing writes into it any more and the control thread may read it.
 struct HlsLadder::Fragments {
+  struct Stream {
+    GObjectPtr<GOutputStream> stream;
+    bool retired = false;
+  };
   std::mutex mutex;
-  std::deque<GObjectPtr<GOutputStream>> open;
+  std::deque<Stream> open;
 };
 
 namespace {
@@ -56,7 +61,9 @@ GOutputStream* onFragmentStream(GstElement*, const gchar*, gpointer data) {
   auto& fragments = **static_cast<std::shared_ptr<HlsLadder::Fragments>*>(data);
   GOutputStream* stream = g_memory_output_stream_new_resizable();
   std::lock_guard lock(fragments.mutex);
-  fragments.open.emplace_back(G_OUTPUT_STREAM(g_object_ref(stream)));
+  for (auto& older : fragments.open)
+    older.retired = true;
+  fragments.open.push_back({GObjectPtr<GOutputStream>(G_OUTPUT_STREAM(g_object_ref(stream)))});
   return stream;
 }
 
@@ -299,32 +306,37 @@ bool HlsLadder::onFragmentMessage(GstMessage* message) {
   gst_structure_get_clock_time(s, "running-time", &running);
   if (opened) {
     r.opened = running;
-    return true;
+  } else {
+    double seconds = 0;
+    if (GST_CLOCK_TIME_IS_VALID(running) && GST_CLOCK_TIME_IS_VALID(r.opened) &&
+        running > r.opened) {
+      seconds = static_cast<double>(running - r.opened) / GST_SECOND;
+    }
+    r.closed.push_back(seconds);
   }
-  GObjectPtr<GOutputStream> stream;
+  // Closed fragments whose stream is retired become segments: usually the
+  // one that just closed, at the next fragment's "opened".
+  std::vector<std::pair<GObjectPtr<GOutputStream>, double>> ready;
   {
     std::lock_guard lock(r.fragments->mutex);
-    if (!r.fragments->open.empty()) {
-      stream = std::move(r.fragments->open.front());
-      r.fragments->open.pop_front();
+    auto& open = r.fragments->open;
+    while (!r.closed.empty() && !open.empty() && open.front().retired) {
+      ready.emplace_back(std::move(open.front().stream), r.closed.front());
+      open.pop_front();
+      r.closed.pop_front();
     }
   }
-  if (!stream)
-    return true;
-  // The sink has seen the fragment's EOS before splitmuxsink posts this:
-  // nothing writes into the stream any more.
-  auto* memory = G_MEMORY_OUTPUT_STREAM(stream.get());
-  auto bytes = std::make_shared<const std::string>(
-      static_cast<const char*>(g_memory_output_stream_get_data(memory)),
-      g_memory_output_stream_get_data_size(memory));
-  double seconds = 0;
-  if (GST_CLOCK_TIME_IS_VALID(running) && GST_CLOCK_TIME_IS_VALID(r.opened) && running > r.opened)
-    seconds = static_cast<double>(running - r.opened) / GST_SECOND;
-  if (bytes->empty() || state_ == State::Stopped)
-    return true;
-  state_ = State::Running;
-  if (segment_)
-    segment_(rendition, seconds, std::move(bytes));
+  for (auto& [stream, seconds] : ready) {
+    auto* memory = G_MEMORY_OUTPUT_STREAM(stream.get());
+    auto bytes = std::make_shared<const std::string>(
+        static_cast<const char*>(g_memory_output_stream_get_data(memory)),
+        g_memory_output_stream_get_data_size(memory));
+    if (bytes->empty() || state_ == State::Stopped)
+      continue;
+    state_ = State::Running;
+    if (segment_)
+      segment_(rendition, seconds, std::move(bytes));
+  }
   return true;
 }
 

@@ -4,9 +4,9 @@
 // interpreter is on stage, "interpreter" (the mixer's interpreter variant).
 // Each ends in an hlssink2 whose muxer writes every segment straight into
 // memory: its fragment streams are GMemoryOutputStreams handed out by the
-// ladder (hlssink2's get-fragment-stream), so nothing touches the disk. When
-// splitmuxsink reports a fragment closed (a bus message, control thread) the
-// oldest open stream of that rendition is complete and becomes a segment.
+// ladder (hlssink2's get-fragment-stream), so nothing touches the disk. A
+// fragment becomes a segment once splitmuxsink has reported it closed (a bus
+// message, control thread) and its sink has moved on to the next stream.
 // Segments split at keyframes on the target duration (hlssink2's keyframe
 // requests), and at once on a programme switch (splitNow).
 //
@@ -16,6 +16,7 @@
 
 #include <gst/gst.h>
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -78,6 +79,7 @@ class HlsLadder {
     GstElement* sink = nullptr;  // hlssink2, owned by the pipeline
     std::shared_ptr<Fragments> fragments;
     GstClockTime opened = GST_CLOCK_TIME_NONE;
+    std::deque<double> closed;  // durations of closed fragments not taken yet
   };
   struct Interpreter {
     std::vector<GstElement*> elements;  // queues and the hlssink2
