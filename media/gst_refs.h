@@ -6,6 +6,7 @@
 
 #include "media/gst_ptr.h"  // GObjectPtr, CapsPtr, GCharPtr
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -49,10 +50,12 @@ GObjectPtr<T> retain(T* object) {
 // Calls gst_init once; safe from any thread.
 void ensureGstreamer();
 
-// Unlinks `src` from its peer at an idle moment of the pad (an IDLE probe,
-// which may run on the pad's streaming thread), waiting at most two seconds
-// before unlinking anyway. For removing a branch from a running pipeline.
-// Control thread; never call it from a streaming thread.
-void unlinkWhenIdle(GstPad* src);
+// Unlinks `src` from its peer at an idle moment of the pad (an IDLE probe)
+// and then calls `then` once, on the thread that found the pad idle: the
+// caller's when the pad is idle already, else the pad's streaming thread as
+// soon as its push returns. Never waits. `then` only hands work on
+// (TeardownWorker::run, Loop::post): it may run on a streaming thread. For
+// removing a branch from a running pipeline.
+void unlinkWhenIdle(GstPad* src, std::function<void()> then);
 
 }  // namespace jobcast::media

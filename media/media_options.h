@@ -7,7 +7,7 @@
 namespace jobcast::media {
 
 struct MediaOptions {
-  std::string data_dir = "./data";  // hls/ (transient) and recordings/ live below it
+  std::string data_dir = "./data";  // recordings/ live below it (HLS stays in memory)
 
   // ICE
   std::vector<std::string> stun_servers;  // "stun://host:port"

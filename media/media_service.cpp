@@ -126,7 +126,6 @@ void MediaService::publish(const std::string& room, const std::string& offer_sdp
   RoomPipeline::Setup setup;
   setup.room = room;
   setup.session = session;
-  setup.hls_dir = options_.data_dir + "/hls/" + room + "/" + session;
   if (options_.recording)
     setup.recording_dir = recordingDir(room);
   setup.renditions = renditions_;
@@ -168,8 +167,8 @@ void MediaService::publish(const std::string& room, const std::string& offer_sdp
       l(room, piece);
   };
 
-  auto pipeline =
-      RoomPipeline::create(loop_, options_, std::move(setup), std::move(events), postFor(session));
+  auto pipeline = RoomPipeline::create(loop_, *worker_, options_, std::move(setup),
+                                       std::move(events), postFor(session));
   if (!pipeline) {
     done(pipeline.error());
     return;
@@ -213,7 +212,6 @@ void MediaService::publishGuest(const std::string& room, SdpPtr offer,
   setup.stage_channel = "jc-" + session;
   setup.room = room;
   setup.session = session;
-  setup.hls_dir = options_.data_dir + "/hls/" + room + "/" + session;
 
   auto answered = std::make_shared<bool>(false);
   std::string sub = who.sub;
@@ -250,8 +248,8 @@ void MediaService::publishGuest(const std::string& room, SdpPtr offer,
     retireGuest(room, sub);
     updateStage(room);
   };
-  auto pipeline =
-      RoomPipeline::create(loop_, options_, std::move(setup), std::move(events), postFor(session));
+  auto pipeline = RoomPipeline::create(loop_, *worker_, options_, std::move(setup),
+                                       std::move(events), postFor(session));
   if (!pipeline) {
     done(pipeline.error());
     return;
@@ -412,9 +410,6 @@ void MediaService::endRoom(const std::string& room) {
   it->second.guests.clear();
   retire(room);
   rooms_.erase(room);
-  std::error_code ec;
-  // Scratch files of pipelines still stopping go with their pipeline.
-  std::filesystem::remove_all(options_.data_dir + "/hls/" + room, ec);
   log::info("room media ended", {{"room", room}});
   for (auto& l : state_listeners_)
     l(room, StageState::Idle, "room_ended");

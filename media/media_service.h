@@ -15,6 +15,7 @@
 #include "media/media_options.h"
 #include "media/room_pipeline.h"
 #include "media/sdp.h"
+#include "media/teardown_worker.h"
 #include "rooms/stage_slot.h"
 
 namespace jobcast::media {
@@ -91,6 +92,9 @@ class MediaService {
   }
   // Pipelines alive, on stage or still stopping (for leak checks and metrics).
   size_t pipelines() const { return registry_->sessions.size(); }
+  // Where pipelines and their parts are taken down (tests hold it to prove
+  // that the control thread never waits for a teardown).
+  TeardownWorker& teardown() { return *worker_; }
   std::string recordingDir(const std::string& room) const;
   const MediaOptions& options() const { return options_; }
 
@@ -137,6 +141,9 @@ class MediaService {
 
   Loop& loop_;
   MediaOptions options_;
+  // Declared before the pipelines' maps: it outlives every pipeline, and its
+  // destructor finishes their teardown.
+  std::unique_ptr<TeardownWorker> worker_ = std::make_unique<TeardownWorker>();
   std::vector<std::string> renditions_;
   std::map<std::string, RoomMedia> rooms_;
   std::map<std::string, std::unique_ptr<RoomPipeline>> stopping_;  // by session

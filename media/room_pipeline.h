@@ -1,61 +1,48 @@
 #pragma once
-// One room's live pipeline while a publisher is on stage:
+// One room's live pipeline while a publisher is on stage, composed of parts
+// that each own one job:
 //
-//   webrtcbin ─ rtph264depay ─ h264parse ─ tee "publisher-video" ─ input-selector ─ tee
-//   "programme-video"
-//            │                                    (└ decode ─ StageMixer, with guests) │   (H.264)
-//            │                                                                    ├─ hlssink2
-//            "source" │                              ├─ avdec_h264 ─ scale ─ x264enc ─ hlssink2
-//            "360p" │                              └─ splitmuxsink (MP4 recording) └ rtpopusdepay ─
-//            tee "publisher-opus" ─ input-selector ─ tee "programme-opus"
-//                       ─ opusdec ─ voaacenc ─ tee "programme-aac"
-//                                                   (AAC once, into every hlssink2 and the MP4)
+//   Ingest           webrtcbin ─ rtph264depay ─ h264parse        (the publisher's H.264)
+//                             └ rtpopusdepay                      (and Opus)
+//   ProgrammeSwitch  tee "publisher-video/-opus" ─ input-selector ─ tee "programme-video/-opus"
+//                    (└ decode ─ StageMixer, while guests are on stage ─┘)
+//   (here)           programme Opus ─ opusdec ─ voaacenc ─ tee "programme-aac" (AAC once)
+//   HlsLadder        programme H.264 + AAC ─ hlssink2 "source" / "360p" (x264) / "audio",
+//                    segments into memory
+//   Recorder         programme H.264 + AAC ─ splitmuxsink (MP4 pieces on disk)
 //
 // The selectors pass the publisher through while the main publisher is alone,
 // and switch to the StageMixer's composite (encoded once) while guests are on
 // stage: everything downstream (HLS, recording, WHEP) follows without restart.
-// A guest (Role::Guest) gets a pipeline of its own that only decodes: its
-// picture and sound go to inter channels the main pipeline's mixer reads.
+// A guest (Role::Guest) gets a pipeline of its own, Ingest and a GuestInput
+// that only decodes: its picture and sound go to inter channels the main
+// pipeline's mixer reads.
 //
-// Its public methods run on the control thread. GStreamer calls its callbacks on
-// streaming threads; those copy what they need and post a task to the control
-// thread through `post`, keyed by the session id (see media_service.cpp), never
-// holding a pointer to this object. docs/media.md says where a guest publisher
-// (compositor) and per-viewer WHEP branches join.
+// Its public methods run on the control thread. GStreamer calls the parts'
+// callbacks on streaming threads; those copy what they need and post a task
+// to the control thread through `post`, keyed by the session id (see
+// media_service.cpp), never holding a pointer to this object. Teardown runs
+// on the TeardownWorker (docs/architecture.md, "Teardown").
 
-#include <atomic>
-#include <chrono>
 #include <functional>
-#include <map>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/loop.h"
 #include "core/result.h"
 #include "media/gst_ptr.h"
-#include "media/hls_store.h"
+#include "media/guest_input.h"
+#include "media/hls_ladder.h"
+#include "media/ingest.h"
 #include "media/media_options.h"
+#include "media/programme_switch.h"
+#include "media/recorder.h"
 #include "media/sdp.h"
 
 namespace jobcast::media {
 
-struct VideoFormat {
-  int width = 0;
-  int height = 0;
-  std::string codec;  // "avc1.42e01f"
-};
-
-class StageMixer;
-
-struct RecordingPiece {
-  std::string path;
-  int64_t started_ms = 0;  // wall clock, ms since the epoch
-  int64_t ended_ms = 0;
-};
-
-struct PublisherGop;  // the publisher's keyframes on its own media clock
+class TeardownWorker;
 
 class RoomPipeline {
  public:
@@ -79,13 +66,21 @@ class RoomPipeline {
     std::string stage_channel;  // Guest: inter channels "<channel>-v" and "<channel>-a"
     std::string room;
     std::string session;
-    std::string hls_dir;                  // scratch files of hlssink2 (read into memory, removed)
     std::string recording_dir;            // empty: no recording
     std::vector<std::string> renditions;  // "source", "360p", "audio"
   };
+  // The pipeline's life; the publisher's is Ingest::State.
+  enum class State {
+    Running,    // built, negotiating or streaming
+    Stopping,   // stop(): the recording closes its piece
+    GoingNull,  // the teardown worker takes the pipeline to NULL
+    Stopped,    // references released, stop()'s waiters ran
+  };
 
-  static Result<std::unique_ptr<RoomPipeline>> create(Loop& loop, const MediaOptions& options,
-                                                      Setup setup, Events events, Post post);
+  // `worker` takes the pipeline and its parts down; it outlives the pipeline.
+  static Result<std::unique_ptr<RoomPipeline>> create(Loop& loop, TeardownWorker& worker,
+                                                      const MediaOptions& options, Setup setup,
+                                                      Events events, Post post);
   ~RoomPipeline();
   RoomPipeline(const RoomPipeline&) = delete;
   RoomPipeline& operator=(const RoomPipeline&) = delete;
@@ -97,141 +92,63 @@ class RoomPipeline {
   void stop(std::function<void()> done);
 
   const std::string& session() const { return setup_.session; }
-  // For WHEP (media/room_programmes.*): the pipeline, a programme tee by name
-  // ("programme-video", "programme-opus"), and a keyframe request to the publisher.
+  State state() const { return state_; }
+  // For WHEP (media/room_programmes.*): the pipeline, the programme's tees
+  // (H.264 and Opus, null after stop), and a keyframe request to the publisher.
   GstElement* pipeline() const { return pipeline_.get(); }
-  GstElement* programmeTee(const char* name) const;
+  GstElement* programmeVideoTee() const { return pipeline_ ? video_tee_ : nullptr; }
+  GstElement* programmeOpusTee() const { return pipeline_ ? opus_tee_ : nullptr; }
   // Passthrough: RTCP to the publisher; composite: to the mixer's encoder.
   void askKeyframe();
-  bool mediaFlowing() const { return media_started_; }
+  bool mediaFlowing() const { return ingest_ && ingest_->state() == Ingest::State::Flowing; }
 
   // Someone beside the main publisher, as the stage mixer takes them.
-  struct StageInput {
-    std::string id;  // their sub
-    bool interpreter = false;
-    std::string caption;
-    std::string channel;  // the inter channels their guest pipeline writes
-  };
+  using StageInput = ProgrammeSwitch::StageInput;
   // Makes the programme match the stage: passthrough with no inputs; else the
   // composite (guests as PiP tiles) and, with an interpreter, the interpreter
   // variant with its own HLS rendition "interpreter". Publisher role only.
   void setStage(const std::string& main_caption, const std::vector<StageInput>& inputs);
-  bool composite() const { return composite_; }
+  bool composite() const {
+    return switch_ && switch_->state() == ProgrammeSwitch::State::Composite;
+  }
   // The interpreter variant's H.264 (for WHEP), or null.
   GstPad* interpreterVideo() const;
 
-  // Control-thread continuations of GStreamer callbacks (posted by session id).
-  void onRemoteDescriptionSet(bool ok, std::string error);
-  void onAnswerCreated(std::string sdp, std::string error);
-  void onGatheringState(int state);
-  void onIncomingPad(std::shared_ptr<GstPad> pad, std::string kind, gulong probe);
-  void onConnectionState(int state);
+  // Control thread, posted: the recording closed (or its watchdog), or no
+  // recording: take the pipeline to NULL on the teardown worker.
   void finishStop();
 
  private:
-  RoomPipeline(Loop& loop, const MediaOptions& options, Setup setup, Events events, Post post);
+  RoomPipeline(Loop& loop, TeardownWorker& worker, const MediaOptions& options, Setup setup,
+               Events events, Post post);
   Result<bool> build();
-  Result<bool> buildLadder();
-  Result<bool> buildRecording();
-  Result<bool> buildGuestOutputs(GstElement* audio_raw);
-  bool ensureMixer(const std::string& main_caption);
-  void dropMixer();
-  void select(bool composite);
-  void addInterpreterRendition();
-  void dropInterpreterRendition();
-  GstElement* hlsSink(const std::string& rendition);
   void releaseAll();
   // Control thread, once the pipeline reached NULL off it: the rest of stop().
   void afterNull();
   GstElement* add(const char* factory, const char* name = nullptr);
-
-  void finishAnswer();
   bool onBusMessage(GstMessage* message);
-  void onFragment(const GstStructure* s, const std::string& owner, bool opened);
-  void checkMedia();
-  void lose(const std::string& reason);
-  void requestKeyframe();
-  // Lets the publisher session's RTCP feedback out every 300 ms; false before
-  // webrtcbin has made the session.
-  bool lowerRtcpInterval();
+  bool stopping() const { return state_ != State::Running; }
 
   Loop& loop_;
+  TeardownWorker& worker_;
   MediaOptions options_;
   Setup setup_;
   Events events_;
   Post post_;
+  State state_ = State::Running;
 
   PipelinePtr pipeline_;
-  GstElement* webrtc_ = nullptr;  // owned by pipeline_
-  GstElement* video_in_ = nullptr;
-  GstElement* audio_in_ = nullptr;
-  GstElement* video_tee_ = nullptr;
-  GstElement* aac_tee_ = nullptr;
-  GstElement* publisher_video_ = nullptr;  // tees before the selectors
-  GstElement* publisher_opus_ = nullptr;
-  GstElement* video_select_ = nullptr;
-  GstElement* audio_select_ = nullptr;
-  GstPad* select_pass_video_ = nullptr;  // selector sink pads (owned refs)
-  GstPad* select_pass_audio_ = nullptr;
-  GstPad* select_mix_video_ = nullptr;
-  GstPad* select_mix_audio_ = nullptr;
-  GstPad* mix_video_src_ = nullptr;  // request pads on the mixer's tees (owned refs)
-  GstPad* mix_audio_src_ = nullptr;
-  std::unique_ptr<StageMixer> mixer_;
-  std::vector<GstElement*> main_decode_;  // publisher -> raw, for the mixer
-  GstPad* main_video_tee_pad_ = nullptr;  // request pads on the publisher tees (owned refs)
-  GstPad* main_audio_tee_pad_ = nullptr;
-  struct StageSource {
-    StageInput input;
-    std::vector<GstElement*> elements;  // intervideosrc, interaudiosrc
-  };
-  std::map<std::string, StageSource> stage_sources_;
-  struct InterpreterRendition {
-    std::vector<GstElement*> elements;  // queues and the hlssink2
-    GstPad* video_tee_pad = nullptr;    // on the mixer's interpreter tee
-    GstPad* audio_tee_pad = nullptr;    // on aac_tee_
-  };
-  std::unique_ptr<InterpreterRendition> interpreter_hls_;
-  GstPad* spare_aac_pad_ = nullptr;  // an AAC tee pad kept for the next interpreter (owned ref)
-  bool composite_ = false;
-  GstElement* recorder_ = nullptr;
-  std::vector<GstPtr<GstPad>> recorder_pads_;
-  std::map<std::string, GstElement*> hls_sinks_;  // rendition -> hlssink2
-  GstElement* low_parse_ = nullptr;
+  GstElement* video_tee_ = nullptr;  // "programme-video"
+  GstElement* opus_tee_ = nullptr;   // "programme-opus"
+  GstElement* aac_tee_ = nullptr;    // "programme-aac"
+  std::unique_ptr<Ingest> ingest_;
+  std::unique_ptr<GuestInput> guest_;        // Guest role
+  std::unique_ptr<ProgrammeSwitch> switch_;  // Publisher role
+  std::unique_ptr<HlsLadder> ladder_;        // Publisher role
+  std::unique_ptr<Recorder> recorder_;       // Publisher role, when recording
   SourcePtr bus_watch_;
-
-  struct FragmentState {
-    uint64_t index = 0;
-    GstClockTime opened = GST_CLOCK_TIME_NONE;
-    int64_t opened_ms = 0;
-    std::string location;
-  };
-  std::map<std::string, FragmentState> fragments_;
-
-  std::vector<OfferedMedia> media_;
-  std::map<guint, CapsPtr> preferences_;  // m-line -> codec preference
-  bool answered_ = false;
-  bool linked_video_ = false;
-  bool linked_audio_ = false;
-  bool media_started_ = false;
-  bool lost_ = false;
-  bool stopping_ = false;
-  bool going_null_ = false;  // finishStop() handed the pipeline to the thread pool
-  bool recording_open_ = false;
   std::vector<std::function<void()>> stop_waiters_;
-  std::shared_ptr<std::atomic<int64_t>> last_video_ms_;
-  std::shared_ptr<PublisherGop> gop_;
-  std::optional<uint32_t> last_keyframe_ask_rtp_;
-  bool rtcp_interval_lowered_ = false;
-  std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
-  Timer health_timer_;
-  Timer gather_timer_;
   Timer stop_timer_;
-  Timer keyframe_timer_;
-  guint video_ssrc_ = 0;
-  guint video_payload_ = 0;  // the publisher's H.264 payload type, for PLI
-  VideoFormat source_format_;
-  VideoFormat low_format_;
 };
 
 }  // namespace jobcast::media

@@ -37,7 +37,7 @@ void RoomProgrammes::syncInterpreter(const std::string& room) {
   }
   if (it != interpreters_.end() && it->second.pad == video)
     return;
-  GstElement* audio = pipeline->programmeTee("programme-opus");
+  GstElement* audio = pipeline->programmeOpusTee();
   if (!audio)
     return;
   if (it == interpreters_.end()) {
@@ -76,8 +76,8 @@ void RoomProgrammes::onState(const std::string& room, StageState state) {
     RoomPipeline* pipeline = media_.onStage(room);
     if (!pipeline)
       return;
-    GstElement* video = pipeline->programmeTee("programme-video");
-    GstElement* audio = pipeline->programmeTee("programme-opus");
+    GstElement* video = pipeline->programmeVideoTee();
+    GstElement* audio = pipeline->programmeOpusTee();
     if (!video || !audio) {
       log::warn("room pipeline has no programme tees; no WHEP", {{"room", room}});
       return;

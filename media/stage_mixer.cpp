@@ -1,11 +1,15 @@
-// IDLE pad probes in removeInput() may run on an upstream streaming thread;
-// they only unlink and signal. Everything else runs on the control thread.
+// The IDLE pad probe of removeInput() (the interpreter) may run on an upstream
+// streaming thread; it only unlinks and queues the rest on the teardown
+// worker. The destructor runs on the teardown worker (RoomPipeline drops a
+// mixer there). Everything else runs on the control thread.
 
 #include "media/stage_mixer.h"
 
 #include <gst/video/video.h>
 
 #include "core/log.h"
+#include "media/teardown_worker.h"
+#include "media/x264.h"
 
 namespace jobcast::media {
 namespace {
@@ -33,8 +37,8 @@ bool linkAll(const std::vector<GstElement*>& chain) {
 struct StageMixer::Variant {
   std::vector<GstElement*> elements;
   GstElement* compositor = nullptr;
-  GstPad* tee_pad = nullptr;   // request pad on raw_tee_
-  GstPad* base_pad = nullptr;  // the composite's pad on the variant compositor
+  PadPtr tee_pad;   // request pad on raw_tee_
+  PadPtr base_pad;  // the composite's pad on the variant compositor
   PadPtr video_out;
   std::unique_ptr<Input> input;
 };
@@ -65,7 +69,8 @@ GstElement* StageMixer::add(const char* factory, const std::string& name) {
   return element;
 }
 
-StageMixer::StageMixer(GstBin* parent, Options options) : parent_(parent), options_(options) {
+StageMixer::StageMixer(GstBin* parent, Options options, TeardownWorker& worker)
+    : parent_(parent), options_(options), worker_(worker) {
   ensureGstreamer();
   const auto& o = options_;
   // A live black picture and live silence under everything keep the output
@@ -87,12 +92,9 @@ StageMixer::StageMixer(GstBin* parent, Options options) : parent_(parent), optio
   // A slow encoder drops composite pictures rather than hold the compositor back.
   gst_util_set_object_arg(G_OBJECT(queue), "leaky", "downstream");
   GstElement* encoder = add("x264enc");
-  g_object_set(encoder, "bitrate", static_cast<guint>(o.video_kbps), "key-int-max",
-               static_cast<guint>(o.key_interval_frames), nullptr);
-  gst_util_set_object_arg(G_OBJECT(encoder), "tune", "zerolatency");
-  gst_util_set_object_arg(G_OBJECT(encoder), "speed-preset", "ultrafast");
+  configureX264(encoder, {.kbps = o.video_kbps, .key_int_max = o.key_interval_frames});
   GstElement* profile = add("capsfilter");
-  setCaps(profile, "video/x-h264,profile=constrained-baseline,stream-format=byte-stream");
+  setCaps(profile, kBaselineH264Caps);
   GstElement* parse = add("h264parse");
   g_object_set(parse, "config-interval", -1, nullptr);
   GstElement* video_tee = video_tee_ = add("tee");
@@ -126,21 +128,28 @@ StageMixer::StageMixer(GstBin* parent, Options options) : parent_(parent), optio
 
 StageMixer::~StageMixer() {
   if (interpreter_)
-    removeInput(interpreter_->input->id);
-  while (!inputs_.empty())
-    removeInput(inputs_.begin()->first);
+    removeInterpreter(/*now=*/true);
+  // On the teardown worker already: released here, in order, before the
+  // fixed part goes.
+  for (auto& [id, input] : inputs_)
+    release(*input, compositor_);
+  inputs_.clear();
   video_out_.reset();
   audio_out_.reset();
   dispose(elements_);
 }
 
 void StageMixer::dispose(std::vector<GstElement*>& elements) {
+  disposeIn(parent_, elements);
+}
+
+void StageMixer::disposeIn(GstBin* parent, std::vector<GstElement*>& elements) {
   // Downstream first: an element going down flushes what an upstream thread
   // may be blocked pushing into it.
   for (auto it = elements.rbegin(); it != elements.rend(); ++it)
     gst_element_set_state(*it, GST_STATE_NULL);
   for (GstElement* e : elements)
-    gst_bin_remove(parent_, e);
+    gst_bin_remove(parent, e);
   elements.clear();
 }
 
@@ -184,13 +193,13 @@ Result<bool> StageMixer::buildVideoChain(Input& input, GstElement* compositor, R
   input.elements.insert(input.elements.end(), chain.begin(), chain.end());
   if (!linkAll(chain))
     return Error{"media_failed", "cannot link the mixer input"};
-  input.mixer_video_pad = gst_element_request_pad_simple(compositor, "sink_%u");
-  g_object_set(input.mixer_video_pad, "xpos", rect.x, "ypos", rect.y, "width", rect.width, "height",
-               rect.height, "zorder", static_cast<guint>(zorder), nullptr);
+  input.mixer_video_pad.reset(gst_element_request_pad_simple(compositor, "sink_%u"));
+  g_object_set(input.mixer_video_pad.get(), "xpos", rect.x, "ypos", rect.y, "width", rect.width,
+               "height", rect.height, "zorder", static_cast<guint>(zorder), nullptr);
   PadPtr overlay_src(gst_element_get_static_pad(overlay, "src"));
-  if (gst_pad_link(overlay_src.get(), input.mixer_video_pad) != GST_PAD_LINK_OK)
+  if (gst_pad_link(overlay_src.get(), input.mixer_video_pad.get()) != GST_PAD_LINK_OK)
     return Error{"media_failed", "cannot link to the compositor"};
-  input.chain_video_sink = gst_element_get_static_pad(queue, "sink");
+  input.chain_video_sink.reset(gst_element_get_static_pad(queue, "sink"));
   for (GstElement* e : chain)
     gst_element_sync_state_with_parent(e);
   return true;
@@ -228,28 +237,26 @@ Result<bool> StageMixer::addInput(const std::string& id, Slot slot, const std::s
     GstElement* out_caps = add("capsfilter");
     setCaps(out_caps, videoCaps(options_.width, options_.height, options_.fps));
     GstElement* encoder = add("x264enc");
-    g_object_set(encoder, "bitrate", static_cast<guint>(options_.video_kbps), "key-int-max",
-                 static_cast<guint>(options_.key_interval_frames), nullptr);
-    gst_util_set_object_arg(G_OBJECT(encoder), "tune", "zerolatency");
-    gst_util_set_object_arg(G_OBJECT(encoder), "speed-preset", "ultrafast");
+    configureX264(encoder,
+                  {.kbps = options_.video_kbps, .key_int_max = options_.key_interval_frames});
     GstElement* profile = add("capsfilter");
-    setCaps(profile, "video/x-h264,profile=constrained-baseline,stream-format=byte-stream");
+    setCaps(profile, kBaselineH264Caps);
     GstElement* parse = add("h264parse");
     g_object_set(parse, "config-interval", -1, nullptr);
     GstElement* tee = add("tee");
     g_object_set(tee, "allow-not-linked", TRUE, nullptr);
     v.elements = {queue, v.compositor, out_caps, encoder, profile, parse, tee};
     linkAll({v.compositor, out_caps, encoder, profile, parse, tee});
-    v.base_pad = gst_element_request_pad_simple(v.compositor, "sink_%u");
-    g_object_set(v.base_pad, "zorder", 0u, nullptr);
+    v.base_pad.reset(gst_element_request_pad_simple(v.compositor, "sink_%u"));
+    g_object_set(v.base_pad.get(), "zorder", 0u, nullptr);
     PadPtr queue_src(gst_element_get_static_pad(queue, "src"));
-    gst_pad_link(queue_src.get(), v.base_pad);
+    gst_pad_link(queue_src.get(), v.base_pad.get());
     v.video_out.reset(gst_element_get_static_pad(parse, "src"));
     for (GstElement* e : v.elements)
       gst_element_sync_state_with_parent(e);
-    v.tee_pad = gst_element_request_pad_simple(raw_tee_, "src_%u");
+    v.tee_pad.reset(gst_element_request_pad_simple(raw_tee_, "src_%u"));
     PadPtr queue_sink(gst_element_get_static_pad(queue, "sink"));
-    gst_pad_link(v.tee_pad, queue_sink.get());
+    gst_pad_link(v.tee_pad.get(), queue_sink.get());
     compositor = v.compositor;
   }
   Rect rect = place(options_, slot, guest_index);
@@ -269,17 +276,17 @@ Result<bool> StageMixer::addInput(const std::string& id, Slot slot, const std::s
     std::vector<GstElement*> chain = {queue, convert, resample};
     input->elements.insert(input->elements.end(), chain.begin(), chain.end());
     linkAll(chain);
-    input->mixer_audio_pad = gst_element_request_pad_simple(audiomixer_, "sink_%u");
+    input->mixer_audio_pad.reset(gst_element_request_pad_simple(audiomixer_, "sink_%u"));
     PadPtr src(gst_element_get_static_pad(resample, "src"));
-    gst_pad_link(src.get(), input->mixer_audio_pad);
-    input->chain_audio_sink = gst_element_get_static_pad(queue, "sink");
+    gst_pad_link(src.get(), input->mixer_audio_pad.get());
+    input->chain_audio_sink.reset(gst_element_get_static_pad(queue, "sink"));
     for (GstElement* e : chain)
       gst_element_sync_state_with_parent(e);
     input->upstream_audio = retain(audio);
-    gst_pad_link(audio, input->chain_audio_sink);
+    gst_pad_link(audio, input->chain_audio_sink.get());
   }
   input->upstream_video = retain(video);
-  if (gst_pad_link(video, input->chain_video_sink) != GST_PAD_LINK_OK) {
+  if (gst_pad_link(video, input->chain_video_sink.get()) != GST_PAD_LINK_OK) {
     release(*input, compositor);
     return Error{"media_failed", "cannot link the participant's video"};
   }
@@ -292,16 +299,15 @@ Result<bool> StageMixer::addInput(const std::string& id, Slot slot, const std::s
   return true;
 }
 
-void StageMixer::unlinkUpstream(GstPad* upstream, GstPad* sink) {
-  if (!upstream || !sink || !gst_pad_is_linked(upstream))
-    return;
-  unlinkWhenIdle(upstream);
+void StageMixer::release(Input& input, GstElement* compositor) {
+  releaseIn(parent_, audiomixer_, input, compositor);
 }
 
-void StageMixer::release(Input& input, GstElement* compositor) {
+void StageMixer::releaseIn(GstBin* parent, GstElement* audiomixer, Input& input,
+                           GstElement* compositor) {
   // Flushing the chain first wakes every thread blocked in it or at the
   // mixer's pad (an aggregator drops a lone flush, it does not forward it).
-  for (GstPad* sink : {input.chain_video_sink, input.chain_audio_sink}) {
+  for (GstPad* sink : {input.chain_video_sink.get(), input.chain_audio_sink.get()}) {
     if (sink)
       gst_pad_send_event(sink, gst_event_new_flush_start());
   }
@@ -311,50 +317,80 @@ void StageMixer::release(Input& input, GstElement* compositor) {
   // and only then is it unlinked from upstream. The other way round, a
   // thread blocked in a query held its stream lock and set_state waited on
   // it for ever.
-  if (input.mixer_video_pad) {
-    gst_element_release_request_pad(compositor, input.mixer_video_pad);
-    gst_object_unref(input.mixer_video_pad);
-  }
-  if (input.mixer_audio_pad) {
-    gst_element_release_request_pad(audiomixer_, input.mixer_audio_pad);
-    gst_object_unref(input.mixer_audio_pad);
-  }
-  dispose(input.elements);
+  if (input.mixer_video_pad)
+    gst_element_release_request_pad(compositor, input.mixer_video_pad.get());
+  if (input.mixer_audio_pad)
+    gst_element_release_request_pad(audiomixer, input.mixer_audio_pad.get());
+  disposeIn(parent, input.elements);
   for (auto* upstream : {input.upstream_video.get(), input.upstream_audio.get()}) {
     GstPtr<GstPad> peer(upstream ? gst_pad_get_peer(upstream) : nullptr);
     if (peer)
       gst_pad_unlink(upstream, peer.get());
   }
-  if (input.chain_video_sink)
-    gst_object_unref(input.chain_video_sink);
-  if (input.chain_audio_sink)
-    gst_object_unref(input.chain_audio_sink);
-  input = Input{};
+  input = Input{};  // the references go
 }
 
 void StageMixer::removeInput(const std::string& id) {
   if (interpreter_ && interpreter_->input && interpreter_->input->id == id) {
-    auto& v = *interpreter_;
-    release(*v.input, v.compositor);
-    PadPtr queue_sink(gst_element_get_static_pad(v.elements.front(), "sink"));
-    unlinkUpstream(v.tee_pad, queue_sink.get());
-    gst_element_release_request_pad(raw_tee_, v.tee_pad);
-    gst_object_unref(v.tee_pad);
-    v.video_out.reset();
-    gst_element_release_request_pad(v.compositor, v.base_pad);
-    gst_object_unref(v.base_pad);
-    dispose(v.elements);
-    interpreter_.reset();
+    removeInterpreter(/*now=*/false);
     log::info("stage interpreter removed", {{"id", id}});
     return;
   }
   auto it = inputs_.find(id);
   if (it == inputs_.end())
     return;
-  release(*it->second, compositor_);
+  // Released on the teardown worker: stopping the input's chain joins its
+  // streaming thread. It takes what it needs along.
+  std::shared_ptr<Input> input(std::move(it->second));
   inputs_.erase(it);
   layout();
+  worker_.run([input, compositor = sharedRef(compositor_), audiomixer = sharedRef(audiomixer_),
+               parent = sharedRef(parent_)] {
+    releaseIn(parent.get(), audiomixer.get(), *input, compositor.get());
+  });
   log::info("stage input removed", {{"id", id}, {"guests", guests()}});
+}
+
+void StageMixer::removeInterpreter(bool now) {
+  if (now)
+    release(*interpreter_->input, interpreter_->compositor);
+  // The variant goes as a whole once the raw tee's pad into it is idle: the
+  // interpreter's input released, the tee's pad released, the variant's
+  // elements stopped and removed, on the teardown worker. What it needs
+  // travels with it, so the mixer may be gone by then.
+  struct Doomed {
+    std::unique_ptr<Variant> variant;
+    GObjectPtr<GstElement> raw_tee;
+    GObjectPtr<GstElement> audiomixer;
+    GObjectPtr<GstBin> parent;
+  };
+  auto doomed = std::make_shared<Doomed>();
+  doomed->variant = std::move(interpreter_);
+  doomed->raw_tee = retain(raw_tee_);
+  doomed->audiomixer = retain(audiomixer_);
+  doomed->parent = retain(parent_);
+  auto finish = [doomed] {
+    auto& v = *doomed->variant;
+    if (v.input)
+      releaseIn(doomed->parent.get(), doomed->audiomixer.get(), *v.input, v.compositor);
+    gst_element_release_request_pad(doomed->raw_tee.get(), v.tee_pad.get());
+    v.tee_pad.reset();
+    v.video_out.reset();
+    gst_element_release_request_pad(v.compositor, v.base_pad.get());
+    v.base_pad.reset();
+    disposeIn(doomed->parent.get(), v.elements);
+  };
+  GstPad* tee_pad = doomed->variant->tee_pad.get();
+  if (now) {
+    // Already on the worker, with the mixer's sources silenced.
+    GstPtr<GstPad> peer(gst_pad_get_peer(tee_pad));
+    if (peer)
+      gst_pad_unlink(tee_pad, peer.get());
+    finish();
+    return;
+  }
+  TeardownWorker* worker = &worker_;
+  unlinkWhenIdle(tee_pad, [worker, finish] { worker->run(finish); });
 }
 
 void StageMixer::layout() {
@@ -363,7 +399,7 @@ void StageMixer::layout() {
     if (input->slot != Slot::Guest || !input->mixer_video_pad)
       continue;
     Rect rect = place(options_, Slot::Guest, guest_index++);
-    g_object_set(input->mixer_video_pad, "xpos", rect.x, "ypos", rect.y, nullptr);
+    g_object_set(input->mixer_video_pad.get(), "xpos", rect.x, "ypos", rect.y, nullptr);
   }
 }
 

@@ -6,9 +6,10 @@
 // interpreter variant: the same composite with the interpreter's picture as a
 // PiP, for viewers who asked for it. Nothing of the variant runs otherwise.
 //
-// Threads: every method runs on the control thread. Removing an input waits
-// (briefly) for an IDLE probe on the upstream pad, which may run on that
-// pad's streaming thread and only unlinks.
+// Threads: every method runs on the control thread, the destructor on the
+// teardown worker (media/teardown_worker.h). Removing an input never waits:
+// its chain is stopped on the teardown worker; for the interpreter, an IDLE
+// probe on the raw tee's pad first unlinks the variant.
 
 #include <gst/gst.h>
 
@@ -22,6 +23,8 @@
 #include "rooms/stage_slot.h"
 
 namespace jobcast::media {
+
+class TeardownWorker;
 
 class StageMixer {
  public:
@@ -40,7 +43,8 @@ class StageMixer {
   };
 
   // Builds the mixer inside `parent` (a running pipeline or bin) and starts it.
-  StageMixer(GstBin* parent, Options options);
+  // `worker` takes removed parts down; it outlives the mixer.
+  StageMixer(GstBin* parent, Options options, TeardownWorker& worker);
   ~StageMixer();  // removes every element it added
   StageMixer(const StageMixer&) = delete;
   StageMixer& operator=(const StageMixer&) = delete;
@@ -51,7 +55,9 @@ class StageMixer {
   // "media_failed".
   Result<bool> addInput(const std::string& id, Slot slot, const std::string& caption, GstPad* video,
                         GstPad* audio);
-  // Unlinks and releases the input; the caller may then release its pads.
+  // Takes the input out of the programme at once; its pads are unlinked and
+  // released and its chain stopped on the teardown worker (the interpreter's
+  // once the variant's pad is idle). Upstream pads stay the caller's.
   void removeInput(const std::string& id);
   void setCaption(const std::string& id, const std::string& caption);
 
@@ -77,12 +83,12 @@ class StageMixer {
     Slot slot;
     std::vector<GstElement*> elements;  // owned by parent_
     GstElement* caption = nullptr;      // textoverlay
-    GstPad* mixer_video_pad = nullptr;  // request pad on the compositor
-    GstPad* mixer_audio_pad = nullptr;  // request pad on the audiomixer
+    PadPtr mixer_video_pad;             // request pad on the compositor
+    PadPtr mixer_audio_pad;             // request pad on the audiomixer
     PadPtr upstream_video;
     PadPtr upstream_audio;
-    GstPad* chain_video_sink = nullptr;
-    GstPad* chain_audio_sink = nullptr;
+    PadPtr chain_video_sink;
+    PadPtr chain_audio_sink;
   };
   struct Variant;  // the interpreter branch
 
@@ -91,11 +97,16 @@ class StageMixer {
                                const std::string& caption);
   void layout();
   void release(Input& input, GstElement* compositor);
-  void unlinkUpstream(GstPad* upstream, GstPad* sink);
+  static void releaseIn(GstBin* parent, GstElement* audiomixer, Input& input,
+                        GstElement* compositor);
+  // now: on the teardown worker already (the destructor), so unlink at once.
+  void removeInterpreter(bool now);
   void dispose(std::vector<GstElement*>& elements);
+  static void disposeIn(GstBin* parent, std::vector<GstElement*>& elements);
 
   GstBin* parent_;
   Options options_;
+  TeardownWorker& worker_;
   std::vector<GstElement*> elements_;  // the fixed part, owned by parent_
   GstElement* compositor_ = nullptr;
   GstElement* audiomixer_ = nullptr;

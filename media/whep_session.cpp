@@ -209,18 +209,17 @@ void onReceivingRtcp(GObject*, GstBuffer*, gpointer data) {
 // Watches RTCP arriving from the viewer (receiver reports): a viewer whose
 // reports stop is gone even if no ICE or DTLS state says so.
 void watchRtcp(GstElement* webrtc, gpointer data) {
-  GstElement* rtpbin = gst_bin_get_by_name(GST_BIN(webrtc), "rtpbin");
+  ElementPtr rtpbin(gst_bin_get_by_name(GST_BIN(webrtc), "rtpbin"));
   if (!rtpbin)
     return;
   GObject* session = nullptr;
-  g_signal_emit_by_name(rtpbin, "get-internal-session", 0u, &session);
+  g_signal_emit_by_name(rtpbin.get(), "get-internal-session", 0u, &session);
+  GObjectPtr<GObject> owned(session);
   if (session) {
     g_signal_connect_data(session, "on-receiving-rtcp", G_CALLBACK(onReceivingRtcp),
                           holdShared(*static_cast<SharedPtr*>(data)), releaseShared,
                           static_cast<GConnectFlags>(0));
-    g_object_unref(session);
   }
-  gst_object_unref(rtpbin);
 }
 
 void onConnectionState(GstElement* webrtc, GParamSpec*, gpointer data) {
@@ -452,15 +451,15 @@ Result<bool> WhepSession::build(const ViewerOffer& offer, const std::string& sdp
       last = setter;
     }
     std::string pad_name = "sink_" + std::to_string(i);
-    GstPad* sink_pad = gst_element_request_pad_simple(webrtc_, pad_name.c_str());
+    // webrtcbin keeps its request pad; this reference goes at the end of scope.
+    PadPtr sink_pad(gst_element_request_pad_simple(webrtc_, pad_name.c_str()));
     if (!sink_pad)
       return Error{"media_failed", "webrtcbin refused a sink pad"};
     PadPtr pay_src(gst_element_get_static_pad(last, "src"));
-    gst_pad_link(pay_src.get(), sink_pad);
+    gst_pad_link(pay_src.get(), sink_pad.get());
     GstWebRTCRTPTransceiver* trans = nullptr;
-    g_object_get(sink_pad, "transceiver", &trans, nullptr);
+    g_object_get(sink_pad.get(), "transceiver", &trans, nullptr);
     GObjectPtr<GstWebRTCRTPTransceiver> trans_owned(trans);
-    gst_object_unref(sink_pad);  // webrtcbin keeps its request pad
     if (!trans)
       return Error{"media_failed", "webrtcbin gave no transceiver"};
     // No profile-level-id here: the answer takes the offer's, while the
@@ -508,10 +507,8 @@ Result<bool> WhepSession::build(const ViewerOffer& offer, const std::string& sdp
   connect(webrtc_, "notify::ice-gathering-state", G_CALLBACK(onGatheringState));
   connect(webrtc_, "notify::ice-connection-state", G_CALLBACK(onIceState));
   connect(webrtc_, "notify::connection-state", G_CALLBACK(onConnectionState));
-  if (GstElement* rtpbin = gst_bin_get_by_name(GST_BIN(webrtc_), "rtpbin")) {
-    connect(rtpbin, "on-bye-ssrc", G_CALLBACK(onByeSsrc));
-    gst_object_unref(rtpbin);
-  }
+  if (ElementPtr rtpbin{gst_bin_get_by_name(GST_BIN(webrtc_), "rtpbin")})
+    connect(rtpbin.get(), "on-bye-ssrc", G_CALLBACK(onByeSsrc));
   PadPtr video_out(gst_element_get_static_pad(video_src, "src"));
   gst_pad_add_probe(video_out.get(), GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, onUpstreamEvent,
                     holdShared(shared_), [](gpointer d) { releaseShared(d); });

@@ -60,17 +60,16 @@ Result<bool> WhipClient::build() {
       "application/x-rtp,media=audio,encoding-name=OPUS,payload=111 ! webrtc.";
   std::string description = "webrtcbin name=webrtc bundle-policy=max-bundle " + video + " " + audio;
   GError* error = nullptr;
-  GstElement* pipeline = gst_parse_launch(description.c_str(), &error);
+  PipelinePtr parsed(gst_parse_launch(description.c_str(), &error));
   if (error) {
     std::string text = error->message;
     g_error_free(error);
-    if (pipeline)
-      gst_object_unref(pipeline);
     return Error{"media_unavailable", "cannot build the publisher: " + text};
   }
-  pipeline_.reset(pipeline);
-  webrtc_ = gst_bin_get_by_name(GST_BIN(pipeline), "webrtc");
-  gst_object_unref(webrtc_);  // the pipeline keeps it alive
+  pipeline_ = std::move(parsed);
+  GstElement* pipeline = pipeline_.get();
+  // The pipeline keeps webrtcbin alive as long as this object.
+  webrtc_ = GstPtr<GstElement>(gst_bin_get_by_name(GST_BIN(pipeline), "webrtc")).get();
 
   g_signal_connect(webrtc_, "on-negotiation-needed", G_CALLBACK(+[](GstElement*, gpointer self) {
                      auto* c = static_cast<WhipClient*>(self);
@@ -100,9 +99,8 @@ Result<bool> WhipClient::build() {
                    }),
                    this);
 
-  GstElement* stamp = gst_bin_get_by_name(GST_BIN(pipeline), "stamp");
-  GstPtr<GstPad> pad(gst_element_get_static_pad(stamp, "src"));
-  gst_object_unref(stamp);
+  GstPtr<GstElement> stamp(gst_bin_get_by_name(GST_BIN(pipeline), "stamp"));
+  GstPtr<GstPad> pad(gst_element_get_static_pad(stamp.get(), "src"));
   gst_pad_add_probe(
       pad.get(), GST_PAD_PROBE_TYPE_BUFFER,
       +[](GstPad*, GstPadProbeInfo* info, gpointer self) -> GstPadProbeReturn {

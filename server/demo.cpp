@@ -11,6 +11,9 @@ DemoCamera::DemoCamera(Loop& loop, RedisClient& redis, rooms::RoomStore& store,
 
 DemoCamera::~DemoCamera() {
   retry_.cancel();
+  alive_.reset();  // a result still on its way is dropped
+  if (thread_.joinable())
+    thread_.join();
   camera_.reset();
 }
 
@@ -81,25 +84,57 @@ void DemoCamera::publish(const std::string& title) {
   options.title = title;
   options.clock = true;
   camera_ = std::make_unique<media::WhipClient>(options);
-  // Blocks the loop for ICE gathering on host interfaces (tens of ms).
-  auto offer = camera_->createOffer(std::chrono::seconds(5));
-  if (!offer) {
-    log::error("demo: camera did not start", {{"error", offer.error().message}});
+  // The camera's offer waits for ICE gathering (up to 5 s): on the camera's
+  // own thread, never on the control thread. The result comes back posted.
+  offBoard([camera = camera_.get()] { return camera->createOffer(std::chrono::seconds(5)); },
+           [this](Result<std::string> offer) {
+             if (!offer) {
+               log::error("demo: camera did not start", {{"error", offer.error().message}});
+               return;
+             }
+             media_.publish(room_id_, offer.value(),
+                            [this](Result<media::MediaService::Published> published) {
+                              onPublished(std::move(published));
+                            });
+           });
+}
+
+void DemoCamera::onPublished(Result<media::MediaService::Published> published) {
+  if (!published) {
+    log::error("demo: publish refused", {{"error", published.error().message}});
     return;
   }
-  media_.publish(room_id_, offer.value(), [this](Result<media::MediaService::Published> published) {
-    if (!published) {
-      log::error("demo: publish refused", {{"error", published.error().message}});
-      return;
-    }
-    auto set = camera_->setAnswer(published->answer_sdp);
-    if (!set) {
-      log::error("demo: answer refused", {{"error", set.error().message}});
-      return;
-    }
-    log::info("demo room live", {{"room", room_id_},
-                                 {"page", "/room/" + room_id_},
-                                 {"hls", "/hls/" + room_id_ + "/master.m3u8"}});
+  std::string answer = published->answer_sdp;
+  offBoard(
+      [camera = camera_.get(), answer]() -> Result<std::string> {
+        auto set = camera->setAnswer(answer);
+        if (!set)
+          return set.error();
+        return std::string();
+      },
+      [this](Result<std::string> set) {
+        if (!set) {
+          log::error("demo: answer refused", {{"error", set.error().message}});
+          return;
+        }
+        log::info("demo room live", {{"room", room_id_},
+                                     {"page", "/room/" + room_id_},
+                                     {"hls", "/hls/" + room_id_ + "/master.m3u8"}});
+      });
+}
+
+void DemoCamera::offBoard(std::function<Result<std::string>()> work,
+                          std::function<void(Result<std::string>)> then) {
+  if (thread_.joinable())
+    thread_.join();  // the previous step has posted its result already
+  std::weak_ptr<bool> alive = alive_;
+  Loop* loop = &loop_;
+  thread_ = std::thread([loop, alive, work = std::move(work), then = std::move(then)] {
+    auto result = std::make_shared<Result<std::string>>(work());
+    loop->post([alive, then, result] {
+      if (alive.lock())
+        then(std::move(*result));
+    });
   });
 }
 

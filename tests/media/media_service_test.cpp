@@ -5,11 +5,15 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <future>
 
 #include "core/log.h"
 #include "core/loop.h"
 #include "media/media_service.h"
+#include "media/teardown_worker.h"
 #include "media/whip_client.h"
+#include "tests/media/decode.h"
 #include "tests/support/run_loop.h"
 #include "tests/support/temp_dir.h"
 
@@ -28,7 +32,8 @@ struct Fixture {
   explicit Fixture(MediaOptions options = {}) {
     if (g_getenv("JOBCAST_TEST_DEBUG"))
       log::configure(log::Level::Debug, log::Format::Text);
-    options.data_dir = dir.path();
+    if (options.data_dir == MediaOptions{}.data_dir)
+      options.data_dir = dir.path();
     media = std::make_unique<MediaService>(loop, options);
   }
   ~Fixture() { media.reset(); }
@@ -85,6 +90,105 @@ TEST(MediaService, PublishFillsEveryRendition) {
     }
   }
   client.stop();
+}
+
+// HLS segments go from the muxer straight into memory: with a data directory
+// where nothing can be created (below a regular file) every rendition still
+// fills with segments that decode.
+TEST(MediaService, SegmentsNeverTouchTheDisk) {
+  test::TempDir scratch{"jobcast-nodisk"};
+  std::string file = scratch.path() + "/not-a-directory";
+  std::ofstream(file) << "x";
+  MediaOptions options;
+  options.data_dir = file + "/data";
+  options.recording = false;  // the recording's job is the disk
+  Fixture f(options);
+  WhipClient client;
+  auto published = f.publish("room1", client);
+  ASSERT_TRUE(published) << published.error().message;
+  ASSERT_TRUE(pumpUntil(
+      f.loop,
+      [&] {
+        auto* hls = f.media->hls("room1");
+        if (!hls || !hls->ready())
+          return false;
+        for (const auto& r : hls->renditions()) {
+          if (r->segments().size() < 3)
+            return false;
+        }
+        return true;
+      },
+      20s));
+  EXPECT_EQ(f.media->state("room1"), StageState::Live);
+  for (const auto& r : f.media->hls("room1")->renditions()) {
+    const auto& segment = r->segments()[2];
+    bool audio_only = r->info().name == "audio";
+    auto decoded = test::decodeBytes(*segment.bytes, audio_only ? "ts-audio" : "ts");
+    EXPECT_TRUE(decoded.finished) << r->info().name << ": " << decoded.error;
+    EXPECT_GT(decoded.audio_buffers, 0) << r->info().name;
+    if (!audio_only) {
+      EXPECT_GT(decoded.video_frames, 0) << r->info().name;
+    }
+  }
+  EXPECT_FALSE(std::filesystem::exists(file + "/data"));
+  client.stop();
+}
+
+// Taking the stage mixer down and stopping pipelines never waits on the
+// control thread: with the teardown worker held busy, a guest leaves and the
+// room's publisher stops, and the loop still runs a task posted meanwhile
+// within a few of its own iterations; the teardowns finish once the worker is
+// free. Three rounds.
+TEST(MediaService, TeardownNeverWaitsOnTheControlThread) {
+  Fixture f;
+  // Runs the loop for at most `iterations` passes until `done`.
+  auto ranWithin = [&](int iterations, const bool& done) {
+    for (int i = 0; i < iterations && !done; ++i)
+      g_main_context_iteration(f.loop.context(), FALSE);
+    return done;
+  };
+  for (int round = 1; round <= 3; ++round) {
+    WhipClient employer;
+    auto main = f.publish("stage", employer);
+    ASSERT_TRUE(main) << "round " << round << ": " << main.error().message;
+    ASSERT_TRUE(pumpUntil(
+        f.loop,
+        [&] { return f.media->onStage("stage") && f.media->onStage("stage")->mediaFlowing(); },
+        15s));
+    WhipClient guest(WhipClient::Options{.width = 320, .height = 180, .pattern = "red"});
+    MediaService::Participant who{MediaService::Participant::Slot::Guest, "c1", "Counsellor"};
+    auto joined = f.publish("stage", guest, who);
+    ASSERT_TRUE(joined) << "round " << round << ": " << joined.error().message;
+    ASSERT_TRUE(pumpUntil(
+        f.loop, [&] { return f.media->onStage("stage")->composite(); }, 15s))
+        << "round " << round;
+
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    f.media->teardown().run([released] { released.wait(); });
+
+    // The guest leaves: the mixer is dropped and the guest's pipeline stops.
+    guest.stop();
+    ASSERT_TRUE(f.media->endGuest("stage", "c1"));
+    EXPECT_FALSE(f.media->onStage("stage")->composite());
+    bool ran = false;
+    f.loop.post([&] { ran = true; });
+    EXPECT_TRUE(ranWithin(5, ran)) << "round " << round;
+
+    // The publisher leaves: the room pipeline stops (its recording closes).
+    employer.stop();
+    ASSERT_TRUE(f.media->endSession("stage", main->session));
+    ran = false;
+    f.loop.post([&] { ran = true; });
+    EXPECT_TRUE(ranWithin(5, ran)) << "round " << round;
+    // Their teardown is queued behind the held job, not done on this thread.
+    EXPECT_GT(f.media->pipelines(), 0u) << "round " << round;
+
+    release.set_value();
+    ASSERT_TRUE(pumpUntil(
+        f.loop, [&] { return f.media->pipelines() == 0; }, 15s))
+        << "round " << round;
+  }
 }
 
 // A publisher that cuts keyframes only when asked (as browsers do: Chromium

@@ -8,6 +8,7 @@
 
 #include "media/programme_feed.h"
 #include "media/stage_mixer.h"
+#include "media/teardown_worker.h"
 #include "media/whep_egress.h"
 #include "tests/media/media_test_util.h"
 #include "tests/support/whep_client.h"
@@ -138,7 +139,8 @@ TEST(StageMixer, GuestJoinsAndLeavesTheLiveProgramme) {
   EXPECT_FALSE(egress.hasFeed("r1", "interpreter"));
 
   // The counsellor joins: the programme becomes the composite.
-  auto mixer = std::make_unique<StageMixer>(GST_BIN(room.pipeline), mix);
+  TeardownWorker worker;
+  auto mixer = std::make_unique<StageMixer>(GST_BIN(room.pipeline), mix, worker);
   GstPad* main_v = room.teePad("main_v");
   GstPad* main_a = room.teePad("main_a");
   GstPad* guest_v = room.teePad("guest_v");

@@ -1,0 +1,106 @@
+#pragma once
+// A room pipeline's HLS renditions: "source" (the programme's H.264 as it
+// is), "360p" (decoded, scaled, x264), "audio" (AAC alone) and, while an
+// interpreter is on stage, "interpreter" (the mixer's interpreter variant).
+// Each ends in an hlssink2 whose muxer writes every segment straight into
+// memory: its fragment streams are GMemoryOutputStreams handed out by the
+// ladder (hlssink2's get-fragment-stream), so nothing touches the disk. A
+// fragment becomes a segment once splitmuxsink has reported it closed (a bus
+// message, control thread) and its sink has moved on to the next stream.
+// Segments split at keyframes on the target duration (hlssink2's keyframe
+// requests), and at once on a programme switch (splitNow).
+//
+// Threads: control thread, except the get-fragment-stream handler (a
+// streaming thread), which only creates a stream and queues it under a lock.
+// Removed parts are stopped on the teardown worker.
+
+#include <gst/gst.h>
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "media/gst_ptr.h"
+#include "media/media_options.h"
+
+namespace jobcast::media {
+
+class TeardownWorker;
+
+struct VideoFormat {
+  int width = 0;
+  int height = 0;
+  std::string codec;  // "avc1.42e01f"
+};
+
+class HlsLadder {
+ public:
+  enum class State {
+    Idle,     // built, no segment yet
+    Running,  // at least one segment out
+    Stopped,  // stop(): segments still arriving are dropped
+  };
+  // Control thread.
+  using Segment = std::function<void(const std::string& rendition, double seconds,
+                                     std::shared_ptr<const std::string> bytes)>;
+
+  // Builds the renditions inside `pipeline`, fed from the programme's H.264
+  // tee and AAC tee.
+  HlsLadder(GstBin* pipeline, TeardownWorker& worker, const MediaOptions& options, Segment segment);
+  ~HlsLadder();
+  HlsLadder(const HlsLadder&) = delete;
+  HlsLadder& operator=(const HlsLadder&) = delete;
+
+  Result<bool> build(const std::vector<std::string>& renditions, GstElement* video_tee,
+                     GstElement* aac_tee);
+  // The interpreter rendition from the mixer's interpreter tee (idempotent).
+  void addInterpreter(GstElement* variant_tee);
+  void dropInterpreter();
+  bool hasInterpreter() const { return interpreter_ != nullptr; }
+  // Ends the segment in progress at the next keyframe of every video rendition.
+  void splitNow();
+  void stop() { state_ = State::Stopped; }
+  State state() const { return state_; }
+
+  // splitmuxsink's fragment messages, from the pipeline's bus watch; false
+  // when the message is not the ladder's.
+  bool onFragmentMessage(GstMessage* message);
+  // The encoded picture of a rendition ("source", "360p"), for the playlist.
+  VideoFormat format(const std::string& rendition) const;
+
+  struct Fragments;  // a rendition's open fragment streams, shared with its hlssink2
+
+ private:
+  struct Rendition {
+    GstElement* sink = nullptr;  // hlssink2, owned by the pipeline
+    std::shared_ptr<Fragments> fragments;
+    GstClockTime opened = GST_CLOCK_TIME_NONE;
+    std::deque<double> closed;  // durations of closed fragments not taken yet
+  };
+  struct Interpreter {
+    std::vector<GstElement*> elements;  // queues and the hlssink2
+    GstPtr<GstPad> video_tee_pad;       // on the mixer's interpreter tee
+    GstPtr<GstPad> audio_tee_pad;       // on aac_tee_
+  };
+
+  GstElement* add(const char* factory, const char* name = nullptr);
+  GstElement* sink(const std::string& rendition);
+
+  GstBin* pipeline_;
+  TeardownWorker& worker_;
+  MediaOptions options_;
+  Segment segment_;
+  State state_ = State::Idle;
+  GstElement* video_tee_ = nullptr;
+  GstElement* aac_tee_ = nullptr;
+  GstElement* low_parse_ = nullptr;  // the 360p encoder's parser
+  std::map<std::string, Rendition> renditions_;
+  std::unique_ptr<Interpreter> interpreter_;
+  GstPtr<GstPad> spare_aac_pad_;  // an AAC tee pad kept for the next interpreter
+};
+
+}  // namespace jobcast::media
