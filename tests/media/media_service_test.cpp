@@ -106,7 +106,7 @@ TEST(MediaService, SegmentsNeverTouchTheDisk) {
   WhipClient client;
   auto published = f.publish("room1", client);
   ASSERT_TRUE(published) << published.error().message;
-  ASSERT_TRUE(pumpUntil(
+  ASSERT_TRUE(runUntil(
       f.loop,
       [&] {
         auto* hls = f.media->hls("room1");
@@ -151,7 +151,7 @@ TEST(MediaService, TeardownNeverWaitsOnTheControlThread) {
     WhipClient employer;
     auto main = f.publish("stage", employer);
     ASSERT_TRUE(main) << "round " << round << ": " << main.error().message;
-    ASSERT_TRUE(pumpUntil(
+    ASSERT_TRUE(runUntil(
         f.loop,
         [&] { return f.media->onStage("stage") && f.media->onStage("stage")->mediaFlowing(); },
         15s));
@@ -159,7 +159,7 @@ TEST(MediaService, TeardownNeverWaitsOnTheControlThread) {
     MediaService::Participant who{MediaService::Participant::Slot::Guest, "c1", "Counsellor"};
     auto joined = f.publish("stage", guest, who);
     ASSERT_TRUE(joined) << "round " << round << ": " << joined.error().message;
-    ASSERT_TRUE(pumpUntil(
+    ASSERT_TRUE(runUntil(
         f.loop, [&] { return f.media->onStage("stage")->composite(); }, 15s))
         << "round " << round;
 
@@ -185,7 +185,7 @@ TEST(MediaService, TeardownNeverWaitsOnTheControlThread) {
     EXPECT_GT(f.media->pipelines(), 0u) << "round " << round;
 
     release.set_value();
-    ASSERT_TRUE(pumpUntil(
+    ASSERT_TRUE(runUntil(
         f.loop, [&] { return f.media->pipelines() == 0; }, 15s))
         << "round " << round;
   }
