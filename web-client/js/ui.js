@@ -25,6 +25,27 @@ export function el(tag, attrs = {}, ...children) {
   return e;
 }
 
+// Asks before an action that cannot be undone (ban, ending the room): a modal
+// dialog with the question and two buttons (#confirm-yes, #confirm-no); Escape
+// or "No" answer false. Resolves with the answer.
+export function confirmDialog(question, yesLabel) {
+  let dialog = document.getElementById('confirm-dialog');
+  if (dialog) dialog.remove();
+  const yes = el('button', { type: 'button', id: 'confirm-yes', class: 'danger' }, yesLabel);
+  const no = el('button', { type: 'button', id: 'confirm-no' }, t('confirm.cancel'));
+  dialog = el('dialog', { id: 'confirm-dialog', 'aria-labelledby': 'confirm-text' },
+    el('p', { id: 'confirm-text', text: question }), el('div', { class: 'row' }, no, yes));
+  document.body.append(dialog);
+  return new Promise((resolve) => {
+    let answer = false;
+    yes.addEventListener('click', () => { answer = true; dialog.close(); });
+    no.addEventListener('click', () => dialog.close());
+    dialog.addEventListener('close', () => { dialog.remove(); resolve(answer); });
+    dialog.showModal();
+    no.focus();
+  });
+}
+
 // Polite announcement for screen readers (and a visible toast).
 export function announce(text, { assertive = false, toast = true } = {}) {
   const region = document.getElementById(assertive ? 'sr-alert' : 'sr-status');

@@ -57,6 +57,10 @@ function onEvent(kind, d) {
     case 'question.answered': takeQuestion(d); render.renderQuestions(); break;
     case 'chat.message': render.addChat(d); break;
     case 'chat.deleted': render.markChatDeleted(d.id); break;
+    case 'chat.pinned': render.showPinnedMessage(d); break;
+    case 'chat.unpinned': render.showPinnedMessage(null); break;
+    case 'card.hidden': render.hideCard(); break;
+    case 'user.kicked': break;  // our own connection closes with 4409 (onState)
     case 'user.muted':
       if (isMe(d.sub)) {
         // seconds 0: the mute is lifted.
@@ -94,13 +98,16 @@ const live = new LiveChannel(roomId, {
   onState: (s) => {
     document.body.dataset.live = s;
     const conn = $('#conn');
-    conn.hidden = s !== 'reconnecting';
-    conn.textContent = s === 'reconnecting' ? t('live.reconnecting') : '';
+    conn.hidden = s !== 'reconnecting' && s !== 'kicked';
+    conn.textContent = { reconnecting: t('live.reconnecting'), kicked: t('live.kicked') }[s] || '';
   },
   onWelcome: (w) => {
     const snap = w.snapshot;
     if (takeSnapshot(snap)) actions.onStatusChanged();
     if (snap.card) render.showCard(snap.card);
+    else render.hideCard();
+    for (const m of snap.chat || []) render.addChat(m);
+    render.showPinnedMessage(snap.pinned_message);
     actions.takeStage(snap.stage);
     render.renderAll();
   },
