@@ -1,7 +1,7 @@
 // Small DOM helpers shared by the pages: element builder, live-region
 // announcements, formatting of wages and times.
 
-import { t, lang } from './i18n.js';
+import { t, lang, regionName } from './i18n.js';
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 export const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
@@ -164,11 +164,12 @@ export function jobFacts(job) {
   const rows = [
     ['job.wage', wageText(job)],
     ['job.hours', job.hours],
-    ['job.place', job.location],
+    ['job.place', job.location && regionName(job.location)],
     ['job.housing', typeof job.housing === 'boolean' ? (job.housing ? '✓' : '✗') : job.housing],
     ['job.headcount', job.headcount],
   ].filter(([, v]) => v !== '' && v != null);
   const dl = el('dl', { class: 'facts' });
-  for (const [k, v] of rows) dl.append(el('div', {}, el('dt', { text: t(k) }), el('dd', { text: String(v) })));
+  // A wage never wraps inside its unit ("元/" | "月").
+  for (const [k, v] of rows) dl.append(el('div', {}, el('dt', { text: t(k) }), el('dd', { class: k === 'job.wage' ? 'nowrap' : null, text: String(v) })));
   return dl;
 }
