@@ -67,7 +67,7 @@ try {
         return !name;
       }).map((e) => e.id || e.outerHTML.slice(0, 60)));
     eq(unnamed.length, 0, `unnamed controls ${unnamed.join(', ')}`);
-    const live = await page.evaluate(() => ['#qa-list', '#captions', '#player-status', '#chat-list'].every((s) => document.querySelector(s).getAttribute('aria-live')));
+    const live = await page.evaluate(() => ['#qa-list', '#captions', '#player-status', '#chat-list'].every((s) => document.querySelector(s).closest('[aria-live]')));
     assert(live, 'live regions missing');
     await ctx.close();
   });

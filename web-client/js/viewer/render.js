@@ -60,7 +60,7 @@ export function renderPinned() {
   const job = state.pinnedId != null ? state.jobs.get(String(state.pinnedId)) : null;
   const box = $('#pinned');
   box.hidden = !job || (state.room && state.room.status === 'ended');
-  if (job) $('#pinned-body').replaceChildren(jobBlock(job));
+  if (job) $('#pinned-body').replaceChildren(jobBlock(job, { heading: 'h2' }));
 }
 
 export function renderJobs() {
