@@ -70,7 +70,9 @@ export class LiveChannel {
   setToken(token) {
     this.token = token;
     if (this.ws) this.ws.close(4000);  // reconnects with the new identity
-    else if (!this.closed && this.state !== 'connecting' && this.state !== 'reconnecting') {
+    // Before connect() (a page signing in while it loads) the token is only
+    // kept: connect() opens the one socket; opening here too made two.
+    else if (this.state !== 'idle' && !this.closed && this.state !== 'connecting' && this.state !== 'reconnecting') {
       this.attempt = 0;
       this._open();
     }
