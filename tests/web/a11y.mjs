@@ -11,7 +11,7 @@
 import path from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { args, startServer, launchBrowser, watchPage, Report, assert, PHONE, DESKTOP, artifactsDir } from './harness.mjs';
+import { args, startServer, launchBrowser, watchPage, Report, assert, eq, PHONE, DESKTOP, artifactsDir } from './harness.mjs';
 
 const opt = args();
 const report = new Report('web_a11y');
@@ -105,6 +105,30 @@ try {
     { name: 'console-tablet', ctx: TABLET, path: () => `/console/${roomId}#token=${counsellor}`, ready: '#chat li' },
     { name: 'index', ctx: PHONE, path: () => '/', ready: '#rooms-live a.room', targets: true },
   ];
+  await report.check('phone 360×640: video, the pinned job card and its apply button are on the first screen; the header stays', async () => {
+    for (const [label, token] of [['jobseeker', seeker], ['anonymous', '']]) {
+      const ctx = await browser.newContext(PHONE);
+      const page = await ctx.newPage();
+      await page.goto(`${server.base}/room/${roomId}${token ? '#token=' + token : ''}`);
+      await page.waitForSelector('#pinned:not([hidden]) button.apply', { timeout: 10000 });
+      const r = await page.evaluate(() => {
+        const box = (s) => { const b = document.querySelector(s).getBoundingClientRect(); return { top: Math.round(b.top), bottom: Math.round(b.bottom), h: Math.round(b.height) }; };
+        return { inner: innerHeight, video: box('#video'), card: box('#pinned'), apply: box('#pinned button.apply'), controls: document.querySelector('#video').controls };
+      });
+      for (const k of ['video', 'card', 'apply']) {
+        assert(r[k].h > 0 && r[k].top >= 0 && r[k].bottom <= r.inner, `${label}: ${k} not on the first screen: ${JSON.stringify(r)}`);
+      }
+      assert(r.video.h >= 200, `${label}: video only ${r.video.h} px high`);
+      assert(r.controls, 'the video has play/pause, volume and fullscreen controls');
+      await page.screenshot({ path: path.join(out, `viewer-first-screen-${label}.png`) });
+      await page.mouse.wheel(0, 800);
+      await page.waitForFunction(() => scrollY > 0, null, { timeout: 3000 });
+      const header = await page.evaluate(() => Math.round(document.querySelector('header.top').getBoundingClientRect().top));
+      eq(header, 0, `${label}: header stays on top after scrolling`);
+      await ctx.close();
+    }
+  });
+
   for (const lang of ['zh', 'mn']) {
     for (const pg of PAGES) {
       const key = `${pg.name}-${lang}`;
