@@ -105,7 +105,7 @@ try {
     { name: 'console-tablet', ctx: TABLET, path: () => `/console/${roomId}#token=${counsellor}`, ready: '#chat li' },
     { name: 'index', ctx: PHONE, path: () => '/', ready: '#rooms-live a.room', targets: true },
   ];
-  await report.check('phone 360×640: video, the pinned job card and its apply button are on the first screen; the header stays', async () => {
+  await report.check('phone 360×640: video, the pinned job card and its apply button are on the first screen; chat opens as a sheet with the video in view; the header stays', async () => {
     for (const [label, token] of [['jobseeker', seeker], ['anonymous', '']]) {
       const ctx = await browser.newContext(PHONE);
       const page = await ctx.newPage();
@@ -121,6 +121,24 @@ try {
       assert(r.video.h >= 200, `${label}: video only ${r.video.h} px high`);
       assert(r.controls, 'the video has play/pause, volume and fullscreen controls');
       await page.screenshot({ path: path.join(out, `viewer-first-screen-${label}.png`) });
+      if (token) {
+        // Chat opens as a sheet; the video stays on screen above it while chatting.
+        await page.click('#open-chat');
+        await page.fill('#chat-input', '视频还在吗？');
+        await page.click('#chat-form button[type=submit]');
+        await page.waitForFunction(() => document.querySelector('#chat-list').textContent.includes('视频还在吗'), null, { timeout: 5000 });
+        const s = await page.evaluate(() => {
+          const v = document.querySelector('#video').getBoundingClientRect();
+          const sheet = document.querySelector('#room-panel').getBoundingClientRect();
+          const input = document.querySelector('#chat-input').getBoundingClientRect();
+          return { inner: innerHeight, vTop: v.top, vBottom: v.bottom, vH: v.height, sheetTop: sheet.top, inputTop: input.top, inputBottom: input.bottom };
+        });
+        assert(s.vTop >= 0 && s.vH >= 120 && s.vBottom <= s.sheetTop + 1, `video not in view above the chat sheet: ${JSON.stringify(s)}`);
+        assert(s.inputTop >= s.sheetTop && s.inputBottom <= s.inner, `chat input not on screen: ${JSON.stringify(s)}`);
+        await page.screenshot({ path: path.join(out, 'viewer-chat-sheet.png') });
+        await page.click('#sheet-close');
+        await page.waitForSelector('#pinned:not([hidden]) button.apply', { state: 'visible', timeout: 3000 });
+      }
       await page.mouse.wheel(0, 800);
       await page.waitForFunction(() => scrollY > 0, null, { timeout: 3000 });
       const header = await page.evaluate(() => Math.round(document.querySelector('header.top').getBoundingClientRect().top));

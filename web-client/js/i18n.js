@@ -216,6 +216,7 @@ const STRINGS = {
     'live.kicked': '你已被请出直播间，刷新页面可重新进入。',
     'studio.endConfirm': '结束直播？观众将无法继续观看。',
     'studio.endYes': '确认结束',
+    'sheet.close': '收起',
   },
   en: {
     'app.name': 'Jobcast',
@@ -430,6 +431,7 @@ const STRINGS = {
     'live.kicked': 'You were removed from the room. Reload the page to come back.',
     'studio.endConfirm': 'End the session? Viewers will no longer be able to watch.',
     'studio.endYes': 'End now',
+    'sheet.close': 'Close',
   },
   // Traditional Mongolian script (written vertically where the page sets
   // writing-mode: headings, job titles, labels; see css/jobcast.css).
@@ -646,6 +648,7 @@ const STRINGS = {
     'live.kicked': 'ᠲᠠ ᠭᠡᠷ ᠡᠴᠡ ᠭᠠᠷᠭᠠᠭᠳᠠᠪᠠ᠃ ᠬᠤᠤᠳᠠᠰᠤ ᠶᠢ ᠳᠠᠬᠢᠨ ᠠᠴᠠᠠᠯᠠᠵᠤ ᠣᠷᠤᠨ᠎ᠠ᠃',
     'studio.endConfirm': 'ᠱᠤᠳ ᠨᠡᠪᠲᠡᠷᠡᠭᠦᠯᠭᠡ ᠶᠢ ᠲᠡᠭᠦᠰᠭᠡᠬᠦ ᠦᠦ? ᠦᠵᠡᠭᠴᠢᠳ ᠴᠠᠭᠠᠰᠢ ᠦᠵᠡᠵᠦ ᠴᠢᠳᠠᠬᠤ ᠦᠭᠡᠢ᠃',
     'studio.endYes': 'ᠲᠡᠭᠦᠰᠭᠡᠬᠦ',
+    'sheet.close': 'ᠬᠠᠭᠠᠬᠤ',
   },
 };
 

@@ -121,7 +121,19 @@ async function start() {
   $('#lang-slot').replaceWith(i18n.languageMenu());
   i18n.apply();
   i18n.onChange(() => { render.renderAll(); render.renderQualities(player.qualities(), player.quality); render.renderPlayerStatus(player.status); });
-  tabs($('#tabs'));
+  const tabStrip = tabs($('#tabs'));
+  // On a phone held upright, the chat button over the video opens chat as a
+  // sheet over the lower part of the screen: the video stays in view above it.
+  // (The tabs below the video stay where they are, for those who scroll.)
+  const phone = matchMedia('(max-width: 600px) and (orientation: portrait)');
+  const openSheet = (panel) => {
+    if (panel) tabStrip.select(panel);
+    if (!phone.matches) { $('#room-panel').scrollIntoView({ block: 'start' }); return; }
+    document.body.classList.add('sheet');
+    window.scrollTo(0, 0);
+  };
+  $('#open-chat').addEventListener('click', () => { openSheet('panel-chat'); $('#chat-input').focus({ preventScroll: true }); });
+  $('#sheet-close').addEventListener('click', () => document.body.classList.remove('sheet'));
   try { $('#low-latency').checked = params.get('ll') === '1' || localStorage.getItem('jobcast.lowLatency') === '1'; } catch { /* ignore */ }
   if (!state.token && params.get('demo') != null) await actions.demoSignIn().catch(() => {});
   loadApplied();
