@@ -141,6 +141,8 @@ const std::map<std::string, Setter>& keyTable() {
        }},
       {"server.static_dir",
        [](Config& c, const std::string& k, const YAML::Node& n) { c.static_dir = scalar(k, n); }},
+      {"server.fonts_dir",
+       [](Config& c, const std::string& k, const YAML::Node& n) { c.fonts_dir = scalar(k, n); }},
       {"data_dir",
        [](Config& c, const std::string& k, const YAML::Node& n) {
          c.data_dir = scalar(k, n);

@@ -51,6 +51,8 @@ struct Config {
   // a WHIP/WHEP 307 with their token only to these and their own origin.
   std::vector<std::string> node_urls;
   std::string static_dir;  // empty: web-client/ beside the binary's source tree
+  // Where the pages' fonts are served from (/fonts/NAME): Debian's fonts-noto-core.
+  std::string fonts_dir = "/usr/share/fonts/truetype/noto";
 
   std::string data_dir = "./data";
 

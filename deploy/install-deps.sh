@@ -24,6 +24,8 @@ packages=(
   wrk
   # pages: browser tests drive Debian's Chromium (npm playwright-core); CJK font for screenshots
   chromium fonts-wqy-microhei
+  # Noto Sans Mongolian (traditional script) for the pages, served by the node at /fonts/
+  fonts-noto-core
 )
 
 # The pages' npm packages need Node.js with npm; Debian's will do where the

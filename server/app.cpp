@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <functional>
 #include <utility>
 
@@ -74,6 +75,33 @@ std::unique_ptr<http::StaticFiles> servePages(const Config& config, http::Router
   return files;
 }
 
+// The fonts the pages name in @font-face: only these files of fonts_dir, each
+// cached for a year (a font file of a Debian package changes only with it).
+std::unique_ptr<http::StaticFiles> serveFonts(const Config& config, http::Router& router) {
+  auto fonts = std::make_unique<http::StaticFiles>(config.fonts_dir);
+  fonts->setCacheControl("public, max-age=31536000");
+  http::StaticFiles* serve = fonts.get();
+  router.add(http::Method::Get, "/fonts/{name}",
+             [serve](const http::Request& req, const http::Responder& r) {
+               static const char* const kServed[] = {"NotoSansMongolian-Regular.ttf"};
+               std::string name = req.param("name");
+               bool known = std::any_of(std::begin(kServed), std::end(kServed),
+                                        [&](const char* f) { return name == f; });
+               if (!known) {
+                 r.error(404, "not_found", "no such font");
+                 return;
+               }
+               struct stat st {};
+               if (::stat((serve->root() + "/" + name).c_str(), &st) != 0) {
+                 r.error(404, "not_found",
+                         "font " + name + " is not installed: install fonts-noto-core");
+                 return;
+               }
+               serve->serveFile(name, req, r);
+             });
+  return fonts;
+}
+
 }  // namespace
 
 // Every module, in the order start() builds them: each uses only those above
@@ -96,6 +124,7 @@ struct App::Modules {
   std::unique_ptr<http::StageApi> stage_api;
   std::unique_ptr<ws::LiveChannel> live;
   std::unique_ptr<http::StaticFiles> static_files;
+  std::unique_ptr<http::StaticFiles> fonts;
   std::unique_ptr<http::HttpServer> http;
   std::unique_ptr<MediaOwner> media_owner;  // after http: its URL names the bound port
   // Other nodes may take this node's rooms at once instead of after the lease runs out.
@@ -179,6 +208,7 @@ Result<bool> App::start() {
   m.live->start();
   addConfigRoute();
   m.static_files = servePages(config_, router_);
+  m.fonts = serveFonts(config_, router_);
   if (options_.demo)
     http::addDemoTokenRoute(router_, *m.jwt);  // demo sign-in for the viewer page
 

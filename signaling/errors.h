@@ -21,6 +21,7 @@ enum CloseCode : uint16_t {
   kCloseBanned = 4403,        // banned from the room, or token not valid for it
   kCloseRoomNotFound = 4404,
   kCloseSlowConsumer = 4408,  // send queue stayed over its bound
+  kCloseKicked = 4409,        // removed by a moderator; may join again
 };
 }  // namespace ws
 

@@ -89,7 +89,9 @@ struct LiveChannel::Event {
   enum class Audience { All, Staff, User } audience = Audience::All;
   std::string user;  // for Audience::User
   Frame frame;
-  std::string banned_sub;  // user.banned: whom to disconnect
+  std::string close_sub;  // user.banned, user.kicked: whose connections close
+  uint16_t close_code = 0;
+  const char* close_reason = "";
 };
 
 LiveOptions LiveOptions::fromConfig(const Config& c) {
@@ -489,8 +491,8 @@ void LiveChannel::catchUp(uint64_t conn_id) {
                      if (entitled(conn, ev))
                        enqueue(conn, ev.frame);
                      conn.last_sent = ev.id;
-                     if (!ev.banned_sub.empty() && ev.banned_sub == conn.actor.sub) {
-                       closeConn(conn, kCloseBanned, "banned");
+                     if (!ev.close_sub.empty() && ev.close_sub == conn.actor.sub) {
+                       closeConn(conn, ev.close_code, ev.close_reason);
                        return;
                      }
                    }
@@ -716,10 +718,13 @@ bool LiveChannel::parseEntry(const RedisReply& entry, Event& ev) {
   }
   if (!json::accept(data))
     data = "{}";
-  if (ev.kind == "user.banned") {
+  if (ev.kind == "user.banned" || ev.kind == "user.kicked") {
     json d = json::parse(data, nullptr, false);
-    if (d.is_object())
-      ev.banned_sub = d.value("sub", "");
+    if (d.is_object() && d["sub"].is_string())
+      ev.close_sub = d["sub"].get<std::string>();
+    bool banned = ev.kind == "user.banned";
+    ev.close_code = banned ? kCloseBanned : kCloseKicked;
+    ev.close_reason = banned ? "banned" : "kicked";
   }
   ev.frame = makeFrame(eventFrame(entry.elements[0].str, ev.kind, data));
   return true;
@@ -748,13 +753,13 @@ void LiveChannel::deliver(Feed& feed, const Event& ev) {
       enqueue(*conn, ev.frame);
       ++delivered;
     }
-    if (!ev.banned_sub.empty() && conn->actor.sub == ev.banned_sub)
+    if (!ev.close_sub.empty() && conn->actor.sub == ev.close_sub)
       to_close.push_back(conn);
   }
   metrics_.add("jobcast_ws_deliveries_total", {}, static_cast<double>(delivered));
   // Closing detaches from the feed: not while iterating over it.
   for (Conn* conn : to_close)
-    closeConn(*conn, kCloseBanned, "banned");
+    closeConn(*conn, ev.close_code, ev.close_reason);
 }
 
 void LiveChannel::reportPresence(Feed& feed) {

@@ -70,6 +70,7 @@ std::string StaticFiles::contentType(const std::string& path) {
       {".ico", "image/x-icon"},
       {".webmanifest", "application/manifest+json"},
       {".woff2", "font/woff2"},
+      {".ttf", "font/ttf"},
       {".txt", "text/plain; charset=utf-8"},
       {".map", "application/json"},
   };
@@ -125,7 +126,7 @@ void StaticFiles::serveFile(const std::string& relative, const Request& request,
   r.content_type = contentType(relative);
   r.header("etag", e->etag);
   r.header("vary", "Accept-Encoding");
-  r.header("cache-control", html ? "no-cache" : "public, max-age=300");
+  r.header("cache-control", html ? "no-cache" : cache_control_);
   r.header("x-content-type-options", "nosniff");
   if (request.header("if-none-match") == e->etag) {
     r.status = 304;

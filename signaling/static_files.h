@@ -22,6 +22,8 @@ class StaticFiles {
   void serveFile(const std::string& relative, const Request& request, const Responder& responder);
 
   const std::string& root() const { return root_; }
+  // The cache-control of files other than HTML ("public, max-age=300" unless set).
+  void setCacheControl(std::string value) { cache_control_ = std::move(value); }
   static std::string contentType(const std::string& path);
 
  private:
@@ -35,6 +37,7 @@ class StaticFiles {
   const Entry* load(const std::string& relative);
 
   std::string root_;
+  std::string cache_control_ = "public, max-age=300";
   std::map<std::string, Entry> cache_;
 };
 

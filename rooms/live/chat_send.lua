@@ -1,5 +1,6 @@
 -- chat.send. ARGV: sub, name, role, staff (1/0), text (already masked),
--- rate_count, rate_window_ms. Keys: bans, mutes, slowmode, slow:SUB, rate:SUB, msg:ID.
+-- rate_count, rate_window_ms. Keys: bans, mutes, slowmode, slow:SUB, rate:SUB,
+-- msg:ID (hash: the message, 24 h), chat:recent (list of the last ids).
 local seen = dedup_seen()
 if seen then return seen end
 local sub, name, role, staff, text = ARGV[1], ARGV[2], ARGV[3], ARGV[4] == '1', ARGV[5]
@@ -23,7 +24,11 @@ if not staff then
   end
 end
 local id = 'm' .. redis.call('INCR', P .. 'seq')
-redis.call('SET', P .. 'msg:' .. id, sub, 'EX', 86400)
-local ev = emit(EVENTS, 'chat.message', {id = id, from = sub, name = name, role = role, text = text,
-                                 at = now}, 'all')
+local msg = {id = id, from = sub, name = name, role = role, text = text, at = now}
+redis.call('HSET', P .. 'msg:' .. id, 'id', id, 'from', sub, 'name', name, 'role', role,
+           'text', text, 'at', now)
+redis.call('EXPIRE', P .. 'msg:' .. id, 86400)
+redis.call('RPUSH', P .. 'chat:recent', id)
+redis.call('LTRIM', P .. 'chat:recent', -CHAT_RECENT_MAX, -1)
+local ev = emit(EVENTS, 'chat.message', msg, 'all')
 return dedup_keep({'ok', id, ev})

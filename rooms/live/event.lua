@@ -23,6 +23,9 @@ local function muted_for(sub, now)
   return 0
 end
 
+-- The last chat messages a joining client gets in its snapshot (chat:recent).
+local CHAT_RECENT_MAX = 50
+
 -- The interview queue: zset member = sub, score = join order. The estimated
 -- wait per person ahead is a moving average of the time between queue.next
 -- calls (5 minutes until the room has measured one).

@@ -30,7 +30,11 @@ const std::map<std::string_view, Action>& actionTable() {
       {"mod.mute", Action::ModMute},
       {"mod.ban", Action::ModBan},
       {"mod.slowmode", Action::ModSlowmode},
+      {"mod.kick", Action::ModKick},
+      {"chat.pin", Action::ChatPin},
+      {"chat.unpin", Action::ChatUnpin},
       {"card.show", Action::CardShow},
+      {"card.hide", Action::CardHide},
       {"caption.send", Action::CaptionSend},
   };
   return table;
@@ -192,8 +196,12 @@ rooms::Operation operationOf(Action action) {
     case Action::ModMute:
     case Action::ModBan:
     case Action::ModSlowmode:
+    case Action::ModKick:
+    case Action::ChatPin:
+    case Action::ChatUnpin:
       return rooms::Operation::Moderate;
     case Action::CardShow:
+    case Action::CardHide:
       return rooms::Operation::ShowCard;
     case Action::CaptionSend:
       return rooms::Operation::SendCaption;
@@ -225,33 +233,130 @@ rooms::Standing standingOf(const std::string& room, const Actor& actor, const js
   return rooms::standingIn(&claims, members);
 }
 
+namespace {
+
+// One code point of a UTF-8 text and where its bytes are. A byte that does not
+// start a valid sequence stands for itself (the text is validated before it
+// reaches the filter; this only keeps the filter total).
+struct CodePoint {
+  char32_t cp;
+  size_t at;
+  size_t len;
+};
+
+std::vector<CodePoint> decodeUtf8(std::string_view text) {
+  std::vector<CodePoint> out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    auto c = static_cast<unsigned char>(text[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    bool ok = n > 0 && i + n <= text.size();
+    char32_t cp = n == 1 ? c : n == 2 ? (c & 0x1f) : n == 3 ? (c & 0x0f) : (c & 0x07);
+    for (size_t k = 1; ok && k < n; ++k) {
+      auto b = static_cast<unsigned char>(text[i + k]);
+      ok = (b >> 6) == 0x2;
+      cp = (cp << 6) | (b & 0x3f);
+    }
+    if (!ok) {
+      out.push_back({c, i, 1});
+      ++i;
+      continue;
+    }
+    out.push_back({cp, i, n});
+    i += n;
+  }
+  return out;
+}
+
+// Case folding for the scripts the region writes with case: Latin (ASCII) and
+// Cyrillic (Mongolian in Cyrillic). Han and Mongolian script have no case.
+char32_t fold(char32_t cp) {
+  if (cp >= 'A' && cp <= 'Z')
+    return cp + 0x20;
+  if (cp >= 0x410 && cp <= 0x42f)
+    return cp + 0x20;
+  if (cp >= 0x400 && cp <= 0x40f)
+    return cp + 0x50;
+  return cp;
+}
+
+// Scripts written without spaces between words (Han, kana) or whose words
+// a filter should find inside longer runs (traditional Mongolian, where
+// suffixes attach): a blocked word in them matches anywhere.
+bool unspacedScript(char32_t cp) {
+  return (cp >= 0x1800 && cp <= 0x18af) ||    // Mongolian
+         (cp >= 0x11660 && cp <= 0x1167f) ||  // Mongolian supplement
+         (cp >= 0x2e80 && cp <= 0x2fdf) ||    // CJK radicals
+         (cp >= 0x3040 && cp <= 0x30ff) ||    // kana
+         (cp >= 0x3400 && cp <= 0x4dbf) ||    // CJK extension A
+         (cp >= 0x4e00 && cp <= 0x9fff) ||    // CJK unified ideographs
+         (cp >= 0xf900 && cp <= 0xfaff) ||    // CJK compatibility ideographs
+         (cp >= 0x20000 && cp <= 0x3134f);    // CJK extensions B-G
+}
+
+// A letter or digit of a spaced script: what a whole-word match may not touch.
+bool wordChar(char32_t cp) {
+  if (cp < 0x80)
+    return std::isalnum(static_cast<int>(cp)) != 0;
+  if (unspacedScript(cp))
+    return false;
+  // General punctuation, CJK and full-width punctuation and spaces separate words.
+  bool separator = (cp >= 0x2000 && cp <= 0x206f) || (cp >= 0x3000 && cp <= 0x303f) ||
+                   (cp >= 0xff00 && cp <= 0xff0f) || (cp >= 0xff1a && cp <= 0xff20) ||
+                   cp == 0x00a0 || (cp >= 0x00a1 && cp <= 0x00bf) || cp == 0x00d7 || cp == 0x00f7 ||
+                   cp == 0x1802 || cp == 0x1803;
+  return !separator;
+}
+
+}  // namespace
+
 WordFilter::WordFilter(std::vector<std::string> words) {
-  for (auto& w : words) {
-    std::transform(w.begin(), w.end(), w.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (!w.empty())
-      words_.push_back(std::move(w));
+  for (const auto& w : words) {
+    Word word;
+    for (const auto& c : decodeUtf8(w)) {
+      word.cps.push_back(fold(c.cp));
+      word.anywhere = word.anywhere || unspacedScript(c.cp);
+    }
+    if (!word.cps.empty())
+      words_.push_back(std::move(word));
   }
 }
 
 std::string WordFilter::mask(std::string_view text) const {
-  std::string out(text);
   if (words_.empty())
-    return out;
-  std::string lower(text);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  auto wordChar = [](unsigned char c) { return std::isalnum(c) || c >= 0x80; };
+    return std::string(text);
+  std::vector<CodePoint> cps = decodeUtf8(text);
+  std::vector<char32_t> folded(cps.size());
+  for (size_t i = 0; i < cps.size(); ++i)
+    folded[i] = fold(cps[i].cp);
+  std::vector<bool> hidden(cps.size(), false);
   for (const auto& w : words_) {
-    size_t pos = 0;
-    while ((pos = lower.find(w, pos)) != std::string::npos) {
-      size_t end = pos + w.size();
-      bool starts = pos == 0 || !wordChar(static_cast<unsigned char>(lower[pos - 1]));
-      bool ends = end == lower.size() || !wordChar(static_cast<unsigned char>(lower[end]));
-      if (starts && ends)
-        std::fill(out.begin() + static_cast<std::ptrdiff_t>(pos),
-                  out.begin() + static_cast<std::ptrdiff_t>(end), '*');
-      pos = end;
+    auto from = folded.begin();
+    while (true) {
+      auto hit = std::search(from, folded.end(), w.cps.begin(), w.cps.end());
+      if (hit == folded.end())
+        break;
+      size_t pos = static_cast<size_t>(hit - folded.begin());
+      size_t end = pos + w.cps.size();
+      bool starts = w.anywhere || pos == 0 || !wordChar(folded[pos - 1]);
+      bool ends = w.anywhere || end == folded.size() || !wordChar(folded[end]);
+      if (starts && ends) {
+        std::fill(hidden.begin() + static_cast<std::ptrdiff_t>(pos),
+                  hidden.begin() + static_cast<std::ptrdiff_t>(end), true);
+        from = folded.begin() + static_cast<std::ptrdiff_t>(end);
+      } else {
+        from = hit + 1;
+      }
+    }
+  }
+  // One '*' per hidden character, whatever its byte length.
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < cps.size(); ++i) {
+    if (hidden[i]) {
+      out.push_back('*');
+    } else {
+      out.append(text.substr(cps[i].at, cps[i].len));
     }
   }
   return out;
@@ -336,6 +441,10 @@ LiveRoom::LiveRoom(RedisClient& redis, Limits limits, RoomsPort* rooms)
       {"mod.mute", scripts::kModMuteLua},
       {"mod.ban", scripts::kModBanLua},
       {"mod.slowmode", scripts::kModSlowmodeLua},
+      {"mod.kick", scripts::kModKickLua},
+      {"chat.pin", scripts::kChatPinLua},
+      {"chat.unpin", scripts::kChatUnpinLua},
+      {"card.hide", scripts::kCardHideLua},
       {"queue.join", scripts::kQueueJoinLua},
       {"queue.leave", scripts::kQueueLeaveLua},
       {"queue.next", scripts::kQueueNextLua},
@@ -518,6 +627,30 @@ void LiveRoom::perform(const std::string& room, const Actor& actor, Action actio
       });
       return;
     }
+    case Action::ModKick: {
+      auto sub = idField(args, "sub");
+      if (!sub)
+        return fail(sub.error());
+      if (sub.value() == actor.sub)
+        return fail(badArgs("sub: you cannot kick yourself"));
+      go("mod.kick", {sub.value()}, idAndEvent);
+      return;
+    }
+    case Action::ChatPin: {
+      auto id = idField(args, "id");
+      if (!id)
+        return fail(id.error());
+      go("chat.pin", {id.value(), actor.name}, idAndEvent);
+      return;
+    }
+    case Action::ChatUnpin:
+      go("chat.unpin", {}, idAndEvent);
+      return;
+    case Action::CardHide:
+      go("card.hide", {actor.name}, [](const Parts& p) {
+        return json{{"event", p.size() > 2 ? p[2] : ""}};
+      });
+      return;
     case Action::CardShow: {
       auto kind = args.find("card");
       if (kind == args.end() || !kind->is_string() ||
@@ -579,6 +712,8 @@ void LiveRoom::snapshot(const std::string& room, const Actor& actor, Reply reply
         // cjson writes empty tables as {} and HGETALL as a flat list.
         if (!snap["questions"].is_array())
           snap["questions"] = json::array();
+        if (!snap["chat"].is_array())
+          snap["chat"] = json::array();
         if (snap["queue"].contains("entries") && !snap["queue"]["entries"].is_array())
           snap["queue"]["entries"] = json::array();
         // rooms/stage.h owns the stage key: a string holding the stage as JSON.

@@ -41,7 +41,11 @@ enum class Action {
   ModMute,
   ModBan,
   ModSlowmode,
+  ModKick,
+  ChatPin,
+  ChatUnpin,
   CardShow,
+  CardHide,
   CaptionSend,
 };
 
@@ -67,14 +71,21 @@ struct Limits {
   int64_t events_maxlen = rooms::kDefaultEventsMaxlen;  // the room's event stream bound
 };
 
-// Masks each blocked word (ASCII case-insensitive, whole words) with '*'.
+// Masks each blocked word with one '*' per character, matching on Unicode
+// code points (Latin and Cyrillic case-insensitively). A word with Han, kana
+// or Mongolian script in it matches anywhere, since those are written without
+// spaces between words; any other word only as a whole word.
 class WordFilter {
  public:
   explicit WordFilter(std::vector<std::string> words);
   std::string mask(std::string_view text) const;
 
  private:
-  std::vector<std::string> words_;  // lower-case
+  struct Word {
+    std::u32string cps;     // case-folded code points
+    bool anywhere = false;  // matched as a substring, not on word boundaries
+  };
+  std::vector<Word> words_;
 };
 
 // Length of a UTF-8 text in code points; nullopt when it is not valid UTF-8.

@@ -28,6 +28,19 @@ end
 out.slowmode = tonumber(redis.call('GET', P .. 'slowmode') or '0')
 local card = redis.call('GET', P .. 'card')
 if card then out.card = cjson.decode(card) end
+local pinned = redis.call('GET', P .. 'chat:pinned')
+if pinned then out.pinned_message = cjson.decode(pinned) end
+-- The recent chat, oldest first, without deleted messages: staff who open
+-- the console late see what was said.
+local chat = {}
+for _, mid in ipairs(redis.call('LRANGE', P .. 'chat:recent', 0, -1)) do
+  local m = redis.call('HMGET', P .. 'msg:' .. mid, 'id', 'from', 'name', 'role', 'text', 'at')
+  if m[1] then
+    chat[#chat + 1] = {id = m[1], from = m[2], name = m[3], role = m[4], text = m[5],
+                       at = tonumber(m[6])}
+  end
+end
+out.chat = chat
 out.viewers = tonumber(redis.call('GET', P .. 'viewers:total') or '0')
 -- A string holding the stage as JSON, owned by rooms/stage.h (Stage::fromJson).
 out.stage = redis.call('GET', P .. 'stage')

@@ -11,11 +11,13 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "tests/support/http_client.h"
 #include "tests/support/jobcastd.h"
 #include "tests/support/redis_server.h"
+#include "tests/support/temp_dir.h"
 
 namespace jobcast::test {
 namespace {
@@ -50,6 +52,41 @@ TEST(Hardening, PagesCarryAPolicyAndOnlyMediaRoutesAllowOtherOrigins) {
   auto secure = httpGet(node.httpsUrl("/healthz"));
   ASSERT_EQ(secure.status, 200);
   EXPECT_NE(secure.header("strict-transport-security").find("max-age="), std::string::npos);
+}
+
+// The pages' Mongolian font comes from the system's font folder (Debian's
+// fonts-noto-core), cached for a year; a missing font is a clear 404, and no
+// other file of that folder is served.
+TEST(Hardening, FontsComeFromTheSystemFolderWithLongCaching) {
+  RedisServer redis;
+  TempDir dir{"fonts-test"};
+  std::filesystem::create_directories(dir.path() + "/fonts");
+  std::ofstream(dir.path() + "/fonts/NotoSansMongolian-Regular.ttf") << "font bytes";
+  std::ofstream(dir.path() + "/fonts/Other.ttf") << "other";
+  std::ofstream(dir.path() + "/with.yaml") << "server:\n  fonts_dir: " << dir.path() << "/fonts\n";
+  std::ofstream(dir.path() + "/without.yaml")
+      << "server:\n  fonts_dir: " << dir.path() << "/none\n";
+
+  Jobcastd node({.args = {"--config", dir.path() + "/with.yaml"}, .redis = redis.address()});
+  ASSERT_NO_FATAL_FAILURE(node.start());
+  auto font = httpGet(node.url("/fonts/NotoSansMongolian-Regular.ttf"));
+  ASSERT_EQ(font.status, 200) << font.body;
+  EXPECT_EQ(font.body, "font bytes");
+  EXPECT_EQ(font.header("content-type"), "font/ttf");
+  EXPECT_NE(font.header("cache-control").find("max-age=31536000"), std::string::npos);
+  auto other = httpGet(node.url("/fonts/Other.ttf"));
+  EXPECT_EQ(other.status, 404);
+  EXPECT_EQ(other.json()["error"]["code"], "not_found");
+  EXPECT_EQ(httpGet(node.url("/fonts/..%2Fwith.yaml")).status, 404);
+
+  Jobcastd bare({.args = {"--config", dir.path() + "/without.yaml"}, .redis = redis.address()});
+  ASSERT_NO_FATAL_FAILURE(bare.start());
+  auto missing = httpGet(bare.url("/fonts/NotoSansMongolian-Regular.ttf"));
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.json()["error"]["code"], "not_found");
+  EXPECT_NE(missing.json()["error"]["message"].get<std::string>().find("fonts-noto-core"),
+            std::string::npos)
+      << missing.body;
 }
 
 // Whether a TLS handshake with `ciphers` (TLS 1.2) or `version` succeeds.

@@ -306,6 +306,137 @@ TEST_F(LiveChannel, ModerationMuteDeleteAndBan) {
   EXPECT_EQ(again->waitClosed(), 4403);
 }
 
+// A blocked Chinese or Mongolian word is masked inside running text: those
+// scripts have no spaces between words.
+TEST_F(LiveChannel, ChineseAndMongolianBlockedWordsAreMaskedInsideText) {
+  auto node = startNode("  blocked_words: [darn, 傻瓜, ᠮᠠᠭᠤ]\n");
+  auto viewer = join(*node);
+  auto js = join(*node, token(Role::Jobseeker, "js-1", "Ama"));
+  ASSERT_TRUE(viewer && js);
+  ASSERT_EQ(js->call({{"type", "chat.send"}, {"text", "你是傻瓜吗"}})["type"], "ack");
+  EXPECT_EQ(viewer->waitEvent("chat.message")["data"]["text"], "你是**吗");
+  ASSERT_EQ(js->call({{"type", "chat.send"}, {"text", "ᠲᠡᠷᠡ ᠮᠠᠭᠤᠬᠠᠢ"}})["type"], "ack");
+  EXPECT_EQ(viewer->waitEvent("chat.message")["data"]["text"], "ᠲᠡᠷᠡ ****ᠬᠠᠢ");
+  ASSERT_EQ(js->call({{"type", "question.ask"}, {"text", "darn工资多少"}})["type"], "ack");
+  EXPECT_EQ(viewer->waitEvent("question.asked")["data"]["text"], "****工资多少");
+}
+
+// A kick closes the user's connections with 4409 and, unlike a ban, they may
+// join again at once; others stay connected.
+TEST_F(LiveChannel, KickDisconnectsWith4409AndTheUserMayRejoin) {
+  auto node = startNode();
+  auto js = join(*node, token(Role::Jobseeker, "js-1"));
+  auto js_tab = join(*node, token(Role::Jobseeker, "js-1"));
+  auto other = join(*node, token(Role::Jobseeker, "js-2"));
+  auto mod = join(*node, token(Role::Counsellor, "c-1"));
+  ASSERT_TRUE(js && js_tab && other && mod);
+  EXPECT_EQ(other->call({{"type", "mod.kick"}, {"sub", "js-1"}})["code"], "forbidden");
+  EXPECT_EQ(mod->call({{"type", "mod.kick"}, {"sub", "c-1"}})["code"], "invalid_field");
+  json ack = mod->call({{"type", "mod.kick"}, {"sub", "js-1"}});
+  ASSERT_EQ(ack["type"], "ack") << ack.dump();
+  EXPECT_EQ(js->waitClosed(), 4409);
+  EXPECT_EQ(js_tab->waitClosed(), 4409);
+  json kicked = other->waitEvent("user.kicked");
+  ASSERT_FALSE(kicked.is_null());
+  EXPECT_EQ(kicked["data"]["sub"], "js-1");
+  EXPECT_EQ(other->call({{"type", "ping"}})["type"], "ack");
+
+  auto back = join(*node, token(Role::Jobseeker, "js-1"));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->call({{"type", "chat.send"}, {"text", "sorry"}})["type"], "ack");
+}
+
+// A pinned message is on everyone's screen, in the snapshot of whoever joins
+// later, replaced by the next pin, and gone when unpinned or deleted.
+TEST_F(LiveChannel, PinnedMessageReachesLateJoinersUntilUnpinnedOrDeleted) {
+  auto node = startNode();
+  auto js = join(*node, token(Role::Jobseeker, "js-1", "Ama"));
+  auto mod = join(*node, token(Role::Counsellor, "c-1", "Bayar"));
+  ASSERT_TRUE(js && mod);
+  json first = js->call({{"type", "chat.send"}, {"text", "Is there a dormitory?"}});
+  json second = js->call({{"type", "chat.send"}, {"text", "And meals?"}});
+  ASSERT_EQ(first["type"], "ack");
+  ASSERT_EQ(second["type"], "ack");
+  EXPECT_EQ(js->call({{"type", "chat.pin"}, {"id", first["id"]}})["code"], "forbidden");
+  EXPECT_EQ(mod->call({{"type", "chat.pin"}, {"id", "m-none"}})["code"], "not_found");
+  ASSERT_EQ(mod->call({{"type", "chat.pin"}, {"id", first["id"]}})["type"], "ack");
+  json pinned = js->waitEvent("chat.pinned");
+  ASSERT_FALSE(pinned.is_null());
+  EXPECT_EQ(pinned["data"]["text"], "Is there a dormitory?");
+  EXPECT_EQ(pinned["data"]["by"], "Bayar");
+
+  json welcome;
+  auto late = join(*node, "", "", &welcome);
+  ASSERT_TRUE(late);
+  EXPECT_EQ(welcome["snapshot"]["pinned_message"]["id"], first["id"]);
+  EXPECT_EQ(welcome["snapshot"]["pinned_message"]["name"], "Ama");
+
+  ASSERT_EQ(mod->call({{"type", "chat.pin"}, {"id", second["id"]}})["type"], "ack");
+  ASSERT_EQ(mod->call({{"type", "chat.unpin"}})["type"], "ack");
+  EXPECT_EQ(late->waitEvent("chat.unpinned")["data"]["id"], second["id"]);
+  EXPECT_EQ(mod->call({{"type", "chat.unpin"}})["code"], "not_found");
+  join(*node, "", "", &welcome);
+  EXPECT_FALSE(welcome["snapshot"].contains("pinned_message")) << welcome.dump();
+
+  // Deleting the pinned message unpins it.
+  ASSERT_EQ(mod->call({{"type", "chat.pin"}, {"id", first["id"]}})["type"], "ack");
+  ASSERT_EQ(mod->call({{"type", "mod.delete"}, {"id", first["id"]}})["type"], "ack");
+  EXPECT_EQ(late->waitEvent("chat.unpinned")["data"]["id"], first["id"]);
+  join(*node, "", "", &welcome);
+  EXPECT_FALSE(welcome["snapshot"].contains("pinned_message")) << welcome.dump();
+}
+
+// Staff who open the console late see the recent chat in the snapshot, in
+// order and without deleted messages.
+TEST_F(LiveChannel, LateJoinersGetTheRecentChatWithoutDeletedMessages) {
+  auto node = startNode();
+  auto js = join(*node, token(Role::Jobseeker, "js-1", "Ama"));
+  auto emp = join(*node, token(Role::Employer, kEmployer, "Acme", kEmployer));
+  ASSERT_TRUE(js && emp);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 55; ++i) {
+    json ack = js->call({{"type", "chat.send"}, {"text", "line " + std::to_string(i)}});
+    ASSERT_EQ(ack["type"], "ack") << ack.dump();
+    ids.push_back(ack["id"]);
+  }
+  ASSERT_EQ(emp->call({{"type", "mod.delete"}, {"id", ids[54]}})["type"], "ack");
+  json welcome;
+  auto mod = join(*node, token(Role::Counsellor, "c-1"), "", &welcome);
+  ASSERT_TRUE(mod);
+  const json& chat = welcome["snapshot"]["chat"];
+  ASSERT_TRUE(chat.is_array()) << welcome.dump();
+  ASSERT_EQ(chat.size(), 49u);  // the last 50, one of them deleted
+  EXPECT_EQ(chat.front()["id"], ids[5]);
+  EXPECT_EQ(chat.front()["text"], "line 5");
+  EXPECT_EQ(chat.back()["id"], ids[53]);
+  EXPECT_EQ(chat.back()["name"], "Ama");
+  EXPECT_EQ(chat.back()["role"], "jobseeker");
+}
+
+// A card taken down leaves everyone's screen and the snapshot.
+TEST_F(LiveChannel, CardHideTakesTheCardDown) {
+  auto node = startNode();
+  auto viewer = join(*node);
+  auto counsellor = join(*node, token(Role::Counsellor, "c-1", "Bayar"));
+  auto emp = join(*node, token(Role::Employer, kEmployer, "Acme", kEmployer));
+  ASSERT_TRUE(viewer && counsellor && emp);
+  EXPECT_EQ(counsellor->call({{"type", "card.hide"}})["code"], "not_found");
+  ASSERT_EQ(counsellor->call({{"type", "card.show"},
+                              {"card", "policy"},
+                              {"title", "Fair pay"},
+                              {"body", "Paid monthly"}})["type"],
+            "ack");
+  EXPECT_FALSE(viewer->waitEvent("card.shown").is_null());
+  EXPECT_EQ(emp->call({{"type", "card.hide"}})["code"], "forbidden");
+  ASSERT_EQ(counsellor->call({{"type", "card.hide"}})["type"], "ack");
+  json hidden = viewer->waitEvent("card.hidden");
+  ASSERT_FALSE(hidden.is_null());
+  EXPECT_EQ(hidden["data"]["by"], "Bayar");
+  json welcome;
+  join(*node, "", "", &welcome);
+  EXPECT_FALSE(welcome["snapshot"].contains("card")) << welcome.dump();
+}
+
 // A client that retries a write sends the same client_id: one message, one
 // event, and the first answer again.
 TEST_F(LiveChannel, ChatWithAClientIdIsStoredOnceHoweverOftenItIsSent) {

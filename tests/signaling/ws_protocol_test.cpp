@@ -95,6 +95,24 @@ TEST(LiveRoom, WordFilterMasksWholeWordsAnyCase) {
   EXPECT_EQ(live::WordFilter({}).mask("darn"), "darn");
 }
 
+// Chinese and traditional Mongolian are written without spaces between words
+// (Mongolian suffixes attach): a blocked word there is found inside the text,
+// one '*' per character; Latin words still only as whole words, and Han text
+// next to them counts as a boundary.
+TEST(LiveRoom, WordFilterMasksChineseAndMongolianInsideText) {
+  live::WordFilter f({"傻瓜", "ᠮᠠᠭᠤ", "darn", "ДУРАК"});
+  EXPECT_EQ(f.mask("你是傻瓜吗"), "你是**吗");
+  EXPECT_EQ(f.mask("傻瓜傻瓜"), "****");
+  EXPECT_EQ(f.mask("ᠲᠡᠷᠡ ᠮᠠᠭᠤᠬᠠᠢ"), "ᠲᠡᠷᠡ ****ᠬᠠᠢ");
+  EXPECT_EQ(f.mask("darn好"), "****好");
+  EXPECT_EQ(f.mask("好darn，"), "好****，");
+  EXPECT_EQ(f.mask("darné darn"), "darné ****");
+  EXPECT_EQ(f.mask("ты дурак"), "ты *****");
+  EXPECT_EQ(f.mask("傻子"), "傻子");
+  // Bytes that are not UTF-8 pass through untouched.
+  EXPECT_EQ(f.mask(std::string("\xff傻瓜", 7)), std::string("\xff**", 3));
+}
+
 TEST(LiveRoom, Utf8LengthCountsCharactersAndRejectsBadBytes) {
   EXPECT_EQ(live::utf8Length("héllo"), 5u);
   EXPECT_EQ(live::utf8Length("日本"), 2u);

@@ -36,6 +36,24 @@ try {
     assert(problems.length === 0, problems.join('\n'));
   });
 
+  await report.check('?demo signs in while loading and opens one WebSocket: each chat message shows once', async () => {
+    const c2 = await browser.newContext(PHONE);
+    const p2 = await c2.newPage();
+    const sockets = [];
+    p2.on('websocket', (ws) => { if (ws.url().endsWith('/ws')) sockets.push(ws.url()); });
+    await p2.goto(`${server.base}/room/demo?demo`);
+    await p2.waitForFunction(() => document.body.dataset.live === 'open' && document.querySelector('#signin').textContent.includes('访客'), null, { timeout: 10000 });
+    await p2.click('#tab-chat');
+    await p2.fill('#chat-input', '只出现一次');
+    await p2.click('#chat-form button[type=submit]');
+    await p2.waitForFunction(() => document.querySelector('#chat-list').textContent.includes('只出现一次'), null, { timeout: 5000 });
+    await p2.waitForFunction(() => window.jobcastViewerLive.pending.size === 0, null, { timeout: 5000 });
+    eq(sockets.length, 1, `WebSockets opened: ${sockets.join(', ')}`);
+    const copies = await p2.evaluate(() => [...document.querySelectorAll('#chat-list li')].filter((li) => li.textContent.includes('只出现一次')).length);
+    eq(copies, 1, 'copies of the message');
+    await c2.close();
+  });
+
   await report.check('the demo endpoint hands out jobseeker tokens only, and only with --demo', async () => {
     const admin = await fetch(`${server.base}/api/v1/demo/token`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"role":"admin"}' });
     eq(admin.status, 403, 'admin role refused');

@@ -273,7 +273,41 @@ try {
     assert(notice.includes('禁言'), `muted message shown: ${notice}`);
     assert(await mv.isVisible('#chat-notice'), 'notice visible');
     await shot(mv, 'viewer-muted-phone');
+    // Deleting the message keeps its author's mute, kick and ban buttons; the
+    // ban asks first, and "cancel" bans nobody.
+    await cons.click('#chat li[data-user="seeker-2"] button.mod-delete');
+    await cons.waitForFunction(() => document.querySelector('#chat li[data-user="seeker-2"]').textContent.includes('消息已被删除'), null, { timeout: 5000 });
+    for (const b of ['mod-mute', 'mod-kick', 'mod-ban']) {
+      assert(await cons.isVisible(`#chat li[data-user="seeker-2"] button.${b}`), `${b} stays after the delete`);
+    }
+    await cons.click('#chat li[data-user="seeker-2"] button.mod-ban');
+    await cons.waitForSelector('#confirm-dialog[open]', { timeout: 5000 });
+    await cons.click('#confirm-no');
+    await cons.waitForSelector('#confirm-dialog', { state: 'detached', timeout: 5000 });
+    assert(await mv.evaluate(() => document.body.dataset.live === 'open'), 'cancelled ban leaves the viewer connected');
     await mutedCtx.close();
+  });
+
+  await report.check('counsellor pins a chat message; a viewer joining later sees it; the console opened late shows the chat', async () => {
+    await viewer.click('#tab-chat');
+    await viewer.fill('#chat-input', '请问包住宿吗？');
+    await viewer.click('#chat-form button[type=submit]');
+    const line = '#chat li:has-text("请问包住宿吗") button.mod-pin';
+    await cons.waitForSelector(line, { timeout: 5000 });
+    await cons.click(line);
+    await viewer.waitForFunction(() => { const p = document.querySelector('#chat-pinned'); return !p.hidden && p.textContent.includes('包住宿'); }, null, { timeout: 5000 });
+    const lateCtx = await browser.newContext(PHONE);
+    const late = await lateCtx.newPage();
+    await late.goto(`${server.base}/room/${roomId}`);
+    await late.waitForFunction(() => { const p = document.querySelector('#chat-pinned'); return !p.hidden && p.textContent.includes('包住宿'); }, null, { timeout: 10000 });
+    await late.waitForFunction(() => document.querySelector('#chat-list').textContent.includes('请问包住宿吗'), null, { timeout: 5000 });
+    await lateCtx.close();
+    const lateConsCtx = await browser.newContext(DESKTOP);
+    const lateCons = await lateConsCtx.newPage();
+    await lateCons.goto(`${server.base}/console/${roomId}#token=${counsellor}`);
+    await lateCons.waitForFunction(() => document.querySelector('#chat').textContent.includes('请问包住宿吗'), null, { timeout: 10000 });
+    await lateCons.waitForFunction(() => !document.querySelector('#chat-pinned').hidden, null, { timeout: 5000 });
+    await lateConsCtx.close();
   });
 
   await report.check('counsellor shows a policy card; the viewer sees it', async () => {
@@ -281,6 +315,8 @@ try {
     await cons.fill('#card-form textarea[name=body]', '签订一年以上劳动合同的，可申请一次性吸纳就业补贴。');
     await cons.click('#card-form button[type=submit]');
     await viewer.waitForFunction(() => { const c = document.querySelector('#card-shown'); return !c.hidden && c.textContent.includes('就业补贴'); }, null, { timeout: 5000 });
+    await cons.click('#card-hide');
+    await viewer.waitForFunction(() => document.querySelector('#card-shown').hidden, null, { timeout: 5000 });
   });
 
   await report.check('viewer queues for an interview and sees the position; the studio takes next; the viewer gets the offer', async () => {
@@ -405,6 +441,8 @@ try {
 
   await report.check(`employer ends the room${has.has('hls') ? '; the viewer gets the replay with the pinned job as a chapter' : ''}`, async () => {
     await studio.click('#end');
+    await studio.waitForSelector('#confirm-dialog[open]', { timeout: 5000 });
+    await studio.click('#confirm-yes');
     await viewer.waitForFunction(() => document.querySelector('#room-status').textContent === '已结束', null, { timeout: 10000 });
     const room = await rest('GET', `/rooms/${roomId}`);
     eq(room.status, 'ended', 'room ended');

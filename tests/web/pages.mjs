@@ -67,7 +67,7 @@ try {
         return !name;
       }).map((e) => e.id || e.outerHTML.slice(0, 60)));
     eq(unnamed.length, 0, `unnamed controls ${unnamed.join(', ')}`);
-    const live = await page.evaluate(() => ['#qa-list', '#captions', '#player-status', '#chat-list'].every((s) => document.querySelector(s).getAttribute('aria-live')));
+    const live = await page.evaluate(() => ['#qa-list', '#captions', '#player-status', '#chat-list'].every((s) => document.querySelector(s).closest('[aria-live]')));
     assert(live, 'live regions missing');
     await ctx.close();
   });
@@ -117,6 +117,51 @@ try {
     await p2.waitForSelector('#h-upcoming');
     eq(await p2.textContent('#h-upcoming'), 'Coming up', 'English from the browser language');
     await en.close();
+  });
+
+  await report.check('Mongolian: chosen from the browser, vertical headings in Noto Sans Mongolian served by the node, switchable and remembered', async () => {
+    const ctx = await browser.newContext({ ...PHONE, locale: 'mn-CN' });
+    const page = await ctx.newPage();
+    const problems = watchPage(page, 'viewer-mn');
+    const fonts = [];
+    page.on('response', (r) => { if (r.url().includes('/fonts/')) fonts.push({ url: r.url(), status: r.status(), cache: r.headers()['cache-control'] }); });
+    await page.goto(`${base}/room/no-such-room`);
+    await page.waitForSelector('#tab-queue');
+    eq(await page.getAttribute('html', 'lang'), 'mn-Mong', 'html lang from the browser language');
+    await page.click('#tab-queue');
+    const r = await page.evaluate(async () => {
+      const h = document.querySelector('#panel-queue h2');
+      const loaded = await document.fonts.load('16px "Noto Sans Mongolian"', h.textContent);
+      await document.fonts.ready;
+      const face = [...document.fonts].find((f) => f.family.replace(/"/g, '') === 'Noto Sans Mongolian');
+      const style = getComputedStyle(h);
+      const box = h.getBoundingClientRect();
+      return { text: h.textContent, loaded: loaded.length, status: face && face.status,
+        check: document.fonts.check('16px "Noto Sans Mongolian"', h.textContent),
+        family: style.fontFamily, mode: style.writingMode, w: box.width, h: box.height,
+        tab: document.querySelector('#tab-jobs').textContent };
+    });
+    assert(/[\u1800-\u18af]/.test(r.text), `heading not in Mongolian script: ${r.text}`);
+    assert(r.loaded > 0 && r.status === 'loaded' && r.check, `font not loaded: ${JSON.stringify(r)}`);
+    assert(/^"?Noto Sans Mongolian/.test(r.family), `heading font: ${r.family}`);
+    eq(r.mode, 'vertical-lr', 'heading writing mode');
+    assert(r.h > r.w, `vertical heading is taller than wide: ${r.w}x${r.h}`);
+    const served = fonts.find((f) => f.url.endsWith('/fonts/NotoSansMongolian-Regular.ttf'));
+    assert(served && served.status === 200, `font not served by the node: ${JSON.stringify(fonts)}`);
+    assert(/max-age=31536000/.test(served.cache || ''), `font cache header: ${served.cache}`);
+    const w = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }));
+    assert(w.scroll <= w.inner, `horizontal scroll: scrollWidth ${w.scroll} > ${w.inner}`);
+    await page.screenshot({ path: path.join(shots, 'viewer-mn-phone.png'), fullPage: true });
+    // Switched to Chinese, remembered over a reload, and back.
+    await page.selectOption('#lang', 'zh');
+    eq(await page.textContent('#tab-jobs'), '岗位', 'Chinese after the menu');
+    await page.reload();
+    await page.waitForSelector('#tab-jobs');
+    eq(await page.textContent('#tab-jobs'), '岗位', 'Chinese kept after reload');
+    await page.selectOption('#lang', 'mn');
+    eq(await page.textContent('#tab-jobs'), r.tab, 'Mongolian again');
+    assert(problems.length === 0, problems.join('\n'));
+    await ctx.close();
   });
 
   await report.check('viewer says so when the room does not exist', async () => {

@@ -7,7 +7,7 @@ import * as api from './api.js';
 import { LiveChannel } from './live.js';
 import { Player } from './player.js';
 import { WhipPublisher } from './whip.js';
-import { $, el, announce, errorText, roomFromPath, clockText } from './ui.js';
+import { $, el, announce, errorText, roomFromPath, clockText, confirmDialog } from './ui.js';
 import { staffToken, Devices } from './staff.js';
 
 const t = i18n.t;
@@ -96,23 +96,60 @@ function renderQuestions() {
   renderHeader();
 }
 
+// One chat line with its moderation buttons. A message already listed (the
+// welcome's recent chat overlaps the events that follow a resume) is skipped.
 function addChat(m) {
   const id = m.id;
   const user = m.from;
+  const list = $('#chat');
+  if (list.querySelector(`[data-message="${CSS.escape(String(id))}"]`)) return;
+  const name = m.name || user;
   const act = (label, cls, fn) => el('button', { type: 'button', class: `small ${cls}`, dataset: { user, message: id }, onclick: async () => {
     $('#mod-error').textContent = '';
     try { await fn(); } catch (x) { $('#mod-error').textContent = errorText(x); }
   } }, label);
   const li = el('li', { dataset: { message: id, user } },
-    el('div', {}, el('span', { class: 'who', text: `${m.name || user}:` }), el('span', { class: 'text', text: m.text })),
-    el('div', { class: 'row' },
+    el('div', { class: 'chat-line' }, el('span', { class: 'who', text: `${name}:` }), el('span', { class: 'text', text: m.text })),
+    el('div', { class: 'row mod-actions' },
       act(t('console.delete'), 'mod-delete', () => live.deleteMessage(id)),
+      act(t('console.pin'), 'mod-pin', () => live.pin(id)),
       act(t('console.mute'), 'mod-mute', () => live.mute(user, 60 * (Number($('#mute-minutes').value) || 10))),
-      act(t('console.ban'), 'mod-ban', () => live.ban(user))));
-  const list = $('#chat');
+      act(t('console.kick'), 'mod-kick', () => live.kick(user)),
+      act(t('console.ban'), 'mod-ban', async () => {
+        if (await confirmDialog(t('console.banConfirm', { name }), t('console.banYes'))) await live.ban(user);
+      })));
   list.append(li);
   while (list.children.length > 300) list.firstElementChild.remove();
   list.scrollTop = list.scrollHeight;
+}
+
+// chat.deleted: the text goes, the author's mute/kick/ban buttons stay.
+function markDeleted(id) {
+  const li = $(`#chat [data-message="${CSS.escape(String(id))}"]`);
+  if (!li) return;
+  const line = li.querySelector('.chat-line');
+  if (line) line.replaceChildren(el('span', { class: 'muted', text: t('chat.deleted') }));
+  for (const b of li.querySelectorAll('.mod-delete, .mod-pin')) b.remove();
+}
+
+// The pinned message (chat.pinned, the snapshot's pinned_message) or none.
+function renderPinnedMessage(p) {
+  state.pinned = p || null;
+  const box = $('#chat-pinned');
+  box.hidden = !p;
+  if (!p) { box.replaceChildren(); return; }
+  box.replaceChildren(el('span', { class: 'badge', text: t('chat.pinned') }), ' ',
+    el('span', { class: 'who', text: `${p.name}:` }), el('span', { class: 'text', text: p.text }), ' ',
+    el('button', { type: 'button', class: 'small', id: 'chat-unpin', onclick: async () => {
+      $('#mod-error').textContent = '';
+      try { await live.unpin(); } catch (x) { $('#mod-error').textContent = errorText(x); }
+    } }, t('console.unpin')));
+}
+
+function renderCardShown(c) {
+  state.card = c || null;
+  $('#card-hide').hidden = !c;
+  $('#card-current').textContent = c ? c.title : '';
 }
 
 function takeRoom(data) {
@@ -140,11 +177,12 @@ function onEvent(kind, d) {
     case 'question.answered': takeQuestion(d); renderQuestions(); break;
     case 'queue.changed': case 'queue.list': state.figures.queue = d.length; break;
     case 'chat.message': addChat(d); break;
-    case 'chat.deleted': {
-      const li = $(`#chat [data-message="${CSS.escape(String(d.id))}"]`);
-      if (li) li.replaceChildren(el('span', { class: 'muted', text: t('chat.deleted') }));
-      break;
-    }
+    case 'chat.deleted': markDeleted(d.id); break;
+    case 'chat.pinned': renderPinnedMessage(d); break;
+    case 'chat.unpinned': renderPinnedMessage(null); break;
+    case 'card.shown': renderCardShown(d); break;
+    case 'card.hidden': renderCardShown(null); break;
+    case 'user.kicked': announce(t('console.kicked', { name: d.sub })); break;
     case 'user.muted': announce(`${t('console.mute')}: ${d.sub}${d.until ? ' → ' + clockText(d.until) : ''}`); break;
     case 'user.banned': announce(`${t('console.ban')}: ${d.sub}`); break;
     case 'slowmode.changed': $('#slowmode').value = d.seconds; break;
@@ -275,6 +313,10 @@ $('#card-form').addEventListener('submit', async (e) => {
   $('#card-error').textContent = '';
   try { await live.showCard({ kind: f.kind, title: f.title, body: f.body, url: f.url || undefined }); announce(t('done')); } catch (x) { $('#card-error').textContent = errorText(x); }
 });
+$('#card-hide').addEventListener('click', async () => {
+  $('#card-error').textContent = '';
+  try { await live.hideCard(); announce(t('done')); } catch (x) { $('#card-error').textContent = errorText(x); }
+});
 $('#slowmode-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   $('#mod-error').textContent = '';
@@ -301,6 +343,9 @@ async function start() {
       for (const q of snap.questions) takeQuestion(q);
       state.figures.viewers = snap.viewers;
       state.figures.queue = snap.queue.length;
+      for (const m of snap.chat || []) addChat(m);
+      renderPinnedMessage(snap.pinned_message);
+      renderCardShown(snap.card);
       renderQuestions();
     },
     onEvent,

@@ -70,7 +70,9 @@ export class LiveChannel {
   setToken(token) {
     this.token = token;
     if (this.ws) this.ws.close(4000);  // reconnects with the new identity
-    else if (!this.closed && this.state !== 'connecting' && this.state !== 'reconnecting') {
+    // Before connect() (a page signing in while it loads) the token is only
+    // kept: connect() opens the one socket; opening here too made two.
+    else if (this.state !== 'idle' && !this.closed && this.state !== 'connecting' && this.state !== 'reconnecting') {
       this.attempt = 0;
       this._open();
     }
@@ -119,6 +121,10 @@ export class LiveChannel {
   deleteMessage(id) { return this.send('mod.delete', { id }); }
   mute(sub, seconds) { return this.send('mod.mute', { sub, seconds }); }
   ban(sub) { return this.send('mod.ban', { sub }); }
+  kick(sub) { return this.send('mod.kick', { sub }); }
+  pin(id) { return this.send('chat.pin', { id }); }
+  unpin() { return this.send('chat.unpin'); }
+  hideCard() { return this.send('card.hide'); }
   slowmode(seconds) { return this.send('mod.slowmode', { seconds }); }
   // kind: "policy" or "contract_template"
   showCard({ kind, title, body, url }) { return this.send('card.show', { card: kind, title, body: body || '', ...(url ? { url } : {}) }); }
@@ -155,7 +161,8 @@ export class LiveChannel {
       if (this.closed) return;
       // The server does not want us back as we are: banned (4403), unknown
       // room (4404), bad or expired token (4401), abuse (1008).
-      const final = { 4401: 'unauthorized', 4403: 'banned', 4404: 'room_not_found', 1008: 'refused' }[e.code];
+      // Kicked (4409): not at once either; a reload joins again.
+      const final = { 4401: 'unauthorized', 4403: 'banned', 4404: 'room_not_found', 4409: 'kicked', 1008: 'refused' }[e.code];
       if (final) { this.closeReason = final; this._setState(final); return; }
       this._retry();
     };

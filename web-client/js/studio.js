@@ -6,7 +6,7 @@ import * as i18n from './i18n.js';
 import * as api from './api.js';
 import { LiveChannel } from './live.js';
 import { WhipPublisher, whipUrl } from './whip.js';
-import { $, el, announce, errorText, jobFacts, roomFromPath, timeText } from './ui.js';
+import { $, el, announce, errorText, jobFacts, roomFromPath, timeText, confirmDialog } from './ui.js';
 import { staffToken, Devices, copyButtons } from './staff.js';
 
 const t = i18n.t;
@@ -181,6 +181,7 @@ async function goLive() {
 }
 
 async function end() {
+  if (!(await confirmDialog(t('studio.endConfirm'), t('studio.endYes')))) return;
   $('#end').disabled = true;
   if (publisher) { const p = publisher; publisher = null; await p.stop(); }
   state.onAir = false;

@@ -1,7 +1,7 @@
 // Small DOM helpers shared by the pages: element builder, live-region
 // announcements, formatting of wages and times.
 
-import { t, lang } from './i18n.js';
+import { t, lang, regionName } from './i18n.js';
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 export const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
@@ -23,6 +23,27 @@ export function el(tag, attrs = {}, ...children) {
     e.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
   return e;
+}
+
+// Asks before an action that cannot be undone (ban, ending the room): a modal
+// dialog with the question and two buttons (#confirm-yes, #confirm-no); Escape
+// or "No" answer false. Resolves with the answer.
+export function confirmDialog(question, yesLabel) {
+  let dialog = document.getElementById('confirm-dialog');
+  if (dialog) dialog.remove();
+  const yes = el('button', { type: 'button', id: 'confirm-yes', class: 'danger' }, yesLabel);
+  const no = el('button', { type: 'button', id: 'confirm-no' }, t('confirm.cancel'));
+  dialog = el('dialog', { id: 'confirm-dialog', 'aria-labelledby': 'confirm-text' },
+    el('p', { id: 'confirm-text', text: question }), el('div', { class: 'row' }, no, yes));
+  document.body.append(dialog);
+  return new Promise((resolve) => {
+    let answer = false;
+    yes.addEventListener('click', () => { answer = true; dialog.close(); });
+    no.addEventListener('click', () => dialog.close());
+    dialog.addEventListener('close', () => { dialog.remove(); resolve(answer); });
+    dialog.showModal();
+    no.focus();
+  });
 }
 
 // Polite announcement for screen readers (and a visible toast).
@@ -143,11 +164,12 @@ export function jobFacts(job) {
   const rows = [
     ['job.wage', wageText(job)],
     ['job.hours', job.hours],
-    ['job.place', job.location],
+    ['job.place', job.location && regionName(job.location)],
     ['job.housing', typeof job.housing === 'boolean' ? (job.housing ? '✓' : '✗') : job.housing],
     ['job.headcount', job.headcount],
   ].filter(([, v]) => v !== '' && v != null);
   const dl = el('dl', { class: 'facts' });
-  for (const [k, v] of rows) dl.append(el('div', {}, el('dt', { text: t(k) }), el('dd', { text: String(v) })));
+  // A wage never wraps inside its unit ("元/" | "月").
+  for (const [k, v] of rows) dl.append(el('div', {}, el('dt', { text: t(k) }), el('dd', { class: k === 'job.wage' ? 'nowrap' : null, text: String(v) })));
   return dl;
 }

@@ -57,6 +57,10 @@ function onEvent(kind, d) {
     case 'question.answered': takeQuestion(d); render.renderQuestions(); break;
     case 'chat.message': render.addChat(d); break;
     case 'chat.deleted': render.markChatDeleted(d.id); break;
+    case 'chat.pinned': render.showPinnedMessage(d); break;
+    case 'chat.unpinned': render.showPinnedMessage(null); break;
+    case 'card.hidden': render.hideCard(); break;
+    case 'user.kicked': break;  // our own connection closes with 4409 (onState)
     case 'user.muted':
       if (isMe(d.sub)) {
         // seconds 0: the mute is lifted.
@@ -94,13 +98,16 @@ const live = new LiveChannel(roomId, {
   onState: (s) => {
     document.body.dataset.live = s;
     const conn = $('#conn');
-    conn.hidden = s !== 'reconnecting';
-    conn.textContent = s === 'reconnecting' ? t('live.reconnecting') : '';
+    conn.hidden = s !== 'reconnecting' && s !== 'kicked';
+    conn.textContent = { reconnecting: t('live.reconnecting'), kicked: t('live.kicked') }[s] || '';
   },
   onWelcome: (w) => {
     const snap = w.snapshot;
     if (takeSnapshot(snap)) actions.onStatusChanged();
     if (snap.card) render.showCard(snap.card);
+    else render.hideCard();
+    for (const m of snap.chat || []) render.addChat(m);
+    render.showPinnedMessage(snap.pinned_message);
     actions.takeStage(snap.stage);
     render.renderAll();
   },
@@ -114,7 +121,19 @@ async function start() {
   $('#lang-slot').replaceWith(i18n.languageMenu());
   i18n.apply();
   i18n.onChange(() => { render.renderAll(); render.renderQualities(player.qualities(), player.quality); render.renderPlayerStatus(player.status); });
-  tabs($('#tabs'));
+  const tabStrip = tabs($('#tabs'));
+  // On a phone held upright, the chat button over the video opens chat as a
+  // sheet over the lower part of the screen: the video stays in view above it.
+  // (The tabs below the video stay where they are, for those who scroll.)
+  const phone = matchMedia('(max-width: 600px) and (orientation: portrait)');
+  const openSheet = (panel) => {
+    if (panel) tabStrip.select(panel);
+    if (!phone.matches) { $('#room-panel').scrollIntoView({ block: 'start' }); return; }
+    document.body.classList.add('sheet');
+    window.scrollTo(0, 0);
+  };
+  $('#open-chat').addEventListener('click', () => { openSheet('panel-chat'); $('#chat-input').focus({ preventScroll: true }); });
+  $('#sheet-close').addEventListener('click', () => document.body.classList.remove('sheet'));
   try { $('#low-latency').checked = params.get('ll') === '1' || localStorage.getItem('jobcast.lowLatency') === '1'; } catch { /* ignore */ }
   if (!state.token && params.get('demo') != null) await actions.demoSignIn().catch(() => {});
   loadApplied();

@@ -60,7 +60,7 @@ export function renderPinned() {
   const job = state.pinnedId != null ? state.jobs.get(String(state.pinnedId)) : null;
   const box = $('#pinned');
   box.hidden = !job || (state.room && state.room.status === 'ended');
-  if (job) $('#pinned-body').replaceChildren(jobBlock(job));
+  if (job) $('#pinned-body').replaceChildren(jobBlock(job, { heading: 'h2' }));
 }
 
 export function renderJobs() {
@@ -132,9 +132,11 @@ export function renderAll() {
   renderChatNotice();
 }
 
-// chat.message
+// chat.message, or a line of the snapshot's recent chat (skipped when listed:
+// after a resume the events repeat what the snapshot holds).
 export function addChat(m) {
   const list = $('#chat-list');
+  if (list.querySelector(`[data-message="${CSS.escape(String(m.id))}"]`)) return;
   const li = el('li', { dataset: { message: m.id } },
     el('span', { class: 'who', text: `${m.name}:` }), el('span', { class: 'text', text: m.text }));
   list.append(li);
@@ -146,6 +148,21 @@ export function addChat(m) {
 export function markChatDeleted(id) {
   const li = $(`#chat-list [data-message="${CSS.escape(String(id))}"]`);
   if (li) li.replaceChildren(el('span', { class: 'muted', text: t('chat.deleted') }));
+}
+
+// chat.pinned, chat.unpinned, or the snapshot's pinned_message.
+export function showPinnedMessage(p) {
+  const box = $('#chat-pinned');
+  box.hidden = !p;
+  box.replaceChildren(...(p ? [el('span', { class: 'badge', text: t('chat.pinned') }), ' ',
+    el('span', { class: 'who', text: `${p.name}:` }), el('span', { class: 'text', text: p.text })] : []));
+}
+
+// card.hidden, or a snapshot without a card.
+export function hideCard() {
+  const box = $('#card-shown');
+  box.replaceChildren();
+  box.hidden = true;
 }
 
 let captionTimer = null;
