@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "core/log.h"
+#include "media/h264_access_unit.h"
 #include "media/stage_mixer.h"
 
 namespace jobcast::media {
@@ -442,6 +443,11 @@ Result<bool> RoomPipeline::build() {
     g_object_set(video_select_, "active-pad", select_pass_video_, nullptr);
   }
   video_in_ = depay;
+  {
+    // Keyframes whose slices each carry SPS/PPS stay one access unit.
+    GstPtr<GstPad> parse_in(gst_element_get_static_pad(parse, "sink"));
+    h264::keepPicturesWhole(parse_in.get());
+  }
   {
     // One timeline for the programme, whichever source the selector passes.
     GstPtr<GstPad> pad(gst_element_get_static_pad(video_tee_, "sink"));
