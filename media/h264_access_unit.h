@@ -3,13 +3,14 @@
 // that keeps a multi-slice picture in one access unit.
 //
 // Some publishers repeat SPS/PPS (or SEI, AUD) in front of every slice of a
-// keyframe: GStreamer's rtph264pay with config-interval=-1 does, and so do
-// encoders that cut pictures into slices (x264 sliced threads, hardware
+// keyframe: GStreamer's rtph264pay with config-interval=-1 does over an
+// encoder that cuts pictures into slices (x264 sliced threads, hardware
 // encoders). H.264 7.4.1.2.3 says such a NAL unit after a slice starts a new
-// access unit, so h264parse splits the keyframe into one access unit per
-// slice, the later ones without a PTS; downstream of it the rest of the
-// keyframe is re-stamped as a frame of its own or dropped. Moving those NAL
-// units in front of the first slice keeps the picture whole.
+// access unit, so rtph264depay pushes the keyframe as one access unit per
+// slice, the parser leaves the later ones without a PTS, and downstream they
+// are dropped or re-stamped as frames of their own. Joining the parts up to
+// the RTP marker and moving those NAL units in front of the first slice keeps
+// the picture whole.
 
 #include <gst/gst.h>
 
@@ -55,10 +56,12 @@ std::optional<std::vector<uint8_t>> keepPictureWhole(const uint8_t* data, size_t
 // NAL-aligned or unknown caps, which are left alone.
 std::optional<Framing> framingOf(const GstCaps* caps);
 
-// Rewrites, on `pad` (H.264, alignment=au, before h264parse), each access unit
-// whose slices are interleaved with parameter sets (keepPictureWhole). The
-// probe runs on the pad's streaming thread and keeps its state on the heap
-// until the probe is removed.
+// On `pad` (rtph264depay's output, alignment=au, before h264parse): holds the
+// parts of a picture until the one with the RTP marker (or the next
+// timestamp, for a publisher without markers) and pushes them as one access
+// unit, repaired by keepPictureWhole. Single buffers (buffer lists pass
+// untouched). The probe runs on the pad's streaming thread and keeps its
+// state on the heap until the probe is removed.
 void keepPicturesWhole(GstPad* pad);
 
 }  // namespace jobcast::media::h264
