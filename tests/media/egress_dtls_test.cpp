@@ -5,78 +5,15 @@
 #include "media/egress/dtls.h"
 
 #include <gtest/gtest.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include <cstring>
 
 #include "media/egress/packet_kind.h"
 #include "media/egress/srtp.h"
+#include "tests/media/egress_dtls_client.h"
 
 namespace jobcast::media::egress {
 namespace {
-
-// A browser-like DTLS client (active side) on memory BIOs.
-class DtlsClient {
- public:
-  explicit DtlsClient(const char* profiles = "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80") {
-    auto made = DtlsCertificate::generate();
-    EXPECT_TRUE(made);
-    certificate_ = made.value();
-    ssl_ = SSL_new(certificate_->context());
-    in_ = BIO_new(BIO_s_mem());
-    out_ = BIO_new(BIO_s_mem());
-    BIO_set_mem_eof_return(in_, -1);
-    BIO_set_mem_eof_return(out_, -1);
-    SSL_set_bio(ssl_, in_, out_);
-    SSL_set_tlsext_use_srtp(ssl_, profiles);
-    SSL_set_connect_state(ssl_);
-    SSL_set_mtu(ssl_, 1200);
-  }
-  ~DtlsClient() { SSL_free(ssl_); }
-
-  const std::string& fingerprint() const { return certificate_->fingerprint(); }
-  void receive(const std::vector<uint8_t>& datagram) {
-    BIO_write(in_, datagram.data(), static_cast<int>(datagram.size()));
-  }
-  std::vector<std::vector<uint8_t>> step() {
-    int rc = SSL_do_handshake(ssl_);
-    done_ = rc == 1;
-    std::vector<std::vector<uint8_t>> out;
-    int pending = BIO_ctrl_pending(out_);
-    if (pending > 0) {
-      std::vector<uint8_t> datagram(static_cast<size_t>(pending));
-      datagram.resize(static_cast<size_t>(BIO_read(out_, datagram.data(), pending)));
-      out.push_back(std::move(datagram));
-    }
-    return out;
-  }
-  bool done() const { return done_; }
-  std::vector<uint8_t> material(size_t length) {
-    std::vector<uint8_t> out(length);
-    const char label[] = "EXTRACTOR-dtls_srtp";
-    EXPECT_EQ(SSL_export_keying_material(ssl_, out.data(), out.size(), label, sizeof label - 1,
-                                         nullptr, 0, 0),
-              1);
-    return out;
-  }
-  std::string peerFingerprint() {
-    X509* peer = SSL_get1_peer_certificate(ssl_);
-    unsigned char* der = nullptr;
-    int length = i2d_X509(peer, &der);
-    X509_free(peer);
-    std::string out = sha256Fingerprint(der, static_cast<size_t>(length));
-    OPENSSL_free(der);
-    return out;
-  }
-
- private:
-  std::shared_ptr<DtlsCertificate> certificate_;
-  SSL* ssl_ = nullptr;
-  BIO* in_ = nullptr;
-  BIO* out_ = nullptr;
-  bool done_ = false;
-};
 
 // Carries datagrams both ways until neither side has anything to say.
 void handshake(DtlsClient& client, DtlsTransport& server) {
@@ -114,10 +51,8 @@ TEST(EgressDtls, HandshakeWithARealClientYieldsTheSameGcmKeysOnBothEnds) {
   EXPECT_EQ(keys.profile, SrtpProfile::AeadAes128Gcm);
   // RFC 5764 4.2 layout, 16-byte keys and 12-byte salts for GCM.
   auto material = client.material(2 * (16 + 12));
-  std::vector<uint8_t> client_write(material.begin(), material.begin() + 16);
-  client_write.insert(client_write.end(), material.begin() + 32, material.begin() + 44);
-  std::vector<uint8_t> server_write(material.begin() + 16, material.begin() + 32);
-  server_write.insert(server_write.end(), material.begin() + 44, material.begin() + 56);
+  auto client_write = keyAndSalt(material, 0, 32, 12);
+  auto server_write = keyAndSalt(material, 16, 44, 12);
   EXPECT_EQ(keys.local, server_write);
   EXPECT_EQ(keys.remote, client_write);
 
@@ -149,8 +84,7 @@ TEST(EgressDtls, FallsBackToAesCmWhenTheViewerOffersOnlyThat) {
   const SrtpKeys& keys = server.value()->keys();
   EXPECT_EQ(keys.profile, SrtpProfile::AesCm128HmacSha1_80);
   auto material = client.material(2 * (16 + 14));
-  std::vector<uint8_t> server_write(material.begin() + 16, material.begin() + 32);
-  server_write.insert(server_write.end(), material.begin() + 46, material.begin() + 60);
+  auto server_write = keyAndSalt(material, 16, 46, 14);
   EXPECT_EQ(keys.local, server_write);
 
   auto sender = SrtpSession::create(keys.profile, SrtpSession::Direction::Outbound, keys.local);
