@@ -163,6 +163,22 @@ void EgressEngine::send(uint64_t viewer, std::vector<uint8_t> rtp) {
   (void)!write(wake_, &one, sizeof one);
 }
 
+void EgressEngine::send(std::vector<std::pair<uint64_t, std::vector<uint8_t>>> packets) {
+  if (packets.empty())
+    return;
+  {
+    std::lock_guard lock(mutex_);
+    if (queue_.empty()) {
+      queue_ = std::move(packets);
+    } else {
+      for (auto& packet : packets)
+        queue_.push_back(std::move(packet));
+    }
+  }
+  uint64_t one = 1;
+  (void)!write(wake_, &one, sizeof one);
+}
+
 std::string EgressEngine::addressKey(const sockaddr_storage& address) {
   return std::string(reinterpret_cast<const char*>(&address), lengthOf(address));
 }

@@ -67,6 +67,9 @@ class EgressEngine {
   // Queues one RTP packet for a viewer; sent SRTP-protected once its DTLS is
   // up, dropped before that.
   void send(uint64_t viewer, std::vector<uint8_t> rtp);
+  // The same for many viewers at once: one lock and one wake-up per batch
+  // (a programme packet fanned out to every viewer of a rendition).
+  void send(std::vector<std::pair<uint64_t, std::vector<uint8_t>>> packets);
 
  private:
   struct Viewer;

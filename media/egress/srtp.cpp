@@ -27,11 +27,11 @@ SrtpSession::~SrtpSession() = default;
 
 Result<std::unique_ptr<SrtpSession>> SrtpSession::create(SrtpProfile profile, Direction direction,
                                                          const std::vector<uint8_t>& key_salt) {
+  // GStreamer's srtp elements share libsrtp's global state in this process
+  // and may have initialised it already, in which case srtp_init reports a
+  // failure: srtp_create below says whether libsrtp is usable.
   static std::once_flag once;
-  static srtp_err_status_t init_status = srtp_err_status_ok;
-  std::call_once(once, [] { init_status = srtp_init(); });
-  if (init_status != srtp_err_status_ok)
-    return Error{"srtp_failed", "libsrtp did not initialise"};
+  std::call_once(once, [] { srtp_init(); });
   if (key_salt.size() != keySaltLength(profile))
     return Error{"srtp_failed", "key and salt have the wrong length for the profile"};
   srtp_policy_t policy{};
