@@ -4,11 +4,13 @@
 #include <unistd.h>
 #include <algorithm>
 #include <filesystem>
+#include <stdexcept>
 
 #include "core/build_info.h"
 #include "core/log.h"
 #include "core/secrets.h"
 #include "core/tls.h"
+#include "media/egress/udp_viewers.h"
 #include "server/demo.h"
 #include "signaling/demo_token.h"
 
@@ -260,6 +262,21 @@ void App::addWhep() {
     if (!one.empty())
       options.session.local_addresses.push_back(one);
     pos = comma == std::string::npos ? addresses.size() : comma + 1;
+  }
+  if (config_.whep_engine == "udp") {
+    media::egress::UdpViewers::Options udp;
+    udp.port = static_cast<uint16_t>(config_.whep_udp_port);
+    udp.public_address = !config_.whep_public_address.empty() ? config_.whep_public_address
+                         : !options.session.local_addresses.empty()
+                             ? options.session.local_addresses.front()
+                             : "127.0.0.1";
+    auto engine = media::egress::UdpViewers::start(udp);
+    if (!engine)
+      throw std::runtime_error("whep.engine udp: " + engine.error().message);
+    log::info("whep engine", {{"engine", "udp"},
+                              {"port", static_cast<int64_t>(engine.value()->engine().port())},
+                              {"address", udp.public_address}});
+    options.engine = engine.value();
   }
   whep_egress_ = std::make_unique<media::WhepEgress>(loop_, options);
   whep_ = std::make_unique<http::WhepEndpoint>(router_, *whep_egress_, *jwt_, redis_.get(),

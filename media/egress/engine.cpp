@@ -34,6 +34,7 @@ struct EgressEngine::Viewer {
   std::string failure;
   bool has_address = false;
   sockaddr_storage address{};
+  SteadyClock::time_point added = SteadyClock::now();
   SteadyClock::time_point last_check{};
   std::unique_ptr<DtlsTransport> dtls;
   std::unique_ptr<SrtpSession> srtp_out;
@@ -331,6 +332,10 @@ void EgressEngine::tick(SteadyClock::time_point now) {
         now - viewer->last_check > options_.consent_timeout) {
       viewer->state = ViewerState::Gone;
       viewer->failure = "consent_expired";
+    } else if (viewer->state == ViewerState::Checking &&
+               now - viewer->added > options_.consent_timeout) {
+      viewer->state = ViewerState::Gone;
+      viewer->failure = "never_checked";
     }
   }
 }

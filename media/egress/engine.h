@@ -33,7 +33,8 @@ class EgressEngine {
   struct Options {
     std::string bind_address = "0.0.0.0";
     uint16_t port = 0;  // 0: any free port
-    // No valid check from a connected viewer for this long: it is gone (consent, RFC 7675).
+    // No valid check from a viewer for this long (since its last one, or since
+    // it was added): it is gone (consent freshness, RFC 7675).
     std::chrono::milliseconds consent_timeout{30000};
   };
   struct ViewerSpec {

@@ -1,7 +1,8 @@
 // Every slice of every keyframe reaches a WHEP viewer. The publisher's x264
 // cuts each picture into four slices (threads=4, tune=zerolatency) and its
 // payloader repeats SPS/PPS before each slice, as GStreamer publishers do; a
-// real webrtcbin viewer must get each keyframe as one access unit with all
+// real webrtcbin viewer, served by either WHEP engine, must get each keyframe
+// as one access unit with all
 // four slices, parameter sets in front, and decode it.
 
 #include <gtest/gtest.h>
@@ -34,13 +35,17 @@ std::string employerToken() {
   return Jwt(kSecret).sign(c);
 }
 
-TEST(EgressSlices, ViewerReceivesAndDecodesEverySliceOfEachKeyframe) {
+// Both ways a node serves WHEP viewers: a webrtcbin each, or the egress engine.
+class EgressSlices : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(EgressSlices, ViewerReceivesAndDecodesEverySliceOfEachKeyframe) {
   RedisServer redis;
   redis.start();
   redis.command({"HSET", "jc:{r:r1}:room", "id", "r1", "status", "live", "employer_id", "emp1"});
   TempDir dir{"jobcast-egress-slices"};
   std::string config = dir.path() + "/jobcast.yaml";
-  std::ofstream(config) << "whep:\n  ice_addresses: \"127.0.0.1\"\n";
+  std::ofstream(config) << "whep:\n  ice_addresses: \"127.0.0.1\"\n  engine: " << GetParam()
+                        << "\n";
   Jobcastd node({.args = {"--config", config}, .redis = redis.address()});
   node.start();
 
@@ -72,6 +77,8 @@ TEST(EgressSlices, ViewerReceivesAndDecodesEverySliceOfEachKeyframe) {
   EXPECT_EQ(frame.width, 640);
   EXPECT_EQ(frame.height, 360);
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, EgressSlices, ::testing::Values("webrtcbin", "udp"));
 
 }  // namespace
 }  // namespace jobcast::test
