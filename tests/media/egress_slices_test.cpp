@@ -2,8 +2,8 @@
 // cuts each picture into four slices (threads=4, tune=zerolatency) and its
 // payloader repeats SPS/PPS before each slice, as GStreamer publishers do; a
 // real webrtcbin viewer, served by either WHEP engine, must get each keyframe
-// as one access unit with all
-// four slices, parameter sets in front, and decode it.
+// as one access unit with all four slices, parameter sets in front, and
+// decode it.
 
 #include <gtest/gtest.h>
 
