@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -21,6 +22,9 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 constexpr size_t kMaxBatch = 64;
 constexpr size_t kMaxDatagram = 1500;
+// Packets waiting for the engine thread; past this, sends are refused rather
+// than let memory grow when the thread falls behind.
+constexpr size_t kMaxQueued = 1 << 16;
 
 socklen_t lengthOf(const sockaddr_storage& address) {
   return address.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
@@ -111,7 +115,7 @@ EgressEngine::~EgressEngine() {
 }
 
 uint64_t EgressEngine::addViewer(ViewerSpec spec) {
-  auto viewer = std::make_unique<Viewer>();
+  auto viewer = std::make_shared<Viewer>();
   viewer->spec = std::move(spec);
   auto dtls = DtlsTransport::server(certificate_, viewer->spec.remote_fingerprint);
   std::lock_guard lock(mutex_);
@@ -158,6 +162,10 @@ EgressEngine::Stats EgressEngine::stats() const {
 void EgressEngine::send(uint64_t viewer, std::vector<uint8_t> rtp) {
   {
     std::lock_guard lock(mutex_);
+    if (queue_.size() >= kMaxQueued) {
+      ++stats_.queue_drops;
+      return;
+    }
     queue_.emplace_back(viewer, std::move(rtp));
   }
   uint64_t one = 1;
@@ -169,6 +177,10 @@ void EgressEngine::send(std::vector<std::pair<uint64_t, std::vector<uint8_t>>> p
     return;
   {
     std::lock_guard lock(mutex_);
+    if (queue_.size() >= kMaxQueued) {
+      stats_.queue_drops += packets.size();
+      return;
+    }
     if (queue_.empty()) {
       queue_ = std::move(packets);
     } else {
@@ -303,11 +315,25 @@ void EgressEngine::flushDtls(Viewer& viewer) {
   }
 }
 
+// The queue is taken under the lock; protecting and sending happen outside
+// it, so senders never wait for SRTP. Viewers are held by shared_ptr: one
+// removed meanwhile is only released afterwards. Only this thread touches a
+// viewer's SRTP session and address.
 void EgressEngine::drainSendQueue() {
-  std::lock_guard lock(mutex_);
-  for (auto& [id, rtp] : queue_) {
-    auto it = viewers_.find(id);
-    if (it == viewers_.end() || it->second->state != ViewerState::Connected)
+  std::vector<std::pair<uint64_t, std::vector<uint8_t>>> queue;
+  std::vector<std::pair<uint64_t, std::shared_ptr<Viewer>>> connected;
+  {
+    std::lock_guard lock(mutex_);
+    queue.swap(queue_);
+    for (const auto& [id, viewer] : viewers_) {
+      if (viewer->state == ViewerState::Connected)
+        connected.emplace_back(id, viewer);
+    }
+  }
+  for (auto& [id, rtp] : queue) {
+    auto it = std::lower_bound(connected.begin(), connected.end(), id,
+                               [](const auto& entry, uint64_t key) { return entry.first < key; });
+    if (it == connected.end() || it->first != id)
       continue;
     Viewer& viewer = *it->second;
     size_t size = rtp.size();
@@ -316,8 +342,9 @@ void EgressEngine::drainSendQueue() {
       continue;
     rtp.resize(size);
     batch_.push_back({viewer.address, std::move(rtp)});
+    if (batch_.size() >= kMaxBatch)
+      flush();
   }
-  queue_.clear();
 }
 
 void EgressEngine::tick(SteadyClock::time_point now) {

@@ -48,6 +48,7 @@ class EgressEngine {
     uint64_t checks_rejected = 0;
     uint64_t packets_sent = 0;
     uint64_t send_batches = 0;  // sendmmsg calls
+    uint64_t queue_drops = 0;   // packets refused because the send queue was full
   };
 
   static Result<std::unique_ptr<EgressEngine>> start(Options options,
@@ -99,7 +100,7 @@ class EgressEngine {
 
   mutable std::mutex mutex_;  // guards everything below
   uint64_t next_id_ = 1;
-  std::map<uint64_t, std::unique_ptr<Viewer>> viewers_;
+  std::map<uint64_t, std::shared_ptr<Viewer>> viewers_;
   std::map<std::string, uint64_t> by_ufrag_;
   std::map<std::string, uint64_t> by_address_;
   std::vector<std::pair<uint64_t, std::vector<uint8_t>>> queue_;

@@ -87,7 +87,9 @@ Result<bool> EgressRendition::build() {
   gst_util_set_object_arg(G_OBJECT(vpay), "aggregate-mode", "zero-latency");
   g_object_set(apay, "mtu", 1200u, nullptr);
   for (GstElement* sink : {vsink, asink}) {
-    g_object_set(sink, "sync", FALSE, "async", FALSE, "emit-signals", FALSE, "max-buffers", 0u,
+    // Bounded: if fan-out falls behind, the packetizer blocks, its appsrc
+    // fills, and the feed drops it to the next keyframe (never unbounded memory).
+    g_object_set(sink, "sync", FALSE, "async", FALSE, "emit-signals", FALSE, "max-buffers", 2000u,
                  nullptr);
   }
   GstAppSinkCallbacks video_cb{};
