@@ -71,7 +71,14 @@ async function shot(page, name) {
 }
 
 try {
-  await report.must('jobcastd starts', async () => { server = await startServer(opt.jobcastd, { webClient: opt.webClient }); });
+  // JOBCAST_WHEP_ENGINE=udp: WHEP viewers through the egress engine, its
+  // candidate at JOBCAST_WHEP_PUBLIC_ADDRESS (Chromium gathers on no loopback).
+  const whepEngine = process.env.JOBCAST_WHEP_ENGINE;
+  const whepAddress = process.env.JOBCAST_WHEP_PUBLIC_ADDRESS;
+  const config = whepEngine
+    ? `whep:\n  engine: ${whepEngine}\n` + (whepAddress ? `  public_address: "${whepAddress}"\n` : '')
+    : '';
+  await report.must('jobcastd starts', async () => { server = await startServer(opt.jobcastd, { webClient: opt.webClient, config }); });
   await report.must('Chromium starts', async () => { browser = await launchBrowser(); });
 
   // ---- the room, as an administrator sets it up
