@@ -16,6 +16,7 @@
 // "stage" (the counsellor joins the stage from the console) is among them
 // once the tree has the stage mixer.
 
+import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { args, startServer, launchBrowser, watchPage, Report, assert, eq, PHONE, DESKTOP, artifactsDir } from './harness.mjs';
@@ -72,9 +73,11 @@ async function shot(page, name) {
 
 try {
   // JOBCAST_WHEP_ENGINE=udp: WHEP viewers through the egress engine, its
-  // candidate at JOBCAST_WHEP_PUBLIC_ADDRESS (Chromium gathers on no loopback).
+  // candidate at JOBCAST_WHEP_PUBLIC_ADDRESS or else this machine's first
+  // non-loopback IPv4 address (Chromium gathers no loopback candidates).
   const whepEngine = process.env.JOBCAST_WHEP_ENGINE;
-  const whepAddress = process.env.JOBCAST_WHEP_PUBLIC_ADDRESS;
+  const whepAddress = process.env.JOBCAST_WHEP_PUBLIC_ADDRESS ||
+    Object.values(networkInterfaces()).flat().find((a) => a.family === 'IPv4' && !a.internal)?.address;
   const config = whepEngine
     ? `whep:\n  engine: ${whepEngine}\n` + (whepAddress ? `  public_address: "${whepAddress}"\n` : '')
     : '';
