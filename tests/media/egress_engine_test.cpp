@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 
 #include "media/egress/srtp.h"
 #include "media/egress/stun.h"
@@ -176,6 +177,35 @@ TEST(EgressEngine, DtlsFromAnAddressNoCheckNominatedIsIgnored) {
   // the engine is still waiting for a handshake.
   ASSERT_FALSE(check(socket, engine->port(), 9).empty());
   EXPECT_EQ(engine->state(id), EgressEngine::ViewerState::Handshaking);
+}
+
+size_t countEntries(const char* dir) {
+  size_t n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    (void)entry;
+    ++n;
+  }
+  return n;
+}
+
+TEST(EgressEngine, JoinAndLeaveCyclesLeaveFdsAndThreadsAtBaseline) {
+  auto certificate = DtlsCertificate::generate();
+  ASSERT_TRUE(certificate);
+  auto engine = EgressEngine::start({"127.0.0.1", 0}, certificate.value());
+  ASSERT_TRUE(engine);
+  ViewerSocket socket;
+  size_t fds = countEntries("/proc/self/fd");
+  size_t threads = countEntries("/proc/self/task");
+  for (int i = 0; i < 200; ++i) {
+    DtlsClient client;
+    uint64_t id = engine.value()->addViewer({kUfrag, kPwd, client.fingerprint()});
+    ASSERT_FALSE(check(socket, engine.value()->port(), static_cast<uint8_t>(i)).empty());
+    handshake(socket, engine.value()->port(), client);
+    ASSERT_EQ(engine.value()->state(id), EgressEngine::ViewerState::Connected);
+    engine.value()->removeViewer(id);
+  }
+  EXPECT_EQ(countEntries("/proc/self/fd"), fds);
+  EXPECT_EQ(countEntries("/proc/self/task"), threads);
 }
 
 }  // namespace
