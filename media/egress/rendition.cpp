@@ -227,8 +227,11 @@ void EgressRendition::fanOut(GstAppSink* sink, bool video) {
     if (pt < 0 || map.size < 12)
       continue;
     if (video && !s->started) {
-      if (!keyframe)
+      // Start at a keyframe the viewer can receive: before its DTLS is up
+      // the engine drops what it is given.
+      if (!keyframe || engine_.state(s->viewer) != EgressEngine::ViewerState::Connected) {
         continue;
+      }
       s->started = true;
     }
     std::vector<uint8_t> packet(map.data, map.data + map.size);
