@@ -252,9 +252,16 @@ void EgressEngine::handle(const uint8_t* data, size_t size, const sockaddr_stora
       flushDtls(viewer);
       return;
     }
-    case PacketKind::Rtp:
-      // RTCP from viewers (receiver reports, NACK, PLI): not read yet.
+    case PacketKind::Rtp: {
+      // RTCP from viewers (receiver reports, NACK, PLI) is not read yet, but
+      // from the nominated address it shows the viewer is there: libnice
+      // (webrtcbin) sends no consent checks, only RTCP and STUN indications.
+      std::lock_guard lock(mutex_);
+      auto it = by_address_.find(addressKey(from));
+      if (it != by_address_.end())
+        viewers_.at(it->second)->last_check = SteadyClock::now();
       return;
+    }
     case PacketKind::Unknown:
       return;
   }
@@ -263,6 +270,13 @@ void EgressEngine::handle(const uint8_t* data, size_t size, const sockaddr_stora
 void EgressEngine::handleStun(const uint8_t* data, size_t size, const sockaddr_storage& from) {
   auto message = stun::parse(data, size);
   std::lock_guard lock(mutex_);
+  if (message && message->type == stun::kBindingIndication && message->has_fingerprint) {
+    // A keepalive (RFC 8445 11) from the nominated address.
+    auto it = by_address_.find(addressKey(from));
+    if (it != by_address_.end())
+      viewers_.at(it->second)->last_check = SteadyClock::now();
+    return;
+  }
   if (!message || message->type != stun::kBindingRequest || !message->has_integrity) {
     ++stats_.checks_rejected;
     return;

@@ -33,8 +33,9 @@ class EgressEngine {
   struct Options {
     std::string bind_address = "0.0.0.0";
     uint16_t port = 0;  // 0: any free port
-    // No valid check from a viewer for this long (since its last one, or since
-    // it was added): it is gone (consent freshness, RFC 7675).
+    // Nothing from a viewer for this long (a valid check; from its nominated
+    // address also a STUN indication or RTCP), or no check since it was
+    // added: it is gone (consent freshness, RFC 7675, relaxed for libnice).
     std::chrono::milliseconds consent_timeout{30000};
   };
   struct ViewerSpec {

@@ -22,6 +22,7 @@ namespace jobcast::media::egress::stun {
 constexpr uint32_t kMagicCookie = 0x2112A442;
 constexpr uint16_t kBindingRequest = 0x0001;
 constexpr uint16_t kBindingSuccess = 0x0101;
+constexpr uint16_t kBindingIndication = 0x0011;
 
 using TransactionId = std::array<uint8_t, 12>;
 
