@@ -115,14 +115,21 @@ EgressRendition::~EgressRendition() {
     feed_.removeViewer(tap_);
   if (pipeline_)
     gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
-  std::vector<uint64_t> viewers;
   for (const auto& s : *snapshot())
     engine_.removeViewer(s->viewer);
 }
 
 Result<EgressRendition::Answered> EgressRendition::addViewer(const std::string& offer,
                                                              const std::string& address) {
+  // The offered H.264 profile closest to the programme's, as WhepSession picks it.
   std::string profile = "42e01f";
+  if (CapsPtr caps = feed_.videoCaps()) {
+    const gchar* p = gst_structure_get_string(gst_caps_get_structure(caps.get(), 0), "profile");
+    if (p && g_str_equal(p, "main"))
+      profile = "4d001f";
+    else if (p && g_str_has_prefix(p, "high"))
+      profile = "64001f";
+  }
   auto parsed = ViewerOffer::parse(offer, profile);
   if (!parsed)
     return parsed.error();
