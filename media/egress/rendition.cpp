@@ -28,6 +28,9 @@ GstElement* appsrcFor(const char* name) {
   return src;
 }
 
+// The most a cached GOP may hold (2 s of 8 Mbit/s).
+constexpr size_t kMaxGopBytes = 2 << 20;
+
 }  // namespace
 
 bool beginsKeyframe(const uint8_t* p, size_t size) {
@@ -226,32 +229,63 @@ void EgressRendition::fanOut(GstAppSink* sink, bool video) {
       header += 4 + 4 * ((size_t{map.data[header + 2]} << 8) | map.data[header + 3]);
     keyframe = header < map.size && beginsKeyframe(map.data + header, map.size - header);
   }
+  if (video && map.size >= 12) {
+    uint32_t timestamp = (uint32_t{map.data[4]} << 24) | (uint32_t{map.data[5]} << 16) |
+                         (uint32_t{map.data[6]} << 8) | map.data[7];
+    // Every slice of one keyframe begins "a keyframe": only a new timestamp
+    // starts a new GOP.
+    if (keyframe && (!gop_valid_ || timestamp != gop_timestamp_)) {
+      gop_.clear();
+      gop_bytes_ = 0;
+      gop_timestamp_ = timestamp;
+      gop_valid_ = true;
+    }
+    if (gop_valid_ && gop_bytes_ + map.size > kMaxGopBytes) {
+      gop_.clear();  // too long a GOP to hold: viewers wait for the next keyframe
+      gop_valid_ = false;
+    }
+    if (gop_valid_) {
+      gop_.emplace_back(map.data, map.data + map.size);
+      gop_bytes_ += map.size;
+    }
+  }
   std::vector<std::pair<uint64_t, std::vector<uint8_t>>> out;
   Snapshot subscribers = snapshot();
   out.reserve(subscribers->size());
+  auto rewritten = [video](const Subscriber& s, const uint8_t* data, size_t size, uint16_t seq) {
+    std::vector<uint8_t> packet(data, data + size);
+    packet[1] = static_cast<uint8_t>((packet[1] & 0x80) | (video ? s.video_pt : s.audio_pt));
+    packet[2] = static_cast<uint8_t>(seq >> 8);
+    packet[3] = static_cast<uint8_t>(seq);
+    uint32_t ssrc = video ? s.video_ssrc : s.audio_ssrc;
+    packet[8] = static_cast<uint8_t>(ssrc >> 24);
+    packet[9] = static_cast<uint8_t>(ssrc >> 16);
+    packet[10] = static_cast<uint8_t>(ssrc >> 8);
+    packet[11] = static_cast<uint8_t>(ssrc);
+    return packet;
+  };
   for (const auto& s : *subscribers) {
     int pt = video ? s->video_pt : s->audio_pt;
     if (pt < 0 || map.size < 12)
       continue;
     if (video && !s->started) {
-      // Start at a keyframe the viewer can receive: before its DTLS is up
-      // the engine drops what it is given.
-      if (!keyframe || engine_.state(s->viewer) != EgressEngine::ViewerState::Connected) {
+      // Only once the viewer can receive: before its DTLS is up the engine
+      // drops what it is given.
+      if (engine_.state(s->viewer) != EgressEngine::ViewerState::Connected)
+        continue;
+      if (gop_valid_ && !gop_.empty()) {
+        // The cached GOP ends with this very packet.
+        for (const auto& cached : gop_)
+          out.emplace_back(s->viewer, rewritten(*s, cached.data(), cached.size(), s->video_seq++));
+        s->started = true;
         continue;
       }
+      if (!keyframe)
+        continue;
       s->started = true;
     }
-    std::vector<uint8_t> packet(map.data, map.data + map.size);
-    packet[1] = static_cast<uint8_t>((packet[1] & 0x80) | pt);
     uint16_t seq = video ? s->video_seq++ : s->audio_seq++;
-    packet[2] = static_cast<uint8_t>(seq >> 8);
-    packet[3] = static_cast<uint8_t>(seq);
-    uint32_t ssrc = video ? s->video_ssrc : s->audio_ssrc;
-    packet[8] = static_cast<uint8_t>(ssrc >> 24);
-    packet[9] = static_cast<uint8_t>(ssrc >> 16);
-    packet[10] = static_cast<uint8_t>(ssrc >> 8);
-    packet[11] = static_cast<uint8_t>(ssrc);
-    out.emplace_back(s->viewer, std::move(packet));
+    out.emplace_back(s->viewer, rewritten(*s, map.data, map.size, seq));
   }
   gst_buffer_unmap(buffer, &map);
   engine_.send(std::move(out));

@@ -3,8 +3,10 @@
 // programme is payloaded once (rtph264pay, rtpopuspay) in a small pipeline
 // fed by the feed like any viewer; each RTP packet is then copied per viewer
 // with only payload type, sequence number and SSRC rewritten, and handed to
-// the engine, which SRTP-protects and sends it. A viewer starts at the first
-// packet of a keyframe.
+// the engine, which SRTP-protects and sends it. A viewer whose DTLS is up
+// starts with the packets since the latest keyframe (a GOP cache, sent at
+// once, timestamps as they were), so its first picture does not wait for
+// the next keyframe.
 //
 // Threads: start/addViewer/removeViewer and the destructor run on the control
 // thread; the appsink callbacks run on the packetizer's streaming threads and
@@ -75,6 +77,13 @@ class EgressRendition {
   mutable std::mutex mutex_;
   Snapshot subscribers_;
   std::atomic<uint64_t> packets_prepared_{0};
+  // The video packets since the latest keyframe (video streaming thread
+  // only): a viewer whose DTLS is up starts with them instead of waiting for
+  // the next keyframe.
+  std::vector<std::vector<uint8_t>> gop_;
+  size_t gop_bytes_ = 0;
+  uint32_t gop_timestamp_ = 0;
+  bool gop_valid_ = false;
 };
 
 // True when an H.264 RTP payload (RFC 6184) begins a keyframe: SPS, or an
