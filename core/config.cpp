@@ -174,6 +174,18 @@ const std::map<std::string, Setter>& keyTable() {
        }},
       {"whep.ice_addresses", [](Config& c, const std::string& k,
                                 const YAML::Node& n) { c.whep_ice_addresses = scalar(k, n); }},
+      {"whep.engine",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.whep_engine = scalar(k, n);
+         if (c.whep_engine != "webrtcbin" && c.whep_engine != "udp")
+           throw ConfigError(k, "expected webrtcbin or udp");
+       }},
+      {"whep.udp_port",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.whep_udp_port = static_cast<int>(integer(k, n, 0, 65535));
+       }},
+      {"whep.public_address", [](Config& c, const std::string& k,
+                                 const YAML::Node& n) { c.whep_public_address = scalar(k, n); }},
       {"auth.jwt_secret",
        [](Config& c, const std::string& k, const YAML::Node& n) { c.jwt_secret = scalar(k, n); }},
       {"auth.max_token_lifetime_s", liveInt(&Config::jwt_max_lifetime_s, 60, 366 * 24 * 3600)},

@@ -68,6 +68,11 @@ struct Config {
   // whep
   int whep_max_viewers = 50;       // WHEP viewers per node; more get 503 + the HLS address
   std::string whep_ice_addresses;  // comma-separated local IPs for ICE; empty: all interfaces
+  // "webrtcbin": a webrtcbin per viewer; "udp": the egress engine, every
+  // viewer on one UDP socket (whep_udp_port) announced at whep_public_address.
+  std::string whep_engine = "webrtcbin";
+  int whep_udp_port = 0;            // 0: any free port (pin it behind a firewall)
+  std::string whep_public_address;  // empty: the first whep_ice_addresses, else 127.0.0.1
 
   // auth and personal data (secrets: prefer the environment)
   std::string jwt_secret;                       // JOBCAST_JWT_SECRET, at least 32 bytes

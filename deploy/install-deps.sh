@@ -13,6 +13,7 @@ packages=(
   libglib2.0-dev libssl-dev zlib1g-dev libhiredis-dev nlohmann-json3-dev libvalijson-dev libyaml-cpp-dev
   libwebsockets-dev libwebsockets-evlib-glib
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev libnice-dev
+  libsrtp2-dev
   # GStreamer elements used at run time
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-nice gstreamer1.0-x

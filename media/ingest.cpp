@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "core/log.h"
+#include "media/h264_access_unit.h"
 
 namespace jobcast::media {
 namespace {
@@ -249,6 +250,11 @@ Result<bool> Ingest::build() {
     return Error{"media_error", "cannot link the video input"};
   video_in_ = depay;
   video_out_ = vcaps;
+  {
+    // Keyframes whose slices each carry SPS/PPS stay one access unit.
+    GstPtr<GstPad> parse_in(gst_element_get_static_pad(parse, "sink"));
+    h264::keepPicturesWhole(parse_in.get());
+  }
   audio_in_ = audio_out_ = add("rtpopusdepay");
   if (!audio_in_)
     return missing("rtpopusdepay");

@@ -44,6 +44,9 @@ void WhepEgress::setFeed(const std::string& room, const std::string& variant, Pr
   }
   for (const auto& id : gone)
     release(id, "programme_ended");
+  auto it = feeds_.find(key(room, variant));
+  if (it != feeds_.end() && options_.engine && it->second.feed)
+    options_.engine->feedEnded(*it->second.feed);
   feeds_.erase(key(room, variant));
 }
 
@@ -76,6 +79,19 @@ void WhepEgress::create(const std::string& room, const std::string& variant,
     return done(Error{"viewer_limit", "this node carries its maximum of WHEP viewers"});
 
   std::string id = newSessionId();
+  if (options_.engine) {
+    auto added = options_.engine->add(*feed->second.feed, offer);
+    if (!added)
+      return done(added.error());
+    auto& entry = sessions_[id];
+    entry.room = room;
+    entry.variant = variant;
+    entry.owner = std::move(owner);
+    entry.engine_viewer = added->viewer;
+    // A new viewer starts at a keyframe: ask for one (merged per feed).
+    requestKeyframe(room, variant);
+    return done(Created{id, added->answer});
+  }
   std::weak_ptr<WhepEgress*> weak = self_;
   auto sink = [weak](const WhepSession::Event& event) {
     if (auto self = weak.lock())
@@ -139,6 +155,8 @@ void WhepEgress::release(const std::string& session_id, const std::string& reaso
   if (entry.done)
     entry.done(Error{"media_failed", "the viewer session ended before its answer: " + reason});
   entry.session.reset();
+  if (entry.engine_viewer && options_.engine)
+    options_.engine->remove(entry.engine_viewer);
   ++released_[reason];
   log::info("whep viewer released",
             {{"room", entry.room}, {"session", session_id}, {"reason", reason}});
@@ -228,7 +246,10 @@ void WhepEgress::checkHealth() {
   auto now = std::chrono::steady_clock::now();
   std::vector<std::pair<std::string, std::string>> gone;
   for (auto& [id, entry] : sessions_) {
-    if (auto reason = entry.session->checkHealth(now))
+    auto reason = entry.session                ? entry.session->checkHealth(now)
+                  : options_.engine != nullptr ? options_.engine->lost(entry.engine_viewer)
+                                               : std::nullopt;
+    if (reason)
       gone.emplace_back(id, *reason);
   }
   for (const auto& [id, reason] : gone)

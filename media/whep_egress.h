@@ -21,10 +21,31 @@
 
 namespace jobcast::media {
 
+// Viewers served by the egress engine (media/egress/) instead of a
+// webrtcbin each: it answers an offer at once and reports a viewer it lost.
+// Control thread.
+class EngineViewers {
+ public:
+  struct Added {
+    uint64_t viewer = 0;
+    std::string answer;  // SDP
+  };
+  virtual ~EngineViewers() = default;
+  // Errors as ViewerOffer::parse, plus "unsupported_dtls", "media_failed".
+  virtual Result<Added> add(ProgrammeFeed& feed, const std::string& offer) = 0;
+  virtual void remove(uint64_t viewer) = 0;
+  // Why the engine lost the viewer (consent expired, DTLS failed), if it did.
+  virtual std::optional<std::string> lost(uint64_t viewer) = 0;
+  // The feed is going away: stop reading it.
+  virtual void feedEnded(ProgrammeFeed& feed) = 0;
+};
+
 class WhepEgress {
  public:
   struct Options {
     WhepSession::Options session;
+    // Set: every viewer goes through this engine; unset: a webrtcbin each.
+    std::shared_ptr<EngineViewers> engine;
     int max_viewers = 50;  // per node; beyond it viewers are sent to HLS
     std::chrono::milliseconds keyframe_interval{1000};
     std::chrono::milliseconds health_interval{1000};
@@ -81,9 +102,10 @@ class WhepEgress {
   struct SessionEntry {
     std::string room;
     std::string variant;
-    std::string owner;  // token subject, "" for anonymous viewers
-    std::unique_ptr<WhepSession> session;
-    CreatedCallback done;  // until the answer went out
+    std::string owner;                     // token subject, "" for anonymous viewers
+    std::unique_ptr<WhepSession> session;  // webrtcbin viewers
+    uint64_t engine_viewer = 0;            // engine viewers
+    CreatedCallback done;                  // until the answer went out
     Timer gather_timer;
   };
 

@@ -429,8 +429,11 @@ Result<bool> WhepSession::build(const ViewerOffer& offer, const std::string& sdp
       return Error{"media_unavailable", "payloader plugins are not installed"};
     g_object_set(pay, "pt", static_cast<guint>(media.payload), "mtu", 1200u, nullptr);
     if (video) {
-      // SPS/PPS ahead of every IDR, so a viewer can start at any keyframe.
-      g_object_set(pay, "config-interval", -1, nullptr);
+      // No SPS/PPS of the payloader's own: the programme carries them ahead of
+      // every keyframe already (h264parse config-interval=-1 upstream), and
+      // rtph264pay's config-interval=-1 would put them in front of every
+      // slice, which splits a multi-slice keyframe at the viewer's parser.
+      g_object_set(pay, "config-interval", 0, nullptr);
       gst_util_set_object_arg(G_OBJECT(pay), "aggregate-mode", "zero-latency");
     }
     gst_bin_add_many(GST_BIN(pipeline_.get()), src, pay, nullptr);

@@ -28,6 +28,9 @@ class WhipClient {
     int video_kbps = 800;
     // Keyframes when asked (PLI) and at least every this many frames.
     int key_int_max = 30;
+    // x264 threads; with tune=zerolatency each thread codes one slice of
+    // every picture. 0: x264's default for this machine.
+    int encoder_threads = 0;
     std::string title;   // overlaid text (needs the pango plugin)
     bool clock = false;  // overlay a running wall clock
     bool stamp = false;  // paint the send time for the latency bench

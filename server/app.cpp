@@ -12,6 +12,7 @@
 #include "core/redis_child.h"
 #include "core/secrets.h"
 #include "core/tls.h"
+#include "media/egress/udp_viewers.h"
 #include "media/room_programmes.h"
 #include "server/demo.h"
 #include "server/module_options.h"
@@ -196,7 +197,23 @@ Result<bool> App::start() {
     loop_.drain();
   });
 
-  m.whep_egress = std::make_unique<media::WhepEgress>(loop_, module_options::whepEgress(config_));
+  auto whep_options = module_options::whepEgress(config_);
+  if (config_.whep_engine == "udp") {
+    media::egress::UdpViewers::Options udp;
+    udp.port = static_cast<uint16_t>(config_.whep_udp_port);
+    udp.public_address = !config_.whep_public_address.empty() ? config_.whep_public_address
+                         : !whep_options.session.local_addresses.empty()
+                             ? whep_options.session.local_addresses.front()
+                             : "127.0.0.1";
+    auto engine = media::egress::UdpViewers::start(udp);
+    if (!engine)
+      return Error{"whep.engine", "udp engine: " + engine.error().message};
+    log::info("whep engine", {{"engine", "udp"},
+                              {"port", static_cast<int64_t>(engine.value()->engine().port())},
+                              {"address", udp.public_address}});
+    whep_options.engine = engine.value();
+  }
+  m.whep_egress = std::make_unique<media::WhepEgress>(loop_, whep_options);
   m.room_programmes = std::make_unique<media::RoomProgrammes>(*m.media, *m.whep_egress);
   m.whep = std::make_unique<http::WhepEndpoint>(router_, *m.whep_egress, *m.jwt, m.redis.get(),
                                                 metrics_, http::WhepEndpoint::Options{});

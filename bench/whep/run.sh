@@ -6,7 +6,12 @@
 # /proc), threads, RSS, and the frame rate each viewer receives.
 #
 #   bench/whep/run.sh [build-dir] [N...]      e.g. bench/whep/run.sh build 1 10 20 40
+#
+# ENGINE=udp serves the viewers through the egress engine (whep.engine: udp)
+# and loads it with egress_load (ICE + DTLS, then counts packets) instead.
 set -euo pipefail
+ENGINE="${ENGINE:-webrtcbin}"
+if [ "$ENGINE" = udp ]; then VIEWERS=egress_load; else VIEWERS=whep_bench_viewers; fi
 BUILD="${1:-build}"
 shift || true
 COUNTS=("$@")
@@ -23,7 +28,7 @@ printf "%-4s %-9s %-9s %-8s %-8s %-9s %-9s %s\n" N room_cpu% viewers_cpu% thread
   thr/viewer MB/viewer viewers
 for n in "${COUNTS[@]}"; do
   out=$(mktemp)
-  "$BUILD/bench/whep/whep_bench_room" 1000 >"$out" 2>/dev/null &
+  JOBCAST_BENCH_ENGINE="$ENGINE" "$BUILD/bench/whep/whep_bench_room" 1000 >"$out" 2>/dev/null &
   room=$!
   for _ in $(seq 50); do grep -q '^port' "$out" && break; sleep 0.1; done
   port=$(awk '/^port/ {print $2}' "$out")
@@ -33,7 +38,7 @@ for n in "${COUNTS[@]}"; do
   idle_threads=$(threads $room); idle_rss=$(rss_kb $room)
 
   vout=$(mktemp)
-  "$BUILD/bench/whep/whep_bench_viewers" "http://127.0.0.1:$port/whep/bench" "$n" \
+  "$BUILD/bench/whep/$VIEWERS" "http://127.0.0.1:$port/whep/bench" "$n" \
     "$SETTLE" "$WINDOW" 30 >"$vout" 2>/dev/null &
   viewers=$!
   for _ in $(seq 600); do grep -q '^ready' "$vout" && break; sleep 0.1; done

@@ -1,6 +1,7 @@
 // One room's programme (live test pattern, 720p30 H.264 ~1.5 Mbps + Opus)
 // served by the real WHEP endpoint on 127.0.0.1. Prints "port N" and runs
-// until killed. Used by bench/whep/run.sh.
+// until killed. Used by bench/whep/run.sh. JOBCAST_BENCH_ENGINE=udp serves
+// the viewers through the egress engine instead of a webrtcbin each.
 
 #include <csignal>
 #include <cstdio>
@@ -9,6 +10,7 @@
 #include "core/jwt.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "media/egress/udp_viewers.h"
 #include "media/programme_feed.h"
 #include "media/whep_egress.h"
 #include "signaling/http_server.h"
@@ -38,6 +40,16 @@ int main(int argc, char** argv) {
   media::WhepEgress::Options options;
   options.max_viewers = max_viewers;
   options.session.local_addresses = {"127.0.0.1"};
+  // JOBCAST_BENCH_ENGINE=udp: viewers through the egress engine.
+  const char* engine = std::getenv("JOBCAST_BENCH_ENGINE");
+  if (engine && std::string(engine) == "udp") {
+    auto udp = media::egress::UdpViewers::start({"127.0.0.1", 0, "127.0.0.1"});
+    if (!udp) {
+      std::fprintf(stderr, "%s\n", udp.error().message.c_str());
+      return 1;
+    }
+    options.engine = udp.value();
+  }
   media::WhepEgress egress(loop, options);
   egress.setFeed("bench", "", &feed);
   http::WhepEndpoint endpoint(router, egress, jwt, nullptr, metrics, {});

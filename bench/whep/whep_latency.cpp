@@ -5,7 +5,7 @@
 // SRTP, loopback UDP, the viewer's jitter buffer (latency 50 ms), depayload and
 // decode; not a screen's refresh.
 //
-//   whep_latency [flips]
+//   whep_latency [flips]      (JOBCAST_BENCH_ENGINE=udp: through the egress engine)
 
 #include <algorithm>
 #include <chrono>
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/log.h"
+#include "media/egress/udp_viewers.h"
 #include "media/programme_feed.h"
 #include "media/whep_egress.h"
 #include "tests/media/media_test_util.h"
@@ -35,6 +36,15 @@ int main(int argc, char** argv) {
   feed.attach(programme.pipeline(), programme.videoPad(), programme.audioPad());
   media::WhepEgress::Options options;
   options.session.local_addresses = {"127.0.0.1"};
+  const char* engine = std::getenv("JOBCAST_BENCH_ENGINE");
+  if (engine && std::string(engine) == "udp") {
+    auto udp = media::egress::UdpViewers::start({"127.0.0.1", 0, "127.0.0.1"});
+    if (!udp) {
+      std::fprintf(stderr, "%s\n", udp.error().message.c_str());
+      return 1;
+    }
+    options.engine = udp.value();
+  }
   media::WhepEgress egress(loop, options);
   egress.setFeed("lat", "", &feed);
   test::WhepClient viewer;

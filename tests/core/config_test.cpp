@@ -127,6 +127,17 @@ TEST(Config, EveryKindOfErrorNamesItsKey) {
   EXPECT_EQ(keyOf("- a\n- b\n"), "(file)");
 }
 
+TEST(Config, WhepEngine) {
+  EXPECT_EQ(Config::loadText("").whep_engine, "webrtcbin");
+  Config c = Config::loadText(
+      "whep:\n  engine: udp\n  udp_port: 40000\n  public_address: \"192.0.2.7\"\n");
+  EXPECT_EQ(c.whep_engine, "udp");
+  EXPECT_EQ(c.whep_udp_port, 40000);
+  EXPECT_EQ(c.whep_public_address, "192.0.2.7");
+  EXPECT_EQ(keyOf("whep:\n  engine: quic\n"), "whep.engine");
+  EXPECT_EQ(keyOf("whep:\n  udp_port: 70000\n"), "whep.udp_port");
+}
+
 TEST(Config, NodeAddressForOtherNodes) {
   Config c = Config::loadText(
       "server:\n  public_url: \"https://node1.example.org/\"\n  node_id: node-1\n"

@@ -17,6 +17,7 @@
 #include <ctime>
 #include <thread>
 
+#include "media/h264_access_unit.h"
 #include "media/whep_session.h"
 #include "tests/support/http_client.h"
 
@@ -195,11 +196,17 @@ void WhepClient::onPadAdded(GstElement*, GstPad* pad, gpointer data) {
 }
 
 void WhepClient::linkVideo(GstPad* pad) {
+  // Byte-stream, as the server's own ingest depayloads: parameter sets stay in
+  // band, so one repeated between the slices of a picture shows (the
+  // depayloader then cuts the picture there), as it would for a browser.
+  const std::string kByteStream = "video/x-h264,stream-format=byte-stream,alignment=au";
   std::string desc = options_.decode
-                         ? "rtph264depay name=depay request-keyframe=true ! h264parse ! "
+                         ? "rtph264depay name=depay request-keyframe=true ! " + kByteStream +
+                               " ! h264parse ! "
                            "avdec_h264 ! videoconvert ! video/x-raw,format=RGB ! "
                            "appsink name=sink sync=false emit-signals=true max-buffers=2 drop=true"
-                         : "rtph264depay name=depay ! appsink name=sink sync=false "
+                         : "rtph264depay name=depay ! " + kByteStream +
+                               " ! appsink name=sink sync=false "
                            "emit-signals=true max-buffers=4 drop=true";
   GError* error = nullptr;
   GstElement* bin = gst_parse_bin_from_description(desc.c_str(), TRUE, &error);
@@ -213,6 +220,9 @@ void WhepClient::linkVideo(GstPad* pad) {
   gst_object_unref(sink);
   video_depay_ = gst_bin_get_by_name(GST_BIN(bin), "depay");
   gst_object_unref(video_depay_);  // the bin keeps it alive with the pipeline
+  GstPad* depay_src = gst_element_get_static_pad(video_depay_, "src");
+  gst_pad_add_probe(depay_src, GST_PAD_PROBE_TYPE_BUFFER, onAccessUnit, this, nullptr);
+  gst_object_unref(depay_src);
   gst_bin_add(GST_BIN(pipeline_), bin);
   gst_element_sync_state_with_parent(bin);
   GstPad* sinkpad = gst_element_get_static_pad(bin, "sink");
@@ -242,6 +252,41 @@ void WhepClient::linkAudio(GstPad* pad) {
   GstPad* sinkpad = gst_element_get_static_pad(bin, "sink");
   gst_pad_link(pad, sinkpad);
   gst_object_unref(sinkpad);
+}
+
+GstPadProbeReturn WhepClient::onAccessUnit(GstPad* pad, GstPadProbeInfo* info, gpointer data) {
+  auto* self = static_cast<WhepClient*>(data);
+  GstCaps* caps = gst_pad_get_current_caps(pad);
+  auto framing = media::h264::framingOf(caps);
+  if (caps)
+    gst_caps_unref(caps);
+  GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+  GstMapInfo map;
+  if (!framing || !gst_buffer_map(buffer, &map, GST_MAP_READ))
+    return GST_PAD_PROBE_OK;
+  Keyframe keyframe;
+  keyframe.bytes = map.size;
+  bool first = true;
+  for (const auto& nal : media::h264::split(map.data, map.size, *framing)) {
+    if (nal.type() != 5)
+      continue;
+    if (first)
+      keyframe.starts_at_top = media::h264::firstMbInSlice(nal) == 0;
+    first = false;
+    ++keyframe.slices;
+  }
+  keyframe.ordered = !media::h264::keepPictureWhole(map.data, map.size, *framing);
+  gst_buffer_unmap(buffer, &map);
+  if (keyframe.slices > 0) {
+    std::lock_guard lock(self->mutex_);
+    self->keyframes_.push_back(keyframe);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+std::vector<WhepClient::Keyframe> WhepClient::keyframes() const {
+  std::lock_guard lock(mutex_);
+  return keyframes_;
 }
 
 GstFlowReturn WhepClient::onVideoSample(GstElement* sink, gpointer data) {

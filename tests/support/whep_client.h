@@ -52,6 +52,16 @@ class WhepClient {
   Frame lastFrame() const;
   // Sends an RTCP PLI to the server, as a browser does on loss.
   void requestKeyframe();
+  // What one keyframe access unit held as the depayloader put it together,
+  // before any parser: a picture cut into slices arrives as one unit with
+  // every slice, parameter sets in front of them.
+  struct Keyframe {
+    size_t bytes = 0;
+    int slices = 0;              // IDR slices
+    bool starts_at_top = false;  // the first slice starts at macroblock 0
+    bool ordered = true;         // no SPS/PPS/SEI/AUD between its slices
+  };
+  std::vector<Keyframe> keyframes() const;
   // Nanoseconds (CLOCK_REALTIME) when the last video frame was decoded.
   int64_t lastFrameWallNs() const { return last_frame_wall_ns_; }
 
@@ -60,6 +70,7 @@ class WhepClient {
   static void onPadAdded(GstElement* webrtc, GstPad* pad, gpointer self);
   static GstFlowReturn onVideoSample(GstElement* sink, gpointer self);
   static GstFlowReturn onAudioSample(GstElement* sink, gpointer self);
+  static GstPadProbeReturn onAccessUnit(GstPad* pad, GstPadProbeInfo* info, gpointer self);
   void linkVideo(GstPad* pad);
   void linkAudio(GstPad* pad);
 
@@ -74,6 +85,7 @@ class WhepClient {
   std::atomic<int64_t> last_frame_wall_ns_{0};
   mutable std::mutex mutex_;
   Frame last_;
+  std::vector<Keyframe> keyframes_;
   std::string offer_;
   bool offer_ready_ = false;
 };

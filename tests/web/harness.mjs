@@ -30,14 +30,16 @@ export function args() {
 }
 
 // staticDir: serve the pages from there (server.static_dir) instead of web-client/.
-export async function startServer(binary, { extraArgs = [], webClient, staticDir, readyMs = 20000 } = {}) {
+// config: more YAML for the node's config file (e.g. "whep:\n  engine: udp\n").
+export async function startServer(binary, { extraArgs = [], webClient, staticDir, config: extraConfig = '', readyMs = 20000 } = {}) {
   if (!existsSync(binary)) throw new Error(`jobcastd not found at ${binary}`);
   const dir = mkdtempSync(path.join(tmpdir(), 'jobcast-web-'));
   const dataDir = path.join(dir, 'data');
   const argv = ['--listen', '127.0.0.1:0', '--tls-listen', 'off', '--data-dir', dataDir, '--log-format', 'json', ...extraArgs];
-  if (staticDir) {
+  if (staticDir || extraConfig) {
     const config = path.join(dir, 'jobcast.yaml');
-    writeFileSync(config, `server:\n  static_dir: ${JSON.stringify(staticDir)}\n`);
+    const serverSection = staticDir ? `server:\n  static_dir: ${JSON.stringify(staticDir)}\n` : '';
+    writeFileSync(config, serverSection + extraConfig);
     argv.push('--config', config);
   }
   const env = { ...process.env, ...SECRET_ENV };

@@ -16,6 +16,7 @@
 // "stage" (the counsellor joins the stage from the console) is among them
 // once the tree has the stage mixer.
 
+import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { args, startServer, launchBrowser, watchPage, Report, assert, eq, PHONE, DESKTOP, artifactsDir } from './harness.mjs';
@@ -71,7 +72,16 @@ async function shot(page, name) {
 }
 
 try {
-  await report.must('jobcastd starts', async () => { server = await startServer(opt.jobcastd, { webClient: opt.webClient }); });
+  // JOBCAST_WHEP_ENGINE=udp: WHEP viewers through the egress engine, its
+  // candidate at JOBCAST_WHEP_PUBLIC_ADDRESS or else this machine's first
+  // non-loopback IPv4 address (Chromium gathers no loopback candidates).
+  const whepEngine = process.env.JOBCAST_WHEP_ENGINE;
+  const whepAddress = process.env.JOBCAST_WHEP_PUBLIC_ADDRESS ||
+    Object.values(networkInterfaces()).flat().find((a) => a.family === 'IPv4' && !a.internal)?.address;
+  const config = whepEngine
+    ? `whep:\n  engine: ${whepEngine}\n` + (whepAddress ? `  public_address: "${whepAddress}"\n` : '')
+    : '';
+  await report.must('jobcastd starts', async () => { server = await startServer(opt.jobcastd, { webClient: opt.webClient, config }); });
   await report.must('Chromium starts', async () => { browser = await launchBrowser(); });
 
   // ---- the room, as an administrator sets it up

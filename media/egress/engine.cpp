@@ -1,0 +1,419 @@
+// run() and everything it calls execute on the engine's own thread; the
+// public methods on other threads only touch state under mutex_.
+
+#include "media/egress/engine.h"
+
+#include <arpa/inet.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "media/egress/packet_kind.h"
+#include "media/egress/stun.h"
+
+namespace jobcast::media::egress {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+constexpr size_t kMaxBatch = 64;
+constexpr size_t kMaxDatagram = 1500;
+// Packets waiting for the engine thread; past this, sends are refused rather
+// than let memory grow when the thread falls behind.
+constexpr size_t kMaxQueued = 1 << 16;
+
+socklen_t lengthOf(const sockaddr_storage& address) {
+  return address.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+}
+
+}  // namespace
+
+struct EgressEngine::Viewer {
+  ViewerSpec spec;
+  ViewerState state = ViewerState::Checking;
+  std::string failure;
+  bool has_address = false;
+  sockaddr_storage address{};
+  SteadyClock::time_point added = SteadyClock::now();
+  SteadyClock::time_point last_check{};
+  std::unique_ptr<DtlsTransport> dtls;
+  std::unique_ptr<SrtpSession> srtp_out;
+};
+
+const char* stateName(EgressEngine::ViewerState state) {
+  switch (state) {
+    case EgressEngine::ViewerState::Checking:
+      return "checking";
+    case EgressEngine::ViewerState::Handshaking:
+      return "handshaking";
+    case EgressEngine::ViewerState::Connected:
+      return "connected";
+    case EgressEngine::ViewerState::Failed:
+      return "failed";
+    case EgressEngine::ViewerState::Gone:
+      return "gone";
+  }
+  return "?";
+}
+
+Result<std::unique_ptr<EgressEngine>> EgressEngine::start(
+    Options options, std::shared_ptr<DtlsCertificate> certificate) {
+  std::unique_ptr<EgressEngine> engine(new EgressEngine());
+  engine->options_ = std::move(options);
+  engine->certificate_ = std::move(certificate);
+  sockaddr_storage bind_to{};
+  auto* in = reinterpret_cast<sockaddr_in*>(&bind_to);
+  auto* in6 = reinterpret_cast<sockaddr_in6*>(&bind_to);
+  if (inet_pton(AF_INET, engine->options_.bind_address.c_str(), &in->sin_addr) == 1) {
+    in->sin_family = AF_INET;
+    in->sin_port = htons(engine->options_.port);
+  } else if (inet_pton(AF_INET6, engine->options_.bind_address.c_str(), &in6->sin6_addr) == 1) {
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(engine->options_.port);
+  } else {
+    return Error{"bad_config", "not an IP address: " + engine->options_.bind_address};
+  }
+  engine->socket_ = socket(bind_to.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (engine->socket_ < 0 ||
+      bind(engine->socket_, reinterpret_cast<sockaddr*>(&bind_to), lengthOf(bind_to)) != 0) {
+    return Error{"egress_unavailable",
+                 std::string("cannot bind the UDP socket: ") + std::strerror(errno)};
+  }
+  // Room for bursts of keyframes to many viewers.
+  int buffer = 4 << 20;
+  setsockopt(engine->socket_, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
+  setsockopt(engine->socket_, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
+  sockaddr_storage bound{};
+  socklen_t length = sizeof bound;
+  getsockname(engine->socket_, reinterpret_cast<sockaddr*>(&bound), &length);
+  engine->port_ =
+      ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                        : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  engine->wake_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (engine->wake_ < 0)
+    return Error{"egress_unavailable", "cannot make an eventfd"};
+  engine->thread_ = std::thread([raw = engine.get()] { raw->run(); });
+  return engine;
+}
+
+EgressEngine::~EgressEngine() {
+  stopping_ = true;
+  if (wake_ >= 0) {
+    uint64_t one = 1;
+    (void)!write(wake_, &one, sizeof one);
+  }
+  if (thread_.joinable())
+    thread_.join();
+  if (socket_ >= 0)
+    close(socket_);
+  if (wake_ >= 0)
+    close(wake_);
+}
+
+uint64_t EgressEngine::addViewer(ViewerSpec spec) {
+  auto viewer = std::make_shared<Viewer>();
+  viewer->spec = std::move(spec);
+  auto dtls = DtlsTransport::server(certificate_, viewer->spec.remote_fingerprint);
+  std::lock_guard lock(mutex_);
+  uint64_t id = next_id_++;
+  if (dtls) {
+    viewer->dtls = std::move(dtls).value();
+  } else {
+    viewer->state = ViewerState::Failed;
+    viewer->failure = dtls.error().message;
+  }
+  by_ufrag_[viewer->spec.local_ufrag] = id;
+  viewers_[id] = std::move(viewer);
+  return id;
+}
+
+void EgressEngine::removeViewer(uint64_t id) {
+  std::lock_guard lock(mutex_);
+  auto it = viewers_.find(id);
+  if (it == viewers_.end())
+    return;
+  by_ufrag_.erase(it->second->spec.local_ufrag);
+  if (it->second->has_address)
+    by_address_.erase(addressKey(it->second->address));
+  viewers_.erase(it);
+}
+
+EgressEngine::ViewerState EgressEngine::state(uint64_t id) const {
+  std::lock_guard lock(mutex_);
+  auto it = viewers_.find(id);
+  return it == viewers_.end() ? ViewerState::Gone : it->second->state;
+}
+
+std::string EgressEngine::failure(uint64_t id) const {
+  std::lock_guard lock(mutex_);
+  auto it = viewers_.find(id);
+  return it == viewers_.end() ? "" : it->second->failure;
+}
+
+EgressEngine::Stats EgressEngine::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+void EgressEngine::send(uint64_t viewer, std::vector<uint8_t> rtp) {
+  {
+    std::lock_guard lock(mutex_);
+    if (queue_.size() >= kMaxQueued) {
+      ++stats_.queue_drops;
+      return;
+    }
+    queue_.emplace_back(viewer, std::move(rtp));
+  }
+  uint64_t one = 1;
+  (void)!write(wake_, &one, sizeof one);
+}
+
+void EgressEngine::send(std::vector<std::pair<uint64_t, std::vector<uint8_t>>> packets) {
+  if (packets.empty())
+    return;
+  {
+    std::lock_guard lock(mutex_);
+    if (queue_.size() >= kMaxQueued) {
+      stats_.queue_drops += packets.size();
+      return;
+    }
+    if (queue_.empty()) {
+      queue_ = std::move(packets);
+    } else {
+      for (auto& packet : packets)
+        queue_.push_back(std::move(packet));
+    }
+  }
+  uint64_t one = 1;
+  (void)!write(wake_, &one, sizeof one);
+}
+
+std::string EgressEngine::addressKey(const sockaddr_storage& address) {
+  return std::string(reinterpret_cast<const char*>(&address), lengthOf(address));
+}
+
+void EgressEngine::run() {
+  pollfd fds[2] = {{socket_, POLLIN, 0}, {wake_, POLLIN, 0}};
+  while (!stopping_) {
+    int timeout_ms = 100;  // DTLS retransmits and consent checks
+    {
+      std::lock_guard lock(mutex_);
+      for (auto& [id, viewer] : viewers_) {
+        if (viewer->dtls && viewer->state == ViewerState::Handshaking) {
+          if (auto due = viewer->dtls->timeout())
+            timeout_ms = std::min<int>(timeout_ms, static_cast<int>(due->count()));
+        }
+      }
+    }
+    poll(fds, 2, std::max(timeout_ms, 1));
+    if (fds[1].revents & POLLIN) {
+      uint64_t count = 0;
+      (void)!read(wake_, &count, sizeof count);
+    }
+    if (fds[0].revents & POLLIN)
+      receiveAll();
+    drainSendQueue();
+    tick(SteadyClock::now());
+    flush();
+  }
+}
+
+void EgressEngine::receiveAll() {
+  uint8_t data[kMaxDatagram];
+  for (int i = 0; i < 256; ++i) {
+    sockaddr_storage from{};
+    socklen_t from_length = sizeof from;
+    ssize_t size =
+        recvfrom(socket_, data, sizeof data, 0, reinterpret_cast<sockaddr*>(&from), &from_length);
+    if (size < 0)
+      return;  // EAGAIN: drained
+    handle(data, static_cast<size_t>(size), from);
+  }
+}
+
+void EgressEngine::handle(const uint8_t* data, size_t size, const sockaddr_storage& from) {
+  switch (classify(data, size)) {
+    case PacketKind::Stun:
+      handleStun(data, size, from);
+      return;
+    case PacketKind::Dtls: {
+      std::lock_guard lock(mutex_);
+      auto it = by_address_.find(addressKey(from));
+      if (it == by_address_.end())
+        return;  // DTLS only from an address a valid check nominated
+      Viewer& viewer = *viewers_.at(it->second);
+      if (!viewer.dtls || viewer.state == ViewerState::Failed)
+        return;
+      viewer.dtls->receive(data, size);
+      flushDtls(viewer);
+      return;
+    }
+    case PacketKind::Rtp: {
+      // RTCP from viewers (receiver reports, NACK, PLI) is not read yet, but
+      // from the nominated address it shows the viewer is there: libnice
+      // (webrtcbin) sends no consent checks, only RTCP and STUN indications.
+      std::lock_guard lock(mutex_);
+      auto it = by_address_.find(addressKey(from));
+      if (it != by_address_.end())
+        viewers_.at(it->second)->last_check = SteadyClock::now();
+      return;
+    }
+    case PacketKind::Unknown:
+      return;
+  }
+}
+
+void EgressEngine::handleStun(const uint8_t* data, size_t size, const sockaddr_storage& from) {
+  auto message = stun::parse(data, size);
+  std::lock_guard lock(mutex_);
+  if (message && message->type == stun::kBindingIndication && message->has_fingerprint) {
+    // A keepalive (RFC 8445 11) from the nominated address.
+    auto it = by_address_.find(addressKey(from));
+    if (it != by_address_.end())
+      viewers_.at(it->second)->last_check = SteadyClock::now();
+    return;
+  }
+  if (!message || message->type != stun::kBindingRequest || !message->has_integrity) {
+    ++stats_.checks_rejected;
+    return;
+  }
+  auto it = by_ufrag_.find(std::string(stun::localUfrag(message->username)));
+  if (it == by_ufrag_.end()) {
+    ++stats_.checks_rejected;
+    return;
+  }
+  Viewer& viewer = *viewers_.at(it->second);
+  if (!stun::checkIntegrity(data, size, viewer.spec.local_pwd)) {
+    ++stats_.checks_rejected;
+    return;
+  }
+  ++stats_.checks_answered;
+  batch_.push_back({from, stun::bindingSuccess(message->transaction, from, viewer.spec.local_pwd)});
+  // A check from the address in use keeps consent; a nominating check
+  // (USE-CANDIDATE) from a new address moves the viewer there.
+  bool same = viewer.has_address && addressKey(viewer.address) == addressKey(from);
+  if (same) {
+    viewer.last_check = SteadyClock::now();
+  } else if (message->use_candidate) {
+    if (viewer.has_address)
+      by_address_.erase(addressKey(viewer.address));
+    viewer.address = from;
+    viewer.has_address = true;
+    viewer.last_check = SteadyClock::now();
+    by_address_[addressKey(from)] = it->second;
+    if (viewer.state == ViewerState::Checking)
+      viewer.state = ViewerState::Handshaking;
+  }
+}
+
+void EgressEngine::flushDtls(Viewer& viewer) {
+  for (auto& datagram : viewer.dtls->takeOutgoing())
+    batch_.push_back({viewer.address, std::move(datagram)});
+  if (viewer.dtls->state() == DtlsTransport::State::Failed && viewer.state != ViewerState::Failed) {
+    viewer.state = ViewerState::Failed;
+    viewer.failure = viewer.dtls->failure();
+  } else if (viewer.dtls->state() == DtlsTransport::State::Connected && !viewer.srtp_out) {
+    const SrtpKeys& keys = viewer.dtls->keys();
+    auto srtp = SrtpSession::create(keys.profile, SrtpSession::Direction::Outbound, keys.local);
+    if (srtp) {
+      viewer.srtp_out = std::move(srtp).value();
+      viewer.state = ViewerState::Connected;
+    } else {
+      viewer.state = ViewerState::Failed;
+      viewer.failure = srtp.error().message;
+    }
+  }
+}
+
+// The queue is taken under the lock; protecting and sending happen outside
+// it, so senders never wait for SRTP. Viewers are held by shared_ptr: one
+// removed meanwhile is only released afterwards. Only this thread touches a
+// viewer's SRTP session and address.
+void EgressEngine::drainSendQueue() {
+  std::vector<std::pair<uint64_t, std::vector<uint8_t>>> queue;
+  std::vector<std::pair<uint64_t, std::shared_ptr<Viewer>>> connected;
+  {
+    std::lock_guard lock(mutex_);
+    queue.swap(queue_);
+    for (const auto& [id, viewer] : viewers_) {
+      if (viewer->state == ViewerState::Connected)
+        connected.emplace_back(id, viewer);
+    }
+  }
+  for (auto& [id, rtp] : queue) {
+    auto it = std::lower_bound(connected.begin(), connected.end(), id,
+                               [](const auto& entry, uint64_t key) { return entry.first < key; });
+    if (it == connected.end() || it->first != id)
+      continue;
+    Viewer& viewer = *it->second;
+    size_t size = rtp.size();
+    rtp.resize(size + kSrtpMaxTrailer);
+    if (!viewer.srtp_out->protectRtp(rtp.data(), &size, rtp.size()))
+      continue;
+    rtp.resize(size);
+    batch_.push_back({viewer.address, std::move(rtp)});
+    if (batch_.size() >= kMaxBatch)
+      flush();
+  }
+}
+
+void EgressEngine::tick(SteadyClock::time_point now) {
+  std::lock_guard lock(mutex_);
+  for (auto& [id, viewer] : viewers_) {
+    if (viewer->state == ViewerState::Handshaking && viewer->dtls->timeout() &&
+        viewer->dtls->timeout()->count() == 0) {
+      viewer->dtls->handleTimeout();
+      flushDtls(*viewer);
+    }
+    if ((viewer->state == ViewerState::Handshaking || viewer->state == ViewerState::Connected) &&
+        now - viewer->last_check > options_.consent_timeout) {
+      viewer->state = ViewerState::Gone;
+      viewer->failure = "consent_expired";
+    } else if (viewer->state == ViewerState::Checking &&
+               now - viewer->added > options_.consent_timeout) {
+      viewer->state = ViewerState::Gone;
+      viewer->failure = "never_checked";
+    }
+  }
+}
+
+// Sends what is batched with as few sendmmsg calls as it takes (up to 64
+// datagrams each). Engine thread, without mutex_ held.
+void EgressEngine::flush() {
+  size_t sent = 0;
+  uint64_t batches = 0;
+  while (sent < batch_.size()) {
+    size_t count = std::min(kMaxBatch, batch_.size() - sent);
+    mmsghdr messages[kMaxBatch];
+    iovec iov[kMaxBatch];
+    std::memset(messages, 0, sizeof(mmsghdr) * count);
+    for (size_t i = 0; i < count; ++i) {
+      Outgoing& out = batch_[sent + i];
+      iov[i] = {out.bytes.data(), out.bytes.size()};
+      messages[i].msg_hdr.msg_name = &out.to;
+      messages[i].msg_hdr.msg_namelen = lengthOf(out.to);
+      messages[i].msg_hdr.msg_iov = &iov[i];
+      messages[i].msg_hdr.msg_iovlen = 1;
+    }
+    int rc = sendmmsg(socket_, messages, static_cast<unsigned>(count), 0);
+    ++batches;
+    if (rc <= 0) {
+      // A full socket buffer drops the rest of this batch, as a lossy link
+      // would; the viewer's NACK/PLI recovers.
+      break;
+    }
+    sent += static_cast<size_t>(rc);
+  }
+  batch_.clear();
+  if (batches) {
+    std::lock_guard lock(mutex_);
+    stats_.send_batches += batches;
+    stats_.packets_sent += sent;
+  }
+}
+
+}  // namespace jobcast::media::egress

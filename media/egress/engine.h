@@ -1,0 +1,116 @@
+#pragma once
+// The egress engine: every WHEP viewer of a node on one UDP socket, served by
+// one thread of its own. Per viewer it answers ICE-lite connectivity checks
+// (and learns the viewer's address from the first valid check with
+// USE-CANDIDATE), runs the DTLS server, and protects outgoing RTP with SRTP;
+// sends are batched with sendmmsg. No GLib and no GStreamer here.
+//
+// Threads: addViewer/removeViewer/state run on the control thread; send() on
+// any thread (the programme's streaming threads); everything else on the
+// engine's thread. A mutex guards the viewer table and the send queue; an
+// eventfd wakes the engine thread.
+
+#include <netinet/in.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/result.h"
+#include "media/egress/dtls.h"
+#include "media/egress/srtp.h"
+
+namespace jobcast::media::egress {
+
+class EgressEngine {
+ public:
+  struct Options {
+    std::string bind_address = "0.0.0.0";
+    uint16_t port = 0;  // 0: any free port
+    // Nothing from a viewer for this long (a valid check; from its nominated
+    // address also a STUN indication or RTCP), or no check since it was
+    // added: it is gone (consent freshness, RFC 7675, relaxed for libnice).
+    std::chrono::milliseconds consent_timeout{30000};
+  };
+  struct ViewerSpec {
+    std::string local_ufrag;         // ours, in the answer; checks arrive as "local:remote"
+    std::string local_pwd;           // ours, keys MESSAGE-INTEGRITY
+    std::string remote_fingerprint;  // a=fingerprint:sha-256 of the viewer's offer
+  };
+  enum class ViewerState { Checking, Handshaking, Connected, Failed, Gone };
+  struct Stats {
+    uint64_t checks_answered = 0;
+    uint64_t checks_rejected = 0;
+    uint64_t packets_sent = 0;
+    uint64_t send_batches = 0;  // sendmmsg calls
+    uint64_t queue_drops = 0;   // packets refused because the send queue was full
+  };
+
+  static Result<std::unique_ptr<EgressEngine>> start(Options options,
+                                                     std::shared_ptr<DtlsCertificate> certificate);
+  ~EgressEngine();  // stops and joins the engine thread
+  EgressEngine(const EgressEngine&) = delete;
+  EgressEngine& operator=(const EgressEngine&) = delete;
+
+  uint16_t port() const { return port_; }
+  const DtlsCertificate& certificate() const { return *certificate_; }
+
+  uint64_t addViewer(ViewerSpec spec);
+  void removeViewer(uint64_t viewer);
+  ViewerState state(uint64_t viewer) const;
+  std::string failure(uint64_t viewer) const;
+  Stats stats() const;
+
+  // Queues one RTP packet for a viewer; sent SRTP-protected once its DTLS is
+  // up, dropped before that.
+  void send(uint64_t viewer, std::vector<uint8_t> rtp);
+  // The same for many viewers at once: one lock and one wake-up per batch
+  // (a programme packet fanned out to every viewer of a rendition).
+  void send(std::vector<std::pair<uint64_t, std::vector<uint8_t>>> packets);
+
+ private:
+  struct Viewer;
+  struct Outgoing {
+    sockaddr_storage to;
+    std::vector<uint8_t> bytes;
+  };
+  EgressEngine() = default;
+  void run();
+  void receiveAll();
+  void handle(const uint8_t* data, size_t size, const sockaddr_storage& from);
+  void handleStun(const uint8_t* data, size_t size, const sockaddr_storage& from);
+  void drainSendQueue();
+  void tick(std::chrono::steady_clock::time_point now);
+  void flushDtls(Viewer& viewer);
+  void flush();
+  static std::string addressKey(const sockaddr_storage& address);
+
+  Options options_;
+  std::shared_ptr<DtlsCertificate> certificate_;
+  int socket_ = -1;
+  int wake_ = -1;  // eventfd
+  uint16_t port_ = 0;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+
+  mutable std::mutex mutex_;  // guards everything below
+  uint64_t next_id_ = 1;
+  std::map<uint64_t, std::shared_ptr<Viewer>> viewers_;
+  std::map<std::string, uint64_t> by_ufrag_;
+  std::map<std::string, uint64_t> by_address_;
+  std::vector<std::pair<uint64_t, std::vector<uint8_t>>> queue_;
+  Stats stats_;
+
+  // Engine thread only: datagrams waiting for the next sendmmsg.
+  std::vector<Outgoing> batch_;
+};
+
+const char* stateName(EgressEngine::ViewerState state);
+
+}  // namespace jobcast::media::egress

@@ -1,0 +1,294 @@
+// The appsink callbacks here run on the packetizer's streaming threads.
+
+#include "media/egress/rendition.h"
+
+#include <gst/app/gstappsink.h>
+#include <gst/rtp/gstrtpbuffer.h>
+#include <openssl/rand.h>
+
+#include "media/egress/answer.h"
+#include "media/whep_session.h"
+
+namespace jobcast::media::egress {
+namespace {
+
+uint32_t randomSsrc() {
+  uint32_t value = 0;
+  while (value == 0)
+    RAND_bytes(reinterpret_cast<unsigned char*>(&value), sizeof value);
+  return value;
+}
+
+GstElement* appsrcFor(const char* name) {
+  GstElement* src = makeElement("appsrc", name);
+  if (src) {
+    g_object_set(src, "is-live", TRUE, "format", GST_FORMAT_TIME, "do-timestamp", FALSE,
+                 "max-bytes", static_cast<guint64>(2 << 20), nullptr);
+  }
+  return src;
+}
+
+// The most a cached GOP may hold (2 s of 8 Mbit/s).
+constexpr size_t kMaxGopBytes = 2 << 20;
+
+}  // namespace
+
+bool beginsKeyframe(const uint8_t* p, size_t size) {
+  if (size < 2)
+    return false;
+  int type = p[0] & 0x1f;
+  if (type == 7 || type == 5)
+    return true;
+  if (type == 24) {  // STAP-A: any aggregated SPS or IDR (an AUD may come first)
+    for (size_t i = 1; i + 2 < size;) {
+      size_t length = (size_t{p[i]} << 8) | p[i + 1];
+      int inner = p[i + 2] & 0x1f;
+      if (inner == 7 || inner == 5)
+        return true;
+      i += 2 + length;
+    }
+    return false;
+  }
+  if (type == 28)  // FU-A start of an IDR slice
+    return (p[1] & 0x80) && (p[1] & 0x1f) == 5;
+  return false;
+}
+
+EgressRendition::EgressRendition(ProgrammeFeed& feed, EgressEngine& engine)
+    : feed_(feed),
+      engine_(engine),
+      subscribers_(std::make_shared<const std::vector<std::shared_ptr<Subscriber>>>()) {}
+
+Result<std::unique_ptr<EgressRendition>> EgressRendition::start(ProgrammeFeed& feed,
+                                                                EgressEngine& engine) {
+  std::unique_ptr<EgressRendition> rendition(new EgressRendition(feed, engine));
+  auto built = rendition->build();
+  if (!built)
+    return built.error();
+  return rendition;
+}
+
+Result<bool> EgressRendition::build() {
+  ensureGstreamer();
+  pipeline_ = adopt(gst_pipeline_new(("egress-" + feed_.name()).c_str()));
+  // The programme's clock and base time, as a viewer pipeline uses them.
+  ClockPtr clock = feed_.clock();
+  gst_pipeline_use_clock(GST_PIPELINE(pipeline_.get()), clock.get());
+  gst_element_set_start_time(pipeline_.get(), GST_CLOCK_TIME_NONE);
+  gst_element_set_base_time(pipeline_.get(), feed_.baseTime());
+
+  GstElement* vsrc = appsrcFor("video");
+  GstElement* vpay = makeElement("rtph264pay");
+  GstElement* vsink = makeElement("appsink", "video-rtp");
+  GstElement* asrc = appsrcFor("audio");
+  GstElement* apay = makeElement("rtpopuspay");
+  GstElement* asink = makeElement("appsink", "audio-rtp");
+  if (!vsrc || !vpay || !vsink || !asrc || !apay || !asink)
+    return Error{"media_unavailable", "payloader or appsink plugins are not installed"};
+  // The programme carries SPS/PPS before every keyframe; the payloader adds none.
+  g_object_set(vpay, "mtu", 1200u, "config-interval", 0, nullptr);
+  gst_util_set_object_arg(G_OBJECT(vpay), "aggregate-mode", "zero-latency");
+  g_object_set(apay, "mtu", 1200u, nullptr);
+  for (GstElement* sink : {vsink, asink}) {
+    // Bounded: if fan-out falls behind, the packetizer blocks, its appsrc
+    // fills, and the feed drops it to the next keyframe (never unbounded memory).
+    g_object_set(sink, "sync", FALSE, "async", FALSE, "emit-signals", FALSE, "max-buffers", 2000u,
+                 nullptr);
+  }
+  GstAppSinkCallbacks video_cb{};
+  video_cb.new_sample = &EgressRendition::onVideo;
+  gst_app_sink_set_callbacks(GST_APP_SINK(vsink), &video_cb, this, nullptr);
+  GstAppSinkCallbacks audio_cb{};
+  audio_cb.new_sample = &EgressRendition::onAudio;
+  gst_app_sink_set_callbacks(GST_APP_SINK(asink), &audio_cb, this, nullptr);
+  gst_bin_add_many(GST_BIN(pipeline_.get()), vsrc, vpay, vsink, asrc, apay, asink, nullptr);
+  if (!gst_element_link_many(vsrc, vpay, vsink, nullptr) ||
+      !gst_element_link_many(asrc, apay, asink, nullptr)) {
+    return Error{"media_failed", "cannot link the packetizer"};
+  }
+  tap_ = feed_.addViewer(vsrc, asrc);
+  if (gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
+    return Error{"media_failed", "the packetizer did not start"};
+  feed_.activate(tap_);
+  return true;
+}
+
+EgressRendition::~EgressRendition() {
+  if (tap_)
+    feed_.removeViewer(tap_);
+  if (pipeline_)
+    gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
+  for (const auto& s : *snapshot())
+    engine_.removeViewer(s->viewer);
+}
+
+Result<EgressRendition::Answered> EgressRendition::addViewer(const std::string& offer,
+                                                             const std::string& address) {
+  // The offered H.264 profile closest to the programme's, as WhepSession picks it.
+  std::string profile = "42e01f";
+  if (CapsPtr caps = feed_.videoCaps()) {
+    const gchar* p = gst_structure_get_string(gst_caps_get_structure(caps.get(), 0), "profile");
+    if (p && g_str_equal(p, "main"))
+      profile = "4d001f";
+    else if (p && g_str_has_prefix(p, "high"))
+      profile = "64001f";
+  }
+  auto parsed = ViewerOffer::parse(offer, profile);
+  if (!parsed)
+    return parsed.error();
+  auto transport = readOfferTransport(offer);
+  if (!transport)
+    return transport.error();
+  auto subscriber = std::make_shared<Subscriber>();
+  std::vector<AnswerMedia> media;
+  for (size_t i = 0; i < parsed->media.size(); ++i) {
+    const auto& chosen = parsed->media[i];
+    AnswerMedia m;
+    m.kind = chosen.kind;
+    m.mid = i < transport->mids.size() && !transport->mids[i].empty() ? transport->mids[i]
+                                                                      : std::to_string(i);
+    m.payload = chosen.payload;
+    m.ssrc = randomSsrc();
+    if (chosen.kind == "video") {
+      m.rtpmap = "H264/90000";
+      m.fmtp = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=" +
+               chosen.profile_level_id;
+      subscriber->video_pt = chosen.payload;
+      subscriber->video_ssrc = m.ssrc;
+    } else {
+      m.rtpmap = "opus/48000/2";
+      m.fmtp = "minptime=10;useinbandfec=1";
+      subscriber->audio_pt = chosen.payload;
+      subscriber->audio_ssrc = m.ssrc;
+    }
+    media.push_back(std::move(m));
+  }
+  AnswerTransport answer_transport;
+  answer_transport.ufrag = randomToken(8);
+  answer_transport.pwd = randomToken(24);
+  answer_transport.fingerprint = engine_.certificate().fingerprint();
+  answer_transport.address = address;
+  answer_transport.port = engine_.port();
+  answer_transport.cname = "jobcast-" + feed_.name();
+  subscriber->viewer =
+      engine_.addViewer({answer_transport.ufrag, answer_transport.pwd, transport->fingerprint});
+  {
+    std::lock_guard lock(mutex_);
+    auto next = std::make_shared<std::vector<std::shared_ptr<Subscriber>>>(*subscribers_);
+    next->push_back(subscriber);
+    subscribers_ = std::move(next);
+  }
+  return Answered{subscriber->viewer, buildAnswer(media, answer_transport)};
+}
+
+void EgressRendition::removeViewer(uint64_t viewer) {
+  {
+    std::lock_guard lock(mutex_);
+    auto next = std::make_shared<std::vector<std::shared_ptr<Subscriber>>>();
+    for (const auto& s : *subscribers_) {
+      if (s->viewer != viewer)
+        next->push_back(s);
+    }
+    subscribers_ = std::move(next);
+  }
+  engine_.removeViewer(viewer);
+}
+
+size_t EgressRendition::viewerCount() const {
+  return snapshot()->size();
+}
+
+EgressRendition::Snapshot EgressRendition::snapshot() const {
+  std::lock_guard lock(mutex_);
+  return subscribers_;
+}
+
+GstFlowReturn EgressRendition::onVideo(GstAppSink* sink, gpointer self) {
+  static_cast<EgressRendition*>(self)->fanOut(sink, true);
+  return GST_FLOW_OK;
+}
+
+GstFlowReturn EgressRendition::onAudio(GstAppSink* sink, gpointer self) {
+  static_cast<EgressRendition*>(self)->fanOut(sink, false);
+  return GST_FLOW_OK;
+}
+
+void EgressRendition::fanOut(GstAppSink* sink, bool video) {
+  SamplePtr sample(gst_app_sink_pull_sample(sink));
+  if (!sample)
+    return;
+  GstBuffer* buffer = gst_sample_get_buffer(sample.get());
+  GstMapInfo map;
+  if (!buffer || !gst_buffer_map(buffer, &map, GST_MAP_READ))
+    return;
+  ++packets_prepared_;
+  bool keyframe = false;
+  if (video && map.size > 12) {
+    size_t header = 12 + 4 * (map.data[0] & 0x0f);
+    if (map.data[0] & 0x10 && map.size >= header + 4)  // a header extension
+      header += 4 + 4 * ((size_t{map.data[header + 2]} << 8) | map.data[header + 3]);
+    keyframe = header < map.size && beginsKeyframe(map.data + header, map.size - header);
+  }
+  if (video && map.size >= 12) {
+    uint32_t timestamp = (uint32_t{map.data[4]} << 24) | (uint32_t{map.data[5]} << 16) |
+                         (uint32_t{map.data[6]} << 8) | map.data[7];
+    // Every slice of one keyframe begins "a keyframe": only a new timestamp
+    // starts a new GOP.
+    if (keyframe && (!gop_valid_ || timestamp != gop_timestamp_)) {
+      gop_.clear();
+      gop_bytes_ = 0;
+      gop_timestamp_ = timestamp;
+      gop_valid_ = true;
+    }
+    if (gop_valid_ && gop_bytes_ + map.size > kMaxGopBytes) {
+      gop_.clear();  // too long a GOP to hold: viewers wait for the next keyframe
+      gop_valid_ = false;
+    }
+    if (gop_valid_) {
+      gop_.emplace_back(map.data, map.data + map.size);
+      gop_bytes_ += map.size;
+    }
+  }
+  std::vector<std::pair<uint64_t, std::vector<uint8_t>>> out;
+  Snapshot subscribers = snapshot();
+  out.reserve(subscribers->size());
+  auto rewritten = [video](const Subscriber& s, const uint8_t* data, size_t size, uint16_t seq) {
+    std::vector<uint8_t> packet(data, data + size);
+    packet[1] = static_cast<uint8_t>((packet[1] & 0x80) | (video ? s.video_pt : s.audio_pt));
+    packet[2] = static_cast<uint8_t>(seq >> 8);
+    packet[3] = static_cast<uint8_t>(seq);
+    uint32_t ssrc = video ? s.video_ssrc : s.audio_ssrc;
+    packet[8] = static_cast<uint8_t>(ssrc >> 24);
+    packet[9] = static_cast<uint8_t>(ssrc >> 16);
+    packet[10] = static_cast<uint8_t>(ssrc >> 8);
+    packet[11] = static_cast<uint8_t>(ssrc);
+    return packet;
+  };
+  for (const auto& s : *subscribers) {
+    int pt = video ? s->video_pt : s->audio_pt;
+    if (pt < 0 || map.size < 12)
+      continue;
+    if (video && !s->started) {
+      // Only once the viewer can receive: before its DTLS is up the engine
+      // drops what it is given.
+      if (engine_.state(s->viewer) != EgressEngine::ViewerState::Connected)
+        continue;
+      if (gop_valid_ && !gop_.empty()) {
+        // The cached GOP ends with this very packet.
+        for (const auto& cached : gop_)
+          out.emplace_back(s->viewer, rewritten(*s, cached.data(), cached.size(), s->video_seq++));
+        s->started = true;
+        continue;
+      }
+      if (!keyframe)
+        continue;
+      s->started = true;
+    }
+    uint16_t seq = video ? s->video_seq++ : s->audio_seq++;
+    out.emplace_back(s->viewer, rewritten(*s, map.data, map.size, seq));
+  }
+  gst_buffer_unmap(buffer, &map);
+  engine_.send(std::move(out));
+}
+
+}  // namespace jobcast::media::egress

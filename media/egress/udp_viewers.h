@@ -1,0 +1,39 @@
+#pragma once
+// WHEP viewers through the egress engine (whep.engine: udp): one engine per
+// node, one EgressRendition per programme feed, made on a feed's first
+// viewer and kept until the feed ends. Control thread.
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "media/egress/engine.h"
+#include "media/egress/rendition.h"
+#include "media/whep_egress.h"
+
+namespace jobcast::media::egress {
+
+class UdpViewers : public EngineViewers {
+ public:
+  struct Options {
+    std::string bind_address = "0.0.0.0";
+    uint16_t port = 0;
+    std::string public_address = "127.0.0.1";  // the host candidate in answers
+    std::chrono::milliseconds consent_timeout{30000};
+  };
+  static Result<std::shared_ptr<UdpViewers>> start(Options options);
+
+  Result<Added> add(ProgrammeFeed& feed, const std::string& offer) override;
+  void remove(uint64_t viewer) override;
+  std::optional<std::string> lost(uint64_t viewer) override;
+  void feedEnded(ProgrammeFeed& feed) override;
+  EgressEngine& engine() { return *engine_; }
+
+ private:
+  Options options_;
+  std::unique_ptr<EgressEngine> engine_;
+  std::map<ProgrammeFeed*, std::unique_ptr<EgressRendition>> renditions_;
+  std::map<uint64_t, ProgrammeFeed*> viewers_;
+};
+
+}  // namespace jobcast::media::egress

@@ -1,0 +1,212 @@
+// The egress engine on a real UDP socket against a real peer: a test viewer
+// on its own socket sends ICE checks, completes DTLS with OpenSSL and opens
+// the SRTP the engine sends; bad checks are refused, a silent viewer loses
+// consent.
+
+#include "media/egress/engine.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "media/egress/srtp.h"
+#include "media/egress/stun.h"
+#include "tests/media/egress_dtls_client.h"
+#include "tests/support/jobcastd.h"  // eventually()
+
+namespace jobcast::media::egress {
+namespace {
+
+using namespace std::chrono_literals;
+
+const char kUfrag[] = "eng1";
+const char kPwd[] = "engine-pwd-0123456789abcdef";
+
+// A viewer's UDP socket on loopback; receives wait at most five seconds.
+class ViewerSocket {
+ public:
+  ViewerSocket() {
+    fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local);
+    socklen_t length = sizeof address_;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&address_), &length);
+    timeval tv{5, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~ViewerSocket() { close(fd_); }
+  void sendTo(uint16_t port, const std::vector<uint8_t>& datagram) {
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sendto(fd_, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  }
+  std::vector<uint8_t> receive() {
+    std::vector<uint8_t> buffer(2048);
+    ssize_t size = recv(fd_, buffer.data(), buffer.size(), 0);
+    buffer.resize(size > 0 ? static_cast<size_t>(size) : 0);
+    return buffer;
+  }
+  const sockaddr_in& address() const { return address_; }
+
+ private:
+  int fd_ = -1;
+  sockaddr_in address_{};
+};
+
+stun::TransactionId transaction(uint8_t seed) {
+  stun::TransactionId id{};
+  for (size_t i = 0; i < id.size(); ++i)
+    id[i] = static_cast<uint8_t>(seed + i);
+  return id;
+}
+
+struct Started {
+  std::unique_ptr<EgressEngine> engine;
+  uint64_t viewer = 0;
+};
+
+Started startEngine(const DtlsClient& client, std::chrono::milliseconds consent = 30s) {
+  auto certificate = DtlsCertificate::generate();
+  EXPECT_TRUE(certificate);
+  auto engine = EgressEngine::start({"127.0.0.1", 0, consent}, certificate.value());
+  EXPECT_TRUE(engine) << engine.error().message;
+  Started out;
+  out.engine = std::move(engine).value();
+  out.viewer = out.engine->addViewer({kUfrag, kPwd, client.fingerprint()});
+  return out;
+}
+
+// One nominating check, answered; returns the response.
+std::vector<uint8_t> check(ViewerSocket& socket, uint16_t port, uint8_t seed,
+                           const char* password = kPwd) {
+  socket.sendTo(
+      port, stun::bindingRequest(transaction(seed), std::string(kUfrag) + ":view", password, true));
+  return password == kPwd ? socket.receive() : std::vector<uint8_t>{};
+}
+
+void handshake(ViewerSocket& socket, uint16_t port, DtlsClient& client) {
+  for (const auto& datagram : client.step())
+    socket.sendTo(port, datagram);
+  for (int round = 0; round < 10 && !client.done(); ++round) {
+    auto datagram = socket.receive();
+    ASSERT_FALSE(datagram.empty()) << "no DTLS from the engine";
+    client.receive(datagram);
+    for (const auto& out : client.step())
+      socket.sendTo(port, out);
+  }
+  ASSERT_TRUE(client.done());
+}
+
+TEST(EgressEngine, AnswersChecksCompletesDtlsAndSendsSrtpTheViewerOpens) {
+  DtlsClient client;
+  auto [engine, id] = startEngine(client);
+  ViewerSocket socket;
+  EXPECT_EQ(engine->state(id), EgressEngine::ViewerState::Checking);
+
+  // A check keyed with the wrong password is refused without an answer;
+  // the good one after it is answered with our address as the engine saw it.
+  check(socket, engine->port(), 1, "not-the-password");
+  auto response = check(socket, engine->port(), 2);
+  auto parsed = stun::parse(response.data(), response.size());
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(parsed->type, stun::kBindingSuccess);
+  EXPECT_EQ(parsed->transaction, transaction(2));
+  EXPECT_TRUE(stun::checkIntegrity(response.data(), response.size(), kPwd));
+  ASSERT_TRUE(parsed->xor_mapped);
+  const auto* mapped = reinterpret_cast<const sockaddr_in*>(&*parsed->xor_mapped);
+  EXPECT_EQ(mapped->sin_port, socket.address().sin_port);
+  EXPECT_EQ(mapped->sin_addr.s_addr, socket.address().sin_addr.s_addr);
+  EXPECT_EQ(engine->stats().checks_rejected, 1u);
+  EXPECT_EQ(engine->stats().checks_answered, 1u);
+
+  handshake(socket, engine->port(), client);
+  ASSERT_EQ(engine->state(id), EgressEngine::ViewerState::Connected) << engine->failure(id);
+
+  auto material = client.material(2 * (16 + 12));  // GCM, the engine's first choice
+  auto receiver = SrtpSession::create(SrtpProfile::AeadAes128Gcm, SrtpSession::Direction::Inbound,
+                                      keyAndSalt(material, 16, 44, 12));
+  ASSERT_TRUE(receiver) << receiver.error().message;
+  for (uint16_t seq = 1; seq <= 3; ++seq) {
+    std::vector<uint8_t> rtp = {
+        0x80, 102, 0, static_cast<uint8_t>(seq), 0, 0, 0, 9, 0, 0, 0, 42, 'f', 'r', 'a', 'm', 'e'};
+    engine->send(id, rtp);
+  }
+  for (uint16_t seq = 1; seq <= 3; ++seq) {
+    auto datagram = socket.receive();
+    ASSERT_FALSE(datagram.empty()) << "packet " << seq << " never arrived";
+    size_t size = datagram.size();
+    ASSERT_TRUE(receiver.value()->unprotectRtp(datagram.data(), &size));
+    ASSERT_EQ(size, 17u);
+    EXPECT_EQ(datagram[3], seq);
+    EXPECT_EQ(std::memcmp(datagram.data() + 12, "frame", 5), 0);
+  }
+  EXPECT_GE(engine->stats().packets_sent, 3u);
+
+  engine->removeViewer(id);
+  EXPECT_EQ(engine->state(id), EgressEngine::ViewerState::Gone);
+}
+
+TEST(EgressEngine, AViewerThatStopsCheckingLosesConsent) {
+  DtlsClient client;
+  auto [engine, id] = startEngine(client, 300ms);
+  ViewerSocket socket;
+  ASSERT_FALSE(check(socket, engine->port(), 7).empty());
+  handshake(socket, engine->port(), client);
+  ASSERT_EQ(engine->state(id), EgressEngine::ViewerState::Connected) << engine->failure(id);
+  // No more checks: consent runs out and the viewer is gone.
+  EXPECT_TRUE(
+      test::eventually([&] { return engine->state(id) == EgressEngine::ViewerState::Gone; }, 5s));
+  EXPECT_EQ(engine->failure(id), "consent_expired");
+}
+
+TEST(EgressEngine, DtlsFromAnAddressNoCheckNominatedIsIgnored) {
+  DtlsClient client;
+  auto [engine, id] = startEngine(client);
+  ViewerSocket socket;
+  for (const auto& datagram : client.step())
+    socket.sendTo(engine->port(), datagram);
+  // The check that follows is answered; the DTLS before it was dropped, so
+  // the engine is still waiting for a handshake.
+  ASSERT_FALSE(check(socket, engine->port(), 9).empty());
+  EXPECT_EQ(engine->state(id), EgressEngine::ViewerState::Handshaking);
+}
+
+size_t countEntries(const char* dir) {
+  size_t n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    (void)entry;
+    ++n;
+  }
+  return n;
+}
+
+TEST(EgressEngine, JoinAndLeaveCyclesLeaveFdsAndThreadsAtBaseline) {
+  auto certificate = DtlsCertificate::generate();
+  ASSERT_TRUE(certificate);
+  auto engine = EgressEngine::start({"127.0.0.1", 0}, certificate.value());
+  ASSERT_TRUE(engine);
+  ViewerSocket socket;
+  size_t fds = countEntries("/proc/self/fd");
+  size_t threads = countEntries("/proc/self/task");
+  for (int i = 0; i < 200; ++i) {
+    DtlsClient client;
+    uint64_t id = engine.value()->addViewer({kUfrag, kPwd, client.fingerprint()});
+    ASSERT_FALSE(check(socket, engine.value()->port(), static_cast<uint8_t>(i)).empty());
+    handshake(socket, engine.value()->port(), client);
+    ASSERT_EQ(engine.value()->state(id), EgressEngine::ViewerState::Connected);
+    engine.value()->removeViewer(id);
+  }
+  EXPECT_EQ(countEntries("/proc/self/fd"), fds);
+  EXPECT_EQ(countEntries("/proc/self/task"), threads);
+}
+
+}  // namespace
+}  // namespace jobcast::media::egress
