@@ -196,6 +196,12 @@ async function journey() {
   // Employer and room.
   expect((await rest('POST', '/api/v1/employers', { token: admin, body: { name: 'Acme Ltd', id: 'acme' } })).status === 201, 'employer created');
   expect((await rest('POST', '/api/v1/employers/{id}/verify', { params: { id: 'acme' }, token: admin })).status === 200, 'employer verified');
+  // Webhooks (admin): an endpoint registered, listed, removed; no dead letters yet.
+  const hook = await rest('POST', '/api/v1/admin/webhooks', { token: admin, body: { url: 'http://127.0.0.1:9/hook', events: ['room.ended'] } });
+  expect(hook.status === 201, 'webhook registered');
+  await rest('GET', '/api/v1/admin/webhooks', { token: admin });
+  await rest('GET', '/api/v1/admin/webhooks/dead', { token: admin });
+  expect((await rest('DELETE', '/api/v1/admin/webhooks/{id}', { params: { id: hook.body.id }, token: admin })).status === 200, 'webhook removed');
   const created = await rest('POST', '/api/v1/rooms', {
     token: boss,
     body: { title: 'Spring fair', employer_id: 'acme', region_code: '440600', region_name: 'Foshan', scheduled_at: 1767225600, counsellors: ['coun-1'], captioners: ['cap-1'], interpreters: ['int-1'] },
