@@ -109,6 +109,12 @@ inline std::string employer(std::string_view employer_id) {  // hash
 inline std::string employerIndex() {  // set of employer ids
   return "jc:{employers}:all";
 }
+inline std::string employerByCreditCode() {  // hash unified social credit code -> employer id
+  return "jc:{employers}:by_credit_code";
+}
+inline std::string employerAudit() {  // stream: registrations and admins' decisions
+  return "jc:{employers}:audit";
+}
 inline std::string profile(std::string_view user_id) {  // hash: sealed profile
   return "jc:{u:" + std::string(user_id) + "}:profile";
 }
