@@ -86,7 +86,7 @@ class Employers : public ::testing::Test {
 };
 
 TEST(CreditCode, CheckCharacterOfKnownCodes) {
-  // The example printed in GB 32100-2015; its last character is the check character.
+  // A widely published example code; its last character is the check character.
   EXPECT_EQ(withCheck("91350100M000100Y4"), "91350100M000100Y43");
 }
 

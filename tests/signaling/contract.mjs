@@ -196,6 +196,12 @@ async function journey() {
   // Employer and room.
   expect((await rest('POST', '/api/v1/employers', { token: admin, body: { name: 'Acme Ltd', id: 'acme' } })).status === 201, 'employer created');
   expect((await rest('POST', '/api/v1/employers/{id}/verify', { params: { id: 'acme' }, token: admin })).status === 200, 'employer verified');
+  // An employer registers itself; an admin rejects it, verifies it, suspends it.
+  const self = await rest('POST', '/api/v1/employers/register', { body: { name: 'Self Ltd', credit_code: '91350100M000100Y43', contact_name: 'Wang', contact_phone: '13800138000', region_code: '150200' } });
+  expect(self.status === 201, 'employer registered');
+  expect((await rest('POST', '/api/v1/employers/{id}/reject', { params: { id: self.body.id }, token: admin, body: { reason: 'wrong code' } })).status === 200, 'employer rejected');
+  await rest('POST', '/api/v1/employers/{id}/verify', { params: { id: self.body.id }, token: admin });
+  expect((await rest('POST', '/api/v1/employers/{id}/suspend', { params: { id: self.body.id }, token: admin, body: { reason: 'complaints' } })).status === 200, 'employer suspended');
   // Webhooks (admin): an endpoint registered, listed, removed; no dead letters yet.
   const hook = await rest('POST', '/api/v1/admin/webhooks', { token: admin, body: { url: 'http://127.0.0.1:9/hook', events: ['room.ended'] } });
   expect(hook.status === 201, 'webhook registered');
