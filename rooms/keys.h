@@ -80,6 +80,15 @@ inline std::string outbox(std::string_view id) {
   return detail::inRoom(id, "outbox");
 }
 
+// hash: the room's figures kept after it ends (peak_viewers); see backoffice/figures.h.
+inline std::string figures(std::string_view id) {
+  return detail::inRoom(id, "figures");
+}
+// HyperLogLog: signed-in viewers of the room, each counted once.
+inline std::string figureViewers(std::string_view id) {
+  return detail::inRoom(id, "figures:viewers");
+}
+
 // The PSUBSCRIBE pattern matching every room's notify channel.
 inline std::string notifyPattern() {
   return notify("*");

@@ -14,6 +14,8 @@ local EVENTS_MAXLEN = table.remove(ARGV, 1)
 local EVENTS_SUFFIX = 'events'
 local NOTIFY_SUFFIX = 'notify'
 local OUTBOX_SUFFIX = 'outbox'
+local FIGURES_SUFFIX = 'figures'
+local FIGURE_VIEWERS_SUFFIX = 'figures:viewers'
 
 -- The room's prefix "jc:{r:ROOM}:" of one of its keys.
 local function room_prefix(key)
@@ -45,6 +47,14 @@ local function emit(events, kind, data, aud)
                         'kind', kind, 'data', data, 'aud', aud)
   local prefix = room_prefix(events)
   redis.call('PUBLISH', prefix .. NOTIFY_SUFFIX, id)
+  -- The room's peak of concurrent viewers, kept after it ends.
+  if kind == 'viewers.changed' then
+    local count = cjson.decode(data).count or 0
+    local peak = tonumber(redis.call('HGET', prefix .. FIGURES_SUFFIX, 'peak_viewers') or '0')
+    if count > peak then
+      redis.call('HSET', prefix .. FIGURES_SUFFIX, 'peak_viewers', count)
+    end
+  end
   -- In the same script, so a webhook event exists exactly when the room event does.
   local hook = webhook_type(kind, data, aud)
   if hook then
@@ -52,6 +62,14 @@ local function emit(events, kind, data, aud)
                'room', string.match(prefix, '^jc:{r:(.*)}:$'))
   end
   return id
+end
+
+-- Counts signed-in viewers of the room once each (HyperLogLog), for its figures.
+-- `subs` is ARGV from index `first` on; in slices, as unpack has a limit.
+local function count_viewers(prefix, subs, first)
+  for i = first, #subs, 1000 do
+    redis.call('PFADD', prefix .. FIGURE_VIEWERS_SUFFIX, unpack(subs, i, math.min(i + 999, #subs)))
+  end
 end
 
 local function fail(code, message)

@@ -6,6 +6,7 @@
 #include <functional>
 #include <utility>
 
+#include "backoffice/figures.h"
 #include "backoffice/webhooks.h"
 #include "core/build_info.h"
 #include "core/log.h"
@@ -96,6 +97,7 @@ struct App::Modules {
   std::unique_ptr<http::WhepEndpoint> whep;
   std::unique_ptr<http::StageApi> stage_api;
   backoffice::Webhooks webhooks;  // admin routes and this node's delivery thread
+  std::unique_ptr<backoffice::FiguresApi> figures;
   std::unique_ptr<ws::LiveChannel> live;
   std::unique_ptr<http::StaticFiles> static_files;
   std::unique_ptr<http::HttpServer> http;
@@ -180,6 +182,8 @@ Result<bool> App::start() {
   if (!webhooks)
     return webhooks.error();
   m.webhooks = std::move(webhooks.value());
+  m.figures =
+      std::make_unique<backoffice::FiguresApi>(router_, *m.redis, *m.jwt, m.rooms_api->store());
   m.live = std::make_unique<ws::LiveChannel>(loop_, *m.redis, address.value(), *m.jwt, metrics_,
                                              ws::LiveOptions::fromConfig(config_),
                                              &m.rooms_api->store());
