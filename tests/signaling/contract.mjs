@@ -349,6 +349,7 @@ async function journey() {
   // Off air; a resume after a drop.
   const last = anon.frames.filter((f) => f.type === 'event').at(-1).id;
   await rest('POST', '/api/v1/rooms/{id}/end', { params: { id: room }, token: boss });
+  expect((await rest('GET', '/api/v1/rooms/{id}/figures', { params: { id: room }, token: boss })).status === 200, 'figures after the end');
   await anon.event('room.status', (d) => d.status === 'ended');
   const back = await Channel.open('viewer (resumed)', room, null, last);
   expect(back.welcome.resume === 'ok', 'resume ok');
