@@ -154,6 +154,12 @@ const std::map<std::string, Setter>& keyTable() {
       {"redis.server_binary", [](Config& c, const std::string& k,
                                  const YAML::Node& n) { c.redis_server_binary = scalar(k, n); }},
       {"redis.events_maxlen", liveInt(&Config::redis_events_maxlen, 100, 100000000)},
+      {"webhooks.max_attempts", liveInt(&Config::webhooks_max_attempts, 1, 100)},
+      {"webhooks.backoff_ms", liveInt(&Config::webhooks_backoff_ms, 10, 3600000)},
+      {"webhooks.backoff_max_ms", liveInt(&Config::webhooks_backoff_max_ms, 10, 86400000)},
+      {"webhooks.timeout_ms", liveInt(&Config::webhooks_timeout_ms, 100, 600000)},
+      {"webhooks.claim_idle_ms", liveInt(&Config::webhooks_claim_idle_ms, 1000, 86400000)},
+      {"webhooks.sweep_ms", liveInt(&Config::webhooks_sweep_ms, 10, 600000)},
       {"log.level",
        [](Config& c, const std::string& k, const YAML::Node& n) {
          auto level = log::parseLevel(scalar(k, n));

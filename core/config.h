@@ -61,6 +61,14 @@ struct Config {
   std::string redis_server_binary = "redis-server";
   int64_t redis_events_maxlen = 10000;  // each room's event stream: XADD MAXLEN ~
 
+  // webhooks (docs/webhooks.md)
+  int64_t webhooks_max_attempts = 8;         // tries before a delivery is dead-lettered
+  int64_t webhooks_backoff_ms = 1000;        // wait before the second try; doubles
+  int64_t webhooks_backoff_max_ms = 600000;  // longest wait between tries
+  int64_t webhooks_timeout_ms = 5000;        // one HTTP attempt
+  int64_t webhooks_claim_idle_ms = 60000;    // a silent node's delivery is taken after this
+  int64_t webhooks_sweep_ms = 1000;          // how often room outboxes are drained
+
   // log
   log::Level log_level = log::Level::Info;
   log::Format log_format = log::Format::Json;

@@ -155,6 +155,12 @@ std::optional<Error> mayManageEmployers(const Claims& who) {
   return forbidden("only admins manage employers");
 }
 
+std::optional<Error> mayManageWebhooks(const Claims& who) {
+  if (who.role == Role::Admin)
+    return std::nullopt;
+  return forbidden("only admins manage webhooks");
+}
+
 std::optional<Error> mayApply(const Claims& who) {
   if (who.role == Role::Jobseeker && !who.sub.empty())
     return std::nullopt;

@@ -83,6 +83,8 @@ inline bool allowed(const Claims* who, const Membership& room, Operation op) {
 std::optional<Error> mayCreateRoom(const Claims& who, const std::string& employer_id);
 // Create and verify employers: admins (any scope).
 std::optional<Error> mayManageEmployers(const Claims& who);
+// Register webhook endpoints, list and replay dead-lettered deliveries: admins.
+std::optional<Error> mayManageWebhooks(const Claims& who);
 // Keep a profile: jobseekers.
 std::optional<Error> mayApply(const Claims& who);
 

@@ -74,6 +74,21 @@ inline std::string dedup(std::string_view id, std::string_view sub, std::string_
   return k;
 }
 
+// stream: the room's webhook events not yet handed to the webhook outbox
+// (rooms/prelude.lua writes it, backoffice/webhooks.cpp drains it).
+inline std::string outbox(std::string_view id) {
+  return detail::inRoom(id, "outbox");
+}
+
+// hash: the room's figures kept after it ends (peak_viewers); see backoffice/figures.h.
+inline std::string figures(std::string_view id) {
+  return detail::inRoom(id, "figures");
+}
+// HyperLogLog: signed-in viewers of the room, each counted once.
+inline std::string figureViewers(std::string_view id) {
+  return detail::inRoom(id, "figures:viewers");
+}
+
 // The PSUBSCRIBE pattern matching every room's notify channel.
 inline std::string notifyPattern() {
   return notify("*");
@@ -103,11 +118,42 @@ inline std::string employer(std::string_view employer_id) {  // hash
 inline std::string employerIndex() {  // set of employer ids
   return "jc:{employers}:all";
 }
+inline std::string employerByCreditCode() {  // hash unified social credit code -> employer id
+  return "jc:{employers}:by_credit_code";
+}
+inline std::string employerAudit() {  // stream: registrations and admins' decisions
+  return "jc:{employers}:audit";
+}
 inline std::string profile(std::string_view user_id) {  // hash: sealed profile
   return "jc:{u:" + std::string(user_id) + "}:profile";
 }
 inline std::string userApplications(std::string_view user_id) {  // set "ROOM/APP"
   return "jc:{u:" + std::string(user_id) + "}:apps";
+}
+
+// ---- webhooks: one slot, {webhooks} (docs/webhooks.md) ----
+inline std::string webhookEndpoints() {  // hash endpoint id -> endpoint JSON
+  return "jc:{webhooks}:endpoints";
+}
+inline std::string webhookSecrets() {  // hash endpoint id -> sealed signing secret
+  return "jc:{webhooks}:secrets";
+}
+inline std::string webhookDeliveries() {  // stream: deliveries due now (consumer group)
+  return "jc:{webhooks}:deliveries";
+}
+inline std::string webhookRetries() {  // sorted set: delivery JSON by the time it is due
+  return "jc:{webhooks}:retries";
+}
+inline std::string webhookDead() {  // stream: deliveries that ran out of tries
+  return "jc:{webhooks}:dead";
+}
+// string, 7 days: set once a room's webhook event was fanned out to deliveries.
+inline std::string webhookSeen(std::string_view room_id, std::string_view entry_id) {
+  std::string k = "jc:{webhooks}:seen:";
+  k.append(room_id);
+  k += '/';
+  k.append(entry_id);
+  return k;
 }
 
 }  // namespace jobcast::rooms::keys

@@ -196,8 +196,102 @@ Result<RoomDraft> RoomDraft::fromJson(const json& body) {
 
 // ---- Employer ------------------------------------------------------------
 
+const char* employerStatusName(EmployerStatus status) {
+  switch (status) {
+    case EmployerStatus::Pending:
+      return "pending";
+    case EmployerStatus::Verified:
+      return "verified";
+    case EmployerStatus::Rejected:
+      return "rejected";
+    case EmployerStatus::Suspended:
+      return "suspended";
+  }
+  return "pending";
+}
+
+std::optional<EmployerStatus> parseEmployerStatus(std::string_view name) {
+  for (auto s : {EmployerStatus::Pending, EmployerStatus::Verified, EmployerStatus::Rejected,
+                 EmployerStatus::Suspended})
+    if (name == employerStatusName(s))
+      return s;
+  return std::nullopt;
+}
+
 json Employer::toJson() const {
-  return {{"id", id}, {"name", name}, {"verified", verified}, {"created_at", created_at}};
+  json j = {{"id", id},
+            {"name", name},
+            {"verified", verified},
+            {"status", employerStatusName(status)},
+            {"created_at", created_at}};
+  if (!credit_code.empty())
+    j["credit_code"] = credit_code;
+  if (!region_code.empty())
+    j["region_code"] = region_code;
+  if (!reason.empty())
+    j["reason"] = reason;
+  return j;
+}
+
+namespace {
+// GB 32100-2015: the 31 characters a code is written in, by value, and the
+// weights of its first 17 positions (3^i mod 31).
+constexpr std::string_view kCreditCodeChars = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+constexpr int kCreditCodeWeights[17] = {1,  3,  9,  27, 19, 26, 16, 17, 20,
+                                        29, 25, 13, 8,  24, 10, 30, 28};
+}  // namespace
+
+char creditCodeCheck(std::string_view first17) {
+  if (first17.size() != 17)
+    return '\0';
+  int sum = 0;
+  for (size_t i = 0; i < 17; ++i) {
+    auto value = kCreditCodeChars.find(first17[i]);
+    if (value == std::string_view::npos)
+      return '\0';
+    sum += static_cast<int>(value) * kCreditCodeWeights[i];
+  }
+  return kCreditCodeChars[(31 - sum % 31) % 31];
+}
+
+bool validCreditCode(std::string_view code) {
+  if (code.size() != 18)
+    return false;
+  for (size_t i = 2; i < 8; ++i)  // the registering authority's administrative division code
+    if (!std::isdigit(static_cast<unsigned char>(code[i])))
+      return false;
+  char check = creditCodeCheck(code.substr(0, 17));
+  return check != '\0' && check == code[17];
+}
+
+Result<EmployerRegistration> EmployerRegistration::fromJson(const json& body) {
+  EmployerRegistration r;
+  if (auto e = readText(body, "name", true, 200, &r.name))
+    return *e;
+  if (auto e = readText(body, "credit_code", true, 18, &r.credit_code))
+    return *e;
+  if (!validCreditCode(r.credit_code))
+    return invalidField("credit_code",
+                        "not a valid unified social credit code (18 characters, check character "
+                        "per GB 32100-2015)");
+  if (auto e = readText(body, "contact_name", true, 100, &r.contact_name))
+    return *e;
+  if (auto e = readText(body, "contact_phone", true, 20, &r.contact_phone))
+    return *e;
+  size_t digits = 0;
+  for (char c : r.contact_phone) {
+    if (std::isdigit(static_cast<unsigned char>(c)))
+      ++digits;
+    else if (c != '+' && c != '-' && c != ' ')
+      return invalidField("contact_phone", "may hold only digits, spaces, + and -");
+  }
+  if (digits < 5)
+    return invalidField("contact_phone", "must hold at least 5 digits");
+  if (auto e = readText(body, "region_code", true, 12, &r.region_code))
+    return *e;
+  if (!validRegionCode(r.region_code))
+    return invalidField("region_code", "must be 2, 4 or 6 digits (administrative division code)");
+  return r;
 }
 
 Result<EmployerDraft> EmployerDraft::fromJson(const json& body) {

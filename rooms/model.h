@@ -65,12 +65,39 @@ struct RoomDraft {
 
 // ---- Employer ------------------------------------------------------------
 
+// pending (registered by itself) -> verified | rejected; verified <-> suspended.
+// Only verified employers' rooms go live.
+enum class EmployerStatus { Pending, Verified, Rejected, Suspended };
+const char* employerStatusName(EmployerStatus status);
+std::optional<EmployerStatus> parseEmployerStatus(std::string_view name);
+
 struct Employer {
   std::string id;
   std::string name;
   bool verified = false;
+  EmployerStatus status = EmployerStatus::Pending;
+  std::string credit_code;  // unified social credit code; empty for employers an admin made
+  std::string region_code;
+  std::string reason;  // why it was rejected or suspended
   int64_t created_at = 0;
   nlohmann::json toJson() const;
+};
+
+// The unified social credit code (统一社会信用代码, GB 32100-2015): 18
+// characters from 0-9 and A-Y without I, O, S, V, Z; the last is the check
+// character over the first 17.
+bool validCreditCode(std::string_view code);
+// The check character for the first 17 characters; '\0' when one is not allowed.
+char creditCodeCheck(std::string_view first17);
+
+// What POST /employers/register accepts: an employer registering itself.
+struct EmployerRegistration {
+  std::string name;
+  std::string credit_code;
+  std::string contact_name;
+  std::string contact_phone;
+  std::string region_code;
+  static Result<EmployerRegistration> fromJson(const nlohmann::json& body);
 };
 
 struct EmployerDraft {

@@ -13,10 +13,28 @@
 local EVENTS_MAXLEN = table.remove(ARGV, 1)
 local EVENTS_SUFFIX = 'events'
 local NOTIFY_SUFFIX = 'notify'
+local OUTBOX_SUFFIX = 'outbox'
+local FIGURES_SUFFIX = 'figures'
+local FIGURE_VIEWERS_SUFFIX = 'figures:viewers'
 
 -- The room's prefix "jc:{r:ROOM}:" of one of its keys.
 local function room_prefix(key)
   return string.match(key, '^(.-}:)')
+end
+
+-- The webhook event type of a room event, or nil (docs/webhooks.md). Each
+-- application status change is emitted twice (staff and the applicant): only
+-- the staff copy counts.
+local function webhook_type(kind, data, aud)
+  if kind == 'application.created' then return kind end
+  if kind == 'room.created' then return 'room.scheduled' end
+  if kind == 'application.status' and aud == 'staff' then return 'application.status_changed' end
+  if kind == 'room.status' then
+    local status = cjson.decode(data).status
+    if status == 'live' then return 'room.started' end
+    if status == 'ended' then return 'room.ended' end
+  end
+  return nil
 end
 
 -- Appends one event to the room's stream (`events`: the room's events key,
@@ -27,8 +45,31 @@ local function emit(events, kind, data, aud)
   if type(data) == 'table' then data = cjson.encode(data) end
   local id = redis.call('XADD', events, 'MAXLEN', '~', EVENTS_MAXLEN, '*',
                         'kind', kind, 'data', data, 'aud', aud)
-  redis.call('PUBLISH', room_prefix(events) .. NOTIFY_SUFFIX, id)
+  local prefix = room_prefix(events)
+  redis.call('PUBLISH', prefix .. NOTIFY_SUFFIX, id)
+  -- The room's peak of concurrent viewers, kept after it ends.
+  if kind == 'viewers.changed' then
+    local count = cjson.decode(data).count or 0
+    local peak = tonumber(redis.call('HGET', prefix .. FIGURES_SUFFIX, 'peak_viewers') or '0')
+    if count > peak then
+      redis.call('HSET', prefix .. FIGURES_SUFFIX, 'peak_viewers', count)
+    end
+  end
+  -- In the same script, so a webhook event exists exactly when the room event does.
+  local hook = webhook_type(kind, data, aud)
+  if hook then
+    redis.call('XADD', prefix .. OUTBOX_SUFFIX, '*', 'type', hook, 'data', data, 'event', id,
+               'room', string.match(prefix, '^jc:{r:(.*)}:$'))
+  end
   return id
+end
+
+-- Counts signed-in viewers of the room once each (HyperLogLog), for its figures.
+-- `subs` is ARGV from index `first` on; in slices, as unpack has a limit.
+local function count_viewers(prefix, subs, first)
+  for i = first, #subs, 1000 do
+    redis.call('PFADD', prefix .. FIGURE_VIEWERS_SUFFIX, unpack(subs, i, math.min(i + 999, #subs)))
+  end
 end
 
 local function fail(code, message)

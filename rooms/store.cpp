@@ -89,6 +89,11 @@ Employer employerFromHash(const std::map<std::string, std::string>& h) {
   e.id = get("id");
   e.name = get("name");
   e.verified = get("verified") == "1";
+  auto status = parseEmployerStatus(get("status"));
+  e.status = status ? *status : (e.verified ? EmployerStatus::Verified : EmployerStatus::Pending);
+  e.credit_code = get("credit_code");
+  e.region_code = get("region_code");
+  e.reason = get("reason");
   e.created_at = toInt(get("created_at"));
   return e;
 }
@@ -109,7 +114,8 @@ struct RoomStore::Scripts {
   RoomScript snapshot{scripts::kSnapshotLua};
   RoomScript list_applications{scripts::kListApplicationsLua};
   RoomScript create_employer{scripts::kCreateEmployerLua};
-  RoomScript verify_employer{scripts::kVerifyEmployerLua};
+  RoomScript decide_employer{scripts::kDecideEmployerLua};
+  RoomScript register_employer{scripts::kRegisterEmployerLua};
 };
 
 json RoomSnapshot::toJson(bool staff) const {
@@ -242,18 +248,70 @@ void RoomStore::createEmployer(const EmployerDraft& draft, const Claims& who, Do
 
 void RoomStore::verifyEmployer(const std::string& employer_id, const Claims& who,
                                Done<Employer> done) {
+  decideEmployer(employer_id, EmployerStatus::Verified, "", who, std::move(done));
+}
+
+void RoomStore::decideEmployer(const std::string& employer_id, EmployerStatus decision,
+                               const std::string& reason, const Claims& who, Done<Employer> done) {
   JOBCAST_ASSERT_LOOP_THREAD(loop_);
   if (auto e = mayManageEmployers(who)) {
     loop_.post([done, e = *e] { done(e); });
     return;
   }
-  scripts_->verify_employer.run(redis_, options_.events_maxlen, {keys::employer(employer_id)},
-                                {std::to_string(now())}, [done](Result<RedisReply> r) {
-                                  auto reply = scriptReply(std::move(r));
-                                  if (!reply.ok())
-                                    return done(reply.error());
-                                  done(employerFromHash(flatHash(reply.value()[0])));
-                                });
+  // Which statuses each decision may follow.
+  const char* from = "";
+  switch (decision) {
+    case EmployerStatus::Verified:
+      from = "pending,rejected,suspended";
+      break;
+    case EmployerStatus::Rejected:
+      from = "pending";
+      break;
+    case EmployerStatus::Suspended:
+      from = "verified";
+      break;
+    case EmployerStatus::Pending:
+      break;
+  }
+  scripts_->decide_employer.run(
+      redis_, options_.events_maxlen, {keys::employer(employer_id), keys::employerAudit()},
+      {employerStatusName(decision), who.sub, std::to_string(now()), reason, from},
+      [done](Result<RedisReply> r) {
+        auto reply = scriptReply(std::move(r));
+        if (!reply.ok())
+          return done(reply.error());
+        if (reply.value().size() < 2)
+          return done(Error{"internal", "unexpected reply from the store"});
+        done(employerFromHash(flatHash(reply.value()[1])));
+      });
+}
+
+void RoomStore::registerEmployer(const EmployerRegistration& registration, Done<Employer> done) {
+  JOBCAST_ASSERT_LOOP_THREAD(loop_);
+  Employer employer;
+  employer.id = newId();
+  employer.name = registration.name;
+  employer.credit_code = registration.credit_code;
+  employer.region_code = registration.region_code;
+  employer.created_at = now();
+  json contact = {{"name", registration.contact_name}, {"phone", registration.contact_phone}};
+  auto sealed = cipher_.seal(contact.dump(), "employer:" + employer.id);
+  if (!sealed.ok()) {
+    loop_.post([done] { done(Error{"internal", "the contact could not be sealed"}); });
+    return;
+  }
+  scripts_->register_employer.run(
+      redis_, options_.events_maxlen,
+      {keys::employer(employer.id), keys::employerIndex(), keys::employerByCreditCode(),
+       keys::employerAudit()},
+      {employer.id, employer.name, employer.credit_code, employer.region_code, sealed.value(),
+       std::to_string(employer.created_at)},
+      [employer, done](Result<RedisReply> r) {
+        auto reply = scriptReply(std::move(r));
+        if (!reply.ok())
+          return done(reply.error());
+        done(employer);
+      });
 }
 
 void RoomStore::getEmployer(const std::string& employer_id, Done<Employer> done) {

@@ -113,6 +113,14 @@ class RoomStore {
   // ---- employers (admin) ----
   void createEmployer(const EmployerDraft& draft, const Claims& who, Done<Employer> done);
   void verifyEmployer(const std::string& employer_id, const Claims& who, Done<Employer> done);
+  // An employer registering itself (no token): pending until verified; its
+  // contact is sealed like a profile. conflict when the credit code is taken.
+  void registerEmployer(const EmployerRegistration& registration, Done<Employer> done);
+  // Admins: verify (from pending, rejected or suspended), reject (from
+  // pending) or suspend (from verified), with the reason in the employers'
+  // audit stream; illegal_transition otherwise.
+  void decideEmployer(const std::string& employer_id, EmployerStatus decision,
+                      const std::string& reason, const Claims& who, Done<Employer> done);
   void getEmployer(const std::string& employer_id, Done<Employer> done);
 
   // ---- rooms ----

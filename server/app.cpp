@@ -7,6 +7,8 @@
 #include <functional>
 #include <utility>
 
+#include "backoffice/figures.h"
+#include "backoffice/webhooks.h"
 #include "core/build_info.h"
 #include "core/log.h"
 #include "core/redis_child.h"
@@ -123,6 +125,8 @@ struct App::Modules {
   std::unique_ptr<media::RoomProgrammes> room_programmes;  // rooms' programmes -> WHEP
   std::unique_ptr<http::WhepEndpoint> whep;
   std::unique_ptr<http::StageApi> stage_api;
+  backoffice::Webhooks webhooks;  // admin routes and this node's delivery thread
+  std::unique_ptr<backoffice::FiguresApi> figures;
   std::unique_ptr<ws::LiveChannel> live;
   std::unique_ptr<http::StaticFiles> static_files;
   std::unique_ptr<http::StaticFiles> fonts;
@@ -219,6 +223,13 @@ Result<bool> App::start() {
                                                 metrics_, http::WhepEndpoint::Options{});
   m.stage_api =
       std::make_unique<http::StageApi>(router_, *m.redis, *m.jwt, config_.redis_events_maxlen);
+  auto webhooks = backoffice::startWebhooks(router_, *m.redis, *m.jwt, m.data_key, address.value(),
+                                            module_options::webhooks(config_));
+  if (!webhooks)
+    return webhooks.error();
+  m.webhooks = std::move(webhooks.value());
+  m.figures =
+      std::make_unique<backoffice::FiguresApi>(router_, *m.redis, *m.jwt, m.rooms_api->store());
   m.live = std::make_unique<ws::LiveChannel>(loop_, *m.redis, address.value(), *m.jwt, metrics_,
                                              ws::LiveOptions::fromConfig(config_),
                                              &m.rooms_api->store());

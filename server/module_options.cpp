@@ -101,4 +101,18 @@ MediaOwner::Options mediaOwner(const Config& config, const http::HttpServer& htt
   return options;
 }
 
+backoffice::DispatcherOptions webhooks(const Config& config) {
+  backoffice::DispatcherOptions o;
+  char host[256] = "localhost";
+  gethostname(host, sizeof host - 1);
+  o.consumer = std::string(host) + ":" + std::to_string(getpid());
+  o.max_attempts = config.webhooks_max_attempts;
+  o.backoff_ms = config.webhooks_backoff_ms;
+  o.backoff_max_ms = config.webhooks_backoff_max_ms;
+  o.timeout_ms = config.webhooks_timeout_ms;
+  o.claim_idle_ms = config.webhooks_claim_idle_ms;
+  o.sweep_ms = config.webhooks_sweep_ms;
+  return o;
+}
+
 }  // namespace jobcast::module_options

@@ -2,6 +2,7 @@
 // Each module's options, filled from the config in one place: App passes the
 // result to the module's constructor and copies no config field itself.
 
+#include "backoffice/webhook_dispatcher.h"
 #include "core/config.h"
 #include "media/media_options.h"
 #include "media/whep_egress.h"
@@ -18,5 +19,9 @@ media::WhepEgress::Options whepEgress(const Config& config);
 // This node as other nodes reach it: server.public_url, or the listener the
 // server bound (its port is known only once it listens).
 MediaOwner::Options mediaOwner(const Config& config, const http::HttpServer& http);
+
+// Delivery of webhooks; the consumer name is this host and process, unique
+// among the nodes sharing Redis.
+backoffice::DispatcherOptions webhooks(const Config& config);
 
 }  // namespace jobcast::module_options

@@ -138,6 +138,36 @@ void RoomsApi::routes(http::Router& router) {
                store_.verifyEmployer(q.param("id"), who, answer<rooms::Employer>(r, 200, to_json));
              }));
 
+  // An employer registers itself, no token needed; admins decide.
+  router.add(
+      Method::Post, api + "/employers/register",
+      open([this, to_json](const Request& q, const Responder& r, const std::optional<Claims>&) {
+        auto body = bodyObject(q);
+        if (!body.ok())
+          return fail(r, body.error());
+        auto registration = rooms::EmployerRegistration::fromJson(body.value());
+        if (!registration.ok())
+          return fail(r, registration.error());
+        store_.registerEmployer(registration.value(), answer<rooms::Employer>(r, 201, to_json));
+      }));
+  for (auto [path, decision] : {std::pair{"/reject", rooms::EmployerStatus::Rejected},
+                                std::pair{"/suspend", rooms::EmployerStatus::Suspended}}) {
+    rooms::EmployerStatus d = decision;
+    router.add(Method::Post, api + "/employers/{id}" + path,
+               authed([this, to_json, d](const Request& q, const Responder& r, const Claims& who) {
+                 auto body = bodyObject(q);
+                 if (!body.ok())
+                   return fail(r, body.error());
+                 std::string reason = body.value().value("reason", "");
+                 auto first = reason.find_first_not_of(" \t\r\n");
+                 if (first == std::string::npos)
+                   return fail(r, Error{"invalid_field", "reason: is required"});
+                 reason = reason.substr(first, reason.find_last_not_of(" \t\r\n") - first + 1);
+                 store_.decideEmployer(q.param("id"), d, reason, who,
+                                       answer<rooms::Employer>(r, 200, to_json));
+               }));
+  }
+
   // ---- rooms ----
   router.add(Method::Post, api + "/rooms",
              authed([this, to_json](const Request& q, const Responder& r, const Claims& who) {

@@ -21,6 +21,7 @@ if tonumber(redis.call('GET', P .. 'viewers:total') or '-1') ~= total then
   redis.call('SET', P .. 'viewers:total', total)
   emit(EVENTS, 'viewers.changed', {count = total}, 'all')
 end
+count_viewers(P, ARGV, 5)  -- the room's figures (rooms/prelude.lua)
 -- Queued people still connected somewhere stay; the others leave after the grace.
 for i = 5, #ARGV do
   redis.call('ZADD', P .. 'queue:seen', 'XX', now, ARGV[i])

@@ -196,6 +196,18 @@ async function journey() {
   // Employer and room.
   expect((await rest('POST', '/api/v1/employers', { token: admin, body: { name: 'Acme Ltd', id: 'acme' } })).status === 201, 'employer created');
   expect((await rest('POST', '/api/v1/employers/{id}/verify', { params: { id: 'acme' }, token: admin })).status === 200, 'employer verified');
+  // An employer registers itself; an admin rejects it, verifies it, suspends it.
+  const self = await rest('POST', '/api/v1/employers/register', { body: { name: 'Self Ltd', credit_code: '91350100M000100Y43', contact_name: 'Wang', contact_phone: '13800138000', region_code: '150200' } });
+  expect(self.status === 201, 'employer registered');
+  expect((await rest('POST', '/api/v1/employers/{id}/reject', { params: { id: self.body.id }, token: admin, body: { reason: 'wrong code' } })).status === 200, 'employer rejected');
+  await rest('POST', '/api/v1/employers/{id}/verify', { params: { id: self.body.id }, token: admin });
+  expect((await rest('POST', '/api/v1/employers/{id}/suspend', { params: { id: self.body.id }, token: admin, body: { reason: 'complaints' } })).status === 200, 'employer suspended');
+  // Webhooks (admin): an endpoint registered, listed, removed; no dead letters yet.
+  const hook = await rest('POST', '/api/v1/admin/webhooks', { token: admin, body: { url: 'http://127.0.0.1:9/hook', events: ['room.ended'] } });
+  expect(hook.status === 201, 'webhook registered');
+  await rest('GET', '/api/v1/admin/webhooks', { token: admin });
+  await rest('GET', '/api/v1/admin/webhooks/dead', { token: admin });
+  expect((await rest('DELETE', '/api/v1/admin/webhooks/{id}', { params: { id: hook.body.id }, token: admin })).status === 200, 'webhook removed');
   const created = await rest('POST', '/api/v1/rooms', {
     token: boss,
     body: { title: 'Spring fair', employer_id: 'acme', region_code: '440600', region_name: 'Foshan', scheduled_at: 1767225600, counsellors: ['coun-1'], captioners: ['cap-1'], interpreters: ['int-1'] },
@@ -337,6 +349,7 @@ async function journey() {
   // Off air; a resume after a drop.
   const last = anon.frames.filter((f) => f.type === 'event').at(-1).id;
   await rest('POST', '/api/v1/rooms/{id}/end', { params: { id: room }, token: boss });
+  expect((await rest('GET', '/api/v1/rooms/{id}/figures', { params: { id: room }, token: boss })).status === 200, 'figures after the end');
   await anon.event('room.status', (d) => d.status === 'ended');
   const back = await Channel.open('viewer (resumed)', room, null, last);
   expect(back.welcome.resume === 'ok', 'resume ok');

@@ -8,7 +8,7 @@ build="$2"
 command -v clang-tidy >/dev/null || { echo "clang-tidy is missing (deploy/install-deps.sh)" >&2; exit 1; }
 [ -f "$build/compile_commands.json" ] || { echo "no $build/compile_commands.json" >&2; exit 1; }
 cd "$src"
-files=$(git ls-files -- 'core/*.cpp' 'media/*.cpp' 'rooms/*.cpp' 'signaling/*.cpp' 'server/*.cpp' 'routing/*.cpp')
+files=$(git ls-files -- 'core/*.cpp' 'media/*.cpp' 'rooms/*.cpp' 'signaling/*.cpp' 'server/*.cpp' 'routing/*.cpp' 'backoffice/*.cpp')
 # Only files the build compiles (compile_commands.json names them).
 listed=$(for f in $files; do grep -q "\"file\": \"$src/$f\"" "$build/compile_commands.json" && echo "$f"; done)
 echo "$listed" | xargs -P2 -n4 clang-tidy -p "$build" --quiet 2>/dev/null
