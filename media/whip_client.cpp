@@ -49,8 +49,8 @@ Result<bool> WhipClient::build() {
   video +=
       " ! videoconvert ! video/x-raw,format=I420 ! x264enc tune=zerolatency "
       "speed-preset=ultrafast threads=" +
-      std::to_string(options_.encoder_threads) + " bitrate=" +
-      std::to_string(options_.video_kbps) + " key-int-max=" + std::to_string(options_.key_int_max) +
+      std::to_string(options_.encoder_threads) + " bitrate=" + std::to_string(options_.video_kbps) +
+      " key-int-max=" + std::to_string(options_.key_int_max) +
       " ! video/x-h264,profile=constrained-baseline ! rtph264pay config-interval=-1 pt=102 "
       "aggregate-mode=zero-latency ! "
       "application/x-rtp,media=video,encoding-name=H264,payload=102,"

@@ -15,6 +15,7 @@
 #include <ctime>
 #include <regex>
 
+#include "backoffice/webhooks.h"
 #include "core/crypto.h"
 #include "core/jwt.h"
 #include "core/log.h"
@@ -42,6 +43,7 @@ struct World {
   http::Router router;
   std::unique_ptr<RoomsApi> rooms;
   std::unique_ptr<http::StageApi> stage;
+  std::unique_ptr<backoffice::WebhookApi> webhooks;
   std::string admin;
 
   World() {
@@ -52,6 +54,8 @@ struct World {
     rooms = std::make_unique<RoomsApi>(router, loop, redis, jwt,
                                        DataCipher::fromHex(std::string(64, '7')).value(), options);
     stage = std::make_unique<http::StageApi>(router, redis, jwt);
+    webhooks = std::make_unique<backoffice::WebhookApi>(
+        router, redis, jwt, DataCipher::fromHex(std::string(64, '7')).value());
     http::addDemoTokenRoute(router, jwt, 3600);
     Claims c;
     c.sub = "root";

@@ -200,14 +200,14 @@ void WhepClient::linkVideo(GstPad* pad) {
   // band, so one repeated between the slices of a picture shows (the
   // depayloader then cuts the picture there), as it would for a browser.
   const std::string kByteStream = "video/x-h264,stream-format=byte-stream,alignment=au";
-  std::string desc = options_.decode
-                         ? "rtph264depay name=depay request-keyframe=true ! " + kByteStream +
-                               " ! h264parse ! "
-                           "avdec_h264 ! videoconvert ! video/x-raw,format=RGB ! "
-                           "appsink name=sink sync=false emit-signals=true max-buffers=2 drop=true"
-                         : "rtph264depay name=depay ! " + kByteStream +
-                               " ! appsink name=sink sync=false "
-                           "emit-signals=true max-buffers=4 drop=true";
+  std::string desc =
+      options_.decode ? "rtph264depay name=depay request-keyframe=true ! " + kByteStream +
+                            " ! h264parse ! "
+                            "avdec_h264 ! videoconvert ! video/x-raw,format=RGB ! "
+                            "appsink name=sink sync=false emit-signals=true max-buffers=2 drop=true"
+                      : "rtph264depay name=depay ! " + kByteStream +
+                            " ! appsink name=sink sync=false "
+                            "emit-signals=true max-buffers=4 drop=true";
   GError* error = nullptr;
   GstElement* bin = gst_parse_bin_from_description(desc.c_str(), TRUE, &error);
   if (!bin) {
