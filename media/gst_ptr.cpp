@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "core/log.h"
+
 namespace jobcast::media {
 
 SdpPtr parseSdp(const std::string& text) {
@@ -21,6 +23,16 @@ std::string sdpText(const GstSDPMessage* sdp) {
 
 GstElement* makeElement(const char* factory, const char* name) {
   return gst_element_factory_make(factory, name);
+}
+
+GstElement* addElement(GstBin* bin, const char* factory, const char* name) {
+  GstElement* e = makeElement(factory, name);
+  if (!e) {
+    log::error("missing GStreamer element", {{"factory", factory}});
+    return nullptr;
+  }
+  gst_bin_add(bin, e);
+  return e;
 }
 
 }  // namespace jobcast::media

@@ -103,6 +103,10 @@ std::string sdpText(const GstSDPMessage* sdp);
 // Makes an element or returns null (the caller reports which factory is missing).
 GstElement* makeElement(const char* factory, const char* name = nullptr);
 
+// Makes an element into `bin`; null (and the missing factory logged) when
+// GStreamer has no such factory.
+GstElement* addElement(GstBin* bin, const char* factory, const char* name = nullptr);
+
 // The error message a webrtcbin promise replied with, or empty when it
 // succeeded. Frees the GError it reads.
 inline std::string promiseReplyError(const GstStructure* reply) {

@@ -82,13 +82,7 @@ HlsLadder::HlsLadder(GstBin* pipeline, TeardownWorker& worker, const MediaOption
 HlsLadder::~HlsLadder() = default;  // the elements go with the pipeline
 
 GstElement* HlsLadder::add(const char* factory, const char* name) {
-  GstElement* e = makeElement(factory, name);
-  if (!e) {
-    log::error("missing GStreamer element", {{"factory", factory}});
-    return nullptr;
-  }
-  gst_bin_add(pipeline_, e);
-  return e;
+  return addElement(pipeline_, factory, name);
 }
 
 GstElement* HlsLadder::sink(const std::string& rendition) {

@@ -204,13 +204,7 @@ void Ingest::stop() {
 }
 
 GstElement* Ingest::add(const char* factory, const char* name) {
-  GstElement* e = makeElement(factory, name);
-  if (!e) {
-    log::error("missing GStreamer element", {{"factory", factory}});
-    return nullptr;
-  }
-  gst_bin_add(pipeline_, e);
-  return e;
+  return addElement(pipeline_, factory, name);
 }
 
 Result<bool> Ingest::build() {

@@ -117,13 +117,7 @@ ProgrammeSwitch::~ProgrammeSwitch() {
 }
 
 GstElement* ProgrammeSwitch::add(const char* factory, const char* name) {
-  GstElement* e = makeElement(factory, name);
-  if (!e) {
-    log::error("missing GStreamer element", {{"factory", factory}});
-    return nullptr;
-  }
-  gst_bin_add(pipeline_, e);
-  return e;
+  return addElement(pipeline_, factory, name);
 }
 
 void ProgrammeSwitch::dispose(std::vector<GstElement*> elements) {

@@ -23,13 +23,7 @@ Recorder::Recorder(GstBin* pipeline, const MediaOptions& options, std::string di
     : pipeline_(pipeline), options_(options), dir_(std::move(dir)), closed_(std::move(closed)) {}
 
 GstElement* Recorder::add(const char* factory, const char* name) {
-  GstElement* e = makeElement(factory, name);
-  if (!e) {
-    log::error("missing GStreamer element", {{"factory", factory}});
-    return nullptr;
-  }
-  gst_bin_add(pipeline_, e);
-  return e;
+  return addElement(pipeline_, factory, name);
 }
 
 Result<bool> Recorder::build(GstElement* video_tee, GstElement* aac_tee) {

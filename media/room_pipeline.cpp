@@ -50,13 +50,7 @@ Result<std::unique_ptr<RoomPipeline>> RoomPipeline::create(Loop& loop, TeardownW
 }
 
 GstElement* RoomPipeline::add(const char* factory, const char* name) {
-  GstElement* e = makeElement(factory, name);
-  if (!e) {
-    log::error("missing GStreamer element", {{"factory", factory}});
-    return nullptr;
-  }
-  gst_bin_add(GST_BIN(pipeline_.get()), e);
-  return e;
+  return addElement(GST_BIN(pipeline_.get()), factory, name);
 }
 
 Result<bool> RoomPipeline::build() {
