@@ -323,13 +323,19 @@ void RoomPipeline::finishStop() {
   bus_watch_.reset();
   // The state change to NULL joins every streaming thread; one that waits on
   // something (a serialized event, a keyframe) would hold the node's control
-  // thread for as long. It runs on the teardown worker instead (after any
-  // mixer of this pipeline dropped before), and the rest of the teardown
-  // comes back to the control thread when it is done.
-  worker_.run([pipeline = sharedRef(pipeline_.get()), post = post_] {
-    gst_element_set_state(pipeline.get(), GST_STATE_NULL);
-    post([](RoomPipeline& p) { p.afterNull(); });
-  });
+  // thread for as long. Nor may it wait behind the teardown worker: a mixer
+  // being dropped there can be stuck in a push into a queue that only this
+  // state change flushes (the ladder has stopped reading it), so the worker
+  // would wait for the pipeline and the pipeline for the worker. It runs on
+  // GStreamer's thread pool, and the rest of the teardown comes back to the
+  // control thread when it is done.
+  gst_element_call_async(
+      pipeline_.get(),
+      [](GstElement* pipeline, gpointer data) {
+        gst_element_set_state(pipeline, GST_STATE_NULL);
+        (*static_cast<Post*>(data))([](RoomPipeline& p) { p.afterNull(); });
+      },
+      new Post(post_), [](gpointer data) { delete static_cast<Post*>(data); });
 }
 
 void RoomPipeline::afterNull() {
