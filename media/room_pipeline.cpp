@@ -2,6 +2,7 @@
 
 #include "media/room_pipeline.h"
 
+#include <string>
 #include <utility>
 
 #include "core/log.h"
@@ -315,6 +316,38 @@ void RoomPipeline::stop(std::function<void()> done) {
   post_([](RoomPipeline& p) { p.finishStop(); });
 }
 
+namespace {
+
+// Pool thread. A splitmuxsink input (an HLS rendition, the recorder) can be
+// parked waiting for its other stream to reach the same cut point; when that
+// stream has stopped (the publisher left, the mixer went), the state change to
+// NULL would wait for it forever. A flush-start on its sink pads (not
+// serialized, so it does not wait for the parked thread) wakes it; the
+// pipeline is going anyway and every finished piece is already closed.
+void wakeSplitmuxWaiters(GstElement* pipeline) {
+  GstIterator* it = gst_bin_iterate_recurse(GST_BIN(pipeline));
+  GValue item = G_VALUE_INIT;
+  while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+    auto* element = GST_ELEMENT(g_value_get_object(&item));
+    GstElementFactory* factory = gst_element_get_factory(element);
+    if (factory && std::string(GST_OBJECT_NAME(factory)) == "splitmuxsink") {
+      GstIterator* pads = gst_element_iterate_sink_pads(element);
+      GValue pad = G_VALUE_INIT;
+      while (gst_iterator_next(pads, &pad) == GST_ITERATOR_OK) {
+        gst_pad_send_event(GST_PAD(g_value_get_object(&pad)), gst_event_new_flush_start());
+        g_value_reset(&pad);
+      }
+      g_value_unset(&pad);
+      gst_iterator_free(pads);
+    }
+    g_value_reset(&item);
+  }
+  g_value_unset(&item);
+  gst_iterator_free(it);
+}
+
+}  // namespace
+
 void RoomPipeline::finishStop() {
   if (!pipeline_ || state_ >= State::GoingNull)
     return;
@@ -332,6 +365,7 @@ void RoomPipeline::finishStop() {
   gst_element_call_async(
       pipeline_.get(),
       [](GstElement* pipeline, gpointer data) {
+        wakeSplitmuxWaiters(pipeline);
         gst_element_set_state(pipeline, GST_STATE_NULL);
         (*static_cast<Post*>(data))([](RoomPipeline& p) { p.afterNull(); });
       },
