@@ -216,6 +216,8 @@ const std::map<std::string, Setter>& keyTable() {
       {"live.heartbeat_ms", liveInt(&Config::live_heartbeat_ms, 100, 60000)},
       {"live.viewer_ttl_ms", liveInt(&Config::live_viewer_ttl_ms, 300, 600000)},
       {"live.queue_grace_ms", liveInt(&Config::live_queue_grace_ms, 0, 3600000)},
+      {"live.coalesce_ms", liveInt(&Config::live_coalesce_ms, 0, 1000)},
+      {"live.max_connections", liveInt(&Config::live_max_connections, 1, 1000000)},
       {"media.segment_seconds",
        [](Config& c, const std::string& k, const YAML::Node& n) {
          c.media_segment_seconds = static_cast<int>(integer(k, n, 1, 6));

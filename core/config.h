@@ -114,6 +114,8 @@ struct Config {
   int64_t live_heartbeat_ms = 2000;
   int64_t live_viewer_ttl_ms = 6000;  // a silent node's viewers expire after this
   int64_t live_queue_grace_ms = 30000;
+  int64_t live_coalesce_ms = 50;         // a room's events go out at most once per tick
+  int64_t live_max_connections = 20000;  // WebSockets per node; more are refused (1013)
   // media (see configs/jobcast.sample.yaml)
   int media_segment_seconds = 1;
   int media_playlist_segments = 6;

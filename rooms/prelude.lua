@@ -65,10 +65,10 @@ local function emit(events, kind, data, aud)
 end
 
 -- Counts signed-in viewers of the room once each (HyperLogLog), for its figures.
--- `subs` is ARGV from index `first` on; in slices, as unpack has a limit.
-local function count_viewers(prefix, subs, first)
-  for i = first, #subs, 1000 do
-    redis.call('PFADD', prefix .. FIGURE_VIEWERS_SUFFIX, unpack(subs, i, math.min(i + 999, #subs)))
+-- `subs` is ARGV from index `first` to `last`; in slices, as unpack has a limit.
+local function count_viewers(prefix, subs, first, last)
+  for i = first, last, 1000 do
+    redis.call('PFADD', prefix .. FIGURE_VIEWERS_SUFFIX, unpack(subs, i, math.min(i + 999, last)))
   end
 end
 

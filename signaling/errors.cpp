@@ -8,6 +8,7 @@ namespace {
 using ws::kCloseBanned;
 using ws::kCloseInternal;
 using ws::kCloseRoomNotFound;
+using ws::kCloseTryLater;
 using ws::kCloseUnauthorized;
 
 // One code per meaning: a missing room is room_not_found (not_found is any
@@ -78,6 +79,7 @@ constexpr std::array kCatalogue = {
     ErrorCode{"unavailable", 503, kWs},
     ErrorCode{"join_failed", 503, kWs, false, kCloseInternal},
     ErrorCode{"viewer_limit", 503, kHttp},
+    ErrorCode{"node_full", 503, kWs, false, kCloseTryLater},
     ErrorCode{"media_unavailable", 503, kHttp},
 };
 

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstring>
 #include <deque>
+#include <map>
+#include <unordered_set>
 
 #include "core/guard.h"
 #include "core/log.h"
@@ -61,6 +63,7 @@ struct LiveChannel::Conn {
   std::deque<Frame> out;
   size_t out_bytes = 0;
   live::StreamId last_sent;
+  std::optional<std::string> since;  // the hello's resume point, until joined
   std::string rx;
   bool rx_overflow = false;
   bool rx_binary = false;
@@ -72,6 +75,18 @@ struct LiveChannel::Conn {
   std::optional<Clock::time_point> over_since;  // send queue over its bound since
 };
 
+// One stream entry, serialised once for the whole node.
+struct LiveChannel::Event {
+  live::StreamId id;
+  std::string kind;
+  enum class Audience { All, Staff, User } audience = Audience::All;
+  std::string user;       // for Audience::User
+  std::string payload;    // its event frame (docs/websocket.md)
+  std::string close_sub;  // user.banned, user.kicked: whose connections close
+  uint16_t close_code = 0;
+  const char* close_reason = "";
+};
+
 struct LiveChannel::Feed {
   std::string room;
   std::unordered_map<uint64_t, Conn*> conns;
@@ -80,18 +95,11 @@ struct LiveChannel::Feed {
   bool reading = false;
   bool again = false;
   Timer presence_soon;
-};
-
-// One stream entry, serialised once for the whole node.
-struct LiveChannel::Event {
-  live::StreamId id;
-  std::string kind;
-  enum class Audience { All, Staff, User } audience = Audience::All;
-  std::string user;  // for Audience::User
-  Frame frame;
-  std::string close_sub;  // user.banned, user.kicked: whose connections close
-  uint16_t close_code = 0;
-  const char* close_reason = "";
+  // Events read but not yet sent: they go out together on the next tick.
+  std::vector<Event> pending;
+  Timer tick;
+  // Subjects already counted in the room's unique-viewer figure by this node.
+  std::unordered_set<std::string> counted;
 };
 
 LiveOptions LiveOptions::fromConfig(const Config& c) {
@@ -106,6 +114,8 @@ LiveOptions LiveOptions::fromConfig(const Config& c) {
   o.heartbeat_ms = c.live_heartbeat_ms;
   o.viewer_ttl_ms = c.live_viewer_ttl_ms;
   o.queue_grace_ms = c.live_queue_grace_ms;
+  o.coalesce_ms = c.live_coalesce_ms;
+  o.max_connections = static_cast<size_t>(c.live_max_connections);
   o.limits.chat_max_chars = static_cast<size_t>(c.live_chat_max_chars);
   o.limits.chat_rate_count = static_cast<int>(c.live_chat_rate_count);
   o.limits.chat_rate_window_ms = static_cast<int>(c.live_chat_rate_window_ms);
@@ -139,6 +149,16 @@ LiveChannel::LiveChannel(Loop& loop, RedisClient& redis, const RedisAddress& add
                     "Connections closed by the server, by reason.");
   metrics_.describe("jobcast_ws_errors_total", Metrics::Type::Counter,
                     "Error frames sent, by code.");
+  metrics_.describe("jobcast_ws_joining", Metrics::Type::Gauge,
+                    "Connections waiting for their room snapshot.");
+  metrics_.gaugeFn("jobcast_ws_joining", {}, [this] {
+    size_t n = 0;
+    for (const auto& [id, conn] : conns_)
+      n += conn->state == Conn::State::Joining ? 1 : 0;
+    return static_cast<double>(n);
+  });
+  metrics_.describe("jobcast_ws_snapshots_total", Metrics::Type::Counter,
+                    "Room snapshots read for joiners (one serves all who join together).");
   if (store) {
     store_port_ = std::make_unique<RoomStorePort>(*store);
     setRoomsPort(store_port_.get());
@@ -224,7 +244,10 @@ int LiveChannel::onCallback(lws* wsi, lws_callback_reasons reason, void* user, v
         return -1;
       return onWritable(*conn);
     }
-    case LWS_CALLBACK_CLOSED: {
+    case LWS_CALLBACK_CLOSED:
+    case LWS_CALLBACK_WSI_DESTROY: {
+      // CLOSED normally; a wsi lws frees without it (closed in a state lws
+      // does not report) must not leave its Conn behind with a freed wsi.
       if (Conn* conn = find())
         onClosed(*conn);
       return 0;
@@ -235,12 +258,22 @@ int LiveChannel::onCallback(lws* wsi, lws_callback_reasons reason, void* user, v
 }
 
 void LiveChannel::onEstablished(lws* wsi, void* user) {
+  bool full = conns_.size() >= options_.max_connections;
   auto conn = std::make_unique<Conn>();
   conn->id = next_conn_id_++;
   conn->wsi = wsi;
   conn->tokens = options_.frames_per_s * 2;
   static_cast<Session*>(user)->id = conn->id;
+  Conn& added = *conn;
   conns_.emplace(conn->id, std::move(conn));
+  if (full) {
+    // Over the node's cap: refuse before any Redis work, with a close code
+    // that tells the client to come back later (or go to another node).
+    sendError(added, std::nullopt, "node_full",
+              "this node carries its maximum of viewers: retry later");
+    lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, 2);
+    return;
+  }
   // lws closes the connection if no hello arrives in time.
   lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, options_.hello_timeout_s);
 }
@@ -385,73 +418,133 @@ void LiveChannel::onHello(Conn& conn, const ClientFrame& frame) {
   conn.state = Conn::State::Joining;
   conn.room = hello.room;
   conn.actor = actor;
-  uint64_t id = conn.id;
-  room_.snapshot(hello.room, actor, [this, id, since = hello.since](Result<json> snapshot) {
-    joined(id, std::move(snapshot), since);
+  conn.since = hello.since;
+  // Joiners of one room with the same token (all anonymous viewers share the
+  // empty one) wait for one snapshot together: while one is being read, those
+  // who arrive queue for the next, which then serves them all at once.
+  std::string key = hello.room + '\n' + hello.token.value_or("");
+  JoinGroup& group = joins_[key];
+  group.waiting.push_back(conn.id);
+  if (!group.reading)
+    readSnapshot(key);
+}
+
+void LiveChannel::readSnapshot(const std::string& key) {
+  auto it = joins_.find(key);
+  if (it == joins_.end())
+    return;
+  JoinGroup& group = it->second;
+  std::vector<uint64_t> ids;
+  for (uint64_t id : std::exchange(group.waiting, {})) {
+    auto c = conns_.find(id);
+    if (c != conns_.end() && c->second->state == Conn::State::Joining)
+      ids.push_back(id);
+  }
+  if (ids.empty()) {
+    joins_.erase(it);
+    return;
+  }
+  group.reading = true;
+  const Conn& first = *conns_.at(ids.front());
+  metrics_.add("jobcast_ws_snapshots_total", {});
+  room_.snapshot(first.room, first.actor, [this, key, ids](Result<json> snapshot) {
+    joined(ids, std::move(snapshot));
+    auto it = joins_.find(key);
+    if (it == joins_.end())
+      return;
+    it->second.reading = false;
+    readSnapshot(key);  // those who came meanwhile, or forget the group
   });
 }
 
-void LiveChannel::joined(uint64_t conn_id, Result<json> snapshot,
-                         std::optional<std::string> since) {
-  auto it = conns_.find(conn_id);
-  if (it == conns_.end() || it->second->state != Conn::State::Joining)
-    return;  // gone meanwhile
-  Conn& conn = *it->second;
+void LiveChannel::joined(const std::vector<uint64_t>& ids, Result<json> snapshot) {
+  std::vector<Conn*> conns;
+  for (uint64_t id : ids) {
+    auto it = conns_.find(id);
+    if (it != conns_.end() && it->second->state == Conn::State::Joining)
+      conns.push_back(it->second.get());  // not gone meanwhile
+  }
+  if (conns.empty())
+    return;
   if (!snapshot) {
     const Error& e = snapshot.error();
-    if (e.code == "room_not_found") {
-      sendError(conn, std::nullopt, e.code, e.message);
-    } else {
-      sendError(conn, std::nullopt, "join_failed", "the room cannot be read now: retry");
+    for (Conn* conn : conns) {
+      if (e.code == "room_not_found") {
+        sendError(*conn, std::nullopt, e.code, e.message);
+      } else {
+        sendError(*conn, std::nullopt, "join_failed", "the room cannot be read now: retry");
+      }
     }
     return;
   }
   json snap = std::move(snapshot.value());
   if (snap.value("banned", false)) {
-    sendError(conn, std::nullopt, "banned", "you are banned from this room");
+    for (Conn* conn : conns)
+      sendError(*conn, std::nullopt, "banned", "you are banned from this room");
     return;
   }
-  conn.actor.standing = live::standingOf(conn.room, conn.actor, snap);
-  conn.actor.staff = snap.value("staff", false);
+  const std::string room = conns.front()->room;
   std::string last_id = snap.value("last_id", "0-0");
-  auto verdict = live::resumeVerdict(since, last_id, snap.value("first_id", ""),
-                                     snap.value("max_deleted_id", "0-0"));
-  const char* resume = "none";
-  std::string start = last_id;
-  switch (verdict) {
-    case live::ResumeVerdict::Fresh:
-      break;
-    case live::ResumeVerdict::Resume:
-      resume = "ok";
-      start = *since;
-      break;
-    case live::ResumeVerdict::Expired:
-      resume = "expired";
-      break;
-    case live::ResumeVerdict::Unknown:
-      resume = "unknown";
-      break;
+  std::string first_id = snap.value("first_id", "");
+  std::string max_deleted_id = snap.value("max_deleted_id", "0-0");
+  bool staff = snap.value("staff", false);
+  for (Conn* conn : conns) {
+    conn->actor.standing = live::standingOf(room, conn->actor, snap);
+    conn->actor.staff = staff;
   }
   for (const char* internal : {"staff", "banned", "last_id", "first_id", "max_deleted_id", "now"})
     snap.erase(internal);
-  json you{{"staff", conn.actor.staff},
-           {"role", conn.actor.role ? roleName(*conn.actor.role) : "viewer"}};
-  if (!conn.actor.anonymous()) {
-    you["sub"] = conn.actor.sub;
-    you["name"] = conn.actor.name;
+  // One welcome frame for all who get the same bytes (every fresh anonymous
+  // viewer does), and one catch-up per start position.
+  std::map<std::string, Frame> welcomes;
+  std::map<std::string, std::vector<uint64_t>> starts;
+  for (Conn* conn : conns) {
+    std::optional<std::string> since = std::exchange(conn->since, std::nullopt);
+    auto verdict = live::resumeVerdict(since, last_id, first_id, max_deleted_id);
+    const char* resume = "none";
+    std::string start = last_id;
+    switch (verdict) {
+      case live::ResumeVerdict::Fresh:
+        break;
+      case live::ResumeVerdict::Resume:
+        resume = "ok";
+        start = *since;
+        break;
+      case live::ResumeVerdict::Expired:
+        resume = "expired";
+        break;
+      case live::ResumeVerdict::Unknown:
+        resume = "unknown";
+        break;
+    }
+    json you{{"staff", conn->actor.staff},
+             {"role", conn->actor.role ? roleName(*conn->actor.role) : "viewer"}};
+    if (!conn->actor.anonymous()) {
+      you["sub"] = conn->actor.sub;
+      you["name"] = conn->actor.name;
+    }
+    std::string key = you.dump() + '\n' + since.value_or("");
+    Frame& frame = welcomes[key];
+    if (!frame) {
+      json welcome{{"type", "welcome"},  {"room", room},     {"node", node_id_}, {"you", you},
+                   {"last_id", last_id}, {"resume", resume}, {"snapshot", snap}};
+      if (since)
+        welcome["since"] = *since;
+      frame = makeFrame(welcome.dump(-1, ' ', false, json::error_handler_t::replace));
+    }
+    enqueue(*conn, frame);
+    conn->last_sent = *live::StreamId::parse(start);
+    conn->state = Conn::State::CatchingUp;
+    starts[start].push_back(conn->id);
   }
-  json welcome{{"type", "welcome"},  {"room", conn.room}, {"node", node_id_}, {"you", you},
-               {"last_id", last_id}, {"resume", resume},  {"snapshot", snap}};
-  if (since)
-    welcome["since"] = *since;
-  sendText(conn, welcome.dump(-1, ' ', false, json::error_handler_t::replace));
-  conn.last_sent = *live::StreamId::parse(start);
-  conn.state = Conn::State::CatchingUp;
-  Feed& feed = feedFor(conn.room);
-  feed.conns.emplace(conn.id, &conn);
-  conn.in_feed = true;
+  Feed& feed = feedFor(room);
+  for (Conn* conn : conns) {
+    if (conn->state != Conn::State::CatchingUp)
+      continue;
+    feed.conns.emplace(conn->id, conn);
+    conn->in_feed = true;
+  }
   if (!feed.presence_soon.active()) {
-    std::string room = conn.room;
     feed.presence_soon.start(loop_, std::chrono::milliseconds(200), [this, room] {
       auto f = feeds_.find(room);
       if (f != feeds_.end())
@@ -459,52 +552,81 @@ void LiveChannel::joined(uint64_t conn_id, Result<json> snapshot,
       return false;
     });
   }
-  catchUp(conn.id);
+  for (auto& [start, group] : starts) {
+    auto from = *live::StreamId::parse(start);
+    // The feed has read nothing after `from` yet: whatever comes after it,
+    // the feed delivers (it skips what a connection already has). No backlog
+    // to read.
+    if (feed.cursor_known && !(from < feed.cursor)) {
+      for (uint64_t id : group) {
+        Conn& conn = *conns_.at(id);
+        if (conn.state == Conn::State::CatchingUp)
+          conn.state = Conn::State::Live;
+      }
+      continue;
+    }
+    catchUp(room, group, from);
+  }
 }
 
-// Reads the connection's own backlog (after its start id) page by page. While
-// a page is outstanding, the room feed skips this connection: anything the feed
-// reads meanwhile is also in the page, which Redis answers later.
-void LiveChannel::catchUp(uint64_t conn_id) {
-  auto it = conns_.find(conn_id);
-  if (it == conns_.end())
-    return;
-  Conn& conn = *it->second;
-  redis_.command({"XRANGE", rooms::keys::events(conn.room), "(" + conn.last_sent.str(), "+",
-                  "COUNT", std::to_string(options_.read_batch)},
-                 [this, conn_id](Result<RedisReply> r) {
-                   auto it = conns_.find(conn_id);
-                   if (it == conns_.end() || it->second->state != Conn::State::CatchingUp)
+// Reads the backlog after `from` for connections that all start there, page
+// by page, and queues it to each. While a page is outstanding, the room feed
+// skips these connections: anything the feed reads meanwhile is also in the
+// page, which Redis answers later.
+void LiveChannel::catchUp(const std::string& room, std::vector<uint64_t> ids, live::StreamId from) {
+  redis_.command({"XRANGE", rooms::keys::events(room), "(" + from.str(), "+", "COUNT",
+                  std::to_string(options_.read_batch)},
+                 [this, room, ids = std::move(ids), from](Result<RedisReply> r) {
+                   std::vector<Conn*> conns;
+                   std::vector<uint64_t> still;
+                   for (uint64_t id : ids) {
+                     auto it = conns_.find(id);
+                     if (it != conns_.end() && it->second->state == Conn::State::CatchingUp) {
+                       conns.push_back(it->second.get());
+                       still.push_back(id);
+                     }
+                   }
+                   if (conns.empty())
                      return;
-                   Conn& conn = *it->second;
                    if (!r.ok() || r->isError()) {
-                     sendError(conn, std::nullopt, "join_failed",
-                               "the room cannot be read now: retry");
+                     for (Conn* conn : conns)
+                       sendError(*conn, std::nullopt, "join_failed",
+                                 "the room cannot be read now: retry");
                      return;
                    }
                    size_t n = r->elements.size();
-                   auto feed_it = feeds_.find(conn.room);
+                   std::vector<Event> events;
+                   events.reserve(n);
                    for (const auto& entry : r->elements) {
                      Event ev;
-                     if (!parseEntry(entry, ev))
-                       continue;
-                     if (entitled(conn, ev))
-                       enqueue(conn, ev.frame);
-                     conn.last_sent = ev.id;
-                     if (!ev.close_sub.empty() && ev.close_sub == conn.actor.sub) {
-                       closeConn(conn, ev.close_code, ev.close_reason);
-                       return;
-                     }
+                     if (parseEntry(entry, ev))
+                       events.push_back(std::move(ev));
+                   }
+                   fanOut(conns, events);
+                   // Where this page ends, even when its last entry did not parse.
+                   live::StreamId end = events.empty() ? from : events.back().id;
+                   if (n > 0 && !r->elements.back().elements.empty()) {
+                     if (auto last = live::StreamId::parse(r->elements.back().elements[0].str))
+                       end = std::max(end, *last);
                    }
                    if (n >= options_.read_batch) {
-                     catchUp(conn_id);
+                     catchUp(room, std::move(still), end);
                      return;
                    }
-                   conn.state = Conn::State::Live;
+                   for (Conn* conn : conns) {
+                     if (conn->state == Conn::State::CatchingUp)
+                       conn->state = Conn::State::Live;
+                   }
+                   auto feed_it = feeds_.find(room);
                    if (feed_it != feeds_.end()) {
                      Feed& feed = *feed_it->second;
-                     if (!feed.cursor_known || feed.cursor < conn.last_sent) {
-                       feed.cursor = conn.last_sent;
+                     // The first to catch up starts the feed where it stands.
+                     // A known cursor never jumps ahead: the feed's live
+                     // connections still need what lies between, and these
+                     // ones skip it (all of it is in their pages: Redis ran
+                     // every read the feed has seen before this page).
+                     if (!feed.cursor_known) {
+                       feed.cursor = end;
                        feed.cursor_known = true;
                      }
                      readFeed(feed);
@@ -676,15 +798,46 @@ void LiveChannel::readFeed(Feed& feed) {
                            continue;
                          metrics_.add("jobcast_ws_events_total", {});
                          feed.cursor = ev.id;
-                         deliver(feed, ev);
-                         if (feeds_.find(room) == feeds_.end())
-                           return;  // the last connection left while delivering
+                         feed.pending.push_back(std::move(ev));
                        }
                      }
+                   }
+                   // The first events after a quiet spell go out at once; then
+                   // at most one frame per tick carries what came meanwhile.
+                   if (!feed.pending.empty() && !feed.tick.active()) {
+                     flush(feed);
+                     startTick(feed);
                    }
                    if (feed.again || n >= options_.read_batch)
                      readFeed(feed);
                  });
+}
+
+void LiveChannel::startTick(Feed& feed) {
+  if (options_.coalesce_ms <= 0)
+    return;
+  std::string room = feed.room;
+  feed.tick.start(loop_, std::chrono::milliseconds(options_.coalesce_ms), [this, room] {
+    auto it = feeds_.find(room);
+    if (it == feeds_.end() || it->second->pending.empty())
+      return false;  // quiet: the next event goes out at once
+    flush(*it->second);
+    return true;
+  });
+}
+
+void LiveChannel::flush(Feed& feed) {
+  std::vector<Event> events = std::move(feed.pending);
+  feed.pending.clear();
+  if (events.empty())
+    return;
+  std::vector<Conn*> live;
+  live.reserve(feed.conns.size());
+  for (auto& [id, conn] : feed.conns) {
+    if (conn->state == Conn::State::Live)
+      live.push_back(conn);
+  }
+  fanOut(live, events);
 }
 
 bool LiveChannel::parseEntry(const RedisReply& entry, Event& ev) {
@@ -726,7 +879,7 @@ bool LiveChannel::parseEntry(const RedisReply& entry, Event& ev) {
     ev.close_code = banned ? kCloseBanned : kCloseKicked;
     ev.close_reason = banned ? "banned" : "kicked";
   }
-  ev.frame = makeFrame(eventFrame(entry.elements[0].str, ev.kind, data));
+  ev.payload = eventFrame(entry.elements[0].str, ev.kind, data);
   return true;
 }
 
@@ -742,24 +895,108 @@ bool LiveChannel::entitled(const Conn& conn, const Event& ev) const {
   return false;
 }
 
-void LiveChannel::deliver(Feed& feed, const Event& ev) {
-  std::vector<Conn*> to_close;
-  size_t delivered = 0;
-  for (auto& [id, conn] : feed.conns) {
-    if (conn->state != Conn::State::Live || !(conn->last_sent < ev.id))
-      continue;
-    conn->last_sent = ev.id;
-    if (entitled(*conn, ev)) {
-      enqueue(*conn, ev.frame);
-      ++delivered;
+std::vector<Frame> LiveChannel::framesOf(const std::vector<const Event*>& events) const {
+  std::vector<Frame> frames;
+  if (events.size() == 1) {
+    frames.push_back(makeFrame(events.front()->payload));
+    return frames;
+  }
+  // Several events: batch frames of at most batch_bytes each (one event over
+  // that goes alone in its batch).
+  std::string batch;
+  const Event* alone = nullptr;  // the batch's event while it has only one
+  auto close = [&] {
+    if (alone) {
+      frames.push_back(makeFrame(alone->payload));
+    } else if (!batch.empty()) {
+      batch += "]}";
+      frames.push_back(makeFrame(batch));
     }
-    if (!ev.close_sub.empty() && conn->actor.sub == ev.close_sub)
-      to_close.push_back(conn);
+    batch.clear();
+    alone = nullptr;
+  };
+  for (const Event* ev : events) {
+    if (!batch.empty() && batch.size() + ev->payload.size() + 3 > options_.batch_bytes)
+      close();
+    alone = batch.empty() ? ev : nullptr;
+    batch += batch.empty() ? R"({"type":"batch","events":[)" : ",";
+    batch += ev->payload;
+  }
+  close();
+  return frames;
+}
+
+// Queues `events` (in stream order) to each of `conns`: to each only the ones
+// after its last_sent that it is entitled to. The frames are built once and
+// shared by every connection that gets the same events: all viewers, or all
+// staff, unless an event is for one user or the connection joined mid-way.
+void LiveChannel::fanOut(const std::vector<Conn*>& conns, const std::vector<Event>& events) {
+  if (events.empty())
+    return;
+  const live::StreamId first = events.front().id;
+  const live::StreamId last = events.back().id;
+  bool personal_events = false;
+  bool closing_events = false;
+  for (const Event& ev : events) {
+    personal_events = personal_events || ev.audience == Event::Audience::User;
+    closing_events = closing_events || !ev.close_sub.empty();
+  }
+  struct Shared {
+    bool built = false;
+    std::vector<Frame> frames;
+    size_t events = 0;
+  };
+  Shared shared[2];  // [0] viewers, [1] staff
+  size_t delivered = 0;
+  auto select = [&](const Conn& conn) {
+    std::vector<const Event*> mine;
+    for (const Event& ev : events) {
+      if (conn.last_sent < ev.id && entitled(conn, ev))
+        mine.push_back(&ev);
+    }
+    return mine;
+  };
+  for (Conn* conn : conns) {
+    if (!(conn->last_sent < last))
+      continue;
+    bool personal = !(conn->last_sent < first);
+    if (personal_events && !personal && !conn->actor.anonymous()) {
+      for (const Event& ev : events) {
+        if (ev.audience == Event::Audience::User && ev.user == conn->actor.sub)
+          personal = true;
+      }
+    }
+    if (personal) {
+      auto mine = select(*conn);
+      if (!mine.empty()) {
+        for (const Frame& f : framesOf(mine))
+          enqueue(*conn, f);
+      }
+      delivered += mine.size();
+    } else {
+      Shared& s = shared[conn->actor.staff ? 1 : 0];
+      if (!s.built) {
+        auto mine = select(*conn);
+        s.events = mine.size();
+        if (!mine.empty())
+          s.frames = framesOf(mine);
+        s.built = true;
+      }
+      for (const Frame& f : s.frames)
+        enqueue(*conn, f);
+      delivered += s.events;
+    }
+    conn->last_sent = last;
+    if (closing_events && !conn->actor.anonymous()) {
+      for (const Event& ev : events) {
+        if (!ev.close_sub.empty() && ev.close_sub == conn->actor.sub) {
+          closeConn(*conn, ev.close_code, ev.close_reason);
+          break;
+        }
+      }
+    }
   }
   metrics_.add("jobcast_ws_deliveries_total", {}, static_cast<double>(delivered));
-  // Closing detaches from the feed: not while iterating over it.
-  for (Conn* conn : to_close)
-    closeConn(*conn, ev.close_code, ev.close_reason);
 }
 
 void LiveChannel::reportPresence(Feed& feed) {
@@ -770,11 +1007,23 @@ void LiveChannel::reportPresence(Feed& feed) {
   }
   std::sort(subs.begin(), subs.end());
   subs.erase(std::unique(subs.begin(), subs.end()), subs.end());
+  // The unique-viewer figure (a HyperLogLog) gets each subject once per node
+  // and room, not with every heartbeat.
+  std::vector<std::string> uncounted;
+  for (const auto& sub : subs) {
+    if (!feed.counted.contains(sub))
+      uncounted.push_back(sub);
+  }
   room_.presence(
-      feed.room, node_id_, feed.conns.size(), subs, options_.viewer_ttl_ms, options_.queue_grace_ms,
-      [room = feed.room](Result<json> r) {
-        if (!r)
+      feed.room, node_id_, feed.conns.size(), uncounted, subs, options_.viewer_ttl_ms,
+      options_.queue_grace_ms, [this, room = feed.room, uncounted](Result<json> r) {
+        if (!r) {
           log::debug("presence not recorded", {{"room", room}, {"error", r.error().code}});
+          return;
+        }
+        auto it = feeds_.find(room);
+        if (it != feeds_.end())
+          it->second->counted.insert(uncounted.begin(), uncounted.end());
       });
 }
 

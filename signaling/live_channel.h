@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "core/config.h"
 #include "core/jwt.h"
@@ -36,6 +37,11 @@ struct LiveOptions {
   int64_t viewer_ttl_ms = 6000;
   int64_t queue_grace_ms = 30000;
   size_t read_batch = 500;  // stream entries per XREAD / XRANGE
+  // A room's events go out at most once per tick, several in one frame.
+  int64_t coalesce_ms = 50;
+  size_t batch_bytes = 64 * 1024;  // a batch frame's payload, at most (one event may exceed it)
+  // WebSocket connections on this node; more are refused (close 1013, node_full).
+  size_t max_connections = 20000;
   live::Limits limits;
 
   static LiveOptions fromConfig(const Config& config);
@@ -76,8 +82,9 @@ class LiveChannel {
   // onMessage's work; sets `req` once the frame's request id is read.
   void handleFrame(Conn& conn, std::string_view text, std::optional<int64_t>& req);
   void onHello(Conn& conn, const ClientFrame& frame);
-  void joined(uint64_t conn_id, Result<nlohmann::json> snapshot, std::optional<std::string> since);
-  void catchUp(uint64_t conn_id);
+  void readSnapshot(const std::string& key);
+  void joined(const std::vector<uint64_t>& conn_ids, Result<nlohmann::json> snapshot);
+  void catchUp(const std::string& room, std::vector<uint64_t> conn_ids, live::StreamId from);
   void onAction(Conn& conn, const std::string& type, int64_t req, const nlohmann::json& body);
 
   void sendText(Conn& conn, const std::string& payload);
@@ -92,7 +99,11 @@ class LiveChannel {
   void detachFromFeed(Conn& conn);
   void wake(const std::string& room);
   void readFeed(Feed& feed);
-  void deliver(Feed& feed, const Event& event);
+  void startTick(Feed& feed);
+  void flush(Feed& feed);
+  void fanOut(const std::vector<Conn*>& conns, const std::vector<Event>& events);
+  std::vector<std::shared_ptr<const std::string>> framesOf(
+      const std::vector<const Event*>& events) const;
   bool entitled(const Conn& conn, const Event& event) const;
   static bool parseEntry(const RedisReply& entry, Event& event);
   void reportPresence(Feed& feed);
@@ -112,6 +123,12 @@ class LiveChannel {
   uint64_t next_conn_id_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
   std::unordered_map<std::string, std::unique_ptr<Feed>> feeds_;
+  // Joiners waiting for a shared snapshot, by room and token.
+  struct JoinGroup {
+    std::vector<uint64_t> waiting;
+    bool reading = false;
+  };
+  std::unordered_map<std::string, JoinGroup> joins_;
   Timer heartbeat_timer_;
 };
 

@@ -737,10 +737,12 @@ void LiveRoom::snapshot(const std::string& room, const Actor& actor, Reply reply
 }
 
 void LiveRoom::presence(const std::string& room, const std::string& node, size_t viewers,
+                        const std::vector<std::string>& uncounted,
                         const std::vector<std::string>& subs, int64_t ttl_ms, int64_t grace_ms,
                         Reply reply) {
   std::vector<std::string> argv{node, std::to_string(viewers), std::to_string(ttl_ms),
-                                std::to_string(grace_ms)};
+                                std::to_string(grace_ms), std::to_string(uncounted.size())};
+  argv.insert(argv.end(), uncounted.begin(), uncounted.end());
   argv.insert(argv.end(), subs.begin(), subs.end());
   run(scripts_.at("presence"), room, std::move(argv), "",
       [reply = std::move(reply)](Result<std::vector<std::string>> r) {

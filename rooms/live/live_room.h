@@ -137,10 +137,12 @@ class LiveRoom {
   // The room as the actor may see it; sets actor's staff flag in "staff".
   void snapshot(const std::string& room, const Actor& actor, Reply reply);
 
-  // One node's heartbeat for a room: its viewer count and connected subjects.
+  // One node's heartbeat for a room: its viewer count, the subjects it has
+  // not yet counted in the room's figures (`uncounted`), and all its
+  // connected subjects (`subs`).
   void presence(const std::string& room, const std::string& node, size_t viewers,
-                const std::vector<std::string>& subs, int64_t ttl_ms, int64_t grace_ms,
-                Reply reply);
+                const std::vector<std::string>& uncounted, const std::vector<std::string>& subs,
+                int64_t ttl_ms, int64_t grace_ms, Reply reply);
 
   const Limits& limits() const { return limits_; }
   void setRoomsPort(RoomsPort* rooms) { rooms_ = rooms; }

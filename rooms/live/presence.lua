@@ -1,5 +1,6 @@
 -- A node's heartbeat for one room. ARGV: node id, local viewer count, ttl_ms,
--- queue grace_ms, then the subjects connected here.
+-- queue grace_ms, K, then K subjects this node has not counted in the room's
+-- figures yet, then the subjects connected here.
 -- Keys: viewers (hash node -> count), viewers:beat (zset node -> expiry ms),
 -- viewers:total (last announced total), queue:seen.
 local node, count, ttl, grace = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -21,9 +22,10 @@ if tonumber(redis.call('GET', P .. 'viewers:total') or '-1') ~= total then
   redis.call('SET', P .. 'viewers:total', total)
   emit(EVENTS, 'viewers.changed', {count = total}, 'all')
 end
-count_viewers(P, ARGV, 5)  -- the room's figures (rooms/prelude.lua)
+local new = tonumber(ARGV[5])
+count_viewers(P, ARGV, 6, 5 + new)  -- the room's figures (rooms/prelude.lua)
 -- Queued people still connected somewhere stay; the others leave after the grace.
-for i = 5, #ARGV do
+for i = 6 + new, #ARGV do
   redis.call('ZADD', P .. 'queue:seen', 'XX', now, ARGV[i])
 end
 local gone = false

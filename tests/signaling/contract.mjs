@@ -118,6 +118,11 @@ class Channel {
     const action = f.type === 'ack' || f.type === 'error' ? this.pending.get(f.req) : undefined;
     const shown = f.type === 'ack' ? { ...f, action } : f;
     recorded.push({ channel: 'ws', key: frameKey(shown), label: `${this.label} ← ${f.type}${f.kind ? ' ' + f.kind : ''}${action ? ' (' + action + ')' : ''}`, value: f });
+    if (f.type === 'batch') {
+      // Checked whole above, then each event against its own schema.
+      for (const e of f.events || []) this.onFrame(e);
+      return;
+    }
     this.frames.push(f);
     this.notify();
   }

@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -51,6 +53,14 @@ std::string appendEvent(const RedisServer& redis, const std::string& kind, const
   redis.command({"PUBLISH", prefix + "notify", id});
   return id;
 }
+
+// For tests that open many connections from 127.0.0.1 at once.
+constexpr const char* kManyFromOneAddress =
+    "limits:\n"
+    "  session_rate_per_second: 100000\n"
+    "  session_rate_burst: 100000\n"
+    "server:\n"
+    "  max_connections_per_ip: 0\n";
 
 class LiveChannel : public ::testing::Test {
  protected:
@@ -600,6 +610,305 @@ TEST_F(LiveChannel, QueuedPersonWhoReconnectsWithinGraceKeepsTheirPlace) {
   EXPECT_EQ(welcome["snapshot"]["queue"]["position"], 1);
   std::this_thread::sleep_for(3500ms);
   EXPECT_EQ(redis_.command({"ZCARD", "jc:{r:fair1}:queue"}), "1");
+}
+
+// A figure from the node's /metrics (0 when absent).
+double metric(const Jobcastd& node, const std::string& name) {
+  auto r = httpGet(node.url("/metrics"));
+  for (size_t at = r.body.find(name); at != std::string::npos; at = r.body.find(name, at + 1)) {
+    bool line_start = at == 0 || r.body[at - 1] == '\n';
+    size_t after = at + name.size();
+    if (line_start && after < r.body.size() && (r.body[after] == ' ' || r.body[after] == '{')) {
+      size_t space = r.body.find(' ', after);
+      return std::stod(r.body.substr(space + 1));
+    }
+  }
+  return 0;
+}
+
+// Events that reach a node together travel in one frame: one batch per
+// audience, in stream order, each audience with only its own events.
+TEST_F(LiveChannel, EventsThatComeTogetherArriveInOneBatchFramePerAudience) {
+  auto node = startNode();
+  auto viewer = join(*node);
+  auto other = join(*node);
+  auto staff = join(*node, token(Role::Counsellor, "c-1", "Chen"));
+  auto seeker = join(*node, token(Role::Jobseeker, "js-1", "Ama"));
+  ASSERT_TRUE(viewer && other && staff && seeker);
+  // Five entries in one script: the node's next read sees all or none.
+  std::string ids = redis_.command(
+      {"EVAL",
+       "local ids = {}\n"
+       "local function add(kind, data, aud)\n"
+       "  ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', 'kind', kind, 'data', data, 'aud', "
+       "aud)\n"
+       "end\n"
+       "add('caption', '{\"text\":\"one\",\"lang\":\"en\",\"final\":true,\"by\":\"x\"}', 'all')\n"
+       "add('queue.list', '{\"length\":0,\"entries\":[]}', 'staff')\n"
+       "add('caption', '{\"text\":\"two\",\"lang\":\"en\",\"final\":true,\"by\":\"x\"}', 'all')\n"
+       "add('queue.position', '{\"position\":1,\"length\":1,\"eta_s\":0}', 'user:js-1')\n"
+       "add('caption', '{\"text\":\"three\",\"lang\":\"en\",\"final\":true,\"by\":\"x\"}', 'all')\n"
+       "redis.call('PUBLISH', KEYS[2], ids[#ids])\n"
+       "return ids",
+       "2", "jc:{r:fair1}:events", "jc:{r:fair1}:notify"});
+  std::vector<std::string> id;
+  for (size_t at = 0, nl; at < ids.size(); at = nl + 1) {
+    nl = ids.find('\n', at);
+    if (nl == std::string::npos)
+      nl = ids.size();
+    id.push_back(ids.substr(at, nl - at));
+  }
+  ASSERT_EQ(id.size(), 5u) << ids;
+  auto expect = [&](WsClient& c, const std::vector<std::string>& want, const char* who) {
+    const std::set<std::string> ours(id.begin(), id.end());
+    std::vector<std::string> got;
+    json last = c.waitFor([&](const json& j) { return j["id"] == id[4]; });
+    ASSERT_FALSE(last.is_null()) << who;
+    for (const auto& j : c.received()) {
+      if (j["type"] == "event" && ours.count(j["id"]))
+        got.push_back(j["id"]);
+    }
+    EXPECT_EQ(got, want) << who;
+    int frames = 0;
+    for (const auto& f : c.frames()) {
+      bool has = false;
+      if (f["type"] == "batch") {
+        for (const auto& e : f["events"])
+          has = has || ours.count(e["id"]) > 0;
+      } else {
+        has = f["type"] == "event" && ours.count(f["id"]) > 0;
+      }
+      frames += has ? 1 : 0;
+    }
+    EXPECT_EQ(frames, 1) << who << ": all in one frame";
+  };
+  expect(*viewer, {id[0], id[2], id[4]}, "viewer");
+  expect(*other, {id[0], id[2], id[4]}, "another viewer");
+  expect(*staff, {id[0], id[1], id[2], id[4]}, "staff");
+  expect(*seeker, {id[0], id[2], id[3], id[4]}, "the queued jobseeker");
+}
+
+// Joiners who come in a burst while chat goes on: each gets every message
+// after its welcome's last_id (or its since) exactly once, in order.
+TEST_F(LiveChannel, ABurstOfJoinersDuringChatGetsEveryLaterMessageExactlyOnce) {
+  auto node = startNode(kManyFromOneAddress);
+  auto sender = join(*node, token(Role::Counsellor, "c-1", "Chen"));
+  ASSERT_TRUE(sender);
+  std::vector<std::string> sent;
+  std::mutex sent_mutex;
+  auto say = [&](int i) {
+    json ack = sender->call({{"type", "chat.send"}, {"text", "m" + std::to_string(i)}});
+    if (ack["type"] != "ack")
+      return false;
+    std::lock_guard lock(sent_mutex);
+    sent.push_back(ack["event"]);
+    return true;
+  };
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(say(i));
+  const std::string early = sent[1];
+  constexpr int kJoiners = 60;
+  std::vector<std::unique_ptr<WsClient>> joiners;
+  std::vector<std::string> since(kJoiners);
+  for (int i = 0; i < kJoiners; ++i) {
+    std::string error;
+    auto c = WsClient::connect(node->httpPort(), {}, &error);
+    ASSERT_TRUE(c) << error;
+    joiners.push_back(std::move(c));
+  }
+  std::atomic<bool> stop{false};
+  std::thread chat([&] {
+    for (int i = 5; !stop && i < 2000; ++i) {
+      if (!say(i))
+        break;
+      std::this_thread::sleep_for(2ms);
+    }
+  });
+  // Joined however the test ends.
+  struct Joiner {
+    std::atomic<bool>& stop;
+    std::thread& t;
+    ~Joiner() {
+      stop = true;
+      if (t.joinable())
+        t.join();
+    }
+  } joiner{stop, chat};
+  for (int i = 0; i < kJoiners; ++i) {
+    // Every fifth one resumes from an early message; two share a token.
+    json h{{"type", "hello"}, {"room", kRoom}, {"token", nullptr}};
+    if (i % 5 == 0) {
+      since[i] = early;
+      h["since"] = early;
+    }
+    if (i % 7 == 1)
+      h["token"] = token(Role::Jobseeker, "js-7", "Ama");
+    joiners[i]->sendJson(h);
+  }
+  std::vector<json> welcomes;
+  for (auto& c : joiners) {
+    json w =
+        c->waitFor([](const json& j) { return j["type"] == "welcome" || j["type"] == "error"; });
+    ASSERT_EQ(w["type"], "welcome") << w.dump();
+    welcomes.push_back(w);
+  }
+  // A few more after everybody is in, then the last one marks the end.
+  std::this_thread::sleep_for(100ms);
+  stop = true;
+  chat.join();
+  ASSERT_TRUE(say(99999));
+  const std::string last = sent.back();
+  ASSERT_GT(sent.size(), 10u);
+  for (int i = 0; i < kJoiners; ++i) {
+    auto& c = *joiners[i];
+    json end = c.waitEvent(
+        "chat.message", [&](const json& e) { return e["id"] == last; }, 10s);
+    ASSERT_FALSE(end.is_null()) << "joiner " << i << " never got the last message";
+    std::string from = since[i].empty() ? welcomes[i]["last_id"].get<std::string>() : since[i];
+    if (!since[i].empty()) {
+      EXPECT_EQ(welcomes[i]["resume"], "ok");
+    }
+    auto after = [](const std::string& a, const std::string& b) {
+      auto split = [](const std::string& s) {
+        auto dash = s.find('-');
+        return std::pair(std::stoull(s.substr(0, dash)), std::stoull(s.substr(dash + 1)));
+      };
+      return split(a) > split(b);
+    };
+    std::vector<std::string> want, got;
+    for (const auto& s : sent) {
+      if (after(s, from))
+        want.push_back(s);
+    }
+    for (const auto& e : c.events("chat.message"))
+      got.push_back(e["id"]);
+    EXPECT_EQ(got, want) << "joiner " << i << " from " << from;
+  }
+}
+
+// Joiners who arrive while a snapshot is being read wait for one more read
+// that serves them all, not one read each.
+TEST_F(LiveChannel, JoinersOfOneMomentShareOneSnapshotRead) {
+  auto node = startNode(kManyFromOneAddress);
+  auto first = join(*node);
+  ASSERT_TRUE(first);
+  double before = metric(*node, "jobcast_ws_snapshots_total");
+  constexpr int kJoiners = 40;
+  std::vector<std::unique_ptr<WsClient>> joiners;
+  for (int i = 0; i < kJoiners; ++i) {
+    std::string error;
+    auto c = WsClient::connect(node->httpPort(), {}, &error);
+    ASSERT_TRUE(c) << error;
+    joiners.push_back(std::move(c));
+  }
+  // Redis holds the first snapshot read while the others say hello.
+  redis_.pause();
+  for (auto& c : joiners)
+    c->sendJson({{"type", "hello"}, {"room", kRoom}, {"token", nullptr}});
+  bool all_waiting =
+      eventually([&] { return metric(*node, "jobcast_ws_joining") >= kJoiners; }, 1000ms);
+  redis_.resume();
+  ASSERT_TRUE(all_waiting);
+  std::string welcome;
+  for (auto& c : joiners) {
+    json w =
+        c->waitFor([](const json& j) { return j["type"] == "welcome" || j["type"] == "error"; });
+    ASSERT_EQ(w["type"], "welcome") << w.dump();
+    if (welcome.empty())
+      welcome = w.dump();
+    EXPECT_EQ(w.dump(), welcome) << "the same welcome for all";
+  }
+  EXPECT_LE(metric(*node, "jobcast_ws_snapshots_total") - before, 2)
+      << "one read in flight, one for all who came meanwhile";
+  // And they are live.
+  auto js = join(*node, token(Role::Jobseeker, "js-1"));
+  json ack = js->call({{"type", "chat.send"}, {"text", "hello all"}});
+  ASSERT_EQ(ack["type"], "ack");
+  for (auto& c : joiners)
+    EXPECT_FALSE(c->waitEvent("chat.message", [&](const json& e) {
+                    return e["id"] == ack["event"];
+                  }).is_null());
+}
+
+// Over live.max_connections the node refuses at once with a clear close code
+// and keeps serving those it has.
+TEST_F(LiveChannel, AFullNodeShedsNewConnectionsWith1013) {
+  auto node = startNode("  max_connections: 3\n");
+  auto a = join(*node);
+  auto b = join(*node);
+  auto c = join(*node);
+  ASSERT_TRUE(a && b && c);
+  std::string error;
+  auto d = WsClient::connect(node->httpPort(), {}, &error);
+  ASSERT_TRUE(d) << error;
+  json refused = d->waitFor([](const json& j) { return j["type"] == "error"; });
+  EXPECT_EQ(refused["code"], "node_full") << refused.dump();
+  EXPECT_EQ(d->waitClosed(), 1013);
+  c.reset();
+  ASSERT_TRUE(eventually([&] { return metric(*node, "jobcast_ws_connections") < 3; }));
+  auto e = join(*node);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->received().front()["type"], "welcome");
+}
+
+// The overload pattern that once crashed a node inside libhiredis: viewers
+// arrive and leave while their snapshot reads are outstanding, Redis stalls
+// long enough for the health check to drop the connection under them, then
+// dies and comes back. The node keeps running and serves again.
+TEST_F(LiveChannel, ViewersComingAndGoingWhileRedisStallsAndRestartsDoNotStopTheNode) {
+  auto node = startNode(kManyFromOneAddress);
+  auto churn = [&](int n) {
+    std::vector<std::unique_ptr<WsClient>> cs;
+    for (int i = 0; i < n; ++i) {
+      std::string error;
+      auto c = WsClient::connect(node->httpPort(), {}, &error);
+      if (!c)
+        continue;
+      json h{{"type", "hello"}, {"room", kRoom}, {"token", nullptr}};
+      if (i % 3 == 0)
+        h["token"] = token(Role::Jobseeker, "js-" + std::to_string(i));
+      c->sendJson(h);
+      cs.push_back(std::move(c));
+    }
+    for (size_t i = 0; i < cs.size(); i += 2)
+      cs[i].reset();  // half leave before any answer
+    return cs;
+  };
+  auto before = churn(100);
+  redis_.pause();
+  auto stalled = churn(200);
+  ASSERT_TRUE(eventually(
+      [&] { return node->log().find("health check timed out") != std::string::npos; }, 10s));
+  stalled = churn(100);  // while Redis is unreachable
+  redis_.resume();
+  auto during = churn(100);
+  redis_.kill();
+  auto dead = churn(100);
+  redis_.start();
+  ASSERT_TRUE(node->running());
+  before.clear();
+  stalled.clear();
+  during.clear();
+  dead.clear();
+  ASSERT_TRUE(node->running()) << node->log().substr(0, 2000);
+  // Serving again once Redis is back.
+  std::unique_ptr<WsClient> back;
+  ASSERT_TRUE(eventually(
+      [&] {
+        std::string error;
+        auto c = WsClient::connect(node->httpPort(), {}, &error);
+        if (!c || c->hello(kRoom)["type"] != "welcome")
+          return false;
+        back = std::move(c);
+        return true;
+      },
+      15s));
+  auto js = join(*node, token(Role::Jobseeker, "js-1"));
+  ASSERT_TRUE(js);
+  json ack = js->call({{"type", "chat.send"}, {"text", "still here"}});
+  ASSERT_EQ(ack["type"], "ack") << ack.dump();
+  EXPECT_FALSE(back->waitEvent("chat.message").is_null());
+  EXPECT_TRUE(node->running());
 }
 
 TEST_F(LiveChannel, SlowReaderIsDisconnectedWhileFastReadersKeepReceiving) {

@@ -243,6 +243,11 @@ std::optional<WsClient::Message> WsClient::read(std::chrono::milliseconds timeou
 }
 
 nlohmann::json WsClient::next(std::chrono::milliseconds timeout) {
+  if (!unpacked_.empty()) {
+    nlohmann::json j = std::move(unpacked_.front());
+    unpacked_.pop_front();
+    return j;
+  }
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -257,6 +262,17 @@ nlohmann::json WsClient::next(std::chrono::milliseconds timeout) {
     auto j = nlohmann::json::parse(m->payload, nullptr, false);
     if (j.is_discarded())
       j = nlohmann::json{{"type", "(not json)"}, {"raw", m->payload}};
+    frames_.push_back(j);
+    if (j["type"] == "batch" && j["events"].is_array() && !j["events"].empty()) {
+      // Several events in one frame: handed out one by one, in order.
+      for (auto& e : j["events"]) {
+        received_.push_back(e);
+        unpacked_.push_back(e);
+      }
+      nlohmann::json first = std::move(unpacked_.front());
+      unpacked_.pop_front();
+      return first;
+    }
     received_.push_back(j);
     return j;
   }
@@ -330,8 +346,15 @@ int WsClient::waitClosed(std::chrono::milliseconds timeout) {
     auto m = read(left);
     if (m && m->opcode == 1) {
       auto j = nlohmann::json::parse(m->payload, nullptr, false);
-      if (!j.is_discarded())
+      if (j.is_discarded())
+        continue;
+      frames_.push_back(j);
+      if (j["type"] == "batch" && j["events"].is_array()) {
+        for (auto& e : j["events"])
+          received_.push_back(e);
+      } else {
         received_.push_back(j);
+      }
     }
   }
   return close_code_;

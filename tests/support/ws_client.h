@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -48,8 +49,11 @@ class WsClient {
   // Reads until a JSON message satisfies `pred`; null when none does in time.
   nlohmann::json waitFor(const std::function<bool(const nlohmann::json&)>& pred,
                          std::chrono::milliseconds timeout = 5s);
-  // Every JSON message read so far, in order.
+  // Every JSON message read so far, in order, with the events of a batch
+  // frame as messages of their own (next() hands them out one by one).
   const std::vector<nlohmann::json>& received() const { return received_; }
+  // Every JSON frame as it came over the wire (batches whole).
+  const std::vector<nlohmann::json>& frames() const { return frames_; }
 
   // hello; returns the welcome or the error frame.
   nlohmann::json hello(const std::string& room, const std::string& token = "",
@@ -83,6 +87,8 @@ class WsClient {
   int close_code_ = 0;
   int64_t next_req_ = 1;
   std::vector<nlohmann::json> received_;
+  std::vector<nlohmann::json> frames_;
+  std::deque<nlohmann::json> unpacked_;
 };
 
 }  // namespace jobcast::test

@@ -164,6 +164,8 @@ export class LiveChannel {
       // Kicked (4409): not at once either; a reload joins again.
       const final = { 4401: 'unauthorized', 4403: 'banned', 4404: 'room_not_found', 4409: 'kicked', 1008: 'refused' }[e.code];
       if (final) { this.closeReason = final; this._setState(final); return; }
+      // The node is full (1013, node_full): come back, but not straight away.
+      if (e.code === 1013) this.attempt = Math.max(this.attempt, 3);
       this._retry();
     };
     ws.onerror = () => { /* onclose follows */ };
@@ -211,6 +213,10 @@ export class LiveChannel {
       case 'event':
         if (f.id) this.lastId = f.id;
         this.onEvent(f.kind, f.data, f);
+        break;
+      case 'batch':
+        // Events of one tick in one frame: each as if it had come alone.
+        for (const e of f.events || []) this._frame(e);
         break;
       case 'ack': case 'error': {
         const p = this.pending.get(f.req);

@@ -87,6 +87,7 @@ const ERROR_KEYS = {
   room_ended: 'error.roomEnded', employer_unverified: 'error.employerUnverified',
   profile_required: 'error.profileRequired', queue_empty: 'error.queueEmpty',
   redis_unavailable: 'error.unavailable', unavailable: 'error.unavailable', join_failed: 'error.unavailable',
+  node_full: 'error.unavailable',
   untrusted_node: 'error.untrustedNode',
 };
 const STATUS_KEYS = {
