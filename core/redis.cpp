@@ -165,6 +165,15 @@ void RedisClient::healthCheck() {
     // Hung only if nothing at all came back for the whole timeout: under load
     // our own loop reads late, and replies still flowing prove Redis alive.
     if (now - ping_sent_ > options_.ping_timeout && now - last_reply_ > options_.ping_timeout) {
+      // A loop that was busy for longer than the timeout has not looked at
+      // the socket yet: replies waiting there prove Redis alive. (Dropping a
+      // live connection under load only adds reconnects to the overload.)
+      conn_->readNow();
+      if (!ping_outstanding_ || loop_.now() - last_reply_ <= options_.ping_timeout)
+        return;
+      link = conn_->link();
+      if (!link || !link->ac)
+        return;  // lost while reading
       // The server stopped answering without closing the socket (paused, partitioned).
       // Freeing fails the pending commands and runs the disconnect callback.
       log::warn("redis health check timed out", {{"address", address_.str()}});

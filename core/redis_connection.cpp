@@ -76,6 +76,11 @@ void RedisConnection::abort() {
     redisAsyncFree(link_->ac);  // fails the pending commands, then the disconnect callback
 }
 
+void RedisConnection::readNow() {
+  if (link_ && link_->ac && link_->connected)
+    redisAsyncHandleRead(link_->ac);
+}
+
 void RedisConnection::connect() {
   if (stopping_)
     return;

@@ -60,6 +60,9 @@ class RedisConnection {
   void resetBackoff() { backoff_ = options_.backoff_min; }
   // Frees a connected context that stopped answering; `lost` follows.
   void abort();
+  // Reads and handles whatever replies already wait on the socket, now (the
+  // context may be lost meanwhile: read link() again).
+  void readNow();
   uint64_t reconnects() const { return reconnects_; }
   const RedisAddress& address() const { return address_; }
 

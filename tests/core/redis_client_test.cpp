@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <memory>
 #include <optional>
 
 #include "tests/support/redis_server.h"
@@ -140,6 +142,81 @@ TEST(RedisClient, AWriteSentBeforeRedisStopsAnsweringHasAnUnknownOutcome) {
   server.resume();
   EXPECT_EQ(server.command({"GET", "k"}), "v") << "the first write was applied after all";
   EXPECT_EQ(server.command({"EXISTS", "k2"}), "0");
+}
+
+// The overload pattern that once crashed a node inside libhiredis: thousands
+// of commands outstanding when Redis stalls (the health check gives up and
+// frees the connection) or dies, while their callbacks send new commands and
+// give up on the work they were for. Every callback runs exactly once, none
+// after its owner is gone, and the client serves again after Redis is back.
+// (Run it under -fsanitize=address to see a use after free.)
+TEST(RedisClient, ThousandsOfPendingCommandsSurviveAStallAKillAndARestart) {
+  test::RedisServer server;
+  Loop loop;
+  RedisClient::Options options;
+  options.ping_interval = std::chrono::milliseconds(50);
+  options.ping_timeout = std::chrono::milliseconds(200);
+  RedisClient client(loop, RedisAddress::parse(server.address()).value(), options);
+  client.start();
+  ASSERT_TRUE(runUntil(loop, [&] { return client.ready(); }));
+  server.command({"SET", "big", std::string(64 * 1024, 'x')});
+
+  constexpr int kCommands = 3000;
+  // One owner per command, like a WebSocket connection waiting for its
+  // snapshot; a failed reply closes the next owner too.
+  auto round = [&](const std::function<void()>& fault) {
+    std::vector<std::shared_ptr<int>> owners;
+    for (int i = 0; i < kCommands; ++i)
+      owners.push_back(std::make_shared<int>(i));
+    std::vector<int> calls(kCommands, 0);
+    int followups = 0;
+    for (int i = 0; i < kCommands; ++i) {
+      std::weak_ptr<int> owner = owners[i];
+      client.command({i % 3 == 0 ? "GET" : "STRLEN", "big"}, [&, i, owner](Result<RedisReply> r) {
+        ++calls[i];
+        if (r.ok() || owner.expired())
+          return;
+        if (i + 1 < kCommands)
+          owners[i + 1].reset();  // another connection goes meanwhile
+        client.command({"PING"}, [&](Result<RedisReply>) { ++followups; });
+      });
+    }
+    fault();
+    bool all = runUntil(
+        loop, [&] { return std::all_of(calls.begin(), calls.end(), [](int c) { return c >= 1; }); },
+        std::chrono::seconds(20));
+    EXPECT_TRUE(all) << "every command gets its one answer";
+    EXPECT_TRUE(std::all_of(calls.begin(), calls.end(), [](int c) { return c == 1; }));
+    loop.drain();
+  };
+
+  // Redis stalls with the commands (and a PING) outstanding: the health
+  // check frees the connection under them.
+  round([&] {
+    loop.drain();
+    server.pause();
+  });
+  ASSERT_TRUE(runUntil(
+      loop, [&] { return !client.ready(); }, std::chrono::seconds(5)));
+  server.resume();
+  ASSERT_TRUE(runUntil(
+      loop, [&] { return client.ready(); }, std::chrono::seconds(10)));
+
+  // Redis dies mid-answer and comes back on the same port.
+  round([&] {
+    for (int i = 0; i < 3; ++i)
+      g_main_context_iteration(loop.context(), FALSE);
+    server.kill();
+  });
+  server.start();
+  ASSERT_TRUE(runUntil(
+      loop, [&] { return client.ready(); }, std::chrono::seconds(10)));
+
+  std::string value;
+  client.command({"STRLEN", "big"},
+                 [&](Result<RedisReply> r) { value = r.ok() ? std::to_string(r->integer) : "-"; });
+  ASSERT_TRUE(runUntil(loop, [&] { return !value.empty(); }));
+  EXPECT_EQ(value, "65536");
 }
 
 TEST(RedisScript, FallsBackToEvalAfterScriptFlush) {
