@@ -101,7 +101,11 @@ class LiveChannel {
   void readFeed(Feed& feed);
   void startTick(Feed& feed);
   void flush(Feed& feed);
-  void fanOut(const std::vector<Conn*>& conns, const std::vector<Event>& events);
+  // Queues events to connections; the frames shared by many go to `shared_frames`.
+  void fanOut(const std::vector<Conn*>& conns, const std::vector<Event>& events,
+              std::vector<std::shared_ptr<const std::string>>* shared_frames = nullptr);
+  // Whether (nearly) every connection has written the feed's last frames.
+  bool written(const Feed& feed) const;
   std::vector<std::shared_ptr<const std::string>> framesOf(
       const std::vector<const Event*>& events) const;
   bool entitled(const Conn& conn, const Event& event) const;

@@ -911,6 +911,22 @@ TEST_F(LiveChannel, ViewersComingAndGoingWhileRedisStallsAndRestartsDoNotStopThe
   EXPECT_TRUE(node->running());
 }
 
+// A connection that never says hello is closed (1008) after
+// live.hello_timeout_s, while the others carry on.
+TEST_F(LiveChannel, AConnectionWithoutHelloIsClosedAfterTheTimeout) {
+  auto node = startNode("  hello_timeout_s: 1\n");
+  auto viewer = join(*node);
+  ASSERT_TRUE(viewer);
+  std::string error;
+  auto silent = WsClient::connect(node->httpPort(), {}, &error);
+  ASSERT_TRUE(silent) << error;
+  EXPECT_EQ(silent->waitClosed(10s), 1008);
+  auto js = join(*node, token(Role::Jobseeker, "js-1"));
+  json ack = js->call({{"type", "chat.send"}, {"text", "still open"}});
+  ASSERT_EQ(ack["type"], "ack");
+  EXPECT_FALSE(viewer->waitEvent("chat.message").is_null());
+}
+
 TEST_F(LiveChannel, SlowReaderIsDisconnectedWhileFastReadersKeepReceiving) {
   auto node = startNode("  send_queue_frames: 64\n  send_queue_bytes: 1048576\n");
   std::string error;
