@@ -1,12 +1,14 @@
 #!/bin/sh
 # Runs the live-channel load test against a fresh redis-server and jobcastd.
 # usage: bench/ws/run.sh BUILD_DIR N [extra ws_load args]
+# env: MAX_CONNECTIONS (live.max_connections, default 20000),
+#      COALESCE_MS (live.coalesce_ms, default 50)
 set -eu
 build=${1:-build}
 n=${2:-1000}
 shift 2 || true
 work=$(mktemp -d)
-trap 'kill $jc $rs 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $jc $rs 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP_LOG:-}" ] && cp "$work/log" "$KEEP_LOG"; rm -rf "$work"' EXIT
 ulimit -n "$(ulimit -Hn)"
 port=$((20000 + $$ % 10000))
 redis-server --port $port --save '' --appendonly no --dir "$work" >/dev/null &
@@ -18,6 +20,8 @@ cat > "$work/jobcast.yaml" <<YAML
 live:
   frames_per_s: 100000
   chat_rate_count: 10000
+  max_connections: ${MAX_CONNECTIONS:-20000}
+  coalesce_ms: ${COALESCE_MS:-50}
 # Every simulated viewer comes from 127.0.0.1: no per-address limits here.
 server:
   max_connections_per_ip: 0

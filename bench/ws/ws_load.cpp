@@ -4,11 +4,13 @@
 //   - memory per idle connection (the server's RSS growth / N, via --pid),
 //   - delivery latency of a chat message to all N (p50/p99 over every delivery,
 //     and the time until the last viewer had each message),
-//   - events fanned out per second during a burst.
+//   - events fanned out per second during a burst,
+//   - connections the node refused as full (node_full, close 1013).
 // One extra connection (a staff token, exempt from chat limits) sends.
+// Events may come one per frame or several in a batch frame.
 //
 // usage: ws_load --port P --room R --token JWT --viewers N [--pid PID]
-//                [--messages 20] [--interval-ms 200] [--burst 200]
+//                [--messages 50] [--interval-ms 100] [--burst 200]
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -40,7 +42,8 @@ int64_t nowNs() {
 
 struct Conn {
   int fd = -1;
-  int state = 0;  // 0 connecting, 1 handshake sent, 2 upgraded (hello sent), 3 welcomed
+  // 0 connecting, 1 handshake sent, 2 upgraded (hello sent), 3 welcomed, 4 closed
+  int state = 0;
   std::string rx;
   std::string tx;
   bool sender = false;
@@ -94,6 +97,16 @@ struct Load {
   std::vector<double> latencies_ms;
   size_t deliveries = 0;
   size_t errors = 0;
+  size_t refused = 0;  // node_full
+  size_t closed = 0;
+
+  void close(Conn& c) {
+    if (c.state == 4)
+      return;
+    ::close(c.fd);
+    c.state = 4;
+    ++closed;
+  }
 
   void flush(Conn& c) {
     while (!c.tx.empty()) {
@@ -132,31 +145,37 @@ struct Load {
       return;
     }
     if (m.find("\"type\":\"error\"") != std::string::npos) {
-      ++errors;
+      if (m.find("\"code\":\"node_full\"") != std::string::npos) {
+        ++refused;
+      } else if (++errors <= 3) {
+        std::printf("error frame: %s\n", m.substr(0, 300).c_str());
+      }
       return;
     }
-    auto k = m.find("\"kind\":\"chat.message\"");
-    if (k == std::string::npos)
-      return;
-    auto t = m.find("\"text\":\"bench ");
-    if (t == std::string::npos)
-      return;
-    long num = std::strtol(m.c_str() + t + 14, nullptr, 10);
+    // One chat message per frame, or several in a batch.
     int64_t now = nowNs();
-    auto s = sent_at.find(num);
-    if (s == sent_at.end())
-      return;
-    latencies_ms.push_back(static_cast<double>(now - s->second) / 1e6);
-    last_arrival[num] = now;
-    ++arrivals[num];
-    ++deliveries;
+    for (auto t = m.find("\"text\":\"bench "); t != std::string::npos;
+         t = m.find("\"text\":\"bench ", t + 1)) {
+      long num = std::strtol(m.c_str() + t + 14, nullptr, 10);
+      auto s = sent_at.find(num);
+      if (s == sent_at.end())
+        continue;
+      latencies_ms.push_back(static_cast<double>(now - s->second) / 1e6);
+      last_arrival[num] = now;
+      ++arrivals[num];
+      ++deliveries;
+    }
   }
 
   void onReadable(Conn& c) {
     char buf[65536];
     while (true) {
       ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
-      if (n <= 0)
+      if (n == 0) {
+        close(c);
+        return;
+      }
+      if (n < 0)
         break;
       c.rx.append(buf, static_cast<size_t>(n));
     }
@@ -165,7 +184,9 @@ struct Load {
       if (end == std::string::npos)
         return;
       if (c.rx.rfind("HTTP/1.1 101", 0) != 0) {
-        ++errors;
+        if (++errors <= 3)
+          std::printf("handshake refused: %s\n", c.rx.substr(0, c.rx.find("\r\n")).c_str());
+        close(c);
         return;
       }
       c.rx.erase(0, end + 4);
@@ -200,6 +221,10 @@ struct Load {
       if (opcode == 1)
         onText(c, c.rx.substr(pos + hdr, len));
       pos += hdr + len;
+      if (opcode == 8) {  // the server closes: so do we, freeing the descriptor
+        close(c);
+        return;
+      }
     }
     c.rx.erase(0, pos);
   }
@@ -213,6 +238,8 @@ struct Load {
       int n = epoll_wait(ep, evs, 1024, 10);
       for (int i = 0; i < n; ++i) {
         Conn& c = conns[evs[i].data.u64];
+        if (c.state == 4)
+          continue;
         if ((evs[i].events & EPOLLOUT) && c.state == 0) {
           c.state = 1;
           flush(c);
@@ -234,7 +261,7 @@ int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   Load load;
   size_t viewers = 1000;
-  int pid = 0, messages = 20, interval_ms = 200, burst = 200;
+  int pid = 0, messages = 50, interval_ms = 100, burst = 200;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     const char* v = argv[i + 1];
@@ -275,16 +302,18 @@ int main(int argc, char** argv) {
     size_t end = std::min(viewers, start + batch);
     for (size_t i = start; i < end; ++i)
       load.open(i, false);
-    load.pump(30000, [&] { return load.welcomed >= end; });
+    load.pump(30000, [&] { return load.welcomed + load.refused >= end; });
   }
   double connect_s = std::chrono::duration<double>(Clock::now() - t0).count();
   load.open(viewers, true);
-  load.pump(10000, [&] { return load.welcomed >= viewers + 1; });
+  load.pump(10000, [&] { return load.welcomed + load.refused >= viewers + 1; });
   load.pump(3000, [] { return false; });  // let presence and viewer counts settle
   long rss_after = pid ? rssKb(pid) : -1;
   size_t held = load.welcomed - 1;
-  std::printf("viewers requested %zu, held %zu (connect+welcome in %.2f s), errors %zu\n", viewers,
-              held, connect_s, load.errors);
+  std::printf(
+      "viewers requested %zu, held %zu (connect+welcome in %.2f s), refused as full (1013) %zu, "
+      "errors %zu\n",
+      viewers, held, connect_s, load.refused, load.errors);
   if (pid) {
     std::printf("server RSS %ld KB -> %ld KB: %.1f KB per idle connection\n", rss_before, rss_after,
                 static_cast<double>(rss_after - rss_before) / static_cast<double>(held));
@@ -332,5 +361,5 @@ int main(int argc, char** argv) {
       "latency p50 %.1f ms, p99 %.1f ms\n",
       burst, got, want - before, burst_s, static_cast<double>(got) / burst_s,
       percentile(load.latencies_ms, 0.5), percentile(load.latencies_ms, 0.99));
-  return held == viewers ? 0 : 1;
+  return held + load.refused >= viewers ? 0 : 1;
 }
