@@ -294,6 +294,9 @@ int main(int argc, char** argv) {
   load.ep = epoll_create1(0);
   load.conns.resize(viewers + 1);
 
+  // The sender first: a node that sheds (live.max_connections) keeps it.
+  load.open(viewers, true);
+  load.pump(10000, [&] { return load.welcomed >= 1; });
   long rss_before = pid ? rssKb(pid) : -1;
   auto t0 = Clock::now();
   // Open in batches so the listen backlog never overflows.
@@ -302,10 +305,9 @@ int main(int argc, char** argv) {
     size_t end = std::min(viewers, start + batch);
     for (size_t i = start; i < end; ++i)
       load.open(i, false);
-    load.pump(30000, [&] { return load.welcomed + load.refused >= end; });
+    load.pump(30000, [&] { return load.welcomed + load.refused >= end + 1; });
   }
   double connect_s = std::chrono::duration<double>(Clock::now() - t0).count();
-  load.open(viewers, true);
   load.pump(10000, [&] { return load.welcomed + load.refused >= viewers + 1; });
   load.pump(3000, [] { return false; });  // let presence and viewer counts settle
   long rss_after = pid ? rssKb(pid) : -1;
