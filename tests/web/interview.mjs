@@ -179,9 +179,12 @@ try {
   });
 
   await report.check(`a reload mid-call rejoins the same call within the grace period (${GRACE_MS / 1000} s)`, async () => {
+    const before = await studio.evaluate(() => window.jobcastCall.pcId);
     await viewer.reload();
     await viewer.waitForFunction(() => window.jobcastCall && window.jobcastCall.active, null, { timeout: 10000 });
     eq(await viewer.evaluate(() => window.jobcastCall.id), callId, 'the same call');
+    // The studio offers a new peer connection to the returning jobseeker.
+    await studio.waitForFunction((old) => window.jobcastCall.pcId !== old, before, { timeout: 10000 });
     await statsUntil(viewer, seesAndHears, 'viewer receives again after the reload');
     await statsUntil(studio, seesAndHears, 'studio receives again after the reload');
   });

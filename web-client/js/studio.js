@@ -136,6 +136,8 @@ async function joinCall(id) {
   window.jobcastCall = call;  // for tests and diagnostics
   try {
     await call.join(id);
+    $('#call').hidden = false;
+    $('#call').scrollIntoView({ block: 'start' });
   } catch (e) {
     if (id) announce(t('call.error', { message: errorText(e) }), { assertive: true });
   }
