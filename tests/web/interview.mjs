@@ -6,7 +6,9 @@
 // mutes (the employer's page says so); the jobseeker reloads the page mid-call
 // and is back in the same call within the grace period; the employer ends it;
 // the application's history (REST) has the interview with its duration, the
-// application is at the interview step and the room's figures count it.
+// application is at the interview step and the room's figures count it. Then
+// a second call the jobseeker leaves (the tab navigates away) ends as dropped
+// once the grace period has passed, and coming back says the call is over.
 //
 // --relay: the same through a coturn this test starts on loopback
 // (use-auth-secret; the node mints the call's credentials from turn.urls and
@@ -153,6 +155,9 @@ try {
     const s1 = await statsUntil(studio, seesAndHears, 'studio receives video and audio');
     const s2 = await statsUntil(viewer, seesAndHears, 'viewer receives video and audio');
     console.log(`     studio ${JSON.stringify(s1)}\n     viewer ${JSON.stringify(s2)}`);
+    // Offer and answer travel in one WebSocket frame each (live.max_frame_bytes, 8192 by default).
+    const sizes = await studio.evaluate(() => [window.jobcastCall.pc.localDescription.sdp.length, window.jobcastCall.pc.remoteDescription.sdp.length]);
+    console.log(`     offer ${sizes[0]} B, answer ${sizes[1]} B of SDP`);
     callId = await viewer.evaluate(() => window.jobcastCall.id);
     eq(await studio.evaluate(() => window.jobcastCall.id), callId, 'the same call on both pages');
   });
@@ -228,6 +233,29 @@ try {
     assert(figures.interviews.seconds >= 2, 'figures: seconds');
     await shot(viewer, 'viewer-ended');
   });
+
+  if (!relay) {
+    await report.check(`a jobseeker who leaves mid-call and comes back after the grace period: the call has ended as dropped`, async () => {
+      await viewer.click('#tab-queue');
+      await viewer.click('#queue-join');
+      await studio.waitForFunction(() => /1/.test(document.querySelector('#queue-length').textContent), null, { timeout: 5000 });
+      await studio.click('#take-next');
+      await viewer.waitForSelector('#call-accept', { state: 'visible', timeout: 5000 });
+      await viewer.click('#call-accept');
+      await statsUntil(studio, seesAndHears, 'studio receives video and audio');
+      const second = await studio.evaluate(() => window.jobcastCall.id);
+      const left = Date.now();
+      await viewer.goto('about:blank');  // the same tab: it keeps the call's id
+      await studio.waitForFunction(() => document.querySelector('#call').hidden && document.querySelector('#call-result').textContent.includes('连接中断'), null, { timeout: GRACE_MS + 15000 });
+      assert(Date.now() - left >= GRACE_MS - 2000, `dropped ${Date.now() - left} ms after leaving, before the grace period`);
+      await viewer.goto(`${server.base}/room/${roomId}${q}`);
+      await viewer.waitForFunction(() => document.querySelector('#call-result').textContent.includes('这场面试已经结束'), null, { timeout: 10000 });
+      assert(await viewer.evaluate(() => document.querySelector('#call').hidden), 'no call view');
+      const a = (await rest('GET', '/me/applications', seeker)).items.find((x) => x.id === app.id);
+      const entry = a.history.find((h) => h.interview && h.interview.call_id === second);
+      eq(entry && entry.interview.outcome, 'dropped', 'the second call is in the history as dropped');
+    });
+  }
 
   await report.check('no page errors', async () => {
     eq(problems.length, 0, problems.join('\n'));

@@ -123,8 +123,11 @@ function callEnded(c) {
 }
 
 // The employer joins the call it took (or, after a reload, the one it was in).
+let joiningId = null;  // the take-next ack and the offer event both name the call: join once
 async function joinCall(id) {
   if (call && call.active && (!id || call.id === id)) return;
+  if (joiningId !== null && joiningId === id) return;
+  joiningId = id;
   if (call && call.active) await call.hangup();
   $('#call-result').hidden = true;
   call = new InterviewCall(live, {
@@ -141,6 +144,7 @@ async function joinCall(id) {
   } catch (e) {
     if (id) announce(t('call.error', { message: errorText(e) }), { assertive: true });
   }
+  joiningId = null;
   renderCall();
 }
 

@@ -61,7 +61,7 @@ async function accept(live, id) {
     await newCall(live).join(id);
   } catch (e) {
     remember(null);
-    result(e.code === 'call_ended' ? t('call.ended', { outcome: '', n: 0 }) : t('call.error', { message: errorText(e) }));
+    result(e.code === 'call_ended' ? t('call.over') : t('call.error', { message: errorText(e) }));
   }
   show();
 }
@@ -110,9 +110,10 @@ export function onEvent(live, kind, d) {
     case 'interview.offer':
       offered = d.call_id;
       remember({ id: d.call_id, accepted: false });
-      // Join and Decline are on the queue's tab: bring it forward.
+      // Join and Decline are on the queue's tab: bring it forward, clear of the toast.
       if ($('#panel-queue').hidden) $('#tab-queue').click();
       show();
+      $('#call-offer').scrollIntoView({ block: 'center' });
       break;
     case 'call.state':
       if (call) call.onState(d);
