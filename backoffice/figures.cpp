@@ -34,13 +34,17 @@ FiguresApi::FiguresApi(http::Router& router, RedisClient& redis, const Jwt& jwt,
               {},
               [r, id, status = std::string(rooms::roomStatusName(room.value().status))](
                   Result<RedisReply> reply) {
-                if (!reply.ok() || reply.value().isError() || reply.value().elements.size() != 3)
+                if (!reply.ok() || reply.value().isError() || reply.value().elements.size() != 9)
                   return r.send(
                       errorResponse(Error{"redis_unavailable", "the data store is not reachable"}));
                 const auto& v = reply.value().elements;
                 int64_t unique = v[0].integer;
                 int64_t peak = std::strtoll(v[1].str.c_str(), nullptr, 10);
                 int64_t applications = std::strtoll(v[2].str.c_str(), nullptr, 10);
+                auto count = [&v](size_t i) { return std::strtoll(v[i].str.c_str(), nullptr, 10); };
+                nlohmann::json interviews{{"total", count(3)},    {"completed", count(4)},
+                                          {"declined", count(5)}, {"no_show", count(6)},
+                                          {"dropped", count(7)},  {"seconds", count(8)}};
                 double conversion =
                     unique > 0 ? static_cast<double>(applications) / static_cast<double>(unique)
                                : 0.0;
@@ -49,7 +53,8 @@ FiguresApi::FiguresApi(http::Router& router, RedisClient& redis, const Jwt& jwt,
                              {"unique_viewers", unique},
                              {"peak_viewers", peak},
                              {"applications", applications},
-                             {"conversion", conversion}});
+                             {"conversion", conversion},
+                             {"interviews", interviews}});
               });
         });
       });

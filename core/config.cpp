@@ -218,6 +218,18 @@ const std::map<std::string, Setter>& keyTable() {
       {"live.queue_grace_ms", liveInt(&Config::live_queue_grace_ms, 0, 3600000)},
       {"live.coalesce_ms", liveInt(&Config::live_coalesce_ms, 0, 1000)},
       {"live.max_connections", liveInt(&Config::live_max_connections, 1, 1000000)},
+      {"live.call_ring_ms", liveInt(&Config::live_call_ring_ms, 1000, 3600000)},
+      {"turn.urls",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.turn_urls = stringList(k, n);
+         for (const auto& url : c.turn_urls) {
+           if (url.rfind("turn:", 0) != 0 && url.rfind("turns:", 0) != 0)
+             throw ConfigError(k, "expected turn: or turns: URLs, got '" + url + "'");
+         }
+       }},
+      {"turn.secret",
+       [](Config& c, const std::string& k, const YAML::Node& n) { c.turn_secret = scalar(k, n); }},
+      {"turn.ttl_s", liveInt(&Config::turn_ttl_s, 60, 7 * 24 * 3600)},
       {"media.segment_seconds",
        [](Config& c, const std::string& k, const YAML::Node& n) {
          c.media_segment_seconds = static_cast<int>(integer(k, n, 1, 6));
@@ -407,6 +419,8 @@ void Config::applyEnvironment() {
     data_key = v;
   if (const char* v = std::getenv("JOBCAST_REDIS"); v && *v)
     redis_address = v;
+  if (const char* v = std::getenv("JOBCAST_TURN_SECRET"); v && *v)
+    turn_secret = v;
 }
 
 void Config::validate() const {
@@ -430,6 +444,10 @@ void Config::validate() const {
     // HS256 keys shorter than its 256-bit output are guessable offline.
     throw ConfigError("auth.jwt_secret",
                       "(or JOBCAST_JWT_SECRET) must be at least 32 bytes, e.g. 64 hex characters");
+  }
+  if (!turn_urls.empty() && turn_secret.size() < 16) {
+    throw ConfigError("turn.secret",
+                      "(or JOBCAST_TURN_SECRET) of at least 16 bytes is required with turn.urls");
   }
   if (live_viewer_ttl_ms <= live_heartbeat_ms) {
     throw ConfigError("live.viewer_ttl_ms", "must be longer than live.heartbeat_ms");

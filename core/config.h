@@ -112,10 +112,16 @@ struct Config {
   int64_t live_abuse_limit = 10;   // bad frames before close 1008
   int64_t live_frames_per_s = 20;  // client frames per second, burst twice that
   int64_t live_heartbeat_ms = 2000;
-  int64_t live_viewer_ttl_ms = 6000;  // a silent node's viewers expire after this
-  int64_t live_queue_grace_ms = 30000;
+  int64_t live_viewer_ttl_ms = 6000;     // a silent node's viewers expire after this
+  int64_t live_queue_grace_ms = 30000;   // also how long an interview call waits for a party
   int64_t live_coalesce_ms = 50;         // a room's events go out at most once per tick
   int64_t live_max_connections = 20000;  // WebSockets per node; more are refused (1013)
+  int64_t live_call_ring_ms = 60000;     // an interview call not taken up by then: no_show
+
+  // TURN for the interview calls (coturn use-auth-secret; docs/interview.md)
+  std::vector<std::string> turn_urls;  // e.g. turn:turn.example.org:3478?transport=udp
+  std::string turn_secret;             // JOBCAST_TURN_SECRET; coturn's static-auth-secret
+  int64_t turn_ttl_s = 3600;           // lifetime of a call's credentials
   // media (see configs/jobcast.sample.yaml)
   int media_segment_seconds = 1;
   int media_playlist_segments = 6;

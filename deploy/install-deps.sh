@@ -19,6 +19,8 @@ packages=(
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-nice gstreamer1.0-x
   # services and tools the server and tests use
   redis-server redis-tools curl ffmpeg
+  # TURN relay for the interview calls (deploy/coturn.conf); the relay-only call test starts one
+  coturn
   # tests
   libgtest-dev googletest libgmock-dev libcurl4-openssl-dev valgrind
   # benchmarks (bench/apply)

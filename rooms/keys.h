@@ -65,6 +65,21 @@ inline std::string stage(std::string_view id) {  // string: the stage as JSON (r
 inline std::string mediaNode(std::string_view id) {  // string: the room's media lease
   return detail::inRoom(id, "media_node");
 }
+// ---- the room's one-to-one interview calls (rooms/live/call_shared.lua) ----
+// hash: one call (parties, offered/started/ended ms, outcome, last seen of
+// each party); kept 7 days after it ends.
+inline std::string call(std::string_view id, std::string_view call_id) {
+  std::string k = detail::inRoom(id, "call:");
+  k.append(call_id);
+  return k;
+}
+inline std::string openCalls(std::string_view id) {  // zset: open call ids by offer time
+  return detail::inRoom(id, "calls");
+}
+inline std::string callBySub(std::string_view id) {  // hash: party sub -> open call id
+  return detail::inRoom(id, "calls:by_sub");
+}
+
 // string, 10 minutes: the first answer to a live-room write carrying client_id.
 inline std::string dedup(std::string_view id, std::string_view sub, std::string_view client_id) {
   std::string k = detail::inRoom(id, "dedup:");

@@ -577,10 +577,23 @@ std::vector<ApplicationStatus> predecessorsOf(ApplicationStatus to) {
   return out;
 }
 
+std::vector<ApplicationStatus> callMovesFrom() {
+  return {ApplicationStatus::Applied, ApplicationStatus::Viewed, ApplicationStatus::Contacted};
+}
+
 json Application::toJson() const {
   json changes = json::array();
-  for (const auto& c : history)
-    changes.push_back({{"status", applicationStatusName(c.status)}, {"at", c.at}, {"by", c.by}});
+  for (const auto& c : history) {
+    json change{{"status", applicationStatusName(c.status)}, {"at", c.at}, {"by", c.by}};
+    if (c.interview) {
+      change["interview"] = {{"call_id", c.interview->call_id},
+                             {"outcome", c.interview->outcome},
+                             {"started_at", c.interview->started_at},
+                             {"ended_at", c.interview->ended_at},
+                             {"duration_s", c.interview->duration_s}};
+    }
+    changes.push_back(std::move(change));
+  }
   return {{"id", id},
           {"room_id", room_id},
           {"job_id", job_id},
@@ -607,9 +620,15 @@ std::optional<Application> Application::fromStored(const std::string& text) {
     for (const auto& c : *h) {
       if (!c.is_object())
         continue;
-      a.history.push_back(
-          {parseApplicationStatus(str(c, "status")).value_or(ApplicationStatus::Applied),
-           num(c, "at"), str(c, "by")});
+      StatusChange change{
+          parseApplicationStatus(str(c, "status")).value_or(ApplicationStatus::Applied),
+          num(c, "at"), str(c, "by"), std::nullopt};
+      if (auto i = c.find("interview"); i != c.end() && i->is_object()) {
+        change.interview =
+            InterviewRecord{str(*i, "call_id"), str(*i, "outcome"), num(*i, "started_at"),
+                            num(*i, "ended_at"), num(*i, "duration_s")};
+      }
+      a.history.push_back(std::move(change));
     }
   }
   return a;

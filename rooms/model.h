@@ -175,11 +175,24 @@ std::optional<ApplicationStatus> parseApplicationStatus(std::string_view name);
 bool canTransition(ApplicationStatus from, ApplicationStatus to);
 // Every status from which `to` may be reached (for the atomic check in Redis).
 std::vector<ApplicationStatus> predecessorsOf(ApplicationStatus to);
+// The statuses an interview call that took place (completed or dropped) moves
+// to Interview: the call is the contact, so it may skip viewed and contacted.
+std::vector<ApplicationStatus> callMovesFrom();
+
+// One interview call as an application's history keeps it (no media).
+struct InterviewRecord {
+  std::string call_id;
+  std::string outcome;     // completed, declined, no_show, dropped
+  int64_t started_at = 0;  // ms; 0 when it never started
+  int64_t ended_at = 0;    // ms
+  int64_t duration_s = 0;
+};
 
 struct StatusChange {
   ApplicationStatus status = ApplicationStatus::Applied;
   int64_t at = 0;
-  std::string by;  // user id who made the change
+  std::string by;                            // user id who made the change
+  std::optional<InterviewRecord> interview;  // set on an interview call's entry
 };
 
 // One per (jobseeker, job card). Holds no personal data: the applicant is a

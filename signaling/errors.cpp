@@ -44,6 +44,7 @@ constexpr std::array kCatalogue = {
     ErrorCode{"room_forbidden", 403, kWs, false, kCloseBanned},
     ErrorCode{"banned", 403, kWs, false, kCloseBanned},
     ErrorCode{"muted", 403, kWs},
+    ErrorCode{"call_forbidden", 403, kWs},  // not a party of the interview call
     // What is asked for.
     ErrorCode{"room_not_found", 404, kBoth, false, kCloseRoomNotFound},
     ErrorCode{"not_found", 404, kBoth},
@@ -52,6 +53,7 @@ constexpr std::array kCatalogue = {
     ErrorCode{"no_stream", 404, kHttp},
     ErrorCode{"variant_unavailable", 404, kHttp},
     ErrorCode{"not_on_stage", 404, kHttp},
+    ErrorCode{"call_not_found", 404, kWs},
     ErrorCode{"moved", 307, kHttp},  // not a failure: the room's media is on another node
     ErrorCode{"method_not_allowed", 405, kHttp},
     ErrorCode{"trickle_not_supported", 405, kHttp},
@@ -68,6 +70,7 @@ constexpr std::array kCatalogue = {
     ErrorCode{"already_voted", 409, kWs},
     ErrorCode{"not_queued", 409, kWs},
     ErrorCode{"queue_empty", 409, kWs},
+    ErrorCode{"call_ended", 409, kWs},
     ErrorCode{"rate_limited", 429, kBoth},
     ErrorCode{"slow_mode", 429, kWs},
     // The node or its Redis.

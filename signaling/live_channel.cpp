@@ -139,6 +139,7 @@ LiveOptions LiveOptions::fromConfig(const Config& c) {
   o.limits.chat_rate_window_ms = static_cast<int>(c.live_chat_rate_window_ms);
   o.limits.blocked_words = c.live_blocked_words;
   o.limits.events_maxlen = c.redis_events_maxlen;
+  o.limits.calls = {c.turn_urls, c.turn_secret, c.turn_ttl_s, c.live_call_ring_ms};
   return o;
 }
 

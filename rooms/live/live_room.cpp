@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <chrono>
 
+#include "core/log.h"
 #include "core/secrets.h"
 #include "rooms/keys.h"
 #include "rooms/live/live_scripts.h"
@@ -36,6 +38,8 @@ const std::map<std::string_view, Action>& actionTable() {
       {"card.show", Action::CardShow},
       {"card.hide", Action::CardHide},
       {"caption.send", Action::CaptionSend},
+      {"call.join", Action::CallJoin},
+      {"call.signal", Action::CallSignal},
   };
   return table;
 }
@@ -143,6 +147,12 @@ Error scriptError(const std::string& code, const std::string& detail) {
     return Error{code, "nobody is waiting"};
   if (code == "room_not_found")
     return Error{code, "no such room"};
+  if (code == "call_not_found")
+    return Error{code, "no such interview call in this room"};
+  if (code == "call_forbidden")
+    return Error{code, "only the two parties of this call may take part in it"};
+  if (code == "call_ended")
+    return Error{code, "this interview call has ended"};
   return Error{code, code};
 }
 
@@ -184,6 +194,11 @@ rooms::Operation operationOf(Action action) {
     case Action::ChatSend:
     case Action::QuestionAsk:
     case Action::QuestionVote:
+      return rooms::Operation::Participate;
+    case Action::CallJoin:
+    case Action::CallSignal:
+      // Any signed-in member of the room may ask; the call's script then
+      // admits only its two parties (call_forbidden).
       return rooms::Operation::Participate;
     case Action::Apply:
     case Action::QueueJoin:
@@ -432,6 +447,8 @@ LiveRoom::LiveRoom(RedisClient& redis, Limits limits, RoomsPort* rooms)
     : redis_(redis), limits_(std::move(limits)), filter_(limits_.blocked_words), rooms_(rooms) {
   // event.lua holds what the live scripts share; RoomScript puts rooms/prelude.lua in front.
   std::string shared(scripts::kEventLua);
+  shared += callMovesFromLua();
+  shared += scripts::kCallSharedLua;
   const std::pair<const char*, std::string_view> bodies[] = {
       {"chat.send", scripts::kChatSendLua},
       {"question.ask", scripts::kQuestionAskLua},
@@ -452,6 +469,9 @@ LiveRoom::LiveRoom(RedisClient& redis, Limits limits, RoomsPort* rooms)
       {"caption.send", scripts::kCaptionSendLua},
       {"presence", scripts::kPresenceLua},
       {"snapshot", scripts::kSnapshotLua},
+      {"call.join", scripts::kCallJoinLua},
+      {"call.signal", scripts::kCallSignalLua},
+      {"call.sweep", scripts::kCallSweepLua},
   };
   for (const auto& [name, body] : bodies)
     scripts_.emplace(name, rooms::RoomScript(shared + std::string(body)));
@@ -693,6 +713,44 @@ void LiveRoom::perform(const std::string& room, const Actor& actor, Action actio
       go("caption.send", {text.value(), lang, final_text ? "1" : "0", actor.name}, idAndEvent);
       return;
     }
+    case Action::CallJoin: {
+      std::string call_id;
+      if (auto it = args.find("call_id"); it != args.end()) {
+        auto id = idField(args, "call_id");
+        if (!id)
+          return fail(id.error());
+        call_id = id.value();
+      }
+      // TURN credentials go in this answer only: to a party of the call.
+      go("call.join", {actor.sub, call_id}, [this](const Parts& p) {
+        json call = json::parse(p.size() > 1 ? p[1] : "", nullptr, false);
+        if (!call.is_object())
+          call = json::object();
+        int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+        json servers = iceServersFor(limits_.calls, call.value("call_id", ""), now_s);
+        return json{{"call", call}, {"ice_servers", servers}};
+      });
+      return;
+    }
+    case Action::CallSignal: {
+      auto id = idField(args, "call_id");
+      if (!id)
+        return fail(id.error());
+      // Only the script knows the sender's role: it fills in "from".
+      auto signal = peerSignal(args, "");
+      if (!signal)
+        return fail(signal.error());
+      std::string kind = args.value("kind", "");
+      go("call.signal", {actor.sub, id.value(), kind, signal.value().dump()}, [](const Parts& p) {
+        json out = json::object();
+        if (p.size() > 1 && !p[1].empty())
+          out["outcome"] = p[1];
+        return out;
+      });
+      return;
+    }
   }
 }
 
@@ -751,6 +809,13 @@ void LiveRoom::presence(const std::string& room, const std::string& node, size_t
           return;
         }
         reply(json{{"viewers", countAt(r.value(), 1)}});
+      });
+  std::vector<std::string> sweep{std::to_string(grace_ms), std::to_string(limits_.calls.ring_ms)};
+  sweep.insert(sweep.end(), subs.begin(), subs.end());
+  run(scripts_.at("call.sweep"), room, std::move(sweep), "",
+      [room](Result<std::vector<std::string>> r) {
+        if (!r.ok())
+          log::debug("interview calls not swept", {{"room", room}, {"error", r.error().code}});
       });
 }
 

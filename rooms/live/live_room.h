@@ -22,6 +22,7 @@
 #include "rooms/access.h"
 #include "rooms/actor.h"
 #include "rooms/events.h"
+#include "rooms/live/interview_call.h"
 
 namespace jobcast::live {
 
@@ -47,6 +48,8 @@ enum class Action {
   CardShow,
   CardHide,
   CaptionSend,
+  CallJoin,
+  CallSignal,
 };
 
 std::optional<Action> parseAction(std::string_view type);
@@ -69,6 +72,7 @@ struct Limits {
   int64_t slowmode_max_s = 3600;
   std::vector<std::string> blocked_words;               // masked in chat and questions
   int64_t events_maxlen = rooms::kDefaultEventsMaxlen;  // the room's event stream bound
+  CallOptions calls;                                    // interview calls, TURN
 };
 
 // Masks each blocked word with one '*' per character, matching on Unicode
@@ -139,7 +143,8 @@ class LiveRoom {
 
   // One node's heartbeat for a room: its viewer count, the subjects it has
   // not yet counted in the room's figures (`uncounted`), and all its
-  // connected subjects (`subs`).
+  // connected subjects (`subs`); then the room's open interview calls are
+  // swept (call_sweep.lua).
   void presence(const std::string& room, const std::string& node, size_t viewers,
                 const std::vector<std::string>& uncounted, const std::vector<std::string>& subs,
                 int64_t ttl_ms, int64_t grace_ms, Reply reply);

@@ -1,5 +1,5 @@
 -- queue.next (the room's employer): takes the first jobseeker and offers both an
--- interview call. ARGV: employer sub, employer name, call id.
+-- interview call (call_shared.lua opens it). ARGV: employer sub, employer name, call id.
 local seen = dedup_seen()
 if seen then return seen end
 local esub, ename, call = ARGV[1], ARGV[2], ARGV[3]
@@ -15,6 +15,7 @@ if last > 0 and now > last then
 end
 redis.call('SET', P .. 'queue:last_next', now)
 queue_remove(sub, 'interview')
+call_open(call, esub, ename, sub, name, now)
 local offer = {call_id = call, jobseeker = {sub = sub, name = name},
                employer = {sub = esub, name = ename}, at = now}
 emit(EVENTS, 'interview.offer', offer, 'user:' .. sub)

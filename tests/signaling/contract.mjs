@@ -297,8 +297,41 @@ async function journey() {
   await emp.event('queue.list', (d) => d.length === 2);
   await anon.event('queue.changed');
   await emp.ok('queue.next', { client_id: 'n-1' });
-  await a.event('interview.offer');
+  const offer = await a.event('interview.offer');
   await a.event('queue.left');
+
+  // The interview call: its two parties join and signal; a third party in
+  // the room (another jobseeker, the counsellor) is refused and reads nothing.
+  const call_id = offer.data.call_id;
+  await b.refused('call.join', { call_id }, 'call_forbidden');
+  await cons.refused('call.signal', { call_id, kind: 'offer', sdp: 'v=0' }, 'call_forbidden');
+  await a.refused('call.join', { call_id: 'call-none' }, 'call_not_found');
+  const ej = await emp.ok('call.join', { call_id });
+  expect(ej.call.role === 'employer' && ej.call.peer.sub === 'js-1', `employer's view of the call: ${JSON.stringify(ej.call)}`);
+  const aj = await a.ok('call.join', {});  // no id: the caller's open call
+  expect(aj.call.call_id === call_id && aj.call.role === 'jobseeker', `jobseeker's view of the call: ${JSON.stringify(aj.call)}`);
+  await emp.event('call.state', (d) => d.joined === 'jobseeker');
+  const sdp = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n';
+  await emp.ok('call.signal', { call_id, kind: 'offer', pc: 'p1', sdp });
+  await a.event('call.signal', (d) => d.kind === 'offer' && d.from === 'employer' && d.sdp === sdp);
+  await a.ok('call.signal', { call_id, kind: 'answer', pc: 'p1', sdp });
+  await a.ok('call.signal', { call_id, kind: 'candidate', pc: 'p1', candidate: { candidate: 'candidate:1 1 udp 2122260223 192.0.2.1 54400 typ host', sdpMid: '0', sdpMLineIndex: 0 } });
+  await emp.event('call.signal', (d) => d.kind === 'candidate');
+  await emp.event('call.state', (d) => d.state === 'started');
+  await a.ok('call.signal', { call_id, kind: 'media', audio: false, video: true });
+  await a.refused('call.signal', { call_id, kind: 'offer' }, 'invalid_field');
+  const hung = await emp.ok('call.signal', { call_id, kind: 'hangup' });
+  expect(hung.outcome === 'completed', `hangup ends the call: ${JSON.stringify(hung)}`);
+  await a.event('call.state', (d) => d.state === 'ended' && d.outcome === 'completed');
+  await a.refused('call.signal', { call_id, kind: 'hangup' }, 'call_ended');
+  for (const third of [b, cons, anon]) {
+    expect(!third.frames.some((f) => f.type === 'event' && f.kind.startsWith('call.')), `${third.label} read the call's signalling`);
+  }
+  const mine = await rest('GET', '/api/v1/me/applications', { token: js1 });
+  const interviewed = mine.body.items.find((x) => x.history.some((h) => h.interview && h.interview.call_id === call_id));
+  expect(interviewed && interviewed.status === 'interview', `the call is in the application's history: ${JSON.stringify(mine.body)}`);
+  const figures = await rest('GET', '/api/v1/rooms/{id}/figures', { params: { id: room }, token: boss });
+  expect(figures.body.interviews.completed === 1, `the room's figures count the interview: ${JSON.stringify(figures.body)}`);
   await b.ok('queue.leave');
   await b.refused('queue.leave', {}, 'not_queued');
   await emp.refused('queue.next', {}, 'queue_empty');

@@ -8,6 +8,7 @@ import { LiveChannel } from './live.js';
 import { WhipPublisher, whipUrl } from './whip.js';
 import { $, el, announce, errorText, jobFacts, roomFromPath, timeText, confirmDialog } from './ui.js';
 import { staffToken, Devices, copyButtons } from './staff.js';
+import { InterviewCall, bindControls, remembered, statusText } from './call.js';
 
 const t = i18n.t;
 const roomId = roomFromPath();
@@ -35,6 +36,7 @@ function appOf(a) {
   return {
     id: String(a.id),
     job: a.job_id,
+    applicant: a.applicant,
     name: p.name || '',
     phone: p.phone || '',
     cv: p.cv || '',
@@ -95,10 +97,72 @@ function appItem(a) {
     el('label', { class: 'row' }, select));
 }
 
+// ---- the interview call, beside the applicant's applications and profile
+
+let call = null;
+
+function renderCall() {
+  const active = !!(call && call.active);
+  $('#call').hidden = !active;
+  // The interview is private: while it is on, the broadcast's microphone is
+  // off (the call has its own copy of the track).
+  if (devices.stream) for (const track of devices.stream.getAudioTracks()) track.enabled = !active;
+  $('#call-status').textContent = call ? statusText(call, t) : '';
+  const sub = call && call.call && call.call.peer.sub;
+  const mine = sub ? [...state.apps.values()].filter((a) => a.applicant === sub) : [];
+  $('#call-applicant').replaceChildren(...(mine.length ? mine.map(appItem)
+    : [el('li', { class: 'muted', text: sub ? t('call.noApplication', { name: call.call.peer.name }) : '' })]));
+}
+
+function callEnded(c) {
+  const text = t('call.ended', { outcome: t(`call.outcome.${c.outcome || 'completed'}`), n: c.duration_s || 0 });
+  const p = $('#call-result');
+  p.textContent = text;
+  p.hidden = false;
+  announce(text, { assertive: true });
+}
+
+// The employer joins the call it took (or, after a reload, the one it was in).
+let joiningId = null;  // the take-next ack and the offer event both name the call: join once
+async function joinCall(id) {
+  if (call && call.active && (!id || call.id === id)) return;
+  if (joiningId !== null && joiningId === id) return;
+  joiningId = id;
+  if (call && call.active) await call.hangup();
+  $('#call-result').hidden = true;
+  call = new InterviewCall(live, {
+    local: $('#call-local'),
+    remote: $('#call-remote'),
+    stream: devices.stream,
+    onChange: (c) => { renderCall(); if (c && c.state === 'ended') callEnded(c); },
+  });
+  window.jobcastCall = call;  // for tests and diagnostics
+  try {
+    await call.join(id);
+    $('#call').hidden = false;
+    $('#call').scrollIntoView({ block: 'start' });
+  } catch (e) {
+    if (id) announce(t('call.error', { message: errorText(e) }), { assertive: true });
+  }
+  joiningId = null;
+  renderCall();
+}
+
+bindControls({
+  get muted() { return call ? call.muted : false; },
+  get cameraOff() { return call ? call.cameraOff : false; },
+  get audioOnly() { return call ? call.audioOnly : false; },
+  setMuted: (v) => call && call.setMuted(v),
+  setCameraOff: (v) => call && call.setCameraOff(v),
+  setAudioOnly: (v) => call && call.setAudioOnly(v),
+  hangup: () => (call ? call.hangup() : null),
+}, $('#call'), t);
+
 function renderApps() {
   const list = [...state.apps.values()].sort((x, y) => (Number(y.at) || 0) - (Number(x.at) || 0));
   $('#applications').replaceChildren(...(list.length ? list.map(appItem) : [el('li', { class: 'muted', text: t('studio.noApplications') })]));
   $('#app-count').textContent = list.length ? String(list.length) : '';
+  if (call && call.active) renderCall();
 }
 
 function takeRoom(data) {
@@ -137,7 +201,12 @@ function onEvent(kind, d) {
     case 'room.status': state.room.status = d.status; if (d.status === 'ended') state.onAir = false; renderHeader(); break;
     case 'queue.list': state.queueLength = d.length; renderHeader(); break;
     case 'media.stage': state.stage = d.state; renderHeader(); break;
-    case 'interview.offer': $('#offer').textContent = t('studio.offer', { call: `${d.call_id} · ${d.jobseeker.name}` }); break;
+    case 'interview.offer':
+      $('#offer').textContent = t('studio.offer', { call: `${d.call_id} · ${d.jobseeker.name}` });
+      joinCall(d.call_id);
+      break;
+    case 'call.state': if (call) call.onState(d); break;
+    case 'call.signal': if (call) call.onSignal(d); break;
     default: break;
   }
 }
@@ -217,6 +286,7 @@ $('#take-next').addEventListener('click', async () => {
   try {
     const ack = await live.nextInQueue();
     $('#offer').textContent = t('studio.offer', { call: `${ack.call_id} · ${ack.jobseeker.name}` });
+    joinCall(ack.call_id);
   } catch (e) { $('#offer').textContent = e.code === 'queue_empty' ? t('studio.queueEmpty') : errorText(e); }
 });
 devices.onChange = (track) => publisher && publisher.replaceTrack(track);
@@ -224,7 +294,7 @@ devices.onChange = (track) => publisher && publisher.replaceTrack(track);
 async function start() {
   $('#lang-slot').replaceWith(i18n.languageMenu());
   i18n.apply();
-  i18n.onChange(() => { renderHeader(); renderJobs(); renderApps(); });
+  i18n.onChange(() => { renderHeader(); renderJobs(); renderApps(); renderCall(); });
   copyButtons();
   renderHeader();
   state.token = await staffToken('studio');
@@ -241,6 +311,9 @@ async function start() {
       state.viewers = snap.viewers;
       state.queueLength = snap.queue.length;
       renderHeader(); renderJobs();
+      // After a reload: back into the call this tab was in.
+      const kept = remembered();
+      if (kept && !call) joinCall(kept.id);
     },
     onEvent,
   }).connect();

@@ -17,6 +17,7 @@ import {
 } from './viewer/state.js';
 import * as render from './viewer/render.js';
 import * as actions from './viewer/actions.js';
+import * as interview from './viewer/interview.js';
 
 const t = i18n.t;
 
@@ -78,6 +79,11 @@ function onEvent(kind, d) {
       state.queue.in = false;
       render.renderQueue();
       announce(t('queue.offer', { call: d.call_id }), { assertive: true });
+      interview.onEvent(live, kind, d);
+      break;
+    case 'call.state':
+    case 'call.signal':
+      interview.onEvent(live, kind, d);
       break;
     case 'viewers.changed': state.viewers = d.count; render.renderHeader(); break;
     case 'stage.changed': actions.takeStage(d); break;
@@ -110,17 +116,19 @@ const live = new LiveChannel(roomId, {
     render.showPinnedMessage(snap.pinned_message);
     actions.takeStage(snap.stage);
     render.renderAll();
+    interview.onWelcome(live);
   },
   onEvent,
 });
 window.jobcastViewerLive = live;
 
 actions.init({ live, player, video });
+interview.init(live);
 
 async function start() {
   $('#lang-slot').replaceWith(i18n.languageMenu());
   i18n.apply();
-  i18n.onChange(() => { render.renderAll(); render.renderQualities(player.qualities(), player.quality); render.renderPlayerStatus(player.status); });
+  i18n.onChange(() => { interview.refresh(); render.renderAll(); render.renderQualities(player.qualities(), player.quality); render.renderPlayerStatus(player.status); });
   const tabStrip = tabs($('#tabs'));
   // On a phone held upright, the chat button over the video opens chat as a
   // sheet over the lower part of the screen: the video stays in view above it.
