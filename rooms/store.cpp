@@ -8,6 +8,8 @@
 #include "core/secrets.h"
 #include "rooms/access.h"
 #include "rooms/events.h"
+#include "rooms/regions.h"
+#include "rooms/report.h"
 #include "rooms/scripts.h"
 
 namespace jobcast::rooms {
@@ -565,22 +567,37 @@ void RoomStore::transition(const std::string& room_id, RoomStatus from, RoomStat
                                                       roomStatusName(room.status) +
                                                       ", cannot become " + roomStatusName(to)});
         }
-        auto run = [this, alive, room_id, from, to, done] {
+        auto run = [this, alive, room_id, region = room.region_code, from, to, done] {
           if (!*alive)
             return done(unavailable());
           int64_t at = now();
-          scripts_->transition_room.run(
-              redis_, options_.events_maxlen, {keys::room(room_id), keys::events(room_id)},
-              {roomStatusName(from), roomStatusName(to),
-               to == RoomStatus::Live ? "started_at" : "ended_at", std::to_string(at)},
-              [this, alive, room_id, done](Result<RedisReply> r) {
-                auto reply = scriptReply(std::move(r));
-                if (!reply.ok())
-                  return done(reply.error());
-                if (!*alive)
-                  return done(unavailable());
-                getRoom(room_id, done);
-              });
+          std::vector<std::string> keys = {keys::room(room_id), keys::events(room_id)};
+          std::vector<std::string> args = {roomStatusName(from), roomStatusName(to),
+                                           to == RoomStatus::Live ? "started_at" : "ended_at",
+                                           std::to_string(at)};
+          if (to == RoomStatus::Ended) {
+            // A session held: the quarterly report of each region it counts in.
+            keys.push_back(keys::jobs(room_id));
+            keys.push_back(keys::figureViewers(room_id));
+            std::string quarter = Quarter::of(at).str();
+            auto levels = regionLevels(region);
+            for (size_t i = 0; i < levels.size(); ++i) {
+              keys.push_back(keys::reportCounts(levels[i], quarter));
+              keys.push_back(keys::reportEmployers(levels[i], quarter));
+              keys.push_back(keys::reportViewers(levels[i], quarter));
+              keys.push_back(keys::reportChildren(levels[i]));
+              args.push_back(i + 1 < levels.size() ? levels[i + 1] : "");
+            }
+          }
+          scripts_->transition_room.run(redis_, options_.events_maxlen, keys, args,
+                                        [this, alive, room_id, done](Result<RedisReply> r) {
+                                          auto reply = scriptReply(std::move(r));
+                                          if (!reply.ok())
+                                            return done(reply.error());
+                                          if (!*alive)
+                                            return done(unavailable());
+                                          getRoom(room_id, done);
+                                        });
         };
         if (to != RoomStatus::Live)
           return run();
@@ -743,15 +760,40 @@ void RoomStore::apply(const std::string& room_id, const std::string& job_id, con
         return done(Error{"profile_required", "create a profile before applying"});
       return done(profile.error());
     }
-    // The key group feeds only the room's anonymous counts, and only with consent.
+    // The key group feeds only anonymous counts (the room's, the quarterly
+    // report's), and only with consent.
     std::string group =
         profile->key_group_consent && profile->key_group ? keyGroupName(*profile->key_group) : "";
+    // The room's region names the report keys the application counts in.
+    withRoom(
+        room_id,
+        [this, alive, room_id, job_id, sub, group, done](const Room& room) {
+          if (!*alive)
+            return done(unavailable());
+          applyInRoom(room, job_id, sub, group, done);
+        },
+        done);
+  });
+}
+
+void RoomStore::applyInRoom(const Room& room, const std::string& job_id, const std::string& sub,
+                            const std::string& group, Done<ApplyOutcome> done) {
+  auto alive = alive_;
+  const std::string& room_id = room.id;
+  {
+    int64_t at = now();
+    std::vector<std::string> keys = {keys::room(room_id),
+                                     keys::jobs(room_id),
+                                     keys::applications(room_id),
+                                     keys::applicationByUser(room_id),
+                                     keys::applicationOrder(room_id),
+                                     keys::counts(room_id),
+                                     keys::events(room_id)};
+    for (auto& k : reportCountKeys(room.region_code, at))
+      keys.push_back(std::move(k));
     scripts_->apply.run(
-        redis_, options_.events_maxlen,
-        {keys::room(room_id), keys::jobs(room_id), keys::applications(room_id),
-         keys::applicationByUser(room_id), keys::applicationOrder(room_id), keys::counts(room_id),
-         keys::events(room_id)},
-        {newId(), sub, job_id, std::to_string(now()), group, room_id},
+        redis_, options_.events_maxlen, keys,
+        {newId(), sub, job_id, std::to_string(at), group, room_id},
         [this, alive, room_id, sub, done](Result<RedisReply> r) {
           auto reply = scriptReply(std::move(r));
           if (!reply.ok())
@@ -774,7 +816,7 @@ void RoomStore::apply(const std::string& room_id, const std::string& job_id, con
                 done(outcome);
               });
         });
-  });
+  }
 }
 
 void RoomStore::listApplications(const std::string& room_id, int64_t offset, int64_t limit,
@@ -870,10 +912,13 @@ void RoomStore::setApplicationStatus(const std::string& application_id, Applicat
           std::string allowed;
           for (auto s : predecessorsOf(status))
             allowed += std::string(allowed.empty() ? "" : ",") + applicationStatusName(s);
+          int64_t at = now();
+          std::vector<std::string> keys = {keys::applications(room_id), keys::events(room_id)};
+          for (auto& k : reportCountKeys(room.region_code, at))
+            keys.push_back(std::move(k));
           scripts_->set_status.run(
-              redis_, options_.events_maxlen, {keys::applications(room_id), keys::events(room_id)},
-              {application_id, applicationStatusName(status), who.sub, std::to_string(now()),
-               allowed},
+              redis_, options_.events_maxlen, keys,
+              {application_id, applicationStatusName(status), who.sub, std::to_string(at), allowed},
               [done](Result<RedisReply> r) {
                 auto reply = scriptReply(std::move(r));
                 if (!reply.ok())
