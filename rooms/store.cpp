@@ -148,9 +148,7 @@ json RoomSnapshot::toJson(bool staff) const {
 json ApplicantView::toJson() const {
   json j = application.toJson();
   if (profile) {
-    json p = profile->toJson();
-    p.erase("updated_at");
-    j["profile"] = p;
+    j["profile"] = profile->toEmployerJson();
   } else {
     j["profile"] = nullptr;
   }
@@ -751,28 +749,40 @@ void RoomStore::apply(const std::string& room_id, const std::string& job_id, con
     loop_.post([done, e = *denied] { done(e); });
     return;
   }
+  // The profile (for the key group) and the room (its region names the
+  // report keys the application counts in) are read together.
+  struct Reads {
+    std::optional<Result<Profile>> profile;
+    std::optional<Result<Room>> room;
+  };
+  auto reads = std::make_shared<Reads>();
   auto alive = alive_;
-  getProfile(who, [this, alive, room_id, job_id, sub = who.sub, done](Result<Profile> profile) {
+  auto next = [this, alive, reads, job_id, sub = who.sub, done] {
+    if (!reads->profile || !reads->room)
+      return;
     if (!*alive)
       return done(unavailable());
+    auto& profile = *reads->profile;
     if (!profile.ok()) {
       if (profile.error().code == "not_found")
         return done(Error{"profile_required", "create a profile before applying"});
       return done(profile.error());
     }
+    if (!reads->room->ok())
+      return done(reads->room->error());
     // The key group feeds only anonymous counts (the room's, the quarterly
     // report's), and only with consent.
     std::string group =
         profile->key_group_consent && profile->key_group ? keyGroupName(*profile->key_group) : "";
-    // The room's region names the report keys the application counts in.
-    withRoom(
-        room_id,
-        [this, alive, room_id, job_id, sub, group, done](const Room& room) {
-          if (!*alive)
-            return done(unavailable());
-          applyInRoom(room, job_id, sub, group, done);
-        },
-        done);
+    applyInRoom(reads->room->value(), job_id, sub, group, done);
+  };
+  getProfile(who, [reads, next](Result<Profile> profile) {
+    reads->profile = std::move(profile);
+    next();
+  });
+  getRoom(room_id, [reads, next](Result<Room> room) {
+    reads->room = std::move(room);
+    next();
   });
 }
 
@@ -876,6 +886,14 @@ void RoomStore::listApplications(const std::string& room_id, int64_t offset, int
                                    "role", roleName(who.role), "subject",
                                    item.application.applicant, "application", item.application.id,
                                    "at", at, "what", "profile"});
+                  // A key group shared with employers: its own entry, so each
+                  // view of it can be answered for.
+                  if (item.profile && item.profile->key_group && item.profile->key_group_shared)
+                    audit.push_back({"XADD", keys::audit(room_id), "MAXLEN", "~",
+                                     std::to_string(options_.audit_maxlen), "*", "reader", who.sub,
+                                     "role", roleName(who.role), "subject",
+                                     item.application.applicant, "application", item.application.id,
+                                     "at", at, "what", "key_group"});
                 }
                 all(std::move(audit), [page, done](Result<std::vector<RedisReply>> written) {
                   if (!written.ok())
