@@ -14,6 +14,8 @@ packages=(
   libwebsockets-dev libwebsockets-evlib-glib
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev libnice-dev
   libsrtp2-dev
+  # the quarterly report's XLSX export
+  libxlsxwriter-dev
   # GStreamer elements used at run time
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-nice gstreamer1.0-x
@@ -23,6 +25,8 @@ packages=(
   coturn
   # tests
   libgtest-dev googletest libgmock-dev libcurl4-openssl-dev valgrind
+  # the report test reads the XLSX export back
+  python3-openpyxl
   # benchmarks (bench/apply)
   wrk
   # pages: browser tests drive Debian's Chromium (npm playwright-core); CJK font for screenshots

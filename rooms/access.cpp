@@ -161,6 +161,12 @@ std::optional<Error> mayManageWebhooks(const Claims& who) {
   return forbidden("only admins manage webhooks");
 }
 
+std::optional<Error> mayReadReports(const Claims& who) {
+  if (who.role == Role::Admin)
+    return std::nullopt;
+  return forbidden("only admins read the service's reports");
+}
+
 std::optional<Error> mayApply(const Claims& who) {
   if (who.role == Role::Jobseeker && !who.sub.empty())
     return std::nullopt;

@@ -85,6 +85,8 @@ std::optional<Error> mayCreateRoom(const Claims& who, const std::string& employe
 std::optional<Error> mayManageEmployers(const Claims& who);
 // Register webhook endpoints, list and replay dead-lettered deliveries: admins.
 std::optional<Error> mayManageWebhooks(const Claims& who);
+// Read the quarterly report and the yearly summary: admins.
+std::optional<Error> mayReadReports(const Claims& who);
 // Keep a profile: jobseekers.
 std::optional<Error> mayApply(const Claims& who);
 

@@ -171,4 +171,43 @@ inline std::string webhookSeen(std::string_view room_id, std::string_view entry_
   return k;
 }
 
+// ---- the quarterly report: one slot per region, {g:CODE} (docs/redis-schema.md) ----
+// CODE is the region's 6-digit code (rooms/regions.h), "all" for the whole
+// service; PERIOD is a quarter ("2026Q4") or, for people, a year ("2026").
+// Room scripts add to the regions of the room in the same script as the room
+// event; readers touch only the keys of the regions and periods they report.
+namespace detail {
+inline std::string inRegion(std::string_view region, std::string_view period,
+                            std::string_view suffix) {
+  std::string k = "jc:{g:";
+  k.append(region.empty() ? std::string_view("all") : region);
+  k += "}:";
+  k.append(period);
+  k += ':';
+  k.append(suffix);
+  return k;
+}
+}  // namespace detail
+// hash: sessions, jobs, headcount, applications, group:KEY_GROUP, interviews,
+// hires, recommendations, people_recommended, people_3plus.
+inline std::string reportCounts(std::string_view region, std::string_view quarter) {
+  return detail::inRegion(region, quarter, "counts");
+}
+// set: employer ids that held a session.
+inline std::string reportEmployers(std::string_view region, std::string_view quarter) {
+  return detail::inRegion(region, quarter, "employers");
+}
+// HyperLogLog: signed-in viewers of the sessions held (rooms' figures:viewers merged).
+inline std::string reportViewers(std::string_view region, std::string_view quarter) {
+  return detail::inRegion(region, quarter, "viewers");
+}
+// hash user id -> recommendations made to them; per quarter or per year.
+inline std::string reportRecommended(std::string_view region, std::string_view period) {
+  return detail::inRegion(region, period, "recommended");
+}
+// set: 6-digit codes of the regions directly below that held a session (any period).
+inline std::string reportChildren(std::string_view region) {
+  return detail::inRegion(region, "any", "children");
+}
+
 }  // namespace jobcast::rooms::keys

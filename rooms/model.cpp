@@ -457,7 +457,16 @@ json Profile::toJson() const {
           {"cv", cv},
           {"key_group", key_group ? json(keyGroupName(*key_group)) : json(nullptr)},
           {"key_group_consent", key_group_consent},
+          {"key_group_shared_with_employers", key_group_shared},
           {"updated_at", updated_at}};
+}
+
+json Profile::toEmployerJson() const {
+  return {{"name", name},
+          {"phone", phone},
+          {"cv", cv},
+          {"key_group",
+           key_group && key_group_shared ? json(keyGroupName(*key_group)) : json(nullptr)}};
 }
 
 Result<Profile> Profile::fromJson(const json& body) {
@@ -494,6 +503,11 @@ Result<Profile> Profile::fromJson(const json& body) {
                           "must be true to store a key group (separate consent)");
     p.key_group = parsed;
   }
+  if (auto e = readBool(body, "key_group_shared_with_employers", &p.key_group_shared))
+    return *e;
+  if (p.key_group_shared && !p.key_group)
+    return invalidField("key_group_shared_with_employers",
+                        "needs a key group stated with its consent");
   return p;
 }
 
@@ -514,6 +528,9 @@ std::optional<Profile> Profile::fromSealable(const std::string& text) {
   p.key_group_consent = consent != j.end() && consent->is_boolean() && consent->get<bool>();
   if (p.key_group_consent)
     p.key_group = parseKeyGroup(str(j, "key_group"));
+  auto shared = j.find("key_group_shared_with_employers");
+  p.key_group_shared =
+      p.key_group && shared != j.end() && shared->is_boolean() && shared->get<bool>();
   p.updated_at = num(j, "updated_at");
   return p;
 }

@@ -155,10 +155,18 @@ struct Profile {
   std::string phone;
   std::string cv;                     // short CV text
   std::optional<KeyGroup> key_group;  // present only with key_group_consent
+  // Consent to state the key group for the service's own reporting and support.
   bool key_group_consent = false;
+  // A second, separate consent: the employers applied to may see the key
+  // group (e.g. for hiring subsidies). Without it they see only counts.
+  // Revocable: a profile saved without it withdraws it.
+  bool key_group_shared = false;
   int64_t updated_at = 0;
 
   nlohmann::json toJson() const;
+  // What the employer applied to sees: no key group unless it is shared,
+  // and nothing that tells whether one was stated.
+  nlohmann::json toEmployerJson() const;
   static Result<Profile> fromJson(const nlohmann::json& body);
   // Plain JSON for sealing (see DataCipher); never logged.
   std::string toSealable() const;

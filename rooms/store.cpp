@@ -8,6 +8,8 @@
 #include "core/secrets.h"
 #include "rooms/access.h"
 #include "rooms/events.h"
+#include "rooms/regions.h"
+#include "rooms/report.h"
 #include "rooms/scripts.h"
 
 namespace jobcast::rooms {
@@ -146,9 +148,7 @@ json RoomSnapshot::toJson(bool staff) const {
 json ApplicantView::toJson() const {
   json j = application.toJson();
   if (profile) {
-    json p = profile->toJson();
-    p.erase("updated_at");
-    j["profile"] = p;
+    j["profile"] = profile->toEmployerJson();
   } else {
     j["profile"] = nullptr;
   }
@@ -565,22 +565,37 @@ void RoomStore::transition(const std::string& room_id, RoomStatus from, RoomStat
                                                       roomStatusName(room.status) +
                                                       ", cannot become " + roomStatusName(to)});
         }
-        auto run = [this, alive, room_id, from, to, done] {
+        auto run = [this, alive, room_id, region = room.region_code, from, to, done] {
           if (!*alive)
             return done(unavailable());
           int64_t at = now();
-          scripts_->transition_room.run(
-              redis_, options_.events_maxlen, {keys::room(room_id), keys::events(room_id)},
-              {roomStatusName(from), roomStatusName(to),
-               to == RoomStatus::Live ? "started_at" : "ended_at", std::to_string(at)},
-              [this, alive, room_id, done](Result<RedisReply> r) {
-                auto reply = scriptReply(std::move(r));
-                if (!reply.ok())
-                  return done(reply.error());
-                if (!*alive)
-                  return done(unavailable());
-                getRoom(room_id, done);
-              });
+          std::vector<std::string> keys = {keys::room(room_id), keys::events(room_id)};
+          std::vector<std::string> args = {roomStatusName(from), roomStatusName(to),
+                                           to == RoomStatus::Live ? "started_at" : "ended_at",
+                                           std::to_string(at)};
+          if (to == RoomStatus::Ended) {
+            // A session held: the quarterly report of each region it counts in.
+            keys.push_back(keys::jobs(room_id));
+            keys.push_back(keys::figureViewers(room_id));
+            std::string quarter = Quarter::of(at).str();
+            auto levels = regionLevels(region);
+            for (size_t i = 0; i < levels.size(); ++i) {
+              keys.push_back(keys::reportCounts(levels[i], quarter));
+              keys.push_back(keys::reportEmployers(levels[i], quarter));
+              keys.push_back(keys::reportViewers(levels[i], quarter));
+              keys.push_back(keys::reportChildren(levels[i]));
+              args.push_back(i + 1 < levels.size() ? levels[i + 1] : "");
+            }
+          }
+          scripts_->transition_room.run(redis_, options_.events_maxlen, keys, args,
+                                        [this, alive, room_id, done](Result<RedisReply> r) {
+                                          auto reply = scriptReply(std::move(r));
+                                          if (!reply.ok())
+                                            return done(reply.error());
+                                          if (!*alive)
+                                            return done(unavailable());
+                                          getRoom(room_id, done);
+                                        });
         };
         if (to != RoomStatus::Live)
           return run();
@@ -734,24 +749,61 @@ void RoomStore::apply(const std::string& room_id, const std::string& job_id, con
     loop_.post([done, e = *denied] { done(e); });
     return;
   }
+  // The profile (for the key group) and the room (its region names the
+  // report keys the application counts in) are read together.
+  struct Reads {
+    std::optional<Result<Profile>> profile;
+    std::optional<Result<Room>> room;
+  };
+  auto reads = std::make_shared<Reads>();
   auto alive = alive_;
-  getProfile(who, [this, alive, room_id, job_id, sub = who.sub, done](Result<Profile> profile) {
+  auto next = [this, alive, reads, job_id, sub = who.sub, done] {
+    if (!reads->profile || !reads->room)
+      return;
     if (!*alive)
       return done(unavailable());
+    auto& profile = *reads->profile;
     if (!profile.ok()) {
       if (profile.error().code == "not_found")
         return done(Error{"profile_required", "create a profile before applying"});
       return done(profile.error());
     }
-    // The key group feeds only the room's anonymous counts, and only with consent.
+    if (!reads->room->ok())
+      return done(reads->room->error());
+    // The key group feeds only anonymous counts (the room's, the quarterly
+    // report's), and only with consent.
     std::string group =
         profile->key_group_consent && profile->key_group ? keyGroupName(*profile->key_group) : "";
+    applyInRoom(reads->room->value(), job_id, sub, group, done);
+  };
+  getProfile(who, [reads, next](Result<Profile> profile) {
+    reads->profile = std::move(profile);
+    next();
+  });
+  getRoom(room_id, [reads, next](Result<Room> room) {
+    reads->room = std::move(room);
+    next();
+  });
+}
+
+void RoomStore::applyInRoom(const Room& room, const std::string& job_id, const std::string& sub,
+                            const std::string& group, Done<ApplyOutcome> done) {
+  auto alive = alive_;
+  const std::string& room_id = room.id;
+  {
+    int64_t at = now();
+    std::vector<std::string> keys = {keys::room(room_id),
+                                     keys::jobs(room_id),
+                                     keys::applications(room_id),
+                                     keys::applicationByUser(room_id),
+                                     keys::applicationOrder(room_id),
+                                     keys::counts(room_id),
+                                     keys::events(room_id)};
+    for (auto& k : reportCountKeys(room.region_code, at))
+      keys.push_back(std::move(k));
     scripts_->apply.run(
-        redis_, options_.events_maxlen,
-        {keys::room(room_id), keys::jobs(room_id), keys::applications(room_id),
-         keys::applicationByUser(room_id), keys::applicationOrder(room_id), keys::counts(room_id),
-         keys::events(room_id)},
-        {newId(), sub, job_id, std::to_string(now()), group, room_id},
+        redis_, options_.events_maxlen, keys,
+        {newId(), sub, job_id, std::to_string(at), group, room_id},
         [this, alive, room_id, sub, done](Result<RedisReply> r) {
           auto reply = scriptReply(std::move(r));
           if (!reply.ok())
@@ -774,7 +826,7 @@ void RoomStore::apply(const std::string& room_id, const std::string& job_id, con
                 done(outcome);
               });
         });
-  });
+  }
 }
 
 void RoomStore::listApplications(const std::string& room_id, int64_t offset, int64_t limit,
@@ -834,6 +886,14 @@ void RoomStore::listApplications(const std::string& room_id, int64_t offset, int
                                    "role", roleName(who.role), "subject",
                                    item.application.applicant, "application", item.application.id,
                                    "at", at, "what", "profile"});
+                  // A key group shared with employers: its own entry, so each
+                  // view of it can be answered for.
+                  if (item.profile && item.profile->key_group && item.profile->key_group_shared)
+                    audit.push_back({"XADD", keys::audit(room_id), "MAXLEN", "~",
+                                     std::to_string(options_.audit_maxlen), "*", "reader", who.sub,
+                                     "role", roleName(who.role), "subject",
+                                     item.application.applicant, "application", item.application.id,
+                                     "at", at, "what", "key_group"});
                 }
                 all(std::move(audit), [page, done](Result<std::vector<RedisReply>> written) {
                   if (!written.ok())
@@ -870,10 +930,13 @@ void RoomStore::setApplicationStatus(const std::string& application_id, Applicat
           std::string allowed;
           for (auto s : predecessorsOf(status))
             allowed += std::string(allowed.empty() ? "" : ",") + applicationStatusName(s);
+          int64_t at = now();
+          std::vector<std::string> keys = {keys::applications(room_id), keys::events(room_id)};
+          for (auto& k : reportCountKeys(room.region_code, at))
+            keys.push_back(std::move(k));
           scripts_->set_status.run(
-              redis_, options_.events_maxlen, {keys::applications(room_id), keys::events(room_id)},
-              {application_id, applicationStatusName(status), who.sub, std::to_string(now()),
-               allowed},
+              redis_, options_.events_maxlen, keys,
+              {application_id, applicationStatusName(status), who.sub, std::to_string(at), allowed},
               [done](Result<RedisReply> r) {
                 auto reply = scriptReply(std::move(r));
                 if (!reply.ok())

@@ -170,6 +170,9 @@ class RoomStore {
 
  private:
   struct Scripts;
+  // apply() once the profile and the room are read.
+  void applyInRoom(const Room& room, const std::string& job_id, const std::string& sub,
+                   const std::string& group, Done<ApplyOutcome> done);
   void transition(const std::string& room_id, RoomStatus from, RoomStatus to, const Claims& who,
                   Done<Room> done);
   // Runs `fn` with the room after checking it exists; errors go to `fail`.

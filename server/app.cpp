@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "backoffice/figures.h"
+#include "backoffice/reports.h"
 #include "backoffice/webhooks.h"
 #include "core/build_info.h"
 #include "core/log.h"
@@ -127,6 +128,7 @@ struct App::Modules {
   std::unique_ptr<http::StageApi> stage_api;
   backoffice::Webhooks webhooks;  // admin routes and this node's delivery thread
   std::unique_ptr<backoffice::FiguresApi> figures;
+  std::unique_ptr<backoffice::ReportsApi> reports;
   std::unique_ptr<ws::LiveChannel> live;
   std::unique_ptr<http::StaticFiles> static_files;
   std::unique_ptr<http::StaticFiles> fonts;
@@ -230,6 +232,7 @@ Result<bool> App::start() {
   m.webhooks = std::move(webhooks.value());
   m.figures =
       std::make_unique<backoffice::FiguresApi>(router_, *m.redis, *m.jwt, m.rooms_api->store());
+  m.reports = std::make_unique<backoffice::ReportsApi>(router_, *m.redis, *m.jwt);
   m.live = std::make_unique<ws::LiveChannel>(loop_, *m.redis, address.value(), *m.jwt, metrics_,
                                              ws::LiveOptions::fromConfig(config_),
                                              &m.rooms_api->store());

@@ -335,6 +335,68 @@ TEST_F(StoreTest, ProfileIsEncryptedReadsAreAuditedDeletionKeepsCounts) {
   EXPECT_EQ(redis.command({"XLEN", keys::audit(room_id)}), "1");
 }
 
+// The key group was given for the service's reporting: the employer sees it
+// only after a second consent to share it, each such view audited on its own;
+// withdrawing that consent hides it again. The anonymous counts hold it all along.
+TEST_F(StoreTest, KeyGroupReachesTheEmployerOnlyWithItsOwnConsent) {
+  seed();
+  Claims seeker = who(Role::Jobseeker, "seeker-4");
+  giveProfile(seeker);
+  ASSERT_TRUE(
+      wait<ApplyOutcome>([&](auto done) { store.apply(room_id, job_id, seeker, done); }).ok());
+  auto list = [&] {
+    auto page = wait<ApplicationPage>(
+        [&](auto done) { store.listApplications(room_id, 0, 10, owner, done); });
+    EXPECT_TRUE(page.ok());
+    EXPECT_EQ(page->items.size(), 1u);
+    return page->items.empty() ? nlohmann::json() : page->items[0].toJson()["profile"];
+  };
+  auto audited = [&](const std::string& what) {
+    // redis-cli prints each field and value on a line of its own.
+    std::istringstream lines(redis.command({"XRANGE", keys::audit(room_id), "-", "+"}));
+    std::string line, previous;
+    size_t n = 0;
+    while (std::getline(lines, line)) {
+      if (previous == "what" && line == what)
+        ++n;
+      previous = line;
+    }
+    return n;
+  };
+
+  nlohmann::json seen = list();
+  EXPECT_TRUE(seen["key_group"].is_null()) << seen.dump();
+  EXPECT_FALSE(seen.contains("key_group_consent")) << seen.dump();  // not even whether one exists
+  EXPECT_EQ(audited("profile"), 1u);
+  EXPECT_EQ(audited("key_group"), 0u);
+  auto snap = wait<RoomSnapshot>([&](auto done) { store.snapshot(room_id, done); });
+  ASSERT_TRUE(snap.ok());
+  EXPECT_EQ(snap->toJson(true)["counts"]["applications_by_key_group"]["rural_migrant_worker"], 1);
+
+  // The second consent: shared with the employers applied to.
+  Profile shared = wait<Profile>([&](auto done) { store.getProfile(seeker, done); }).value();
+  shared.key_group_shared = true;
+  ASSERT_TRUE(wait<Profile>([&](auto done) { store.putProfile(shared, seeker, done); }).ok());
+  seen = list();
+  EXPECT_EQ(seen["key_group"], "rural_migrant_worker");
+  EXPECT_EQ(audited("profile"), 2u);
+  EXPECT_EQ(audited("key_group"), 1u);
+
+  // Withdrawn: hidden again, and no key-group view audited.
+  shared.key_group_shared = false;
+  ASSERT_TRUE(wait<Profile>([&](auto done) { store.putProfile(shared, seeker, done); }).ok());
+  seen = list();
+  EXPECT_TRUE(seen["key_group"].is_null());
+  EXPECT_EQ(audited("profile"), 3u);
+  EXPECT_EQ(audited("key_group"), 1u);
+
+  // Sharing needs a key group given with its consent.
+  auto bad = Profile::fromJson(
+      {{"name", "A"}, {"phone", "13800138000"}, {"key_group_shared_with_employers", true}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(fieldOf(bad.error()), "key_group_shared_with_employers");
+}
+
 TEST_F(StoreTest, ScriptsReloadAfterScriptFlush) {
   seed();
   redis.command({"SCRIPT", "FLUSH"});

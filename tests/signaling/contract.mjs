@@ -388,6 +388,8 @@ async function journey() {
   const last = anon.frames.filter((f) => f.type === 'event').at(-1).id;
   await rest('POST', '/api/v1/rooms/{id}/end', { params: { id: room }, token: boss });
   expect((await rest('GET', '/api/v1/rooms/{id}/figures', { params: { id: room }, token: boss })).status === 200, 'figures after the end');
+  expect((await rest('GET', '/api/v1/reports/quarterly?region=15', { token: admin })).status === 200, 'the quarterly report');
+  expect((await rest('GET', '/api/v1/reports/yearly', { token: admin })).status === 200, 'the yearly summary');
   await anon.event('room.status', (d) => d.status === 'ended');
   const back = await Channel.open('viewer (resumed)', room, null, last);
   expect(back.welcome.resume === 'ok', 'resume ok');

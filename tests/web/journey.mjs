@@ -199,6 +199,8 @@ try {
     metrics.apply_click_to_studio_ms = Date.now() - t0;
     const row = await studio.textContent('#applications');
     assert(row.includes('13800471234'), 'phone shown to the employer');
+    // The key group was consented for the service's counts, not shared with employers.
+    eq(await studio.$$eval('#applications .badge', (l) => l.length), 0, 'key groups shown to the employer');
   });
 
   await report.check('applied state survives a reload; all jobs are listed; the next apply is one tap', async () => {

@@ -177,7 +177,8 @@ async function loadReplay(attempt = 0) {
 function bindForms() {
   $('#p-keygroup').addEventListener('change', (e) => {
     $('#consent-row').hidden = !e.target.value;
-    if (!e.target.value) $('#p-consent').checked = false;
+    $('#share-row').hidden = !e.target.value;
+    if (!e.target.value) { $('#p-consent').checked = false; $('#p-share').checked = false; }
   });
   $('#profile-cancel').addEventListener('click', () => $('#profile-dialog').close());
   $('#profile-form').addEventListener('submit', async (e) => {
@@ -191,7 +192,12 @@ function bindForms() {
     if (!/^\+?[0-9 -]{6,20}$/.test(phone)) { err.textContent = t('profile.phone') + ' ?'; $('#p-phone').focus(); return; }
     if (keyGroup && !consent) { err.textContent = t('profile.consentNeeded'); $('#p-consent').focus(); return; }
     const body = { name, phone, cv: $('#p-cv').value.trim() };
-    if (keyGroup) { body.key_group = keyGroup; body.key_group_consent = true; }
+    if (keyGroup) {
+      body.key_group = keyGroup;
+      body.key_group_consent = true;
+      // A second, separate consent; saving without it withdraws it.
+      body.key_group_shared_with_employers = $('#p-share').checked;
+    }
     try {
       await api.profile.put(body, state.token);
       state.hasProfile = true;
