@@ -50,6 +50,7 @@ struct Connection {
   bool close_after = false;  // close once `out` is written
   bool hand_over = false;    // hand `in` over once `out` is written
   bool peer_closed = false;
+  bool fresh = true;  // no request answered yet: silence counts as a slow header
   uint32_t events = 0;
   SteadyClock::time_point header_started{};  // of the request header in `in`
   SteadyClock::time_point last_activity = SteadyClock::now();
@@ -294,7 +295,8 @@ struct HttpFront::Worker {
       auto c = std::make_unique<Connection>();
       c->fd = fd;
       c->peer = std::move(peer);
-      c->events = EPOLLIN | EPOLLRDHUP;
+      c->events = EPOLLIN | EPOLLRDHUP | EPOLLET;
+      c->header_started = SteadyClock::now();
       epoll_event ev{};
       ev.events = c->events;
       ev.data.ptr = c.get();
@@ -318,7 +320,7 @@ struct HttpFront::Worker {
   void handOver(Connection& c) {
     int fd = c.fd;
     epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
-    std::string bytes = std::move(c.in);
+    std::string bytes;  // nothing taken off the socket: lws reads it all
     connections.erase(fd);
     front.counters_.handed_over++;
     front.delegate_.handOver(fd, std::move(bytes));
@@ -327,7 +329,7 @@ struct HttpFront::Worker {
   void setInterest(Connection& c) {
     // Reading waits while output is pending: a pipelining client cannot make
     // the front queue without bound.
-    uint32_t want = EPOLLRDHUP | (c.out.empty() ? EPOLLIN : EPOLLOUT);
+    uint32_t want = EPOLLRDHUP | EPOLLET | (c.out.empty() ? EPOLLIN : EPOLLOUT);
     if (want == c.events)
       return;
     c.events = want;
@@ -345,19 +347,22 @@ struct HttpFront::Worker {
     process(c);
   }
 
-  // Reads what the socket has. False when the connection was closed.
+  // Looks at what the socket holds without taking it: bytes stay in the
+  // kernel until a request is answered here (consume), so a connection
+  // handed to lws is read by lws from its first unanswered byte. The socket
+  // is edge-triggered: looked-at bytes do not wake the thread again. False
+  // when the connection was closed.
   bool readSome(Connection& c) {
-    char buf[16384];
+    std::string buf(front.options_.max_header_bytes + 1, '\0');
     for (;;) {
-      ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
+      ssize_t n = ::recv(c.fd, buf.data(), buf.size(), MSG_PEEK);
       if (n > 0) {
         if (c.in.empty())
           c.header_started = SteadyClock::now();
-        c.in.append(buf, static_cast<size_t>(n));
-        c.last_activity = SteadyClock::now();
-        if (c.in.size() > front.options_.max_header_bytes * 4)
-          break;  // enough to decide on
-        continue;
+        if (static_cast<size_t>(n) != c.in.size())
+          c.last_activity = SteadyClock::now();
+        c.in.assign(buf.data(), static_cast<size_t>(n));
+        break;
       }
       if (n == 0) {
         c.peer_closed = true;
@@ -377,6 +382,22 @@ struct HttpFront::Worker {
     return true;
   }
 
+  // Takes `count` looked-at bytes off the socket (and off `in`).
+  void consume(Connection& c, size_t count) {
+    count = std::min(count, c.in.size());
+    char sink[16384];
+    size_t taken = 0;
+    while (taken < count) {
+      ssize_t n = ::recv(c.fd, sink, std::min(sizeof sink, count - taken), 0);
+      if (n <= 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      taken += static_cast<size_t>(n);
+    }
+    c.in.erase(0, count);
+  }
+
   void queue(Connection& c, std::shared_ptr<const PreparedResponse> keep, std::string_view view) {
     Chunk chunk;
     chunk.keep = std::move(keep);
@@ -390,11 +411,12 @@ struct HttpFront::Worker {
     c.out.push_back(std::move(chunk));
   }
 
-  void refuse(Connection& c, int status, const char* code, const char* message) {
+  // Answers a request the front cannot parse, then closes.
+  void error(int status, const char* code, const char* message, Connection& c) {
     front.counters_.bad++;
     queueOwned(c, rawErrorResponse(status, code, message, true));
     c.close_after = true;
-    c.in.clear();
+    consume(c, c.in.size());  // unread bytes at close would reset the answer
   }
 
   // Answers the complete requests in `in`, then writes.
@@ -404,22 +426,22 @@ struct HttpFront::Worker {
       while (skip + 1 < c.in.size() && c.in[skip] == '\r' && c.in[skip + 1] == '\n')
         skip += 2;
       if (skip)
-        c.in.erase(0, skip);
+        consume(c, skip);
       size_t end = c.in.find("\r\n\r\n");
       if (end == std::string::npos) {
         if (c.in.size() > front.options_.max_header_bytes)
-          refuse(c, 431, "header_too_large", "the request header is too large");
+          error(431, "header_too_large", "the request header is too large", c);
         else if (c.peer_closed)
           c.close_after = true;
         break;
       }
       if (end > front.options_.max_header_bytes) {
-        refuse(c, 431, "header_too_large", "the request header is too large");
+        error(431, "header_too_large", "the request header is too large", c);
         break;
       }
       Request r;
       if (!parseHeader(std::string_view(c.in).substr(0, end + 2), r)) {
-        refuse(c, 400, "bad_request", "malformed request line or header");
+        error(400, "bad_request", "malformed request line or header", c);
         break;
       }
       bool get = r.method == "GET";
@@ -457,11 +479,12 @@ struct HttpFront::Worker {
           c.out.back().file = prepared->body_fd;
         }
       }
-      c.in.erase(0, end + 4);
+      consume(c, end + 4);
       c.header_started = SteadyClock::now();
+      c.fresh = false;
       if (!keep_alive) {
         c.close_after = true;
-        c.in.clear();
+        consume(c, c.in.size());
       }
     }
     flush(c);
@@ -538,6 +561,8 @@ struct HttpFront::Worker {
     }
     setInterest(c);
     // Requests held back while output was pending.
+    if (!readSome(c))
+      return;
     if (c.in.find("\r\n\r\n") != std::string::npos)
       process(c);
   }
@@ -550,7 +575,7 @@ struct HttpFront::Worker {
       if (!c->out.empty()) {
         if (now - c->last_activity > idle_limit)
           expired.push_back(c.get());
-      } else if (!c->in.empty()) {
+      } else if (!c->in.empty() || c->fresh) {
         if (now - c->header_started > header_limit)
           expired.push_back(c.get());
       } else if (now - c->last_activity > idle_limit) {
@@ -558,9 +583,10 @@ struct HttpFront::Worker {
       }
     }
     for (Connection* c : expired) {
-      if (c->out.empty() && !c->in.empty()) {
+      if (c->out.empty() && (!c->in.empty() || c->fresh)) {
         // A header that never completed: say so, as lws does, then close.
         front.counters_.bad++;
+        consume(*c, c->in.size());
         std::string r = rawErrorResponse(408, "request_timeout", "request header too slow", true);
         [[maybe_unused]] ssize_t n = ::send(c->fd, r.data(), r.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
       }

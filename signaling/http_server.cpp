@@ -733,7 +733,10 @@ void HttpServer::adopt(int fd, std::string bytes) {
     // lws binds the connection (LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED,
     // which takes adopting_address) and parses `bytes` before reading on; on
     // failure it closes the socket.
-    lws_adopt_socket_vhost_readbuf(http_vhost_, fd, bytes.data(), bytes.size());
+    if (bytes.empty())
+      lws_adopt_socket_vhost(http_vhost_, fd);
+    else
+      lws_adopt_socket_vhost_readbuf(http_vhost_, fd, bytes.data(), bytes.size());
     std::lock_guard lock(impl_->mutex);
     if (impl_->adopting_address) {
       impl_->forget(*impl_->adopting_address);
