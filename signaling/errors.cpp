@@ -15,7 +15,7 @@ using ws::kCloseUnauthorized;
 // invalid_field, a missing token is unauthorized.
 constexpr std::array kCatalogue = {
     // Input that does not fit.
-    ErrorCode{"bad_request", 400, kHttp},
+    ErrorCode{"malformed_request", 400, kHttp},
     ErrorCode{"invalid_json", 400, kHttp},
     ErrorCode{"invalid_field", 400, kBoth},
     ErrorCode{"invalid_query", 400, kHttp},

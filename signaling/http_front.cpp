@@ -441,7 +441,7 @@ struct HttpFront::Worker {
       }
       Request r;
       if (!parseHeader(std::string_view(c.in).substr(0, end + 2), r)) {
-        error(400, "bad_request", "malformed request line or header", c);
+        error(400, "malformed_request", "malformed request line or header", c);
         break;
       }
       bool get = r.method == "GET";
@@ -583,13 +583,10 @@ struct HttpFront::Worker {
       }
     }
     for (Connection* c : expired) {
-      if (c->out.empty() && (!c->in.empty() || c->fresh)) {
-        // A header that never completed: say so, as lws does, then close.
+      // A header that never completed is closed without an answer, as lws
+      // does: a slow client gets nothing to wait on.
+      if (c->out.empty() && (!c->in.empty() || c->fresh))
         front.counters_.bad++;
-        consume(*c, c->in.size());
-        std::string r = rawErrorResponse(408, "request_timeout", "request header too slow", true);
-        [[maybe_unused]] ssize_t n = ::send(c->fd, r.data(), r.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-      }
       close(*c);
     }
   }

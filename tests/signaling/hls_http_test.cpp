@@ -351,7 +351,7 @@ TEST_F(HlsHttp, MalformedRequestsGetAClear400AndTheNodeCarriesOn) {
     ASSERT_TRUE(r) << bad;
     EXPECT_EQ(r->status, 400) << bad;
     EXPECT_EQ(r->header("connection"), "close");
-    EXPECT_EQ(nlohmann::json::parse(r->body, nullptr, false)["error"]["code"], "bad_request")
+    EXPECT_EQ(nlohmann::json::parse(r->body, nullptr, false)["error"]["code"], "malformed_request")
         << r->body;
     EXPECT_TRUE(c.closedWithin(5s)) << bad;
   }
@@ -373,10 +373,8 @@ TEST_F(HlsHttp, SlowHeaderIsCutOffOnTheFastPath) {
   RawConnection slow(node_->httpPort());
   ASSERT_TRUE(slow.ok());
   ASSERT_TRUE(slow.send("GET /hls/demo/master.m3u8 HTTP/1.1\r\nHost: test\r\n"));
-  auto r = slow.read(false, 6s);
-  ASSERT_TRUE(r) << "no answer to a header left unfinished";
-  EXPECT_EQ(r->status, 408);
-  EXPECT_TRUE(slow.closedWithin(3s));
+  EXPECT_TRUE(slow.closedWithin(6s)) << "a header left unfinished keeps its connection";
+  EXPECT_TRUE(slow.pending().empty()) << slow.pending();
   // Trickling one byte at a time does not keep it open either.
   RawConnection trickle(node_->httpPort());
   std::string request = get("/hls/demo/master.m3u8");
