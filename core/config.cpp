@@ -111,6 +111,10 @@ const std::map<std::string, Setter>& keyTable() {
        [](Config& c, const std::string& k, const YAML::Node& n) {
          c.max_connections_per_ip = integer(k, n, 0, 1000000);
        }},
+      {"server.front_threads",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.front_threads = integer(k, n, 1, 16);
+       }},
       {"server.header_timeout_s",
        [](Config& c, const std::string& k, const YAML::Node& n) {
          c.header_timeout_s = integer(k, n, 1, 600);

@@ -42,6 +42,8 @@ struct Config {
   // Open connections per client address (0: no cap). Mobile carriers put many
   // users behind one address, so keep it well above one user's few connections.
   int64_t max_connections_per_ip = 64;
+  // Threads of the plain-HTTP front that serves HLS off the control loop.
+  int64_t front_threads = 1;
   int64_t header_timeout_s = 5;  // a request header must be complete by then
   int64_t body_timeout_s = 20;   // a request body (and a silent gap in it) by then
   // Peers whose X-Forwarded-For names the client (addresses or CIDRs); they are

@@ -333,8 +333,10 @@ void MediaService::updateStage(const std::string& room) {
     info.height = options_.stage_height;
     info.nominal_kbps = options_.stage_video_kbps + options_.audio_kbps;
     rm.hls->add(info);
-  } else if (rm.hls && !has_interpreter) {
+    hlsChanged(room);
+  } else if (rm.hls && !has_interpreter && rm.hls->find("interpreter")) {
     rm.hls->remove("interpreter");
+    hlsChanged(room);
   }
   if (rm.hls && was_composite != rm.pipeline->composite())
     rm.hls->markDiscontinuity(1);  // the segment in progress ends with the old source
@@ -349,8 +351,10 @@ void MediaService::retire(const std::string& room) {
   if (it == rooms_.end() || !it->second.pipeline)
     return;
   retirePipeline(std::move(it->second.pipeline));
-  if (it->second.hls)
+  if (it->second.hls && it->second.hls->find("interpreter")) {
     it->second.hls->remove("interpreter");
+    hlsChanged(room);
+  }
   for (auto& l : programme_listeners_)
     l(room);
 }
@@ -410,6 +414,7 @@ void MediaService::endRoom(const std::string& room) {
   it->second.guests.clear();
   retire(room);
   rooms_.erase(room);
+  hlsChanged(room);
   log::info("room media ended", {{"room", room}});
   for (auto& l : state_listeners_)
     l(room, StageState::Idle, "room_ended");
@@ -482,6 +487,7 @@ void MediaService::onSegment(const std::string& room, const std::string& renditi
   if (!format.codec.empty())
     r->info().video_codec = format.codec;
   r->add(seconds, std::move(bytes), it->second.hls->keep());
+  hlsChanged(room);
 }
 
 }  // namespace jobcast::media

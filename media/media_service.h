@@ -103,6 +103,11 @@ class MediaService {
   void onProgrammeChange(ProgrammeListener listener) {
     programme_listeners_.push_back(std::move(listener));
   }
+  // After a room's HLS output changed: a segment, a rendition added or
+  // removed, the room ended (hls(room) is null then). Control thread.
+  void onHlsChange(std::function<void(const std::string& room)> listener) {
+    hls_listeners_.push_back(std::move(listener));
+  }
   void onRecordingClosed(RecordingListener listener) {
     recording_listeners_.push_back(std::move(listener));
   }
@@ -150,6 +155,11 @@ class MediaService {
   std::shared_ptr<Registry> registry_ = std::make_shared<Registry>();
   std::vector<StateListener> state_listeners_;
   std::vector<RecordingListener> recording_listeners_;
+  std::vector<std::function<void(const std::string&)>> hls_listeners_;
+  void hlsChanged(const std::string& room) {
+    for (auto& l : hls_listeners_)
+      l(room);
+  }
   std::vector<ProgrammeListener> programme_listeners_;
 };
 

@@ -255,6 +255,7 @@ Result<bool> App::start() {
     log::info("using a self-signed certificate", {{"cert", paths->cert}});
   }
   http_options.websocket_protocols.push_back(m.live->protocol());
+  http_options.hls = m.media_routes->hls;
   m.http = std::make_unique<http::HttpServer>(loop_, metrics_, router_, std::move(http_options));
   auto listening = m.http->start();
   if (!listening)

@@ -27,6 +27,7 @@ http::HttpServer::Options httpServer(const Config& config) {
   options.max_body_bytes = config.max_body_bytes;
   options.max_connections_per_ip = config.max_connections_per_ip;
   options.header_timeout_s = static_cast<int>(config.header_timeout_s);
+  options.front_threads = static_cast<int>(config.front_threads);
   options.body_timeout_s = static_cast<int>(config.body_timeout_s);
   options.trusted_proxies = AddressSet::parse(config.trusted_proxies).value_or(AddressSet{});
   auto rate = [&config](int64_t per_second, int64_t burst) {

@@ -16,6 +16,7 @@ using ws::kCloseUnauthorized;
 // invalid_field, a missing token is unauthorized.
 constexpr std::array kCatalogue = {
     // Input that does not fit.
+    ErrorCode{"malformed_request", 400, kHttp},
     ErrorCode{"invalid_json", 400, kHttp},
     ErrorCode{"invalid_field", 400, kBoth},
     ErrorCode{"invalid_query", 400, kHttp},
@@ -27,6 +28,7 @@ constexpr std::array kCatalogue = {
     ErrorCode{"payload_too_large", 413, kHttp},
     ErrorCode{"unsupported_media_type", 415, kHttp},
     ErrorCode{"range_not_satisfiable", 416, kHttp},
+    ErrorCode{"header_too_large", 431, kHttp},
     // Frames the WebSocket channel refuses; each is a strike.
     ErrorCode{"bad_frame", 400, kWs, true},
     ErrorCode{"missing_field", 400, kWs, true},

@@ -23,8 +23,6 @@
 namespace jobcast {
 namespace {
 
-constexpr const char* kPlaylistType = "application/vnd.apple.mpegurl";
-
 http::Response noStream() {
   auto r = http::Response::error(404, "no_stream", "this room is not streaming");
   r.header("cache-control", "no-cache");
@@ -47,46 +45,52 @@ std::string readFile(const std::string& path) {
 
 }  // namespace
 
-void registerHls(http::Router& router, media::MediaService& media) {
+namespace {
+
+// The prepared answer for `req`, as the front would give it (304 when the
+// client's ETag matches).
+void sendPrepared(const http::PreparedResponse& p, const http::Request& req,
+                  const http::Responder& res) {
+  http::Response r;
+  r.header("cache-control", p.cache_control);
+  r.header("etag", p.etag);
+  if (p.notModified(req.header("if-none-match"))) {
+    r.status = 304;
+    r.content_type.clear();
+    res.send(std::move(r));
+    return;
+  }
+  r.content_type = p.content_type;
+  r.shared_body = p.body;  // no copy per viewer
+  res.send(std::move(r));
+}
+
+}  // namespace
+
+std::shared_ptr<const http::HlsResponses> registerHls(http::Router& router,
+                                                      media::MediaService& media) {
+  auto responses = std::make_shared<http::HlsResponses>();
+  media.onHlsChange(
+      [responses, &media](const std::string& room) { responses->publish(room, media.hls(room)); });
   router.add(http::Method::Get, "/hls/{room}/master.m3u8",
-             [&media](const http::Request& req, const http::Responder& res) {
-               const media::HlsStore* hls = media.hls(req.param("room"));
-               if (!hls || !hls->ready()) {
-                 res.send(noStream());
-                 return;
-               }
-               auto r = http::Response::text(200, hls->masterPlaylist(), kPlaylistType);
-               r.header("cache-control", "no-cache");
-               res.send(std::move(r));
+             [responses](const http::Request& req, const http::Responder& res) {
+               if (auto p = responses->find(req.path))
+                 return sendPrepared(*p, req, res);
+               res.send(noStream());
              });
   router.add(http::Method::Get, "/hls/{room}/{rendition}/index.m3u8",
-             [&media](const http::Request& req, const http::Responder& res) {
-               const media::HlsStore* hls = media.hls(req.param("room"));
-               auto playlist = hls ? hls->mediaPlaylist(req.param("rendition")) : std::nullopt;
-               if (!playlist) {
-                 res.send(noStream());
-                 return;
-               }
-               auto r = http::Response::text(200, *playlist, kPlaylistType);
-               r.header("cache-control", "no-cache");
-               res.send(std::move(r));
+             [responses](const http::Request& req, const http::Responder& res) {
+               if (auto p = responses->find(req.path))
+                 return sendPrepared(*p, req, res);
+               res.send(noStream());
              });
   router.add(http::Method::Get, "/hls/{room}/{rendition}/{segment}",
-             [&media](const http::Request& req, const http::Responder& res) {
-               const media::HlsStore* hls = media.hls(req.param("room"));
-               const media::HlsSegment* segment =
-                   hls ? hls->segmentByName(req.param("rendition"), req.param("segment")) : nullptr;
-               if (!segment) {
-                 res.error(404, "segment_not_found", "no such segment (expired or unknown)");
-                 return;
-               }
-               http::Response r;
-               r.content_type = "video/mp2t";
-               r.shared_body = segment->bytes;  // no copy per viewer
-               // Names carry the room's epoch and never repeat: safe to cache.
-               r.header("cache-control", "public, max-age=300, immutable");
-               res.send(std::move(r));
+             [responses](const http::Request& req, const http::Responder& res) {
+               if (auto p = responses->find(req.path))
+                 return sendPrepared(*p, req, res);
+               res.error(404, "segment_not_found", "no such segment (expired or unknown)");
              });
+  return responses;
 }
 
 bool parseByteRange(const std::string& header, uint64_t size, uint64_t& first, uint64_t& last) {

@@ -1,9 +1,12 @@
 #pragma once
 // HLS out of memory and recordings off disk, over HTTP. Control thread.
 //
-//   GET /hls/{room}/master.m3u8                  master playlist (no-cache)
-//   GET /hls/{room}/{rendition}/index.m3u8       media playlist (no-cache)
-//   GET /hls/{room}/{rendition}/{epoch-seq}.ts   segment from memory (cacheable)
+//   GET /hls/{room}/master.m3u8                  master playlist (short max-age)
+//   GET /hls/{room}/{rendition}/index.m3u8       media playlist (short max-age)
+//   GET /hls/{room}/{rendition}/{epoch-seq}.ts   segment from memory (immutable)
+// Each answer is prepared once per version (HlsResponses), with an ETag
+// (If-None-Match: 304); the plain-HTTP front serves the same answers off the
+// control loop.
 //   GET /api/v1/rooms/{id}/recordings            the room's MP4 pieces and job timeline
 //   GET /recordings/{room}/{file}                an MP4 piece, with byte ranges (Safari),
 //                                                streamed from disk in bounded chunks
@@ -13,11 +16,15 @@
 #include "core/jwt.h"
 #include "core/redis.h"
 #include "media/media_service.h"
+#include "signaling/hls_responses.h"
 #include "signaling/http.h"
 
 namespace jobcast {
 
-void registerHls(http::Router& router, media::MediaService& media);
+// Registers the routes and keeps the prepared answers up to date with the
+// media service's HLS output; returns them for the HTTP front.
+std::shared_ptr<const http::HlsResponses> registerHls(http::Router& router,
+                                                      media::MediaService& media);
 // Replays need a token whose rooms claim names the room, unless public_replay.
 // The list answers each piece's URL with a short-lived ?access= link.
 void registerRecordings(http::Router& router, media::MediaService& media, const Jwt& jwt,

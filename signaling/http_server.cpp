@@ -4,8 +4,10 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
+#include <mutex>
 #include <unordered_map>
 
 #include <unistd.h>
@@ -13,6 +15,7 @@
 #include "core/guard.h"
 #include "core/log.h"
 #include "core/tls.h"
+#include "signaling/http_front.h"
 
 namespace jobcast::http {
 
@@ -29,23 +32,61 @@ struct ConnectionData {
 
 }  // namespace
 
-struct HttpServer::Impl {
+std::string clientAddress(const std::string& peer, const std::string& forwarded,
+                          const AddressSet& trusted);
+
+struct HttpServer::Impl : HttpFront::Delegate {
   Impl(HttpServer* s, const Options& o)
       : server(s), general(o.general_rate), media(o.media_rate), session(o.session_rate) {}
 
   HttpServer* server;
   uint64_t in_flight = 0;
 
-  // The connection cap's bookkeeping (control thread). A connection counts
-  // against its address from accept (keyed by its fd until lws has made its
-  // wsi) until lws destroys the wsi.
+  // Guards what the front's serving threads share with the control thread:
+  // the connection cap's bookkeeping and the rate limiters.
+  std::mutex mutex;
+  // The connection cap's bookkeeping. A connection counts against its
+  // address from accept (keyed by its fd until lws has made its wsi) until
+  // the front closes it or lws destroys the wsi.
   std::unordered_map<std::string, int64_t> open_per_address;
   std::unordered_map<int, std::string> accepted_fds;
   std::unordered_map<const lws*, std::string> connections;
+  // A socket being adopted from the front (control thread, during the call).
+  int adopting_fd = -1;
+  std::optional<std::string> adopting_address;
+  std::atomic<uint64_t> accepted_total{0};
+  std::atomic<uint64_t> refused_total{0};
 
   RateLimiter general;
   RateLimiter media;
   RateLimiter session;
+
+  // HttpFront::Delegate, on the front's threads.
+  bool admitConnection(int fd, const std::string& peer) override {
+    const auto& o = server->options();
+    return admitConnection(fd, AddressSet::clientKey(peer), o.trusted_proxies.contains(peer));
+  }
+  void connectionClosed(int fd) override {
+    std::lock_guard lock(mutex);
+    auto it = accepted_fds.find(fd);
+    if (it == accepted_fds.end())
+      return;
+    forget(it->second);
+    accepted_fds.erase(it);
+  }
+  std::optional<std::string> refuseMedia(const std::string& peer,
+                                         std::string_view forwarded) override {
+    std::string client =
+        clientAddress(peer, std::string(forwarded), server->options().trusted_proxies);
+    std::string key = AddressSet::clientKey(client);
+    std::lock_guard lock(mutex);
+    if (media.allow(key))
+      return std::nullopt;
+    return rawErrorResponse(
+        429, "rate_limited", "too many requests; slow down", false,
+        "Retry-After: " + std::to_string(media.retryAfterSeconds(key)) + "\r\n");
+  }
+  void handOver(int fd, std::string bytes) override { server->adopt(fd, std::move(bytes)); }
 
   void forget(const std::string& address) {
     auto it = open_per_address.find(address);
@@ -57,6 +98,7 @@ struct HttpServer::Impl {
   // `address` is the client's key (AddressSet::clientKey); `exempt` for a
   // trusted proxy.
   bool admitConnection(int fd, const std::string& address, bool exempt) {
+    std::lock_guard lock(mutex);
     auto stale = accepted_fds.find(fd);
     if (stale != accepted_fds.end()) {
       // The fd's last connection never became a wsi (adoption failed).
@@ -68,17 +110,24 @@ struct HttpServer::Impl {
     if (o.max_connections_per_ip > 0 && open >= o.max_connections_per_ip && !exempt) {
       if (open == 0)
         open_per_address.erase(address);
-      server->metrics().add("jobcast_http_connections_refused_total", {});
+      ++refused_total;
       return false;
     }
     ++open;
     accepted_fds[fd] = address;
-    server->metrics().add("jobcast_http_connections_accepted_total", {});
+    ++accepted_total;
     return true;
   }
 
   void bindConnection(lws* wsi) {
-    auto it = accepted_fds.find(static_cast<int>(lws_get_socket_fd(wsi)));
+    std::lock_guard lock(mutex);
+    int fd = static_cast<int>(lws_get_socket_fd(wsi));
+    if (fd == adopting_fd && adopting_address) {
+      connections.emplace(wsi, std::move(*adopting_address));
+      adopting_address.reset();
+      return;
+    }
+    auto it = accepted_fds.find(fd);
     if (it == accepted_fds.end() || connections.count(wsi))
       return;
     connections.emplace(wsi, std::move(it->second));
@@ -86,6 +135,7 @@ struct HttpServer::Impl {
   }
 
   void releaseConnection(const lws* wsi) {
+    std::lock_guard lock(mutex);
     auto it = connections.find(wsi);
     if (it == connections.end())
       return;
@@ -209,6 +259,8 @@ std::string peerAddress(lws* wsi) {
   return canonical.empty() ? std::string(peer) : canonical;
 }
 
+}  // namespace
+
 // The client's address: the socket peer, or, when the peer is a trusted proxy,
 // the right-most X-Forwarded-For entry that is not itself a trusted proxy
 // (proxies append the address they saw; entries further left are the client's
@@ -238,6 +290,8 @@ std::string clientAddress(const std::string& peer, const std::string& forwarded,
   return chosen;
 }
 
+namespace {
+
 std::string headerText(lws* wsi, lws_token_indexes token) {
   int len = lws_hdr_total_length(wsi, token);
   if (len <= 0)
@@ -266,11 +320,16 @@ bool admitRequest(Exchange& ex, const std::string& route, const Responder& respo
   const Request& req = ex.request;
   RateLimiter* budget = budgetFor(*ex.impl, route);
   std::string key = AddressSet::clientKey(req.client);
-  if (!budget || budget->allow(key))
-    return true;
+  int retry_after = 0;
+  {
+    std::lock_guard lock(ex.impl->mutex);
+    if (!budget || budget->allow(key))
+      return true;
+    retry_after = budget->retryAfterSeconds(key);
+  }
   ex.route = route;
   auto r = Response::error(429, "rate_limited", "too many requests; slow down");
-  r.header("retry-after", std::to_string(budget->retryAfterSeconds(key)));
+  r.header("retry-after", std::to_string(retry_after));
   responder.send(std::move(r));
   return false;
 }
@@ -569,7 +628,12 @@ int httpCallback(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
       std::string client =
           clientAddress(peerAddress(wsi), headerText(wsi, WSI_TOKEN_X_FORWARDED_FOR),
                         vhost_impl->server->options().trusted_proxies);
-      if (vhost_impl->session.allow(AddressSet::clientKey(client)))
+      bool allowed = false;
+      {
+        std::lock_guard lock(vhost_impl->mutex);
+        allowed = vhost_impl->session.allow(AddressSet::clientKey(client));
+      }
+      if (allowed)
         return 0;
       vhost_impl->server->metrics().add(
           "jobcast_http_requests_total",
@@ -586,6 +650,12 @@ void lwsLogBridge(int level, const char* line) {
   std::string text(line);
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
     text.pop_back();
+  // lws 4.1 reports every adopted socket with read bytes at error level.
+  if ((level & LLL_ERR) && (text.find("readbuf") != std::string::npos ||
+                            text.find("deferring handling ah") != std::string::npos)) {
+    log::debug("lws", {{"detail", text}});
+    return;
+  }
   if (level & LLL_ERR) {
     log::error("lws", {{"detail", text}});
   } else if (level & LLL_WARN) {
@@ -605,11 +675,75 @@ HttpServer::HttpServer(Loop& loop, Metrics& metrics, Router& router, Options opt
   metrics_.describe("jobcast_http_connections_refused_total", Metrics::Type::Counter,
                     "TCP connections refused: their address already had "
                     "server.max_connections_per_ip open.");
-  metrics_.gaugeFn("jobcast_http_connections_open", {},
-                   [this] { return static_cast<double>(impl_->connections.size()); });
+  metrics_.gaugeFn("jobcast_http_connections_accepted_total", {},
+                   [this] { return static_cast<double>(impl_->accepted_total.load()); });
+  metrics_.gaugeFn("jobcast_http_connections_refused_total", {},
+                   [this] { return static_cast<double>(impl_->refused_total.load()); });
+  metrics_.gaugeFn("jobcast_http_connections_open", {}, [this] {
+    std::lock_guard lock(impl_->mutex);
+    int64_t open = 0;
+    for (const auto& [address, n] : impl_->open_per_address)
+      open += n;
+    return static_cast<double>(open);
+  });
   metrics_.describe("jobcast_http_connections_open", Metrics::Type::Gauge, "Connections open now.");
   metrics_.describe("jobcast_http_requests_total", Metrics::Type::Counter,
                     "HTTP requests answered, by route pattern, method and status.");
+  metrics_.describe("jobcast_http_front_responses_total", Metrics::Type::Counter,
+                    "HLS requests the plain-HTTP front answered itself, by status.");
+  for (const char* status : {"200", "304", "429", "bad"}) {
+    metrics_.gaugeFn("jobcast_http_front_responses_total", {{"status", status}},
+                     [this, status] { return static_cast<double>(frontResponses(status)); });
+  }
+  metrics_.describe("jobcast_http_front_handovers_total", Metrics::Type::Counter,
+                    "Connections the plain-HTTP front handed to libwebsockets.");
+  metrics_.gaugeFn("jobcast_http_front_handovers_total", {}, [this] {
+    return front_ ? static_cast<double>(front_->counters().handed_over.load()) : 0.0;
+  });
+}
+
+uint64_t HttpServer::frontResponses(const std::string& status) const {
+  if (!front_)
+    return 0;
+  const auto& c = front_->counters();
+  if (status == "200")
+    return c.ok;
+  if (status == "304")
+    return c.not_modified;
+  if (status == "429")
+    return c.refused;
+  return c.bad;
+}
+
+void HttpServer::adopt(int fd, std::string bytes) {
+  loop_.post([this, alive = alive_, fd, bytes = std::move(bytes)] {
+    if (!alive->load() || !http_vhost_) {
+      ::close(fd);
+      return;  // the front's bookkeeping went with the server
+    }
+    {
+      std::lock_guard lock(impl_->mutex);
+      auto it = impl_->accepted_fds.find(fd);
+      impl_->adopting_fd = fd;
+      if (it != impl_->accepted_fds.end()) {
+        impl_->adopting_address = std::move(it->second);
+        impl_->accepted_fds.erase(it);
+      }
+    }
+    // lws binds the connection (LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED,
+    // which takes adopting_address) and parses `bytes` before reading on; on
+    // failure it closes the socket.
+    if (bytes.empty())
+      lws_adopt_socket_vhost(http_vhost_, fd);
+    else
+      lws_adopt_socket_vhost_readbuf(http_vhost_, fd, bytes.data(), bytes.size());
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->adopting_address) {
+      impl_->forget(*impl_->adopting_address);
+      impl_->adopting_address.reset();
+    }
+    impl_->adopting_fd = -1;
+  });
 }
 
 HttpServer::~HttpServer() {
@@ -653,7 +787,8 @@ Result<bool> HttpServer::start() {
     lws_context_creation_info vi;
     std::memset(&vi, 0, sizeof vi);
     vi.vhost_name = tls ? "https" : "http";
-    vi.port = at.port;
+    // Plain HTTP arrives through the front, which owns the listening socket.
+    vi.port = tls ? at.port : CONTEXT_PORT_NO_LISTEN_SERVER;
     std::string iface = at.host;
     vi.iface = (iface.empty() || iface == "0.0.0.0" || iface == "::") ? nullptr : iface.c_str();
     if (iface == "0.0.0.0")
@@ -678,7 +813,22 @@ Result<bool> HttpServer::start() {
       return Error{"listen", std::string("cannot listen on ") + (tls ? "https " : "http ") +
                                  at.str() + " (port in use or certificate unusable)"};
     }
-    port_out = lws_get_vhost_listen_port(vh);
+    if (!tls) {
+      http_vhost_ = vh;
+      HttpFront::Options fo;
+      fo.listen = at;
+      fo.threads = options_.front_threads;
+      fo.header_timeout_s = options_.header_timeout_s;
+      fo.keepalive_timeout_s = 30;
+      auto hls = options_.hls ? options_.hls : std::make_shared<const HlsResponses>();
+      front_ = std::make_unique<HttpFront>(fo, hls, *impl_);
+      auto started = front_->start();
+      if (!started)
+        return started;
+      port_out = front_->port();
+    } else {
+      port_out = lws_get_vhost_listen_port(vh);
+    }
     log::info("listening",
               {{"scheme", tls ? "https" : "http"}, {"address", at.host}, {"port", port_out}});
     return true;
@@ -697,10 +847,14 @@ Result<bool> HttpServer::start() {
 }
 
 void HttpServer::stop() {
+  if (front_)
+    front_->stop();  // joins the serving threads: no new adoption after this
+  alive_->store(false);
   if (!context_)
     return;
   lws_context* ctx = context_;
   context_ = nullptr;
+  http_vhost_ = nullptr;
   lws_context_destroy(ctx);
   loop_.drain();
 }

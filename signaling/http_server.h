@@ -4,6 +4,7 @@
 
 #include <libwebsockets.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,10 +14,13 @@
 #include "core/loop.h"
 #include "core/metrics.h"
 #include "core/result.h"
+#include "signaling/hls_responses.h"
 #include "signaling/http.h"
 #include "signaling/rate_limiter.h"
 
 namespace jobcast::http {
+
+class HttpFront;
 
 class HttpServer {
  public:
@@ -42,6 +46,11 @@ class HttpServer {
     // Extra protocols (WebSocket subprotocols) served on both vhosts. Each
     // entry's callback is called by lws on the control thread.
     std::vector<lws_protocols> websocket_protocols;
+    // Threads of the plain-HTTP front, which answers prepared HLS itself and
+    // hands every other request to lws (signaling/http_front.h).
+    int front_threads = 1;
+    // The HLS answers the front serves; null: none (everything goes to lws).
+    std::shared_ptr<const HlsResponses> hls;
   };
 
   HttpServer(Loop& loop, Metrics& metrics, Router& router, Options options);
@@ -61,6 +70,11 @@ class HttpServer {
   Router& router() { return router_; }
   int64_t maxBodyBytes() const { return options_.max_body_bytes; }
   const Options& options() const { return options_; }
+  // Requests the front answered itself, by status ("200", "304", "429", "bad").
+  uint64_t frontResponses(const std::string& status) const;
+  // Gives a socket the front read from to lws, with the bytes it read. Any
+  // thread: the adoption itself runs on the control thread.
+  void adopt(int fd, std::string bytes);
 
   struct Impl;  // callback glue, in http_server.cpp
 
@@ -72,6 +86,10 @@ class HttpServer {
   std::vector<lws_protocols> protocols_;
   void* foreign_loops_[1] = {nullptr};
   lws_context* context_ = nullptr;
+  lws_vhost* http_vhost_ = nullptr;
+  std::unique_ptr<HttpFront> front_;
+  // False once stopped: adoptions still queued on the loop close their socket.
+  std::shared_ptr<std::atomic<bool>> alive_ = std::make_shared<std::atomic<bool>>(true);
   int http_port_ = -1;
   int https_port_ = -1;
   std::unique_ptr<Impl> impl_;

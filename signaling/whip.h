@@ -32,6 +32,7 @@
 #include "rooms/events.h"
 #include "rooms/stage.h"
 #include "routing/room_gate.h"
+#include "signaling/hls_responses.h"
 #include "signaling/http.h"
 
 namespace jobcast {
@@ -80,6 +81,8 @@ class WhipEndpoint {
 struct MediaRoutes {
   std::unique_ptr<WhipEndpoint> whip;
   std::unique_ptr<class RecordingTimeline> timeline;
+  // HLS answers prepared per version, for the HTTP server's front.
+  std::shared_ptr<const http::HlsResponses> hls;
   ~MediaRoutes();
 };
 std::unique_ptr<MediaRoutes> registerMediaRoutes(
