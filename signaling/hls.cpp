@@ -72,6 +72,12 @@ std::shared_ptr<const http::HlsResponses> registerHls(http::Router& router,
   auto responses = std::make_shared<http::HlsResponses>();
   media.onHlsChange(
       [responses, &media](const std::string& room) { responses->publish(room, media.hls(room)); });
+  // Only while the room's media is on stage here does the front answer its
+  // HLS by itself; otherwise the router decides (it may redirect).
+  media.onStateChange(
+      [responses, &media](const std::string& room, media::StageState, const std::string&) {
+        responses->setLive(room, media.onStage(room) != nullptr);
+      });
   router.add(http::Method::Get, "/hls/{room}/master.m3u8",
              [responses](const http::Request& req, const http::Responder& res) {
                if (auto p = responses->find(req.path))

@@ -99,6 +99,23 @@ std::string playlistCacheControl(int target_seconds) {
 }
 
 std::shared_ptr<const PreparedResponse> HlsResponses::find(std::string_view path) const {
+  return lookup(path, false);
+}
+
+std::shared_ptr<const PreparedResponse> HlsResponses::findLive(std::string_view path) const {
+  return lookup(path, true);
+}
+
+void HlsResponses::setLive(const std::string& room, bool live) {
+  std::lock_guard lock(mutex_);
+  if (live)
+    live_.insert(room);
+  else
+    live_.erase(room);
+}
+
+std::shared_ptr<const PreparedResponse> HlsResponses::lookup(std::string_view path,
+                                                             bool live_only) const {
   constexpr std::string_view kPrefix = "/hls/";
   if (path.substr(0, kPrefix.size()) != kPrefix)
     return nullptr;
@@ -111,6 +128,8 @@ std::shared_ptr<const PreparedResponse> HlsResponses::find(std::string_view path
   std::shared_ptr<const RoomTable> table;
   {
     std::lock_guard lock(mutex_);
+    if (live_only && !live_.count(room))
+      return nullptr;
     auto it = rooms_.find(room);
     if (it == rooms_.end())
       return nullptr;

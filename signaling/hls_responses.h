@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "media/hls_store.h"
 
@@ -59,6 +60,13 @@ class HlsResponses {
   // "/hls/ROOM/REND/EPOCH-SEQ.ts". Null when not prepared (unknown, not here,
   // not ready): the caller lets the router answer it. Any thread.
   std::shared_ptr<const PreparedResponse> find(std::string_view path) const;
+  // As find(), but only for rooms whose media is live on this node: the HTTP
+  // front answers those without asking who holds the room. A room whose media
+  // ended here may belong to another node now; its requests go through the
+  // router, which redirects them (routing/media_owner.h). Any thread.
+  std::shared_ptr<const PreparedResponse> findLive(std::string_view path) const;
+  // Marks the room's media as live here or not. Control thread.
+  void setLive(const std::string& room, bool live);
   // Rebuilds the room's answers from its store (null: the room has no HLS
   // here any more). Segments already prepared are kept as they are. Control
   // thread.
@@ -70,6 +78,8 @@ class HlsResponses {
   using RoomTable = std::unordered_map<std::string, std::shared_ptr<const PreparedResponse>>;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<const RoomTable>> rooms_;
+  std::unordered_set<std::string> live_;  // rooms whose media is on stage here
+  std::shared_ptr<const PreparedResponse> lookup(std::string_view path, bool live_only) const;
 };
 
 }  // namespace jobcast::http

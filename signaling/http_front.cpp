@@ -449,7 +449,7 @@ struct HttpFront::Worker {
                   (r.content_length.empty() || r.content_length == "0") &&
                   r.target.find('?') == std::string_view::npos;
       std::shared_ptr<const PreparedResponse> prepared =
-          fast ? front.responses_->find(r.target) : nullptr;
+          fast ? front.responses_->findLive(r.target) : nullptr;
       if (!prepared) {
         // Not ours: libwebsockets answers it (and whatever follows).
         c.hand_over = true;

@@ -42,7 +42,13 @@ class Channel {
     c.waiters = [];
     c.req = 0;
     c.ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws`, 'jobcast.v1');
-    c.ws.on('message', (data) => { c.frames.push(JSON.parse(data.toString())); c.notify(); });
+    c.ws.on('message', (data) => {
+      const f = JSON.parse(data.toString());
+      // Room events that come together arrive in one batch frame.
+      if (f.type === 'batch') c.frames.push(...f.events);
+      else c.frames.push(f);
+      c.notify();
+    });
     await new Promise((resolve, reject) => { c.ws.once('open', resolve); c.ws.once('error', reject); });
     c.ws.send(JSON.stringify({ type: 'hello', room, token }));
     const w = await c.waitFor((f) => f.type === 'welcome' || f.type === 'error', 'welcome');
