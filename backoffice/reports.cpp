@@ -173,6 +173,25 @@ http::Response file(std::string bytes, const std::string& type, const std::strin
   return r;
 }
 
+// A report as asked (`format`: json, csv or xlsx), its files named `name`.
+// Both routes answer this way: the quarterly table and the yearly summary.
+template <typename Report>
+void sendReport(const http::Responder& r, const std::string& format, const std::string& name,
+                const Report& report, std::string (*to_csv)(const Report&),
+                std::string (*to_xlsx)(const Report&)) {
+  if (format == "csv")
+    return r.send(file(to_csv(report), "text/csv; charset=utf-8", name + ".csv"));
+  if (format == "xlsx") {
+    std::string bytes = to_xlsx(report);
+    if (bytes.empty())
+      return r.send(errorResponse(Error{"internal", "the workbook could not be written"}));
+    return r.send(file(std::move(bytes),
+                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                       name + ".xlsx"));
+  }
+  r.json(200, report.toJson());
+}
+
 }  // namespace
 
 std::string quarterlyCsv(const QuarterlyReport& report) {
@@ -248,28 +267,15 @@ ReportsApi::ReportsApi(http::Router& router, RedisClient& redis, const Jwt& jwt)
                auto ask = read(q, r);
                if (!ask)
                  return;
-               store_.quarterly(
-                   ask->region, rooms::Quarter{ask->year, ask->quarter},
-                   [r, format = ask->format](Result<QuarterlyReport> report) {
-                     if (!report.ok())
-                       return r.send(errorResponse(report.error()));
-                     std::string name = "jobcast-" + report->quarter.str() + "-" +
-                                        regionLabel(report->total.region);
-                     if (format == "csv")
-                       return r.send(file(quarterlyCsv(report.value()), "text/csv; charset=utf-8",
-                                          name + ".csv"));
-                     if (format == "xlsx") {
-                       std::string bytes = quarterlyXlsx(report.value());
-                       if (bytes.empty())
-                         return r.send(
-                             errorResponse(Error{"internal", "the workbook could not be written"}));
-                       return r.send(
-                           file(std::move(bytes),
-                                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                                name + ".xlsx"));
-                     }
-                     r.json(200, report->toJson());
-                   });
+               store_.quarterly(ask->region, rooms::Quarter{ask->year, ask->quarter},
+                                [r, format = ask->format](Result<QuarterlyReport> report) {
+                                  if (!report.ok())
+                                    return r.send(errorResponse(report.error()));
+                                  std::string name = "jobcast-" + report->quarter.str() + "-" +
+                                                     regionLabel(report->total.region);
+                                  sendReport(r, format, name, report.value(), &quarterlyCsv,
+                                             &quarterlyXlsx);
+                                });
              });
 
   router.add(http::Method::Get, "/api/v1/reports/yearly",
@@ -277,27 +283,14 @@ ReportsApi::ReportsApi(http::Router& router, RedisClient& redis, const Jwt& jwt)
                auto ask = read(q, r);
                if (!ask)
                  return;
-               store_.yearly(
-                   ask->region, ask->year, [r, format = ask->format](Result<YearlyReport> report) {
-                     if (!report.ok())
-                       return r.send(errorResponse(report.error()));
-                     std::string name = "jobcast-" + std::to_string(report->year) + "-" +
-                                        regionLabel(report->region);
-                     if (format == "csv")
-                       return r.send(file(yearlyCsv(report.value()), "text/csv; charset=utf-8",
-                                          name + ".csv"));
-                     if (format == "xlsx") {
-                       std::string bytes = yearlyXlsx(report.value());
-                       if (bytes.empty())
-                         return r.send(
-                             errorResponse(Error{"internal", "the workbook could not be written"}));
-                       return r.send(
-                           file(std::move(bytes),
-                                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                                name + ".xlsx"));
-                     }
-                     r.json(200, report->toJson());
-                   });
+               store_.yearly(ask->region, ask->year,
+                             [r, format = ask->format](Result<YearlyReport> report) {
+                               if (!report.ok())
+                                 return r.send(errorResponse(report.error()));
+                               std::string name = "jobcast-" + std::to_string(report->year) + "-" +
+                                                  regionLabel(report->region);
+                               sendReport(r, format, name, report.value(), &yearlyCsv, &yearlyXlsx);
+                             });
              });
 }
 
