@@ -90,6 +90,25 @@ void add(ReportFigures& into, const std::map<std::string, std::string>& counts) 
   }
 }
 
+// The counted figures by their report key: the JSON fields and the table's
+// columns alike (the key groups and the per-person ratio aside).
+const std::vector<std::pair<const char*, int64_t ReportFigures::*>>& countedFigures() {
+  static const std::vector<std::pair<const char*, int64_t ReportFigures::*>> figures = {
+      {"sessions", &ReportFigures::sessions},
+      {"employers", &ReportFigures::employers},
+      {"jobs", &ReportFigures::jobs},
+      {"headcount", &ReportFigures::headcount},
+      {"unique_viewers", &ReportFigures::unique_viewers},
+      {"applications", &ReportFigures::applications},
+      {"interviews", &ReportFigures::interviews},
+      {"hires", &ReportFigures::hires},
+      {"recommendations", &ReportFigures::recommendations},
+      {"people_recommended", &ReportFigures::people_recommended},
+      {"people_reached_3_recommendations", &ReportFigures::people_reached_3},
+  };
+  return figures;
+}
+
 json regionJson(const Region& r) {
   return {{"code", r.code.empty() ? json(nullptr) : json(r.code)},
           {"parent", r.parent.empty() ? json(nullptr) : json(r.parent)},
@@ -125,22 +144,15 @@ double ReportFigures::recommendationsPerPerson() const {
 }
 
 json ReportFigures::toJson() const {
+  json out = json::object();
+  for (const auto& [key, member] : countedFigures())
+    out[key] = this->*member;
   json groups = json::object();
   for (const auto& [g, n] : applications_by_key_group)
     groups[g] = n;
-  return {{"sessions", sessions},
-          {"employers", employers},
-          {"jobs", jobs},
-          {"headcount", headcount},
-          {"unique_viewers", unique_viewers},
-          {"applications", applications},
-          {"applications_by_key_group", groups},
-          {"interviews", interviews},
-          {"hires", hires},
-          {"recommendations", recommendations},
-          {"people_recommended", people_recommended},
-          {"recommendations_per_person", recommendationsPerPerson()},
-          {"people_reached_3_recommendations", people_reached_3}};
+  out["applications_by_key_group"] = std::move(groups);
+  out["recommendations_per_person"] = recommendationsPerPerson();
+  return out;
 }
 
 json QuarterlyReport::toJson() const {
@@ -207,30 +219,12 @@ const std::vector<ReportColumn>& reportColumns() {
 
 double reportValue(const ReportFigures& f, const std::string& key) {
   static const std::string group_prefix = "applications_";
-  if (key == "sessions")
-    return static_cast<double>(f.sessions);
-  if (key == "employers")
-    return static_cast<double>(f.employers);
-  if (key == "jobs")
-    return static_cast<double>(f.jobs);
-  if (key == "headcount")
-    return static_cast<double>(f.headcount);
-  if (key == "unique_viewers")
-    return static_cast<double>(f.unique_viewers);
-  if (key == "applications")
-    return static_cast<double>(f.applications);
-  if (key == "interviews")
-    return static_cast<double>(f.interviews);
-  if (key == "hires")
-    return static_cast<double>(f.hires);
-  if (key == "recommendations")
-    return static_cast<double>(f.recommendations);
-  if (key == "people_recommended")
-    return static_cast<double>(f.people_recommended);
+  for (const auto& [name, member] : countedFigures()) {
+    if (key == name)
+      return static_cast<double>(f.*member);
+  }
   if (key == "recommendations_per_person")
     return f.recommendationsPerPerson();
-  if (key == "people_reached_3_recommendations")
-    return static_cast<double>(f.people_reached_3);
   if (key.rfind(group_prefix, 0) == 0) {
     auto it = f.applications_by_key_group.find(key.substr(group_prefix.size()));
     return it == f.applications_by_key_group.end() ? 0.0 : static_cast<double>(it->second);
