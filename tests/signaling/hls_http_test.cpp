@@ -338,7 +338,7 @@ TEST_F(HlsHttp, WebSocketAndRestShareThePortWithHls) {
 }
 
 TEST_F(HlsHttp, MalformedRequestsGetAClear400AndTheNodeCarriesOn) {
-  for (const std::string bad :
+  for (const std::string& bad :
        {std::string("GARBAGE\r\n\r\n"), std::string("GET /hls/demo/master.m3u8 HTTP/9.9\r\n\r\n"),
         std::string("GET  /hls/demo/master.m3u8 HTTP/1.1\r\n\r\n"),
         std::string("get /hls/demo/master.m3u8 HTTP/1.1\r\n\r\n"),
