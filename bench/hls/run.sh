@@ -11,18 +11,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../../build}
 DURATION=${DURATION:-4s} ROUNDS=${ROUNDS:-3} CONNECTIONS=${CONNECTIONS:-100 1000}
 FRONT_THREADS=${FRONT_THREADS:-1}
-work=$(mktemp -d)
+. "$here/../lib.sh"
+bench_workdir
 chmod 755 "$work"  # nginx workers read its www/
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-cleanup() {
-  [ -n "${node_pid:-}" ] && kill "$node_pid" 2>/dev/null || true
-  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
 ulimit -n 65536 2>/dev/null || true
 
 # jobcastd: the bench comes from one address, so the per-address media rate
@@ -35,18 +26,8 @@ server:
   max_connections_per_ip: 0
   front_threads: $FRONT_THREADS
 YAML
-JOBCAST_JWT_SECRET=bench-secret-0123456789abcdef-0123456789 JOBCAST_DATA_KEY=$(openssl rand -hex 32) \
-  "$build/server/jobcastd" --demo --config "$work/jobcast.yaml" --listen 127.0.0.1:0 \
-  --tls-listen off --data-dir "$work/data" >"$work/node.out" 2>"$work/node.log" &
-node_pid=$!
-port=""
-for _ in $(seq 100); do
-  port=$(grep -o '"http_port":[0-9]*' "$work/node.log" | head -1 | cut -d: -f2 || true)
-  [ -n "$port" ] && break
-  sleep 0.1
-done
-[ -n "$port" ] || { cat "$work/node.log"; exit 1; }
-node=http://127.0.0.1:$port
+bench_start_node --demo --config "$work/jobcast.yaml"
+node=$base
 playlist=/hls/demo/source/index.m3u8
 for _ in $(seq 200); do
   curl -sf "$node$playlist" -o /dev/null && [ "$(curl -s "$node$playlist" | grep -c '\.ts$')" -ge 3 ] && break
@@ -54,7 +35,7 @@ for _ in $(seq 200); do
 done
 
 # nginx: one worker, sendfile, keep-alive without a request cap, no access log.
-nginx_port=$(free_port)
+nginx_port=$(bench_free_port)
 mkdir -p "$work/www/hls/demo/source" "$work/nginx"
 cat >"$work/nginx.conf" <<NGINX
 worker_processes 1;

@@ -7,8 +7,11 @@ line, then one jobseeker token per line.
 
 usage: setup.py BASE_URL SECRET ROOMS USERS OUT_FILE
 """
-import base64, hashlib, hmac, json, sys, time, urllib.request
+import os, sys
 from concurrent.futures import ThreadPoolExecutor
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from jobcast_api import call, token  # noqa: E402
 
 REGIONS = ["150102", "150103", "150104", "150105", "150121", "150122", "150202", "150203",
            "150204", "150207", "150221", "150222", "150302", "150303", "150402", "150421",
@@ -18,30 +21,6 @@ REGIONS = ["150102", "150103", "150104", "150105", "150121", "150122", "150202",
 GROUPS = ["graduate", "poverty_alleviated", "rural_migrant_worker", "veteran",
           "registered_unemployed", "disability", "zero_employment_household",
           "employment_difficulty"]
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def token(secret: str, role: str, sub: str) -> str:
-    now = int(time.time())
-    header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    payload = b64(json.dumps({"sub": sub, "role": role, "rooms": ["*"], "iat": now,
-                              "exp": now + 86400}).encode())
-    signing_input = f"{header}.{payload}".encode()
-    sig = b64(hmac.new(secret.encode(), signing_input, hashlib.sha256).digest())
-    return f"{header}.{payload}.{sig}"
-
-
-def call(base, method, path, bearer, body=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(base + "/api/v1" + path, data=data, method=method)
-    req.add_header("authorization", "Bearer " + bearer)
-    if data is not None:
-        req.add_header("content-type", "application/json")
-    with urllib.request.urlopen(req) as resp:
-        return json.loads(resp.read() or b"null")
 
 
 def main():
