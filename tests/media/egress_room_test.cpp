@@ -6,13 +6,12 @@
 
 #include <gtest/gtest.h>
 
-#include <ctime>
 #include <fstream>
 
-#include "core/jwt.h"
 #include "media/whip_client.h"
 #include "tests/support/http_client.h"
 #include "tests/support/jobcastd.h"
+#include "tests/support/on_air.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/whep_client.h"
@@ -22,23 +21,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const char kSecret[] =
-    "test-secret-0123456789abcdef-0123456789";  // the fixture's JOBCAST_JWT_SECRET
-
-std::string employerToken() {
-  Claims c;
-  c.sub = "emp1";
-  c.role = Role::Employer;
-  c.rooms = {"r1"};
-  c.iat = static_cast<int64_t>(std::time(nullptr));
-  c.exp = c.iat + 3600;
-  return Jwt(kSecret).sign(c);
-}
-
 TEST(EgressRoom, ViewerWatchesThroughTheUdpEngine) {
   RedisServer redis;
   redis.start();
-  redis.command({"HSET", "jc:{r:r1}:room", "id", "r1", "status", "live", "employer_id", "emp1"});
+  seedLiveRoom(redis);
   TempDir dir{"jobcast-whep-room"};
   std::string config = dir.path() + "/jobcast.yaml";
   std::ofstream(config) << "media:\n  publisher_timeout_ms: 1500\n"
@@ -47,17 +33,7 @@ TEST(EgressRoom, ViewerWatchesThroughTheUdpEngine) {
   node.start();
 
   media::WhipClient publisher({.width = 640, .height = 360, .tone_hz = 440});
-  auto offer = publisher.createOffer();
-  ASSERT_TRUE(offer) << offer.error().message;
-  HttpRequest post{.method = "POST", .url = node.url("/whip/r1"), .body = offer.value()};
-  post.headers = {{"Content-Type", "application/sdp"},
-                  {"Authorization", "Bearer " + employerToken()}};
-  post.timeout_ms = 30000;
-  auto published = http(post);
-  ASSERT_EQ(published.status, 201) << published.body;
-  ASSERT_TRUE(publisher.setAnswer(published.body));
-  publisher.resource = published.header("location");
-  ASSERT_TRUE(publisher.waitConnected(20s));
+  ASSERT_EQ(goOnAir(publisher, node.url("/whip/r1")), "");
 
   WhepClient viewer;
   std::string location;
@@ -81,15 +57,8 @@ TEST(EgressRoom, ViewerWatchesThroughTheUdpEngine) {
   ASSERT_TRUE(eventually([&] { return second.videoFrames() >= 5; }, 20s));
 
   // The publisher leaves (WHIP DELETE): the stage goes idle, viewers are released.
-  HttpRequest del{.method = "DELETE", .url = node.url(publisher.resource)};
-  del.headers = {{"Authorization", "Bearer " + employerToken()}};
-  EXPECT_LT(http(del).status, 300);
-  EXPECT_TRUE(eventually(
-      [&] {
-        return httpGet(node.url("/metrics")).body.find("jobcast_whep_viewers 0") !=
-               std::string::npos;
-      },
-      10s));
+  EXPECT_LT(goOffAir(node, publisher), 300);
+  EXPECT_TRUE(whepViewersBecome(node, 0));
 }
 
 }  // namespace

@@ -7,13 +7,11 @@
 
 #include <gtest/gtest.h>
 
-#include <ctime>
 #include <fstream>
 
-#include "core/jwt.h"
 #include "media/whip_client.h"
-#include "tests/support/http_client.h"
 #include "tests/support/jobcastd.h"
+#include "tests/support/on_air.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/whep_client.h"
@@ -23,25 +21,13 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const char kSecret[] = "test-secret-0123456789abcdef-0123456789";
-
-std::string employerToken() {
-  Claims c;
-  c.sub = "emp1";
-  c.role = Role::Employer;
-  c.rooms = {"r1"};
-  c.iat = static_cast<int64_t>(std::time(nullptr));
-  c.exp = c.iat + 3600;
-  return Jwt(kSecret).sign(c);
-}
-
 // Both ways a node serves WHEP viewers: a webrtcbin each, or the egress engine.
 class EgressSlices : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(EgressSlices, ViewerReceivesAndDecodesEverySliceOfEachKeyframe) {
   RedisServer redis;
   redis.start();
-  redis.command({"HSET", "jc:{r:r1}:room", "id", "r1", "status", "live", "employer_id", "emp1"});
+  seedLiveRoom(redis);
   TempDir dir{"jobcast-egress-slices"};
   std::string config = dir.path() + "/jobcast.yaml";
   std::ofstream(config) << "whep:\n  ice_addresses: \"127.0.0.1\"\n  engine: " << GetParam()
@@ -52,16 +38,7 @@ TEST_P(EgressSlices, ViewerReceivesAndDecodesEverySliceOfEachKeyframe) {
   constexpr int kSlices = 4;
   media::WhipClient publisher(
       {.width = 640, .height = 360, .key_int_max = 15, .encoder_threads = kSlices});
-  auto offer = publisher.createOffer();
-  ASSERT_TRUE(offer) << offer.error().message;
-  HttpRequest post{.method = "POST", .url = node.url("/whip/r1"), .body = offer.value()};
-  post.headers = {{"Content-Type", "application/sdp"},
-                  {"Authorization", "Bearer " + employerToken()}};
-  post.timeout_ms = 30000;
-  auto published = http(post);
-  ASSERT_EQ(published.status, 201) << published.body;
-  ASSERT_TRUE(publisher.setAnswer(published.body));
-  ASSERT_TRUE(publisher.waitConnected(20s));
+  ASSERT_EQ(goOnAir(publisher, node.url("/whip/r1")), "");
 
   WhepClient viewer;
   ASSERT_EQ(viewer.connect(node.url("/whep/r1")), 201);

@@ -5,16 +5,14 @@
 
 #include <gtest/gtest.h>
 
-#include <ctime>
 #include <fstream>
 
-#include "core/jwt.h"
 #include "media/whip_client.h"
 #include "tests/support/http_client.h"
 #include "tests/support/jobcastd.h"
+#include "tests/support/on_air.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/temp_dir.h"
-#include "tests/support/tokens.h"
 #include "tests/support/whep_client.h"
 
 namespace jobcast::test {
@@ -22,14 +20,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string employerToken() {
-  return signToken(Role::Employer, "emp1", {"r1"});
-}
-
 TEST(WhepRoom, ViewerWatchesAPublishedRoomAndIsReleasedWhenItEnds) {
   RedisServer redis;
   redis.start();
-  redis.command({"HSET", "jc:{r:r1}:room", "id", "r1", "status", "live", "employer_id", "emp1"});
+  seedLiveRoom(redis);
   TempDir dir{"jobcast-whep-room"};
   std::string config = dir.path() + "/jobcast.yaml";
   std::ofstream(config) << "media:\n  publisher_timeout_ms: 1500\n"
@@ -38,17 +32,7 @@ TEST(WhepRoom, ViewerWatchesAPublishedRoomAndIsReleasedWhenItEnds) {
   node.start();
 
   media::WhipClient publisher({.width = 640, .height = 360, .tone_hz = 440});
-  auto offer = publisher.createOffer();
-  ASSERT_TRUE(offer) << offer.error().message;
-  HttpRequest post{.method = "POST", .url = node.url("/whip/r1"), .body = offer.value()};
-  post.headers = {{"Content-Type", "application/sdp"},
-                  {"Authorization", "Bearer " + employerToken()}};
-  post.timeout_ms = 30000;
-  auto published = http(post);
-  ASSERT_EQ(published.status, 201) << published.body;
-  ASSERT_TRUE(publisher.setAnswer(published.body));
-  publisher.resource = published.header("location");
-  ASSERT_TRUE(publisher.waitConnected(20s));
+  ASSERT_EQ(goOnAir(publisher, node.url("/whip/r1")), "");
 
   WhepClient viewer;
   std::string location;
@@ -63,15 +47,8 @@ TEST(WhepRoom, ViewerWatchesAPublishedRoomAndIsReleasedWhenItEnds) {
   EXPECT_NE(httpGet(node.url("/metrics")).body.find("jobcast_whep_viewers 1"), std::string::npos);
 
   // The publisher leaves (WHIP DELETE): the stage goes idle, viewers are released.
-  HttpRequest del{.method = "DELETE", .url = node.url(publisher.resource)};
-  del.headers = {{"Authorization", "Bearer " + employerToken()}};
-  EXPECT_LT(http(del).status, 300);
-  EXPECT_TRUE(eventually(
-      [&] {
-        return httpGet(node.url("/metrics")).body.find("jobcast_whep_viewers 0") !=
-               std::string::npos;
-      },
-      10s));
+  EXPECT_LT(goOffAir(node, publisher), 300);
+  EXPECT_TRUE(whepViewersBecome(node, 0));
 }
 
 }  // namespace
