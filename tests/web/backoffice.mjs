@@ -147,6 +147,8 @@ try {
     await emp.fill('#job-form input[name=wage_min]', '6000');
     await emp.fill('#job-form input[name=wage_max]', '9000');
     await emp.fill('#job-form input[name=headcount]', '3');
+    await emp.fill('#job-form input[name=hours]', '8:00-17:00');
+    await emp.fill('#job-form input[name=location]', '包头');
     await emp.click('#job-form button[type=submit]');
     await emp.waitForFunction(() => document.querySelector('#jobs').textContent.includes('数控车工'), null, { timeout: 5000 });
     await emp.screenshot({ path: path.join(shots, 'studio-job-added.png') });
@@ -192,11 +194,11 @@ try {
   });
 
   await report.check('revoking the employer on the page refuses its token at once', async () => {
-    eq((await rest('POST', `/rooms/${roomId}/jobs`, employerToken, { title: '焊工', wage_min: 5000, wage_max: 7000, wage_unit: 'month', headcount: 2 })).status, 201, 'token good before');
+    eq((await rest('POST', `/rooms/${roomId}/jobs`, employerToken, { title: '焊工', wage_min: 5000, wage_max: 7000, wage_unit: 'month', hours: '8h', location: '包头', headcount: 2 })).status, 201, 'token good before');
     const row = admin.locator(`#account-list tr[data-id="${employerAccountId}"]`);
     await row.locator('button', { hasText: '吊销登录' }).click();
     await admin.click('#confirm-yes');
-    const after = await rest('POST', `/rooms/${roomId}/jobs`, employerToken, { title: '电工', wage_min: 5000, wage_max: 7000, wage_unit: 'month', headcount: 2 });
+    const after = await rest('POST', `/rooms/${roomId}/jobs`, employerToken, { title: '电工', wage_min: 5000, wage_max: 7000, wage_unit: 'month', hours: '8h', location: '包头', headcount: 2 });
     eq(after.status, 401, JSON.stringify(after.body));
     eq(after.body.error.code, 'token_revoked');
   });
