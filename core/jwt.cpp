@@ -137,6 +137,8 @@ std::string Jwt::sign(const Claims& claims) const {
     payload["employer"] = claims.employer;
   if (claims.iat)
     payload["iat"] = claims.iat;
+  if (claims.av)
+    payload["av"] = claims.av;
   std::string signing_input =
       base64UrlEncode(R"({"alg":"HS256","typ":"JWT"})") + "." + base64UrlEncode(payload.dump());
   return signing_input + "." + base64UrlEncode(hmacSha256(secret_, signing_input));
@@ -199,7 +201,8 @@ Result<Claims> Jwt::verify(std::string_view token, int64_t now) const {
   }
   c.exp = payload["exp"].get<int64_t>();
   int64_t nbf = 0;
-  for (auto [key, out] : {std::pair<const char*, int64_t*>{"iat", &c.iat}, {"nbf", &nbf}}) {
+  for (auto [key, out] :
+       {std::pair<const char*, int64_t*>{"iat", &c.iat}, {"nbf", &nbf}, {"av", &c.av}}) {
     if (!payload.contains(key))
       continue;
     if (!payload[key].is_number_integer())
@@ -230,6 +233,10 @@ Result<Claims> Jwt::verify(std::string_view token, int64_t now) const {
   int64_t lifetime = c.exp - (c.iat ? c.iat : now);
   if (lifetime > options_.max_lifetime_s || c.exp - now > options_.max_lifetime_s)
     return invalid("token lifetime over the maximum");
+  if (revoked_) {
+    if (auto refused = revoked_(c))
+      return *refused;
+  }
   return c;
 }
 

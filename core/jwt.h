@@ -2,6 +2,7 @@
 // Access tokens: JWT signed with HS256 (HMAC-SHA256), nothing else accepted.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +25,10 @@ struct Claims {
   std::string employer;            // for employer staff: the employer they act for
   int64_t exp = 0;                 // expiry, seconds since the epoch
   int64_t iat = 0;
+  // Tokens of a staff account (backoffice/accounts.h) carry the account's
+  // version when issued; revoking the account raises the version the node
+  // accepts. 0: no account behind the token (e.g. `jobcastd token`).
+  int64_t av = 0;
 
   bool allowsRoom(const std::string& room_id) const;
   // The employer this token acts for: `employer` claim, else `sub` for employers.
@@ -39,6 +44,11 @@ class Jwt {
   explicit Jwt(std::string secret) : secret_(std::move(secret)) {}
   Jwt(std::string secret, Options options) : secret_(std::move(secret)), options_(options) {}
 
+  // Asked after a token verified: an error refuses it (e.g. token_revoked).
+  // Runs on the control thread, with no I/O: it reads what the node knows.
+  using RevocationCheck = std::function<std::optional<Error>(const Claims&)>;
+  void setRevocationCheck(RevocationCheck check) { revoked_ = std::move(check); }
+
   std::string sign(const Claims& claims) const;
   // Checks structure (canonical base64url), algorithm (HS256 only), signature
   // (constant time), expiry, nbf and iat against `now` (seconds since the
@@ -49,6 +59,7 @@ class Jwt {
  private:
   std::string secret_;
   Options options_;
+  RevocationCheck revoked_;
 };
 
 std::string base64UrlEncode(std::string_view data);

@@ -29,7 +29,7 @@ std::vector<std::string> idList(const std::string& text) {
   return out;
 }
 
-constexpr std::array<std::pair<Operation, const char*>, 14> kNames = {{
+constexpr std::array<std::pair<Operation, const char*>, 15> kNames = {{
     {Operation::Watch, "watch"},
     {Operation::Participate, "participate"},
     {Operation::Apply, "apply"},
@@ -44,6 +44,7 @@ constexpr std::array<std::pair<Operation, const char*>, 14> kNames = {{
     {Operation::RunRoom, "run_room"},
     {Operation::ReadApplications, "read_applications"},
     {Operation::ReplayRecordings, "replay_recordings"},
+    {Operation::ReviewJob, "review_job"},
 }};
 
 }  // namespace
@@ -118,6 +119,10 @@ std::optional<Error> decide(const Standing& s, Operation op) {
       if (s.admin() || s.counsellor)
         return std::nullopt;
       return forbidden("only a counsellor the room lists or an admin shows cards");
+    case Operation::ReviewJob:
+      if (s.admin() || s.counsellor)
+        return std::nullopt;
+      return forbidden("only a counsellor the room lists or an admin reviews job cards");
     case Operation::SendCaption:
       if (s.admin() || s.captioner)
         return std::nullopt;
@@ -159,6 +164,12 @@ std::optional<Error> mayManageWebhooks(const Claims& who) {
   if (who.role == Role::Admin)
     return std::nullopt;
   return forbidden("only admins manage webhooks");
+}
+
+std::optional<Error> mayManageAccounts(const Claims& who) {
+  if (who.role == Role::Admin)
+    return std::nullopt;
+  return forbidden("only admins manage accounts");
 }
 
 std::optional<Error> mayReadReports(const Claims& who) {

@@ -38,6 +38,7 @@ enum class Operation {
   RunRoom,           // start, end, add jobs, queue.next
   ReadApplications,  // list and move the room's applications
   ReplayRecordings,  // list and fetch recordings: signed in (unless media.public_replay)
+  ReviewJob,         // approve a job card awaiting review: the room's counsellors, admins
 };
 const char* operationName(Operation op);
 std::optional<Operation> parseOperation(std::string_view name);
@@ -85,6 +86,8 @@ std::optional<Error> mayCreateRoom(const Claims& who, const std::string& employe
 std::optional<Error> mayManageEmployers(const Claims& who);
 // Register webhook endpoints, list and replay dead-lettered deliveries: admins.
 std::optional<Error> mayManageWebhooks(const Claims& who);
+// Create staff accounts, issue their sign-in codes, revoke them: admins.
+std::optional<Error> mayManageAccounts(const Claims& who);
 // Read the quarterly report and the yearly summary: admins.
 std::optional<Error> mayReadReports(const Claims& who);
 // Keep a profile: jobseekers.

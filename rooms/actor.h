@@ -17,6 +17,7 @@ struct Actor {
   std::string name;
   std::optional<Role> role;  // empty: anonymous viewer
   std::string employer;      // the employer the token acts for (employer staff)
+  int64_t av = 0;            // the token's account version (0: no account behind it)
   bool staff = false;        // this room's employer, a counsellor it lists or an admin
   Standing standing;         // where the token stands in the room (rooms/access.h)
 
@@ -29,6 +30,7 @@ struct Actor {
     a.name = token.name.empty() ? token.sub : token.name;
     a.role = token.role;
     a.employer = token.employerId();
+    a.av = token.av;
     return a;
   }
 

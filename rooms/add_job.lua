@@ -1,6 +1,6 @@
 -- Adds a frozen job card to a room that has not ended.
 -- KEYS: room, jobs, job_order, events
--- ARGV: job id, job (JSON)
+-- ARGV: job id, job (JSON), audience of job.added ('all'; 'staff' while it awaits review)
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then
   return fail('room_not_found', 'no such room')
@@ -12,5 +12,5 @@ if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then
   return fail('conflict', 'job id already used')
 end
 redis.call('RPUSH', KEYS[3], ARGV[1])
-local id = emit(KEYS[4], 'job.added', '{"job":' .. ARGV[2] .. '}', 'all')
+local id = emit(KEYS[4], 'job.added', '{"job":' .. ARGV[2] .. '}', ARGV[3])
 return {'ok', id}

@@ -22,6 +22,10 @@ local job = redis.call('HGET', KEYS[2], ARGV[3])
 if not job then
   return fail('not_found', 'no such job in this room')
 end
+local card = cjson.decode(job)
+if card.review and card.review.status == 'pending' then
+  return fail('not_found', 'no such job in this room')
+end
 if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then
   return fail('conflict', 'application id already used')
 end

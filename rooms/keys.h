@@ -171,6 +171,29 @@ inline std::string webhookSeen(std::string_view room_id, std::string_view entry_
   return k;
 }
 
+// ---- staff accounts and their sign-in codes: one slot, {accounts} (backoffice/accounts.h) ----
+inline std::string accounts() {  // hash account id -> account JSON
+  return "jc:{accounts}:all";
+}
+// hash account id -> the lowest token version (claim "av") still accepted;
+// negative while the account is disabled (its magnitude is kept for enabling).
+inline std::string accountGates() {
+  return "jc:{accounts}:gates";
+}
+inline std::string accountAudit() {  // stream: who created, issued, revoked, disabled what
+  return "jc:{accounts}:audit";
+}
+// pub/sub: "ACCOUNT GATE" after every change of a gate; nodes keep the gates in memory.
+inline std::string accountGateChannel() {
+  return "jc:{accounts}:gate_changed";
+}
+// string with a TTL: account id, under the SHA-256 (hex) of a one-time sign-in code.
+inline std::string signinCode(std::string_view code_sha256_hex) {
+  std::string k = "jc:{accounts}:code:";
+  k.append(code_sha256_hex);
+  return k;
+}
+
 // ---- the quarterly report: one slot per region, {g:CODE} (docs/redis-schema.md) ----
 // CODE is the region's 6-digit code (rooms/regions.h), "all" for the whole
 // service; PERIOD is a quarter ("2026Q4") or, for people, a year ("2026").

@@ -156,7 +156,8 @@ json Room::toJson() const {
           {"counsellors", counsellors},
           {"captioners", captioners},
           {"interpreters", interpreters},
-          {"pinned_job", pinned_job.empty() ? json(nullptr) : json(pinned_job)}};
+          {"pinned_job", pinned_job.empty() ? json(nullptr) : json(pinned_job)},
+          {"require_review", require_review}};
 }
 
 Result<RoomDraft> RoomDraft::fromJson(const json& body) {
@@ -190,6 +191,11 @@ Result<RoomDraft> RoomDraft::fromJson(const json& body) {
         return invalidField(name, "must hold user ids");
       list->push_back(c.get<std::string>());
     }
+  }
+  if (auto it = body.find("require_review"); it != body.end() && !it->is_null()) {
+    if (!it->is_boolean())
+      return invalidField("require_review", "must be true or false");
+    d.require_review = it->get<bool>();
   }
   return d;
 }
@@ -333,18 +339,25 @@ std::optional<WageUnit> parseWageUnit(std::string_view name) {
 }
 
 json JobCard::toJson() const {
-  return {{"id", id},
-          {"title", title},
-          {"wage_min", wage_min},
-          {"wage_max", wage_max},
-          {"wage_unit", wageUnitName(wage_unit)},
-          {"hours", hours},
-          {"location", location},
-          {"housing", housing},
-          {"headcount", headcount},
-          {"description", description},
-          {"contract_template_url", contract_template_url},
-          {"created_at", created_at}};
+  json out = {{"id", id},
+              {"title", title},
+              {"wage_min", wage_min},
+              {"wage_max", wage_max},
+              {"wage_unit", wageUnitName(wage_unit)},
+              {"hours", hours},
+              {"location", location},
+              {"housing", housing},
+              {"headcount", headcount},
+              {"description", description},
+              {"contract_template_url", contract_template_url},
+              {"created_at", created_at}};
+  if (!review_status.empty()) {
+    json review = {{"status", review_status}};
+    if (!reviewed_by.empty())
+      review.update({{"by", reviewed_by}, {"by_name", reviewed_by_name}, {"at", reviewed_at}});
+    out["review"] = review;
+  }
+  return out;
 }
 
 Result<JobCard> JobCard::fromJson(const json& body) {
@@ -417,6 +430,12 @@ std::optional<JobCard> JobCard::fromStored(const std::string& text) {
   c.description = str(j, "description");
   c.contract_template_url = str(j, "contract_template_url");
   c.created_at = num(j, "created_at");
+  if (auto it = j.find("review"); it != j.end() && it->is_object()) {
+    c.review_status = str(*it, "status");
+    c.reviewed_by = str(*it, "by");
+    c.reviewed_by_name = str(*it, "by_name");
+    c.reviewed_at = num(*it, "at");
+  }
   return c;
 }
 

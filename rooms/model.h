@@ -44,6 +44,8 @@ struct Room {
   std::vector<std::string> captioners;    // user ids who send captions
   std::vector<std::string> interpreters;  // user ids who sign on the interpreter slot
   std::string pinned_job;                 // job id or empty
+  // Job cards wait for a counsellor's or an admin's approval before viewers see them.
+  bool require_review = false;
 
   nlohmann::json toJson() const;
 };
@@ -60,6 +62,7 @@ struct RoomDraft {
   std::vector<std::string> counsellors;
   std::vector<std::string> captioners;
   std::vector<std::string> interpreters;
+  bool require_review = false;
   static Result<RoomDraft> fromJson(const nlohmann::json& body);
 };
 
@@ -126,6 +129,13 @@ struct JobCard {
   std::string description;
   std::string contract_template_url;
   int64_t created_at = 0;
+  // In a room that requires review: "pending" until approved, then
+  // "approved" with who approved it and when. Empty: no review asked.
+  std::string review_status;
+  std::string reviewed_by;       // the reviewer's sub
+  std::string reviewed_by_name;  // and the name shown
+  int64_t reviewed_at = 0;
+  bool pending() const { return review_status == "pending"; }
 
   nlohmann::json toJson() const;
   // Validates a client's job card (id and created_at are assigned by the store).

@@ -68,6 +68,7 @@ std::optional<Room> roomFromHash(const std::map<std::string, std::string>& h) {
   room.ended_at = toInt(get("ended_at"));
   room.created_at = toInt(get("created_at"));
   room.pinned_job = get("pinned_job");
+  room.require_review = get("require_review") == "1";
   for (auto [name, list] :
        {std::pair{"counsellors", &room.counsellors}, std::pair{"captioners", &room.captioners},
         std::pair{"interpreters", &room.interpreters}}) {
@@ -118,6 +119,7 @@ struct RoomStore::Scripts {
   RoomScript create_employer{scripts::kCreateEmployerLua};
   RoomScript decide_employer{scripts::kDecideEmployerLua};
   RoomScript register_employer{scripts::kRegisterEmployerLua};
+  RoomScript approve_job{scripts::kApproveJobLua};
 };
 
 json RoomSnapshot::toJson(bool staff) const {
@@ -125,6 +127,9 @@ json RoomSnapshot::toJson(bool staff) const {
   json job_list = json::array();
   json pinned = nullptr;
   for (const auto& job : jobs) {
+    // A card awaiting review is the staff's to see, no one else's.
+    if (job.pending() && !staff)
+      continue;
     job_list.push_back(job.toJson());
     if (job.id == room.pinned_job)
       pinned = job.toJson();
@@ -359,28 +364,29 @@ void RoomStore::createRoom(RoomDraft draft, const Claims& who, Done<Room> done) 
     room.counsellors = draft.counsellors;
     room.captioners = draft.captioners;
     room.interpreters = draft.interpreters;
+    room.require_review = draft.require_review;
     // Index first: a listed id whose room is missing is skipped; a room that
     // exists but is not listed would be lost to GET /rooms.
-    redis_.command({"ZADD", keys::roomIndex(), std::to_string(room.created_at), room.id},
-                   [this, alive, room, done](Result<RedisReply> indexed) {
-                     if (!*alive)
-                       return done(unavailable());
-                     if (!indexed.ok())
-                       return done(indexed.error());
-                     scripts_->create_room.run(
-                         redis_, options_.events_maxlen,
-                         {keys::room(room.id), keys::events(room.id)},
-                         {room.id, room.title, room.region_code, room.region_name, room.employer_id,
-                          std::to_string(room.scheduled_at), std::to_string(room.created_at),
-                          json(room.counsellors).dump(), room.toJson().dump(),
-                          json(room.captioners).dump(), json(room.interpreters).dump()},
-                         [room, done](Result<RedisReply> r) {
-                           auto reply = scriptReply(std::move(r));
-                           if (!reply.ok())
-                             return done(reply.error());
-                           done(room);
-                         });
-                   });
+    redis_.command(
+        {"ZADD", keys::roomIndex(), std::to_string(room.created_at), room.id},
+        [this, alive, room, done](Result<RedisReply> indexed) {
+          if (!*alive)
+            return done(unavailable());
+          if (!indexed.ok())
+            return done(indexed.error());
+          scripts_->create_room.run(
+              redis_, options_.events_maxlen, {keys::room(room.id), keys::events(room.id)},
+              {room.id, room.title, room.region_code, room.region_name, room.employer_id,
+               std::to_string(room.scheduled_at), std::to_string(room.created_at),
+               json(room.counsellors).dump(), room.toJson().dump(), json(room.captioners).dump(),
+               json(room.interpreters).dump(), room.require_review ? "1" : "0"},
+              [room, done](Result<RedisReply> r) {
+                auto reply = scriptReply(std::move(r));
+                if (!reply.ok())
+                  return done(reply.error());
+                done(room);
+              });
+        });
   });
 }
 
@@ -627,15 +633,62 @@ void RoomStore::addJob(const std::string& room_id, JobCard card, const Claims& w
           return done(*e);
         card.id = newId();
         card.created_at = now();
+        card.review_status = room.require_review ? "pending" : "";
+        // A card awaiting review goes to the room's staff only.
         scripts_->add_job.run(redis_, options_.events_maxlen,
                               {keys::room(room_id), keys::jobs(room_id), keys::jobOrder(room_id),
                                keys::events(room_id)},
-                              {card.id, card.toJson().dump()}, [card, done](Result<RedisReply> r) {
+                              {card.id, card.toJson().dump(), card.pending() ? "staff" : "all"},
+                              [card, done](Result<RedisReply> r) {
                                 auto reply = scriptReply(std::move(r));
                                 if (!reply.ok())
                                   return done(reply.error());
                                 done(card);
                               });
+      },
+      done);
+}
+
+void RoomStore::approveJob(const std::string& room_id, const std::string& job_id, const Claims& who,
+                           Done<JobCard> done) {
+  JOBCAST_ASSERT_LOOP_THREAD(loop_);
+  auto alive = alive_;
+  withRoom(
+      room_id,
+      [this, alive, room_id, job_id, who, done](Room room) {
+        if (!*alive)
+          return done(unavailable());
+        if (auto e = decide(&who, Membership::of(room), Operation::ReviewJob))
+          return done(*e);
+        redis_.command({"HGET", keys::jobs(room_id), job_id}, [this, alive, room_id, job_id, who,
+                                                               done](Result<RedisReply> stored) {
+          if (!*alive)
+            return done(unavailable());
+          if (!stored.ok())
+            return done(stored.error());
+          if (stored->isNil())
+            return done(Error{"not_found", "no such job in this room"});
+          auto card = JobCard::fromStored(stored->str);
+          if (!card)
+            return done(Error{"internal", "the job card is malformed"});
+          if (!card->pending())
+            return done(Error{"illegal_transition", "the job card is not awaiting review"});
+          card->review_status = "approved";
+          card->reviewed_by = who.sub;
+          card->reviewed_by_name = who.name.empty() ? who.sub : who.name;
+          card->reviewed_at = now();
+          // Compare-and-set on the stored text: two reviewers at once, one wins.
+          scripts_->approve_job.run(
+              redis_, options_.events_maxlen,
+              {keys::room(room_id), keys::jobs(room_id), keys::events(room_id)},
+              {job_id, stored->str, card->toJson().dump()},
+              [card = *card, done](Result<RedisReply> r) {
+                auto reply = scriptReply(std::move(r));
+                if (!reply.ok())
+                  return done(reply.error());
+                done(card);
+              });
+        });
       },
       done);
 }

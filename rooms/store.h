@@ -142,6 +142,10 @@ class RoomStore {
   void addJob(const std::string& room_id, JobCard card, const Claims& who, Done<JobCard> done);
   void pinJob(const std::string& room_id, const std::string& job_id, const Claims& who,
               Done<JobCard> done);
+  // A counsellor the room lists, or an admin, approves a card awaiting review
+  // (illegal_transition otherwise); viewers see it from then on (job.approved).
+  void approveJob(const std::string& room_id, const std::string& job_id, const Claims& who,
+                  Done<JobCard> done);
 
   // ---- profiles (jobseeker, their own) ----
   void putProfile(Profile profile, const Claims& who, Done<Profile> done);

@@ -4,9 +4,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <functional>
+#include <memory>
 #include <utility>
 
+#include "backoffice/accounts.h"
 #include "backoffice/figures.h"
 #include "backoffice/reports.h"
 #include "backoffice/webhooks.h"
@@ -65,6 +68,7 @@ std::unique_ptr<http::StaticFiles> servePages(const Config& config, http::Router
       {"/room/{id}", "viewer.html"},
       {"/studio/{room}", "studio.html"},
       {"/console/{room}", "console.html"},
+      {"/admin", "admin.html"},
   };
   for (const auto& [pattern, file] : pages) {
     std::string page = file;  // HEAD is routed as GET
@@ -116,6 +120,9 @@ struct App::Modules {
   std::string data_key;
   std::unique_ptr<EmbeddedRedis> embedded_redis;  // unless redis.address is set
   std::unique_ptr<RedisClient> redis;
+  // Every account's token gate, asked by jwt on each verify: built before,
+  // and gone after, everything that verifies tokens.
+  std::unique_ptr<backoffice::AccountGates> account_gates;
   std::unique_ptr<RoomsApi> rooms_api;  // with the RoomStore
   std::unique_ptr<media::MediaService> media;
   std::unique_ptr<MediaRoutes> media_routes;  // WHIP, HLS, recordings and their timelines
@@ -129,6 +136,7 @@ struct App::Modules {
   backoffice::Webhooks webhooks;  // admin routes and this node's delivery thread
   std::unique_ptr<backoffice::FiguresApi> figures;
   std::unique_ptr<backoffice::ReportsApi> reports;
+  std::unique_ptr<backoffice::AccountsApi> accounts;
   std::unique_ptr<ws::LiveChannel> live;
   std::unique_ptr<http::StaticFiles> static_files;
   std::unique_ptr<http::StaticFiles> fonts;
@@ -187,6 +195,10 @@ Result<bool> App::start() {
     return Error{"redis.address", address.error().message};
   m.redis = std::make_unique<RedisClient>(loop_, address.value());
   m.redis->start();
+  m.account_gates = std::make_unique<backoffice::AccountGates>(loop_, *m.redis, address.value());
+  m.jwt->setRevocationCheck(
+      [gates = m.account_gates.get()](const Claims& c) { return gates->check(c); });
+  m.account_gates->start();
 
   addHealthRoutes();
   addMetrics();
@@ -237,6 +249,12 @@ Result<bool> App::start() {
                                              ws::LiveOptions::fromConfig(config_),
                                              &m.rooms_api->store());
   m.live->start();
+  m.accounts = std::make_unique<backoffice::AccountsApi>(
+      router_, loop_, *m.redis, *m.jwt, *m.account_gates, backoffice::AccountsApi::Options{});
+  // Open WebSockets of a revoked account close at once on every node.
+  m.account_gates->onRevoked([live = m.live.get()](const std::string& account, int64_t gate) {
+    live->revokeAccount(account, gate);
+  });
   addConfigRoute();
   m.static_files = servePages(config_, router_);
   m.fonts = serveFonts(config_, router_);
@@ -277,6 +295,18 @@ Result<bool> App::start() {
     }
   });
 
+  if (!options_.first_admin.empty()) {
+    // Once, as soon as Redis answers (the embedded one may still be starting).
+    auto pending = std::make_shared<bool>(true);
+    auto once = [this, pending](bool ready) {
+      if (ready && *pending) {
+        *pending = false;
+        createFirstAdmin();
+      }
+    };
+    m.redis->onStateChange(once);
+    once(m.redis->ready());
+  }
   if (options_.demo) {
     m.demo = std::make_unique<DemoCamera>(loop_, *m.redis, m.rooms_api->store(), *m.media);
     m.demo->start();
@@ -347,6 +377,28 @@ void App::addHealthRoutes() {
                 r.send(http::Response::text(200, metrics_.render(),
                                             "text/plain; version=0.0.4; charset=utf-8"));
               });
+}
+
+void App::createFirstAdmin() {
+  std::string base = config_.public_url;
+  if (base.empty())
+    base = "http://127.0.0.1:" + std::to_string(httpPort());
+  while (!base.empty() && base.back() == '/')
+    base.pop_back();
+  modules_->accounts->createWithLink(
+      backoffice::AccountKind::Admin, options_.first_admin, "", "cli",
+      [base](Result<backoffice::SigninLink> link) {
+        if (!link.ok()) {
+          log::error("first admin not created",
+                     {{"code", link.error().code}, {"error", link.error().message}});
+          return;
+        }
+        // On stdout, not in the log: whoever started the node opens it once.
+        std::printf("first admin %s: sign in once at %s%s (until %lld)\n", link->account.c_str(),
+                    base.c_str(), link->path.c_str(), static_cast<long long>(link->expires_at));
+        std::fflush(stdout);
+        log::info("first admin created", {{"account", link->account}});
+      });
 }
 
 void App::addConfigRoute() {

@@ -28,6 +28,9 @@ class App {
  public:
   struct Options {
     bool demo = false;  // publish the synthetic demo camera into the demo room
+    // Non-empty: create an admin account of this name at start and print its
+    // one-time sign-in link (`jobcastd --first-admin NAME`).
+    std::string first_admin;
   };
   explicit App(Config config);
   App(Config config, Options options);
@@ -67,6 +70,7 @@ class App {
   void addHealthRoutes();
   void addMetrics();
   void addConfigRoute();
+  void createFirstAdmin();
 
   Config config_;
   Options options_;

@@ -33,6 +33,7 @@ const char kUsage[] =
     "  --log-level LEVEL     debug, info, warn or error\n"
     "  --log-format FORMAT   json or text\n"
     "  --demo                seed a demo room and publish a synthetic camera into it\n"
+    "  --first-admin NAME    create an admin account and print its one-time sign-in link\n"
     "  --help                this text\n"
     "  --version             the version\n"
     "\n"
@@ -41,7 +42,8 @@ const char kUsage[] =
     "Environment: JOBCAST_JWT_SECRET, JOBCAST_DATA_KEY, JOBCAST_REDIS.\n";
 
 struct Flags {
-  std::optional<std::string> config, listen, tls_listen, data_dir, redis, log_level, log_format;
+  std::optional<std::string> config, listen, tls_listen, data_dir, redis, log_level, log_format,
+      first_admin;
 };
 
 int configError(const std::string& message) {
@@ -161,7 +163,7 @@ int main(int argc, char** argv) {
     const Opt opts[] = {{"--config", &flags.config},         {"--listen", &flags.listen},
                         {"--tls-listen", &flags.tls_listen}, {"--data-dir", &flags.data_dir},
                         {"--redis", &flags.redis},           {"--log-level", &flags.log_level},
-                        {"--log-format", &flags.log_format}};
+                        {"--log-format", &flags.log_format}, {"--first-admin", &flags.first_admin}};
     bool matched = false;
     for (const auto& o : opts) {
       std::string name = o.name;
@@ -214,7 +216,9 @@ int main(int argc, char** argv) {
   log::configure(config.log_level, config.log_format);
   ::signal(SIGPIPE, SIG_IGN);
 
-  App app(config, {.demo = demo});
+  if (flags.first_admin && flags.first_admin->empty())
+    return configError("--first-admin: needs the admin's name");
+  App app(config, {.demo = demo, .first_admin = flags.first_admin.value_or("")});
   auto started = app.start();
   if (!started) {
     log::error("start failed",

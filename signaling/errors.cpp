@@ -7,6 +7,7 @@ namespace {
 
 using ws::kCloseBanned;
 using ws::kCloseInternal;
+using ws::kCloseRevoked;
 using ws::kCloseRoomNotFound;
 using ws::kCloseTryLater;
 using ws::kCloseUnauthorized;
@@ -20,6 +21,8 @@ constexpr std::array kCatalogue = {
     ErrorCode{"invalid_json", 400, kHttp},
     ErrorCode{"invalid_field", 400, kBoth},
     ErrorCode{"invalid_query", 400, kHttp},
+    // A sign-in code that is unknown, used already or expired.
+    ErrorCode{"invalid_signin_code", 400, kHttp},
     ErrorCode{"bad_sdp", 400, kHttp},
     ErrorCode{"unsupported_media", 400, kHttp},
     ErrorCode{"unsupported_codec", 400, kHttp},
@@ -42,6 +45,9 @@ constexpr std::array kCatalogue = {
     ErrorCode{"unauthorized", 401, kBoth},
     ErrorCode{"invalid_token", 401, kBoth, false, kCloseUnauthorized},
     ErrorCode{"token_expired", 401, kBoth, false, kCloseUnauthorized},
+    // The token's staff account was revoked or disabled (docs/access.md).
+    ErrorCode{"token_revoked", 401, kBoth, false, kCloseRevoked},
+    ErrorCode{"account_disabled", 403, kHttp},
     ErrorCode{"forbidden", 403, kBoth},
     ErrorCode{"room_forbidden", 403, kWs, false, kCloseBanned},
     ErrorCode{"banned", 403, kWs, false, kCloseBanned},

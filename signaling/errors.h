@@ -23,6 +23,7 @@ enum CloseCode : uint16_t {
   kCloseRoomNotFound = 4404,
   kCloseSlowConsumer = 4408,  // send queue stayed over its bound
   kCloseKicked = 4409,        // removed by a moderator; may join again
+  kCloseRevoked = 4410,       // the token's account was revoked or disabled: sign in again
 };
 }  // namespace ws
 

@@ -736,6 +736,16 @@ void LiveChannel::strike(Conn& conn) {
     closeConn(conn, kClosePolicy, "too many bad frames");
 }
 
+void LiveChannel::revokeAccount(const std::string& account, int64_t gate) {
+  for (auto& [id, conn] : conns_) {
+    const rooms::Actor& a = conn->actor;
+    if (a.av == 0 || a.sub != account || (gate > 0 && a.av >= gate))
+      continue;
+    sendError(*conn, std::nullopt, "token_revoked",
+              gate < 0 ? "the account is disabled" : "the token was revoked; sign in again");
+  }
+}
+
 void LiveChannel::closeConn(Conn& conn, uint16_t code, const std::string& reason) {
   if (conn.state == Conn::State::Closing || !conn.wsi)
     return;

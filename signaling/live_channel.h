@@ -64,6 +64,11 @@ class LiveChannel {
   // The rooms domain (jobs, applications, apply); defaults to the room hash only.
   void setRoomsPort(live::RoomsPort* port);
 
+  // Closes this node's connections whose token is of `account` and older than
+  // `gate`, or every one of it while the account is disabled (gate < 0):
+  // error frame token_revoked, then close 4410 (backoffice/accounts.h).
+  void revokeAccount(const std::string& account, int64_t gate);
+
   const std::string& nodeId() const { return node_id_; }
   size_t connections() const { return conns_.size(); }
 

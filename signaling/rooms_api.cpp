@@ -249,6 +249,12 @@ void RoomsApi::routes(http::Router& router) {
                              answer<rooms::JobCard>(r, 200, to_json));
              }));
 
+  router.add(Method::Post, api + "/rooms/{id}/jobs/{job}/approve",
+             authed([this, to_json](const Request& q, const Responder& r, const Claims& who) {
+               store_.approveJob(q.param("id"), q.param("job"), who,
+                                 answer<rooms::JobCard>(r, 200, to_json));
+             }));
+
   // ---- applications ----
   router.add(Method::Post, api + "/rooms/{id}/jobs/{job}/apply",
              authed([this](const Request& q, const Responder& r, const Claims& who) {

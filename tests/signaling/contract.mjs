@@ -208,6 +208,17 @@ async function journey() {
   await rest('POST', '/api/v1/employers/{id}/verify', { params: { id: self.body.id }, token: admin });
   expect((await rest('POST', '/api/v1/employers/{id}/suspend', { params: { id: self.body.id }, token: admin, body: { reason: 'complaints' } })).status === 200, 'employer suspended');
   // Webhooks (admin): an endpoint registered, listed, removed; no dead letters yet.
+  // Staff accounts: create, a one-time code, its token, revoke, disable, enable.
+  const acct = await rest('POST', '/api/v1/admin/accounts', { token: admin, body: { kind: 'employer', name: 'Wang Li', employer_id: 'acme' } });
+  expect(acct.status === 201, 'account created');
+  await rest('GET', '/api/v1/admin/accounts', { token: admin });
+  const link = await rest('POST', '/api/v1/admin/accounts/{id}/links', { params: { id: acct.body.id }, token: admin, body: {} });
+  expect(link.status === 201, 'sign-in code issued');
+  expect((await rest('POST', '/api/v1/signin', { body: { code: link.body.code } })).status === 200, 'signed in by the code');
+  expect((await rest('POST', '/api/v1/signin', { body: { code: link.body.code } })).status === 400, 'a code works once');
+  for (const action of ['revoke', 'disable', 'enable']) {
+    expect((await rest('POST', `/api/v1/admin/accounts/{id}/${action}`, { params: { id: acct.body.id }, token: admin })).status === 200, `account ${action}`);
+  }
   const hook = await rest('POST', '/api/v1/admin/webhooks', { token: admin, body: { url: 'http://127.0.0.1:9/hook', events: ['room.ended'] } });
   expect(hook.status === 201, 'webhook registered');
   await rest('GET', '/api/v1/admin/webhooks', { token: admin });

@@ -1,7 +1,7 @@
 // Accessibility of the pages in a real Chromium against a real jobcastd:
-// axe-core (npm axe-core) on the viewer (phone, 360×640), the studio and the
-// console (desktop 1280 and a 768 px tablet), in Chinese and Mongolian, with a
-// live room holding jobs, a pinned job, chat and a card. Every page must have
+// axe-core (npm axe-core) on the viewer (phone, 360×640), the studio, the
+// console and the back office /admin (desktop 1280 and a 768 px tablet), in
+// Chinese and Mongolian, with a live room holding jobs, a pinned job, chat and a card. Every page must have
 // no critical and no serious violation. On the phone, every control outside
 // running text is at least 44×44 px. The counts by impact for each page go to
 // build/test-artifacts/a11y/axe.json and the log.
@@ -95,6 +95,12 @@ try {
   const employer = server.token('employer', employerId, { rooms: [roomId], employer: employerId, name: '草原乳业' });
   const counsellor = server.token('counsellor', 'counsellor-1', { rooms: [roomId], name: '王老师' });
   const seeker = server.token('jobseeker', 'seeker-1', { rooms: [roomId], name: '其木格' });
+  // The back office lists accounts: one of each kind an admin makes most.
+  await report.must('staff accounts for the back office', async () => {
+    await rest('POST', '/admin/accounts', admin, { kind: 'counsellor', name: '王老师' });
+    await rest('POST', '/admin/accounts', admin, { kind: 'employer', name: '草原乳业 人事部', employer_id: employerId });
+  });
+  const adminStore = ['jobcast.token.admin', admin];
 
   const PAGES = [
     { name: 'viewer', ctx: PHONE, path: () => `/room/${roomId}#token=${seeker}`, ready: '#pinned:not([hidden])', targets: true, tabs: ['#tab-chat', '#tab-qa', '#tab-queue'] },
@@ -103,6 +109,8 @@ try {
     { name: 'studio-tablet', ctx: TABLET, path: () => `/studio/${roomId}#token=${employer}`, ready: '#jobs li' },
     { name: 'console', ctx: DESKTOP, path: () => `/console/${roomId}#token=${counsellor}`, ready: '#chat li' },
     { name: 'console-tablet', ctx: TABLET, path: () => `/console/${roomId}#token=${counsellor}`, ready: '#chat li' },
+    { name: 'admin', ctx: DESKTOP, path: () => '/admin', store: adminStore, ready: '#account-list tr' },
+    { name: 'admin-tablet', ctx: TABLET, path: () => '/admin', store: adminStore, ready: '#account-list tr' },
     { name: 'index', ctx: PHONE, path: () => '/', ready: '#rooms-live a.room', targets: true },
   ];
   await report.check('phone 360×640: video, the pinned job card and its apply button are on the first screen; chat opens as a sheet with the video in view; the header stays', async () => {
@@ -153,6 +161,7 @@ try {
       await report.check(`${key}: no critical or serious axe violation${pg.targets ? ', controls at least 44×44 px' : ''}`, async () => {
         const ctx = await browser.newContext({ ...pg.ctx, bypassCSP: true, permissions: ['camera', 'microphone'] });
         await ctx.addInitScript((l) => { try { localStorage.setItem('jobcast.lang', l); } catch { /* ignore */ } }, lang);
+        if (pg.store) await ctx.addInitScript(([k, v]) => { try { localStorage.setItem(k, v); } catch { /* ignore */ } }, pg.store);
         const page = await ctx.newPage();
         const problems = watchPage(page, key);
         await page.goto(server.base + pg.path(), { waitUntil: 'load' });

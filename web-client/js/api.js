@@ -94,6 +94,7 @@ export const rooms = {
 };
 
 export const jobs = {
+  approve: (room, job, token) => request('POST', `/rooms/${encodeURIComponent(room)}/jobs/${encodeURIComponent(job)}/approve`, { token }),
   add: (room, job, token) => request('POST', `/rooms/${enc(room)}/jobs`, { token, body: job }),
   pin: (room, job, token) => request('POST', `/rooms/${enc(room)}/jobs/${enc(job)}/pin`, { token, body: {} }),
   apply: (room, job, token) => request('POST', `/rooms/${enc(room)}/jobs/${enc(job)}/apply`, { token, body: {} }),
@@ -146,6 +147,9 @@ export function jobOf(j) {
     headcount: j.headcount,
     description: j.description || '',
     contract: j.contract_template_url || '',
+    // 'pending' until a counsellor or admin approves it, 'approved', or '' (no review asked).
+    review: (j.review && j.review.status) || '',
+    reviewedBy: (j.review && (j.review.by_name || j.review.by)) || '',
   };
 }
 
@@ -165,6 +169,7 @@ export function roomOf(data) {
     pinnedId: pinned ? String(pinned.id) : (r.pinned_job || null),
     pinnedJob: pinned ? jobOf(pinned) : null,
     counts: data.counts || {},
+    requireReview: Boolean(r.require_review === true || r.require_review === '1'),
   };
 }
 

@@ -16,6 +16,7 @@ const roomId = roomFromPath();
 const state = {
   token: '',
   room: null,
+  jobs: new Map(),
   questions: new Map(),
   figures: { viewers: null, applications: null, questions: null, queue: null },
   // The counsellor's own place on the stage: 'off' | 'joining' | 'on' | 'leaving'.
@@ -152,8 +153,26 @@ function renderCardShown(c) {
   $('#card-current').textContent = c ? c.title : '';
 }
 
+// ---- job cards awaiting review (rooms that require it): approve them here ----
+function takeJob(job) {
+  const j = api.jobOf(job);
+  if (j) state.jobs.set(String(j.id), j);
+}
+
+function renderReview() {
+  const pending = [...state.jobs.values()].filter((j) => j.review === 'pending');
+  $('#review').hidden = !state.room || !(state.room.requireReview || pending.length);
+  $('#review-list').replaceChildren(...(pending.length ? pending.map((j) => el('li', { class: 'row', dataset: { job: j.id } },
+    el('strong', { class: 'grow', text: j.title }),
+    el('button', { type: 'button', class: 'primary approve', 'aria-label': `${t('review.approve')}: ${j.title}`, onclick: async () => {
+      $('#review-error').textContent = '';
+      try { takeJob(await api.jobs.approve(roomId, j.id, state.token)); renderReview(); announce(t('review.approved', { title: j.title })); } catch (e) { $('#review-error').textContent = errorText(e); }
+    } }, t('review.approve')))) : [el('li', { class: 'muted', text: t('review.none') })]));
+}
+
 function takeRoom(data) {
   const r = api.roomOf(data);
+  for (const j of data.jobs || []) takeJob(j);
   const prev = state.room && state.room.status;
   state.room = { ...(state.room || {}), ...r };
   if (r.counts.applications != null) state.figures.applications = r.counts.applications;
@@ -180,6 +199,7 @@ function onEvent(kind, d) {
     case 'chat.deleted': markDeleted(d.id); break;
     case 'chat.pinned': renderPinnedMessage(d); break;
     case 'chat.unpinned': renderPinnedMessage(null); break;
+    case 'job.added': case 'job.approved': takeJob(d.job); renderReview(); break;
     case 'card.shown': renderCardShown(d); break;
     case 'card.hidden': renderCardShown(null); break;
     case 'user.kicked': announce(t('console.kicked', { name: d.sub })); break;
@@ -347,6 +367,7 @@ async function start() {
       renderPinnedMessage(snap.pinned_message);
       renderCardShown(snap.card);
       renderQuestions();
+      renderReview();
     },
     onEvent,
   }).connect();

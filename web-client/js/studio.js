@@ -68,8 +68,10 @@ function renderJobs() {
     const pinned = String(j.id) === String(state.pinnedId);
     return el('li', { dataset: { job: j.id }, class: pinned ? 'pinned-row' : '' },
       el('div', { class: 'row' }, el('strong', { class: 'grow', text: j.title }),
-        pinned ? el('span', { class: 'badge live', text: t('studio.pinned') })
-          : el('button', { type: 'button', class: 'small pin', dataset: { job: j.id }, onclick: () => pin(j.id) }, t('studio.pin'))),
+        j.review === 'pending' ? el('span', { class: 'badge warn review', text: t('review.pending') })
+          : pinned ? el('span', { class: 'badge live', text: t('studio.pinned') })
+            : el('button', { type: 'button', class: 'small pin', dataset: { job: j.id }, onclick: () => pin(j.id) }, t('studio.pin'))),
+      j.review === 'approved' ? el('p', { class: 'muted reviewed', text: t('review.approvedBy', { name: j.reviewedBy }) }) : null,
       jobFacts(j));
   }) : [el('li', { class: 'muted', text: t('job.none') })]));
 }
@@ -189,7 +191,7 @@ function onEvent(kind, d) {
       if (old) { old.status = d.status; renderApps(); }
       break;
     }
-    case 'job.added': { const j = api.jobOf(d.job); state.jobs.set(String(j.id), j); renderJobs(); break; }
+    case 'job.added': case 'job.approved': { const j = api.jobOf(d.job); state.jobs.set(String(j.id), j); renderJobs(); break; }
     case 'job.pinned': {
       const j = api.jobOf(d.job);
       state.jobs.set(String(j.id), j);

@@ -38,7 +38,7 @@ function onEvent(kind, d) {
     case 'room.status':
       if (d.status !== state.room.status) { state.room.status = d.status; actions.onStatusChanged(); render.renderHeader(); }
       break;
-    case 'job.added': setJobs([api.jobOf(d.job)]); render.renderJobs(); break;
+    case 'job.added': case 'job.approved': setJobs([api.jobOf(d.job)]); render.renderJobs(); break;
     case 'job.pinned': {
       const job = api.jobOf(d.job);
       setJobs([job]);

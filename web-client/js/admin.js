@@ -1,0 +1,250 @@
+// The back office (/admin): signing in by a one-time link or code (staff and
+// employers alike), then for admins the accounts (create, issue a sign-in
+// link, revoke, disable), employers' verification, the quarterly report's
+// downloads and the webhooks' dead letters; employers and counsellors see
+// their rooms with links to the studio or the console.
+
+import * as i18n from './i18n.js';
+import * as api from './api.js';
+import { $, el, announce, errorText, confirmDialog } from './ui.js';
+
+const t = i18n.t;
+const SCOPE = 'admin';
+const state = { token: '', me: null, accounts: [] };
+
+// Keys of the names the server sends, spelled out so every one is in the string table.
+const KEYS = {
+  role: { admin: 'admin.role.admin', employer: 'admin.role.employer', counsellor: 'admin.role.counsellor', captioner: 'admin.role.captioner', jobseeker: 'admin.role.jobseeker' },
+  kind: { admin: 'admin.kind.admin', employer: 'admin.kind.employer', counsellor: 'admin.kind.counsellor', captioner: 'admin.kind.captioner', interpreter: 'admin.kind.interpreter' },
+  status: { active: 'admin.status.active', disabled: 'admin.status.disabled' },
+  room: { scheduled: 'room.status.scheduled', live: 'room.status.live', ended: 'room.status.ended' },
+  employer: { pending: 'admin.employerStatus.pending', verified: 'admin.employerStatus.verified', rejected: 'admin.employerStatus.rejected', suspended: 'admin.employerStatus.suspended' },
+  action: { revoke: 'admin.revoke', disable: 'admin.disable', enable: 'admin.enable' },
+  confirm: { revoke: 'admin.confirm.revoke', disable: 'admin.confirm.disable' },
+};
+const name = (table, value) => (KEYS[table][value] ? t(KEYS[table][value]) : value);
+
+const call = (method, path, body) => api.request(method, path, { body, token: state.token });
+
+// A code in the fragment (#signin=CODE) is redeemed once and removed from the
+// address bar; the fragment never reaches a server log.
+async function signInFromUrl() {
+  const hash = new URLSearchParams(location.hash.slice(1));
+  const code = hash.get('signin');
+  if (!code) return false;
+  hash.delete('signin');
+  const rest = hash.toString();
+  history.replaceState(null, '', location.pathname + location.search + (rest ? '#' + rest : ''));
+  return redeem(code);
+}
+
+async function redeem(code) {
+  $('#signin-error').textContent = '';
+  try {
+    const r = await api.request('POST', '/signin', { body: { code } });
+    api.setToken(SCOPE, r.token);
+    state.token = r.token;
+    announce(t('admin.signedIn', { name: r.account.name }));
+    await show();
+    return true;
+  } catch (e) {
+    $('#signin-form').hidden = false;
+    $('#signin-error').textContent = e.code === 'invalid_signin_code' ? t('admin.codeInvalid') : errorText(e);
+    return false;
+  }
+}
+
+function signOut() {
+  api.setToken(SCOPE, '');
+  state.token = '';
+  state.me = null;
+  for (const id of ['#accounts', '#rooms', '#employers', '#reports', '#webhooks', '#my-rooms', '#signout']) $(id).hidden = true;
+  $('#who').textContent = '';
+  $('#signin-form').hidden = false;
+}
+
+async function show() {
+  state.me = api.claims(state.token);
+  if (!state.me) return signOut();
+  $('#signin-form').hidden = true;
+  $('#signout').hidden = false;
+  $('#who').textContent = `${state.me.name || state.me.sub} · ${name('role', state.me.role)}`;
+  const admin = state.me.role === 'admin';
+  for (const id of ['#accounts', '#rooms', '#employers', '#reports', '#webhooks']) $(id).hidden = !admin;
+  $('#my-rooms').hidden = false;
+  try {
+    if (admin) await Promise.all([loadAccounts(), loadWebhooks()]);
+    await loadRooms();
+  } catch (e) {
+    if (e.status === 401) {
+      signOut();
+      $('#signin-error').textContent = t('admin.signInAgain');
+    } else {
+      announce(errorText(e), { assertive: true });
+    }
+  }
+}
+
+// ---- rooms of the signed-in user: links into the studio or the console ----
+async function loadRooms() {
+  const region = $('#filter-region').value.trim();
+  const { items } = await call('GET', `/rooms?limit=100${region ? '&region=' + encodeURIComponent(region) : ''}`);
+  items.sort((a, b) => a.scheduled_at - b.scheduled_at);
+  const me = state.me;
+  const mine = items.filter((r) => me.role === 'admin' ||
+    (me.role === 'employer' && r.employer_id === (me.employer || me.sub)) ||
+    [...(r.counsellors || []), ...(r.captioners || []), ...(r.interpreters || [])].includes(me.sub));
+  const page = me.role === 'counsellor' || me.role === 'captioner' ? 'console' : 'studio';
+  $('#my-room-list').replaceChildren(...(mine.length ? mine.map((r) => el('li', { class: 'row' },
+    el('a', { href: `/${page}/${encodeURIComponent(r.id)}#token=${encodeURIComponent(state.token)}` }, r.title),
+    el('span', { class: 'muted' }, `${new Date(r.scheduled_at * 1000).toLocaleString()} ${r.region_name || r.region_code || ''}`),
+    el('span', { class: 'badge' }, name('room', r.status)))) : [el('li', { class: 'muted' }, t('home.none'))]));
+}
+
+// ---- scheduling a room, with its staff chosen from the accounts ----
+function renderStaffChoices() {
+  const staff = state.accounts.filter((a) => a.status === 'active' && ['counsellor', 'captioner', 'interpreter'].includes(a.kind));
+  $('#room-staff').replaceChildren(...(staff.length ? staff.map((a) => el('label', { class: 'row' },
+    el('input', { type: 'checkbox', value: a.id, dataset: { kind: a.kind } }), `${a.name} · ${name('kind', a.kind)}`))
+    : [el('p', { class: 'muted' }, t('home.none'))]));
+}
+
+$('#room-filter').addEventListener('submit', (e) => { e.preventDefault(); loadRooms().catch((x) => announce(errorText(x), { assertive: true })); });
+$('#room-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  $('#room-error').textContent = '';
+  const picked = [...document.querySelectorAll('#room-staff input:checked')];
+  const of = (kind) => picked.filter((i) => i.dataset.kind === kind).map((i) => i.value);
+  const body = { title: $('#room-title').value.trim(), employer_id: $('#room-employer').value.trim(),
+    scheduled_at: Math.floor(new Date($('#room-time').value).getTime() / 1000),
+    counsellors: of('counsellor'), captioners: of('captioner'), interpreters: of('interpreter'),
+    require_review: $('#room-review').checked };
+  if ($('#room-region').value.trim()) body.region_code = $('#room-region').value.trim();
+  try {
+    const room = await call('POST', '/rooms', body);
+    e.target.reset();
+    announce(t('admin.scheduled', { title: room.title }));
+    await loadRooms();
+  } catch (x) { $('#room-error').textContent = errorText(x); }
+});
+
+// ---- accounts ----
+async function loadAccounts() {
+  state.accounts = (await call('GET', '/admin/accounts')).items;
+  renderAccounts();
+  renderStaffChoices();
+}
+
+function renderAccounts() {
+  $('#account-list').replaceChildren(...state.accounts.map((a) => {
+    const act = (label, fn, cls) => el('button', { type: 'button', class: cls, onclick: fn, 'aria-label': `${t(label)}: ${a.name}` }, t(label));
+    const disabled = a.status === 'disabled';
+    return el('tr', { dataset: { id: a.id } },
+      el('td', {}, a.name, el('br'), el('span', { class: 'muted' }, a.id)),
+      el('td', {}, name('kind', a.kind), a.employer_id ? ` · ${a.employer_id}` : ''),
+      el('td', {}, el('span', { class: disabled ? 'badge warn' : 'badge ok' }, name('status', a.status))),
+      el('td', {}, el('div', { class: 'controls' },
+        disabled ? act('admin.enable', () => gate(a, 'enable')) : act('admin.issueLink', () => issueLink(a), 'primary'),
+        act('admin.revoke', () => gate(a, 'revoke')),
+        disabled ? null : act('admin.disable', () => gate(a, 'disable'), 'danger'))));
+  }));
+}
+
+async function issueLink(a) {
+  try {
+    const link = await call('POST', `/admin/accounts/${encodeURIComponent(a.id)}/links`, {});
+    const url = location.origin + link.path;
+    $('#link-name').textContent = a.name;
+    $('#link-url').textContent = url;
+    $('#link-url').href = url;
+    $('#link-code').textContent = link.code;
+    $('#link-box').hidden = false;
+    announce(t('admin.linkIssued', { name: a.name }));
+  } catch (e) { announce(errorText(e), { assertive: true }); }
+}
+
+async function gate(a, action) {
+  if (action !== 'enable' && !(await confirmDialog(t(KEYS.confirm[action], { name: a.name }), t(KEYS.action[action])))) return;
+  try {
+    await call('POST', `/admin/accounts/${encodeURIComponent(a.id)}/${action}`);
+    announce(t('done'));
+    await loadAccounts();
+  } catch (e) { announce(errorText(e), { assertive: true }); }
+}
+
+$('#account-kind').addEventListener('change', () => { $('#account-employer').required = $('#account-kind').value === 'employer'; });
+$('#account-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  $('#account-error').textContent = '';
+  const body = { kind: $('#account-kind').value, name: $('#account-name').value.trim() };
+  if (body.kind === 'employer') body.employer_id = $('#account-employer').value.trim();
+  try {
+    const a = await call('POST', '/admin/accounts', body);
+    e.target.reset();
+    await loadAccounts();
+    await issueLink(a);
+  } catch (x) { $('#account-error').textContent = errorText(x); }
+});
+
+// ---- employers ----
+$('#employer-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const action = e.submitter ? e.submitter.value : 'verify';
+  const id = $('#employer-id').value.trim();
+  const reason = $('#employer-reason').value.trim();
+  $('#employer-error').textContent = '';
+  $('#employer-result').textContent = '';
+  if (action !== 'verify' && !reason) { $('#employer-error').textContent = t('admin.reasonNeeded'); return; }
+  try {
+    const emp = await call('POST', `/employers/${encodeURIComponent(id)}/${action}`, action === 'verify' ? {} : { reason });
+    $('#employer-result').textContent = t('admin.employerNow', { name: emp.name, status: name('employer', emp.status || 'verified') });
+  } catch (x) { $('#employer-error').textContent = errorText(x); }
+});
+
+// ---- reports: fetched with the token, saved as a file ----
+$('#report-year').value = new Date().getFullYear();
+$('#report-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const format = e.submitter ? e.submitter.value : 'xlsx';
+  const q = new URLSearchParams({ year: $('#report-year').value, format });
+  const quarter = $('#report-quarter').value;
+  if (quarter) q.set('quarter', quarter);
+  if ($('#report-region').value) q.set('region', $('#report-region').value);
+  $('#report-error').textContent = '';
+  try {
+    const res = await fetch(`/api/v1/reports/${quarter ? 'quarterly' : 'yearly'}?${q}`, { headers: { Authorization: `Bearer ${state.token}` } });
+    if (!res.ok) throw new api.ApiError(res.status, `http_${res.status}`);
+    const blob = await res.blob();
+    const a = el('a', { href: URL.createObjectURL(blob), download: `jobcast-${q.get('year')}${quarter ? 'Q' + quarter : ''}.${format}` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+  } catch (x) { $('#report-error').textContent = errorText(x); }
+});
+
+// ---- webhooks and dead letters ----
+async function loadWebhooks() {
+  const [{ webhooks }, { deliveries }] = await Promise.all([call('GET', '/admin/webhooks'), call('GET', '/admin/webhooks/dead')]);
+  $('#webhook-list').replaceChildren(...(webhooks.length ? webhooks.map((w) => el('li', {}, el('code', {}, w.url), ' ', el('span', { class: 'muted' }, w.events.join(', '))))
+    : [el('li', { class: 'muted' }, t('home.none'))]));
+  $('#dead-list').replaceChildren(...(deliveries.length ? deliveries.map((d) => el('li', { class: 'row' },
+    el('span', { class: 'grow' }, `${d.type} · ${d.attempts} · ${d.error || ''}`),
+    el('button', { type: 'button', 'aria-label': `${t('admin.replay')}: ${d.type} ${d.id}`, onclick: async () => {
+      try { await call('POST', `/admin/webhooks/dead/${encodeURIComponent(d.id)}/replay`); announce(t('done')); await loadWebhooks(); } catch (x) { $('#webhook-error').textContent = errorText(x); }
+    } }, t('admin.replay')))) : [el('li', { class: 'muted' }, t('home.none'))]));
+}
+
+$('#signout').addEventListener('click', signOut);
+$('#signin-form').addEventListener('submit', (e) => { e.preventDefault(); redeem($('#signin-code').value.trim()); });
+
+async function start() {
+  $('#lang-slot').replaceWith(i18n.languageMenu());
+  i18n.apply();
+  i18n.onChange(() => { if (state.me) { renderAccounts(); show(); } });
+  if (await signInFromUrl()) return;
+  state.token = api.getToken(SCOPE);
+  if (state.token) await show();
+  else $('#signin-form').hidden = false;
+}
+
+start();
