@@ -6,8 +6,13 @@
 
 namespace jobcast::media {
 
-void HlsRendition::add(double duration, std::shared_ptr<const std::string> bytes, size_t keep) {
+void HlsRendition::add(double duration, std::shared_ptr<const std::string> bytes, size_t keep,
+                       int64_t start_ms, int64_t pts) {
   HlsSegment s;
+  s.start_ms = start_ms;
+  s.pts = pts;
+  if (first_start_ms_ == 0)
+    first_start_ms_ = start_ms;
   s.sequence = next_sequence_++;
   s.duration = duration;
   s.discontinuity = pending_discontinuity_ && skip_ == 0;
@@ -34,7 +39,8 @@ const HlsSegment* HlsRendition::segment(uint64_t sequence) const {
   return nullptr;
 }
 
-std::string HlsRendition::playlist(int window, int target_seconds, const std::string& epoch) const {
+std::string HlsRendition::playlist(int window, int target_seconds, const std::string& epoch,
+                                   const std::string& extension, const std::string& prefix) const {
   size_t count = std::min(segments_.size(), static_cast<size_t>(window));
   size_t first = segments_.size() - count;
   double longest = 0;
@@ -59,7 +65,7 @@ std::string HlsRendition::playlist(int window, int target_seconds, const std::st
       out += "#EXT-X-DISCONTINUITY\n";
     std::snprintf(line, sizeof line, "#EXTINF:%.3f,\n", s.duration);
     out += line;
-    out += epoch + "-" + std::to_string(s.sequence) + ".ts\n";
+    out += prefix + epoch + "-" + std::to_string(s.sequence) + extension + "\n";
   }
   return out;
 }
@@ -132,6 +138,14 @@ std::string HlsStore::masterPlaylist() const {
                   "\",DEFAULT=NO,AUTOSELECT=NO,URI=\"" + info.name + "/index.m3u8\"\n";
   }
   out += alternates;
+  // Captions: one WebVTT rendition, off by default (the pages draw the live
+  // channel's captions themselves), chosen by players whose users ask for them.
+  const bool subtitles = subtitleTiming() != nullptr;
+  if (subtitles) {
+    out +=
+        "#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"subs\",LANGUAGE=\"zh\",NAME=\"字幕 Captions\","
+        "DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI=\"subs.m3u8\"\n";
+  }
   for (const auto& r : renditions_) {
     const RenditionInfo& info = r->info();
     if (info.alternate)
@@ -152,6 +166,8 @@ std::string HlsStore::masterPlaylist() const {
     out += ",CODECS=\"" + codecs + "\"";
     if (!alternates.empty() && info.name == "source")
       out += ",VIDEO=\"programme\"";
+    if (subtitles)
+      out += ",SUBTITLES=\"subs\"";
     out += "\n";
     out += info.name + "/index.m3u8\n";
   }
@@ -163,6 +179,37 @@ std::optional<std::string> HlsStore::mediaPlaylist(const std::string& rendition)
   if (!r)
     return std::nullopt;
   return r->playlist(window_, target_seconds_, epoch_);
+}
+
+const HlsRendition* HlsStore::subtitleTiming() const {
+  for (const auto& r : renditions_) {
+    if (r->info().has_video && !r->info().alternate)
+      return r.get();
+  }
+  return nullptr;
+}
+
+std::optional<std::string> HlsStore::subtitlePlaylist() const {
+  const HlsRendition* timing = subtitleTiming();
+  if (!timing)
+    return std::nullopt;
+  return timing->playlist(window_, target_seconds_, epoch_, ".vtt", "subs/");
+}
+
+std::string HlsStore::subtitleSegment(const HlsSegment& segment) const {
+  int64_t end_ms = segment.start_ms + static_cast<int64_t>(segment.duration * 1000.0 + 0.5);
+  const HlsRendition* timing = subtitleTiming();
+  int64_t origin = timing ? timing->firstStartMs() : segment.start_ms;
+  return vttSegment(captions_.overlapping(segment.start_ms, end_ms), segment.start_ms,
+                    segment.duration, segment.pts, origin);
+}
+
+void HlsStore::setCaption(const std::string& id, int64_t at_ms, const std::string& text) {
+  captions_.set(id, at_ms, text);
+  // Only cues that a kept segment may still need stay in memory.
+  const HlsRendition* timing = subtitleTiming();
+  if (timing && !timing->segments().empty())
+    captions_.dropBefore(timing->segments().front().start_ms);
 }
 
 const HlsSegment* HlsStore::segmentByName(const std::string& rendition,

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "media/hls_subtitles.h"
+
 namespace jobcast::media {
 
 struct HlsSegment {
@@ -18,6 +20,8 @@ struct HlsSegment {
   double duration = 0;  // seconds
   bool discontinuity = false;
   std::shared_ptr<const std::string> bytes;
+  int64_t start_ms = 0;  // node clock when its first picture was taken (about)
+  int64_t pts = -1;      // its first presentation time (90 kHz); -1: unknown
 };
 
 struct RenditionInfo {
@@ -40,7 +44,9 @@ class HlsRendition {
   RenditionInfo& info() { return info_; }
   const RenditionInfo& info() const { return info_; }
   // Appends a closed segment; drops the oldest beyond `keep`.
-  void add(double duration, std::shared_ptr<const std::string> bytes, size_t keep);
+  // `start_ms` and `pts` place it in time for the subtitle rendition.
+  void add(double duration, std::shared_ptr<const std::string> bytes, size_t keep,
+           int64_t start_ms = 0, int64_t pts = -1);
   // The next segment added starts a new timeline (a new publisher); or the
   // one after `skip` more segments (a switch of the programme's source, whose
   // segment in progress still holds the old source).
@@ -49,10 +55,16 @@ class HlsRendition {
     skip_ = skip;
   }
   const std::deque<HlsSegment>& segments() const { return segments_; }
+  // The node-clock start of the first segment ever added (0: none yet): the
+  // subtitle rendition's time origin.
+  int64_t firstStartMs() const { return first_start_ms_; }
   const HlsSegment* segment(uint64_t sequence) const;
   // Segment URIs are "EPOCH-SEQUENCE.ts": a room that goes live again never
   // reuses a URI a cache may hold.
-  std::string playlist(int window, int target_seconds, const std::string& epoch) const;
+  // With `extension` ".vtt" and `prefix` "subs/": the subtitle rendition's
+  // playlist, segment for segment the same as this one.
+  std::string playlist(int window, int target_seconds, const std::string& epoch,
+                       const std::string& extension = ".ts", const std::string& prefix = "") const;
   // Peak bits per second over the kept segments (BANDWIDTH).
   int64_t peakBitrate() const;
 
@@ -60,6 +72,7 @@ class HlsRendition {
   RenditionInfo info_;
   std::deque<HlsSegment> segments_;
   uint64_t next_sequence_ = 0;
+  int64_t first_start_ms_ = 0;
   uint64_t discontinuity_sequence_ = 0;  // discontinuities dropped off the front
   bool pending_discontinuity_ = false;
   int skip_ = 0;
@@ -85,6 +98,17 @@ class HlsStore {
   bool ready() const;
   std::string masterPlaylist() const;
   std::optional<std::string> mediaPlaylist(const std::string& rendition) const;
+
+  // ---- the subtitle rendition (subs.m3u8, subs/EPOCH-SEQ.vtt) ----
+  // Its segments are those of the timing rendition (the first video
+  // variant), so a player fetches cues for exactly the media it has.
+  const HlsRendition* subtitleTiming() const;
+  std::optional<std::string> subtitlePlaylist() const;
+  // The WebVTT segment for `segment` of the timing rendition.
+  std::string subtitleSegment(const HlsSegment& segment) const;
+  // A caption (or a correction of one) of the room, on the node's clock.
+  void setCaption(const std::string& id, int64_t at_ms, const std::string& text);
+  const CaptionTrack& captions() const { return captions_; }
   int targetSeconds() const { return target_seconds_; }
   // How many segments are kept in memory per rendition (window plus slack for
   // players that fetch late).
@@ -95,6 +119,7 @@ class HlsStore {
   int window_;
   std::string epoch_;
   std::vector<std::unique_ptr<HlsRendition>> renditions_;
+  CaptionTrack captions_;
 };
 
 // "avc1.PPCCLL" from the profile and level strings h264parse puts in caps.

@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include <chrono>
 #include <filesystem>
 
 #include "core/log.h"
@@ -472,6 +473,14 @@ void MediaService::setState(const std::string& room, StageState state, const std
     l(room, state, reason);
 }
 
+void MediaService::addCaption(const std::string& room, const std::string& id, int64_t at_ms,
+                              const std::string& text) {
+  auto it = rooms_.find(room);
+  if (it == rooms_.end() || !it->second.hls)
+    return;
+  it->second.hls->setCaption(id, at_ms, text);
+}
+
 void MediaService::onSegment(const std::string& room, const std::string& rendition, double seconds,
                              std::shared_ptr<const std::string> bytes, const VideoFormat& format) {
   auto it = rooms_.find(room);
@@ -486,7 +495,18 @@ void MediaService::onSegment(const std::string& room, const std::string& renditi
   }
   if (!format.codec.empty())
     r->info().video_codec = format.codec;
-  r->add(seconds, std::move(bytes), it->second.hls->keep());
+  // Where the segment sits in time, for the subtitle rendition: its first PTS
+  // and, on the node's clock, when it began (it is reported closed at its end).
+  int64_t start_ms = 0;
+  int64_t pts = -1;
+  if (r == it->second.hls->subtitleTiming() && bytes) {
+    int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    start_ms = now_ms - static_cast<int64_t>(seconds * 1000.0 + 0.5);
+    pts = tsFirstPts(*bytes);
+  }
+  r->add(seconds, std::move(bytes), it->second.hls->keep(), start_ms, pts);
   hlsChanged(room);
 }
 

@@ -76,6 +76,10 @@ class MediaService {
   // Ends a publisher session (WHIP DELETE). False when there is no such session.
   bool endSession(const std::string& room, const std::string& session);
   bool hasSession(const std::string& room, const std::string& session) const;
+  // A caption of the room (or a correction: same id), started at `at_ms` on
+  // the node's clock: the room's HLS subtitle rendition carries it.
+  void addCaption(const std::string& room, const std::string& id, int64_t at_ms,
+                  const std::string& text);
   // The room is over: stops its pipeline and forgets its HLS (recordings stay).
   void endRoom(const std::string& room);
   // Stops every pipeline, waiting (bounded) for recordings to be finished.

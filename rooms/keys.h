@@ -62,6 +62,15 @@ inline std::string counts(std::string_view id) {  // hash of anonymous counters
 inline std::string stage(std::string_view id) {  // string: the stage as JSON (rooms/stage.h)
   return detail::inRoom(id, "stage");
 }
+// The room's captions (rooms/live/caption_send.lua): a hash caption id ->
+// caption JSON {id, text, lang, final, by, at, edited_at?}, and a list of the
+// ids, oldest first.
+inline std::string captions(std::string_view id) {
+  return detail::inRoom(id, "captions");
+}
+inline std::string captionOrder(std::string_view id) {
+  return detail::inRoom(id, "captions:order");
+}
 inline std::string mediaNode(std::string_view id) {  // string: the room's media lease
   return detail::inRoom(id, "media_node");
 }

@@ -69,6 +69,7 @@ std::unique_ptr<http::StaticFiles> servePages(const Config& config, http::Router
       {"/studio/{room}", "studio.html"},
       {"/console/{room}", "console.html"},
       {"/admin", "admin.html"},
+      {"/caption/{room}", "caption.html"},
   };
   for (const auto& [pattern, file] : pages) {
     std::string page = file;  // HEAD is routed as GET

@@ -15,6 +15,7 @@
 
 #include "core/log.h"
 #include "core/secrets.h"
+#include "media/hls_subtitles.h"
 #include "rooms/access.h"
 #include "rooms/keys.h"
 #include "signaling/auth.h"
@@ -79,6 +80,12 @@ std::shared_ptr<const http::HlsResponses> registerHls(http::Router& router,
         responses->setLive(room, media.onStage(room) != nullptr);
       });
   router.add(http::Method::Get, "/hls/{room}/master.m3u8",
+             [responses](const http::Request& req, const http::Responder& res) {
+               if (auto p = responses->find(req.path))
+                 return sendPrepared(*p, req, res);
+               res.send(noStream());
+             });
+  router.add(http::Method::Get, "/hls/{room}/subs.m3u8",
              [responses](const http::Request& req, const http::Responder& res) {
                if (auto p = responses->find(req.path))
                  return sendPrepared(*p, req, res);
@@ -213,6 +220,22 @@ void registerRecordings(http::Router& router, media::MediaService& media, const 
               link.exp = now + kReplayLinkSeconds;
               piece["url"] = piece["url"].get<std::string>() + "?access=" + links->sign(link);
             }
+            // The piece's captions (PIECE.vtt), with a link of its own.
+            std::string vtt = piece.value("captions", "");
+            piece.erase("captions");
+            if (!vtt.empty() && std::filesystem::exists(dir + "/" + vtt, ec)) {
+              piece["captions_url"] = "/recordings/" + room + "/" + vtt;
+              if (!public_replay) {
+                Claims link;
+                link.sub = replaySubject(room, vtt);
+                link.role = Role::Jobseeker;
+                link.rooms = {room};
+                link.iat = now;
+                link.exp = now + kReplayLinkSeconds;
+                piece["captions_url"] =
+                    piece["captions_url"].get<std::string>() + "?access=" + links->sign(link);
+              }
+            }
             pieces.push_back(piece);
           }
         }
@@ -223,8 +246,9 @@ void registerRecordings(http::Router& router, media::MediaService& media, const 
       [&media, &jwt, links, public_replay](const http::Request& req, const http::Responder& res) {
         std::string room = req.param("room");
         std::string file = req.param("file");
+        const bool captions = file.size() >= 5 && file.substr(file.size() - 4) == ".vtt";
         if (!media::validRoomId(room) || !safeFileName(file) || file.size() < 5 ||
-            file.substr(file.size() - 4) != ".mp4") {
+            (file.substr(file.size() - 4) != ".mp4" && !captions)) {
           res.error(404, "not_found", "no such recording");
           return;
         }
@@ -245,7 +269,7 @@ void registerRecordings(http::Router& router, media::MediaService& media, const 
         });
         uint64_t size = static_cast<uint64_t>(st.st_size);
         http::Response r;
-        r.content_type = "video/mp4";
+        r.content_type = captions ? "text/vtt; charset=utf-8" : "video/mp4";
         r.header("accept-ranges", "bytes");
         r.header("cache-control", public_replay ? "public, max-age=3600" : "private, max-age=3600");
         std::string range = req.header("range");
@@ -268,6 +292,34 @@ void registerRecordings(http::Router& router, media::MediaService& media, const 
       });
 }
 
+std::string captionFileOf(const std::string& piece_file) {
+  auto dot = piece_file.rfind('.');
+  return (dot == std::string::npos ? piece_file : piece_file.substr(0, dot)) + ".vtt";
+}
+
+void RecordingTimeline::writeCaptions(const std::string& room, const media::RecordingPiece& piece) {
+  std::string path = media_.recordingDir(room) + "/" +
+                     captionFileOf(std::filesystem::path(piece.path).filename().string());
+  redis_.command({"HGETALL", rooms::keys::captions(room)}, [path, piece](Result<RedisReply> reply) {
+    media::CaptionTrack track;
+    if (reply && reply->type == RedisReply::Type::Array) {
+      const auto& flat = reply->elements;
+      for (size_t i = 0; i + 1 < flat.size(); i += 2) {
+        auto c = nlohmann::json::parse(flat[i + 1].str, nullptr, false);
+        if (c.is_object() && c["at"].is_number_integer() && c["text"].is_string())
+          track.set(flat[i].str, c["at"].get<int64_t>(), c["text"].get<std::string>());
+      }
+    } else {
+      log::warn("recording captions: could not read them");
+    }
+    // Always written (maybe with no cue), so each piece lists a caption track.
+    std::string tmp = path + ".tmp";
+    std::ofstream(tmp) << media::vttFile(track.cues(), piece.started_ms, piece.ended_ms);
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+  });
+}
+
 RecordingTimeline::RecordingTimeline(RedisClient& redis, media::MediaService& media)
     : redis_(redis), media_(media) {
   media_.onRecordingClosed([this](const std::string& room, const media::RecordingPiece& piece) {
@@ -276,6 +328,9 @@ RecordingTimeline::RecordingTimeline(RedisClient& redis, media::MediaService& me
 }
 
 void RecordingTimeline::onPiece(const std::string& room, const media::RecordingPiece& piece) {
+  // First: one connection answers in order, so PIECE.vtt is on disk before
+  // the timeline lists the piece (and with it the captions).
+  writeCaptions(room, piece);
   std::string key = rooms::keys::events(room);
   std::string dir = media_.recordingDir(room);
   auto write = [dir, piece](const nlohmann::json& pins) {
@@ -283,8 +338,10 @@ void RecordingTimeline::onPiece(const std::string& room, const media::RecordingP
     nlohmann::json timeline = nlohmann::json::parse(readFile(path), nullptr, false);
     if (!timeline.is_object())
       timeline = {{"pieces", nlohmann::json::array()}};
+    std::string file = std::filesystem::path(piece.path).filename().string();
     nlohmann::json entry = {
-        {"file", std::filesystem::path(piece.path).filename().string()},
+        {"file", file},
+        {"captions", captionFileOf(file)},
         {"started_ms", piece.started_ms},
         {"ended_ms", piece.ended_ms},
         {"duration_s", static_cast<double>(piece.ended_ms - piece.started_ms) / 1000.0},

@@ -30,6 +30,9 @@ std::shared_ptr<const http::HlsResponses> registerHls(http::Router& router,
 void registerRecordings(http::Router& router, media::MediaService& media, const Jwt& jwt,
                         bool public_replay);
 
+// "PIECE.vtt" for "PIECE.mp4": a recorded piece's captions file.
+std::string captionFileOf(const std::string& piece_file);
+
 // Keeps <recordings>/ROOM/timeline.json: each closed MP4 piece and the jobs
 // pinned while it was recorded (job.pinned events read from the room's event
 // stream), so a replay can jump to each job.
@@ -39,6 +42,8 @@ class RecordingTimeline {
 
  private:
   void onPiece(const std::string& room, const media::RecordingPiece& piece);
+  // PIECE.vtt beside PIECE.mp4: the room's captions timed from the piece's start.
+  void writeCaptions(const std::string& room, const media::RecordingPiece& piece);
   RedisClient& redis_;
   media::MediaService& media_;
 };

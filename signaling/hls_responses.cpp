@@ -178,6 +178,28 @@ void HlsResponses::publish(const std::string& room, const media::HlsStore* store
       (*table)[key] = prepare("video/mp2t", kSegmentCacheControl, std::move(etag), segment.bytes);
     }
   }
+  // The subtitle rendition: a WebVTT segment is made once, when its media
+  // segment appears, from the captions the node had by then, and is immutable
+  // like the segment (a later correction shows in later segments only).
+  if (store->ready()) {
+    if (auto playlist = store->subtitlePlaylist())
+      (*table)["subs.m3u8"] = preparePlaylist(std::move(*playlist), target);
+  }
+  if (const media::HlsRendition* timing = store->subtitleTiming()) {
+    for (const auto& segment : timing->segments()) {
+      std::string key = "subs/" + store->epoch() + "-" + std::to_string(segment.sequence) + ".vtt";
+      if (old) {
+        auto was = old->find(key);
+        if (was != old->end()) {
+          (*table)[key] = was->second;
+          continue;
+        }
+      }
+      std::string etag = "\"" + store->epoch() + "-subs-" + std::to_string(segment.sequence) + "\"";
+      (*table)[key] = prepare("text/vtt; charset=utf-8", kSegmentCacheControl, std::move(etag),
+                              std::make_shared<const std::string>(store->subtitleSegment(segment)));
+    }
+  }
   std::lock_guard lock(mutex_);
   rooms_[room] = std::move(table);
 }

@@ -206,6 +206,14 @@ void WhipEndpoint::onRoomEvent(const rooms::RoomEvent& event) {
     auto stage = rooms::Stage::fromJson(nlohmann::json::parse(event.data, nullptr, false));
     if (stage)
       followStage(event.room, stage.value());
+  } else if (event.kind == "caption") {
+    // Into the room's HLS subtitle rendition (a correction has the same id).
+    auto data = nlohmann::json::parse(event.data, nullptr, false);
+    if (data.is_object() && data["id"].is_string() && data["at"].is_number_integer() &&
+        data["text"].is_string()) {
+      media_.addCaption(event.room, data["id"].get<std::string>(), data["at"].get<int64_t>(),
+                        data["text"].get<std::string>());
+    }
   } else if (event.kind == "room.status") {
     auto data = nlohmann::json::parse(event.data, nullptr, false);
     if (data.is_object() && data.value("status", "") == "ended") {

@@ -710,7 +710,22 @@ void LiveRoom::perform(const std::string& room, const Actor& actor, Action actio
           return fail(badArgs("final: must be true or false"));
         final_text = it->get<bool>();
       }
-      go("caption.send", {text.value(), lang, final_text ? "1" : "0", actor.name}, idAndEvent);
+      // A correction names the caption it replaces: "last", or a caption id.
+      std::string replaces;
+      if (auto it = args.find("replaces"); it != args.end() && !it->is_null()) {
+        auto id = idField(args, "replaces");
+        if (!id)
+          return fail(id.error());
+        replaces = id.value();
+      }
+      // The node's clock starts the caption: the HLS subtitle cues and the
+      // recording's WebVTT are timed against this node's media clock.
+      auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+      go("caption.send",
+         {text.value(), lang, final_text ? "1" : "0", actor.name, std::to_string(now_ms), replaces},
+         idAndEvent);
       return;
     }
     case Action::CallJoin: {
@@ -772,6 +787,8 @@ void LiveRoom::snapshot(const std::string& room, const Actor& actor, Reply reply
           snap["questions"] = json::array();
         if (!snap["chat"].is_array())
           snap["chat"] = json::array();
+        if (!snap["captions"].is_array())
+          snap["captions"] = json::array();
         if (snap["queue"].contains("entries") && !snap["queue"]["entries"].is_array())
           snap["queue"]["entries"] = json::array();
         // rooms/stage.h owns the stage key: a string holding the stage as JSON.

@@ -41,6 +41,16 @@ for _, mid in ipairs(redis.call('LRANGE', P .. 'chat:recent', 0, -1)) do
   end
 end
 out.chat = chat
+-- The room's last captions, oldest first (caption_send.lua keeps them).
+local SNAPSHOT_CAPTIONS = 200
+local captions = {}
+local cids = redis.call('LRANGE', P .. 'captions:order', -SNAPSHOT_CAPTIONS, -1)
+if #cids > 0 then
+  for _, c in ipairs(redis.call('HMGET', P .. 'captions', unpack(cids))) do
+    if c then captions[#captions + 1] = cjson.decode(c) end
+  end
+end
+out.captions = captions
 out.viewers = tonumber(redis.call('GET', P .. 'viewers:total') or '0')
 -- A string holding the stage as JSON, owned by rooms/stage.h (Stage::fromJson).
 out.stage = redis.call('GET', P .. 'stage')

@@ -34,7 +34,8 @@ TEST(HlsStore, InterpreterIsAVideoGroupOfTheSourceOnceItHasASegment) {
             std::string::npos)
       << master;
   // The group hangs off the source variant only; the interpreter is no variant of its own.
-  EXPECT_NE(master.find("CODECS=\"avc1.42e01f,mp4a.40.2\",VIDEO=\"programme\"\nsource/index.m3u8"),
+  EXPECT_NE(master.find("CODECS=\"avc1.42e01f,mp4a.40.2\",VIDEO=\"programme\",SUBTITLES=\"subs\"\n"
+                        "source/index.m3u8"),
             std::string::npos)
       << master;
   EXPECT_EQ(master.find("\ninterpreter/index.m3u8"), std::string::npos) << master;

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "core/jwt.h"
+#include "media/hls_subtitles.h"
 #include "media/whip_client.h"
 #include "rooms/keys.h"
 #include "tests/media/decode.h"
@@ -17,6 +18,7 @@
 #include "tests/support/jobcastd.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/tokens.h"
+#include "tests/support/ws_client.h"
 
 namespace jobcast::test {
 namespace {
@@ -322,6 +324,120 @@ TEST(Whip, RecordingPlaysToTheEndWithItsJobTimeline) {
   EXPECT_TRUE(d.finished) << d.error;
   EXPECT_GT(d.video_frames, 60);
   EXPECT_GT(d.audio_buffers, 60);
+}
+
+// A caption sent over the live channel while a publisher is on air: the HLS
+// master offers the subtitle rendition, its playlist follows the video's
+// segments, the WebVTT segment of the moment holds the caption mapped to that
+// segment's PTS; once the publisher stops, the recording has a WebVTT file
+// beside it, listed and served with the piece, with the caption in it.
+TEST(Whip, CaptionsReachTheHlsSubtitlesAndTheRecording) {
+  Node n;
+  n.room("r1", "live", "emp1");
+  n.redis.command({"HSET", rooms::keys::room("r1"), "captioners", R"(["cap1"])"});
+  std::string employer = token(Role::Employer, "emp1", {"r1"});
+  media::WhipClient client;
+  ASSERT_EQ(n.publish(client, "r1", employer).status, 201);
+  ASSERT_TRUE(eventually([&] { return n.segments("r1", "source").size() >= 2; }, 20s));
+
+  std::string master = httpGet(n.node->url("/hls/r1/master.m3u8")).body;
+  EXPECT_NE(master.find("#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"subs\",LANGUAGE=\"zh\""),
+            std::string::npos)
+      << master;
+  EXPECT_NE(master.find("SUBTITLES=\"subs\""), std::string::npos) << master;
+
+  std::string error;
+  auto ws = WsClient::connect(n.node->httpPort(), {}, &error);
+  ASSERT_TRUE(ws) << error;
+  ASSERT_EQ(ws->hello("r1", token(Role::Captioner, "cap1", {"r1"}))["type"], "welcome");
+  auto ack = ws->call({{"type", "caption.send"}, {"text", "请稍候 <b>欢迎</b>"}, {"lang", "zh"}});
+  ASSERT_EQ(ack["type"], "ack") << ack.dump();
+
+  // The subtitle playlist lists the same segments as the video's.
+  auto listed = [&](const std::string& path, const std::string& ext) {
+    std::vector<std::string> out;
+    std::istringstream lines(httpGet(n.node->url(path)).body);
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (line.size() > ext.size() && line.substr(line.size() - ext.size()) == ext)
+        out.push_back(line);
+    }
+    return out;
+  };
+  std::string vtt, vtt_name;
+  ASSERT_TRUE(eventually(
+      [&] {
+        for (const auto& name : listed("/hls/r1/subs.m3u8", ".vtt")) {
+          auto r = httpGet(n.node->url("/hls/r1/" + name));
+          if (r.status == 200 &&
+              r.body.find("请稍候 &lt;b&gt;欢迎&lt;/b&gt;") != std::string::npos) {
+            vtt = r.body;
+            vtt_name = name;
+            return true;
+          }
+        }
+        return false;
+      },
+      15s))
+      << httpGet(n.node->url("/hls/r1/subs.m3u8")).body;
+  auto subs = httpGet(n.node->url("/hls/r1/subs.m3u8"));
+  EXPECT_EQ(subs.header("content-type"), "application/vnd.apple.mpegurl");
+  auto video = httpGet(n.node->url("/hls/r1/source/index.m3u8")).body;
+  auto header = [](const std::string& playlist, const std::string& tag) {
+    auto at = playlist.find(tag);
+    return at == std::string::npos ? std::string()
+                                   : playlist.substr(at, playlist.find('\n', at) - at);
+  };
+  EXPECT_EQ(header(subs.body, "#EXT-X-TARGETDURATION"), header(video, "#EXT-X-TARGETDURATION"));
+  // The VTT segment is immutable like a media segment and maps to the PTS
+  // of the video segment of the same sequence.
+  auto seg = httpGet(n.node->url("/hls/r1/" + vtt_name));
+  EXPECT_EQ(seg.header("content-type"), "text/vtt; charset=utf-8");
+  EXPECT_EQ(seg.header("cache-control"), "public, max-age=31536000, immutable");
+  std::string base = vtt_name.substr(5, vtt_name.size() - 5 - 4);  // "subs/" ... ".vtt"
+  auto ts = httpGet(n.node->url("/hls/r1/source/" + base + ".ts"));
+  if (ts.status == 200) {
+    int64_t pts = media::tsFirstPts(ts.body);
+    ASSERT_GE(pts, 0);
+    EXPECT_NE(vtt.find("X-TIMESTAMP-MAP=MPEGTS:" + std::to_string(pts) + ",LOCAL:"),
+              std::string::npos)
+        << vtt;
+  }
+
+  // The recording: PIECE.vtt beside PIECE.mp4, with the caption from the piece's start.
+  HttpRequest del;
+  del.method = "DELETE";
+  del.url = n.node->url(client.resource);
+  del.headers = {{"Authorization", "Bearer " + employer}};
+  ASSERT_EQ(http(del).status, 204);
+  std::string viewer = token(Role::Jobseeker, "js", {"r1"});
+  nlohmann::json list;
+  ASSERT_TRUE(eventually(
+      [&] {
+        list = httpGet(n.node->url("/api/v1/rooms/r1/recordings"),
+                       {{"Authorization", "Bearer " + viewer}})
+                   .json();
+        return list["recordings"].size() == 1 && list["recordings"][0].contains("captions_url");
+      },
+      10s))
+      << list.dump();
+  std::string url = list["recordings"][0]["captions_url"];
+  EXPECT_NE(url.find("?access="), std::string::npos);
+  auto file = httpGet(n.node->url(url));
+  ASSERT_EQ(file.status, 200) << file.body;
+  EXPECT_EQ(file.header("content-type"), "text/vtt; charset=utf-8");
+  EXPECT_EQ(file.body.rfind("WEBVTT\n", 0), 0u);
+  EXPECT_NE(file.body.find("请稍候 &lt;b&gt;欢迎&lt;/b&gt;"), std::string::npos) << file.body;
+  // Its cue starts within the piece (after its start, before its end).
+  std::smatch m;
+  ASSERT_TRUE(
+      std::regex_search(file.body, m, std::regex(R"((\d\d):(\d\d):(\d\d)\.(\d\d\d) --> )")));
+  double start_s =
+      std::stoi(m[1]) * 3600 + std::stoi(m[2]) * 60 + std::stoi(m[3]) + std::stoi(m[4]) / 1000.0;
+  EXPECT_GT(start_s, 0.0);
+  EXPECT_LT(start_s, list["recordings"][0]["duration_s"].get<double>());
+  // Without its link, the captions are as closed as the video.
+  EXPECT_EQ(httpGet(n.node->url(url.substr(0, url.find('?')))).status, 401);
 }
 
 TEST(Whip, EndedRoomDropsItsHlsAndKeepsRecordings) {

@@ -279,6 +279,9 @@ async function journey() {
   await anon.event('card.shown');
   await cap.ok('caption.send', { text: 'Welcome', lang: 'en', final: true });
   await anon.event('caption');
+  await cap.ok('caption.send', { text: 'Welcome, everyone', lang: 'en', replaces: 'last' });
+  await anon.event('caption');
+  await cap.refused('caption.send', { text: 'x', replaces: 'c999' }, 'not_found');
   await anon.refused('chat.send', { text: 'hi' }, 'unauthorized');
   await a.refused('card.show', { card: 'policy', title: 'x' }, 'forbidden');
 

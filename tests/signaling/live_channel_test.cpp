@@ -1056,6 +1056,72 @@ TEST_F(LiveChannel, StaffOnlyAndPersonalEventsReachOnlyTheirAudience) {
   EXPECT_EQ(viewer->waitEvent("caption")["data"]["text"], "Welcome all");
 }
 
+// Captions are room history: a late joiner's snapshot holds them in order,
+// a correction (of the last one, or of one by id) keeps its id and start and
+// reaches everyone as a caption event, and Redis keeps them per room.
+TEST_F(LiveChannel, CaptionsAreKeptForLateJoinersAndCorrected) {
+  auto node = startNode();
+  auto viewer = join(*node);
+  auto captioner = join(*node, token(Role::Captioner, "cap-1", "Sarnai"));
+  ASSERT_TRUE(viewer && captioner);
+  // Nothing to correct yet.
+  EXPECT_EQ(
+      captioner->call({{"type", "caption.send"}, {"text", "x"}, {"replaces", "last"}})["code"],
+      "not_found");
+  int64_t before = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  auto first =
+      captioner->call({{"type", "caption.send"}, {"text", "欢迎来到招聘会"}, {"lang", "zh"}});
+  ASSERT_EQ(first["type"], "ack") << first.dump();
+  std::string first_id = first["id"];
+  EXPECT_EQ(first_id.substr(0, 1), "c");
+  json shown = viewer->waitEvent("caption");
+  EXPECT_EQ(shown["data"]["id"], first_id);
+  EXPECT_EQ(shown["data"]["by"], "Sarnai");
+  int64_t at = shown["data"]["at"];
+  EXPECT_GE(at, before);
+  auto second = captioner->call({{"type", "caption.send"}, {"text", "[掌声]"}});
+  ASSERT_EQ(second["type"], "ack");
+  // Correct the last one, then the first one by its id.
+  auto fix_last =
+      captioner->call({{"type", "caption.send"}, {"text", "[音乐]"}, {"replaces", "last"}});
+  ASSERT_EQ(fix_last["type"], "ack") << fix_last.dump();
+  EXPECT_EQ(fix_last["id"], second["id"]);
+  auto fix_first = captioner->call(
+      {{"type", "caption.send"}, {"text", "欢迎来到春季招聘会"}, {"replaces", first_id}});
+  ASSERT_EQ(fix_first["type"], "ack");
+  EXPECT_EQ(fix_first["id"], first_id);
+  EXPECT_EQ(
+      captioner->call({{"type", "caption.send"}, {"text", "x"}, {"replaces", "c999"}})["code"],
+      "not_found");
+  // The viewer saw four caption events; the last names the first caption again.
+  viewer->waitEvent("caption",
+                    [](const json& e) { return e["data"]["text"] == "欢迎来到春季招聘会"; });
+  auto events = viewer->events("caption");
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(events[3]["data"]["id"], first_id);
+  EXPECT_EQ(events[3]["data"]["at"], at);  // a correction keeps its start
+  EXPECT_TRUE(events[3]["data"].contains("edited_at"));
+
+  // A late joiner gets the history, corrections applied, oldest first.
+  json welcome;
+  auto late = join(*node, "", "", &welcome);
+  ASSERT_TRUE(late);
+  const json& history = welcome["snapshot"]["captions"];
+  ASSERT_EQ(history.size(), 2u) << history.dump();
+  EXPECT_EQ(history[0]["id"], first_id);
+  EXPECT_EQ(history[0]["text"], "欢迎来到春季招聘会");
+  EXPECT_EQ(history[0]["at"], at);
+  EXPECT_EQ(history[1]["text"], "[音乐]");
+  // Kept in Redis under the room's keys (rooms/keys.h).
+  EXPECT_EQ(redis_.command({"HLEN", "jc:{r:" + std::string(kRoom) + "}:captions"}), "2");
+  EXPECT_EQ(redis_.command({"LLEN", "jc:{r:" + std::string(kRoom) + "}:captions:order"}), "2");
+  // A bad correction target is refused with a clear error.
+  EXPECT_EQ(captioner->call({{"type", "caption.send"}, {"text", "x"}, {"replaces", ""}})["code"],
+            "invalid_field");
+}
+
 TEST_F(LiveChannel, ApplyGoesThroughTheRoomStore) {
   auto node = startNode();
   std::string js_token = token(Role::Jobseeker, "js-1");

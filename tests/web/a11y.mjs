@@ -1,7 +1,8 @@
 // Accessibility of the pages in a real Chromium against a real jobcastd:
 // axe-core (npm axe-core) on the viewer (phone, 360×640), the studio, the
-// console and the back office /admin (desktop 1280 and a 768 px tablet), in
-// Chinese and Mongolian, with a live room holding jobs, a pinned job, chat and a card. Every page must have
+// console, the captioner's page and the back office /admin (desktop 1280 and
+// a 768 px tablet), in Chinese and Mongolian, with a live room holding jobs, a
+// pinned job, chat and a card. Every page must have
 // no critical and no serious violation. On the phone, every control outside
 // running text is at least 44×44 px. The counts by impact for each page go to
 // build/test-artifacts/a11y/axe.json and the log.
@@ -64,7 +65,7 @@ try {
     employerId = emp.id;
     await rest('POST', `/employers/${encodeURIComponent(employerId)}/verify`, admin, {});
     const room = await rest('POST', '/rooms', admin, { title: '呼和浩特春季招聘直播', region_code: '150100', employer_id: employerId,
-      scheduled_at: Math.floor(Date.now() / 1000), counsellors: ['counsellor-1'] });
+      scheduled_at: Math.floor(Date.now() / 1000), counsellors: ['counsellor-1'], captioners: ['captioner-1'] });
     roomId = room.id;
     const employer = server.token('employer', employerId, { rooms: [roomId], employer: employerId, name: '草原乳业' });
     for (const j of [
@@ -91,7 +92,10 @@ try {
       [{ type: 'chat.send', text: '请问包住宿吗？' }, { type: 'question.ask', text: '有没有五险一金？' }]);
     await say(server.token('counsellor', 'counsellor-1', { rooms: [roomId], name: '王老师' }),
       [{ type: 'card.show', card: 'policy', title: '高校毕业生就业补贴', body: '签订一年以上劳动合同的，可申请一次性吸纳就业补贴。' }]);
+    await say(server.token('captioner', 'captioner-1', { rooms: [roomId], name: '字幕员' }),
+      [{ type: 'caption.send', text: '欢迎来到呼和浩特春季招聘直播', lang: 'zh' }]);
   });
+  const captioner = server.token('captioner', 'captioner-1', { rooms: [roomId], name: '字幕员' });
   const employer = server.token('employer', employerId, { rooms: [roomId], employer: employerId, name: '草原乳业' });
   const counsellor = server.token('counsellor', 'counsellor-1', { rooms: [roomId], name: '王老师' });
   const seeker = server.token('jobseeker', 'seeker-1', { rooms: [roomId], name: '其木格' });
@@ -111,6 +115,8 @@ try {
     { name: 'console-tablet', ctx: TABLET, path: () => `/console/${roomId}#token=${counsellor}`, ready: '#chat li' },
     { name: 'admin', ctx: DESKTOP, path: () => '/admin', store: adminStore, ready: '#account-list tr' },
     { name: 'admin-tablet', ctx: TABLET, path: () => '/admin', store: adminStore, ready: '#account-list tr' },
+    { name: 'caption', ctx: DESKTOP, path: () => `/caption/${roomId}#token=${captioner}`, ready: '#sent li' },
+    { name: 'caption-tablet', ctx: TABLET, path: () => `/caption/${roomId}#token=${captioner}`, ready: '#sent li', targets: true },
     { name: 'index', ctx: PHONE, path: () => '/', ready: '#rooms-live a.room', targets: true },
   ];
   await report.check('phone 360×640: video, the pinned job card and its apply button are on the first screen; chat opens as a sheet with the video in view; the header stays', async () => {

@@ -341,20 +341,69 @@ try {
     await viewer.waitForFunction(() => document.querySelector('#queue-status').textContent.includes('面试编号'), null, { timeout: 5000 });
   });
 
-  await report.check('captions from a captioner appear over the video in a live region', async () => {
+  // Captions: the captioner types on /caption/{room}; viewers on the channel
+  // (WHEP here) see each caption within a second; corrections replace it; the
+  // HLS subtitle rendition and, after the room ends, the replay carry it.
+  const captionText = '欢迎来到呼和浩特春季招聘直播';
+  const captionFixed = '欢迎来到呼和浩特春季招聘会直播';
+  let captionId = null;
+  await report.check('the captioner types on the caption page; the viewer shows the caption within 1 s over the video, in a live region, and in its history; a correction replaces it', async () => {
     const captioner = server.token('captioner', 'captioner-1', { rooms: [roomId], name: '字幕员' });
-    const ctx = await browser.newContext(DESKTOP);
+    const ctx = await browser.newContext({ viewport: { width: 768, height: 1024 }, isMobile: true, hasTouch: true, locale: 'zh-CN' });
     const p = await ctx.newPage();
-    await p.goto(`${server.base}/`);
-    await p.evaluate(async ([room, token]) => {
-      const { LiveChannel } = await import('/js/live.js');
-      const ch = new LiveChannel(room, { token });
-      await new Promise((resolve) => { ch.onWelcome = resolve; ch.connect(); });
-      await ch.caption('欢迎来到呼和浩特春季招聘直播', { lang: 'zh' });
-    }, [roomId, captioner]);
-    await viewer.waitForFunction(() => document.querySelector('#captions').textContent.includes('欢迎来到'), null, { timeout: 5000 });
+    const problems = watchPage(p, 'caption');
+    await p.goto(`${server.base}/caption/${roomId}#token=${captioner}`);
+    await p.waitForFunction(() => document.querySelector('#link-state').dataset.state === 'open', null, { timeout: 10000 });
+    await p.fill('#caption-text', captionText);
+    await p.press('#caption-text', 'Enter');
+    await viewer.waitForFunction((text) => document.querySelector('#captions').textContent.includes(text), captionText, { timeout: 5000 });
+    const sentAt = await p.evaluate(() => window.jobcastCaptioner.lastSubmitAt);
+    await p.waitForSelector('#sent li', { timeout: 5000 });
+    captionId = await p.$eval('#sent li', (li) => li.dataset.id);
+    const shownAt = await viewer.evaluate((id) => window.jobcastCaptions.shownAt[id], captionId);
+    metrics.caption_to_viewer_ms = shownAt - sentAt;
+    console.log(`caption typed -> shown on the viewer: ${metrics.caption_to_viewer_ms} ms (viewer on ${await viewer.evaluate(() => window.jobcastPlayer.mode)})`);
+    assert(metrics.caption_to_viewer_ms < 1000, `caption took ${metrics.caption_to_viewer_ms} ms to reach the viewer`);
     eq(await viewer.getAttribute('#captions', 'aria-live'), 'polite', 'captions are a live region');
+    // A quick phrase, then a correction of the first caption by keyboard.
+    await p.click('button.phrase[data-phrase="captioner.phrase.applause"]');
+    await viewer.waitForFunction(() => document.querySelector('#captions').textContent.includes('[掌声]'), null, { timeout: 5000 });
+    await p.click(`#sent li[data-id="${captionId}"] button.edit`);
+    eq(await p.inputValue('#caption-text'), captionText, 'the caption to correct is in the box');
+    await p.fill('#caption-text', captionFixed);
+    await p.press('#caption-text', 'Enter');
+    await p.waitForFunction(([id, text]) => document.querySelector(`#sent li[data-id="${id}"]`).textContent.includes(text), [captionId, captionFixed], { timeout: 5000 });
+    // The viewer's history has the corrected text in place, in order.
+    await viewer.click('#captions-history-btn');
+    await viewer.waitForFunction(([id, text]) => { const li = document.querySelector(`#captions-history-list li[data-id="${id}"]`); return li && li.textContent.includes(text); }, [captionId, captionFixed], { timeout: 5000 });
+    const history = await viewer.$$eval('#captions-history-list li', (l) => l.map((x) => x.textContent));
+    assert(history.length === 2 && history[1].includes('[掌声]'), `history: ${JSON.stringify(history)}`);
+    // Size L is remembered; captions off hides the line.
+    await viewer.click('#captions-size-l');
+    assert(await viewer.evaluate(() => localStorage.getItem('jobcast.captions.size') === 'l' && document.querySelector('#captions').classList.contains('size-l')), 'size L kept');
+    await viewer.click('#captions-toggle');
+    assert(await viewer.evaluate(() => document.querySelector('#captions').hidden), 'captions off');
+    await viewer.click('#captions-toggle');
+    await viewer.click('#captions-history-btn');
+    assert(problems.length === 0, problems.join('\n'));
     await ctx.close();
+  });
+
+  if (has.has('hls')) await report.check('the caption is in the HLS subtitle rendition: master offers it, its WebVTT segment holds the (corrected) text', async () => {
+    const master = await (await fetch(`${server.base}/hls/${roomId}/master.m3u8`)).text();
+    assert(/#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",LANGUAGE="zh",[^\n]*URI="subs.m3u8"/.test(master), `master: ${master}`);
+    assert(/#EXT-X-STREAM-INF:[^\n]*SUBTITLES="subs"/.test(master), 'variants name the subtitle group');
+    const deadline = Date.now() + 15000;
+    let found = '';
+    while (!found && Date.now() < deadline) {
+      const subs = await (await fetch(`${server.base}/hls/${roomId}/subs.m3u8`)).text();
+      for (const name of subs.split('\n').filter((l) => l.endsWith('.vtt'))) {
+        const vtt = await (await fetch(`${server.base}/hls/${roomId}/${name}`)).text();
+        if (vtt.includes('[掌声]') || vtt.includes(captionText) || vtt.includes(captionFixed)) { found = vtt; break; }
+      }
+      if (!found) await new Promise((r) => setTimeout(r, 500));
+    }
+    assert(found.startsWith('WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:'), `a WebVTT segment with the caption: ${found}`);
   });
 
   await report.check('the viewer loses the network, says "reconnecting…", and on return gets what it missed', async () => {
@@ -451,7 +500,7 @@ try {
     await viewer.waitForFunction(() => window.jobcastPlayer.mode === 'hls', null, { timeout: 5000 });
   });
 
-  await report.check(`employer ends the room${has.has('hls') ? '; the viewer gets the replay with the pinned job as a chapter' : ''}`, async () => {
+  await report.check(`employer ends the room${has.has('hls') ? '; the viewer gets the replay with the pinned job as a chapter and the captions as a track' : ''}`, async () => {
     await studio.click('#end');
     await studio.waitForSelector('#confirm-dialog[open]', { timeout: 5000 });
     await studio.click('#confirm-yes');
@@ -462,6 +511,11 @@ try {
     await viewer.waitForFunction((title) => [...document.querySelectorAll('#chapters button.chapter')].some((b) => b.textContent.includes(title)), job.title, { timeout: 40000 });
     await viewer.click(`#chapters button.chapter[data-job="${job.id}"]`);
     await viewer.waitForFunction(() => { const v = document.querySelector('#video'); return window.jobcastPlayer.mode === 'file' && v.currentTime > 0.5 && v.videoWidth > 0; }, null, { timeout: 15000 });
+    // The replay's captions: the recording's WebVTT as a captions track, with the corrected caption.
+    await viewer.waitForFunction((text) => {
+      const tr = document.querySelector('#video track[kind="captions"]');
+      return tr && tr.track.cues && [...tr.track.cues].some((c) => c.text.includes(text));
+    }, captionFixed, { timeout: 15000 });
     await shot(viewer, 'viewer-replay-phone');
   });
 

@@ -25,7 +25,7 @@ try {
   const base = server.base;
 
   await report.check('page routes serve their pages; hls.js is served from vendor/ gzipped', async () => {
-    for (const [p, marker] of [['/room/abc', 'viewer.js'], ['/studio/abc', 'studio.js'], ['/console/abc', 'console.js'], ['/', 'index.js']]) {
+    for (const [p, marker] of [['/room/abc', 'viewer.js'], ['/studio/abc', 'studio.js'], ['/console/abc', 'console.js'], ['/caption/abc', 'caption.js'], ['/', 'index.js']]) {
       const res = await fetch(base + p);
       eq(res.status, 200, `${p} status`);
       assert((await res.text()).includes(marker), `${p} is not the right page`);

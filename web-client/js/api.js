@@ -178,7 +178,7 @@ export function roomOf(data) {
 // and the job chapters (piece index + seconds into it).
 export function recordingOf(data, jobsList = []) {
   const pieces = [...data.recordings].sort((a, b) => a.started_ms - b.started_ms)
-    .map((p) => ({ url: p.url, duration: p.duration_s, startedMs: p.started_ms, pins: p.pins }));
+    .map((p) => ({ url: p.url, duration: p.duration_s, startedMs: p.started_ms, pins: p.pins, captions: p.captions_url || null }));
   const chapters = [];
   pieces.forEach((p, piece) => {
     for (const pin of p.pins) {

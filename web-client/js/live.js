@@ -128,7 +128,10 @@ export class LiveChannel {
   slowmode(seconds) { return this.send('mod.slowmode', { seconds }); }
   // kind: "policy" or "contract_template"
   showCard({ kind, title, body, url }) { return this.send('card.show', { card: kind, title, body: body || '', ...(url ? { url } : {}) }); }
-  caption(text, { lang, final = true } = {}) { return this.send('caption.send', { text, final, ...(lang ? { lang } : {}) }); }
+  // replaces: a correction of the caption with that id, or of the 'last' one.
+  caption(text, { lang, final = true, replaces } = {}) {
+    return this.send('caption.send', { text, final, ...(lang ? { lang } : {}), ...(replaces ? { replaces } : {}) });
+  }
 
   _setState(s) {
     if (this.state === s) return;

@@ -16,6 +16,7 @@ import {
   saveApplied, loadApplied, isMe,
 } from './viewer/state.js';
 import * as render from './viewer/render.js';
+import * as captions from './viewer/captions.js';
 import * as actions from './viewer/actions.js';
 import * as interview from './viewer/interview.js';
 
@@ -89,7 +90,7 @@ function onEvent(kind, d) {
     case 'stage.changed': actions.takeStage(d); break;
     case 'media.stage': actions.takeMediaStage(d); break;
     case 'card.shown': render.showCard(d); break;
-    case 'caption': render.showCaption(d.text); break;
+    case 'caption': captions.take(d); break;
     // An error frame without a request comes before the server closes.
     case 'error':
       if (d.code === 'banned') { state.banned = true; render.renderChatNotice(); }
@@ -113,6 +114,7 @@ const live = new LiveChannel(roomId, {
     if (snap.card) render.showCard(snap.card);
     else render.hideCard();
     for (const m of snap.chat || []) render.addChat(m);
+    for (const c of snap.captions || []) captions.take(c, { live: false });
     render.showPinnedMessage(snap.pinned_message);
     actions.takeStage(snap.stage);
     render.renderAll();
@@ -122,13 +124,14 @@ const live = new LiveChannel(roomId, {
 });
 window.jobcastViewerLive = live;
 
+captions.init(video);
 actions.init({ live, player, video });
 interview.init(live);
 
 async function start() {
   $('#lang-slot').replaceWith(i18n.languageMenu());
   i18n.apply();
-  i18n.onChange(() => { interview.refresh(); render.renderAll(); render.renderQualities(player.qualities(), player.quality); render.renderPlayerStatus(player.status); });
+  i18n.onChange(() => { captions.refresh(); interview.refresh(); render.renderAll(); render.renderQualities(player.qualities(), player.quality); render.renderPlayerStatus(player.status); });
   const tabStrip = tabs($('#tabs'));
   // On a phone held upright, the chat button over the video opens chat as a
   // sheet over the lower part of the screen: the video stays in view above it.

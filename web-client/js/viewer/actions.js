@@ -7,6 +7,7 @@ import * as api from '../api.js';
 import { $, el, announce, errorText } from '../ui.js';
 import { state, roomId, takeQuestion, takeQueue, saveApplied, loadApplied } from './state.js';
 import * as render from './render.js';
+import * as captions from './captions.js';
 
 const t = i18n.t;
 let live = null;
@@ -157,7 +158,11 @@ async function loadReplay(attempt = 0) {
       return;
     }
     let current = 0;
-    const playPiece = (i, at = 0) => { current = i; player.playFile(rec.pieces[i].url, { startAt: at }); };
+    const playPiece = async (i, at = 0) => {
+      current = i;
+      await player.playFile(rec.pieces[i].url, { startAt: at });
+      captions.replay(rec.pieces[i].captions);
+    };
     // The recording comes in pieces: play them one after the other.
     video.onended = () => { if (current + 1 < rec.pieces.length) playPiece(current + 1); };
     playPiece(0);

@@ -165,14 +165,6 @@ export function hideCard() {
   box.hidden = true;
 }
 
-let captionTimer = null;
-export function showCaption(text) {
-  const box = $('#captions');
-  box.replaceChildren(el('span', { text }));
-  clearTimeout(captionTimer);
-  captionTimer = setTimeout(() => box.replaceChildren(), 7000);
-}
-
 // card.shown, or the snapshot's card.
 export function showCard(c) {
   const box = $('#card-shown');
