@@ -65,6 +65,7 @@ std::unique_ptr<http::StaticFiles> servePages(const Config& config, http::Router
       {"/room/{id}", "viewer.html"},
       {"/studio/{room}", "studio.html"},
       {"/console/{room}", "console.html"},
+      {"/interpret/{room}", "interpret.html"},
   };
   for (const auto& [pattern, file] : pages) {
     std::string page = file;  // HEAD is routed as GET

@@ -176,15 +176,23 @@ export class Player {
     });
     this.hls = hls;
     hls.on(Hls.Events.ERROR, (_, data) => {
-      if (gen !== this.generation || !data.fatal) return;
-      if (data.type === Hls.ErrorTypes.MEDIA_ERROR && !this._mediaRecovered) {
-        this._mediaRecovered = true;
+      if (gen !== this.generation) return;
+      // The last few errors, fatal or not: for the page's diagnostics and tests.
+      this.errors = [...(this.errors || []).slice(-9), `${data.fatal ? 'fatal ' : ''}${data.type}: ${data.details}`];
+      if (!data.fatal) return;
+      // A media error is recovered in place once; again within 10 s (a
+      // buffer the browser keeps refusing), the player starts afresh. Either
+      // way it plays on: recoverMediaError() re-attaches a paused element.
+      const now = performance.now();
+      if (data.type === Hls.ErrorTypes.MEDIA_ERROR && !(this._mediaRecoveredAt > now - 10000)) {
+        this._mediaRecoveredAt = now;
         hls.recoverMediaError();
+        this._play();
         return;
       }
+      this._mediaRecoveredAt = 0;
       this._recover(`${data.type}: ${data.details}`);
     });
-    hls.on(Hls.Events.FRAG_BUFFERED, () => { this._mediaRecovered = false; });
     hls.loadSource(src);
     hls.attachMedia(video);
     this._play();
