@@ -31,6 +31,8 @@ packages=(
   wrk
   # pages: browser tests drive Debian's Chromium (npm playwright-core); CJK font for screenshots
   chromium fonts-wqy-microhei
+  # the viewer's Firefox test (tests/web/firefox.mjs, WebDriver BiDi via npm puppeteer-core)
+  firefox-esr
   # Noto Sans Mongolian (traditional script) for the pages, served by the node at /fonts/
   fonts-noto-core
 )

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the pages' npm packages from package-lock.json (hls.js for the
-# viewer; playwright-core, axe-core, ajv and ws for the browser tests) and copies the player library
+# viewer; playwright-core, puppeteer-core (Firefox over WebDriver BiDi), axe-core, ajv
+# and ws for the browser tests) and copies the player library
 # into web-client/vendor/, which jobcastd serves like any page file.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -39,6 +39,7 @@ constexpr std::array<std::pair<Operation, const char*>, 15> kNames = {{
     {Operation::ShowCard, "show_card"},
     {Operation::SendCaption, "send_caption"},
     {Operation::ChangeStage, "change_stage"},
+    {Operation::Interpret, "interpret"},
     {Operation::PublishMain, "publish_main"},
     {Operation::PublishOnStage, "publish_on_stage"},
     {Operation::RunRoom, "run_room"},
@@ -115,6 +116,12 @@ std::optional<Error> decide(const Standing& s, Operation op) {
       if (staff)
         return std::nullopt;
       return forbidden("only the room's employer, a counsellor it lists or an admin may do this");
+    case Operation::Interpret:
+      // Staff may put anyone there; an interpreter the room lists, only
+      // themselves (the request names their own sub: see StageStore).
+      if (staff || s.interpreter)
+        return std::nullopt;
+      return forbidden("only an interpreter the room lists, its staff or an admin may do this");
     case Operation::ShowCard:
       if (s.admin() || s.counsellor)
         return std::nullopt;

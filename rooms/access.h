@@ -33,6 +33,7 @@ enum class Operation {
   ShowCard,          // card.show
   SendCaption,       // caption.send
   ChangeStage,       // PUT/DELETE stage members
+  Interpret,         // the room's interpreter takes or leaves the interpreter slot themselves
   PublishMain,       // WHIP as the room's main publisher
   PublishOnStage,    // WHIP as a guest or interpreter the stage names
   RunRoom,           // start, end, add jobs, queue.next

@@ -145,7 +145,12 @@ void StageStore::run(const std::string& room, const Claims& actor, std::vector<s
           }
           return std::string();
         });
-        if (auto denied = decide(&actor, room_members, Operation::ChangeStage)) {
+        // The room's interpreter may take the interpreter slot, or leave the
+        // stage, themselves; every other change is the staff's.
+        const bool own_interpreting =
+            args[2] == actor.sub && (args[0] == "remove" || args[1] == "interpreter");
+        const Operation op = own_interpreting ? Operation::Interpret : Operation::ChangeStage;
+        if (auto denied = decide(&actor, room_members, op)) {
           // Someone who may change no stage learns nothing about the room.
           return done(*denied);
         }

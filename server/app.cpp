@@ -70,6 +70,7 @@ std::unique_ptr<http::StaticFiles> servePages(const Config& config, http::Router
       {"/console/{room}", "console.html"},
       {"/admin", "admin.html"},
       {"/caption/{room}", "caption.html"},
+      {"/interpret/{room}", "interpret.html"},
   };
   for (const auto& [pattern, file] : pages) {
     std::string page = file;  // HEAD is routed as GET

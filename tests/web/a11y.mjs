@@ -65,7 +65,7 @@ try {
     employerId = emp.id;
     await rest('POST', `/employers/${encodeURIComponent(employerId)}/verify`, admin, {});
     const room = await rest('POST', '/rooms', admin, { title: '呼和浩特春季招聘直播', region_code: '150100', employer_id: employerId,
-      scheduled_at: Math.floor(Date.now() / 1000), counsellors: ['counsellor-1'], captioners: ['captioner-1'] });
+      scheduled_at: Math.floor(Date.now() / 1000), counsellors: ['counsellor-1'], captioners: ['captioner-1'], interpreters: ['interp-1'] });
     roomId = room.id;
     const employer = server.token('employer', employerId, { rooms: [roomId], employer: employerId, name: '草原乳业' });
     for (const j of [
@@ -74,6 +74,8 @@ try {
     ]) jobs.push(await rest('POST', `/rooms/${roomId}/jobs`, employer, j));
     await rest('POST', `/rooms/${roomId}/start`, employer, {});
     await rest('POST', `/rooms/${roomId}/jobs/${jobs[0].id}/pin`, employer, {});
+    // An interpreter on the stage: the viewer offers its sign-language switch.
+    await rest('PUT', `/rooms/${roomId}/stage/interp-1`, employer, { slot: 'interpreter', name: '高娃' });
     // A jobseeker chats and asks; a counsellor shows a card (the live channel).
     const { default: WebSocket } = await import('ws');
     const say = (token, frames) => new Promise((resolve, reject) => {
@@ -105,10 +107,16 @@ try {
     await rest('POST', '/admin/accounts', admin, { kind: 'employer', name: '草原乳业 人事部', employer_id: employerId });
   });
   const adminStore = ['jobcast.token.admin', admin];
+  const interp = server.token('captioner', 'interp-1', { rooms: [roomId], name: '高娃' });
+  // A phone turned sideways (390×844 held landscape).
+  const LANDSCAPE = { viewport: { width: 844, height: 390 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
 
   const PAGES = [
     { name: 'viewer', ctx: PHONE, path: () => `/room/${roomId}#token=${seeker}`, ready: '#pinned:not([hidden])', targets: true, tabs: ['#tab-chat', '#tab-qa', '#tab-queue'] },
     { name: 'viewer-anonymous', ctx: PHONE, path: () => `/room/${roomId}`, ready: '#pinned:not([hidden])', targets: true },
+    { name: 'viewer-landscape', ctx: LANDSCAPE, path: () => `/room/${roomId}#token=${seeker}`, ready: '#pinned:not([hidden])', targets: true },
+    { name: 'interpret', ctx: DESKTOP, path: () => `/interpret/${roomId}#token=${interp}`, ready: '#interpret-status' },
+    { name: 'interpret-phone', ctx: PHONE, path: () => `/interpret/${roomId}#token=${interp}`, ready: '#interpret-status', targets: true },
     { name: 'studio', ctx: DESKTOP, path: () => `/studio/${roomId}#token=${employer}`, ready: '#jobs li' },
     { name: 'studio-tablet', ctx: TABLET, path: () => `/studio/${roomId}#token=${employer}`, ready: '#jobs li' },
     { name: 'console', ctx: DESKTOP, path: () => `/console/${roomId}#token=${counsellor}`, ready: '#chat li' },
@@ -159,6 +167,39 @@ try {
       eq(header, 0, `${label}: header stays on top after scrolling`);
       await ctx.close();
     }
+  });
+
+  await report.check('phone sideways (844×390): the video fills the screen, the pinned job\'s apply and the chat button are on it; chat opens as a side panel with the video in view; the sign-language switch and quality menu are there', async () => {
+    const ctx = await browser.newContext(LANDSCAPE);
+    const page = await ctx.newPage();
+    await page.goto(`${server.base}/room/${roomId}#token=${seeker}`);
+    await page.waitForSelector('#pinned:not([hidden]) button.apply', { timeout: 10000 });
+    await page.waitForSelector('#interpreter-box:not([hidden])', { timeout: 10000 });
+    const box = (s) => page.evaluate((sel) => { const b = document.querySelector(sel).getBoundingClientRect(); return { top: b.top, bottom: b.bottom, left: b.left, right: b.right, w: b.width, h: b.height, inner: innerHeight, innerW: innerWidth }; }, s);
+    await page.evaluate(() => document.querySelector('#stage').scrollIntoView({ block: 'start' }));
+    const v = await box('#video');
+    assert(v.h >= v.inner * 0.9 && v.w >= v.innerW * 0.9, `video fills the screen: ${JSON.stringify(v)}`);
+    for (const s of ['#pinned button.apply', '#open-chat']) {
+      const b = await box(s);
+      assert(b.top >= 0 && b.bottom <= b.inner && b.h >= 44, `${s} on screen, 44 px: ${JSON.stringify(b)}`);
+    }
+    await page.screenshot({ path: path.join(out, 'viewer-landscape.png') });
+    await page.click('#open-chat');
+    await page.waitForFunction(() => document.body.classList.contains('sheet'), null, { timeout: 3000 });
+    const panel = await box('#room-panel');
+    const v2 = await box('#video');
+    assert(panel.left >= v2.innerW * 0.4 && v2.h >= v2.inner * 0.9, `chat beside the video: ${JSON.stringify({ panel, v2 })}`);
+    const input = await box('#chat-input');
+    assert(input.top >= 0 && input.bottom <= input.inner, `chat input on screen: ${JSON.stringify(input)}`);
+    await page.screenshot({ path: path.join(out, 'viewer-landscape-chat.png') });
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(() => !document.body.classList.contains('sheet'), null, { timeout: 3000 });
+    for (const s of ['#interpreter-box', '#quality']) {
+      await page.evaluate((sel) => document.querySelector(sel).scrollIntoView({ block: 'center' }), s);
+      const b = await box(s);
+      assert(b.h >= 44, `${s} is a 44 px target: ${JSON.stringify(b)}`);
+    }
+    await ctx.close();
   });
 
   for (const lang of ['zh', 'mn']) {

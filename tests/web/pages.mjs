@@ -16,7 +16,10 @@ const PAGES = [
   { name: 'viewer', path: '/room/no-such-room', ready: '#video' },
   { name: 'studio', path: '/studio/no-such-room#token=not-a-real-token', ready: '#go-live' },
   { name: 'console', path: '/console/no-such-room#token=not-a-real-token', ready: '#questions' },
+  { name: 'interpret', path: '/interpret/no-such-room#token=not-a-real-token', ready: '#interpret-join' },
 ];
+// A tablet held upright: the studio and console keep every control on the page.
+const TABLET = { viewport: { width: 768, height: 1024 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true, locale: 'zh-CN' };
 
 try {
   await report.must('an HLS ladder is made with ffmpeg (720p, 360p, audio only)', async () => { fixture = pagesWithHlsFixture(opt.webClient, 'fixture-room'); });
@@ -25,7 +28,7 @@ try {
   const base = server.base;
 
   await report.check('page routes serve their pages; hls.js is served from vendor/ gzipped', async () => {
-    for (const [p, marker] of [['/room/abc', 'viewer.js'], ['/studio/abc', 'studio.js'], ['/console/abc', 'console.js'], ['/caption/abc', 'caption.js'], ['/', 'index.js']]) {
+    for (const [p, marker] of [['/room/abc', 'viewer.js'], ['/studio/abc', 'studio.js'], ['/console/abc', 'console.js'], ['/caption/abc', 'caption.js'], ['/interpret/abc', 'interpret.js'], ['/', 'index.js']]) {
       const res = await fetch(base + p);
       eq(res.status, 200, `${p} status`);
       assert((await res.text()).includes(marker), `${p} is not the right page`);
@@ -35,17 +38,17 @@ try {
     assert(/javascript/.test(hls.headers.get('content-type')), 'hls.js content type');
   });
 
-  for (const [label, ctxOpts] of [['phone', PHONE], ['desktop', DESKTOP]]) {
+  for (const [label, ctxOpts] of [['phone', PHONE], ['tablet', TABLET], ['desktop', DESKTOP]]) {
     const ctx = await browser.newContext(ctxOpts);
     for (const pg of PAGES) {
-      await report.check(`${pg.name} loads on ${label} without script errors${label === 'phone' ? ', no horizontal scroll at 360 px' : ''}`, async () => {
+      await report.check(`${pg.name} loads on ${label} without script errors, no horizontal scroll at ${ctxOpts.viewport.width} px`, async () => {
         const page = await ctx.newPage();
         const problems = watchPage(page, pg.name);
         await page.goto(base + pg.path, { waitUntil: 'load' });
         await page.waitForSelector(pg.ready, { state: 'attached', timeout: 10000 });
         await page.waitForTimeout(600);
         const w = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth, lang: document.documentElement.lang }));
-        if (label === 'phone') assert(w.scroll <= w.inner, `horizontal scroll: scrollWidth ${w.scroll} > ${w.inner}`);
+        assert(w.scroll <= w.inner, `horizontal scroll: scrollWidth ${w.scroll} > ${w.inner}`);
         eq(w.lang, 'zh-CN', 'default language');
         await page.screenshot({ path: path.join(shots, `${pg.name}-${label}.png`), fullPage: true });
         assert(problems.length === 0, problems.join('\n'));

@@ -6,6 +6,8 @@
 import { WhepPlayer, whepUrl } from './whep.js';
 
 const HLS_MODULE = '/vendor/hls.light.min.mjs';
+// How long a WHEP session may take to connect before HLS takes over.
+const WHEP_CONNECT_MS = 10000;
 let hlsModule = null;
 async function loadHls() {
   if (!hlsModule) hlsModule = import(HLS_MODULE).then((m) => m.default || m.Hls);
@@ -71,6 +73,8 @@ export class Player {
     this.hls = null;
     this.whep = null;
     this.status = 'idle';
+    this.src = '';             // what plays now: the HLS playlist or the WHEP endpoint (with ?variant=)
+    this.fellBack = null;      // why WHEP last gave way to HLS: an error code, or null
     this.attempt = 0;
     this.generation = 0;       // bumps on every (re)start: stale callbacks check it
     this.metrics = { ttff: {} };
@@ -140,6 +144,7 @@ export class Player {
 
   async _attachHls(src, gen, { live }) {
     const video = this.video;
+    this.src = src;
     const native = video.canPlayType('application/vnd.apple.mpegurl') &&
                    (isAppleSafari() || !(window.MediaSource || window.ManagedMediaSource));
     if (native) {
@@ -171,15 +176,23 @@ export class Player {
     });
     this.hls = hls;
     hls.on(Hls.Events.ERROR, (_, data) => {
-      if (gen !== this.generation || !data.fatal) return;
-      if (data.type === Hls.ErrorTypes.MEDIA_ERROR && !this._mediaRecovered) {
-        this._mediaRecovered = true;
+      if (gen !== this.generation) return;
+      // The last few errors, fatal or not: for the page's diagnostics and tests.
+      this.errors = [...(this.errors || []).slice(-9), `${data.fatal ? 'fatal ' : ''}${data.type}: ${data.details}`];
+      if (!data.fatal) return;
+      // A media error is recovered in place once; again within 10 s (a
+      // buffer the browser keeps refusing), the player starts afresh. Either
+      // way it plays on: recoverMediaError() re-attaches a paused element.
+      const now = performance.now();
+      if (data.type === Hls.ErrorTypes.MEDIA_ERROR && !(this._mediaRecoveredAt > now - 10000)) {
+        this._mediaRecoveredAt = now;
         hls.recoverMediaError();
+        this._play();
         return;
       }
+      this._mediaRecoveredAt = 0;
       this._recover(`${data.type}: ${data.details}`);
     });
-    hls.on(Hls.Events.FRAG_BUFFERED, () => { this._mediaRecovered = false; });
     hls.loadSource(src);
     hls.attachMedia(video);
     this._play();
@@ -214,14 +227,37 @@ export class Player {
     this._startClock(gen);
     this._setStatus(this.attempt ? 'reconnecting' : 'loading');
     this.video.classList.remove('audio-only');
+    if (typeof RTCPeerConnection === 'undefined') {
+      // No WebRTC in this browser (or turned off): HLS.
+      this.fellBack = 'webrtc_unavailable';
+      this.onFallback({ code: 'webrtc_unavailable', status: 0 });
+      this.attempt = 0;
+      this.playHls(room);
+      return;
+    }
     const whep = new WhepPlayer(whepUrl(room, { interpreter: this.interpreter }), token);
     this.whep = whep;
+    this.src = whep.url;
     let lostTimer = null;
+    let connected = false;
+    // WebRTC that never connects (UDP blocked on the way, a browser without
+    // H.264): HLS carries on, as when the node refuses the session.
+    const toHls = (code) => {
+      if (gen !== this.generation) return;
+      clearTimeout(connectTimer);
+      const e = { code, status: 0 };
+      this.fellBack = code;
+      this.onFallback(e);
+      this.attempt = 0;
+      this.playHls(room);
+    };
+    const connectTimer = setTimeout(() => { if (!connected) toHls('whep_no_connection'); }, WHEP_CONNECT_MS);
     whep.onState = (s) => {
       if (gen !== this.generation) return;
-      if (s === 'failed') this._recover('WebRTC connection failed');
+      if (s === 'failed' && !connected) toHls('whep_failed');
+      else if (s === 'failed') this._recover('WebRTC connection failed');
       else if (s === 'disconnected') lostTimer = setTimeout(() => this._recover('WebRTC connection lost'), 3000);
-      else if (s === 'connected') clearTimeout(lostTimer);
+      else if (s === 'connected') { connected = true; clearTimeout(connectTimer); clearTimeout(lostTimer); }
     };
     try {
       const stream = await whep.start();
@@ -229,6 +265,7 @@ export class Player {
       this.video.srcObject = stream;
       this._play();
     } catch (e) {
+      clearTimeout(connectTimer);
       if (gen !== this.generation) return;
       if (this.interpreter && e.code === 'variant_unavailable') {
         // The interpreter left the stage: the plain programme.
@@ -237,8 +274,12 @@ export class Player {
         this.playWhep(room, token);
         return;
       }
-      if (e.status === 503 || e.status === 404 || e.status === 409) {
-        // Too many low-latency viewers on this node, or no stream yet: HLS carries on.
+      if (e.status >= 400) {
+        // Too many low-latency viewers on this node (503 viewer_limit), no
+        // stream yet, or an offer the node cannot serve (Firefox without
+        // H.264: 400 unsupported_codec): HLS carries on. Only a network
+        // error is worth asking WHEP again.
+        this.fellBack = e.code || `http_${e.status}`;
         this.onFallback(e);
         this.attempt = 0;
         this.playHls(room);

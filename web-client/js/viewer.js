@@ -19,6 +19,7 @@ import * as render from './viewer/render.js';
 import * as captions from './viewer/captions.js';
 import * as actions from './viewer/actions.js';
 import * as interview from './viewer/interview.js';
+import * as controls from './viewer/controls.js';
 
 const t = i18n.t;
 
@@ -26,10 +27,7 @@ const video = $('#video');
 const player = new Player(video, {
   onStatus: render.renderPlayerStatus,
   onQualities: (list) => render.renderQualities(list, player.quality),
-  onFallback: (e) => {
-    if (e && e.code === 'variant_unavailable') { $('#interpreter').checked = false; return; }
-    $('#low-latency').checked = false;
-  },
+  onFallback: (e) => controls.onFallback(e),
 });
 window.jobcastPlayer = player;  // for tests and the page-weight bench
 
@@ -126,6 +124,7 @@ window.jobcastViewerLive = live;
 
 captions.init(video);
 actions.init({ live, player, video });
+controls.init({ player, video, startPlayback: actions.startPlayback });
 interview.init(live);
 
 async function start() {
@@ -136,7 +135,8 @@ async function start() {
   // On a phone held upright, the chat button over the video opens chat as a
   // sheet over the lower part of the screen: the video stays in view above it.
   // (The tabs below the video stay where they are, for those who scroll.)
-  const phone = matchMedia('(max-width: 600px) and (orientation: portrait)');
+  // Sideways, it opens as a panel on the right (viewer/controls.js, CSS).
+  const phone = matchMedia('(max-width: 600px) and (orientation: portrait), (max-height: 500px) and (orientation: landscape)');
   const openSheet = (panel) => {
     if (panel) tabStrip.select(panel);
     if (!phone.matches) { $('#room-panel').scrollIntoView({ block: 'start' }); return; }
@@ -144,7 +144,16 @@ async function start() {
     window.scrollTo(0, 0);
   };
   $('#open-chat').addEventListener('click', () => { openSheet('panel-chat'); $('#chat-input').focus({ preventScroll: true }); });
-  $('#sheet-close').addEventListener('click', () => document.body.classList.remove('sheet'));
+  // Closing (the button or Escape) hands focus back to the chat button.
+  const closeSheet = () => {
+    if (!document.body.classList.contains('sheet')) return;
+    document.body.classList.remove('sheet');
+    $('#open-chat').focus({ preventScroll: true });
+  };
+  $('#sheet-close').addEventListener('click', closeSheet);
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && !e.defaultPrevented && !document.querySelector('dialog[open]')) closeSheet();
+  });
   try { $('#low-latency').checked = params.get('ll') === '1' || localStorage.getItem('jobcast.lowLatency') === '1'; } catch { /* ignore */ }
   if (!state.token && params.get('demo') != null) await actions.demoSignIn().catch(() => {});
   loadApplied();

@@ -8,6 +8,7 @@ import { $, el, announce, errorText } from '../ui.js';
 import { state, roomId, takeQuestion, takeQueue, saveApplied, loadApplied } from './state.js';
 import * as render from './render.js';
 import * as captions from './captions.js';
+import * as controls from './controls.js';
 
 const t = i18n.t;
 let live = null;
@@ -73,7 +74,8 @@ async function applyTo(jobId, button) {
     }
   }
   if (!state.hasProfile) { openProfile(jobId); return; }
-  if (button) { button.disabled = true; button.textContent = t('job.applying'); }
+  // aria-disabled, not disabled: a disabled button drops the keyboard focus.
+  if (button) { button.setAttribute('aria-disabled', 'true'); button.dataset.busy = '1'; button.textContent = t('job.applying'); }
   try {
     await api.jobs.apply(roomId, jobId, state.token);
     state.applied.add(String(jobId));
@@ -128,14 +130,7 @@ export function onStatusChanged() {
 
 // The snapshot's stage or stage.changed: the interpreter choice is offered
 // only while an interpreter is on the stage.
-export function takeStage(stage) {
-  const has = !!stage.interpreter;
-  $('#interpreter-box').hidden = !has;
-  if (!has && $('#interpreter').checked) {
-    $('#interpreter').checked = false;
-    startPlayback();
-  }
-}
+export function takeStage(stage) { controls.takeStage(stage); }
 
 // media.stage: the publisher dropped and the room waits for them: say so;
 // when they are back, play now.

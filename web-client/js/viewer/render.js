@@ -5,6 +5,7 @@
 import * as i18n from '../i18n.js';
 import { $, el, jobFacts, clockText } from '../ui.js';
 import { state } from './state.js';
+import * as controls from './controls.js';
 
 const t = i18n.t;
 
@@ -12,11 +13,8 @@ const t = i18n.t;
 let on = {};
 export function setHandlers(handlers) { on = handlers; }
 
-export function renderPlayerStatus(s) {
-  const text = { reconnecting: t('player.reconnecting'), waiting: t('player.waiting'), loading: '' }[s] || '';
-  $('#player-status').textContent = text;
-  $('#stage').dataset.status = s;
-}
+// Loading, buffering, reconnecting, waiting: viewer/controls.js.
+export function renderPlayerStatus(s) { controls.renderStatus(s); }
 
 export function renderQualities(list, current) {
   const sel = $('#quality');
@@ -37,10 +35,12 @@ export function renderHeader() {
 
 function applyButton(job) {
   const done = state.applied.has(String(job.id));
+  // Applied: aria-disabled rather than disabled, so a keyboard user's focus
+  // stays on it (a disabled button drops focus to the page).
   const b = el('button', {
     type: 'button', class: done ? 'applied' : 'primary', dataset: { job: job.id },
-    'aria-pressed': done ? 'true' : 'false', disabled: done,
-    onclick: () => on.apply(job.id, b),
+    'aria-pressed': done ? 'true' : 'false', 'aria-disabled': done ? 'true' : 'false',
+    onclick: () => { if (b.getAttribute('aria-disabled') !== 'true') on.apply(job.id, b); },
   }, done ? `✓ ${t('job.applied')}` : t('job.apply'));
   b.classList.add('apply');
   return b;
@@ -56,18 +56,30 @@ function jobBlock(job, { heading = 'h3' } = {}) {
       job.contract ? el('a', { href: job.contract, target: '_blank', rel: 'noopener' }, t('job.contract')) : null));
 }
 
+// Redraws `box` with `fill()`; a focused apply button inside it gets the
+// focus back on its new self (keyboard users stay where they were).
+function keepFocus(box, fill) {
+  const a = document.activeElement;
+  const job = a && box.contains(a) && a.dataset ? a.dataset.job : null;
+  fill();
+  if (job != null) {
+    const again = box.querySelector(`button.apply[data-job="${CSS.escape(String(job))}"]`);
+    if (again) again.focus({ preventScroll: true });
+  }
+}
+
 export function renderPinned() {
   const job = state.pinnedId != null ? state.jobs.get(String(state.pinnedId)) : null;
   const box = $('#pinned');
   box.hidden = !job || (state.room && state.room.status === 'ended');
-  if (job) $('#pinned-body').replaceChildren(jobBlock(job, { heading: 'h2' }));
+  if (job) keepFocus(box, () => $('#pinned-body').replaceChildren(jobBlock(job, { heading: 'h2' })));
 }
 
 export function renderJobs() {
   const list = [...state.jobs.values()];
-  $('#jobs-list').replaceChildren(...(list.length
+  keepFocus($('#jobs-list'), () => $('#jobs-list').replaceChildren(...(list.length
     ? list.map((j) => el('li', { class: String(j.id) === String(state.pinnedId) ? 'is-pinned' : '' }, jobBlock(j)))
-    : [el('li', { class: 'muted', text: t('job.none') })]));
+    : [el('li', { class: 'muted', text: t('job.none') })])));
 }
 
 function questionItem(q) {
