@@ -7,6 +7,7 @@ import * as api from '../api.js';
 import { $, el, announce, errorText } from '../ui.js';
 import { state, roomId, takeQuestion, takeQueue, saveApplied, loadApplied } from './state.js';
 import * as render from './render.js';
+import * as follow from './follow.js';
 
 const t = i18n.t;
 let live = null;
@@ -16,7 +17,8 @@ let video = null;
 // The live channel and the player the actions drive; binds the page's forms.
 export function init(deps) {
   ({ live, player, video } = deps);
-  render.setHandlers({ apply: applyTo, vote, signIn: demoSignIn, signOut });
+  render.setHandlers({ apply: applyTo, vote, signIn: demoSignIn, signOut, changed: () => follow.refresh() });
+  follow.init({ apply: applyTo, signIn: () => ensureSignedIn() });
   bindForms();
 }
 

@@ -8,7 +8,7 @@ import { state } from './state.js';
 
 const t = i18n.t;
 
-// {apply(jobId, button), vote(question), signIn(), signOut()}
+// {apply(jobId, button), vote(question), signIn(), signOut(), changed()}
 let on = {};
 export function setHandlers(handlers) { on = handlers; }
 
@@ -33,6 +33,7 @@ export function renderHeader() {
   badge.textContent = t(`room.status.${r.status}`);
   badge.className = `badge ${r.status === 'live' ? 'live' : ''}`;
   $('#viewers').textContent = state.viewers != null ? t('room.viewers', { n: state.viewers }) : '';
+  if (on.changed) on.changed();
 }
 
 function applyButton(job) {
@@ -102,6 +103,7 @@ export function renderQueue() {
 }
 
 export function renderSignin() {
+  if (on.changed) on.changed();
   const box = $('#signin');
   if (state.me) {
     box.replaceChildren(el('span', { class: 'muted grow', text: t('signin.done', { name: state.me.name || state.me.sub }) }),
