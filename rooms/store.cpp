@@ -1034,8 +1034,10 @@ void RoomStore::follow(const std::string& room_id, bool on, int64_t lead_s, cons
             return done(unavailable());
           if (!on || room->status != RoomStatus::Scheduled)
             return done(std::move(room.value()));
-          redis_.command({"ZADD", keys::reminderQueue(),
-                          std::to_string(room->scheduled_at - lead_s), room->id},
+          // Built before the room moves into the callback.
+          std::vector<std::string> queue = {"ZADD", keys::reminderQueue(),
+                                            std::to_string(room->scheduled_at - lead_s), room->id};
+          redis_.command(std::move(queue),
                          [done, room = std::move(room.value())](Result<RedisReply> queued) {
                            if (!queued.ok())
                              return done(queued.error());

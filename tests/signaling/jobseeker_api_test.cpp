@@ -313,7 +313,7 @@ TEST_F(JobseekerApi, RecommendationsFitTheProfileAndAreCountedOncePerPersonAndJo
                          "&quarter=" + std::to_string(quarter) + "&region=15",
                      admin);
   ASSERT_EQ(report.status, 200) << report.body;
-  const json total = report.json()["total"]["quarter"];
+  const json total = report.json()["figures"];
   EXPECT_EQ(total["recommendations"], 4) << total.dump();
   EXPECT_EQ(total["people_recommended"], 1);
   EXPECT_EQ(total["people_reached_3_recommendations"], 1);

@@ -142,12 +142,22 @@ function joinRooms() {
     if (channels.has(room)) continue;
     const ch = new LiveChannel(room, {
       token,
+      // A change made before the channel joined is read once joined.
+      onWelcome: () => { refreshStatuses(); },
       onEvent: (kind, d) => {
         if (kind === 'application.status' && d) statusChanged(d.id, d.status);
       },
     });
     channels.set(room, ch.connect());
   }
+}
+
+async function refreshStatuses() {
+  try {
+    const fresh = await api.applications.mine(token);
+    for (const a of fresh) statusChanged(a.id, a.status);
+    if (fresh.length !== apps.length) { apps = fresh; renderApps(); joinRooms(); }
+  } catch { /* the next poll tries again */ }
 }
 
 async function loadApps() {
@@ -219,14 +229,7 @@ function start() {
   if (!token) { renderAll(); return; }
   load();
   reminders.watch(() => token, (rooms) => { follows = rooms; renderFollows(); });
-  setInterval(async () => {
-    if (document.hidden) return;
-    try {
-      const fresh = await api.applications.mine(token);
-      for (const a of fresh) statusChanged(a.id, a.status);
-      if (fresh.length !== apps.length) { apps = fresh; renderApps(); joinRooms(); }
-    } catch { /* the next poll tries again */ }
-  }, 30000);
+  setInterval(() => { if (!document.hidden) refreshStatuses(); }, 30000);
 }
 
 $('#lang-slot').replaceWith(i18n.languageMenu());
