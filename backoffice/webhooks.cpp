@@ -21,7 +21,8 @@ using http::Responder;
 using nlohmann::json;
 
 constexpr std::array kEventTypes = {"application.created", "application.status_changed",
-                                    "room.scheduled", "room.started", "room.ended"};
+                                    "room.scheduled",      "room.started",
+                                    "room.ended",          "reminder.due"};
 
 void fail(const Responder& r, const Error& e) {
   r.send(errorResponse(e));

@@ -164,6 +164,8 @@ const std::map<std::string, Setter>& keyTable() {
       {"webhooks.timeout_ms", liveInt(&Config::webhooks_timeout_ms, 100, 600000)},
       {"webhooks.claim_idle_ms", liveInt(&Config::webhooks_claim_idle_ms, 1000, 86400000)},
       {"webhooks.sweep_ms", liveInt(&Config::webhooks_sweep_ms, 10, 600000)},
+      {"reminders.lead_s", liveInt(&Config::reminders_lead_s, 0, 7 * 86400)},
+      {"reminders.sweep_ms", liveInt(&Config::reminders_sweep_ms, 10, 600000)},
       {"log.level",
        [](Config& c, const std::string& k, const YAML::Node& n) {
          auto level = log::parseLevel(scalar(k, n));

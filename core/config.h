@@ -70,6 +70,9 @@ struct Config {
   int64_t webhooks_timeout_ms = 5000;        // one HTTP attempt
   int64_t webhooks_claim_idle_ms = 60000;    // a silent node's delivery is taken after this
   int64_t webhooks_sweep_ms = 1000;          // how often room outboxes are drained
+  // reminders of followed rooms (docs/api.md "Reminders")
+  int64_t reminders_lead_s = 900;     // reminder.due goes out this long before the start
+  int64_t reminders_sweep_ms = 5000;  // how often each node looks for due reminders
 
   // log
   log::Level log_level = log::Level::Info;

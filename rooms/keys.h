@@ -113,6 +113,15 @@ inline std::string figureViewers(std::string_view id) {
   return detail::inRoom(id, "figures:viewers");
 }
 
+// set: user ids of the jobseekers who follow the room (reminders).
+inline std::string followers(std::string_view id) {
+  return detail::inRoom(id, "followers");
+}
+// set: the followers whose reminder.due was queued (each once).
+inline std::string reminded(std::string_view id) {
+  return detail::inRoom(id, "reminded");
+}
+
 // The PSUBSCRIBE pattern matching every room's notify channel.
 inline std::string notifyPattern() {
   return notify("*");
@@ -153,6 +162,22 @@ inline std::string profile(std::string_view user_id) {  // hash: sealed profile
 }
 inline std::string userApplications(std::string_view user_id) {  // set "ROOM/APP"
   return "jc:{u:" + std::string(user_id) + "}:apps";
+}
+inline std::string userFollows(std::string_view user_id) {  // set of room ids they follow
+  return "jc:{u:" + std::string(user_id) + "}:follows";
+}
+// set "ROOM/JOB": jobs recommended to them, each recorded (and counted) once.
+inline std::string userRecommended(std::string_view user_id) {
+  return "jc:{u:" + std::string(user_id) + "}:recommended";
+}
+// sorted set: the employer's room ids by creation (its back office).
+inline std::string employerRooms(std::string_view employer_id) {
+  return "jc:{employers}:" + std::string(employer_id) + ":rooms";
+}
+// sorted set, one slot {reminders}: room id -> when its reminder.due is due
+// (seconds); a node that takes a room pushes its score ahead by a lease.
+inline std::string reminderQueue() {
+  return "jc:{reminders}:due";
 }
 
 // ---- webhooks: one slot, {webhooks} (docs/webhooks.md) ----
@@ -236,6 +261,12 @@ inline std::string reportViewers(std::string_view region, std::string_view quart
 // hash user id -> recommendations made to them; per quarter or per year.
 inline std::string reportRecommended(std::string_view region, std::string_view period) {
   return detail::inRegion(region, period, "recommended");
+}
+// sorted set "ROOM/JOB" by the room's scheduled start: the open and upcoming
+// jobs of rooms in the region or below it (region "all": every room).
+// rooms/add_job.lua adds; readers drop the entries of ended rooms.
+inline std::string openJobs(std::string_view region) {
+  return detail::inRegion(region, "any", "jobs");
 }
 // set: 6-digit codes of the regions directly below that held a session (any period).
 inline std::string reportChildren(std::string_view region) {

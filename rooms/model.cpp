@@ -474,6 +474,8 @@ json Profile::toJson() const {
   return {{"name", name},
           {"phone", phone},
           {"cv", cv},
+          {"region_code", region_code},
+          {"wage_min", wage_min},
           {"key_group", key_group ? json(keyGroupName(*key_group)) : json(nullptr)},
           {"key_group_consent", key_group_consent},
           {"key_group_shared_with_employers", key_group_shared},
@@ -505,6 +507,15 @@ Result<Profile> Profile::fromJson(const json& body) {
     return invalidField("phone", "must hold at least 5 digits");
   if (auto e = readText(body, "cv", false, 2000, &p.cv))
     return *e;
+  if (auto e = readText(body, "region_code", false, 6, &p.region_code))
+    return *e;
+  if (!validRegionCode(p.region_code))
+    return invalidField("region_code", "must be 2, 4 or 6 digits");
+  if (auto it = body.find("wage_min"); it != body.end() && !it->is_null()) {
+    if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > 10000000)
+      return invalidField("wage_min", "must be a whole number from 0 to 10000000");
+    p.wage_min = it->get<int64_t>();
+  }
   if (auto e = readBool(body, "key_group_consent", &p.key_group_consent))
     return *e;
   std::string group;
@@ -543,6 +554,8 @@ std::optional<Profile> Profile::fromSealable(const std::string& text) {
   p.name = str(j, "name");
   p.phone = str(j, "phone");
   p.cv = str(j, "cv");
+  p.region_code = str(j, "region_code");
+  p.wage_min = num(j, "wage_min");
   auto consent = j.find("key_group_consent");
   p.key_group_consent = consent != j.end() && consent->is_boolean() && consent->get<bool>();
   if (p.key_group_consent)

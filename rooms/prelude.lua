@@ -56,12 +56,20 @@ local function emit(events, kind, data, aud)
     end
   end
   -- In the same script, so a webhook event exists exactly when the room event does.
-  local hook = webhook_type(kind, data, aud)
-  if hook then
-    redis.call('XADD', prefix .. OUTBOX_SUFFIX, '*', 'type', hook, 'data', data, 'event', id,
+  local hook_type = webhook_type(kind, data, aud)
+  if hook_type then
+    redis.call('XADD', prefix .. OUTBOX_SUFFIX, '*', 'type', hook_type, 'data', data, 'event', id,
                'room', string.match(prefix, '^jc:{r:(.*)}:$'))
   end
   return id
+end
+
+-- Queues a webhook event of the room (`prefix`, "jc:{r:ROOM}:") that is no
+-- room event (reminder.due): the webhook dispatcher drains the room's outbox.
+local function hook(prefix, kind, data)
+  if type(data) == 'table' then data = cjson.encode(data) end
+  return redis.call('XADD', prefix .. OUTBOX_SUFFIX, '*', 'type', kind, 'data', data, 'event', '',
+                    'room', string.match(prefix, '^jc:{r:(.*)}:$'))
 end
 
 -- Counts signed-in viewers of the room once each (HyperLogLog), for its figures.

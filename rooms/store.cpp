@@ -1,7 +1,9 @@
 #include "rooms/store.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <set>
 #include <utility>
 
 #include "core/log.h"
@@ -10,6 +12,7 @@
 #include "rooms/events.h"
 #include "rooms/regions.h"
 #include "rooms/report.h"
+#include "rooms/report_scripts.h"
 #include "rooms/scripts.h"
 
 namespace jobcast::rooms {
@@ -120,6 +123,8 @@ struct RoomStore::Scripts {
   RoomScript decide_employer{scripts::kDecideEmployerLua};
   RoomScript register_employer{scripts::kRegisterEmployerLua};
   RoomScript approve_job{scripts::kApproveJobLua};
+  RoomScript follow{scripts::kFollowLua};
+  RoomScript remind{scripts::kRemindLua};
 };
 
 json RoomSnapshot::toJson(bool staff) const {
@@ -367,6 +372,10 @@ void RoomStore::createRoom(RoomDraft draft, const Claims& who, Done<Room> done) 
     room.require_review = draft.require_review;
     // Index first: a listed id whose room is missing is skipped; a room that
     // exists but is not listed would be lost to GET /rooms.
+    // The employer's back office lists its rooms from its own index.
+    redis_.command(
+        {"ZADD", keys::employerRooms(room.employer_id), std::to_string(room.created_at), room.id},
+        [](Result<RedisReply>) {});
     redis_.command(
         {"ZADD", keys::roomIndex(), std::to_string(room.created_at), room.id},
         [this, alive, room, done](Result<RedisReply> indexed) {
@@ -635,10 +644,13 @@ void RoomStore::addJob(const std::string& room_id, JobCard card, const Claims& w
         card.created_at = now();
         card.review_status = room.require_review ? "pending" : "";
         // A card awaiting review goes to the room's staff only.
-        scripts_->add_job.run(redis_, options_.events_maxlen,
-                              {keys::room(room_id), keys::jobs(room_id), keys::jobOrder(room_id),
-                               keys::events(room_id)},
-                              {card.id, card.toJson().dump(), card.pending() ? "staff" : "all"},
+        std::vector<std::string> script_keys = {keys::room(room_id), keys::jobs(room_id),
+                                                keys::jobOrder(room_id), keys::events(room_id)};
+        for (const auto& level : regionLevels(room.region_code))
+          script_keys.push_back(keys::openJobs(level));
+        scripts_->add_job.run(redis_, options_.events_maxlen, script_keys,
+                              {card.id, card.toJson().dump(), card.pending() ? "staff" : "all",
+                               room_id + "/" + card.id},
                               [card, done](Result<RedisReply> r) {
                                 auto reply = scriptReply(std::move(r));
                                 if (!reply.ok())
@@ -1043,6 +1055,455 @@ void RoomStore::myApplications(const Claims& who, Done<std::vector<Application>>
       done(std::move(out));
     });
   });
+}
+
+// ---- reminders -----------------------------------------------------------
+
+void RoomStore::follow(const std::string& room_id, bool on, int64_t lead_s, const Claims& who,
+                       Done<Room> done) {
+  JOBCAST_ASSERT_LOOP_THREAD(loop_);
+  if (auto e = mayApply(who)) {
+    loop_.post([done, e = *e] { done(e); });
+    return;
+  }
+  auto alive = alive_;
+  scripts_->follow.run(
+      redis_, options_.events_maxlen, {keys::room(room_id), keys::followers(room_id)},
+      {who.sub, on ? "1" : "0"},
+      [this, alive, room_id, on, lead_s, sub = who.sub, done](Result<RedisReply> r) {
+        auto reply = scriptReply(std::move(r));
+        if (!reply.ok())
+          return done(reply.error());
+        if (!*alive)
+          return done(unavailable());
+        // The user's list and the reminder queue live in other slots; a
+        // follow whose room is queued again is harmless (remind.lua's mark).
+        redis_.command({on ? "SADD" : "SREM", keys::userFollows(sub), room_id},
+                       [](Result<RedisReply>) {});
+        getRoom(room_id, [this, alive, on, lead_s, done](Result<Room> room) {
+          if (!room.ok())
+            return done(room.error());
+          if (!*alive)
+            return done(unavailable());
+          if (!on || room->status != RoomStatus::Scheduled)
+            return done(std::move(room.value()));
+          // Built before the room moves into the callback.
+          std::vector<std::string> queue = {"ZADD", keys::reminderQueue(),
+                                            std::to_string(room->scheduled_at - lead_s), room->id};
+          redis_.command(std::move(queue),
+                         [done, room = std::move(room.value())](Result<RedisReply> queued) {
+                           if (!queued.ok())
+                             return done(queued.error());
+                           done(room);
+                         });
+        });
+      });
+}
+
+void RoomStore::myFollows(const Claims& who, Done<std::vector<Room>> done) {
+  JOBCAST_ASSERT_LOOP_THREAD(loop_);
+  if (auto e = mayApply(who)) {
+    loop_.post([done, e = *e] { done(e); });
+    return;
+  }
+  auto alive = alive_;
+  redis_.command(
+      {"SMEMBERS", keys::userFollows(who.sub)}, [this, alive, done](Result<RedisReply> r) {
+        if (!r.ok())
+          return done(r.error());
+        if (!*alive)
+          return done(unavailable());
+        std::vector<std::vector<std::string>> reads;
+        for (const auto& id : r->elements)
+          reads.push_back({"HGETALL", keys::room(id.str)});
+        all(std::move(reads), [done](Result<std::vector<RedisReply>> rooms) {
+          if (!rooms.ok())
+            return done(rooms.error());
+          std::vector<Room> out;
+          for (const auto& h : rooms.value())
+            if (auto room = roomFromHash(flatHash(h)))
+              out.push_back(std::move(*room));
+          std::sort(out.begin(), out.end(), [](const Room& a, const Room& b) {
+            return a.scheduled_at != b.scheduled_at ? a.scheduled_at < b.scheduled_at : a.id < b.id;
+          });
+          done(std::move(out));
+        });
+      });
+}
+
+void RoomStore::remindDue(int64_t lead_s, std::function<std::string(const std::string&)> room_url,
+                          Done<int64_t> done) {
+  JOBCAST_ASSERT_LOOP_THREAD(loop_);
+  static const RedisScript claim{std::string(report_scripts::kClaimRemindersLua)};
+  constexpr int64_t kLeaseS = 60;
+  auto alive = alive_;
+  const int64_t at = now();
+  claim.run(redis_, {keys::reminderQueue()}, {std::to_string(at), std::to_string(kLeaseS), "50"},
+            [this, alive, at, lead_s, room_url, done](Result<RedisReply> r) {
+              if (!r.ok())
+                return done(r.error());
+              if (!*alive)
+                return done(unavailable());
+              if (r->isError())
+                return done(Error{"internal", r->str});
+              struct Pass {
+                int64_t queued = 0;
+                size_t pending = 0;
+                std::optional<Error> error;
+              };
+              auto pass = std::make_shared<Pass>();
+              pass->pending = r->elements.size();
+              if (pass->pending == 0)
+                return done(int64_t{0});
+              for (const auto& member : r->elements) {
+                const std::string room_id = member.str;
+                scripts_->remind.run(
+                    redis_, options_.events_maxlen,
+                    {keys::room(room_id), keys::followers(room_id), keys::reminded(room_id)},
+                    {std::to_string(at), std::to_string(lead_s), room_url(room_id)},
+                    [this, alive, pass, room_id, done](Result<RedisReply> rr) {
+                      auto reply = scriptReply(std::move(rr));
+                      if (!reply.ok()) {
+                        pass->error = reply.error();  // left queued: taken again after the lease
+                      } else if (*alive) {
+                        int64_t n = reply.value()[0].integer;
+                        if (n >= 0) {
+                          pass->queued += n;
+                          redis_.command({"ZREM", keys::reminderQueue(), room_id},
+                                         [](Result<RedisReply>) {});
+                        } else if (reply->size() >= 2) {  // rescheduled: due later
+                          redis_.command({"ZADD", keys::reminderQueue(),
+                                          std::to_string(reply.value()[1].integer), room_id},
+                                         [](Result<RedisReply>) {});
+                        }
+                      }
+                      if (--pass->pending == 0) {
+                        if (pass->error)
+                          return done(*pass->error);
+                        done(pass->queued);
+                      }
+                    });
+              }
+            });
+}
+
+// ---- recommendations -----------------------------------------------------
+
+namespace {
+
+// A job's wage per month (yuan), for comparing with what a jobseeker looks for;
+// nullopt for piece rates.
+std::optional<int64_t> monthly(int64_t wage, WageUnit unit) {
+  switch (unit) {
+    case WageUnit::Hour:
+      return wage * 8 * 22;
+    case WageUnit::Day:
+      return wage * 22;
+    case WageUnit::Month:
+      return wage;
+    case WageUnit::Year:
+      return wage / 12;
+    case WageUnit::Piece:
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+// The words of a CV worth looking for in a job: Latin words of 3 letters or
+// more (lower case) and every pair of neighbouring Chinese characters.
+std::vector<std::string> cvWords(const std::string& cv) {
+  std::vector<std::string> out;
+  std::string word;
+  std::vector<std::string> han;  // the current run of 3-byte UTF-8 characters
+  auto flush = [&] {
+    if (word.size() >= 3)
+      out.push_back(word);
+    word.clear();
+    for (size_t i = 0; i + 1 < han.size(); ++i)
+      out.push_back(han[i] + han[i + 1]);
+    han.clear();
+  };
+  for (size_t i = 0; i < cv.size();) {
+    auto c = static_cast<unsigned char>(cv[i]);
+    if (std::isalpha(c)) {
+      if (!han.empty()) {
+        auto w = word;
+        flush();
+        word = w;
+      }
+      word += static_cast<char>(std::tolower(c));
+      ++i;
+    } else if ((c & 0xF0) == 0xE0 && i + 2 < cv.size()) {
+      if (!word.empty()) {
+        auto h = han;
+        flush();
+        han = h;
+      }
+      han.push_back(cv.substr(i, 3));
+      i += 3;
+    } else {
+      flush();
+      ++i;
+    }
+  }
+  flush();
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::string lower(std::string text) {
+  for (auto& c : text)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+// Scores one job for one profile; nullopt when it does not fit at all (a
+// region in another province, a wage below what they look for).
+std::optional<Recommendation> score(const Profile& profile, const std::vector<std::string>& words,
+                                    const Room& room, const JobCard& job) {
+  Recommendation rec{room, job, 0, json::array()};
+  const std::string mine = canonicalRegion(profile.region_code);
+  const std::string theirs = canonicalRegion(room.region_code);
+  if (mine.size() == 6 && theirs.size() == 6) {
+    if (mine.substr(0, 2) != theirs.substr(0, 2))
+      return std::nullopt;
+    if (mine == theirs && mine.substr(4) != "00") {
+      rec.score += 30;
+      rec.reasons.push_back({{"code", "same_county"}});
+    } else if (mine.substr(0, 4) == theirs.substr(0, 4)) {
+      rec.score += 20;
+      rec.reasons.push_back({{"code", "same_city"}});
+    } else {
+      rec.score += 10;
+      rec.reasons.push_back({{"code", "same_province"}});
+    }
+  }
+  if (profile.wage_min > 0) {
+    auto top = monthly(job.wage_max, job.wage_unit);
+    auto bottom = monthly(job.wage_min, job.wage_unit);
+    if (top && *top < profile.wage_min)
+      return std::nullopt;
+    if (bottom && *bottom >= profile.wage_min) {
+      rec.score += 20;
+      rec.reasons.push_back({{"code", "wage_at_least"}, {"value", profile.wage_min}});
+    } else if (top) {
+      rec.score += 10;
+      rec.reasons.push_back({{"code", "wage_up_to"}, {"value", *top}});
+    }
+  }
+  const std::string text = lower(job.title + " " + job.description + " " + job.hours);
+  json matched = json::array();
+  for (const auto& w : words)
+    if (text.find(w) != std::string::npos && matched.size() < 3)
+      matched.push_back(w);
+  if (!matched.empty()) {
+    rec.score += 15 * static_cast<int64_t>(matched.size());
+    rec.reasons.push_back({{"code", "cv_words"}, {"words", matched}});
+  }
+  if (room.status == RoomStatus::Live) {
+    rec.score += 5;
+    rec.reasons.push_back({{"code", "live"}});
+  } else {
+    rec.reasons.push_back({{"code", "upcoming"}, {"value", room.scheduled_at}});
+  }
+  return rec;
+}
+
+}  // namespace
+
+json Recommendation::toJson() const {
+  return {{"room",
+           {{"id", room.id},
+            {"title", room.title},
+            {"status", roomStatusName(room.status)},
+            {"scheduled_at", room.scheduled_at},
+            {"region_code", room.region_code},
+            {"region_name", room.region_name}}},
+          {"job", job.toJson()},
+          {"score", score},
+          {"reasons", reasons}};
+}
+
+void RoomStore::recommend(const Claims& who, size_t limit, Done<std::vector<Recommendation>> done) {
+  JOBCAST_ASSERT_LOOP_THREAD(loop_);
+  if (auto e = mayApply(who)) {
+    loop_.post([done, e = *e] { done(e); });
+    return;
+  }
+  auto alive = alive_;
+  const std::string sub = who.sub;
+  getProfile(who, [this, alive, sub, limit, who, done](Result<Profile> profile) {
+    if (!profile.ok())
+      return done(profile.error().code == "not_found"
+                      ? Error{"profile_required", "save a profile to get recommendations"}
+                      : profile.error());
+    if (!*alive)
+      return done(unavailable());
+    myApplications(who, [this, alive, sub, limit, profile = profile.value(),
+                         done](Result<std::vector<Application>> apps) {
+      if (!apps.ok())
+        return done(apps.error());
+      if (!*alive)
+        return done(unavailable());
+      auto applied = std::make_shared<std::set<std::string>>();
+      for (const auto& a : apps.value())
+        applied->insert(a.room_id + "/" + a.job_id);
+      // The jobs of the jobseeker's province (or of every room without a
+      // region stated), soonest start last; never a scan of other keys.
+      const std::string mine = canonicalRegion(profile.region_code);
+      const std::string index = keys::openJobs(mine.size() == 6 ? mine.substr(0, 2) + "0000" : "");
+      redis_.command({"ZREVRANGE", index, "0", "299"}, [this, alive, sub, limit, profile, applied,
+                                                        index, done](Result<RedisReply> members) {
+        if (!members.ok())
+          return done(members.error());
+        if (!*alive)
+          return done(unavailable());
+        std::vector<std::pair<std::string, std::string>> jobs;  // room, job
+        std::vector<std::string> room_ids;
+        for (const auto& m : members->elements) {
+          auto slash = m.str.find('/');
+          if (slash == std::string::npos || applied->count(m.str))
+            continue;
+          jobs.emplace_back(m.str.substr(0, slash), m.str.substr(slash + 1));
+          if (std::find(room_ids.begin(), room_ids.end(), jobs.back().first) == room_ids.end())
+            room_ids.push_back(jobs.back().first);
+        }
+        std::vector<std::vector<std::string>> reads;
+        for (const auto& id : room_ids)
+          reads.push_back({"HGETALL", keys::room(id)});
+        for (const auto& [room, job] : jobs)
+          reads.push_back({"HGET", keys::jobs(room), job});
+        all(std::move(reads), [this, alive, sub, limit, profile, jobs, room_ids, index,
+                               done](Result<std::vector<RedisReply>> read) {
+          if (!read.ok())
+            return done(read.error());
+          if (!*alive)
+            return done(unavailable());
+          std::map<std::string, Room> rooms;
+          for (size_t i = 0; i < room_ids.size(); ++i)
+            if (auto room = roomFromHash(flatHash(read.value()[i])))
+              rooms[room->id] = std::move(*room);
+          const auto words = cvWords(profile.cv);
+          std::vector<Recommendation> out;
+          for (size_t i = 0; i < jobs.size(); ++i) {
+            auto room = rooms.find(jobs[i].first);
+            const auto& text = read.value()[room_ids.size() + i];
+            if (room == rooms.end() || room->second.status == RoomStatus::Ended || text.isNil()) {
+              // An ended room's jobs leave the index as they are met.
+              redis_.command({"ZREM", index, jobs[i].first + "/" + jobs[i].second},
+                             [](Result<RedisReply>) {});
+              continue;
+            }
+            auto card = JobCard::fromStored(text.str);
+            if (!card || card->pending())  // awaiting review: not shown to viewers yet
+              continue;
+            if (auto rec = score(profile, words, room->second, *card))
+              out.push_back(std::move(*rec));
+          }
+          std::stable_sort(out.begin(), out.end(),
+                           [](const auto& a, const auto& b) { return a.score > b.score; });
+          if (out.size() > limit)
+            out.resize(limit);
+          // Recorded once per person and job; the first time is counted
+          // in the report of the room's regions.
+          std::vector<std::vector<std::string>> marks;
+          for (const auto& rec : out)
+            marks.push_back({"SADD", keys::userRecommended(sub), rec.room.id + "/" + rec.job.id});
+          auto result = std::make_shared<std::vector<Recommendation>>(std::move(out));
+          all(std::move(marks),
+              [this, alive, sub, result, done](Result<std::vector<RedisReply>> marked) {
+                if (!marked.ok())
+                  return done(marked.error());
+                if (!*alive)
+                  return done(unavailable());
+                std::vector<size_t> fresh;
+                for (size_t i = 0; i < marked->size(); ++i)
+                  if (marked.value()[i].integer == 1)
+                    fresh.push_back(i);
+                if (fresh.empty())
+                  return done(std::move(*result));
+                auto pending = std::make_shared<size_t>(fresh.size());
+                for (size_t i : fresh) {
+                  reports_.countRecommendations(
+                      sub, (*result)[i].room.region_code, now(), 1,
+                      [result, pending, done](Result<bool> counted) {
+                        if (!counted.ok())
+                          log::warn("recommendation not counted", {{"code", counted.error().code}});
+                        if (--*pending == 0)
+                          done(std::move(*result));
+                      });
+                }
+              });
+        });
+      });
+    });
+  });
+}
+
+// ---- the employer's back office -------------------------------------------
+
+void RoomStore::employerOverview(const std::string& employer_id, const Claims& who,
+                                 Done<EmployerOverview> done) {
+  JOBCAST_ASSERT_LOOP_THREAD(loop_);
+  if (who.role != Role::Admin && !(who.role == Role::Employer && who.employerId() == employer_id)) {
+    loop_.post([done] {
+      done(Error{"forbidden", "only the employer itself or an admin reads its back office"});
+    });
+    return;
+  }
+  auto alive = alive_;
+  redis_.command(
+      {"ZREVRANGE", keys::employerRooms(employer_id), "0", "199"},
+      [this, alive, who, employer_id, done](Result<RedisReply> r) {
+        if (!r.ok())
+          return done(r.error());
+        if (!*alive)
+          return done(unavailable());
+        std::vector<std::vector<std::string>> reads;
+        for (const auto& id : r->elements)
+          reads.push_back({"HGETALL", keys::room(id.str)});
+        all(std::move(reads),
+            [this, alive, who, employer_id, done](Result<std::vector<RedisReply>> hashes) {
+              if (!hashes.ok())
+                return done(hashes.error());
+              if (!*alive)
+                return done(unavailable());
+              auto overview = std::make_shared<EmployerOverview>();
+              for (const auto& h : hashes.value()) {
+                auto room = roomFromHash(flatHash(h));
+                // Only the rooms this token may run: a token for some rooms sees those.
+                if (room && room->employer_id == employer_id && !mayRunRoom(who, *room))
+                  overview->rooms.push_back(std::move(*room));
+              }
+              if (overview->rooms.empty())
+                return done(std::move(*overview));
+              auto pending = std::make_shared<size_t>(overview->rooms.size());
+              auto failed = std::make_shared<std::optional<Error>>();
+              for (const auto& room : overview->rooms) {
+                listApplications(
+                    room.id, 0, 1000, who,
+                    [overview, pending, failed, done](Result<ApplicationPage> page) {
+                      if (!page.ok())
+                        *failed = page.error();
+                      else
+                        for (auto& item : page->items)
+                          overview->applicants.push_back(std::move(item));
+                      if (--*pending > 0)
+                        return;
+                      if (*failed)
+                        return done(**failed);
+                      std::sort(overview->applicants.begin(), overview->applicants.end(),
+                                [](const auto& a, const auto& b) {
+                                  return a.application.applied_at != b.application.applied_at
+                                             ? a.application.applied_at > b.application.applied_at
+                                             : a.application.id > b.application.id;
+                                });
+                      done(std::move(*overview));
+                    });
+              }
+            });
+      });
 }
 
 }  // namespace jobcast::rooms

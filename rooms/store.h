@@ -33,6 +33,7 @@
 #include "rooms/events.h"
 #include "rooms/keys.h"
 #include "rooms/model.h"
+#include "rooms/report.h"
 
 namespace jobcast::rooms {
 
@@ -93,6 +94,23 @@ struct RoomCursor {
   std::string id;
   static std::optional<RoomCursor> parse(const std::string& text);
   std::string str() const;
+};
+
+// One job recommended to a jobseeker, with why (codes the pages word:
+// same_county, same_city, same_province, wage_at_least (value: the wage
+// they look for), wage_below (value), cv_words (words), upcoming, live).
+struct Recommendation {
+  Room room;
+  JobCard job;
+  int64_t score = 0;
+  nlohmann::json reasons = nlohmann::json::array();
+  nlohmann::json toJson() const;
+};
+
+// An employer's back office: its rooms and every applicant across them.
+struct EmployerOverview {
+  std::vector<Room> rooms;
+  std::vector<ApplicantView> applicants;  // newest first
 };
 
 class RoomStore {
@@ -169,6 +187,31 @@ class RoomStore {
   // The jobseeker's own applications, newest first.
   void myApplications(const Claims& who, Done<std::vector<Application>> done);
 
+  // ---- reminders (jobseekers, their own; docs/api.md "Reminders") ----
+  // Follows (on) or unfollows a room that has not ended; answers the room.
+  // Following queues the room's reminder.due at scheduled_at - lead_s.
+  void follow(const std::string& room_id, bool on, int64_t lead_s, const Claims& who,
+              Done<Room> done);
+  // The rooms the jobseeker follows (ended ones too), soonest first.
+  void myFollows(const Claims& who, Done<std::vector<Room>> done);
+  // One node's pass over the reminder queue: rooms starting within lead_s get
+  // one reminder.due webhook event per follower, exactly once across nodes.
+  // Answers how many events were queued. `room_url` makes a room page's URL.
+  void remindDue(int64_t lead_s, std::function<std::string(const std::string&)> room_url,
+                 Done<int64_t> done);
+
+  // ---- recommendations ----
+  // At most `limit` open or upcoming jobs that fit the jobseeker's profile,
+  // best first; each is recorded once per person and job and counted in the
+  // quarterly report (ReportStore::countRecommendations) the first time.
+  void recommend(const Claims& who, size_t limit, Done<std::vector<Recommendation>> done);
+
+  // ---- the employer's back office ----
+  // The employer's rooms and all their applicants (employer: its own; admin:
+  // any). Each applicant's profile read is audited as in listApplications.
+  void employerOverview(const std::string& employer_id, const Claims& who,
+                        Done<EmployerOverview> done);
+
   // New short random id (12 hex characters): room, job and application ids.
   static std::string newId();
 
@@ -192,6 +235,7 @@ class RoomStore {
   DataCipher cipher_;
   Options options_;
   std::unique_ptr<Scripts> scripts_;
+  ReportStore reports_{redis_};  // counts recommendations into the quarterly report
   // Callbacks check this before touching the store: replies may arrive during
   // teardown.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

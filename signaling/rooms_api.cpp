@@ -5,6 +5,7 @@
 #include "core/address_set.h"
 #include "core/log.h"
 #include "rooms/access.h"
+#include "rooms/calendar.h"
 #include "signaling/auth.h"
 #include "signaling/errors.h"
 #include "signaling/wire.h"
@@ -72,9 +73,30 @@ std::optional<int64_t> queryInt(const Request& request, const char* name, int64_
 RoomsApi::RoomsApi(http::Router& router, Loop& loop, RedisClient& redis, const Jwt& jwt,
                    DataCipher cipher, Options options)
     : jwt_(jwt),
+      options_(options),
       store_(loop, redis, std::move(cipher), {.events_maxlen = options.events_maxlen}),
       limiter_(options.rate_limit, loop.clock()) {
   routes(router);
+  if (options_.reminders_sweep_ms > 0) {
+    reminders_.start(loop, std::chrono::milliseconds(options_.reminders_sweep_ms), [this] {
+      store_.remindDue(
+          options_.reminders_lead_s, [this](const std::string& room) { return roomUrl(room); },
+          [](Result<int64_t> queued) {
+            if (!queued.ok())
+              log::warn("reminder pass failed", {{"code", queued.error().code}});
+            else if (queued.value() > 0)
+              log::info("reminders queued", {{"count", queued.value()}});
+          });
+      return true;
+    });
+  }
+}
+
+std::string RoomsApi::roomUrl(const std::string& room_id) const {
+  std::string base = options_.public_url;
+  while (!base.empty() && base.back() == '/')
+    base.pop_back();
+  return base + "/room/" + room_id;
 }
 
 bool RoomsApi::admit(const Request& request, const Responder& responder,
@@ -320,6 +342,89 @@ void RoomsApi::routes(http::Router& router) {
                });
              }));
 
+  // ---- reminders ----
+  for (auto [method, on] : {std::pair{Method::Put, true}, std::pair{Method::Delete, false}}) {
+    bool following = on;
+    router.add(method, api + "/rooms/{id}/follow",
+               authed([this, following](const Request& q, const Responder& r, const Claims& who) {
+                 store_.follow(q.param("id"), following, options_.reminders_lead_s, who,
+                               [r, following](Result<rooms::Room> room) {
+                                 if (!room.ok())
+                                   return fail(r, room.error());
+                                 r.json(200, {{"room", room->toJson()}, {"following", following}});
+                               });
+               }));
+  }
+  router.add(Method::Get, api + "/me/follows",
+             authed([this](const Request&, const Responder& r, const Claims& who) {
+               store_.myFollows(who, [this, r](Result<std::vector<rooms::Room>> rooms) {
+                 if (!rooms.ok())
+                   return fail(r, rooms.error());
+                 json items = json::array();
+                 for (const auto& room : rooms.value()) {
+                   json j = room.toJson();
+                   j["calendar_url"] = "/api/v1/rooms/" + room.id + "/calendar.ics";
+                   j["url"] = roomUrl(room.id);
+                   items.push_back(std::move(j));
+                 }
+                 r.json(200, {{"items", items}});
+               });
+             }));
+  router.add(Method::Get, api + "/rooms/{id}/calendar.ics",
+             open([this](const Request& q, const Responder& r, const std::optional<Claims>&) {
+               std::string url = roomUrl(q.param("id"));
+               if (options_.public_url.empty()) {
+                 std::string host = q.header("host");
+                 if (!host.empty() && rooms::isSafeLink("http://" + host + "/"))
+                   url = "http://" + host + url;
+               }
+               store_.getRoom(q.param("id"), [r, url](Result<rooms::Room> room) {
+                 if (!room.ok())
+                   return fail(r, room.error());
+                 auto response = http::Response::text(
+                     200, rooms::roomCalendar(room.value(), url, http::epochSeconds()),
+                     "text/calendar; charset=utf-8");
+                 response.header("content-disposition",
+                                 "attachment; filename=\"jobcast-" + room->id + ".ics\"");
+                 r.send(std::move(response));
+               });
+             }));
+
+  // ---- recommendations ----
+  router.add(Method::Get, api + "/me/recommendations",
+             authed([this](const Request& q, const Responder& r, const Claims& who) {
+               Error error;
+               auto limit = queryInt(q, "limit", 5, 3, 20, &error);
+               if (!limit)
+                 return fail(r, error);
+               store_.recommend(who, static_cast<size_t>(*limit),
+                                [r](Result<std::vector<rooms::Recommendation>> recs) {
+                                  if (!recs.ok())
+                                    return fail(r, recs.error());
+                                  json items = json::array();
+                                  for (const auto& rec : recs.value())
+                                    items.push_back(rec.toJson());
+                                  r.json(200, {{"items", items}});
+                                });
+             }));
+
+  // ---- the employer's back office ----
+  router.add(Method::Get, api + "/employers/{id}/applicants",
+             authed([this](const Request& q, const Responder& r, const Claims& who) {
+               store_.employerOverview(q.param("id"), who,
+                                       [r](Result<rooms::EmployerOverview> overview) {
+                                         if (!overview.ok())
+                                           return fail(r, overview.error());
+                                         json rooms_json = json::array();
+                                         for (const auto& room : overview->rooms)
+                                           rooms_json.push_back(room.toJson());
+                                         json items = json::array();
+                                         for (const auto& item : overview->applicants)
+                                           items.push_back(item.toJson());
+                                         r.json(200, {{"rooms", rooms_json}, {"items", items}});
+                                       });
+             }));
+
   // ---- profile ----
   router.add(Method::Put, api + "/me/profile",
              authed([this, to_json](const Request& q, const Responder& r, const Claims& who) {
@@ -358,6 +463,9 @@ Result<std::unique_ptr<RoomsApi>> registerRoomsApi(http::Router& router, Loop& l
   options.rate_limit.burst = static_cast<double>(config.api_rate_burst);
   options.rate_limit.max_keys = static_cast<size_t>(config.rate_max_keys);
   options.events_maxlen = config.redis_events_maxlen;
+  options.reminders_lead_s = config.reminders_lead_s;
+  options.reminders_sweep_ms = config.reminders_sweep_ms;
+  options.public_url = config.public_url;
   return std::make_unique<RoomsApi>(router, loop, redis, jwt, std::move(cipher.value()), options);
 }
 

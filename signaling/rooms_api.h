@@ -9,6 +9,7 @@
 
 #include "core/config.h"
 #include "core/jwt.h"
+#include "core/loop.h"
 #include "core/metrics.h"
 #include "rooms/store.h"
 #include "signaling/http.h"
@@ -25,6 +26,9 @@ class RoomsApi {
   struct Options {
     RateLimiter::Options rate_limit;
     int64_t events_maxlen = rooms::kDefaultEventsMaxlen;  // redis.events_maxlen
+    int64_t reminders_lead_s = 900;                       // reminders.lead_s
+    int64_t reminders_sweep_ms = 5000;                    // reminders.sweep_ms; 0: no sweeps
+    std::string public_url;  // the site's base URL for links in calendars and reminders
   };
   RoomsApi(http::Router& router, Loop& loop, RedisClient& redis, const Jwt& jwt, DataCipher cipher,
            Options options);
@@ -45,9 +49,14 @@ class RoomsApi {
   bool admit(const http::Request& request, const http::Responder& responder,
              const std::optional<Claims>& who);
 
+  // The room page's URL: absolute under public_url, else the site path.
+  std::string roomUrl(const std::string& room_id) const;
+
   const Jwt& jwt_;
+  Options options_;
   rooms::RoomStore store_;
   RateLimiter limiter_;
+  Timer reminders_;  // this node's passes over the reminder queue
 };
 
 // Builds the API from the node's config (data key, rate limits) and adds its

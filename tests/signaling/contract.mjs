@@ -398,6 +398,20 @@ async function journey() {
   await rest('GET', '/api/v1/rooms?status=maybe');
   await rest('GET', '/api/v1/rooms/{id}/recordings', { params: { id: room } });
 
+  // Reminders, recommendations, the employer's applicants.
+  expect((await rest('PUT', '/api/v1/rooms/{id}/follow', { params: { id: room }, token: js2, body: {} })).status === 200, 'followed');
+  expect((await rest('GET', '/api/v1/me/follows', { token: js2 })).body.items.length === 1, 'followed rooms');
+  await rest('DELETE', '/api/v1/rooms/{id}/follow', { params: { id: room }, token: js2, body: {} });
+  await rest('PUT', '/api/v1/rooms/{id}/follow', { params: { id: 'no-such-room' }, token: js2, body: {} });
+  const extra = await rest('POST', '/api/v1/rooms/{id}/jobs', {
+    params: { id: room }, token: boss,
+    body: { title: 'Fitter', wage_min: 5000, wage_max: 7000, wage_unit: 'month', hours: '8h/day', location: 'Foshan', headcount: 2 },
+  });
+  expect(extra.status === 201, 'a second job');
+  expect((await rest('GET', '/api/v1/me/recommendations', { token: js1 })).status === 200, 'recommendations');
+  await rest('GET', '/api/v1/me/recommendations?limit=99', { token: js1 });
+  expect((await rest('GET', '/api/v1/employers/{id}/applicants', { params: { id: 'acme' }, token: boss })).body.items.length > 0, "the employer's applicants");
+
   // Off air; a resume after a drop.
   const last = anon.frames.filter((f) => f.type === 'event').at(-1).id;
   await rest('POST', '/api/v1/rooms/{id}/end', { params: { id: room }, token: boss });

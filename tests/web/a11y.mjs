@@ -1,8 +1,10 @@
 // Accessibility of the pages in a real Chromium against a real jobcastd:
-// axe-core (npm axe-core) on the viewer (phone, 360×640), the studio, the
-// console, the captioner's page and the back office /admin (desktop 1280 and
-// a 768 px tablet), in Chinese and Mongolian, with a live room holding jobs, a
-// pinned job, chat and a card. Every page must have
+// axe-core (npm axe-core) on the viewer (phone, 360×640; also a scheduled
+// room with its follow button), the front page (anonymous and a signed-in
+// jobseeker who follows rooms), the my page (phone), the studio, the console,
+// the captioner's page and the back office /admin (desktop 1280 and a 768 px
+// tablet), in Chinese and Mongolian, with a live room holding jobs, a pinned
+// job, chat and a card. Every page must have
 // no critical and no serious violation. On the phone, every control outside
 // running text is at least 44×44 px. The counts by impact for each page go to
 // build/test-artifacts/a11y/axe.json and the log.
@@ -111,6 +113,17 @@ try {
   // A phone turned sideways (390×844 held landscape).
   const LANDSCAPE = { viewport: { width: 844, height: 390 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
 
+  let upcomingId;
+  await report.must('the jobseeker has a profile, an application and follows an upcoming room', async () => {
+    await rest('PUT', '/me/profile', seeker, { name: '其木格', phone: '13800138000', cv: '包装 司机', region_code: '150102', wage_min: 4000 });
+    await rest('POST', `/rooms/${roomId}/jobs/${jobs[1].id}/apply`, seeker, {});
+    const upcoming = await rest('POST', '/rooms', admin, { title: '包头秋季招聘直播', region_code: '150200', employer_id: employerId,
+      scheduled_at: Math.floor(Date.now() / 1000) + 86400 });
+    upcomingId = upcoming.id;
+    await rest('POST', `/rooms/${upcomingId}/jobs`, admin, { title: '仓库管理员', wage_min: 5000, wage_max: 6500, wage_unit: 'month', hours: '8小时', location: '包头', headcount: 2 });
+    await rest('PUT', `/rooms/${upcomingId}/follow`, seeker, {});
+  });
+
   const PAGES = [
     { name: 'viewer', ctx: PHONE, path: () => `/room/${roomId}#token=${seeker}`, ready: '#pinned:not([hidden])', targets: true, tabs: ['#tab-chat', '#tab-qa', '#tab-queue'] },
     { name: 'viewer-anonymous', ctx: PHONE, path: () => `/room/${roomId}`, ready: '#pinned:not([hidden])', targets: true },
@@ -126,6 +139,9 @@ try {
     { name: 'caption', ctx: DESKTOP, path: () => `/caption/${roomId}#token=${captioner}`, ready: '#sent li' },
     { name: 'caption-tablet', ctx: TABLET, path: () => `/caption/${roomId}#token=${captioner}`, ready: '#sent li', targets: true },
     { name: 'index', ctx: PHONE, path: () => '/', ready: '#rooms-live a.room', targets: true },
+    { name: 'index-jobseeker', ctx: PHONE, token: seeker, path: () => '/', ready: '#rooms-scheduled [data-follow]', targets: true },
+    { name: 'me', ctx: PHONE, path: () => `/me.html#token=${seeker}`, ready: '#recs li.recommendation', targets: true },
+    { name: 'viewer-scheduled', ctx: PHONE, path: () => `/room/${upcomingId}#token=${seeker}`, ready: '#follow', targets: true },
   ];
   await report.check('phone 360×640: video, the pinned job card and its apply button are on the first screen; chat opens as a sheet with the video in view; the header stays', async () => {
     for (const [label, token] of [['jobseeker', seeker], ['anonymous', '']]) {
@@ -207,7 +223,9 @@ try {
       const key = `${pg.name}-${lang}`;
       await report.check(`${key}: no critical or serious axe violation${pg.targets ? ', controls at least 44×44 px' : ''}`, async () => {
         const ctx = await browser.newContext({ ...pg.ctx, bypassCSP: true, permissions: ['camera', 'microphone'] });
-        await ctx.addInitScript((l) => { try { localStorage.setItem('jobcast.lang', l); } catch { /* ignore */ } }, lang);
+        await ctx.addInitScript(([l, token]) => {
+          try { localStorage.setItem('jobcast.lang', l); if (token) localStorage.setItem('jobcast.token.viewer', token); } catch { /* ignore */ }
+        }, [lang, pg.token || '']);
         if (pg.store) await ctx.addInitScript(([k, v]) => { try { localStorage.setItem(k, v); } catch { /* ignore */ } }, pg.store);
         const page = await ctx.newPage();
         const problems = watchPage(page, key);

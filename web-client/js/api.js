@@ -119,6 +119,25 @@ export const applications = {
   setStatus: (id, status, token) => request('PATCH', `/applications/${enc(id)}`, { token, body: { status } }),
 };
 
+// Reminders: following a room that has not started; the rooms followed
+// (ROOMs with url and calendar_url), and its .ics file's address.
+export const follows = {
+  follow: (room, token) => request('PUT', `/rooms/${enc(room)}/follow`, { token, body: {} }),
+  unfollow: (room, token) => request('DELETE', `/rooms/${enc(room)}/follow`, { token, body: {} }),
+  mine: async (token) => (await request('GET', '/me/follows', { token })).items,
+  calendarUrl: (room) => `${BASE}/rooms/${enc(room)}/calendar.ics`,
+};
+
+// Jobs that fit the jobseeker's profile: [{room, job, score, reasons}].
+export const recommendations = {
+  mine: async (token, limit = 5) => (await request('GET', `/me/recommendations?limit=${limit}`, { token })).items,
+};
+
+// The employer's back office: {rooms, items} (every applicant across its rooms).
+export const employers = {
+  applicants: (id, token) => request('GET', `/employers/${enc(id)}/applicants`, { token }),
+};
+
 // The stage (docs/stage.md): who is on it; putting someone on it as main,
 // guest or interpreter, or taking them off. Answers {event_id, stage}.
 export const stage = {

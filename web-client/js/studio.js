@@ -293,7 +293,29 @@ $('#take-next').addEventListener('click', async () => {
 });
 devices.onChange = (track) => publisher && publisher.replaceTrack(track);
 
+// The employer's back office: every applicant across its rooms
+// (GET /employers/{id}/applicants), read on demand: each profile read is
+// audited, so the page does not read them all unasked.
+async function loadAllApplicants() {
+  const me = api.claims(state.token) || {};
+  const box = $('#all-applicants');
+  try {
+    const { rooms, items } = await api.employers.applicants(me.employer || me.sub, state.token);
+    const titles = new Map(rooms.map((r) => [r.id, r.title]));
+    box.replaceChildren(...(items.length ? items.map((a) => el('li', { dataset: { app: a.id } },
+      el('div', { class: 'row' },
+        el('strong', { class: 'grow', text: a.profile ? a.profile.name : t('studio.profileDeleted') }),
+        el('span', { class: 'badge', dataset: { status: a.status }, text: t(`status.${a.status}`) })),
+      el('div', { class: 'muted', text: `${a.job_title} · ${titles.get(a.room_id) || a.room_id}` }),
+      a.profile && a.profile.key_group ? el('span', { class: 'badge', text: t(`kg.${a.profile.key_group}`) }) : null))
+      : [el('li', { class: 'muted', text: t('me.noApplications') })]));
+  } catch (e) {
+    announce(errorText(e), { assertive: true });
+  }
+}
+
 async function start() {
+  $('#load-all-apps').addEventListener('click', loadAllApplicants);
   $('#lang-slot').replaceWith(i18n.languageMenu());
   i18n.apply();
   i18n.onChange(() => { renderHeader(); renderJobs(); renderApps(); renderCall(); });

@@ -9,6 +9,7 @@ import { state, roomId, takeQuestion, takeQueue, saveApplied, loadApplied } from
 import * as render from './render.js';
 import * as captions from './captions.js';
 import * as controls from './controls.js';
+import * as follow from './follow.js';
 
 const t = i18n.t;
 let live = null;
@@ -18,7 +19,8 @@ let video = null;
 // The live channel and the player the actions drive; binds the page's forms.
 export function init(deps) {
   ({ live, player, video } = deps);
-  render.setHandlers({ apply: applyTo, vote, signIn: demoSignIn, signOut });
+  render.setHandlers({ apply: applyTo, vote, signIn: demoSignIn, signOut, changed: () => follow.refresh() });
+  follow.init({ apply: applyTo, signIn: () => ensureSignedIn() });
   bindForms();
 }
 

@@ -9,7 +9,7 @@ import * as controls from './controls.js';
 
 const t = i18n.t;
 
-// {apply(jobId, button), vote(question), signIn(), signOut()}
+// {apply(jobId, button), vote(question), signIn(), signOut(), changed()}
 let on = {};
 export function setHandlers(handlers) { on = handlers; }
 
@@ -31,6 +31,7 @@ export function renderHeader() {
   badge.textContent = t(`room.status.${r.status}`);
   badge.className = `badge ${r.status === 'live' ? 'live' : ''}`;
   $('#viewers').textContent = state.viewers != null ? t('room.viewers', { n: state.viewers }) : '';
+  if (on.changed) on.changed();
 }
 
 function applyButton(job) {
@@ -114,6 +115,7 @@ export function renderQueue() {
 }
 
 export function renderSignin() {
+  if (on.changed) on.changed();
   const box = $('#signin');
   if (state.me) {
     box.replaceChildren(el('span', { class: 'muted grow', text: t('signin.done', { name: state.me.name || state.me.sub }) }),
