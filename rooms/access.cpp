@@ -29,7 +29,7 @@ std::vector<std::string> idList(const std::string& text) {
   return out;
 }
 
-constexpr std::array<std::pair<Operation, const char*>, 15> kNames = {{
+constexpr std::array<std::pair<Operation, const char*>, 16> kNames = {{
     {Operation::Watch, "watch"},
     {Operation::Participate, "participate"},
     {Operation::Apply, "apply"},

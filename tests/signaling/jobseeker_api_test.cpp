@@ -298,10 +298,12 @@ TEST_F(JobseekerApi, RecommendationsFitTheProfileAndAreCountedOncePerPersonAndJo
   EXPECT_TRUE(why.count("same_county") && why.count("wage_at_least") && why.count("cv_words"))
       << items[0].dump();
   for (const auto& item : items) {
-    if (item["job"]["id"] == welder)
+    if (item["job"]["id"] == welder) {
       EXPECT_EQ(item["reasons"][0]["code"], "same_city");
-    if (item["job"]["id"] == clerk)
+    }
+    if (item["job"]["id"] == clerk) {
       EXPECT_EQ(item["reasons"][0]["code"], "same_province");
+    }
   }
 
   // Asking again records nothing new: the report counts each job once.
