@@ -65,12 +65,9 @@ std::unique_ptr<http::StaticFiles> servePages(const Config& config, http::Router
   http::StaticFiles* serve = files.get();
   // Page routes: each serves its page; the page reads the id from its URL.
   const std::pair<const char*, const char*> pages[] = {
-      {"/room/{id}", "viewer.html"},
-      {"/studio/{room}", "studio.html"},
-      {"/console/{room}", "console.html"},
-      {"/admin", "admin.html"},
-      {"/caption/{room}", "caption.html"},
-      {"/interpret/{room}", "interpret.html"},
+      {"/room/{id}", "viewer.html"},       {"/studio/{room}", "studio.html"},
+      {"/console/{room}", "console.html"}, {"/admin", "admin.html"},
+      {"/caption/{room}", "caption.html"}, {"/interpret/{room}", "interpret.html"},
   };
   for (const auto& [pattern, file] : pages) {
     std::string page = file;  // HEAD is routed as GET

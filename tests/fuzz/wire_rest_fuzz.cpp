@@ -15,6 +15,7 @@
 #include <ctime>
 #include <regex>
 
+#include "backoffice/accounts.h"
 #include "backoffice/webhooks.h"
 #include "core/crypto.h"
 #include "core/jwt.h"
@@ -44,6 +45,8 @@ struct World {
   std::unique_ptr<RoomsApi> rooms;
   std::unique_ptr<http::StageApi> stage;
   std::unique_ptr<backoffice::WebhookApi> webhooks;
+  backoffice::AccountGates gates{loop, redis, RedisAddress{"127.0.0.1", 1, ""}};
+  std::unique_ptr<backoffice::AccountsApi> accounts;
   std::string admin;
 
   World() {
@@ -56,6 +59,8 @@ struct World {
     stage = std::make_unique<http::StageApi>(router, redis, jwt);
     webhooks = std::make_unique<backoffice::WebhookApi>(
         router, redis, jwt, DataCipher::fromHex(std::string(64, '7')).value());
+    accounts = std::make_unique<backoffice::AccountsApi>(router, loop, redis, jwt, gates,
+                                                         backoffice::AccountsApi::Options{});
     http::addDemoTokenRoute(router, jwt, 3600);
     Claims c;
     c.sub = "root";

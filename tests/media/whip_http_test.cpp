@@ -120,7 +120,10 @@ TEST(Whip, PublishedLadderDecodesInEveryRendition) {
   EXPECT_NE(master.body.find("RESOLUTION=854x480,CODECS=\"avc1.42e0"), std::string::npos)
       << master.body;
   EXPECT_NE(master.body.find("RESOLUTION=640x360,CODECS=\"avc1.42e0"), std::string::npos);
-  EXPECT_NE(master.body.find("CODECS=\"mp4a.40.2\"\naudio/index.m3u8"), std::string::npos);
+  // The audio-only variant: AAC alone, with the captions' subtitle group like the others.
+  EXPECT_NE(master.body.find("CODECS=\"mp4a.40.2\",SUBTITLES=\"subs\"\naudio/index.m3u8"),
+            std::string::npos)
+      << master.body;
   std::string body = master.body;
   int variants = 0;
   const std::regex bandwidth("BANDWIDTH=(\\d+)");

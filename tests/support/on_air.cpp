@@ -6,8 +6,8 @@
 namespace jobcast::test {
 
 void seedLiveRoom(RedisServer& redis, const std::string& room, const std::string& employer) {
-  redis.command({"HSET", "jc:{r:" + room + "}:room", "id", room, "status", "live",
-                 "employer_id", employer});
+  redis.command(
+      {"HSET", "jc:{r:" + room + "}:room", "id", room, "status", "live", "employer_id", employer});
 }
 
 std::string publisherToken(const std::string& room, const std::string& employer) {
@@ -41,8 +41,8 @@ int goOffAir(const Jobcastd& node, const media::WhipClient& publisher, const std
 
 bool whepViewersBecome(const Jobcastd& node, int viewers, std::chrono::milliseconds timeout) {
   std::string line = "jobcast_whep_viewers " + std::to_string(viewers);
-  return eventually([&] { return httpGet(node.url("/metrics")).body.find(line) != std::string::npos; },
-                    timeout);
+  return eventually(
+      [&] { return httpGet(node.url("/metrics")).body.find(line) != std::string::npos; }, timeout);
 }
 
 }  // namespace jobcast::test

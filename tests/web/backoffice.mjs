@@ -197,7 +197,10 @@ try {
     eq((await rest('POST', `/rooms/${roomId}/jobs`, employerToken, { title: '焊工', wage_min: 5000, wage_max: 7000, wage_unit: 'month', hours: '8h', location: '包头', headcount: 2 })).status, 201, 'token good before');
     const row = admin.locator(`#account-list tr[data-id="${employerAccountId}"]`);
     await row.locator('button', { hasText: '吊销登录' }).click();
+    // The revocation is done once the node has answered the page's request.
+    const revoked = admin.waitForResponse((r) => r.request().method() === 'POST' && /\/revoke$/.test(new URL(r.url()).pathname));
     await admin.click('#confirm-yes');
+    eq((await revoked).status(), 200, 'revoke answered');
     const after = await rest('POST', `/rooms/${roomId}/jobs`, employerToken, { title: '电工', wage_min: 5000, wage_max: 7000, wage_unit: 'month', hours: '8h', location: '包头', headcount: 2 });
     eq(after.status, 401, JSON.stringify(after.body));
     eq(after.body.error.code, 'token_revoked');
