@@ -6,9 +6,9 @@ import * as i18n from './i18n.js';
 import * as api from './api.js';
 import { LiveChannel } from './live.js';
 import { Player } from './player.js';
-import { WhipPublisher } from './whip.js';
 import { $, el, announce, errorText, roomFromPath, clockText, confirmDialog } from './ui.js';
 import { staffToken, Devices } from './staff.js';
+import { StageSeat } from './stage_seat.js';
 
 const t = i18n.t;
 const roomId = roomFromPath();
@@ -25,7 +25,6 @@ const state = {
   stageLink: null,     // the WHIP peer connection's state while on stage
 };
 let live = null;
-let publisher = null;
 const player = new Player($('#video'), {
   onStatus: (s) => { $('#player-status').textContent = { reconnecting: t('player.reconnecting'), waiting: t('player.waiting') }[s] || ''; },
   onFallback: () => { $('#low-latency').checked = false; },
@@ -33,7 +32,6 @@ const player = new Player($('#video'), {
 window.jobcastPlayer = player;
 window.jobcastConsole = state;
 const devices = new Devices($('#self'), $('#camera'), $('#mic'));
-devices.onChange = (track) => publisher && publisher.replaceTrack(track);
 
 function renderHeader() {
   const r = state.room;
@@ -219,94 +217,21 @@ function me() {
   return api.claims(state.token) || {};
 }
 
-function stageError(e) {
-  const box = $('#stage-error');
-  box.hidden = !e;
-  if (!e) { box.textContent = ''; return; }
-  let key = 'console.stageFailed';
-  if (e.name === 'NotAllowedError' || e.name === 'NotFoundError' || e.name === 'NotReadableError') key = 'console.cameraFailed';
-  else if (e.code === 'network' || e.status === 0) key = 'error.network';
-  else if (e.status === 401 || e.status === 403) key = 'console.stageForbidden';
-  else if (e.status === 409) key = 'console.stageBusy';
-  // The explanation, then what went wrong in the page's language (the browser's
-  // camera error by name; never the server's English message).
-  const camera = key === 'console.cameraFailed';
-  box.textContent = t(key, { message: camera ? e.name : errorText(e) });
-  announce(box.textContent, { assertive: true, toast: false });
+// The seat's state is mirrored into `state` for rendering (and tests).
+const seat = new StageSeat({
+  roomId, slot: 'guest', devices, token: () => state.token,
+  onChange: () => {
+    Object.assign(state, { stage: seat.state, previewing: seat.previewing, stageLink: seat.link });
+    renderStage();
+  },
+});
+
+function joinStage() {
+  return seat.join($('#stage-name').value.trim() || me().name || me().sub);
 }
 
-async function previewCamera() {
-  stageError(null);
-  if (state.previewing) {
-    state.previewing = false;
-    if (state.stage === 'off') devices.stop();
-  } else {
-    try {
-      await devices.open();
-      state.previewing = true;
-    } catch (e) { stageError(e); }
-  }
-  renderStage();
-}
-
-async function joinStage() {
-  if (state.stage !== 'off') return;
-  const sub = me().sub;
-  const name = $('#stage-name').value.trim() || me().name || sub;
-  state.stage = 'joining';
-  state.stageLink = null;
-  stageError(null);
-  renderStage();
-  let member = false;
-  try {
-    const stream = devices.stream || await devices.open();
-    await api.stage.put(roomId, sub, { slot: 'guest', name }, state.token);
-    member = true;
-    publisher = new WhipPublisher(roomId, state.token);
-    publisher.onState = onPublisherState;
-    await publisher.start(stream);
-    state.stage = 'on';
-    state.previewing = false;  // the preview is now the on-stage picture: leaving stops it
-  } catch (e) {
-    // Leave nothing half done: no session, no place on the stage, no camera.
-    if (publisher) { const p = publisher; publisher = null; await p.stop(); }
-    if (member) await api.stage.remove(roomId, sub, state.token).catch(() => {});
-    if (!state.previewing) devices.stop();
-    state.stage = 'off';
-    stageError(e);
-  }
-  renderStage();
-}
-
-function onPublisherState(s) {
-  state.stageLink = s;
-  renderStage();
-  if (s === 'failed' && publisher && state.stage === 'on') {
-    // The network dropped the camera: publish again on a new session.
-    const p = publisher;
-    setTimeout(async () => {
-      if (publisher !== p || state.stage !== 'on') return;
-      try { await p.start(devices.stream); } catch (e) { stageError(e); }
-    }, 2000);
-  }
-}
-
-async function leaveStage({ removed = false } = {}) {
-  if (state.stage !== 'on') return;
-  state.stage = 'leaving';
-  stageError(null);
-  renderStage();
-  // The WHIP session first, so the programme goes back to the employer at
-  // once; then the place on the stage.
-  if (publisher) { const p = publisher; publisher = null; await p.stop(); }
-  if (!removed) {
-    try { await api.stage.remove(roomId, me().sub, state.token); } catch (e) {
-      if (e.code !== 'not_on_stage') stageError(e);
-    }
-  }
-  devices.stop();
-  state.stage = 'off';
-  renderStage();
+function leaveStage(options) {
+  return seat.leave(options);
 }
 
 // stage.changed: somebody else (an administrator, the employer) may take the
@@ -320,12 +245,11 @@ function onStageChanged(stage) {
   }
 }
 
-$('#camera-preview').addEventListener('click', previewCamera);
+$('#camera-preview').addEventListener('click', () => seat.preview());
 $('#stage-join').addEventListener('click', joinStage);
 $('#stage-leave').addEventListener('click', () => leaveStage());
 // Closing the page ends the session at once (keepalive DELETE) instead of
 // leaving the programme on a frozen picture until the node notices.
-window.addEventListener('pagehide', () => { if (publisher) publisher.stop(); });
 $('#low-latency').addEventListener('change', watch);
 $('#card-form').addEventListener('submit', async (e) => {
   e.preventDefault();

@@ -9,9 +9,9 @@ import * as i18n from './i18n.js';
 import * as api from './api.js';
 import { LiveChannel } from './live.js';
 import { Player } from './player.js';
-import { WhipPublisher } from './whip.js';
 import { $, announce, errorText, roomFromPath, confirmDialog } from './ui.js';
 import { staffToken, Devices } from './staff.js';
+import { StageSeat } from './stage_seat.js';
 
 const t = i18n.t;
 const roomId = roomFromPath();
@@ -25,14 +25,12 @@ const state = {
   previewing: false,
   link: null,          // the WHIP peer connection's state while on
 };
-let publisher = null;
 const player = new Player($('#video'), {
   onStatus: (s) => { $('#player-status').textContent = { reconnecting: t('player.reconnecting'), waiting: t('player.waiting') }[s] || ''; },
 });
 window.jobcastPlayer = player;
 window.jobcastInterpret = state;
 const devices = new Devices($('#self'), $('#camera'), $('#mic'));
-devices.onChange = (track) => publisher && publisher.replaceTrack(track);
 
 function me() { return api.claims(state.token) || {}; }
 
@@ -69,90 +67,25 @@ function render() {
   $('#interpret-status').textContent = text;
 }
 
-function showError(e) {
-  const box = $('#stage-error');
-  box.hidden = !e;
-  if (!e) { box.textContent = ''; return; }
-  let key = 'console.stageFailed';
-  if (e.name === 'NotAllowedError' || e.name === 'NotFoundError' || e.name === 'NotReadableError') key = 'console.cameraFailed';
-  else if (e.code === 'network' || e.status === 0) key = 'error.network';
-  else if (e.status === 401 || e.status === 403) key = 'console.stageForbidden';
-  else if (e.status === 409) key = 'console.stageBusy';
-  const camera = key === 'console.cameraFailed';
-  box.textContent = t(key, { message: camera ? e.name : errorText(e) });
-  announce(box.textContent, { assertive: true, toast: false });
-}
-
-async function preview() {
-  showError(null);
-  if (state.previewing) {
-    state.previewing = false;
-    if (state.mine === 'off') devices.stop();
-  } else {
-    try { await devices.open(); state.previewing = true; } catch (e) { showError(e); }
-  }
-  render();
-}
+// The seat's state is mirrored into `state` for rendering (and tests).
+const seat = new StageSeat({
+  roomId, slot: 'interpreter', devices, token: () => state.token,
+  onChange: () => {
+    Object.assign(state, { mine: seat.state, previewing: seat.previewing, link: seat.link });
+    render();
+  },
+});
 
 async function join() {
   if (state.mine !== 'off') return;
   // Another interpreter on the slot is replaced: ask first.
   const current = other();
   if (current && !await confirmDialog(t('interpret.takeOver', { name: current.name || current.sub }), t('interpret.join'))) return;
-  const sub = me().sub;
-  const name = $('#stage-name').value.trim() || me().name || sub;
-  state.mine = 'joining';
-  state.link = null;
-  showError(null);
-  render();
-  let member = false;
-  try {
-    const stream = devices.stream || await devices.open();
-    await api.stage.put(roomId, sub, { slot: 'interpreter', name }, state.token);
-    member = true;
-    publisher = new WhipPublisher(roomId, state.token);
-    publisher.onState = onLink;
-    await publisher.start(stream);
-    state.mine = 'on';
-    state.previewing = false;
-    announce(t('interpret.on'));
-  } catch (e) {
-    if (publisher) { const p = publisher; publisher = null; await p.stop(); }
-    if (member) await api.stage.remove(roomId, sub, state.token).catch(() => {});
-    if (!state.previewing) devices.stop();
-    state.mine = 'off';
-    showError(e);
-  }
-  render();
+  if (await seat.join($('#stage-name').value.trim() || me().name || me().sub)) announce(t('interpret.on'));
 }
 
-function onLink(s) {
-  state.link = s;
-  render();
-  if (s === 'failed' && publisher && state.mine === 'on') {
-    // The network dropped the camera: publish again on a new session.
-    const p = publisher;
-    setTimeout(async () => {
-      if (publisher !== p || state.mine !== 'on') return;
-      try { await p.start(devices.stream); } catch (e) { showError(e); }
-    }, 2000);
-  }
-}
-
-async function leave({ removed = false } = {}) {
-  if (state.mine !== 'on') return;
-  state.mine = 'leaving';
-  showError(null);
-  render();
-  if (publisher) { const p = publisher; publisher = null; await p.stop(); }
-  if (!removed) {
-    try { await api.stage.remove(roomId, me().sub, state.token); } catch (e) {
-      if (e.code !== 'not_on_stage') showError(e);
-    }
-  }
-  devices.stop();
-  state.mine = 'off';
-  render();
+function leave(options) {
+  return seat.leave(options);
 }
 
 function takeStage(stage) {
@@ -179,12 +112,9 @@ function watch() {
   player.playHls(roomId);
 }
 
-$('#camera-preview').addEventListener('click', preview);
+$('#camera-preview').addEventListener('click', () => seat.preview());
 $('#interpret-join').addEventListener('click', join);
 $('#interpret-leave').addEventListener('click', () => leave());
-// Closing the page ends the session at once instead of leaving the variant
-// on a frozen picture until the node notices.
-window.addEventListener('pagehide', () => { if (publisher) publisher.stop(); });
 
 async function start() {
   $('#lang-slot').replaceWith(i18n.languageMenu());
