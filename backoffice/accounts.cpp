@@ -8,6 +8,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "backoffice/guarded_route.h"
 #include "backoffice/webhook_scripts.h"
 #include "core/address_set.h"
 #include "core/log.h"
@@ -277,15 +278,8 @@ void AccountsApi::createWithLink(AccountKind kind, const std::string& name,
 void AccountsApi::routes(http::Router& router) {
   const std::string base = "/api/v1/admin/accounts";
   // Every admin route: an admin token, or the error says why not.
-  auto admin = [this](auto handler) -> http::Handler {
-    return [this, handler](const Request& q, const Responder& r) {
-      auto who = http::authenticate(q, jwt_, http::epochSeconds());
-      if (!who.ok())
-        return fail(r, who.error());
-      if (auto e = rooms::mayManageAccounts(who.value()))
-        return fail(r, *e);
-      handler(q, r, who.value());
-    };
+  auto admin = [this](auto handler) {
+    return guardedRoute(jwt_, rooms::mayManageAccounts, std::move(handler));
   };
 
   router.add(

@@ -3,6 +3,7 @@
 #include <array>
 #include <nlohmann/json.hpp>
 
+#include "backoffice/guarded_route.h"
 #include "backoffice/webhook_scripts.h"
 #include "core/secrets.h"
 #include "rooms/access.h"
@@ -70,15 +71,8 @@ WebhookApi::WebhookApi(http::Router& router, RedisClient& redis, const Jwt& jwt,
 void WebhookApi::routes(http::Router& router) {
   const std::string base = "/api/v1/admin/webhooks";
   // Every route: an admin token, or the error says why not.
-  auto admin = [this](auto handler) -> http::Handler {
-    return [this, handler](const Request& q, const Responder& r) {
-      auto who = http::authenticate(q, jwt_, http::epochSeconds());
-      if (!who.ok())
-        return fail(r, who.error());
-      if (auto e = rooms::mayManageWebhooks(who.value()))
-        return fail(r, *e);
-      handler(q, r, who.value());
-    };
+  auto admin = [this](auto handler) {
+    return guardedRoute(jwt_, rooms::mayManageWebhooks, std::move(handler));
   };
 
   router.add(
