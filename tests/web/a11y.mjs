@@ -14,7 +14,7 @@
 import path from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { args, startServer, launchBrowser, watchPage, Report, assert, eq, PHONE, DESKTOP, artifactsDir } from './harness.mjs';
+import { args, startServer, launchBrowser, watchPage, Report, assert, eq, PHONE, DESKTOP, artifactsDir, restClient } from './harness.mjs';
 
 const opt = args();
 const report = new Report('web_a11y');
@@ -23,16 +23,7 @@ const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const TABLET = { viewport: { width: 768, height: 1024 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true };
 let server, browser;
 
-async function rest(method, url, token, body) {
-  const res = await fetch(server.base + '/api/v1' + url, {
-    method,
-    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${url} -> ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
+const rest = restClient(() => server.base);
 
 // axe on the page as it is; the violations, each with its impact and nodes.
 async function axe(page) {

@@ -18,7 +18,7 @@
 
 import path from 'node:path';
 import { existsSync } from 'node:fs';
-import { args, startServer, launchBrowser, watchPage, Report, assert, eq, PHONE, DESKTOP, artifactsDir } from './harness.mjs';
+import { args, startServer, launchBrowser, watchPage, Report, assert, eq, PHONE, DESKTOP, artifactsDir, restClient } from './harness.mjs';
 
 const FIREFOX = process.env.JOBCAST_FIREFOX || '/usr/bin/firefox-esr';
 const opt = args();
@@ -26,16 +26,7 @@ const report = new Report('web_firefox');
 const out = artifactsDir(path.join(opt.artifacts, 'firefox'));
 let server, chromium, firefox;
 
-async function rest(method, url, token, body) {
-  const res = await fetch(server.base + '/api/v1' + url, {
-    method,
-    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${url} -> ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
+const rest = restClient(() => server.base);
 
 function state(page) {
   return page.evaluate(() => {

@@ -8,23 +8,14 @@
 // node tests/web/follow.mjs --jobcastd build/server/jobcastd --web-client web-client --artifacts build/test-artifacts
 
 import path from 'node:path';
-import { args, startServer, launchBrowser, watchPage, Report, assert, eq, PHONE, artifactsDir } from './harness.mjs';
+import { args, startServer, launchBrowser, watchPage, Report, assert, eq, PHONE, artifactsDir, restClient } from './harness.mjs';
 
 const opt = args();
 const report = new Report('web_follow');
 const out = artifactsDir(path.join(opt.artifacts, 'follow'));
 let server, browser;
 
-async function rest(method, url, token, body) {
-  const res = await fetch(server.base + '/api/v1' + url, {
-    method,
-    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${url} -> ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
+const rest = restClient(() => server.base);
 
 try {
   await report.must('jobcastd starts', async () => { server = await startServer(opt.jobcastd, { webClient: opt.webClient }); });

@@ -151,6 +151,21 @@ export function eq(actual, expected, message) {
   if (actual !== expected) throw new Error(`${message || 'values differ'}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
 }
 
+// JSON calls to /api/v1 of a node started later (`base()` gives its address):
+// the parsed answer, or an error naming the method, path, status and body.
+export function restClient(base) {
+  return async function rest(method, url, token, body) {
+    const res = await fetch(base() + '/api/v1' + url, {
+      method,
+      headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${url} -> ${res.status} ${text}`);
+    return text ? JSON.parse(text) : null;
+  };
+}
+
 export function artifactsDir(dir) { mkdirSync(dir, { recursive: true }); return dir; }
 export function readJson(file) { return JSON.parse(readFileSync(file, 'utf8')); }
 

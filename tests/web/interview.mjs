@@ -24,7 +24,7 @@ import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { args, startServer, launchBrowser, watchPage, Report, assert, eq, PHONE, DESKTOP, artifactsDir } from './harness.mjs';
+import { args, startServer, launchBrowser, watchPage, Report, assert, eq, PHONE, DESKTOP, artifactsDir, restClient } from './harness.mjs';
 
 const opt = args();
 const relay = !!opt.relay;
@@ -45,16 +45,7 @@ async function axeSerious(page) {
 }
 let server, browser, turn, turnDir;
 
-async function rest(method, url, token, body) {
-  const res = await fetch(server.base + '/api/v1' + url, {
-    method,
-    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${url} -> ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
+const rest = restClient(() => server.base);
 
 function freeUdpPort() {
   return new Promise((resolve, reject) => {

@@ -11,23 +11,14 @@
 // Screenshots go to build/test-artifacts/keyboard/.
 
 import path from 'node:path';
-import { args, startServer, launchBrowser, watchPage, Report, assert, eq, PHONE, DESKTOP, artifactsDir } from './harness.mjs';
+import { args, startServer, launchBrowser, watchPage, Report, assert, eq, PHONE, DESKTOP, artifactsDir, restClient } from './harness.mjs';
 
 const opt = args();
 const report = new Report('web_keyboard');
 const out = artifactsDir(path.join(opt.artifacts, 'keyboard'));
 let server, browser;
 
-async function rest(method, url, token, body) {
-  const res = await fetch(server.base + '/api/v1' + url, {
-    method,
-    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${url} -> ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
+const rest = restClient(() => server.base);
 
 // The focused element: what it is, whether its focus shows, whether it is on
 // screen and not covered at its centre.

@@ -15,7 +15,7 @@
 
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { args, startServer, launchBrowser, watchPage, Report, assert, eq, PHONE, DESKTOP, artifactsDir } from './harness.mjs';
+import { args, startServer, launchBrowser, watchPage, Report, assert, eq, PHONE, DESKTOP, artifactsDir, restClient } from './harness.mjs';
 
 const opt = args();
 const report = new Report('web_signlang');
@@ -23,16 +23,7 @@ const out = artifactsDir(path.join(opt.artifacts, 'signlang'));
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 let server, browser;
 
-async function rest(method, url, token, body) {
-  const res = await fetch(server.base + '/api/v1' + url, {
-    method,
-    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${url} -> ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
+const rest = restClient(() => server.base);
 
 // What the viewer's player plays and shows: its source, the picture's size,
 // whether the interpreter's corner of a 1280×720 composite is blue
