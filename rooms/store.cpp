@@ -334,6 +334,42 @@ void RoomStore::getEmployer(const std::string& employer_id, Done<Employer> done)
   });
 }
 
+void RoomStore::listEmployers(std::optional<EmployerStatus> status, const Claims& who,
+                              Done<std::vector<Employer>> done) {
+  JOBCAST_ASSERT_LOOP_THREAD(loop_);
+  if (auto e = mayManageEmployers(who)) {
+    loop_.post([done, e = *e] { done(e); });
+    return;
+  }
+  auto alive = alive_;
+  redis_.command(
+      {"SMEMBERS", keys::employerIndex()}, [this, alive, status, done](Result<RedisReply> ids) {
+        if (!*alive)
+          return done(unavailable());
+        if (!ids.ok())
+          return done(ids.error());
+        std::vector<std::vector<std::string>> reads;
+        for (const auto& id : ids->elements)
+          reads.push_back({"HGETALL", keys::employer(id.str)});
+        all(std::move(reads), [status, done](Result<std::vector<RedisReply>> hashes) {
+          if (!hashes.ok())
+            return done(hashes.error());
+          std::vector<Employer> out;
+          for (const auto& h : hashes.value()) {
+            if (h.elements.empty())
+              continue;
+            Employer e = employerFromHash(flatHash(h));
+            if (!status || e.status == *status)
+              out.push_back(std::move(e));
+          }
+          std::sort(out.begin(), out.end(), [](const Employer& a, const Employer& b) {
+            return a.created_at != b.created_at ? a.created_at < b.created_at : a.id < b.id;
+          });
+          done(std::move(out));
+        });
+      });
+}
+
 // ---- rooms ---------------------------------------------------------------
 
 void RoomStore::createRoom(RoomDraft draft, const Claims& who, Done<Room> done) {

@@ -140,6 +140,10 @@ class RoomStore {
   void decideEmployer(const std::string& employer_id, EmployerStatus decision,
                       const std::string& reason, const Claims& who, Done<Employer> done);
   void getEmployer(const std::string& employer_id, Done<Employer> done);
+  // Admins: every employer (or those with `status`), oldest registration first,
+  // so the ones waiting longest for a decision come first.
+  void listEmployers(std::optional<EmployerStatus> status, const Claims& who,
+                     Done<std::vector<Employer>> done);
 
   // ---- rooms ----
   // Admin (any employer_id) or employer (their own). The employer must exist.

@@ -160,6 +160,26 @@ void RoomsApi::routes(http::Router& router) {
                store_.verifyEmployer(q.param("id"), who, answer<rooms::Employer>(r, 200, to_json));
              }));
 
+  router.add(
+      Method::Get, api + "/employers",
+      authed([this, to_json](const Request& q, const Responder& r, const Claims& who) {
+        std::optional<rooms::EmployerStatus> status;
+        if (auto s = q.queryParam("status")) {
+          status = rooms::parseEmployerStatus(*s);
+          if (!status)
+            return fail(r, Error{"invalid_query",
+                                 "status: must be pending, verified, rejected or suspended"});
+        }
+        store_.listEmployers(status, who, [r, to_json](Result<std::vector<rooms::Employer>> list) {
+          if (!list.ok())
+            return fail(r, list.error());
+          json items = json::array();
+          for (const auto& e : list.value())
+            items.push_back(to_json(e));
+          r.json(200, {{"items", items}});
+        });
+      }));
+
   // An employer registers itself, no token needed; admins decide.
   router.add(
       Method::Post, api + "/employers/register",

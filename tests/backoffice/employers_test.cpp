@@ -161,6 +161,45 @@ TEST_F(Employers, RejectedWithAReason) {
   EXPECT_EQ(call("POST", "/employers/nobody/reject", admin, {{"reason", "x"}}).status, 404);
 }
 
+// The admin's queue of decisions: pending employers, oldest first; other
+// statuses on request; nobody but admins may list.
+TEST_F(Employers, AdminsListThoseAwaitingADecisionOldestFirst) {
+  std::vector<std::string> ids;
+  for (const char* first17 : {"91150200MA0N1111X", "91150200MA0N2222X", "91150200MA0N3333X"}) {
+    auto r = call("POST", "/employers/register", "", registration(withCheck(first17)));
+    ASSERT_EQ(r.status, 201) << r.body;
+    ids.push_back(r.json()["id"]);
+    redis.command({"HSET", "jc:{employers}:" + ids.back(), "created_at",
+                   std::to_string(1767225600 - static_cast<int>(ids.size()))});
+  }
+  ASSERT_EQ(call("POST", "/employers/" + ids[1] + "/verify", admin).status, 200);
+
+  auto pending = call("GET", "/employers?status=pending", admin);
+  ASSERT_EQ(pending.status, 200) << pending.body;
+  const json page = pending.json();
+  std::vector<std::string> listed;
+  for (const auto& e : page["items"]) {
+    EXPECT_EQ(e["status"], "pending");
+    EXPECT_FALSE(e.contains("contact_phone"));
+    listed.push_back(e["id"]);
+  }
+  EXPECT_EQ(listed, (std::vector<std::string>{ids[2], ids[0]}))  // the older registration first
+      << pending.body;
+
+  const json verified = call("GET", "/employers?status=verified", admin).json()["items"];
+  ASSERT_EQ(verified.size(), 1u);
+  EXPECT_EQ(verified[0]["id"], ids[1]);
+  EXPECT_EQ(call("GET", "/employers", admin).json()["items"].size(), 3u);
+
+  auto bad = call("GET", "/employers?status=maybe", admin);
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.json()["error"]["code"], "invalid_query");
+  EXPECT_EQ(
+      call("GET", "/employers?status=pending", signToken(Role::Employer, ids[0], {"*"})).status,
+      403);
+  EXPECT_EQ(call("GET", "/employers?status=pending", "").status, 401);
+}
+
 TEST_F(Employers, InvalidCodesNameTheField) {
   const std::string good = withCheck("91150200MA0N1234X");
   std::string wrong_check = good;

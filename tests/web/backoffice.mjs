@@ -96,10 +96,12 @@ try {
     await ctx.close();
   });
 
-  await report.must('the admin verifies the employer on the page', async () => {
-    await admin.fill('#employer-id', employerId);
-    await admin.click('#employer-form button[value=verify]');
+  await report.must('the admin finds the registered employer among those awaiting a decision and verifies it there', async () => {
+    const row = admin.locator(`#employer-list tr[data-id="${employerId}"]`);
+    await row.waitFor({ timeout: 5000 });
+    await row.locator('button', { hasText: '通过' }).click();
     await admin.waitForFunction(() => document.querySelector('#employer-result').textContent.includes('已通过'), null, { timeout: 5000 });
+    await admin.waitForFunction((id) => !document.querySelector(`#employer-list tr[data-id="${id}"]`), employerId, { timeout: 5000 });
   });
 
   await report.must('the admin creates a counsellor and an employer account and gets their links', async () => {

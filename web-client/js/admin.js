@@ -73,7 +73,7 @@ async function show() {
   for (const id of ['#accounts', '#rooms', '#employers', '#reports', '#webhooks']) $(id).hidden = !admin;
   $('#my-rooms').hidden = false;
   try {
-    if (admin) await Promise.all([loadAccounts(), loadWebhooks()]);
+    if (admin) await Promise.all([loadAccounts(), loadWebhooks(), loadPendingEmployers()]);
     await loadRooms();
   } catch (e) {
     if (e.status === 401) {
@@ -187,18 +187,38 @@ $('#account-form').addEventListener('submit', async (e) => {
 });
 
 // ---- employers ----
-$('#employer-form').addEventListener('submit', async (e) => {
-  e.preventDefault();
-  const action = e.submitter ? e.submitter.value : 'verify';
-  const id = $('#employer-id').value.trim();
-  const reason = $('#employer-reason').value.trim();
+// Those awaiting a decision, oldest registration first: verify at once, or
+// pick one into the form to reject it with a reason.
+async function loadPendingEmployers() {
+  const pending = (await call('GET', '/employers?status=pending')).items;
+  $('#employer-pending').hidden = pending.length === 0;
+  $('#employer-list').replaceChildren(...pending.map((emp) => {
+    const act = (label, fn, cls) => el('button', { type: 'button', class: cls, onclick: fn, 'aria-label': `${t(label)}: ${emp.name}` }, t(label));
+    return el('tr', { dataset: { id: emp.id } },
+      el('td', {}, emp.name, emp.credit_code ? el('br') : null, emp.credit_code ? el('span', { class: 'muted' }, emp.credit_code) : null),
+      el('td', {}, emp.id),
+      el('td', {}, el('div', { class: 'controls' },
+        act('admin.verify', () => decide(emp.id, 'verify', ''), 'primary'),
+        act('admin.reject', () => { $('#employer-id').value = emp.id; $('#employer-reason').focus(); }))));
+  }));
+}
+
+async function decide(id, action, reason) {
   $('#employer-error').textContent = '';
   $('#employer-result').textContent = '';
-  if (action !== 'verify' && !reason) { $('#employer-error').textContent = t('admin.reasonNeeded'); return; }
   try {
     const emp = await call('POST', `/employers/${encodeURIComponent(id)}/${action}`, action === 'verify' ? {} : { reason });
     $('#employer-result').textContent = t('admin.employerNow', { name: emp.name, status: name('employer', emp.status || 'verified') });
+    await loadPendingEmployers();
   } catch (x) { $('#employer-error').textContent = errorText(x); }
+}
+
+$('#employer-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const action = e.submitter ? e.submitter.value : 'verify';
+  const reason = $('#employer-reason').value.trim();
+  if (action !== 'verify' && !reason) { $('#employer-error').textContent = t('admin.reasonNeeded'); return; }
+  await decide($('#employer-id').value.trim(), action, reason);
 });
 
 // ---- reports: fetched with the token, saved as a file ----
