@@ -148,13 +148,16 @@ TEST(StageRoom, GuestsAndInterpreterJoinAndLeaveTheLiveProgramme) {
       20s))
       << httpGet(node.url("/hls/r1/master.m3u8")).body;
   EXPECT_EQ(httpGet(node.url("/hls/r1/master.m3u8")).body.find("interpreter"), std::string::npos);
-  // Players reset their decoder where the source changed.
+  // Players reset their decoder where the source changed. The mark comes
+  // with the first whole segment of the composite from the ladder's encoders,
+  // which a loaded machine may take as long as the frames above to give.
   EXPECT_TRUE(eventually(
       [&] {
         return httpGet(node.url("/hls/r1/source/index.m3u8")).body.find("#EXT-X-DISCONTINUITY\n") !=
                std::string::npos;
       },
-      10s));
+      25s))
+      << httpGet(node.url("/hls/r1/source/index.m3u8")).body;
 
   // The interpreter joins: a second variant, in HLS and WHEP.
   stageRequest(node, "PUT", "i1", employer, R"({"slot":"interpreter","name":"Sign"})");
