@@ -22,7 +22,8 @@ using http::Responder;
 using nlohmann::json;
 
 constexpr std::array kEventTypes = {"application.created", "application.status_changed",
-                                    "room.scheduled",      "room.started",
+                                    "room.scheduled",      "room.updated",
+                                    "room.cancelled",      "room.started",
                                     "room.ended",          "reminder.due"};
 
 void fail(const Responder& r, const Error& e) {

@@ -36,7 +36,7 @@ enum class Operation {
   Interpret,         // the room's interpreter takes or leaves the interpreter slot themselves
   PublishMain,       // WHIP as the room's main publisher
   PublishOnStage,    // WHIP as a guest or interpreter the stage names
-  RunRoom,           // start, end, add jobs, queue.next
+  RunRoom,           // start, end, edit, cancel, assign staff, add jobs, queue.next
   ReadApplications,  // list and move the room's applications
   ReplayRecordings,  // list and fetch recordings: signed in (unless media.public_replay)
   ReviewJob,         // approve a job card awaiting review: the room's counsellors, admins

@@ -8,8 +8,8 @@ local status = redis.call('HGET', KEYS[1], 'status')
 if not status then
   return fail('room_not_found', 'no such room')
 end
-if status == 'ended' then
-  return fail('room_ended', 'the room has ended')
+if status == 'ended' or status == 'cancelled' then
+  return fail('room_ended', 'the room has ended or was cancelled')
 end
 if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then
   return fail('conflict', 'job id already used')

@@ -15,8 +15,8 @@ local status = redis.call('HGET', KEYS[1], 'status')
 if not status then
   return fail('room_not_found', 'no such room')
 end
-if status == 'ended' then
-  return fail('room_ended', 'the room has ended')
+if status == 'ended' or status == 'cancelled' then
+  return fail('room_ended', 'the room has ended or was cancelled')
 end
 local job = redis.call('HGET', KEYS[2], ARGV[3])
 if not job then

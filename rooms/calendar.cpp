@@ -75,18 +75,31 @@ std::string roomCalendar(const Room& room, const std::string& room_url, int64_t 
   line("BEGIN:VEVENT");
   line("UID:" + room.id + "@jobcast");
   line("DTSTAMP:" + utc(now));
+  // Every edit, reschedule and cancellation bumps the room's sequence, so a
+  // calendar that imported the event before takes the new one (RFC 5545 3.8.7.4).
+  line("SEQUENCE:" + std::to_string(room.sequence));
+  line(room.status == RoomStatus::Cancelled ? "STATUS:CANCELLED" : "STATUS:CONFIRMED");
   line("DTSTART:" + utc(room.scheduled_at));
-  line("DURATION:PT1H");
+  if (room.ends_at > room.scheduled_at)
+    line("DTEND:" + utc(room.ends_at));
+  else
+    line("DURATION:PT1H");
   line("SUMMARY:" + icsEscape(room.title));
   if (!room.region_name.empty())
     line("LOCATION:" + icsEscape(room.region_name));
-  line("DESCRIPTION:" + icsEscape(room_url));
-  line("URL:" + room_url);  // a URI value: not escaped
-  line("BEGIN:VALARM");
-  line("ACTION:DISPLAY");
-  line("DESCRIPTION:" + icsEscape(room.title));
-  line("TRIGGER:-PT15M");
-  line("END:VALARM");
+  std::string description =
+      room.description.empty() ? room_url : room.description + "\n" + room_url;
+  if (room.status == RoomStatus::Cancelled)
+    description = "Cancelled: " + room.cancel_reason + "\n" + description;
+  line("DESCRIPTION:" + icsEscape(description));
+  line("URL:" + room_url);                     // a URI value: not escaped
+  if (room.status != RoomStatus::Cancelled) {  // no alarm for what will not happen
+    line("BEGIN:VALARM");
+    line("ACTION:DISPLAY");
+    line("DESCRIPTION:" + icsEscape(room.title));
+    line("TRIGGER:-PT15M");
+    line("END:VALARM");
+  }
   line("END:VEVENT");
   line("END:VCALENDAR");
   return out;

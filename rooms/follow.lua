@@ -13,4 +13,7 @@ end
 if status == 'ended' then
   return fail('room_ended', 'the room has ended')
 end
+if status == 'cancelled' then
+  return fail('room_ended', 'the room was cancelled')
+end
 return {'ok', redis.call('SADD', KEYS[2], ARGV[1])}

@@ -142,6 +142,15 @@ inline std::optional<std::string> roomOfNotify(std::string_view channel) {
 inline std::string roomIndex() {  // sorted set: room ids by creation
   return "jc:rooms";
 }
+// sorted set: room ids by scheduled start (seconds), one per region level a
+// room counts in (rooms/regions.h regionLevels: "" is every room, then the
+// province, league/city and banner/county), so a list by region and date
+// reads only its own region's entries. Kept by RoomStore on create, edit.
+inline std::string roomsByStart(std::string_view region) {
+  std::string k = "jc:rooms:start:";
+  k.append(region.empty() ? std::string_view("all") : region);
+  return k;
+}
 inline std::string applicationRooms() {  // hash app id -> room id
   return "jc:app_rooms";
 }

@@ -5,6 +5,8 @@
 #include <cctype>
 #include <utility>
 
+#include "rooms/regions.h"
+
 namespace jobcast::rooms {
 
 using nlohmann::json;
@@ -123,6 +125,8 @@ const char* roomStatusName(RoomStatus status) {
       return "live";
     case RoomStatus::Ended:
       return "ended";
+    case RoomStatus::Cancelled:
+      return "cancelled";
   }
   return "scheduled";
 }
@@ -134,12 +138,15 @@ std::optional<RoomStatus> parseRoomStatus(std::string_view name) {
     return RoomStatus::Live;
   if (name == "ended")
     return RoomStatus::Ended;
+  if (name == "cancelled")
+    return RoomStatus::Cancelled;
   return std::nullopt;
 }
 
 bool canTransition(RoomStatus from, RoomStatus to) {
   return (from == RoomStatus::Scheduled && to == RoomStatus::Live) ||
-         (from == RoomStatus::Live && to == RoomStatus::Ended);
+         (from == RoomStatus::Live && to == RoomStatus::Ended) ||
+         (from == RoomStatus::Scheduled && to == RoomStatus::Cancelled);
 }
 
 json Room::toJson() const {
@@ -157,7 +164,94 @@ json Room::toJson() const {
           {"captioners", captioners},
           {"interpreters", interpreters},
           {"pinned_job", pinned_job.empty() ? json(nullptr) : json(pinned_job)},
-          {"require_review", require_review}};
+          {"require_review", require_review},
+          {"description", description},
+          {"ends_at", ends_at == 0 ? json(nullptr) : json(ends_at)},
+          {"sequence", sequence},
+          {"cancel_reason", cancel_reason.empty() ? json(nullptr) : json(cancel_reason)},
+          {"cancelled_at", cancelled_at == 0 ? json(nullptr) : json(cancelled_at)}};
+}
+
+std::vector<std::string>* staffListOf(Room& room, std::string_view kind) {
+  if (kind == "counsellor")
+    return &room.counsellors;
+  if (kind == "captioner")
+    return &room.captioners;
+  if (kind == "interpreter")
+    return &room.interpreters;
+  return nullptr;
+}
+
+Result<RoomEdit> RoomEdit::fromJson(const json& body) {
+  RoomEdit edit;
+  auto text = [&](const char* field, size_t max, bool nonempty,
+                  std::optional<std::string>* out) -> std::optional<Error> {
+    if (!body.contains(field))
+      return std::nullopt;
+    std::string value;
+    if (auto e = readText(body, field, nonempty, max, &value))
+      return e;
+    *out = value;
+    return std::nullopt;
+  };
+  if (auto e = text("title", 200, true, &edit.title))
+    return *e;
+  if (auto e = text("description", 2000, false, &edit.description))
+    return *e;
+  if (auto e = text("region_code", 12, false, &edit.region_code))
+    return *e;
+  if (edit.region_code && !validRegionCode(*edit.region_code))
+    return invalidField("region_code", "must be 2, 4 or 6 digits (administrative division code)");
+  if (edit.region_code && !knownRegion(*edit.region_code))
+    return invalidField("region_code", "is not a known region");
+  if (auto e = text("region_name", 100, false, &edit.region_name))
+    return *e;
+  if (edit.region_code && !edit.region_name)
+    edit.region_name = regionName(*edit.region_code);
+  int64_t v = 0;
+  if (body.contains("scheduled_at")) {
+    if (auto e = readInt(body, "scheduled_at", true, 0, int64_t{1} << 40, &v))
+      return *e;
+    edit.scheduled_at = v;
+  }
+  if (body.contains("ends_at")) {
+    v = 0;
+    if (auto e = readInt(body, "ends_at", false, 0, int64_t{1} << 40, &v))
+      return *e;
+    edit.ends_at = v;
+  }
+  if (body.contains("require_review")) {
+    bool b = false;
+    if (auto e = readBool(body, "require_review", &b))
+      return *e;
+    edit.require_review = b;
+  }
+  if (edit.empty())
+    return invalidField("body", "nothing to change: name at least one field");
+  return edit;
+}
+
+Result<Room> RoomEdit::applyTo(Room room, int64_t now) const {
+  if (title)
+    room.title = *title;
+  if (description)
+    room.description = *description;
+  if (region_code)
+    room.region_code = *region_code;
+  if (region_name)
+    room.region_name = *region_name;
+  if (scheduled_at) {
+    if (*scheduled_at < now)
+      return invalidField("scheduled_at", "must not be in the past");
+    room.scheduled_at = *scheduled_at;
+  }
+  if (ends_at)
+    room.ends_at = *ends_at;
+  if (require_review)
+    room.require_review = *require_review;
+  if (room.ends_at != 0 && room.ends_at <= room.scheduled_at)
+    return invalidField("ends_at", "must be after scheduled_at");
+  return room;
 }
 
 Result<RoomDraft> RoomDraft::fromJson(const json& body) {
@@ -177,6 +271,12 @@ Result<RoomDraft> RoomDraft::fromJson(const json& body) {
   if (!d.employer_id.empty() && !validUserId(d.employer_id))
     return invalidField("employer_id", "is not a valid id");
   if (auto e = readInt(body, "scheduled_at", true, 0, int64_t{1} << 40, &d.scheduled_at))
+    return *e;
+  if (auto e = readInt(body, "ends_at", false, 0, int64_t{1} << 40, &d.ends_at))
+    return *e;
+  if (d.ends_at != 0 && d.ends_at <= d.scheduled_at)
+    return invalidField("ends_at", "must be after scheduled_at");
+  if (auto e = readText(body, "description", false, 2000, &d.description))
     return *e;
   for (auto [name, list] :
        {std::pair{"counsellors", &d.counsellors}, std::pair{"captioners", &d.captioners},

@@ -23,8 +23,8 @@ std::string fieldOf(const Error& error);
 
 // ---- Room ----------------------------------------------------------------
 
-// scheduled -> live -> ended; nothing else.
-enum class RoomStatus { Scheduled, Live, Ended };
+// scheduled -> live -> ended, or scheduled -> cancelled (never started); nothing else.
+enum class RoomStatus { Scheduled, Live, Ended, Cancelled };
 const char* roomStatusName(RoomStatus status);
 std::optional<RoomStatus> parseRoomStatus(std::string_view name);
 bool canTransition(RoomStatus from, RoomStatus to);
@@ -37,6 +37,8 @@ struct Room {
   std::string employer_id;
   RoomStatus status = RoomStatus::Scheduled;
   int64_t scheduled_at = 0;  // seconds since the epoch
+  int64_t ends_at = 0;       // planned end (seconds); 0: not stated (an hour is assumed)
+  std::string description;
   int64_t started_at = 0;
   int64_t ended_at = 0;
   int64_t created_at = 0;
@@ -46,9 +48,37 @@ struct Room {
   std::string pinned_job;                 // job id or empty
   // Job cards wait for a counsellor's or an admin's approval before viewers see them.
   bool require_review = false;
+  // Bumped by every edit, reschedule and cancellation: the .ics SEQUENCE.
+  int64_t sequence = 0;
+  std::string cancel_reason;  // set when cancelled
+  int64_t cancelled_at = 0;
 
   nlohmann::json toJson() const;
 };
+
+// What PATCH /rooms/{id} accepts: each field present is changed, the rest
+// kept. Checked against the room (and the clock) by RoomEdit::applyTo.
+struct RoomEdit {
+  std::optional<std::string> title;
+  std::optional<std::string> description;
+  std::optional<std::string> region_code;
+  std::optional<std::string> region_name;
+  std::optional<int64_t> scheduled_at;
+  std::optional<int64_t> ends_at;  // 0 clears it
+  std::optional<bool> require_review;
+  bool empty() const {
+    return !title && !description && !region_code && !region_name && !scheduled_at && !ends_at &&
+           !require_review;
+  }
+  static Result<RoomEdit> fromJson(const nlohmann::json& body);
+  // The room as edited, or invalid_field: ends_at not after scheduled_at, a
+  // new start in the past (before `now`).
+  Result<Room> applyTo(Room room, int64_t now) const;
+};
+
+// The staff lists of a room an account of `kind` (counsellor, captioner,
+// interpreter) goes into; nullptr for other kinds.
+std::vector<std::string>* staffListOf(Room& room, std::string_view kind);
 
 // What POST /rooms accepts. employer_id is required from admins and taken from
 // the token for employers.
@@ -59,6 +89,8 @@ struct RoomDraft {
   std::string region_name;
   std::string employer_id;
   int64_t scheduled_at = 0;
+  int64_t ends_at = 0;
+  std::string description;
   std::vector<std::string> counsellors;
   std::vector<std::string> captioners;
   std::vector<std::string> interpreters;

@@ -28,11 +28,13 @@ end
 local function webhook_type(kind, data, aud)
   if kind == 'application.created' then return kind end
   if kind == 'room.created' then return 'room.scheduled' end
+  if kind == 'room.updated' then return kind end
   if kind == 'application.status' and aud == 'staff' then return 'application.status_changed' end
   if kind == 'room.status' then
     local status = cjson.decode(data).status
     if status == 'live' then return 'room.started' end
     if status == 'ended' then return 'room.ended' end
+    if status == 'cancelled' then return 'room.cancelled' end
   end
   return nil
 end

@@ -82,6 +82,20 @@ int levelOf(const std::string& code) {
 
 }  // namespace
 
+bool knownRegion(const std::string& code) {
+  if (code.empty())
+    return true;
+  std::string c = canonicalRegion(code);
+  if (c.size() != 6)
+    return false;
+  std::string league = levelOf(c) == 1 ? c : c.substr(0, 4) + "00";
+  for (const Row& row : kTable) {
+    if (league == row.code)
+      return true;
+  }
+  return false;
+}
+
 std::string canonicalRegion(const std::string& code) {
   if (code.size() == 2)
     return code + "0000";

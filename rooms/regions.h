@@ -27,6 +27,9 @@ std::string canonicalRegion(const std::string& code);
 // The region of a canonical code, from the table or (for codes it does not
 // name) with the code as its name; the whole service for "".
 Region regionOf(const std::string& code);
+// True for "" and for codes in a province and league/city the table names
+// ("150299" is known: a county of Baotou; "159900" and "110000" are not).
+bool knownRegion(const std::string& code);
 // The regions a room's figures count in, from the whole service ("") down to
 // the code itself: "150203" -> "", "150000", "150200", "150203".
 std::vector<std::string> regionLevels(const std::string& code);

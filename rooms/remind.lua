@@ -8,7 +8,7 @@
 -- Answers {'ok', queued} or {'ok', -1, due} when the room now starts later
 -- (rescheduled): the caller queues it again for `due`.
 local room = redis.call('HMGET', KEYS[1], 'id', 'title', 'status', 'scheduled_at')
-if not room[1] or room[3] == 'ended' then
+if not room[1] or room[3] == 'ended' or room[3] == 'cancelled' then
   return {'ok', 0}
 end
 local now, lead = tonumber(ARGV[1]), tonumber(ARGV[2])

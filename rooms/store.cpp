@@ -72,6 +72,11 @@ std::optional<Room> roomFromHash(const std::map<std::string, std::string>& h) {
   room.created_at = toInt(get("created_at"));
   room.pinned_job = get("pinned_job");
   room.require_review = get("require_review") == "1";
+  room.description = get("description");
+  room.ends_at = toInt(get("ends_at"));
+  room.sequence = toInt(get("sequence"));
+  room.cancel_reason = get("cancel_reason");
+  room.cancelled_at = toInt(get("cancelled_at"));
   for (auto [name, list] :
        {std::pair{"counsellors", &room.counsellors}, std::pair{"captioners", &room.captioners},
         std::pair{"interpreters", &room.interpreters}}) {
@@ -125,6 +130,8 @@ struct RoomStore::Scripts {
   RoomScript approve_job{scripts::kApproveJobLua};
   RoomScript follow{scripts::kFollowLua};
   RoomScript remind{scripts::kRemindLua};
+  RoomScript update_room{scripts::kUpdateRoomLua};
+  RoomScript cancel_room{scripts::kCancelRoomLua};
 };
 
 json RoomSnapshot::toJson(bool staff) const {
@@ -401,6 +408,8 @@ void RoomStore::createRoom(RoomDraft draft, const Claims& who, Done<Room> done) 
     room.region_name = draft.region_name;
     room.employer_id = draft.employer_id;
     room.scheduled_at = draft.scheduled_at;
+    room.ends_at = draft.ends_at;
+    room.description = draft.description;
     room.created_at = now();
     room.counsellors = draft.counsellors;
     room.captioners = draft.captioners;
@@ -412,6 +421,7 @@ void RoomStore::createRoom(RoomDraft draft, const Claims& who, Done<Room> done) 
     redis_.command(
         {"ZADD", keys::employerRooms(room.employer_id), std::to_string(room.created_at), room.id},
         [](Result<RedisReply>) {});
+    indexByStart(room, "");
     redis_.command(
         {"ZADD", keys::roomIndex(), std::to_string(room.created_at), room.id},
         [this, alive, room, done](Result<RedisReply> indexed) {
@@ -424,7 +434,8 @@ void RoomStore::createRoom(RoomDraft draft, const Claims& who, Done<Room> done) 
               {room.id, room.title, room.region_code, room.region_name, room.employer_id,
                std::to_string(room.scheduled_at), std::to_string(room.created_at),
                json(room.counsellors).dump(), room.toJson().dump(), json(room.captioners).dump(),
-               json(room.interpreters).dump(), room.require_review ? "1" : "0"},
+               json(room.interpreters).dump(), room.require_review ? "1" : "0", room.description,
+               std::to_string(room.ends_at)},
               [room, done](Result<RedisReply> r) {
                 auto reply = scriptReply(std::move(r));
                 if (!reply.ok())
@@ -505,7 +516,8 @@ std::string RoomCursor::str() const {
 }
 
 void RoomStore::listRooms(const RoomFilter& filter, Done<RoomPage> done) {
-  // The index orders rooms by (created_at, id) descending. A page resumes with
+  // The index orders rooms by (created_at, id) descending (by start:
+  // (scheduled_at, id) ascending, ZRANGEBYSCORE from the cursor's score). A page resumes with
   // ZREVRANGEBYSCORE from the cursor's score, skipping the rooms of that score
   // already seen, and reads only the rooms of the entries it fetched.
   struct Scan {
@@ -532,62 +544,85 @@ void RoomStore::listRooms(const RoomFilter& filter, Done<RoomPage> done) {
     size_t want = f.limit - scan->page.rooms.size() + 1;
     size_t budget = std::max(f.scan_budget, f.limit + 1) - scan->scanned;
     size_t batch = std::min(want, budget);
-    std::string max = scan->at ? std::to_string(scan->at->score) : "+inf";
     std::string skip = scan->at ? std::to_string(scan->at->skip) : "0";
+    std::vector<std::string> read;
+    if (f.byStart()) {
+      // Soonest first within [from, to], in the region's own index.
+      std::string min = scan->at ? std::to_string(scan->at->score)
+                        : f.from ? std::to_string(*f.from)
+                                 : "-inf";
+      std::string max = f.to ? std::to_string(*f.to) : "+inf";
+      read = {"ZRANGEBYSCORE",
+              keys::roomsByStart(canonicalRegion(f.region)),
+              min,
+              max,
+              "WITHSCORES",
+              "LIMIT",
+              skip,
+              std::to_string(batch)};
+    } else {
+      std::string max = scan->at ? std::to_string(scan->at->score) : "+inf";
+      read = {"ZREVRANGEBYSCORE", keys::roomIndex(), max,  "-inf",
+              "WITHSCORES",       "LIMIT",           skip, std::to_string(batch)};
+    }
     // The pending reply holds the step (and so the scan) until it is done.
     auto self = weak.lock();
-    redis_.command({"ZREVRANGEBYSCORE", keys::roomIndex(), max, "-inf", "WITHSCORES", "LIMIT", skip,
-                    std::to_string(batch)},
-                   [this, alive, scan, batch, self](Result<RedisReply> entries) {
-                     if (!*alive)
-                       return scan->done(unavailable());
-                     if (!entries.ok())
-                       return scan->done(entries.error());
-                     struct Entry {
-                       std::string id;
-                       int64_t score;
-                     };
-                     std::vector<Entry> fetched;
-                     const auto& e = entries->elements;
-                     for (size_t i = 0; i + 1 < e.size(); i += 2)
-                       fetched.push_back({e[i].str, std::atoll(e[i + 1].str.c_str())});
-                     std::vector<std::vector<std::string>> reads;
-                     for (const auto& entry : fetched)
-                       reads.push_back({"HGETALL", keys::room(entry.id)});
-                     all(std::move(reads), [alive, scan, batch, self,
-                                            fetched](Result<std::vector<RedisReply>> hashes) {
-                       if (!*alive)
-                         return scan->done(unavailable());
-                       if (!hashes.ok())
-                         return scan->done(hashes.error());
-                       const auto& f = scan->filter;
-                       for (size_t i = 0; i < fetched.size(); ++i) {
-                         const auto& entry = fetched[i];
-                         auto room = roomFromHash(flatHash(hashes.value()[i]));
-                         bool match = room && (!f.status || room->status == *f.status) &&
-                                      regionWithin(room->region_code, f.region);
-                         if (match && scan->page.rooms.size() == f.limit) {
-                           // One more match than fits: the page ends before it.
-                           scan->page.next_cursor = scan->at->str();
-                           return scan->done(std::move(scan->page));
-                         }
-                         RoomCursor next{entry.score, 1, entry.id};
-                         if (scan->at && scan->at->score == entry.score)
-                           next.skip = scan->at->skip + 1;
-                         scan->at = next;
-                         ++scan->scanned;
-                         if (match)
-                           scan->page.rooms.push_back(std::move(*room));
-                       }
-                       if (fetched.size() < batch)
-                         return scan->done(std::move(scan->page));  // the end of the index
-                       if (scan->scanned >= std::max(f.scan_budget, f.limit + 1)) {
-                         scan->page.next_cursor = scan->at->str();
-                         return scan->done(std::move(scan->page));
-                       }
-                       (*self)();
-                     });
-                   });
+    redis_.command(std::move(read), [this, alive, scan, batch, self](Result<RedisReply> entries) {
+      if (!*alive)
+        return scan->done(unavailable());
+      if (!entries.ok())
+        return scan->done(entries.error());
+      struct Entry {
+        std::string id;
+        int64_t score;
+      };
+      std::vector<Entry> fetched;
+      const auto& e = entries->elements;
+      for (size_t i = 0; i + 1 < e.size(); i += 2)
+        fetched.push_back({e[i].str, std::atoll(e[i + 1].str.c_str())});
+      std::vector<std::vector<std::string>> reads;
+      for (const auto& entry : fetched)
+        reads.push_back({"HGETALL", keys::room(entry.id)});
+      all(std::move(reads),
+          [alive, scan, batch, self, fetched](Result<std::vector<RedisReply>> hashes) {
+            if (!*alive)
+              return scan->done(unavailable());
+            if (!hashes.ok())
+              return scan->done(hashes.error());
+            const auto& f = scan->filter;
+            for (size_t i = 0; i < fetched.size(); ++i) {
+              const auto& entry = fetched[i];
+              auto room = roomFromHash(flatHash(hashes.value()[i]));
+              bool match = room && (!f.status || room->status == *f.status) &&
+                           regionWithin(room->region_code, f.region);
+              // An index entry behind its room (a reschedule
+              // whose index write is still on its way) is not
+              // shown where the room no longer is.
+              if (match && f.byStart())
+                match = (!f.from || room->scheduled_at >= *f.from) &&
+                        (!f.to || room->scheduled_at <= *f.to);
+              if (match && scan->page.rooms.size() == f.limit) {
+                // One more match than fits: the page ends before it.
+                scan->page.next_cursor = scan->at->str();
+                return scan->done(std::move(scan->page));
+              }
+              RoomCursor next{entry.score, 1, entry.id};
+              if (scan->at && scan->at->score == entry.score)
+                next.skip = scan->at->skip + 1;
+              scan->at = next;
+              ++scan->scanned;
+              if (match)
+                scan->page.rooms.push_back(std::move(*room));
+            }
+            if (fetched.size() < batch)
+              return scan->done(std::move(scan->page));  // the end of the index
+            if (scan->scanned >= std::max(f.scan_budget, f.limit + 1)) {
+              scan->page.next_cursor = scan->at->str();
+              return scan->done(std::move(scan->page));
+            }
+            (*self)();
+          });
+    });
   };
   (*step)();
 }
@@ -658,6 +693,189 @@ void RoomStore::transition(const std::string& room_id, RoomStatus from, RoomStat
             return done(Error{"employer_unverified",
                               "the room's employer is not verified; it cannot go live"});
           run();
+        });
+      },
+      done);
+}
+
+void RoomStore::indexByStart(const Room& room, const std::string& old_region) {
+  auto levels = regionLevels(room.region_code);
+  if (old_region != room.region_code) {
+    for (const auto& level : regionLevels(old_region)) {
+      if (std::find(levels.begin(), levels.end(), level) == levels.end())
+        redis_.command({"ZREM", keys::roomsByStart(level), room.id}, [](Result<RedisReply>) {});
+    }
+  }
+  for (const auto& level : levels) {
+    redis_.command({"ZADD", keys::roomsByStart(level), std::to_string(room.scheduled_at), room.id},
+                   [](Result<RedisReply>) {});
+  }
+}
+
+void RoomStore::withEditableRoom(const std::string& room_id, const Claims& who, bool live_too,
+                                 std::function<void(Room)> fn, Done<Room> done) {
+  JOBCAST_ASSERT_LOOP_THREAD(loop_);
+  auto alive = alive_;
+  withRoom(
+      room_id,
+      [this, alive, who, live_too, fn = std::move(fn), done](Room room) {
+        if (!*alive)
+          return done(unavailable());
+        if (auto e = mayRunRoom(who, room))
+          return done(*e);
+        if (room.status != RoomStatus::Scheduled &&
+            !(live_too && room.status == RoomStatus::Live)) {
+          return done(Error{"illegal_transition", std::string("the room is ") +
+                                                      roomStatusName(room.status) +
+                                                      "; only a scheduled room can be changed"});
+        }
+        if (who.role == Role::Admin)
+          return fn(std::move(room));
+        // The employer acts on its rooms only while verified. (The id is
+        // copied: the callback takes the room.)
+        const std::string employer_id = room.employer_id;
+        getEmployer(employer_id,
+                    [fn, done, room = std::move(room)](Result<Employer> employer) mutable {
+                      if (!employer.ok() && employer.error().code != "not_found")
+                        return done(employer.error());
+                      if (!employer.ok() || !employer->verified)
+                        return done(Error{"employer_unverified",
+                                          "the room's employer is not verified; it cannot "
+                                          "change its rooms"});
+                      fn(std::move(room));
+                    });
+      },
+      done);
+}
+
+void RoomStore::writeRoom(const Room& before, Room after, const json& fields, Done<Room> done) {
+  auto alive = alive_;
+  after.sequence = before.sequence + 1;
+  json changed = json::array();
+  for (const auto& [field, value] : fields.items())
+    changed.push_back(field);
+  json data = {{"room", after.toJson()}, {"changed", changed}};
+  const bool rescheduled = after.scheduled_at != before.scheduled_at;
+  // Staff lists change in a live room too; nothing else does.
+  const bool staff_only =
+      fields.size() == 1 && (fields.contains("counsellors") || fields.contains("captioners") ||
+                             fields.contains("interpreters"));
+  const std::string& id = after.id;
+  scripts_->update_room.run(
+      redis_, options_.events_maxlen,
+      {keys::room(id), keys::events(id), keys::reminded(id), keys::followers(id)},
+      {std::to_string(before.sequence), fields.dump(), data.dump(), rescheduled ? "1" : "0",
+       staff_only ? "1" : "0"},
+      [this, alive, before, after, rescheduled, done](Result<RedisReply> r) {
+        auto reply = scriptReply(std::move(r));
+        if (!reply.ok())
+          return done(reply.error());
+        if (!*alive)
+          return done(unavailable());
+        if (rescheduled || after.region_code != before.region_code)
+          indexByStart(after, before.region_code);
+        // The queue is another slot: the reminder pass finds the new time
+        // (rooms/remind.lua answers when it is due) and reminds again.
+        if (rescheduled && reply.value().size() >= 2 && reply.value()[1].integer > 0)
+          redis_.command({"ZADD", keys::reminderQueue(), "0", after.id}, [](Result<RedisReply>) {});
+        done(after);
+      });
+}
+
+void RoomStore::updateRoom(const std::string& room_id, const RoomEdit& edit, const Claims& who,
+                           Done<Room> done) {
+  withEditableRoom(
+      room_id, who, false,
+      [this, edit, done](Room room) {
+        auto after = edit.applyTo(room, now());
+        if (!after.ok())
+          return done(after.error());
+        const Room& a = after.value();
+        json fields = json::object();
+        if (a.title != room.title)
+          fields["title"] = a.title;
+        if (a.description != room.description)
+          fields["description"] = a.description;
+        if (a.region_code != room.region_code)
+          fields["region_code"] = a.region_code;
+        if (a.region_name != room.region_name)
+          fields["region_name"] = a.region_name;
+        if (a.scheduled_at != room.scheduled_at)
+          fields["scheduled_at"] = std::to_string(a.scheduled_at);
+        if (a.ends_at != room.ends_at)
+          fields["ends_at"] = std::to_string(a.ends_at);
+        if (a.require_review != room.require_review)
+          fields["require_review"] = a.require_review ? "1" : "0";
+        if (fields.empty())
+          return done(std::move(room));  // nothing changes: no event, no new sequence
+        writeRoom(room, a, fields, done);
+      },
+      done);
+}
+
+void RoomStore::cancelRoom(const std::string& room_id, const std::string& reason, const Claims& who,
+                           Done<Room> done) {
+  auto alive = alive_;
+  withEditableRoom(
+      room_id, who, false,
+      [this, alive, reason, done](Room room) {
+        const int64_t at = now();
+        scripts_->cancel_room.run(
+            redis_, options_.events_maxlen, {keys::room(room.id), keys::events(room.id)},
+            {reason, std::to_string(at)},
+            [this, alive, room, reason, at, done](Result<RedisReply> r) mutable {
+              auto reply = scriptReply(std::move(r));
+              if (!reply.ok())
+                return done(reply.error());
+              if (!*alive)
+                return done(unavailable());
+              redis_.command({"ZREM", keys::reminderQueue(), room.id}, [](Result<RedisReply>) {});
+              room.status = RoomStatus::Cancelled;
+              room.cancel_reason = reason;
+              room.cancelled_at = at;
+              room.sequence += 1;
+              done(std::move(room));
+            });
+      },
+      done);
+}
+
+void RoomStore::assignStaff(const std::string& room_id, const std::string& account_id, bool on,
+                            const Claims& who, Done<Room> done) {
+  withEditableRoom(
+      room_id, who, true,
+      [this, account_id, on, done](Room room) {
+        auto alive = alive_;
+        redis_.command({"HGET", keys::accounts(), account_id}, [this, alive, room, account_id, on,
+                                                                done](Result<RedisReply> r) {
+          if (!r.ok())
+            return done(r.error());
+          if (!*alive)
+            return done(unavailable());
+          json account = r->isNil() ? json() : json::parse(r->str, nullptr, false);
+          if (!account.is_object())
+            return done(Error{"not_found", "no such account"});
+          const std::string kind = account.value("kind", "");
+          Room after = room;
+          auto* list = staffListOf(after, kind);
+          if (!list)
+            return done(
+                invalidField("account", "must be a counsellor, captioner or interpreter account"));
+          auto it = std::find(list->begin(), list->end(), account_id);
+          if (on == (it != list->end()))
+            return done(std::move(after));  // already so: nothing changes
+          if (on) {
+            if (list->size() >= 20)
+              return done(invalidField("account", "the room lists 20 of this kind already"));
+            list->push_back(account_id);
+          } else {
+            list->erase(it);
+          }
+          json fields = {{kind == "counsellor"  ? "counsellors"
+                          : kind == "captioner" ? "captioners"
+                                                : "interpreters",
+                          json(*list).dump()}};
+          writeRoom(room, std::move(after), fields, done);
         });
       },
       done);
@@ -1425,8 +1643,9 @@ void RoomStore::recommend(const Claims& who, size_t limit, Done<std::vector<Reco
           for (size_t i = 0; i < jobs.size(); ++i) {
             auto room = rooms.find(jobs[i].first);
             const auto& text = read.value()[room_ids.size() + i];
-            if (room == rooms.end() || room->second.status == RoomStatus::Ended || text.isNil()) {
-              // An ended room's jobs leave the index as they are met.
+            if (room == rooms.end() || room->second.status == RoomStatus::Ended ||
+                room->second.status == RoomStatus::Cancelled || text.isNil()) {
+              // An ended or cancelled room's jobs leave the index as they are met.
               redis_.command({"ZREM", index, jobs[i].first + "/" + jobs[i].second},
                              [](Result<RedisReply>) {});
               continue;

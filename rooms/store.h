@@ -73,14 +73,20 @@ struct ApplicationPage {
 
 struct RoomFilter {
   std::optional<RoomStatus> status;
+  // Rooms scheduled to start in [from, to] (seconds), soonest first, read
+  // from the region's index by start (keys::roomsByStart). Without either:
+  // every room, newest created first.
+  std::optional<int64_t> from;
+  std::optional<int64_t> to;
+  bool byStart() const { return from || to; }
   std::string region;  // region code prefix ("1501" = Hohhot and below)
   size_t limit = 100;
   std::string cursor;  // where the previous page stopped (RoomPage::next_cursor); empty: newest
   size_t scan_budget = 500;  // rooms looked at per page, matching or not
 };
 
-// One page of rooms, newest first. `next_cursor` is empty at the end of the
-// list; a filtered page may hold fewer than `limit` rooms and still go on.
+// One page of rooms, newest first (by start: soonest first). `next_cursor` is empty at the end of
+// the list; a filtered page may hold fewer than `limit` rooms and still go on.
 struct RoomPage {
   std::vector<Room> rooms;
   std::string next_cursor;
@@ -158,6 +164,23 @@ class RoomStore {
   // scheduled -> live (the employer must be verified); live -> ended.
   void startRoom(const std::string& room_id, const Claims& who, Done<Room> done);
   void endRoom(const std::string& room_id, const Claims& who, Done<Room> done);
+  // Admins and the room's verified employer (employer_unverified otherwise)
+  // change a scheduled room: illegal_transition once it is live, ended or
+  // cancelled; conflict when another change came in between. Open pages hear
+  // room.updated; a new start re-queues the followers' reminders.
+  void updateRoom(const std::string& room_id, const RoomEdit& edit, const Claims& who,
+                  Done<Room> done);
+  // The same people cancel a scheduled room, with a reason: room.status
+  // "cancelled"; it never goes live and its reminders are dropped.
+  void cancelRoom(const std::string& room_id, const std::string& reason, const Claims& who,
+                  Done<Room> done);
+  // The same people put a staff account (counsellor, captioner, interpreter:
+  // the account's kind names the list) on a scheduled room (`on`) or take it
+  // off, while scheduled or live; not_found for an unknown account,
+  // invalid_field for another kind.
+  // The account's powers in the room follow at once, on REST and WebSocket.
+  void assignStaff(const std::string& room_id, const std::string& account_id, bool on,
+                   const Claims& who, Done<Room> done);
 
   // ---- job cards ----
   // The card is validated already (JobCard::fromJson); id and created_at are set here.
@@ -226,6 +249,16 @@ class RoomStore {
                    const std::string& group, Done<ApplyOutcome> done);
   void transition(const std::string& room_id, RoomStatus from, RoomStatus to, const Claims& who,
                   Done<Room> done);
+  // Runs `fn` with the room once `who` may change it (updateRoom's rules;
+  // `live_too`: a live room too).
+  void withEditableRoom(const std::string& room_id, const Claims& who, bool live_too,
+                        std::function<void(Room)> fn, Done<Room> done);
+  // Writes `after` (the room `before` changed: `fields` of its hash) with
+  // rooms/update_room.lua, then the indexes by start.
+  void writeRoom(const Room& before, Room after, const nlohmann::json& fields, Done<Room> done);
+  // The room in the by-start index of each region level it counts in, and
+  // out of those of `old_region` it no longer counts in.
+  void indexByStart(const Room& room, const std::string& old_region);
   // Runs `fn` with the room after checking it exists; errors go to `fail`.
   void withRoom(const std::string& room_id, std::function<void(Room)> fn,
                 std::function<void(Error)> fail);

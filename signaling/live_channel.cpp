@@ -93,8 +93,12 @@ struct LiveChannel::Event {
   live::StreamId id;
   std::string kind;
   enum class Audience { All, Staff, User } audience = Audience::All;
-  std::string user;       // for Audience::User
-  std::string payload;    // its event frame (docs/websocket.md)
+  std::string user;     // for Audience::User
+  std::string payload;  // its event frame (docs/websocket.md)
+  // room.updated: who the room lists now; the standing of every connection
+  // in the room is worked out again, so an assigned or unassigned staff
+  // member gains or loses their powers without joining again.
+  std::optional<rooms::Membership> members;
   std::string close_sub;  // user.banned, user.kicked: whose connections close
   uint16_t close_code = 0;
   const char* close_reason = "";
@@ -925,6 +929,26 @@ bool LiveChannel::parseEntry(const RedisReply& entry, Event& ev) {
     ev.close_code = banned ? kCloseBanned : kCloseKicked;
     ev.close_reason = banned ? "banned" : "kicked";
   }
+  if (ev.kind == "room.updated") {
+    json d = json::parse(data, nullptr, false);
+    if (d.is_object() && d["room"].is_object()) {
+      const json& room = d["room"];
+      rooms::Membership m;
+      m.room_id = room.value("id", "");
+      m.employer_id = room.value("employer_id", "");
+      for (auto [name, list] :
+           {std::pair{"counsellors", &m.counsellors}, std::pair{"captioners", &m.captioners},
+            std::pair{"interpreters", &m.interpreters}}) {
+        if (!room.contains(name) || !room[name].is_array())
+          continue;
+        for (const auto& id : room[name]) {
+          if (id.is_string())
+            list->push_back(id.get<std::string>());
+        }
+      }
+      ev.members = std::move(m);
+    }
+  }
   ev.payload = eventFrame(entry.elements[0].str, ev.kind, data);
   return true;
 }
@@ -1034,6 +1058,15 @@ void LiveChannel::fanOut(const std::vector<Conn*>& conns, const std::vector<Even
       delivered += s.events;
     }
     conn->last_sent = last;
+    if (!conn->actor.anonymous()) {
+      for (const Event& ev : events) {
+        if (!ev.members)
+          continue;
+        Claims claims = conn->actor.claimsIn(conn->room);
+        conn->actor.standing = rooms::standingIn(&claims, *ev.members);
+        conn->actor.staff = !rooms::decide(conn->actor.standing, rooms::Operation::ReadStaffView);
+      }
+    }
     if (closing_events && !conn->actor.anonymous()) {
       for (const Event& ev : events) {
         if (!ev.close_sub.empty() && ev.close_sub == conn->actor.sub) {

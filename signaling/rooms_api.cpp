@@ -1,5 +1,6 @@
 #include "signaling/rooms_api.h"
 
+#include <ctime>
 #include <map>
 
 #include "core/address_set.h"
@@ -66,6 +67,40 @@ std::optional<int64_t> queryInt(const Request& request, const char* name, int64_
     return std::nullopt;
   }
   return v;
+}
+
+// A time in a query: seconds since the epoch, a UTC date "2026-12-03"
+// (its midnight; `end_of_day` takes its last second) or "2026-12-03T09:30:00Z".
+std::optional<int64_t> queryTime(const Request& request, const char* name, bool end_of_day,
+                                 Error* error) {
+  auto text = request.queryParam(name);
+  if (!text)
+    return std::nullopt;
+  const std::string& t = *text;
+  auto fail_with = [&] {
+    *error = Error{"invalid_query", std::string(name) +
+                                        ": must be seconds since the epoch, YYYY-MM-DD or "
+                                        "YYYY-MM-DDTHH:MM:SSZ (UTC)"};
+    return std::optional<int64_t>{};
+  };
+  if (!t.empty() && t.size() <= 13 && t.find_first_not_of("0123456789") == std::string::npos)
+    return std::stoll(t);
+  std::tm tm{};
+  const char* rest = nullptr;
+  if (t.size() == 10)
+    rest = strptime(t.c_str(), "%Y-%m-%d", &tm);
+  else if (t.size() == 20)
+    rest = strptime(t.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (!rest || *rest != '\0' || tm.tm_year < 70 || tm.tm_year > 1100)
+    return fail_with();
+  std::tm check = tm;
+  int64_t at = timegm(&tm);
+  // timegm normalises 2026-02-30 into March: such a date is not a date.
+  if (tm.tm_mday != check.tm_mday || tm.tm_mon != check.tm_mon)
+    return fail_with();
+  if (t.size() == 10 && end_of_day)
+    at += 86400 - 1;
+  return at;
 }
 
 }  // namespace
@@ -222,39 +257,48 @@ void RoomsApi::routes(http::Router& router) {
                store_.createRoom(std::move(draft.value()), who,
                                  answer<rooms::Room>(r, 201, to_json));
              }));
-  router.add(
-      Method::Get, api + "/rooms",
-      open([this](const Request& q, const Responder& r, const std::optional<Claims>&) {
-        rooms::RoomFilter filter;
-        if (auto status = q.queryParam("status")) {
-          filter.status = rooms::parseRoomStatus(*status);
-          if (!filter.status)
-            return fail(r, Error{"invalid_query", "status: must be scheduled, live or ended"});
-        }
-        if (auto region = q.queryParam("region")) {
-          if (region->empty() || !rooms::validRegionCode(*region))
-            return fail(r, Error{"invalid_query", "region: must be 2, 4 or 6 digits"});
-          filter.region = *region;
-        }
-        Error error;
-        auto limit = queryInt(q, "limit", 100, 1, 500, &error);
-        if (!limit)
-          return fail(r, error);
-        filter.limit = static_cast<size_t>(*limit);
-        if (auto cursor = q.queryParam("cursor"))
-          filter.cursor = *cursor;
-        store_.listRooms(filter, [r](Result<rooms::RoomPage> page) {
-          if (!page.ok())
-            return fail(r, page.error());
-          json items = json::array();
-          for (const auto& room : page->rooms)
-            items.push_back(room.toJson());
-          json body = {{"items", items}, {"next_cursor", nullptr}};
-          if (!page->next_cursor.empty())
-            body["next_cursor"] = page->next_cursor;
-          r.json(200, body);
-        });
-      }));
+  router.add(Method::Get, api + "/rooms",
+             open([this](const Request& q, const Responder& r, const std::optional<Claims>&) {
+               rooms::RoomFilter filter;
+               if (auto status = q.queryParam("status")) {
+                 filter.status = rooms::parseRoomStatus(*status);
+                 if (!filter.status)
+                   return fail(r, Error{"invalid_query",
+                                        "status: must be scheduled, live, ended or cancelled"});
+               }
+               Error time_error;
+               filter.from = queryTime(q, "from", false, &time_error);
+               if (!time_error.code.empty())
+                 return fail(r, time_error);
+               filter.to = queryTime(q, "to", true, &time_error);
+               if (!time_error.code.empty())
+                 return fail(r, time_error);
+               if (filter.from && filter.to && *filter.to < *filter.from)
+                 return fail(r, Error{"invalid_query", "to: must not be before from"});
+               if (auto region = q.queryParam("region")) {
+                 if (region->empty() || !rooms::validRegionCode(*region))
+                   return fail(r, Error{"invalid_query", "region: must be 2, 4 or 6 digits"});
+                 filter.region = *region;
+               }
+               Error error;
+               auto limit = queryInt(q, "limit", 100, 1, 500, &error);
+               if (!limit)
+                 return fail(r, error);
+               filter.limit = static_cast<size_t>(*limit);
+               if (auto cursor = q.queryParam("cursor"))
+                 filter.cursor = *cursor;
+               store_.listRooms(filter, [r](Result<rooms::RoomPage> page) {
+                 if (!page.ok())
+                   return fail(r, page.error());
+                 json items = json::array();
+                 for (const auto& room : page->rooms)
+                   items.push_back(room.toJson());
+                 json body = {{"items", items}, {"next_cursor", nullptr}};
+                 if (!page->next_cursor.empty())
+                   body["next_cursor"] = page->next_cursor;
+                 r.json(200, body);
+               });
+             }));
   router.add(Method::Get, api + "/rooms/{id}",
              open([this](const Request& q, const Responder& r, const std::optional<Claims>& who) {
                store_.snapshot(q.param("id"), [r, who](Result<rooms::RoomSnapshot> snap) {
@@ -268,6 +312,38 @@ void RoomsApi::routes(http::Router& router) {
              authed([this, to_json](const Request& q, const Responder& r, const Claims& who) {
                store_.startRoom(q.param("id"), who, answer<rooms::Room>(r, 200, to_json));
              }));
+  router.add(Method::Patch, api + "/rooms/{id}",
+             authed([this, to_json](const Request& q, const Responder& r, const Claims& who) {
+               auto body = bodyObject(q);
+               if (!body.ok())
+                 return fail(r, body.error());
+               auto edit = rooms::RoomEdit::fromJson(body.value());
+               if (!edit.ok())
+                 return fail(r, edit.error());
+               store_.updateRoom(q.param("id"), edit.value(), who,
+                                 answer<rooms::Room>(r, 200, to_json));
+             }));
+  router.add(Method::Post, api + "/rooms/{id}/cancel",
+             authed([this, to_json](const Request& q, const Responder& r, const Claims& who) {
+               auto body = bodyObject(q);
+               if (!body.ok())
+                 return fail(r, body.error());
+               std::string reason = body.value().value("reason", "");
+               auto first = reason.find_first_not_of(" \t\r\n");
+               if (first == std::string::npos)
+                 return fail(r, rooms::invalidField("reason", "is required"));
+               reason = reason.substr(first, reason.find_last_not_of(" \t\r\n") - first + 1);
+               store_.cancelRoom(q.param("id"), reason, who, answer<rooms::Room>(r, 200, to_json));
+             }));
+  for (auto [method, on] : {std::pair{Method::Put, true}, std::pair{Method::Delete, false}}) {
+    bool assign = on;
+    router.add(
+        method, api + "/rooms/{id}/staff/{account}",
+        authed([this, to_json, assign](const Request& q, const Responder& r, const Claims& who) {
+          store_.assignStaff(q.param("id"), q.param("account"), assign, who,
+                             answer<rooms::Room>(r, 200, to_json));
+        }));
+  }
   router.add(Method::Post, api + "/rooms/{id}/end",
              authed([this, to_json](const Request& q, const Responder& r, const Claims& who) {
                store_.endRoom(q.param("id"), who, answer<rooms::Room>(r, 200, to_json));

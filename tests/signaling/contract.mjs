@@ -412,6 +412,23 @@ async function journey() {
   await rest('GET', '/api/v1/me/recommendations?limit=99', { token: js1 });
   expect((await rest('GET', '/api/v1/employers/{id}/applicants', { params: { id: 'acme' }, token: boss })).body.items.length > 0, "the employer's applicants");
 
+  // A second room edited, given a counsellor and cancelled, seen on its channel.
+  const later = Math.floor(Date.now() / 1000) + 86400;
+  const second = (await rest('POST', '/api/v1/rooms', { token: boss, body: { title: 'Autumn fair', employer_id: 'acme', region_code: '150200', scheduled_at: later } })).body.id;
+  const watcher = await Channel.open('viewer (second room)', second, null);
+  expect((await rest('PATCH', '/api/v1/rooms/{id}', { params: { id: second }, token: boss, body: { scheduled_at: later + 3600, ends_at: later + 7200, description: 'Fitters' } })).status === 200, 'room rescheduled');
+  await rest('PATCH', '/api/v1/rooms/{id}', { params: { id: second }, token: boss, body: { ends_at: later } });
+  const coach = await rest('POST', '/api/v1/admin/accounts', { token: admin, body: { kind: 'counsellor', name: 'Sarnai' } });
+  expect((await rest('PUT', '/api/v1/rooms/{id}/staff/{account}', { params: { id: second, account: coach.body.id }, token: admin })).status === 200, 'counsellor assigned');
+  expect((await rest('DELETE', '/api/v1/rooms/{id}/staff/{account}', { params: { id: second, account: coach.body.id }, token: admin })).status === 200, 'counsellor unassigned');
+  await rest('PUT', '/api/v1/rooms/{id}/staff/{account}', { params: { id: second, account: 'acct_none' }, token: admin });
+  await watcher.event('room.updated', (d) => d.room.scheduled_at === later + 3600);
+  expect((await rest('GET', `/api/v1/rooms?region=1502&from=${later}&to=${later + 86400}`)).body.items.length === 1, 'the room listed by region and date');
+  expect((await rest('POST', '/api/v1/rooms/{id}/cancel', { params: { id: second }, token: boss, body: { reason: 'Hall closed' } })).status === 200, 'room cancelled');
+  await rest('POST', '/api/v1/rooms/{id}/cancel', { params: { id: second }, token: boss, body: { reason: 'Again' } });
+  await watcher.event('room.status', (d) => d.status === 'cancelled');
+  watcher.close();
+
   // Off air; a resume after a drop.
   const last = anon.frames.filter((f) => f.type === 'event').at(-1).id;
   await rest('POST', '/api/v1/rooms/{id}/end', { params: { id: room }, token: boss });
