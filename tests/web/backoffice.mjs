@@ -8,6 +8,9 @@
 // in the console; the viewer sees it at once and the studio shows who
 // approved it. Revoking the employer's
 // account refuses its token at once, and a used link does not sign in again.
+// In the schedule table the admin finds a room by region and date,
+// reschedules it and then cancels it with a reason; the calendar follows
+// (SEQUENCE, STATUS:CANCELLED) and an open room page shows the cancellation.
 //
 // node tests/web/backoffice.mjs --jobcastd build/server/jobcastd --web-client web-client --artifacts build/test-artifacts
 
@@ -206,6 +209,63 @@ try {
     const after = await rest('POST', `/rooms/${roomId}/jobs`, employerToken, { title: '电工', wage_min: 5000, wage_max: 7000, wage_unit: 'month', hours: '8h', location: '包头', headcount: 2 });
     eq(after.status, 401, JSON.stringify(after.body));
     eq(after.body.error.code, 'token_revoked');
+  });
+
+  await report.check('the admin reschedules a room in the schedule table and cancels it; the calendar and an open room page follow', async () => {
+    const pad = (n) => String(n).padStart(2, '0');
+    const local = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+    const start = new Date();
+    start.setDate(start.getDate() + 2);
+    start.setHours(10, 0, 0, 0);
+    const created = await rest('POST', '/rooms', adminToken, { title: '秋季招聘会', employer_id: employerId, region_code: '150203', scheduled_at: Math.floor(start / 1000) });
+    eq(created.status, 201, JSON.stringify(created.body));
+    const id = created.body.id;
+    const day = local(start).slice(0, 10);
+    await admin.fill('#filter-region', '1502');
+    await admin.fill('#filter-from', day);
+    await admin.fill('#filter-to', day);
+    await admin.click('#room-filter button[type=submit]');
+    const row = admin.locator(`#my-room-list tr[data-id="${id}"]`);
+    await row.waitFor({ timeout: 5000 });
+    await admin.waitForFunction((other) => !document.querySelector(`#my-room-list tr[data-id="${other}"]`), roomId, { timeout: 5000 });
+
+    const moved = new Date(start);
+    moved.setHours(14, 30);
+    const ends = new Date(moved.getTime() + 2 * 3600 * 1000);
+    await row.locator('button', { hasText: '编辑' }).click();
+    await admin.waitForSelector('#edit-dialog[open]', { timeout: 5000 });
+    await admin.fill('#edit-start', local(moved));
+    await admin.fill('#edit-end', local(ends));
+    const saved = admin.waitForResponse((r) => r.request().method() === 'PATCH' && new URL(r.url()).pathname === `/api/v1/rooms/${id}`);
+    await admin.click('#edit-save');
+    eq((await saved).status(), 200, 'the reschedule is answered');
+    await admin.waitForSelector('#edit-dialog:not([open])', { state: 'attached', timeout: 5000 });
+    const after = (await rest('GET', `/rooms/${id}`, '')).body;
+    eq(after.scheduled_at, Math.floor(moved / 1000), 'the new start');
+    eq(after.ends_at, Math.floor(ends / 1000), 'the new end');
+    eq(after.sequence, 1);
+    const utc = (d) => d.toISOString().replace(/[-:]/g, '').slice(0, 15) + 'Z';
+    let ics = await (await fetch(`${server.base}/api/v1/rooms/${id}/calendar.ics`)).text();
+    assert(ics.includes(`DTSTART:${utc(moved)}\r\n`) && ics.includes('SEQUENCE:1\r\n'), ics);
+    await admin.screenshot({ path: path.join(shots, 'admin-schedule.png'), fullPage: true });
+
+    const roomPage = await adminCtx.newPage();
+    await roomPage.goto(`${server.base}/room/${id}`);
+    await roomPage.waitForFunction(() => document.querySelector('#room-status') && document.querySelector('#room-status').textContent === '未开始', null, { timeout: 10000 });
+    await row.locator('button', { hasText: '取消直播' }).click();
+    await admin.waitForSelector('#cancel-dialog[open]', { timeout: 5000 });
+    await admin.fill('#cancel-reason', '场地维修');
+    await admin.click('#cancel-confirm');
+    await admin.waitForFunction((room) => {
+      const tr = document.querySelector(`#my-room-list tr[data-id="${room}"]`);
+      return tr && tr.dataset.status === 'cancelled' && tr.textContent.includes('场地维修') && tr.textContent.includes('已取消');
+    }, id, { timeout: 5000 });
+    eq(await row.locator('button', { hasText: '编辑' }).count(), 0, 'a cancelled room is not edited');
+    await roomPage.waitForFunction(() => document.querySelector('#room-status').textContent === '已取消', null, { timeout: 5000 });
+    await roomPage.close();
+    eq((await rest('GET', `/rooms/${id}`, '')).body.status, 'cancelled');
+    ics = await (await fetch(`${server.base}/api/v1/rooms/${id}/calendar.ics`)).text();
+    assert(ics.includes('STATUS:CANCELLED\r\n') && ics.includes('SEQUENCE:2\r\n'), ics);
   });
 
   await report.check('no script errors on the pages', async () => {

@@ -2,7 +2,9 @@
 // employers alike), then for admins the accounts (create, issue a sign-in
 // link, revoke, disable), employers' verification, the quarterly report's
 // downloads and the webhooks' dead letters; employers and counsellors see
-// their rooms with links to the studio or the console.
+// their rooms with links to the studio or the console. The schedule table
+// lists rooms by region, date and status; admins and a room's employer edit,
+// reschedule or cancel a scheduled room there and assign its staff.
 
 import * as i18n from './i18n.js';
 import * as api from './api.js';
@@ -10,14 +12,14 @@ import { $, el, announce, errorText, confirmDialog } from './ui.js';
 
 const t = i18n.t;
 const SCOPE = 'admin';
-const state = { token: '', me: null, accounts: [] };
+const state = { token: '', me: null, accounts: [], rooms: [], editing: null };
 
 // Keys of the names the server sends, spelled out so every one is in the string table.
 const KEYS = {
   role: { admin: 'admin.role.admin', employer: 'admin.role.employer', counsellor: 'admin.role.counsellor', captioner: 'admin.role.captioner', jobseeker: 'admin.role.jobseeker' },
   kind: { admin: 'admin.kind.admin', employer: 'admin.kind.employer', counsellor: 'admin.kind.counsellor', captioner: 'admin.kind.captioner', interpreter: 'admin.kind.interpreter' },
   status: { active: 'admin.status.active', disabled: 'admin.status.disabled' },
-  room: { scheduled: 'room.status.scheduled', live: 'room.status.live', ended: 'room.status.ended' },
+  room: { scheduled: 'room.status.scheduled', live: 'room.status.live', ended: 'room.status.ended', cancelled: 'room.status.cancelled' },
   employer: { pending: 'admin.employerStatus.pending', verified: 'admin.employerStatus.verified', rejected: 'admin.employerStatus.rejected', suspended: 'admin.employerStatus.suspended' },
   action: { revoke: 'admin.revoke', disable: 'admin.disable', enable: 'admin.enable' },
   confirm: { revoke: 'admin.confirm.revoke', disable: 'admin.confirm.disable' },
@@ -85,21 +87,155 @@ async function show() {
   }
 }
 
-// ---- rooms of the signed-in user: links into the studio or the console ----
+// ---- the schedule: rooms of the signed-in user by region, date and status,
+// with links into the studio or the console ----
+const STAFF_LISTS = [['counsellors', 'counsellor'], ['captioners', 'captioner'], ['interpreters', 'interpreter']];
+
+// "YYYY-MM-DDTHH:MM" in local time, as datetime-local inputs hold it.
+function localInput(seconds) {
+  const d = new Date(seconds * 1000);
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+const fromInput = (value) => Math.floor(new Date(value).getTime() / 1000);
+// Midnight at the start (or the last second) of a local date, in seconds.
+const dayBound = (value, end) => fromInput(`${value}T00:00`) + (end ? 86400 - 1 : 0);
+
+function mayManage(r) {
+  const me = state.me;
+  return me.role === 'admin' || (me.role === 'employer' && r.employer_id === (me.employer || me.sub));
+}
+
+function staffName(id) {
+  const a = state.accounts.find((x) => x.id === id);
+  return a ? a.name : id;
+}
+
 async function loadRooms() {
+  const q = new URLSearchParams({ limit: '200' });
   const region = $('#filter-region').value.trim();
-  const { items } = await call('GET', `/rooms?limit=100${region ? '&region=' + encodeURIComponent(region) : ''}`);
+  if (region) q.set('region', region);
+  if ($('#filter-from').value) q.set('from', String(dayBound($('#filter-from').value, false)));
+  if ($('#filter-to').value) q.set('to', String(dayBound($('#filter-to').value, true)));
+  if ($('#filter-status').value) q.set('status', $('#filter-status').value);
+  const { items } = await call('GET', `/rooms?${q}`);
   items.sort((a, b) => a.scheduled_at - b.scheduled_at);
   const me = state.me;
-  const mine = items.filter((r) => me.role === 'admin' ||
-    (me.role === 'employer' && r.employer_id === (me.employer || me.sub)) ||
+  state.rooms = items.filter((r) => mayManage(r) ||
     [...(r.counsellors || []), ...(r.captioners || []), ...(r.interpreters || [])].includes(me.sub));
-  const page = me.role === 'counsellor' || me.role === 'captioner' ? 'console' : 'studio';
-  $('#my-room-list').replaceChildren(...(mine.length ? mine.map((r) => el('li', { class: 'row' },
-    el('a', { href: `/${page}/${encodeURIComponent(r.id)}#token=${encodeURIComponent(state.token)}` }, r.title),
-    el('span', { class: 'muted' }, `${new Date(r.scheduled_at * 1000).toLocaleString()} ${r.region_name || r.region_code || ''}`),
-    el('span', { class: 'badge' }, name('room', r.status)))) : [el('li', { class: 'muted' }, t('home.none'))]));
+  renderRooms();
 }
+
+function renderRooms() {
+  const page = state.me.role === 'counsellor' || state.me.role === 'captioner' ? 'console' : 'studio';
+  const rows = state.rooms.map((r) => {
+    const act = (label, fn, cls) => el('button', { type: 'button', class: cls, onclick: fn, 'aria-label': `${t(label)}: ${r.title}` }, t(label));
+    const editable = r.status === 'scheduled' && mayManage(r);
+    const staff = STAFF_LISTS.flatMap(([list]) => r[list] || []).map(staffName);
+    const when = new Date(r.scheduled_at * 1000).toLocaleString();
+    const until = r.ends_at ? ` – ${new Date(r.ends_at * 1000).toLocaleTimeString()}` : '';
+    return el('tr', { dataset: { id: r.id, status: r.status } },
+      el('td', {}, when + until),
+      el('td', {}, el('a', { href: `/${page}/${encodeURIComponent(r.id)}#token=${encodeURIComponent(state.token)}` }, r.title),
+        r.status === 'cancelled' && r.cancel_reason ? el('div', { class: 'muted' }, t('room.cancelledBecause', { reason: r.cancel_reason })) : null),
+      el('td', {}, r.region_name || r.region_code || ''),
+      el('td', {}, staff.join(', ')),
+      el('td', {}, el('span', { class: `badge ${r.status === 'live' ? 'live' : r.status === 'cancelled' ? 'warn' : ''}` }, name('room', r.status))),
+      el('td', {}, editable ? el('div', { class: 'controls' },
+        act('admin.edit', () => openEdit(r), 'primary'),
+        act('admin.cancelRoom', () => openCancel(r), 'danger')) : null));
+  });
+  $('#my-room-list').replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { colspan: '6', class: 'muted' }, t('home.none')))]));
+}
+
+// ---- edit, reschedule, staff ----
+function renderEditStaff() {
+  const r = state.editing;
+  $('#edit-staff').replaceChildren(...STAFF_LISTS.flatMap(([list, kind]) => (r[list] || []).map((id) => el('li', { class: 'row', dataset: { id } },
+    el('span', { class: 'grow' }, `${staffName(id)} · ${name('kind', kind)}`),
+    el('button', { type: 'button', 'aria-label': `${t('admin.removeStaff')}: ${staffName(id)}`, onclick: () => setStaff(id, false) }, t('admin.removeStaff'))))));
+  const staff = state.accounts.filter((a) => a.status === 'active' && ['counsellor', 'captioner', 'interpreter'].includes(a.kind));
+  $('#staff-accounts').replaceChildren(...staff.map((a) => el('option', { value: a.id }, `${a.name} · ${name('kind', a.kind)}`)));
+}
+
+function openEdit(r) {
+  state.editing = r;
+  $('#edit-error').textContent = '';
+  $('#edit-title').value = r.title;
+  $('#edit-description').value = r.description || '';
+  $('#edit-start').value = localInput(r.scheduled_at);
+  $('#edit-end').value = r.ends_at ? localInput(r.ends_at) : '';
+  $('#edit-region').value = r.region_code || '';
+  $('#edit-review').checked = !!r.require_review;
+  $('#edit-staff-account').value = '';
+  renderEditStaff();
+  $('#edit-dialog').showModal();
+  $('#edit-title').focus();
+}
+
+async function setStaff(account, on) {
+  $('#edit-error').textContent = '';
+  try {
+    state.editing = await call(on ? 'PUT' : 'DELETE', `/rooms/${encodeURIComponent(state.editing.id)}/staff/${encodeURIComponent(account)}`);
+    $('#edit-staff-account').value = '';
+    renderEditStaff();
+    announce(t('done'));
+    await loadRooms();
+  } catch (x) { $('#edit-error').textContent = errorText(x); }
+}
+
+$('#edit-staff-add').addEventListener('click', () => {
+  const account = $('#edit-staff-account').value.trim();
+  if (account) setStaff(account, true);
+});
+$('#edit-close').addEventListener('click', () => $('#edit-dialog').close());
+$('#edit-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  $('#edit-error').textContent = '';
+  const r = state.editing;
+  const body = {};
+  const title = $('#edit-title').value.trim();
+  if (title !== r.title) body.title = title;
+  const description = $('#edit-description').value.trim();
+  if (description !== (r.description || '')) body.description = description;
+  const starts = fromInput($('#edit-start').value);
+  if (Math.floor(starts / 60) !== Math.floor(r.scheduled_at / 60)) body.scheduled_at = starts;
+  const ends = $('#edit-end').value ? fromInput($('#edit-end').value) : 0;
+  if (Math.floor(ends / 60) !== Math.floor((r.ends_at || 0) / 60)) body.ends_at = ends;
+  const region = $('#edit-region').value.trim();
+  if (region !== (r.region_code || '')) body.region_code = region;
+  if ($('#edit-review').checked !== !!r.require_review) body.require_review = $('#edit-review').checked;
+  try {
+    if (Object.keys(body).length) await call('PATCH', `/rooms/${encodeURIComponent(r.id)}`, body);
+    $('#edit-dialog').close();
+    announce(t('admin.saved', { title: title }));
+    await loadRooms();
+  } catch (x) { $('#edit-error').textContent = errorText(x); }
+});
+
+// ---- cancel, with a reason ----
+function openCancel(r) {
+  state.editing = r;
+  $('#cancel-error').textContent = '';
+  $('#cancel-title').textContent = r.title;
+  $('#cancel-reason').value = '';
+  $('#cancel-dialog').showModal();
+  $('#cancel-reason').focus();
+}
+
+$('#cancel-close').addEventListener('click', () => $('#cancel-dialog').close());
+$('#cancel-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const r = state.editing;
+  const reason = $('#cancel-reason').value.trim();
+  if (!reason) { $('#cancel-error').textContent = t('admin.reasonNeeded'); return; }
+  try {
+    await call('POST', `/rooms/${encodeURIComponent(r.id)}/cancel`, { reason });
+    $('#cancel-dialog').close();
+    announce(t('admin.cancelled', { title: r.title }));
+    await loadRooms();
+  } catch (x) { $('#cancel-error').textContent = errorText(x); }
+});
 
 // ---- scheduling a room, with its staff chosen from the accounts ----
 function renderStaffChoices() {
@@ -109,7 +245,11 @@ function renderStaffChoices() {
     : [el('p', { class: 'muted' }, t('home.none'))]));
 }
 
-$('#room-filter').addEventListener('submit', (e) => { e.preventDefault(); loadRooms().catch((x) => announce(errorText(x), { assertive: true })); });
+$('#room-filter').addEventListener('submit', (e) => {
+  e.preventDefault();
+  $('#schedule-error').textContent = '';
+  loadRooms().catch((x) => { $('#schedule-error').textContent = errorText(x); });
+});
 $('#room-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   $('#room-error').textContent = '';
@@ -260,7 +400,7 @@ $('#signin-form').addEventListener('submit', (e) => { e.preventDefault(); redeem
 async function start() {
   $('#lang-slot').replaceWith(i18n.languageMenu());
   i18n.apply();
-  i18n.onChange(() => { if (state.me) { renderAccounts(); show(); } });
+  i18n.onChange(() => { if (state.me) { renderAccounts(); renderRooms(); show(); } });
   if (await signInFromUrl()) return;
   state.token = api.getToken(SCOPE);
   if (state.token) await show();

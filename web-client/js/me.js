@@ -100,6 +100,7 @@ function renderFollows() {
         el('a', { class: 'grow', href: `/room/${encodeURIComponent(r.id)}`, text: r.title }),
         el('span', { class: `badge ${r.status === 'live' ? 'live' : ''}`, text: t(`room.status.${r.status}`) })),
       r.status === 'scheduled' ? el('div', { class: 'muted', text: t('room.starts', { time: timeText(r.scheduled_at) }) }) : null,
+      r.status === 'cancelled' ? el('div', { class: 'muted', text: t('room.cancelledBecause', { reason: r.cancel_reason || '' }) }) : null,
       el('div', { class: 'row' },
         el('a', { href: r.calendar_url, download: `jobcast-${r.id}.ics`, text: t('follow.calendar') }),
         stop));

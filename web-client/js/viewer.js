@@ -37,6 +37,12 @@ function onEvent(kind, d) {
     case 'room.status':
       if (d.status !== state.room.status) { state.room.status = d.status; actions.onStatusChanged(); render.renderHeader(); }
       break;
+    case 'room.updated':  // edited or rescheduled before it starts
+      if (d.room) {
+        for (const k of ['title', 'description', 'scheduled_at', 'ends_at', 'region_name']) if (k in d.room) state.room[k] = d.room[k];
+        render.renderHeader();
+      }
+      break;
     case 'job.added': case 'job.approved': setJobs([api.jobOf(d.job)]); render.renderJobs(); break;
     case 'job.pinned': {
       const job = api.jobOf(d.job);
