@@ -107,6 +107,38 @@ TEST(RoomStatus, OnlyScheduledLiveEnded) {
   EXPECT_FALSE(canTransition(RoomStatus::Ended, RoomStatus::Live));
   EXPECT_FALSE(canTransition(RoomStatus::Live, RoomStatus::Scheduled));
   EXPECT_FALSE(canTransition(RoomStatus::Live, RoomStatus::Live));
+  // Only a room that never started is cancelled, and it stays so.
+  EXPECT_TRUE(canTransition(RoomStatus::Scheduled, RoomStatus::Cancelled));
+  EXPECT_FALSE(canTransition(RoomStatus::Live, RoomStatus::Cancelled));
+  EXPECT_FALSE(canTransition(RoomStatus::Cancelled, RoomStatus::Live));
+  EXPECT_FALSE(canTransition(RoomStatus::Cancelled, RoomStatus::Scheduled));
+  EXPECT_EQ(parseRoomStatus("cancelled"), RoomStatus::Cancelled);
+}
+
+TEST(RoomEdit, ChecksTimesAndRegionsAgainstTheRoom) {
+  Room room;
+  room.title = "Fair";
+  room.scheduled_at = 2000;
+  room.ends_at = 5600;
+  auto edit = [](nlohmann::json body) { return RoomEdit::fromJson(body); };
+  EXPECT_EQ(fieldOf(edit(nlohmann::json::object()).error()), "body");
+  EXPECT_EQ(fieldOf(edit({{"region_code", "159900"}}).error()), "region_code");
+  EXPECT_EQ(fieldOf(edit({{"region_code", "440600"}}).error()), "region_code");
+  ASSERT_TRUE(
+      edit({{"region_code", "150299"}}).ok());  // a county of Baotou the table does not name
+  EXPECT_EQ(edit({{"region_code", "150200"}}).value().region_name, "Baotou");
+  // A new start must not be in the past; the stated end must come after the start.
+  EXPECT_EQ(fieldOf(edit({{"scheduled_at", 999}}).value().applyTo(room, 1000).error()),
+            "scheduled_at");
+  EXPECT_EQ(fieldOf(edit({{"scheduled_at", 6000}}).value().applyTo(room, 1000).error()), "ends_at");
+  auto moved = edit({{"scheduled_at", 6000}, {"ends_at", 0}}).value().applyTo(room, 1000);
+  ASSERT_TRUE(moved.ok());
+  EXPECT_EQ(moved->scheduled_at, 6000);
+  EXPECT_EQ(moved->ends_at, 0);
+  // An unchanged start in the past is no reschedule: other fields still change.
+  auto renamed = edit({{"title", "Autumn"}}).value().applyTo(room, 3000);
+  ASSERT_TRUE(renamed.ok());
+  EXPECT_EQ(renamed->title, "Autumn");
 }
 
 TEST(ApplicationStatus, PipelineStepsAndRejection) {
