@@ -774,6 +774,21 @@ void RoomStore::writeRoom(const Room& before, Room after, const json& fields, Do
           return done(unavailable());
         if (rescheduled || after.region_code != before.region_code)
           indexByStart(after, before.region_code);
+        // The open-jobs indexes order a room's jobs by its start: they move
+        // with it (XX: a job that left an index stays out).
+        if (rescheduled) {
+          redis_.command(
+              {"HKEYS", keys::jobs(after.id)}, [this, alive, after](Result<RedisReply> jobs) {
+                if (!jobs.ok() || !*alive)
+                  return;
+                for (const auto& level : regionLevels(after.region_code)) {
+                  for (const auto& job : jobs->elements)
+                    redis_.command({"ZADD", keys::openJobs(level), "XX",
+                                    std::to_string(after.scheduled_at), after.id + "/" + job.str},
+                                   [](Result<RedisReply>) {});
+                }
+              });
+        }
         // The queue is another slot: the reminder pass finds the new time
         // (rooms/remind.lua answers when it is due) and reminds again.
         if (rescheduled && reply.value().size() >= 2 && reply.value()[1].integer > 0)

@@ -217,6 +217,16 @@ TEST_F(RoomSchedule, AFollowerSeesTheRescheduleAndTheCancellation) {
   const int64_t starts = nowSeconds() + 2 * 86400;
   const std::string id = room("150200", starts, "Autumn fair");
   ASSERT_EQ(call("PUT", "/rooms/" + id + "/follow", seeker, json::object()).status, 200);
+  auto job = call("POST", "/rooms/" + id + "/jobs", acme,
+                  {{"title", "Fitter"},
+                   {"wage_min", 5000},
+                   {"wage_max", 7000},
+                   {"wage_unit", "month"},
+                   {"hours", "8h"},
+                   {"location", "Baotou"},
+                   {"headcount", 2}});
+  ASSERT_EQ(job.status, 201) << job.body;
+  const std::string open_job = id + "/" + job.json()["id"].get<std::string>();
   std::string ics = calendar(id);
   EXPECT_NE(ics.find("SEQUENCE:0\r\n"), std::string::npos) << ics;
   EXPECT_NE(ics.find("STATUS:CONFIRMED\r\n"), std::string::npos) << ics;
@@ -244,6 +254,10 @@ TEST_F(RoomSchedule, AFollowerSeesTheRescheduleAndTheCancellation) {
   EXPECT_NE(ics.find(start_text), std::string::npos) << ics;
   EXPECT_NE(ics.find(end_text), std::string::npos) << ics;
   EXPECT_NE(ics.find("SEQUENCE:1\r\n"), std::string::npos) << ics;
+  // Recommendations order the room's jobs by the new start.
+  ASSERT_TRUE(eventually([&] {
+    return redis.command({"ZSCORE", "jc:{g:150000}:any:jobs", open_job}) == std::to_string(moved);
+  })) << redis.command({"ZSCORE", "jc:{g:150000}:any:jobs", open_job});
   // The reminder follows the new time: queued for an hour before it.
   ASSERT_TRUE(eventually([&] {
     return redis.command({"ZSCORE", "jc:{reminders}:due", id}) == std::to_string(moved - 3600);
