@@ -1084,17 +1084,24 @@ void LiveChannel::fanOut(const std::vector<Conn*>& conns, const std::vector<Even
 }
 
 void LiveChannel::reportPresence(Feed& feed) {
-  std::vector<std::string> subs;
+  std::vector<std::string> subs, seekers;
   for (const auto& [id, conn] : feed.conns) {
-    if (!conn->actor.anonymous())
-      subs.push_back(conn->actor.sub);
+    if (conn->actor.anonymous())
+      continue;
+    subs.push_back(conn->actor.sub);
+    if (conn->actor.role == Role::Jobseeker)
+      seekers.push_back(conn->actor.sub);
   }
-  std::sort(subs.begin(), subs.end());
-  subs.erase(std::unique(subs.begin(), subs.end()), subs.end());
-  // The unique-viewer figure (a HyperLogLog) gets each subject once per node
-  // and room, not with every heartbeat.
+  for (auto* list : {&subs, &seekers}) {
+    std::sort(list->begin(), list->end());
+    list->erase(std::unique(list->begin(), list->end()), list->end());
+  }
+  // The unique-viewer figure (a HyperLogLog) gets each jobseeker once per
+  // node and room, not with every heartbeat. The room's staff (its employer
+  // in the studio, counsellors, captioners, admins) are no viewers: counted,
+  // they would inflate the report's viewers and lower its conversion.
   std::vector<std::string> uncounted;
-  for (const auto& sub : subs) {
+  for (const auto& sub : seekers) {
     if (!feed.counted.contains(sub))
       uncounted.push_back(sub);
   }

@@ -1,7 +1,8 @@
 // Signed webhooks through a real jobcastd and redis-server to a real HTTP
 // receiver in this process: every event once with a valid signature, retries
-// of a failing receiver across a node that dies mid-delivery, dead letters and
-// their replay, and who may manage endpoints.
+// of a failing receiver across a node that dies mid-delivery (every event
+// type, reminder.due and the room's included), dead letters and their
+// replay, and who may manage endpoints.
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -12,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <fstream>
@@ -199,6 +201,88 @@ TEST_F(Webhooks, AReceiverFailingTwiceGetsTheEventOnceAcrossANodeThatDied) {
   }
   EXPECT_EQ(got[2].status, 200);
   EXPECT_EQ(got[2].payload()["type"], "room.scheduled");
+}
+
+// Every event type, the newer ones included (reminder.due, room.started,
+// room.ended), crosses a node that dies while a receiver fails each event
+// twice: the reminder's first try is held until its node is gone, the room
+// events made meanwhile wait in the room's outbox, room.scheduled in the
+// retries. The next node delivers each of them once, signed.
+TEST_F(Webhooks, EveryEventTypeOnceAcrossANodeRestartWithAReceiverFailingTwice) {
+  const std::string reminders = "reminders:\n  sweep_ms: 20\n";
+  startNode(reminders);
+  std::mutex gate_mutex;
+  std::condition_variable gate_cv;
+  bool held = false, release = false;
+  Receiver receiver([&](const Delivery& d, int nth) {
+    if (nth == 1 && d.payload().value("type", "") == "reminder.due") {
+      std::unique_lock lock(gate_mutex);
+      held = true;
+      gate_cv.notify_all();
+      gate_cv.wait(lock, [&] { return release; });
+    }
+    return nth <= 2 ? 500 : 200;
+  });
+  auto endpoint = call("POST", "/admin/webhooks", admin,
+                       {{"url", receiver.url()},
+                        {"events",
+                         {"application.created", "application.status_changed", "room.scheduled",
+                          "room.started", "room.ended", "reminder.due"}}});
+  ASSERT_EQ(endpoint.status, 201) << endpoint.body;
+  const std::string secret = endpoint.json().value("secret", "");
+  seedRoom();  // room.scheduled; it starts in the past, so a follower is reminded at once
+  ASSERT_EQ(call("PUT", "/rooms/" + room_id + "/follow", seeker).status, 200);
+  {
+    std::unique_lock lock(gate_mutex);
+    ASSERT_TRUE(gate_cv.wait_for(lock, std::chrono::seconds(20), [&] { return held; }))
+        << node->log();
+  }
+  // The dispatcher is held; the control loop is not: the room goes live, gets
+  // an application that moves, and ends.
+  ASSERT_EQ(call("POST", "/rooms/" + room_id + "/start", acme).status, 200);
+  ASSERT_EQ(call("PUT", "/me/profile", seeker,
+                 {{"name", "Bayar"}, {"phone", "13800138000"}, {"cv", "CV"}})
+                .status,
+            200);
+  auto app = call("POST", "/rooms/" + room_id + "/jobs/" + job_id + "/apply", seeker);
+  ASSERT_EQ(app.status, 201) << app.body;
+  ASSERT_EQ(
+      call("PATCH", "/applications/" + app.json().value("id", ""), acme, {{"status", "viewed"}})
+          .status,
+      200);
+  ASSERT_EQ(call("POST", "/rooms/" + room_id + "/end", acme).status, 200);
+  node->stop(SIGKILL);
+  {
+    std::lock_guard lock(gate_mutex);
+    release = true;
+  }
+  gate_cv.notify_all();
+  startNode(reminders);
+
+  ASSERT_TRUE(receiver.waitFor([](const auto& got) { return countAccepted(got) >= 6; }))
+      << node->log();
+  ASSERT_TRUE(eventually([&] { return drained(); }));
+  std::map<std::string, std::vector<Delivery>> by_event;
+  for (const auto& d : receiver.got()) {
+    EXPECT_TRUE(validSignature(d, secret)) << d.body;
+    by_event[d.headers.at("jobcast-event-id")].push_back(d);
+  }
+  std::multiset<std::string> accepted;
+  for (const auto& [id, tries] : by_event) {
+    ASSERT_EQ(tries.size(), 3u) << id;  // 500, 500, 200: once taken, never again
+    EXPECT_EQ(tries[2].status, 200) << id;
+    for (const auto& d : tries)
+      EXPECT_EQ(d.payload()["type"], tries[0].payload()["type"]) << id;
+    accepted.insert(tries[2].payload().value("type", ""));
+  }
+  EXPECT_EQ(accepted, (std::multiset<std::string>{"room.scheduled", "reminder.due", "room.started",
+                                                  "application.created",
+                                                  "application.status_changed", "room.ended"}));
+  const auto& reminder = *std::find_if(by_event.begin(), by_event.end(), [](const auto& e) {
+    return e.second[0].payload().value("type", "") == "reminder.due";
+  });
+  EXPECT_EQ(reminder.second[2].payload()["data"]["user"], "seeker-1");
+  EXPECT_EQ(reminder.second[2].payload()["data"]["room_id"], room_id);
 }
 
 TEST_F(Webhooks, DeadLetteredAfterMaxAttemptsAndReplayedByAnAdmin) {

@@ -1,10 +1,11 @@
 // The back office (/admin): signing in by a one-time link or code (staff and
-// employers alike), then for admins the accounts (create, issue a sign-in
-// link, revoke, disable), employers' verification, the quarterly report's
-// downloads and the webhooks' dead letters; employers and counsellors see
-// their rooms with links to the studio or the console. The schedule table
-// lists rooms by region, date and status; admins and a room's employer edit,
-// reschedule or cancel a scheduled room there and assign its staff.
+// employers alike) and, signed out, an employer's own registration; then for
+// admins the accounts (create, issue a sign-in link, revoke, disable),
+// employers' verification, the quarterly report's downloads and the
+// webhooks' dead letters; employers and counsellors see their rooms with
+// links to the studio or the console. The schedule table lists rooms by
+// region, date and status; admins and a room's employer edit, reschedule or
+// cancel a scheduled room there and assign its staff.
 
 import * as i18n from './i18n.js';
 import * as api from './api.js';
@@ -51,6 +52,7 @@ async function redeem(code) {
     return true;
   } catch (e) {
     $('#signin-form').hidden = false;
+    $('#register-form').hidden = false;
     $('#signin-error').textContent = e.code === 'invalid_signin_code' ? t('admin.codeInvalid') : errorText(e);
     return false;
   }
@@ -63,12 +65,14 @@ function signOut() {
   for (const id of ['#accounts', '#rooms', '#employers', '#reports', '#webhooks', '#my-rooms', '#signout']) $(id).hidden = true;
   $('#who').textContent = '';
   $('#signin-form').hidden = false;
+  $('#register-form').hidden = false;
 }
 
 async function show() {
   state.me = api.claims(state.token);
   if (!state.me) return signOut();
   $('#signin-form').hidden = true;
+  $('#register-form').hidden = true;
   $('#signout').hidden = false;
   $('#who').textContent = `${state.me.name || state.me.sub} · ${name('role', state.me.role)}`;
   const admin = state.me.role === 'admin';
@@ -394,6 +398,29 @@ async function loadWebhooks() {
     } }, t('admin.replay')))) : [el('li', { class: 'muted' }, t('home.none'))]));
 }
 
+// ---- an employer registers itself (no token): an admin verifies it later ----
+const REGISTER_FIELDS = { name: '#reg-name', credit_code: '#reg-code', contact_name: '#reg-contact',
+  contact_phone: '#reg-phone', region_code: '#reg-region' };
+$('#register-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  $('#register-error').textContent = '';
+  $('#register-result').textContent = '';
+  const body = { name: $('#reg-name').value.trim(), credit_code: $('#reg-code').value.trim().toUpperCase(),
+    contact_name: $('#reg-contact').value.trim(), contact_phone: $('#reg-phone').value.trim(),
+    region_code: $('#reg-region').value.trim() };
+  for (const input of e.target.querySelectorAll('input')) input.removeAttribute('aria-invalid');
+  try {
+    const emp = await api.request('POST', '/employers/register', { body });
+    e.target.reset();
+    $('#register-result').textContent = t('register.done', { name: emp.name, id: emp.id });
+  } catch (x) {
+    // The field the node refused (e.g. a credit code whose check character is wrong) is marked and focused.
+    const input = x.field && $(REGISTER_FIELDS[x.field]);
+    $('#register-error').textContent = input ? `${input.closest('label').querySelector('.lbl').textContent}: ${errorText(x)}` : errorText(x);
+    if (input) { input.setAttribute('aria-invalid', 'true'); input.focus(); }
+  }
+});
+
 $('#signout').addEventListener('click', signOut);
 $('#signin-form').addEventListener('submit', (e) => { e.preventDefault(); redeem($('#signin-code').value.trim()); });
 
@@ -404,7 +431,7 @@ async function start() {
   if (await signInFromUrl()) return;
   state.token = api.getToken(SCOPE);
   if (state.token) await show();
-  else $('#signin-form').hidden = false;
+  else $('#signin-form').hidden = $('#register-form').hidden = false;
 }
 
 start();
