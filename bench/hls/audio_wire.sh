@@ -55,7 +55,7 @@ import os,subprocess,sys
 d='$work/seg'; t=0
 for f in os.listdir(d):
     out=subprocess.run(['ffprobe','-v','error','-select_streams','a:0','-show_entries','packet=duration_time','-of','csv=p=0',os.path.join(d,f)],capture_output=True,text=True).stdout.split()
-    t+=sum(float(x) for x in out if x)
+    t+=sum(float(x.split(',')[0]) for x in out if x.split(',')[0])
 print(f'{t:.2f}')")
 echo "media_seconds=$media segments_kbps_per_media_second=$(echo "scale=1; $segment_bytes * 8 / $media / 1000" | bc)"
 echo "on the wire in $span s: segments_kbps=$(echo "scale=1; $segment_bytes * 8 / $span / 1000" | bc) with_playlists_kbps=$(echo "scale=1; ($segment_bytes + $playlist_bytes) * 8 / $span / 1000" | bc)"
