@@ -275,6 +275,10 @@ const std::map<std::string, Setter>& keyTable() {
        [](Config& c, const std::string& k, const YAML::Node& n) {
          c.media_audio_kbps = static_cast<int>(integer(k, n, 16, 256));
        }},
+      {"media.audio_only_kbps",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.media_audio_only_kbps = static_cast<int>(integer(k, n, 16, 128));
+       }},
       {"media.recording", [](Config& c, const std::string& k,
                              const YAML::Node& n) { c.media_recording = boolean(k, n); }},
       {"media.public_replay", [](Config& c, const std::string& k,

@@ -135,6 +135,7 @@ struct Config {
   int media_stage_height = 720;  // the composite's height; width is 16:9
   int media_stage_video_kbps = 1500;
   int media_audio_kbps = 64;
+  int media_audio_only_kbps = 48;  // the audio-only rendition's own AAC (mono)
   bool media_recording = true;
   // Replays (recordings) for anyone, without a token; off: a token naming the room.
   bool media_public_replay = false;

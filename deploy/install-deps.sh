@@ -27,8 +27,8 @@ packages=(
   libgtest-dev googletest libgmock-dev libcurl4-openssl-dev valgrind
   # the report test reads the XLSX export back
   python3-openpyxl
-  # benchmarks (bench/apply)
-  wrk
+  # benchmarks (bench/apply, bench/hls); nginx also runs deploy/nginx-edge.conf in web_edge_cache
+  wrk nginx-light
   # pages: browser tests drive Debian's Chromium (npm playwright-core); CJK font for screenshots
   chromium fonts-wqy-microhei
   # the viewer's Firefox test (tests/web/firefox.mjs, WebDriver BiDi via npm puppeteer-core)

@@ -3,6 +3,7 @@
 #include "media/hls_ladder.h"
 
 #include <gio/gio.h>
+#include <gst/app/gstappsink.h>
 #include <gst/video/video.h>
 
 #include <deque>
@@ -12,6 +13,7 @@
 #include "core/log.h"
 #include "media/gst_refs.h"
 #include "media/hls_store.h"
+#include "media/packed_audio.h"
 #include "media/teardown_worker.h"
 #include "media/x264.h"
 
@@ -67,6 +69,45 @@ GOutputStream* onFragmentStream(GstElement*, const gchar*, gpointer data) {
   return stream;
 }
 
+constexpr const char* kPackedSegment = "jobcast-packed-audio-segment";
+
+// Streaming thread: one ADTS frame of the audio-only rendition. A segment it
+// closes goes to the control thread as an element message on the bus.
+GstFlowReturn onPackedAudioSample(GstAppSink* appsink, gpointer data) {
+  auto* cutter = static_cast<PackedAudioCutter*>(data);
+  GstSample* sample = gst_app_sink_pull_sample(appsink);
+  if (!sample)
+    return GST_FLOW_EOS;
+  GstBuffer* buffer = gst_sample_get_buffer(sample);
+  const GstSegment* segment = gst_sample_get_segment(sample);
+  GstClockTime pts = buffer ? GST_BUFFER_PTS(buffer) : GST_CLOCK_TIME_NONE;
+  GstClockTime running = GST_CLOCK_TIME_IS_VALID(pts) && segment
+                             ? gst_segment_to_running_time(segment, GST_FORMAT_TIME, pts)
+                             : GST_CLOCK_TIME_NONE;
+  GstMapInfo map;
+  if (GST_CLOCK_TIME_IS_VALID(running) && gst_buffer_map(buffer, &map, GST_MAP_READ)) {
+    GstClockTime duration = GST_BUFFER_DURATION(buffer);
+    auto closed =
+        cutter->push(std::string_view(reinterpret_cast<const char*>(map.data), map.size),
+                     static_cast<int64_t>(running),
+                     GST_CLOCK_TIME_IS_VALID(duration) ? static_cast<int64_t>(duration) : 0);
+    gst_buffer_unmap(buffer, &map);
+    if (closed) {
+      auto* held = new std::string(std::move(closed->bytes));
+      GBytes* bytes = g_bytes_new_with_free_func(
+          held->data(), held->size(), [](gpointer p) { delete static_cast<std::string*>(p); },
+          held);
+      GstStructure* s = gst_structure_new(kPackedSegment, "bytes", G_TYPE_BYTES, bytes, "seconds",
+                                          G_TYPE_DOUBLE, closed->seconds, nullptr);
+      g_bytes_unref(bytes);
+      gst_element_post_message(GST_ELEMENT(appsink),
+                               gst_message_new_element(GST_OBJECT(appsink), s));
+    }
+  }
+  gst_sample_unref(sample);
+  return GST_FLOW_OK;
+}
+
 // Streaming or control thread: hlssink2 rewrites its own playlist after each
 // fragment. The node serves playlists from HlsStore, so it goes nowhere.
 GOutputStream* onPlaylistStream(GstElement*, const gchar*, gpointer) {
@@ -108,8 +149,39 @@ GstElement* HlsLadder::sink(const std::string& rendition) {
   return sink;
 }
 
+Result<bool> HlsLadder::buildPackedAudio(GstElement* pcm_tee) {
+  // Weak networks: its own encoder, mono at a low rate, and no transport
+  // stream around the frames (see media/packed_audio.h).
+  GstElement* q = add("queue");
+  GstElement* conv = add("audioconvert");
+  GstElement* raw = add("capsfilter");
+  GstElement* enc = add("voaacenc");
+  GstElement* parse = add("aacparse");
+  GstElement* adts = add("capsfilter");
+  GstElement* appsink = add("appsink", "hls-audio");
+  if (!q || !conv || !raw || !enc || !parse || !adts || !appsink)
+    return Error{"media_unavailable", "GStreamer element missing: voaacenc/aacparse/appsink"};
+  g_object_set(q, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
+               static_cast<guint64>(3 * GST_SECOND), nullptr);
+  CapsPtr mono(gst_caps_from_string("audio/x-raw,format=S16LE,rate=48000,channels=1"));
+  g_object_set(raw, "caps", mono.get(), nullptr);
+  g_object_set(enc, "bitrate", options_.audio_only_kbps * 1000, nullptr);
+  CapsPtr adts_caps(gst_caps_from_string("audio/mpeg,mpegversion=4,stream-format=adts"));
+  g_object_set(adts, "caps", adts_caps.get(), nullptr);
+  g_object_set(appsink, "sync", FALSE, "async", FALSE, "max-buffers", 0u, nullptr);
+  auto* cutter = new PackedAudioCutter(options_.segment_seconds);
+  GstAppSinkCallbacks callbacks{};
+  callbacks.new_sample = onPackedAudioSample;
+  gst_app_sink_set_callbacks(GST_APP_SINK(appsink), &callbacks, cutter,
+                             [](gpointer p) { delete static_cast<PackedAudioCutter*>(p); });
+  if (!gst_element_link_many(pcm_tee, q, conv, raw, enc, parse, adts, appsink, nullptr))
+    return Error{"media_error", "cannot link the audio-only rendition"};
+  packed_audio_ = true;
+  return true;
+}
+
 Result<bool> HlsLadder::build(const std::vector<std::string>& renditions, GstElement* video_tee,
-                              GstElement* aac_tee) {
+                              GstElement* aac_tee, GstElement* pcm_tee) {
   video_tee_ = video_tee;
   aac_tee_ = aac_tee;
   auto queue = [this](guint64 max_ns) {
@@ -122,6 +194,12 @@ Result<bool> HlsLadder::build(const std::vector<std::string>& renditions, GstEle
   };
   const guint64 second = GST_SECOND;
   for (const auto& rendition : renditions) {
+    if (rendition == "audio") {
+      auto built = buildPackedAudio(pcm_tee);
+      if (!built)
+        return built;
+      continue;
+    }
     GstElement* sink = this->sink(rendition);
     if (!sink)
       return Error{"media_unavailable", "GStreamer element missing: hlssink2"};
@@ -182,7 +260,7 @@ Result<bool> HlsLadder::build(const std::vector<std::string>& renditions, GstEle
           !linkToRequestPad(low_parse_, sink, "video")) {
         return Error{"media_error", "cannot link the 360p rendition"};
       }
-    } else if (rendition != "audio") {
+    } else {
       return Error{"bad_config", "unknown rendition " + rendition};
     }
     GstElement* aq = queue(3 * second);
@@ -281,6 +359,23 @@ bool HlsLadder::onFragmentMessage(GstMessage* message) {
   const GstStructure* s = gst_message_get_structure(message);
   if (!s)
     return false;
+  if (gst_structure_has_name(s, kPackedSegment)) {
+    if (!packed_audio_ || state_ == State::Stopped)
+      return true;
+    GBytes* data = nullptr;
+    double seconds = 0;
+    gst_structure_get(s, "bytes", G_TYPE_BYTES, &data, "seconds", G_TYPE_DOUBLE, &seconds, nullptr);
+    if (!data)
+      return true;
+    gsize size = 0;
+    const auto* p = static_cast<const char*>(g_bytes_get_data(data, &size));
+    auto bytes = std::make_shared<const std::string>(p, size);
+    g_bytes_unref(data);
+    state_ = State::Running;
+    if (segment_ && !bytes->empty())
+      segment_("audio", seconds, std::move(bytes));
+    return true;
+  }
   bool opened = gst_structure_has_name(s, "splitmuxsink-fragment-opened");
   bool closed = gst_structure_has_name(s, "splitmuxsink-fragment-closed");
   if (!opened && !closed)

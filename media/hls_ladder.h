@@ -1,6 +1,7 @@
 #pragma once
 // A room pipeline's HLS renditions: "source" (the programme's H.264 as it
-// is), "360p" (decoded, scaled, x264), "audio" (AAC alone) and, while an
+// is), "360p" (decoded, scaled, x264), "audio" (its own mono AAC at a low
+// rate, cut into packed audio segments here: media/packed_audio.h) and, while an
 // interpreter is on stage, "interpreter" (the mixer's interpreter variant).
 // Each ends in an hlssink2 whose muxer writes every segment straight into
 // memory: its fragment streams are GMemoryOutputStreams handed out by the
@@ -11,7 +12,9 @@
 // requests), and at once on a programme switch (splitNow).
 //
 // Threads: control thread, except the get-fragment-stream handler (a
-// streaming thread), which only creates a stream and queues it under a lock.
+// streaming thread), which only creates a stream and queues it under a lock,
+// and the audio-only appsink's handler (a streaming thread), which cuts
+// segments and posts each on the bus.
 // Removed parts are stopped on the teardown worker.
 
 #include <gst/gst.h>
@@ -55,8 +58,10 @@ class HlsLadder {
   HlsLadder(const HlsLadder&) = delete;
   HlsLadder& operator=(const HlsLadder&) = delete;
 
+  // `pcm_tee`: the programme's sound before the shared AAC encoder (S16LE,
+  // 48 kHz, stereo), for the audio-only rendition's own encoder.
   Result<bool> build(const std::vector<std::string>& renditions, GstElement* video_tee,
-                     GstElement* aac_tee);
+                     GstElement* aac_tee, GstElement* pcm_tee);
   // The interpreter rendition from the mixer's interpreter tee (idempotent).
   void addInterpreter(GstElement* variant_tee);
   void dropInterpreter();
@@ -89,6 +94,7 @@ class HlsLadder {
 
   GstElement* add(const char* factory, const char* name = nullptr);
   GstElement* sink(const std::string& rendition);
+  Result<bool> buildPackedAudio(GstElement* pcm_tee);
 
   GstBin* pipeline_;
   TeardownWorker& worker_;
@@ -99,6 +105,7 @@ class HlsLadder {
   GstElement* aac_tee_ = nullptr;
   GstElement* low_parse_ = nullptr;  // the 360p encoder's parser
   std::map<std::string, Rendition> renditions_;
+  bool packed_audio_ = false;  // the audio-only rendition is built
   std::unique_ptr<Interpreter> interpreter_;
   GstPtr<GstPad> spare_aac_pad_;  // an AAC tee pad kept for the next interpreter
 };

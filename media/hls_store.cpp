@@ -79,6 +79,18 @@ int64_t HlsRendition::peakBitrate() const {
   return static_cast<int64_t>(peak);
 }
 
+int64_t HlsRendition::averageBitrate() const {
+  double bytes = 0;
+  double seconds = 0;
+  for (const auto& s : segments_) {
+    if (s.duration > 0 && s.bytes) {
+      bytes += static_cast<double>(s.bytes->size());
+      seconds += s.duration;
+    }
+  }
+  return seconds > 0.5 ? static_cast<int64_t>(bytes * 8.0 / seconds) : 0;
+}
+
 HlsRendition& HlsStore::add(RenditionInfo info) {
   renditions_.push_back(std::make_unique<HlsRendition>(std::move(info)));
   return *renditions_.back();
@@ -151,13 +163,16 @@ std::string HlsStore::masterPlaylist() const {
     if (info.alternate)
       continue;
     // BANDWIDTH is the peak: measured over recent segments, never below the
-    // encoder's nominal rate, plus 10% for the transport stream's overhead.
+    // encoder's nominal rate, plus 10% for the container's overhead.
+    // AVERAGE-BANDWIDTH is the measured mean, once there is one.
     int64_t measured = r->peakBitrate();
     int64_t nominal = static_cast<int64_t>(info.nominal_kbps) * 1000;
     int64_t bandwidth = std::max(measured, nominal * 11 / 10);
     if (bandwidth <= 0)
       bandwidth = 64000;
     out += "#EXT-X-STREAM-INF:BANDWIDTH=" + std::to_string(bandwidth);
+    if (int64_t average = std::min(r->averageBitrate(), bandwidth); average > 0)
+      out += ",AVERAGE-BANDWIDTH=" + std::to_string(average);
     if (info.has_video && info.width > 0)
       out += ",RESOLUTION=" + std::to_string(info.width) + "x" + std::to_string(info.height);
     std::string codecs = info.has_video && !info.video_codec.empty()
@@ -178,7 +193,7 @@ std::optional<std::string> HlsStore::mediaPlaylist(const std::string& rendition)
   const HlsRendition* r = find(rendition);
   if (!r)
     return std::nullopt;
-  return r->playlist(window_, target_seconds_, epoch_);
+  return r->playlist(window_, target_seconds_, epoch_, r->info().extension());
 }
 
 const HlsRendition* HlsStore::subtitleTiming() const {
@@ -215,12 +230,15 @@ void HlsStore::setCaption(const std::string& id, int64_t at_ms, const std::strin
 const HlsSegment* HlsStore::segmentByName(const std::string& rendition,
                                           const std::string& name) const {
   const HlsRendition* r = find(rendition);
+  if (!r)
+    return nullptr;
   std::string prefix = epoch_ + "-";
-  if (!r || name.size() <= prefix.size() + 3 || name.rfind(prefix, 0) != 0 ||
-      name.substr(name.size() - 3) != ".ts") {
+  std::string extension = r->info().extension();
+  if (name.size() <= prefix.size() + extension.size() || name.rfind(prefix, 0) != 0 ||
+      name.substr(name.size() - extension.size()) != extension) {
     return nullptr;
   }
-  std::string digits = name.substr(prefix.size(), name.size() - prefix.size() - 3);
+  std::string digits = name.substr(prefix.size(), name.size() - prefix.size() - extension.size());
   if (digits.empty() || digits.size() > 18 ||
       digits.find_first_not_of("0123456789") != std::string::npos) {
     return nullptr;

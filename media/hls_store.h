@@ -35,6 +35,14 @@ struct RenditionInfo {
   // in the master as a VIDEO group of the source variant, not as a variant of
   // its own, so players never switch to it by bandwidth.
   bool alternate = false;
+  // How its segments are carried: MPEG-TS (".ts", video/mp2t), or packed
+  // audio (".aac", audio/aac: ADTS frames behind an ID3 timestamp tag).
+  enum class Container { Ts, PackedAac };
+  Container container = Container::Ts;
+  const char* extension() const { return container == Container::Ts ? ".ts" : ".aac"; }
+  const char* contentType() const {
+    return container == Container::Ts ? "video/mp2t" : "audio/aac";
+  }
 };
 
 class HlsRendition {
@@ -67,6 +75,8 @@ class HlsRendition {
                        const std::string& extension = ".ts", const std::string& prefix = "") const;
   // Peak bits per second over the kept segments (BANDWIDTH).
   int64_t peakBitrate() const;
+  // Mean bits per second over the kept segments (AVERAGE-BANDWIDTH); 0: none.
+  int64_t averageBitrate() const;
 
  private:
   RenditionInfo info_;
@@ -83,7 +93,8 @@ class HlsStore {
   HlsStore(int target_seconds, int window, std::string epoch)
       : target_seconds_(target_seconds), window_(window), epoch_(std::move(epoch)) {}
   const std::string& epoch() const { return epoch_; }
-  // Parses "EPOCH-SEQUENCE.ts"; null for another epoch or a bad name.
+  // Parses "EPOCH-SEQUENCE.ts" (".aac" for packed audio); null for another
+  // epoch or a bad name.
   const HlsSegment* segmentByName(const std::string& rendition, const std::string& name) const;
 
   HlsRendition& add(RenditionInfo info);

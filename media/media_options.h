@@ -24,6 +24,7 @@ struct MediaOptions {
   int low_height = 360;
   int low_video_kbps = 500;
   int audio_kbps = 64;
+  int audio_only_kbps = 48;  // the audio-only rendition: mono AAC, packed audio
 
   // The stage composite (guests as picture-in-picture), encoded once
   int stage_width = 1280;

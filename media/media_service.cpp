@@ -115,7 +115,8 @@ void MediaService::publish(const std::string& room, const std::string& offer_sdp
         info.height = options_.low_height;
         info.nominal_kbps = options_.low_video_kbps + options_.audio_kbps;
       } else if (name == "audio") {
-        info.nominal_kbps = options_.audio_kbps;
+        info.nominal_kbps = options_.audio_only_kbps;
+        info.container = RenditionInfo::Container::PackedAac;
       }
       rm.hls->add(info);
     }

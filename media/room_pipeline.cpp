@@ -147,8 +147,16 @@ Result<bool> RoomPipeline::build() {
   CapsPtr raw(gst_caps_from_string("audio/x-raw,format=S16LE,rate=48000,channels=2"));
   g_object_set(acaps, "caps", raw.get(), nullptr);
   g_object_set(aenc, "bitrate", options_.audio_kbps * 1000, nullptr);
+  // The decoded sound also feeds the audio-only rendition's own encoder.
+  GstElement* pcm_tee = guest ? nullptr : add("tee", "programme-pcm");
+  GstElement* pcm_queue = guest ? nullptr : add("queue");
+  if (!guest && (!pcm_tee || !pcm_queue))
+    return missing("tee/queue");
+  if (pcm_tee)
+    g_object_set(pcm_tee, "allow-not-linked", TRUE, nullptr);
   if (!gst_element_link_many(opus_tee, aq, adec, aconv, ares, acaps, nullptr) ||
-      (!guest && !gst_element_link_many(acaps, aenc, aparse, aac_tee_, nullptr))) {
+      (!guest &&
+       !gst_element_link_many(acaps, pcm_tee, pcm_queue, aenc, aparse, aac_tee_, nullptr))) {
     return Error{"media_error", "cannot link the audio input"};
   }
   if (!guest) {
@@ -209,7 +217,7 @@ Result<bool> RoomPipeline::build() {
                                             events_.segment(rendition, seconds, std::move(bytes),
                                                             ladder_->format(rendition));
                                           });
-    auto ladder = ladder_->build(setup_.renditions, video_tee_, aac_tee_);
+    auto ladder = ladder_->build(setup_.renditions, video_tee_, aac_tee_, pcm_tee);
     if (!ladder)
       return ladder;
   }

@@ -6,9 +6,10 @@
 //                             └ rtpopusdepay                      (and Opus)
 //   ProgrammeSwitch  tee "publisher-video/-opus" ─ input-selector ─ tee "programme-video/-opus"
 //                    (└ decode ─ StageMixer, while guests are on stage ─┘)
-//   (here)           programme Opus ─ opusdec ─ voaacenc ─ tee "programme-aac" (AAC once)
-//   HlsLadder        programme H.264 + AAC ─ hlssink2 "source" / "360p" (x264) / "audio",
-//                    segments into memory
+//   (here)           programme Opus ─ opusdec ─ tee "programme-pcm" ─ voaacenc
+//                    ─ tee "programme-aac" (AAC once)
+//   HlsLadder        programme H.264 + AAC ─ hlssink2 "source" / "360p" (x264);
+//                    programme PCM ─ mono AAC ─ packed audio "audio"; segments into memory
 //   Recorder         programme H.264 + AAC ─ splitmuxsink (MP4 pieces on disk)
 //
 // The selectors pass the publisher through while the main publisher is alone,

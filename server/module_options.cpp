@@ -57,6 +57,7 @@ media::MediaOptions media(const Config& config) {
   m.stage_width = (config.media_stage_height * 16 / 9) & ~1;
   m.stage_video_kbps = config.media_stage_video_kbps;
   m.audio_kbps = config.media_audio_kbps;
+  m.audio_only_kbps = config.media_audio_only_kbps;
   m.recording = config.media_recording;
   m.recording_piece_seconds = config.media_recording_piece_seconds;
   m.media_timeout_ms = config.media_publisher_timeout_ms;

@@ -163,8 +163,8 @@ void HlsResponses::publish(const std::string& room, const media::HlsStore* store
     for (const auto& segment : rendition->segments()) {
       if (!segment.bytes)
         continue;
-      std::string key =
-          name + "/" + store->epoch() + "-" + std::to_string(segment.sequence) + ".ts";
+      std::string key = name + "/" + store->epoch() + "-" + std::to_string(segment.sequence) +
+                        rendition->info().extension();
       if (old) {
         auto was = old->find(key);
         if (was != old->end() && was->second->body == segment.bytes) {
@@ -175,7 +175,8 @@ void HlsResponses::publish(const std::string& room, const media::HlsStore* store
       // The name is unique to these bytes (epoch, rendition, sequence).
       std::string etag =
           "\"" + store->epoch() + "-" + name + "-" + std::to_string(segment.sequence) + "\"";
-      (*table)[key] = prepare("video/mp2t", kSegmentCacheControl, std::move(etag), segment.bytes);
+      (*table)[key] = prepare(rendition->info().contentType(), kSegmentCacheControl,
+                              std::move(etag), segment.bytes);
     }
   }
   // The subtitle rendition: a WebVTT segment is made once, when its media

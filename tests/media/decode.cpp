@@ -79,6 +79,8 @@ Decoded decodeFile(const std::string& path, const std::string& kind,
     description += "tsdemux name=d d. ! queue ! " + video + " d. ! queue ! " + audio;
   } else if (kind == "ts-audio") {
     description += "tsdemux ! queue ! " + audio;
+  } else if (kind == "aac") {  // packed audio: ID3 timestamp tag + ADTS
+    description += "id3demux ! queue ! " + audio;
   } else {
     description += "qtdemux name=d d.video_0 ! queue ! " + video + " d.audio_0 ! queue ! " + audio;
   }

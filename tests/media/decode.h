@@ -20,7 +20,8 @@ struct Decoded {
   int64_t last_stamp_ms = -1;
 };
 
-// kind: "ts" (MPEG-TS with video), "ts-audio" (MPEG-TS, AAC only) or "mp4".
+// kind: "ts" (MPEG-TS with video), "ts-audio" (MPEG-TS, AAC only), "aac" (packed
+// audio: an ID3 tag and ADTS frames) or "mp4".
 Decoded decodeFile(const std::string& path, const std::string& kind,
                    std::chrono::milliseconds watchdog = std::chrono::seconds(30));
 Decoded decodeBytes(const std::string& bytes, const std::string& kind,

@@ -46,6 +46,37 @@ TEST(HlsStore, InterpreterIsAVideoGroupOfTheSourceOnceItHasASegment) {
   EXPECT_EQ(store.masterPlaylist().find("programme"), std::string::npos);
 }
 
+// Packed audio segments are ".aac" in the playlist and by name; the master
+// gives each variant its measured mean beside the peak.
+TEST(HlsStore, PackedAudioRenditionAndAverageBandwidth) {
+  HlsStore store(1, 6, "ep");
+  store.add({.name = "source", .width = 640, .height = 360, .video_codec = "avc1.42e01f"});
+  store.add({.name = "audio",
+             .has_video = false,
+             .nominal_kbps = 48,
+             .container = RenditionInfo::Container::PackedAac});
+  store.find("source")->add(1.0, bytes(100000), store.keep());
+  store.find("audio")->add(1.0, bytes(6000), store.keep());
+  store.find("audio")->add(1.0, bytes(7000), store.keep());
+  auto playlist = store.mediaPlaylist("audio");
+  ASSERT_TRUE(playlist);
+  EXPECT_NE(playlist->find("\nep-1.aac\n"), std::string::npos) << *playlist;
+  EXPECT_NE(store.segmentByName("audio", "ep-1.aac"), nullptr);
+  EXPECT_EQ(store.segmentByName("audio", "ep-1.ts"), nullptr);
+  EXPECT_EQ(store.segmentByName("source", "ep-0.aac"), nullptr);
+  EXPECT_NE(store.segmentByName("source", "ep-0.ts"), nullptr);
+  EXPECT_EQ(std::string(store.find("audio")->info().contentType()), "audio/aac");
+  std::string master = store.masterPlaylist();
+  // Peak 56,000 b/s; nominal 48,000 + 10% = 52,800; mean 52,000.
+  EXPECT_NE(master.find("#EXT-X-STREAM-INF:BANDWIDTH=56000,AVERAGE-BANDWIDTH=52000,CODECS="
+                        "\"mp4a.40.2\",SUBTITLES=\"subs\"\naudio/index.m3u8"),
+            std::string::npos)
+      << master;
+  EXPECT_NE(master.find("BANDWIDTH=800000,AVERAGE-BANDWIDTH=800000,RESOLUTION=640x360"),
+            std::string::npos)
+      << master;
+}
+
 TEST(HlsStore, ADiscontinuityCanSkipTheSegmentInProgress) {
   HlsStore store = ladder();
   HlsRendition& source = *store.find("source");

@@ -123,7 +123,7 @@ TEST(MediaService, SegmentsNeverTouchTheDisk) {
   for (const auto& r : f.media->hls("room1")->renditions()) {
     const auto& segment = r->segments()[2];
     bool audio_only = r->info().name == "audio";
-    auto decoded = test::decodeBytes(*segment.bytes, audio_only ? "ts-audio" : "ts");
+    auto decoded = test::decodeBytes(*segment.bytes, audio_only ? "aac" : "ts");
     EXPECT_TRUE(decoded.finished) << r->info().name << ": " << decoded.error;
     EXPECT_GT(decoded.audio_buffers, 0) << r->info().name;
     if (!audio_only) {

@@ -17,6 +17,8 @@
 #include <sstream>
 #include <thread>
 
+#include "media/hls_subtitles.h"
+#include "media/packed_audio.h"
 #include "tests/support/http_client.h"
 #include "tests/support/jobcastd.h"
 #include "tests/support/ws_client.h"
@@ -233,6 +235,65 @@ TEST_F(HlsHttp, SegmentIsImmutableWithETagAnd304) {
   auto missing = httpGet(node_->url("/hls/demo/source/nope-1.ts"));
   EXPECT_EQ(missing.status, 404);
   EXPECT_EQ(missing.json()["error"]["code"], "segment_not_found");
+}
+
+// The audio-only rendition is packed audio: ADTS behind an ID3 timestamp,
+// served immutable as audio/aac, its timestamps continuous from segment to
+// segment and on the video renditions' timeline (a player switching between
+// them sees one clock).
+TEST_F(HlsHttp, AudioOnlyIsPackedAudioOnTheVideoTimeline) {
+  auto names = segments("audio");
+  ASSERT_GE(names.size(), 2u);
+  auto playlist = httpGet(node_->url("/hls/demo/audio/index.m3u8"));
+  EXPECT_EQ(playlist.body.find(".ts"), std::string::npos) << playlist.body;
+  std::vector<double> durations;
+  std::istringstream lines(playlist.body);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("#EXTINF:", 0) == 0)
+      durations.push_back(std::stod(line.substr(8)));
+  }
+  ASSERT_EQ(durations.size(), names.size());
+  std::optional<int64_t> expected;
+  for (size_t i = 0; i < names.size(); ++i) {
+    auto seg = httpGet(node_->url("/hls/demo/audio/" + names[i]));
+    ASSERT_EQ(seg.status, 200) << names[i];
+    EXPECT_EQ(seg.header("content-type"), "audio/aac");
+    EXPECT_EQ(seg.header("cache-control"), "public, max-age=31536000, immutable");
+    auto pts = media::packedAudioTimestamp(seg.body);
+    ASSERT_TRUE(pts) << names[i];
+    ASSERT_GT(seg.body.size(), 80u);
+    // Right after the tag: an ADTS sync word.
+    EXPECT_EQ(static_cast<unsigned char>(seg.body[73]), 0xff);
+    EXPECT_EQ(static_cast<unsigned char>(seg.body[74]) & 0xf0, 0xf0);
+    if (expected) {
+      EXPECT_NEAR(static_cast<double>(*pts), static_cast<double>(*expected), 90.0)  // 1 ms
+          << names[i];
+    }
+    expected = *pts + static_cast<int64_t>(durations[i] * 90000.0 + 0.5);
+  }
+  // One timeline: packed audio segment N (after the first) starts at N target
+  // durations of running time (on mpegtsmux's origin, within a frame), and a
+  // source segment's PTS is that same running time (segments of about 1 s:
+  // segment M near M seconds).
+  auto sequence = [](const std::string& name) {
+    return std::stoll(name.substr(name.find('-') + 1));
+  };
+  for (const auto& name : names) {
+    auto seg = httpGet(node_->url("/hls/demo/audio/" + name));
+    auto pts = media::packedAudioTimestamp(seg.body);
+    ASSERT_TRUE(pts);
+    int64_t n = sequence(name);
+    if (n == 0)
+      continue;
+    EXPECT_GE(*pts, media::kTsPtsOrigin90k + n * 90000) << name;
+    EXPECT_LT(*pts, media::kTsPtsOrigin90k + n * 90000 + 2048 * 90 / 48 + 1) << name;
+  }
+  std::string source_name = segments("source").back();
+  auto source = httpGet(node_->url("/hls/demo/source/" + source_name));
+  int64_t video_pts = media::tsFirstPts(source.body);
+  ASSERT_GT(video_pts, 0);
+  double video_s = static_cast<double>(video_pts - media::kTsPtsOrigin90k) / 90000.0;
+  EXPECT_NEAR(video_s, static_cast<double>(sequence(source_name)), 3.0) << source_name;
 }
 
 TEST_F(HlsHttp, PlaylistsAreShortLivedWithETag) {

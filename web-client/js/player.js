@@ -6,6 +6,22 @@
 import { WhepPlayer, whepUrl } from './whep.js';
 
 const HLS_MODULE = '/vendor/hls.light.min.mjs';
+// Weak networks: in auto, the player moves to the audio-only variant by
+// itself when even the lowest video rendition cannot play without stalling:
+// WEAK_STALLS stalls, or WEAK_STALL_MS stalled, within WEAK_WINDOW_MS on the
+// lowest rendition; or, before the first picture, when the first video
+// segment came in slower than the lowest rendition's rate (it could only
+// play stalling). The move is remembered for the browser tab (sessionStorage).
+const WEAK_WINDOW_MS = 30000;
+const WEAK_STALLS = 2;
+const WEAK_STALL_MS = 4000;
+const WEAK_KEY = 'jobcast.weakNetwork';  // 'audio' (moved) | 'video' (the viewer asked for video back)
+function weakChoice() {
+  try { return sessionStorage.getItem(WEAK_KEY) || ''; } catch { return ''; }
+}
+function setWeakChoice(v) {
+  try { sessionStorage.setItem(WEAK_KEY, v); } catch { /* private mode */ }
+}
 // How long a WHEP session may take to connect before HLS takes over.
 const WHEP_CONNECT_MS = 10000;
 let hlsModule = null;
@@ -59,8 +75,11 @@ function isAppleSafari() {
 }
 
 export class Player {
-  constructor(video, { onStatus = () => {}, onQualities = () => {}, onFallback = () => {} } = {}) {
+  constructor(video, { onStatus = () => {}, onQualities = () => {}, onFallback = () => {}, onWeakNetwork = () => {} } = {}) {
     this.video = video;
+    this.onWeakNetwork = onWeakNetwork;  // (on): the player moved to audio-only by itself, or back
+    this.weakAudio = false;    // playing audio-only because the network is too weak for video
+    this.stalls = [];          // [{start, end}] on the lowest video rendition, newest last
     this.onStatus = onStatus;
     this.onQualities = onQualities;
     this.onFallback = onFallback;
@@ -131,15 +150,144 @@ export class Player {
     }
     if (signing) {
       src = signing;
-    } else if (this.quality === 'audio') {
+    } else if (this.quality === 'audio' || (this.quality === 'auto' && weakChoice() === 'audio')) {
       const a = this.variants.find((v) => v.audioOnly);
       if (a) src = a.uri;
+      if (a && this.quality === 'auto' && !this.weakAudio) {
+        this.weakAudio = true;
+        this.onWeakNetwork(true);
+      }
     } else if (this.quality !== 'auto') {
       const v = this.variants.find((x) => x.uri === this.quality);
       if (v) src = v.uri;
     }
-    this.video.classList.toggle('audio-only', this.quality === 'audio');
+    const audioOnly = this.quality === 'audio' || (this.quality === 'auto' && this.weakAudio);
+    this.video.classList.toggle('audio-only', audioOnly);
     await this._attachHls(src, gen, { live: true });
+  }
+
+  // The tab's network cannot carry video: audio-only until the viewer asks
+  // for video again.
+  _toAudioOnly(reason) {
+    if (this.weakAudio || this.quality !== 'auto' || !this.variants.some((v) => v.audioOnly)) return;
+    this.weakReason = reason;
+    this.weakAt = performance.now();
+    setWeakChoice('audio');
+    this.attempt = 0;
+    // Straight to the audio-only playlist: the master is known, and on such
+    // a link every request costs a round trip.
+    const audio = this.variants.find((v) => v.audioOnly);
+    const room = this.room;
+    this._teardown().then(() => {
+      if (this.mode !== 'hls' || this.room !== room) return;
+      const gen = ++this.generation;
+      this._startClock(gen);
+      this.weakAudio = true;
+      this.onWeakNetwork(true);
+      this.video.classList.add('audio-only');
+      this._attachHls(audio.uri, gen, { live: true });
+    });
+  }
+
+  // The one-tap way back from the automatic move: video in auto, and no
+  // automatic move again in this tab (the viewer chose).
+  backToVideo() {
+    this.weakAudio = false;
+    this.stalls = [];
+    setWeakChoice('video');
+    this.onWeakNetwork(false);
+    this.quality = 'auto';
+    if (this.mode === 'hls') this.playHls(this.room);
+  }
+
+  // Stalls on the lowest video rendition, in auto with hls.js: measured from
+  // the media element (waiting until frames advance again).
+  _watchWeak(hls, Hls, gen) {
+    if (this.quality !== 'auto' || this.weakAudio || weakChoice() === 'video' ||
+        !this.variants.some((v) => v.audioOnly)) return;
+    const video = this.video;
+    const lowest = () => {
+      const levels = hls.levels || [];
+      if (!levels.length) return null;
+      return levels.reduce((a, b) => ((b.bitrate || 0) < (a.bitrate || 0) ? b : a));
+    };
+    const onLowest = () => {
+      const low = lowest();
+      const level = hls.levels && hls.levels[hls.loadLevel];
+      return !!low && (!level || level.bitrate <= low.bitrate);
+    };
+    const judge = () => {
+      if (gen !== this.generation) return;
+      const now = performance.now();
+      this.stalls = this.stalls.filter((s) => (s.end || now) > now - WEAK_WINDOW_MS);
+      const stalled = this.stalls.reduce((ms, s) => ms + (s.end || now) - Math.max(s.start, now - WEAK_WINDOW_MS), 0);
+      if (this.stalls.length >= WEAK_STALLS || stalled >= WEAK_STALL_MS) {
+        this._toAudioOnly(`${this.stalls.length} stalls, ${Math.round(stalled)} ms stalled in ${WEAK_WINDOW_MS / 1000} s`);
+      }
+    };
+    let started = false;
+    const open = () => this.stalls.length && !this.stalls[this.stalls.length - 1].end;
+    const onWaiting = () => {
+      if (gen !== this.generation || !started || open() || !onLowest()) return;
+      this.stalls.push({ start: performance.now(), end: 0 });
+    };
+    const onProgress = () => {
+      if (gen !== this.generation) return;
+      if (video.currentTime > 0) started = true;
+      if (open() && video.readyState >= 3) this.stalls[this.stalls.length - 1].end = performance.now();
+    };
+    video.addEventListener('waiting', onWaiting);
+    video.addEventListener('playing', onProgress);
+    video.addEventListener('timeupdate', onProgress);
+    const timer = setInterval(judge, 500);
+    // Before the first picture: a first video segment slower than the lowest
+    // rendition's rate means playing it would stall from the start. It is
+    // judged while it loads: a segment of D seconds at the lowest rate takes
+    // D seconds plus a round trip (the media playlist's time to first byte);
+    // still loading after 1.1 D + that, the link is slower.
+    let rtt = 0;
+    let deadline = null;
+    hls.on(Hls.Events.LEVEL_LOADED, (_, data) => {
+      const l = data.stats && data.stats.loading;
+      if (!rtt && l && l.first > l.start) rtt = l.first - l.start;
+    });
+    hls.on(Hls.Events.FRAG_LOADING, (_, data) => {
+      if (gen !== this.generation || started || deadline || data.frag.type !== 'main' || !onLowest()) return;
+      const frag = data.frag;
+      const ms = 1100 * (frag.duration || 1) + (rtt || 500);
+      // The rate it arrives at so far (bytes since the first byte): a busy
+      // machine that delays the whole answer is not a slow link.
+      const judgeLoading = () => {
+        if (gen !== this.generation || started || frag.stats.loading.end) return;
+        const l = frag.stats.loading;
+        const low = lowest();
+        const elapsed = performance.now() - l.first;
+        if (!l.first || !frag.stats.loaded || elapsed < 300 || !low) { deadline = setTimeout(judgeLoading, 300); return; }
+        const bps = frag.stats.loaded * 8000 / elapsed;
+        this.firstFragmentBps = Math.round(bps);
+        if (bps < low.bitrate * 0.9) this._toAudioOnly(`first segment arriving at ${Math.round(bps / 1000)} kbit/s`);
+      };
+      deadline = setTimeout(judgeLoading, ms);
+    });
+    hls.on(Hls.Events.FRAG_LOADED, (_, data) => {
+      if (data.frag.type === 'main') clearTimeout(deadline);
+      if (gen !== this.generation || started || !onLowest()) return;
+      const low = lowest();
+      const st = data.frag && data.frag.stats;
+      const bytes = st && (st.total || st.loaded);
+      const ms = st && st.loading && (st.loading.end - st.loading.start);
+      if (!low || !bytes || !ms || data.frag.type !== 'main') return;
+      const bps = bytes * 8000 / ms;
+      this.firstFragmentBps = Math.round(bps);
+      if (bps < low.bitrate * 0.9) this._toAudioOnly(`first segment at ${Math.round(bps / 1000)} kbit/s`);
+    });
+    this._unwatchWeak = () => {
+      clearInterval(timer);
+      clearTimeout(deadline);
+      video.removeEventListener('waiting', onWaiting);
+      video.removeEventListener('playing', onProgress);
+      video.removeEventListener('timeupdate', onProgress);
+    };
   }
 
   async _attachHls(src, gen, { live }) {
@@ -193,6 +341,7 @@ export class Player {
       this._mediaRecoveredAt = 0;
       this._recover(`${data.type}: ${data.details}`);
     });
+    if (live) this._watchWeak(hls, Hls, gen);
     hls.loadSource(src);
     hls.attachMedia(video);
     this._play();
@@ -212,6 +361,12 @@ export class Player {
 
   setQuality(id) {
     this.quality = id;
+    if (this.weakAudio) {
+      // A choice of the viewer's own replaces the automatic move.
+      this.weakAudio = false;
+      setWeakChoice(id === 'auto' ? 'video' : '');
+      this.onWeakNetwork(false);
+    }
     if (this.mode === 'hls') this.playHls(this.room);
   }
 
@@ -391,6 +546,7 @@ export class Player {
 
   async _teardown() {
     clearTimeout(this._timer);
+    if (this._unwatchWeak) { this._unwatchWeak(); this._unwatchWeak = null; }
     if (this.hls) { this.hls.destroy(); this.hls = null; }
     if (this.whep) { const w = this.whep; this.whep = null; w.stop(); }
     const v = this.video;

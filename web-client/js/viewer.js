@@ -28,6 +28,7 @@ const player = new Player(video, {
   onStatus: render.renderPlayerStatus,
   onQualities: (list) => render.renderQualities(list, player.quality),
   onFallback: (e) => controls.onFallback(e),
+  onWeakNetwork: (on) => controls.renderWeakNetwork(on),
 });
 window.jobcastPlayer = player;  // for tests and the page-weight bench
 
@@ -136,7 +137,7 @@ interview.init(live);
 async function start() {
   $('#lang-slot').replaceWith(i18n.languageMenu());
   i18n.apply();
-  i18n.onChange(() => { captions.refresh(); interview.refresh(); render.renderAll(); render.renderQualities(player.qualities(), player.quality); render.renderPlayerStatus(player.status); });
+  i18n.onChange(() => { captions.refresh(); interview.refresh(); render.renderAll(); render.renderQualities(player.qualities(), player.quality); render.renderPlayerStatus(player.status); controls.renderWeakNetwork(player.weakAudio); });
   const tabStrip = tabs($('#tabs'));
   // On a phone held upright, the chat button over the video opens chat as a
   // sheet over the lower part of the screen: the video stays in view above it.

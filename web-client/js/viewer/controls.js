@@ -29,6 +29,9 @@ export function init(deps) {
   for (const ev of ['playing', 'canplay', 'timeupdate']) {
     video.addEventListener(ev, () => { if (buffering && video.readyState >= 3) setBuffering(false); });
   }
+  // The player moved to audio-only by itself (a network too weak for
+  // video): one tap brings the picture back.
+  $('#back-to-video').addEventListener('click', () => player.backToVideo());
   $('#interpreter').addEventListener('change', (e) => {
     announce(t(e.target.checked ? 'player.interpreterOn' : 'player.interpreterOff'), { toast: false });
   });
@@ -43,6 +46,13 @@ function setBuffering(on) {
   if (buffering === on) return;
   buffering = on && !!player && player.status === 'playing';
   renderStatus(player ? player.status : 'idle');
+}
+
+// Shown while the player plays sound only because the network is too weak for
+// the lowest video rendition (read out politely: a status region).
+export function renderWeakNetwork(on) {
+  $('#weak-network-text').textContent = on ? t('player.weakNetwork') : '';
+  $('#back-to-video').hidden = !on;
 }
 
 // The player's status, shown over the video (and read out politely).

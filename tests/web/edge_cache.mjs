@@ -1,0 +1,192 @@
+// The HLS edge (deploy/nginx-edge.conf) in front of a real jobcastd --demo:
+// a real nginx runs that file as it is (upstream, port and cache directory
+// replaced), two phones play the demo room through it in Chromium (the
+// page, its WebSocket and HLS all through the edge; the video advances), and
+// the edge's log and headers show that the node was asked for each segment
+// once, that later fetches are cache HITs, that a burst of playlist reloads
+// collapses, and that blocking playlist requests pass through uncached.
+
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync, chmodSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { args, startServer, launchBrowser, watchPage, Report, assert, eq, PHONE } from './harness.mjs';
+
+const opt = args();
+const report = new Report('web_edge_cache');
+const NGINX = opt.nginx || process.env.JOBCAST_NGINX || '/usr/sbin/nginx';
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+let server, browser, nginx, dir;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+// One line per request: URI, status, cache status, the upstream asked ("-": none).
+function edgeLog() {
+  return readFileSync(path.join(dir, 'access.log'), 'utf8').trim().split('\n').filter(Boolean).map((l) => {
+    const [uri, status, cache, upstream] = l.split(' ');
+    return { uri, status: Number(status), cache, upstream };
+  });
+}
+
+function replaceOnce(text, from, to) {
+  const n = text.split(from).length - 1;
+  if (n !== 1) throw new Error(`deploy/nginx-edge.conf: expected "${from}" once, found ${n}`);
+  return text.replace(from, to);
+}
+
+try {
+  let edge;
+  await report.must('jobcastd --demo and nginx with deploy/nginx-edge.conf start', async () => {
+    server = await startServer(opt.jobcastd, { webClient: opt.webClient, extraArgs: ['--demo'], config: 'server:\n  trusted_proxies: ["127.0.0.1/32"]\n' });
+    dir = mkdtempSync(path.join(tmpdir(), 'jobcast-edge-'));
+    chmodSync(dir, 0o755);  // nginx's workers (another user when run as root) write the cache
+    for (const d of ['cache', 'tmp']) mkdirSync(path.join(dir, d));
+    chmodSync(path.join(dir, 'cache'), 0o777);
+    chmodSync(path.join(dir, 'tmp'), 0o777);
+    const port = await freePort();
+    let conf = readFileSync(path.join(root, 'deploy/nginx-edge.conf'), 'utf8');
+    conf = replaceOnce(conf, 'server 127.0.0.1:8080;', `server 127.0.0.1:${server.port};`);
+    conf = replaceOnce(conf, 'listen 80;', `listen 127.0.0.1:${port};`);
+    conf = replaceOnce(conf, '/var/cache/nginx/jobcast-edge', path.join(dir, 'cache'));
+    writeFileSync(path.join(dir, 'edge.conf'), conf);
+    const tmp = path.join(dir, 'tmp');
+    writeFileSync(path.join(dir, 'nginx.conf'), `daemon off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 1024; }
+http {
+  client_body_temp_path ${tmp}/body;
+  proxy_temp_path ${tmp}/proxy;
+  fastcgi_temp_path ${tmp}/fastcgi;
+  uwsgi_temp_path ${tmp}/uwsgi;
+  scgi_temp_path ${tmp}/scgi;
+  log_format edge '$uri $status $upstream_cache_status $upstream_addr';
+  access_log ${dir}/access.log edge;
+  include ${dir}/edge.conf;
+}
+`);
+    execFileSync(NGINX, ['-t', '-q', '-p', dir, '-c', path.join(dir, 'nginx.conf')], { stdio: 'pipe' });
+    nginx = spawn(NGINX, ['-p', dir, '-c', path.join(dir, 'nginx.conf')], { stdio: ['ignore', 'inherit', 'inherit'] });
+    edge = `http://127.0.0.1:${port}`;
+    const deadline = Date.now() + 30000;
+    for (;;) {
+      const r = await fetch(`${edge}/hls/demo/master.m3u8`).catch(() => null);
+      if (r && r.ok && (await r.text()).includes('audio/index.m3u8')) break;
+      assert(Date.now() < deadline, 'no master playlist through the edge in 30 s');
+      await new Promise((res) => setTimeout(res, 500));
+    }
+  });
+
+  await report.must('Chromium starts', async () => { browser = await launchBrowser(); });
+
+  await report.check('a segment: MISS, then HIT, with the node\'s type and immutable cache headers', async () => {
+    const playlist = await (await fetch(`${edge}/hls/demo/audio/index.m3u8`)).text();
+    const name = playlist.trim().split('\n').filter((l) => l && !l.startsWith('#')).pop();
+    const url = `${edge}/hls/demo/audio/${name}`;
+    const first = await fetch(url);
+    const body = Buffer.from(await first.arrayBuffer());
+    eq(first.status, 200, 'status');
+    eq(first.headers.get('x-cache-status'), 'MISS', 'first fetch');
+    eq(first.headers.get('content-type'), 'audio/aac', 'content type');
+    eq(first.headers.get('cache-control'), 'public, max-age=31536000, immutable', 'cache control');
+    const second = await fetch(url);
+    eq(second.headers.get('x-cache-status'), 'HIT', 'second fetch');
+    assert(Buffer.from(await second.arrayBuffer()).equals(body), 'same bytes');
+  });
+
+  await report.check('two phones play the room through the edge (page, WebSocket, HLS); the video advances', async () => {
+    const pages = [];
+    for (let i = 0; i < 2; i++) {
+      const ctx = await browser.newContext(PHONE);
+      const page = await ctx.newPage();
+      pages.push({ page, problems: watchPage(page, `viewer ${i + 1}`) });
+    }
+    await Promise.all(pages.map(({ page }) => page.goto(`${edge}/room/demo`)));
+    for (const { page } of pages) {
+      await page.waitForFunction(() => { const v = document.querySelector('#video'); return v.currentTime > 4 && v.videoWidth > 0; }, null, { timeout: 60000, polling: 250 });
+      await page.waitForFunction(() => document.body.dataset.live === 'open', null, { timeout: 10000 });
+      eq(await page.evaluate(() => new URL(window.jobcastPlayer.src).origin), edge, 'the player plays from the edge');
+    }
+    // Both keep playing a few more segments.
+    const before = await Promise.all(pages.map(({ page }) => page.evaluate(() => document.querySelector('#video').currentTime)));
+    await pages[0].page.waitForTimeout(4000);
+    const after = await Promise.all(pages.map(({ page }) => page.evaluate(() => document.querySelector('#video').currentTime)));
+    for (let i = 0; i < 2; i++) assert(after[i] > before[i] + 2, `player ${i + 1}: ${before[i]} -> ${after[i]}`);
+    for (const { page, problems } of pages) {
+      assert(problems.length === 0, problems.join('\n'));
+      await page.context().close();
+    }
+  });
+
+  await report.check('the node was asked for each segment once; the other player\'s fetch was a HIT', async () => {
+    const lines = edgeLog().filter((l) => /^\/hls\/demo\/[^/]+\/[^/]+\.(ts|aac)$/.test(l.uri) && l.status === 200);
+    const bySegment = new Map();
+    for (const l of lines) {
+      if (!bySegment.has(l.uri)) bySegment.set(l.uri, []);
+      bySegment.get(l.uri).push(l);
+    }
+    let shared = 0;
+    for (const [uri, ls] of bySegment) {
+      const upstream = ls.filter((l) => l.upstream !== '-').length;
+      assert(upstream <= 1, `${uri}: the node was asked ${upstream} times (${ls.map((l) => l.cache).join(',')})`);
+      if (ls.length >= 2) {
+        shared++;
+        assert(ls.filter((l) => l.cache !== 'HIT').length <= 1, `${uri}: ${ls.map((l) => l.cache).join(',')}`);
+      }
+    }
+    console.log(`figure: ${bySegment.size} segments through the edge, ${shared} fetched more than once, ${lines.length} segment answers, node asked ${lines.filter((l) => l.upstream !== '-').length} times`);
+    assert(shared >= 5, `segments fetched by both players: ${shared}`);
+  });
+
+  await report.check('a burst of 30 playlist reloads costs the node at most two requests', async () => {
+    // Just after a fresh copy expires: wait for the next second.
+    await new Promise((res) => setTimeout(res, 1100));
+    const mark = edgeLog().length;
+    const answers = await Promise.all(Array.from({ length: 30 }, () => fetch(`${edge}/hls/demo/360p/index.m3u8`)));
+    for (const a of answers) { eq(a.status, 200, 'status'); await a.text(); }
+    const burst = edgeLog().slice(mark).filter((l) => l.uri === '/hls/demo/360p/index.m3u8');
+    eq(burst.length, 30, 'answers logged');
+    const upstream = burst.filter((l) => l.upstream !== '-').length;
+    assert(upstream <= 2, `the node was asked ${upstream} times (${burst.map((l) => l.cache).join(',')})`);
+    const statuses = new Set(answers.map((a) => a.headers.get('x-cache-status')));
+    assert([...statuses].every((s) => ['MISS', 'HIT', 'EXPIRED', 'UPDATING', 'STALE'].includes(s)), [...statuses].join(','));
+    eq(answers[0].headers.get('content-type'), 'application/vnd.apple.mpegurl', 'content type');
+  });
+
+  await report.check('blocking playlist requests (_HLS_msn/_HLS_part) pass through uncached', async () => {
+    for (const q of ['_HLS_msn=1', '_HLS_msn=1&_HLS_part=0']) {
+      const a = await fetch(`${edge}/hls/demo/360p/index.m3u8?${q}`);
+      await a.text();
+      eq(a.headers.get('x-cache-status'), 'BYPASS', q);
+      const b = await fetch(`${edge}/hls/demo/360p/index.m3u8?${q}`);
+      await b.text();
+      eq(b.headers.get('x-cache-status'), 'BYPASS', `${q} again`);
+    }
+  });
+} catch (e) {
+  console.log(`stopped: ${e.message}`);
+  if (!report.failed) report.failed++;
+} finally {
+  if (browser) await browser.close().catch(() => {});
+  if (nginx && nginx.exitCode == null) {
+    nginx.kill('SIGTERM');
+    await new Promise((r) => { const t = setTimeout(() => { nginx.kill('SIGKILL'); r(); }, 5000); nginx.on('exit', () => { clearTimeout(t); r(); }); });
+  }
+  if (server) {
+    if (report.failed) console.log(`--- jobcastd log (tail) ---\n${server.log().split('\n').slice(-30).join('\n')}`);
+    await server.stop();
+  }
+  if (dir) {
+    if (report.failed) { try { console.log(`--- nginx error log ---\n${readFileSync(path.join(dir, 'error.log'), 'utf8').slice(-3000)}`); } catch { /* none */ } }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+process.exit(report.finish());
