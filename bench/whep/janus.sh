@@ -99,34 +99,39 @@ bench: {
 EOF
 }
 
-# measure NAME N SERVER_PID CLIENT_ARGS...: idle, then N viewers; one row.
+# The room's last "heap N" line (bytes in use, mallinfo2), in KB; "-" for Janus.
+heap_kb() { [ -f "$1" ] && awk '/^heap/ {h = $2} END {print (h ? int(h / 1024) : "-")}' "$1" || echo -; }
+
+# measure NAME N SERVER_PID HEAP_FILE CLIENT_ARGS...: idle, then N viewers; one row.
 measure() {
-  local name=$1 n=$2 server=$3
-  shift 3
+  local name=$1 n=$2 server=$3 heap_file=$4
+  shift 4
   local t0 t1 idle_cpu idle_threads idle_rss vout viewers th rss cpu
   sleep 3
   t0=$(ticks "$server"); sleep 5; t1=$(ticks "$server")
   idle_cpu=$(echo "scale=2; ($t1 - $t0) * 100 / $HZ / 5" | bc)
-  idle_threads=$(threads "$server"); idle_rss=$(rss_kb "$server")
+  idle_threads=$(threads "$server"); idle_rss=$(rss_kb "$server"); idle_heap=$(heap_kb "$heap_file")
   vout=$(mktemp)
   "$BUILD/bench/whep/egress_load" "$@" "$n" "$SETTLE" "$WINDOW" >"$vout" 2>"$vout.err" &
   viewers=$!
   for _ in $(seq 1800); do grep -q '^ready' "$vout" && break; sleep 0.1; done
   sleep "$SETTLE"
   t0=$(ticks "$server"); sleep "$WINDOW"; t1=$(ticks "$server")
-  th=$(threads "$server"); rss=$(rss_kb "$server")
+  th=$(threads "$server"); rss=$(rss_kb "$server"); heap=$(heap_kb "$heap_file")
   wait $viewers || true
+  local heap_per=-
+  [ "$heap" = - ] || heap_per=$(echo "scale=1; ($heap - $idle_heap) / $n" | bc)
   cpu=$(echo "scale=2; ($t1 - $t0) * 100 / $HZ / $WINDOW" | bc)
-  printf "%-8s %-4s %-7s %-8s %-8s %-8s %-7s %-8s %-9s %-10s %-9s %s\n" "$name" "$n" \
+  printf "%-8s %-4s %-7s %-8s %-8s %-8s %-7s %-8s %-9s %-10s %-9s %-9s %s\n" "$name" "$n" \
     "$cpu" "$idle_cpu" "$(echo "scale=3; ($cpu - $idle_cpu) / $n" | bc)" \
     "$th" "$idle_threads" "$(echo "scale=2; ($th - $idle_threads) / $n" | bc)" \
     "$((rss / 1024))" "$((idle_rss / 1024))" "$(echo "scale=1; ($rss - $idle_rss) / $n" | bc)" \
-    "$(grep -h '^ready\|^{' "$vout" | tr '\n' ' ')"
+    "$heap_per" "$(grep -h '^ready\|^{' "$vout" | tr '\n' ' ')"
   rm -f "$vout" "$vout.err"
 }
 
-printf "%-8s %-4s %-7s %-8s %-8s %-8s %-7s %-8s %-9s %-10s %-9s %s\n" server N cpu% idle% \
-  cpu%/vwr threads idle_th thr/vwr rss_MB idle_rss KB/vwr client
+printf "%-8s %-4s %-7s %-8s %-8s %-8s %-7s %-8s %-9s %-10s %-9s %-9s %s\n" server N cpu% idle% \
+  cpu%/vwr threads idle_th thr/vwr rss_MB idle_rss KB/vwr heapKB/v client
 for rep in $(seq "$REPEATS"); do
   for n in "${COUNTS[@]}"; do
     out=$(mktemp)
@@ -134,7 +139,7 @@ for rep in $(seq "$REPEATS"); do
     room=$!
     for _ in $(seq 50); do grep -q '^port' "$out" && break; sleep 0.1; done
     port=$(awk '/^port/ {print $2}' "$out")
-    measure jobcast "$n" $room "http://127.0.0.1:$port/whep/bench"
+    measure jobcast "$n" $room "$out" "http://127.0.0.1:$port/whep/bench"
     kill $room; wait $room 2>/dev/null || true
     rm -f "$out"
 
@@ -150,7 +155,7 @@ for rep in $(seq "$REPEATS"); do
     done
     feeder "$vport" "$aport" &
     fpid=$!
-    measure janus "$n" $jpid --janus "http://127.0.0.1:$http_port/janus"
+    measure janus "$n" $jpid - --janus "http://127.0.0.1:$http_port/janus"
     kill $fpid; wait $fpid 2>/dev/null || true
     kill $jpid; wait $jpid 2>/dev/null || true
     rm -rf "$dir"
