@@ -1,7 +1,12 @@
 // One room's programme (live test pattern, 720p30 H.264 ~1.5 Mbps + Opus)
 // served by the real WHEP endpoint on 127.0.0.1. Prints "port N" and runs
 // until killed. Used by bench/whep/run.sh. JOBCAST_BENCH_ENGINE=udp serves
-// the viewers through the egress engine instead of a webrtcbin each.
+// the viewers through the egress engine instead of a webrtcbin each. Every
+// second it also prints "heap N": the bytes malloc has handed out and not
+// had back (mallinfo2, every arena), which RSS exceeds by what the
+// allocator keeps after bursts.
+
+#include <malloc.h>
 
 #include <csignal>
 #include <cstdio>
@@ -66,6 +71,13 @@ int main(int argc, char** argv) {
   }
   std::printf("port %d\n", server.httpPort());
   std::fflush(stdout);
+  Timer heap;
+  heap.start(loop, std::chrono::seconds(1), [] {
+    struct mallinfo2 info = mallinfo2();
+    std::printf("heap %zu\n", info.uordblks + info.hblkhd);
+    std::fflush(stdout);
+    return true;
+  });
   loop.run();
   server.stop();
   return 0;

@@ -6,6 +6,13 @@
 // decode; not a screen's refresh.
 //
 //   whep_latency [flips]      (JOBCAST_BENCH_ENGINE=udp: through the egress engine)
+//
+// `whep_latency --first-frame [joins]` times joins instead: for each, a new
+// webrtcbin viewer makes its offer (ICE gathering not counted, as a browser
+// gathers before it POSTs), then the clock runs from the WHEP request
+// (WhepEgress::create, what the POST handler calls) to the viewer's first
+// decoded video frame. The programme runs all along, so joins land at any
+// point of its 2 s GOP.
 
 #include <algorithm>
 #include <chrono>
@@ -26,8 +33,70 @@
 using namespace jobcast;
 using namespace std::chrono_literals;
 
+namespace {
+
+void printStats(const char* what, std::vector<double> ms) {
+  std::sort(ms.begin(), ms.end());
+  std::printf("{\"%s\":%zu,\"ms_min\":%.0f,\"ms_median\":%.0f,\"ms_p90\":%.0f,\"ms_max\":%.0f}\n",
+              what, ms.size(), ms.front(), ms[ms.size() / 2], ms[ms.size() * 9 / 10], ms.back());
+}
+
+int firstFrames(Loop& loop, media::WhepEgress& egress, int joins) {
+  std::vector<double> ms;
+  for (int i = 0; i < joins; ++i) {
+    test::WhepClient viewer;
+    std::string offer = viewer.offer();
+    auto start = std::chrono::steady_clock::now();
+    std::optional<Result<media::WhepEgress::Created>> created;
+    egress.create("lat", "", offer, [&](Result<media::WhepEgress::Created> r) { created = r; });
+    if (!test::runUntil(
+            loop, [&] { return created.has_value(); }, 5s) ||
+        !created->ok()) {
+      std::fprintf(stderr, "join %d: no answer\n", i);
+      return 1;
+    }
+    auto since = [start] {
+      return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+          .count();
+    };
+    double answered = since();
+    viewer.setAnswer(created->value().answer);
+    double connected = -1;
+    if (!test::runUntil(
+            loop,
+            [&] {
+              if (connected < 0 && viewer.connected())
+                connected = since();
+              return viewer.videoFrames() > 0;
+            },
+            10s)) {
+      std::fprintf(stderr, "join %d: no frame\n", i);
+      return 1;
+    }
+    ms.push_back(since());
+    // Where the time went: the answer, ICE + DTLS up (webrtcbin's
+    // connection-state), the first decoded frame.
+    std::fprintf(stderr, "join %d: answer %.0f ms, connected %.0f ms, first frame %.0f ms\n", i,
+                 answered, connected, ms.back());
+    viewer.close();
+    egress.remove("lat", created->value().session_id);
+    // Joins spread over the GOP (2 s) rather than in step with it.
+    test::runUntil(
+        loop, [] { return false; }, std::chrono::milliseconds(300 + 370 * (i % 5)));
+  }
+  printStats("joins", ms);
+  return 0;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  int flips = argc > 1 ? std::atoi(argv[1]) : 20;
+  bool first_frame = argc > 1 && std::string(argv[1]) == "--first-frame";
+  if (first_frame) {
+    ++argv;
+    --argc;
+  }
+  int flips = argc > 1 ? std::atoi(argv[1]) : (first_frame ? 15 : 20);
   log::configure(log::Level::Warn, log::Format::Text);
   Loop loop;
   test::TestProgramme programme(
@@ -47,6 +116,12 @@ int main(int argc, char** argv) {
   }
   media::WhepEgress egress(loop, options);
   egress.setFeed("lat", "", &feed);
+  if (first_frame) {
+    // The programme's first keyframe is out before the first join.
+    test::runUntil(
+        loop, [] { return false; }, 2s);
+    return firstFrames(loop, egress, flips);
+  }
   test::WhepClient viewer;
   std::optional<Result<media::WhepEgress::Created>> created;
   egress.create("lat", "", viewer.offer(),
@@ -89,13 +164,10 @@ int main(int argc, char** argv) {
         loop, [] { return false; }, 300ms);
   }
   gst_object_unref(camera);
-  std::sort(ms.begin(), ms.end());
   if (ms.empty()) {
     std::fprintf(stderr, "no flip seen\n");
     return 1;
   }
-  std::printf(
-      "{\"flips\":%zu,\"ms_min\":%.0f,\"ms_median\":%.0f,\"ms_p90\":%.0f,\"ms_max\":%.0f}\n",
-      ms.size(), ms.front(), ms[ms.size() / 2], ms[ms.size() * 9 / 10], ms.back());
+  printStats("flips", ms);
   return 0;
 }

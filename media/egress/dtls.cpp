@@ -19,6 +19,10 @@ namespace {
 constexpr char kSrtpProfiles[] = "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80";
 constexpr long kMtu = 1200;
 constexpr char kExporterLabel[] = "EXTRACTOR-dtls_srtp";
+// DTLS record content types (RFC 6347 4.1).
+constexpr uint8_t kContentChangeCipherSpec = 20;
+constexpr uint8_t kContentAlert = 21;
+constexpr uint8_t kContentHandshake = 22;
 
 std::string upperHex(std::string text) {
   for (auto& c : text)
@@ -136,34 +140,39 @@ DtlsTransport::~DtlsTransport() {
 }
 
 void DtlsTransport::receive(const uint8_t* data, size_t size) {
-  if (state_ == State::Failed)
+  if (state_ == State::Failed || size == 0)
     return;
+  if (state_ == State::Connected) {
+    // The session is gone; the record's content type (RFC 6347 4.1) says
+    // enough. No data channels, so application data is not expected.
+    switch (data[0]) {
+      case kContentAlert:
+        fail("closed by the viewer");
+        break;
+      case kContentChangeCipherSpec:
+      case kContentHandshake:
+        // The viewer repeats its final flight: ours did not arrive.
+        if (!final_flight_.empty())
+          outgoing_.push_back(final_flight_);
+        break;
+      default:
+        break;
+    }
+    return;
+  }
   BIO_write(in_, data, static_cast<int>(size));
   advance();
 }
 
 void DtlsTransport::advance() {
-  if (state_ == State::Handshaking) {
-    int rc = SSL_do_handshake(ssl_);
-    if (rc == 1) {
-      if (finish())
-        state_ = State::Connected;
-    } else {
-      int error = SSL_get_error(ssl_, rc);
-      if (error != SSL_ERROR_WANT_READ && error != SSL_ERROR_WANT_WRITE)
-        fail("handshake: " + opensslError());
-    }
-  } else if (state_ == State::Connected) {
-    // Application data is not used (no data channels); alerts end the session.
-    uint8_t scratch[2048];
-    int rc = SSL_read(ssl_, scratch, sizeof scratch);
-    if (rc <= 0) {
-      int error = SSL_get_error(ssl_, rc);
-      if (error == SSL_ERROR_ZERO_RETURN)
-        fail("closed by the viewer");
-      else if (error != SSL_ERROR_WANT_READ && error != SSL_ERROR_WANT_WRITE)
-        fail("read: " + opensslError());
-    }
+  bool done = false;
+  int rc = SSL_do_handshake(ssl_);
+  if (rc == 1) {
+    done = finish();
+  } else {
+    int error = SSL_get_error(ssl_, rc);
+    if (error != SSL_ERROR_WANT_READ && error != SSL_ERROR_WANT_WRITE)
+      fail("handshake: " + opensslError());
   }
   // Whatever OpenSSL wrote is one flight: send it as one datagram.
   int pending = BIO_ctrl_pending(out_);
@@ -172,8 +181,20 @@ void DtlsTransport::advance() {
     int read = BIO_read(out_, datagram.data(), pending);
     if (read > 0) {
       datagram.resize(static_cast<size_t>(read));
+      if (done)
+        final_flight_ = datagram;
       outgoing_.push_back(std::move(datagram));
     }
+  }
+  if (done) {
+    // Keys exported: the OpenSSL session (tens of KB with its buffers,
+    // handshake state and the viewer's certificate) is no longer needed.
+    SSL_free(ssl_);  // frees both BIOs
+    ssl_ = nullptr;
+    in_ = out_ = nullptr;
+    remote_fingerprint_.clear();
+    remote_fingerprint_.shrink_to_fit();
+    state_ = State::Connected;
   }
 }
 
@@ -235,7 +256,7 @@ std::vector<std::vector<uint8_t>> DtlsTransport::takeOutgoing() {
 }
 
 void DtlsTransport::handleTimeout() {
-  if (state_ != State::Handshaking)
+  if (state_ != State::Handshaking || !ssl_)
     return;
   if (DTLSv1_handle_timeout(ssl_) < 0)
     fail("handshake timed out");
@@ -245,7 +266,7 @@ void DtlsTransport::handleTimeout() {
 
 std::optional<std::chrono::milliseconds> DtlsTransport::timeout() const {
   timeval tv{};
-  if (state_ != State::Handshaking || DTLSv1_get_timeout(ssl_, &tv) != 1)
+  if (state_ != State::Handshaking || !ssl_ || DTLSv1_get_timeout(ssl_, &tv) != 1)
     return std::nullopt;
   return std::chrono::milliseconds(tv.tv_sec * 1000 + tv.tv_usec / 1000);
 }

@@ -5,6 +5,10 @@
 // sends what it writes; no socket belongs to OpenSSL. Once the handshake is
 // done and the viewer's certificate matches the fingerprint of its offer, the
 // SRTP keys come from SSL_export_keying_material("EXTRACTOR-dtls_srtp").
+// Then the OpenSSL session is freed (it is most of a viewer's memory): what
+// is left is the keys and a copy of our final flight, resent if the viewer
+// repeats its own (our flight was lost); an alert from the viewer
+// (close_notify or fatal) ends the session, read from the record header.
 // A transport is used by one thread at a time (the engine's).
 
 #include <chrono>
@@ -91,6 +95,8 @@ class DtlsTransport {
   std::string failure_;
   SrtpKeys keys_;
   std::vector<std::vector<uint8_t>> outgoing_;
+  // Our last flight (ChangeCipherSpec + Finished), kept once ssl_ is freed.
+  std::vector<uint8_t> final_flight_;
 };
 
 }  // namespace jobcast::media::egress

@@ -7,6 +7,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -50,6 +51,14 @@ class DtlsClient {
     return out;
   }
   bool done() const { return done_; }
+  // The close_notify alert a viewer sends when it hangs up.
+  std::vector<uint8_t> closeNotify() {
+    SSL_shutdown(ssl_);
+    std::vector<uint8_t> datagram(static_cast<size_t>(BIO_ctrl_pending(out_)));
+    datagram.resize(static_cast<size_t>(
+        std::max(0, BIO_read(out_, datagram.data(), static_cast<int>(datagram.size())))));
+    return datagram;
+  }
   std::vector<uint8_t> material(size_t length) {
     std::vector<uint8_t> out(length);
     const char label[] = "EXTRACTOR-dtls_srtp";

@@ -127,5 +127,50 @@ TEST(EgressDtls, SurvivesGarbage) {
   EXPECT_NE(server.value()->state(), DtlsTransport::State::Connected);
 }
 
+// Once the keys are out the server keeps no OpenSSL session: a viewer that
+// repeats its final flight (ours was lost) gets ours again, and its
+// close_notify still ends the session.
+TEST(EgressDtls, AfterTheKeysALostFinalFlightIsResentAndCloseNotifyEndsTheSession) {
+  auto certificate = DtlsCertificate::generate();
+  ASSERT_TRUE(certificate);
+  DtlsClient client;
+  auto made = DtlsTransport::server(certificate.value(), client.fingerprint());
+  ASSERT_TRUE(made);
+  DtlsTransport& server = *made.value();
+  // ClientHello, then the server's flight, then the client's final flight.
+  for (const auto& datagram : client.step())
+    server.receive(datagram.data(), datagram.size());
+  for (const auto& datagram : server.takeOutgoing())
+    client.receive(datagram);
+  auto final_flight = client.step();
+  ASSERT_FALSE(final_flight.empty());
+  for (const auto& datagram : final_flight)
+    server.receive(datagram.data(), datagram.size());
+  ASSERT_EQ(server.state(), DtlsTransport::State::Connected) << server.failure();
+  auto lost = server.takeOutgoing();
+  ASSERT_FALSE(lost.empty());
+  EXPECT_TRUE(client.step().empty());
+  EXPECT_FALSE(client.done());
+
+  // The viewer repeats its flight; our answer completes its handshake.
+  for (const auto& datagram : final_flight)
+    server.receive(datagram.data(), datagram.size());
+  auto resent = server.takeOutgoing();
+  ASSERT_FALSE(resent.empty());
+  EXPECT_EQ(resent.front(), lost.front());
+  client.receive(resent.front());
+  client.step();
+  ASSERT_TRUE(client.done());
+  auto material = client.material(2 * (16 + 12));
+  EXPECT_EQ(server.keys().local, keyAndSalt(material, 16, 44, 12));
+  EXPECT_EQ(server.state(), DtlsTransport::State::Connected);
+
+  auto bye = client.closeNotify();
+  ASSERT_FALSE(bye.empty());
+  server.receive(bye.data(), bye.size());
+  EXPECT_EQ(server.state(), DtlsTransport::State::Failed);
+  EXPECT_EQ(server.failure(), "closed by the viewer");
+}
+
 }  // namespace
 }  // namespace jobcast::media::egress
