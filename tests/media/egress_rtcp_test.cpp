@@ -12,7 +12,10 @@
 
 #include "media/egress/engine.h"
 #include "media/egress/rendition.h"
+#include "media/egress/udp_viewers.h"
 #include "media/programme_feed.h"
+#include "media/whep_egress.h"
+#include "tests/media/media_test_util.h"
 #include "tests/media/test_programme.h"
 #include "tests/support/jobcastd.h"  // eventually()
 #include "tests/support/whep_client.h"
@@ -57,6 +60,9 @@ struct Bench {
     if (answer)
       *answer = answered->answer;
     EXPECT_TRUE(viewer.setAnswer(answered->answer)) << answered->answer;
+    // As WhepEgress does for a new viewer: the rendition's tap may have
+    // begun after the programme's last keyframe, with nothing cached yet.
+    feed.requestKeyframe();
     EXPECT_TRUE(test::eventually([&] { return viewer.videoFrames() >= 30; }, 20s))
         << stateName(engine->state(answered->viewer)) << " " << engine->failure(answered->viewer);
     return answered->viewer;
@@ -184,6 +190,61 @@ TEST(EgressRtcp, AKilledViewerIsGoneWithinTheConsentTimeout) {
   EXPECT_EQ(bench.engine->failure(id), "consent_expired");
   EXPECT_LE(took, kConsent + 1s);  // the timeout, plus the engine's 100 ms tick
   bench.rendition->removeViewer(id);
+}
+
+// Through WhepEgress, as a node runs it: PLIs from three viewers on the
+// engine's thread reach the feed's KeyframeGate on the control loop, and at
+// most about one a second goes on to the encoder.
+TEST(EgressRtcp, ViewersPlisAreMergedPerFeed) {
+  Loop loop;
+  test::TestProgramme programme({.width = 640, .height = 360, .keyframe_interval_s = 30});
+  ProgrammeFeed feed("r1");
+  feed.attach(programme.pipeline(), programme.videoPad(), programme.audioPad());
+  auto udp = UdpViewers::start({"127.0.0.1", 0, "127.0.0.1"});
+  ASSERT_TRUE(udp) << udp.error().message;
+  WhepEgress::Options options;
+  options.engine = udp.value();
+  WhepEgress egress(loop, options);
+  egress.setFeed("r1", "", &feed);
+  std::vector<std::unique_ptr<test::WhepClient>> viewers;
+  for (int i = 0; i < 3; ++i) {
+    viewers.push_back(std::make_unique<test::WhepClient>());
+    std::string offer = viewers.back()->offer();
+    std::optional<Result<WhepEgress::Created>> created;
+    egress.create("r1", "", offer, [&](Result<WhepEgress::Created> r) { created = r; });
+    ASSERT_TRUE(test::runUntil(
+        loop, [&] { return created.has_value(); }, 5s));
+    ASSERT_TRUE(created->ok()) << created->error().message;
+    ASSERT_TRUE(viewers.back()->setAnswer(created->value().answer));
+  }
+  ASSERT_TRUE(test::runUntil(
+      loop,
+      [&] {
+        for (auto& v : viewers) {
+          if (v->videoFrames() < 15)
+            return false;
+        }
+        return true;
+      },
+      20s));
+  uint64_t forwarded = egress.keyframesForwarded();
+  uint64_t merged = egress.keyframesMerged();
+  auto start = Clock::now();
+  // Each viewer asks every 100 ms for 3 s.
+  for (int round = 0; round < 30; ++round) {
+    for (auto& v : viewers)
+      v->requestKeyframe();
+    test::runUntil(
+        loop, [] { return false; }, 100ms);
+  }
+  test::runUntil(
+      loop, [] { return false; }, 300ms);
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  uint64_t upstream = egress.keyframesForwarded() - forwarded;
+  EXPECT_GE(upstream, 2u) << "viewers' PLIs must reach the encoder";
+  EXPECT_LE(upstream, static_cast<uint64_t>(seconds) + 1);
+  EXPECT_GT(egress.keyframesMerged() - merged, 3u);
+  EXPECT_GE(programme.keyframes(), upstream);
 }
 
 }  // namespace
