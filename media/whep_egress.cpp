@@ -22,9 +22,31 @@ WhepEgress::WhepEgress(Loop& loop, Options options)
     checkHealth();
     return true;
   });
+  if (options_.engine) {
+    // A viewer's PLI/FIR comes on the engine's thread: over to the loop,
+    // then through the feed's gate like every other request.
+    std::weak_ptr<WhepEgress*> weak = self_;
+    Loop* loop = &loop_;
+    options_.engine->onKeyframeRequest([weak, loop](ProgrammeFeed* feed) {
+      loop->post([weak, feed] {
+        auto self = weak.lock();
+        if (!self)
+          return;
+        for (const auto& [feed_key, entry] : (*self)->feeds_) {
+          if (entry.feed == feed) {
+            auto split = feed_key.find('\n');
+            (*self)->requestKeyframe(feed_key.substr(0, split), feed_key.substr(split + 1));
+            return;
+          }
+        }
+      });
+    });
+  }
 }
 
 WhepEgress::~WhepEgress() {
+  if (options_.engine)
+    options_.engine->onKeyframeRequest(nullptr);
   self_.reset();
   health_timer_.cancel();
   sessions_.clear();

@@ -38,6 +38,9 @@ class EngineViewers {
   virtual std::optional<std::string> lost(uint64_t viewer) = 0;
   // The feed is going away: stop reading it.
   virtual void feedEnded(ProgrammeFeed& feed) = 0;
+  // Where viewers' keyframe requests (RTCP PLI/FIR) go, with the feed they
+  // watch. `fn` runs on the engine's thread; nullptr: nowhere.
+  virtual void onKeyframeRequest(std::function<void(ProgrammeFeed*)> fn) { (void)fn; }
 };
 
 class WhepEgress {

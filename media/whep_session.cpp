@@ -54,6 +54,30 @@ std::string fmtpValue(const std::string& fmtp, const std::string& name) {
   return {};
 }
 
+// The payload type of an "rtx/90000" whose fmtp says apt=`payload`, or -1.
+int rtxFor(const GstSDPMedia* media, int payload) {
+  for (guint a = 0; a < gst_sdp_media_attributes_len(media); ++a) {
+    const GstSDPAttribute* attr = gst_sdp_media_get_attribute(media, a);
+    if (g_strcmp0(attr->key, "rtpmap") != 0 || !attr->value)
+      continue;
+    std::string value = attr->value;  // "103 rtx/90000"
+    auto space = value.find(' ');
+    if (space == std::string::npos || lower(value.substr(space + 1)) != "rtx/90000")
+      continue;
+    std::string prefix = value.substr(0, space + 1);
+    for (guint f = 0; f < gst_sdp_media_attributes_len(media); ++f) {
+      const GstSDPAttribute* fa = gst_sdp_media_get_attribute(media, f);
+      if (g_strcmp0(fa->key, "fmtp") == 0 && fa->value &&
+          std::string(fa->value).rfind(prefix, 0) == 0 &&
+          fmtpValue(std::string(fa->value).substr(prefix.size()), "apt") ==
+              std::to_string(payload)) {
+        return std::atoi(value.c_str());
+      }
+    }
+  }
+  return -1;
+}
+
 }  // namespace
 
 Result<ViewerOffer> ViewerOffer::parse(const std::string& sdp,
@@ -74,7 +98,7 @@ Result<ViewerOffer> ViewerOffer::parse(const std::string& sdp,
     if (kind != "video" && kind != "audio")
       return Error{"unsupported_media",
                    "only audio and video m-lines are answered, got '" + kind + "'"};
-    Media chosen{kind, -1, {}};
+    Media chosen{kind, -1, {}, -1};
     int best_score = -1;
     for (guint a = 0; a < gst_sdp_media_attributes_len(media); ++a) {
       const GstSDPAttribute* attr = gst_sdp_media_get_attribute(media, a);
@@ -123,6 +147,8 @@ Result<ViewerOffer> ViewerOffer::parse(const std::string& sdp,
                                             ? "the offer has no H.264 with packetization-mode=1"
                                             : "the offer has no Opus"};
     }
+    if (kind == "video")
+      chosen.rtx_payload = rtxFor(media, chosen.payload);
     offer.media.push_back(std::move(chosen));
   }
   return offer;

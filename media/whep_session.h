@@ -31,6 +31,7 @@ struct ViewerOffer {
     std::string kind;              // "video" or "audio"
     int payload = -1;              // the offer's payload type we send with
     std::string profile_level_id;  // H.264 only
+    int rtx_payload = -1;          // video: the offer's RTX (RFC 4588) for `payload`, if any
   };
   std::vector<Media> media;  // in m-line order
   // Parses an SDP offer and picks, per m-line, the H.264 (packetization-mode 1,

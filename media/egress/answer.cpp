@@ -55,7 +55,10 @@ std::string buildAnswer(const std::vector<AnswerMedia>& media, const AnswerTrans
   sdp << "\r\n"
       << "a=msid-semantic: WMS jobcast\r\n";
   for (const auto& m : media) {
-    sdp << "m=" << m.kind << " " << t.port << " UDP/TLS/RTP/SAVPF " << m.payload << "\r\n"
+    sdp << "m=" << m.kind << " " << t.port << " UDP/TLS/RTP/SAVPF " << m.payload;
+    if (m.rtx_payload >= 0)
+      sdp << " " << m.rtx_payload;
+    sdp << "\r\n"
         << "c=IN IP4 " << t.address << "\r\n"
         << "a=mid:" << m.mid << "\r\n"
         << "a=sendonly\r\n"
@@ -71,11 +74,21 @@ std::string buildAnswer(const std::vector<AnswerMedia>& media, const AnswerTrans
       sdp << "a=rtcp-fb:" << m.payload << " nack\r\n"
           << "a=rtcp-fb:" << m.payload << " nack pli\r\n"
           << "a=rtcp-fb:" << m.payload << " ccm fir\r\n";
+      if (m.rtx_payload >= 0) {
+        sdp << "a=rtpmap:" << m.rtx_payload << " rtx/90000\r\n"
+            << "a=fmtp:" << m.rtx_payload << " apt=" << m.payload << "\r\n";
+      }
     }
-    sdp << "a=msid:jobcast " << m.kind << "\r\n"
-        << "a=ssrc:" << m.ssrc << " cname:" << t.cname << "\r\n"
-        << "a=ssrc:" << m.ssrc << " msid:jobcast " << m.kind << "\r\n"
-        << "a=candidate:1 1 udp 2130706431 " << t.address << " " << t.port << " typ host\r\n"
+    sdp << "a=msid:jobcast " << m.kind << "\r\n";
+    if (m.rtx_payload >= 0)
+      sdp << "a=ssrc-group:FID " << m.ssrc << " " << m.rtx_ssrc << "\r\n";
+    sdp << "a=ssrc:" << m.ssrc << " cname:" << t.cname << "\r\n"
+        << "a=ssrc:" << m.ssrc << " msid:jobcast " << m.kind << "\r\n";
+    if (m.rtx_payload >= 0) {
+      sdp << "a=ssrc:" << m.rtx_ssrc << " cname:" << t.cname << "\r\n"
+          << "a=ssrc:" << m.rtx_ssrc << " msid:jobcast " << m.kind << "\r\n";
+    }
+    sdp << "a=candidate:1 1 udp 2130706431 " << t.address << " " << t.port << " typ host\r\n"
         << "a=end-of-candidates\r\n";
   }
   return sdp.str();

@@ -27,6 +27,9 @@ struct AnswerMedia {
   std::string rtpmap;  // "H264/90000", "opus/48000/2"
   std::string fmtp;    // without the payload number
   uint32_t ssrc = 0;
+  // Video: RTX (RFC 4588) for retransmissions, when the offer has it; -1: none.
+  int rtx_payload = -1;
+  uint32_t rtx_ssrc = 0;
 };
 
 struct AnswerTransport {

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "media/egress/packet_kind.h"
 #include "media/egress/stun.h"
@@ -42,6 +43,7 @@ struct EgressEngine::Viewer {
   SteadyClock::time_point last_check{};
   std::unique_ptr<DtlsTransport> dtls;
   std::unique_ptr<SrtpSession> srtp_out;
+  std::unique_ptr<SrtpSession> srtp_in;  // the viewer's SRTCP
 };
 
 const char* stateName(EgressEngine::ViewerState state) {
@@ -252,29 +254,67 @@ void EgressEngine::handle(const uint8_t* data, size_t size, const sockaddr_stora
       flushDtls(viewer);
       return;
     }
-    case PacketKind::Rtp: {
-      // RTCP from viewers (receiver reports, NACK, PLI) is not read yet, but
-      // from the nominated address it shows the viewer is there: libnice
-      // (webrtcbin) sends no consent checks, only RTCP and STUN indications.
-      std::lock_guard lock(mutex_);
-      auto it = by_address_.find(addressKey(from));
-      if (it != by_address_.end())
-        viewers_.at(it->second)->last_check = SteadyClock::now();
+    case PacketKind::Rtp:
+      // Viewers only receive: what they send in this range is RTCP.
+      if (rtcp::isRtcp(data, size))
+        handleRtcp(data, size, from);
       return;
-    }
     case PacketKind::Unknown:
       return;
   }
 }
 
+// RTCP that authenticates with the viewer's SRTCP key shows it is there
+// (libnice, in webrtcbin, sends no consent checks once connected, only RTCP
+// and STUN indications); its feedback goes to the viewer's on_rtcp, called
+// without mutex_ so that it may queue retransmissions.
+void EgressEngine::handleRtcp(const uint8_t* data, size_t size, const sockaddr_storage& from) {
+  std::shared_ptr<Viewer> viewer;
+  uint64_t id = 0;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = by_address_.find(addressKey(from));
+    if (it == by_address_.end())
+      return;
+    id = it->second;
+    viewer = viewers_.at(id);
+    if (viewer->state != ViewerState::Connected || !viewer->srtp_in) {
+      ++stats_.rtcp_rejected;
+      return;
+    }
+  }
+  // srtp_in is only touched on this thread.
+  uint8_t plain[kMaxDatagram];
+  std::memcpy(plain, data, size);
+  size_t plain_size = size;
+  bool valid = viewer->srtp_in->unprotectRtcp(plain, &plain_size);
+  std::optional<rtcp::Feedback> feedback;
+  if (valid)
+    feedback = rtcp::parse(plain, plain_size);
+  {
+    std::lock_guard lock(mutex_);
+    if (!valid || !feedback) {
+      ++stats_.rtcp_rejected;
+      return;
+    }
+    ++stats_.rtcp_received;
+    viewer->last_check = SteadyClock::now();
+    if (feedback->bye && viewer->state == ViewerState::Connected) {
+      // The viewer closed: no need to wait out the consent timeout.
+      viewer->state = ViewerState::Gone;
+      viewer->failure = "bye";
+    }
+  }
+  if (viewer->spec.on_rtcp)
+    viewer->spec.on_rtcp(id, *feedback);
+}
+
 void EgressEngine::handleStun(const uint8_t* data, size_t size, const sockaddr_storage& from) {
   auto message = stun::parse(data, size);
   std::lock_guard lock(mutex_);
-  if (message && message->type == stun::kBindingIndication && message->has_fingerprint) {
-    // A keepalive (RFC 8445 11) from the nominated address.
-    auto it = by_address_.find(addressKey(from));
-    if (it != by_address_.end())
-      viewers_.at(it->second)->last_check = SteadyClock::now();
+  if (message && message->type == stun::kBindingIndication) {
+    // A keepalive (RFC 8445 11): it keeps NAT bindings open, but carries no
+    // integrity, so it is no proof that the viewer is still there.
     return;
   }
   if (!message || message->type != stun::kBindingRequest || !message->has_integrity) {
@@ -319,12 +359,14 @@ void EgressEngine::flushDtls(Viewer& viewer) {
   } else if (viewer.dtls->state() == DtlsTransport::State::Connected && !viewer.srtp_out) {
     const SrtpKeys& keys = viewer.dtls->keys();
     auto srtp = SrtpSession::create(keys.profile, SrtpSession::Direction::Outbound, keys.local);
-    if (srtp) {
+    auto srtcp = SrtpSession::create(keys.profile, SrtpSession::Direction::Inbound, keys.remote);
+    if (srtp && srtcp) {
       viewer.srtp_out = std::move(srtp).value();
+      viewer.srtp_in = std::move(srtcp).value();
       viewer.state = ViewerState::Connected;
     } else {
       viewer.state = ViewerState::Failed;
-      viewer.failure = srtp.error().message;
+      viewer.failure = srtp ? srtcp.error().message : srtp.error().message;
     }
   }
 }

@@ -5,6 +5,10 @@
 // USE-CANDIDATE), runs the DTLS server, and protects outgoing RTP with SRTP;
 // sends are batched with sendmmsg. No GLib and no GStreamer here.
 //
+// RTCP from a viewer is SRTCP-unprotected and read here (media/egress/rtcp.h);
+// what it asks for (retransmissions, keyframes) goes to the viewer's
+// ViewerSpec::on_rtcp on the engine's thread.
+//
 // Threads: addViewer/removeViewer/state run on the control thread; send() on
 // any thread (the programme's streaming threads); everything else on the
 // engine's thread. A mutex guards the viewer table and the send queue; an
@@ -15,6 +19,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -24,6 +29,7 @@
 
 #include "core/result.h"
 #include "media/egress/dtls.h"
+#include "media/egress/rtcp.h"
 #include "media/egress/srtp.h"
 
 namespace jobcast::media::egress {
@@ -33,23 +39,29 @@ class EgressEngine {
   struct Options {
     std::string bind_address = "0.0.0.0";
     uint16_t port = 0;  // 0: any free port
-    // Nothing from a viewer for this long (a valid check; from its nominated
-    // address also a STUN indication or RTCP), or no check since it was
-    // added: it is gone (consent freshness, RFC 7675, relaxed for libnice).
+    // Nothing from a viewer for this long that authenticates (a valid
+    // check; RTCP under its SRTCP key), or no check since it was added: it
+    // is gone (consent freshness, RFC 7675, relaxed for libnice, which sends
+    // no checks once connected, only RTCP and unauthenticated indications).
     std::chrono::milliseconds consent_timeout{30000};
   };
   struct ViewerSpec {
     std::string local_ufrag;         // ours, in the answer; checks arrive as "local:remote"
     std::string local_pwd;           // ours, keys MESSAGE-INTEGRITY
     std::string remote_fingerprint;  // a=fingerprint:sha-256 of the viewer's offer
+    // The viewer's RTCP once it authenticates, on the engine's thread, with
+    // no lock of the engine held (it may call send()), with the viewer's id.
+    std::function<void(uint64_t viewer, const rtcp::Feedback&)> on_rtcp;
   };
   enum class ViewerState { Checking, Handshaking, Connected, Failed, Gone };
   struct Stats {
     uint64_t checks_answered = 0;
     uint64_t checks_rejected = 0;
     uint64_t packets_sent = 0;
-    uint64_t send_batches = 0;  // sendmmsg calls
-    uint64_t queue_drops = 0;   // packets refused because the send queue was full
+    uint64_t send_batches = 0;   // sendmmsg calls
+    uint64_t queue_drops = 0;    // packets refused because the send queue was full
+    uint64_t rtcp_received = 0;  // compound packets that authenticated
+    uint64_t rtcp_rejected = 0;  // SRTCP that did not (or came before DTLS was up)
   };
 
   static Result<std::unique_ptr<EgressEngine>> start(Options options,
@@ -84,6 +96,7 @@ class EgressEngine {
   void run();
   void receiveAll();
   void handle(const uint8_t* data, size_t size, const sockaddr_storage& from);
+  void handleRtcp(const uint8_t* data, size_t size, const sockaddr_storage& from);
   void handleStun(const uint8_t* data, size_t size, const sockaddr_storage& from);
   void drainSendQueue();
   void tick(std::chrono::steady_clock::time_point now);

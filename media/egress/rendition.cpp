@@ -1,10 +1,13 @@
-// The appsink callbacks here run on the packetizer's streaming threads.
+// The appsink callbacks here run on the packetizer's streaming threads;
+// Shared::onRtcp on the engine's thread.
 
 #include "media/egress/rendition.h"
 
 #include <gst/app/gstappsink.h>
 #include <gst/rtp/gstrtpbuffer.h>
 #include <openssl/rand.h>
+
+#include <algorithm>
 
 #include "media/egress/answer.h"
 #include "media/whep_session.h"
@@ -59,9 +62,12 @@ EgressRendition::EgressRendition(ProgrammeFeed& feed, EgressEngine& engine)
       engine_(engine),
       subscribers_(std::make_shared<const std::vector<std::shared_ptr<Subscriber>>>()) {}
 
-Result<std::unique_ptr<EgressRendition>> EgressRendition::start(ProgrammeFeed& feed,
-                                                                EgressEngine& engine) {
+Result<std::unique_ptr<EgressRendition>> EgressRendition::start(
+    ProgrammeFeed& feed, EgressEngine& engine, std::function<void()> request_keyframe) {
   std::unique_ptr<EgressRendition> rendition(new EgressRendition(feed, engine));
+  rendition->shared_->engine = &engine;
+  rendition->shared_->request_keyframe = std::move(request_keyframe);
+  rendition->shared_->history.resize(kHistoryPackets);
   auto built = rendition->build();
   if (!built)
     return built.error();
@@ -155,6 +161,12 @@ Result<EgressRendition::Answered> EgressRendition::addViewer(const std::string& 
                chosen.profile_level_id;
       subscriber->video_pt = chosen.payload;
       subscriber->video_ssrc = m.ssrc;
+      if (chosen.rtx_payload >= 0) {
+        m.rtx_payload = chosen.rtx_payload;
+        m.rtx_ssrc = randomSsrc();
+        subscriber->rtx_pt = chosen.rtx_payload;
+        subscriber->rtx_ssrc = m.rtx_ssrc;
+      }
     } else {
       m.rtpmap = "opus/48000/2";
       m.fmtp = "minptime=10;useinbandfec=1";
@@ -170,8 +182,12 @@ Result<EgressRendition::Answered> EgressRendition::addViewer(const std::string& 
   answer_transport.address = address;
   answer_transport.port = engine_.port();
   answer_transport.cname = "jobcast-" + feed_.name();
-  subscriber->viewer =
-      engine_.addViewer({answer_transport.ufrag, answer_transport.pwd, transport->fingerprint});
+  subscriber->budget = kRetransmitsPerSecond;
+  subscriber->viewer = engine_.addViewer(
+      {answer_transport.ufrag, answer_transport.pwd, transport->fingerprint,
+       [shared = shared_, subscriber](uint64_t viewer, const rtcp::Feedback& feedback) {
+         shared->onRtcp(viewer, *subscriber, feedback);
+       }});
   {
     std::lock_guard lock(mutex_);
     auto next = std::make_shared<std::vector<std::shared_ptr<Subscriber>>>(*subscribers_);
@@ -196,6 +212,91 @@ void EgressRendition::removeViewer(uint64_t viewer) {
 
 size_t EgressRendition::viewerCount() const {
   return snapshot()->size();
+}
+
+EgressRendition::RtcpStats EgressRendition::rtcpStats() const {
+  return {shared_->nacked,         shared_->retransmitted, shared_->rtx,
+          shared_->not_in_history, shared_->rate_limited,  shared_->keyframe_requests};
+}
+
+void EgressRendition::Shared::remember(const uint8_t* data, size_t size) {
+  uint16_t seq = static_cast<uint16_t>((data[2] << 8) | data[3]);
+  std::lock_guard lock(history_mutex);
+  Entry& entry = history[seq % kHistoryPackets];
+  entry.packet.assign(data, data + size);
+  entry.at = std::chrono::steady_clock::now();
+  entry.valid = true;
+}
+
+void EgressRendition::Shared::onRtcp(uint64_t viewer, Subscriber& s,
+                                     const rtcp::Feedback& feedback) {
+  for (uint32_t ssrc : feedback.keyframe_ssrcs) {
+    if (ssrc == s.video_ssrc || ssrc == 0) {
+      ++keyframe_requests;
+      if (request_keyframe)
+        request_keyframe();
+      break;
+    }
+  }
+  auto now = std::chrono::steady_clock::now();
+  for (const auto& nack : feedback.nacks) {
+    if (nack.media_ssrc != s.video_ssrc || !s.offset_known)
+      continue;
+    // Refill the budget for the time since it was last looked at.
+    double elapsed = std::chrono::duration<double>(now - s.budget_at).count();
+    s.budget = std::min(kRetransmitsPerSecond, s.budget + elapsed * kRetransmitsPerSecond);
+    s.budget_at = now;
+    uint16_t offset = static_cast<uint16_t>(s.video_seq_offset.load());
+    for (uint16_t seq : nack.seqs) {
+      ++nacked;
+      if (s.budget < 1) {
+        ++rate_limited;
+        continue;
+      }
+      uint16_t prepared = static_cast<uint16_t>(seq - offset);
+      std::vector<uint8_t> packet;
+      {
+        std::lock_guard lock(history_mutex);
+        const Entry& entry = history[prepared % kHistoryPackets];
+        if (entry.valid && entry.packet.size() >= 12 && now - entry.at <= kHistoryAge &&
+            ((entry.packet[2] << 8) | entry.packet[3]) == prepared) {
+          packet = entry.packet;
+        }
+      }
+      if (packet.empty()) {
+        ++not_in_history;
+        continue;
+      }
+      s.budget -= 1;
+      size_t header = 12 + 4 * (packet[0] & 0x0f);
+      if (packet[0] & 0x10 && packet.size() >= header + 4)
+        header += 4 + 4 * ((size_t{packet[header + 2]} << 8) | packet[header + 3]);
+      if (header > packet.size())
+        continue;
+      uint32_t ssrc = s.video_ssrc;
+      uint16_t out_seq = seq;
+      int pt = s.video_pt;
+      if (s.rtx_pt >= 0) {
+        // RFC 4588: its own SSRC, payload type and sequence, the original
+        // sequence number in front of the payload.
+        packet.insert(packet.begin() + static_cast<std::ptrdiff_t>(header),
+                      {static_cast<uint8_t>(seq >> 8), static_cast<uint8_t>(seq)});
+        ssrc = s.rtx_ssrc;
+        out_seq = s.rtx_seq++;
+        pt = s.rtx_pt;
+        ++rtx;
+      }
+      packet[1] = static_cast<uint8_t>((packet[1] & 0x80) | pt);
+      packet[2] = static_cast<uint8_t>(out_seq >> 8);
+      packet[3] = static_cast<uint8_t>(out_seq);
+      packet[8] = static_cast<uint8_t>(ssrc >> 24);
+      packet[9] = static_cast<uint8_t>(ssrc >> 16);
+      packet[10] = static_cast<uint8_t>(ssrc >> 8);
+      packet[11] = static_cast<uint8_t>(ssrc);
+      ++retransmitted;
+      engine->send(viewer, std::move(packet));
+    }
+  }
 }
 
 EgressRendition::Snapshot EgressRendition::snapshot() const {
@@ -248,12 +349,17 @@ void EgressRendition::fanOut(GstAppSink* sink, bool video) {
       gop_.emplace_back(map.data, map.data + map.size);
       gop_bytes_ += map.size;
     }
+    shared_->remember(map.data, map.size);
   }
   std::vector<std::pair<uint64_t, std::vector<uint8_t>>> out;
   Snapshot subscribers = snapshot();
   out.reserve(subscribers->size());
-  auto rewritten = [video](const Subscriber& s, const uint8_t* data, size_t size, uint16_t seq) {
+  auto rewritten = [video](Subscriber& s, const uint8_t* data, size_t size, uint16_t seq) {
     std::vector<uint8_t> packet(data, data + size);
+    if (video && !s.offset_known) {
+      s.video_seq_offset = static_cast<uint16_t>(seq - ((data[2] << 8) | data[3]));
+      s.offset_known = true;
+    }
     packet[1] = static_cast<uint8_t>((packet[1] & 0x80) | (video ? s.video_pt : s.audio_pt));
     packet[2] = static_cast<uint8_t>(seq >> 8);
     packet[3] = static_cast<uint8_t>(seq);

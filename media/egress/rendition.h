@@ -8,6 +8,14 @@
 // once, timestamps as they were), so its first picture does not wait for
 // the next keyframe.
 //
+// RTCP from a viewer arrives on the engine's thread: a NACK is answered from
+// the rendition's packet history (the last ~2 s of prepared video packets,
+// one copy per rendition, not per viewer), rewritten for the viewer, as RTX
+// (RFC 4588) when its offer had it, else as the packet again; at most
+// kRetransmitsPerSecond per viewer, so a lossy viewer cannot take the
+// engine from the others. A PLI or FIR becomes a keyframe request, which
+// the owner merges per feed (WhepEgress's KeyframeGate).
+//
 // Threads: start/addViewer/removeViewer and the destructor run on the control
 // thread; the appsink callbacks run on the packetizer's streaming threads and
 // read a snapshot of the viewer list taken under a mutex.
@@ -16,7 +24,9 @@
 #include <gst/gst.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -31,7 +41,10 @@ namespace jobcast::media::egress {
 
 class EgressRendition {
  public:
-  static Result<std::unique_ptr<EgressRendition>> start(ProgrammeFeed& feed, EgressEngine& engine);
+  // `request_keyframe` runs on the engine's thread for every PLI/FIR; it
+  // must hand over to its own thread and merge there.
+  static Result<std::unique_ptr<EgressRendition>> start(
+      ProgrammeFeed& feed, EgressEngine& engine, std::function<void()> request_keyframe = nullptr);
   ~EgressRendition();
   EgressRendition(const EgressRendition&) = delete;
   EgressRendition& operator=(const EgressRendition&) = delete;
@@ -49,6 +62,16 @@ class EgressRendition {
   size_t viewerCount() const;
   uint64_t packetsPrepared() const { return packets_prepared_; }
 
+  struct RtcpStats {
+    uint64_t nacked = 0;             // sequence numbers asked for
+    uint64_t retransmitted = 0;      // answered (as RTX or the packet again)
+    uint64_t rtx = 0;                // of which as RTX
+    uint64_t not_in_history = 0;     // too old, or never prepared
+    uint64_t rate_limited = 0;       // over a viewer's retransmission budget
+    uint64_t keyframe_requests = 0;  // PLI and FIR
+  };
+  RtcpStats rtcpStats() const;
+
  private:
   struct Subscriber {
     uint64_t viewer = 0;
@@ -60,6 +83,35 @@ class EgressRendition {
     bool started = false;
     uint16_t video_seq = 0;
     uint16_t audio_seq = 0;
+    // The viewer's video sequence number minus the prepared packet's: fixed
+    // once started (the viewer gets every prepared packet from there on).
+    std::atomic<uint32_t> video_seq_offset{0};
+    std::atomic<bool> offset_known{false};
+    // RTX and the retransmission budget: engine thread only.
+    int rtx_pt = -1;
+    uint32_t rtx_ssrc = 0;
+    uint16_t rtx_seq = 0;
+    double budget = 0;
+    std::chrono::steady_clock::time_point budget_at{};
+  };
+  // What the engine's RTCP callbacks use: kept alive by them, so a viewer's
+  // feedback that races the rendition's end touches nothing freed.
+  struct Shared {
+    EgressEngine* engine = nullptr;
+    std::function<void()> request_keyframe;
+    // Prepared video packets by sequence number (video streaming thread
+    // writes, engine thread reads).
+    struct Entry {
+      std::chrono::steady_clock::time_point at{};
+      std::vector<uint8_t> packet;
+      bool valid = false;
+    };
+    std::mutex history_mutex;
+    std::vector<Entry> history;
+    std::atomic<uint64_t> nacked{0}, retransmitted{0}, rtx{0}, not_in_history{0}, rate_limited{0},
+        keyframe_requests{0};
+    void remember(const uint8_t* data, size_t size);
+    void onRtcp(uint64_t viewer, Subscriber& s, const rtcp::Feedback& feedback);
   };
   using Snapshot = std::shared_ptr<const std::vector<std::shared_ptr<Subscriber>>>;
 
@@ -72,6 +124,7 @@ class EgressRendition {
 
   ProgrammeFeed& feed_;
   EgressEngine& engine_;
+  std::shared_ptr<Shared> shared_ = std::make_shared<Shared>();
   ElementPtr pipeline_;
   std::shared_ptr<ProgrammeFeed::Viewer> tap_;
   mutable std::mutex mutex_;
@@ -89,5 +142,12 @@ class EgressRendition {
 // True when an H.264 RTP payload (RFC 6184) begins a keyframe: SPS, or an
 // IDR slice, alone, in a STAP-A, or the start of a FU-A.
 bool beginsKeyframe(const uint8_t* payload, size_t size);
+
+// Prepared video packets a rendition keeps for NACKs (a power of two, ~2 s
+// at 8 Mbit/s), how old one may be to be sent again, and each viewer's
+// retransmission budget (packets per second, also the burst).
+constexpr size_t kHistoryPackets = 2048;
+constexpr std::chrono::milliseconds kHistoryAge{2000};
+constexpr double kRetransmitsPerSecond = 300;
 
 }  // namespace jobcast::media::egress

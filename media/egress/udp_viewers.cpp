@@ -19,7 +19,11 @@ Result<std::shared_ptr<UdpViewers>> UdpViewers::start(Options options) {
 Result<EngineViewers::Added> UdpViewers::add(ProgrammeFeed& feed, const std::string& offer) {
   auto it = renditions_.find(&feed);
   if (it == renditions_.end()) {
-    auto rendition = EgressRendition::start(feed, *engine_);
+    auto rendition = EgressRendition::start(feed, *engine_, [relay = keyframes_, at = &feed] {
+      std::lock_guard lock(relay->mutex);
+      if (relay->fn)
+        relay->fn(at);
+    });
     if (!rendition)
       return rendition.error();
     it = renditions_.emplace(&feed, std::move(rendition).value()).first;
@@ -50,6 +54,11 @@ std::optional<std::string> UdpViewers::lost(uint64_t viewer) {
     default:
       return std::nullopt;
   }
+}
+
+void UdpViewers::onKeyframeRequest(std::function<void(ProgrammeFeed*)> fn) {
+  std::lock_guard lock(keyframes_->mutex);
+  keyframes_->fn = std::move(fn);
 }
 
 void UdpViewers::feedEnded(ProgrammeFeed& feed) {

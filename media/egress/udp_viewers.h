@@ -3,8 +3,10 @@
 // node, one EgressRendition per programme feed, made on a feed's first
 // viewer and kept until the feed ends. Control thread.
 
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "media/egress/engine.h"
@@ -27,10 +29,17 @@ class UdpViewers : public EngineViewers {
   void remove(uint64_t viewer) override;
   std::optional<std::string> lost(uint64_t viewer) override;
   void feedEnded(ProgrammeFeed& feed) override;
+  void onKeyframeRequest(std::function<void(ProgrammeFeed*)> fn) override;
   EgressEngine& engine() { return *engine_; }
 
  private:
   Options options_;
+  // Where PLI/FIR go; renditions call it on the engine's thread.
+  struct KeyframeRelay {
+    std::mutex mutex;
+    std::function<void(ProgrammeFeed*)> fn;
+  };
+  std::shared_ptr<KeyframeRelay> keyframes_ = std::make_shared<KeyframeRelay>();
   std::unique_ptr<EgressEngine> engine_;
   std::map<ProgrammeFeed*, std::unique_ptr<EgressRendition>> renditions_;
   std::map<uint64_t, ProgrammeFeed*> viewers_;

@@ -29,7 +29,7 @@ TestProgramme::TestProgramme(Options o) : counter_(new Counter) {
       ",framerate=" + std::to_string(o.fps) +
       "/1 ! videoconvert ! video/x-raw,format=I420 ! x264enc tune=zerolatency "
       "speed-preset=ultrafast key-int-max=" +
-      std::to_string(o.fps * 2) + " bitrate=" + std::to_string(o.bitrate_kbps) +
+      std::to_string(o.fps * o.keyframe_interval_s) + " bitrate=" + std::to_string(o.bitrate_kbps) +
       " ! video/x-h264,profile=constrained-baseline ! h264parse name=vout config-interval=-1 ! "
       "fakesink sync=false async=false "
       "audiotestsrc is-live=true wave=sine volume=0.5 freq=" +

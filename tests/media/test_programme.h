@@ -20,6 +20,7 @@ class TestProgramme {
     // 0xRRGGBB solid colour, or -1 for the moving SMPTE pattern.
     int64_t colour = 0xff0000;
     int tone_hz = 440;
+    int keyframe_interval_s = 2;  // unless asked for one sooner
   };
   TestProgramme() : TestProgramme(Options{}) {}
   explicit TestProgramme(Options options);

@@ -13,6 +13,7 @@
 
 #include <cmath>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <thread>
@@ -40,14 +41,18 @@ WhepClient::WhepClient(Options options) : options_(std::move(options)) {
   pipeline_ = gst_pipeline_new("whep-client");
   gst_object_ref_sink(pipeline_);
   webrtc_ = gst_element_factory_make("webrtcbin", "recv");
-  g_object_set(webrtc_, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, "latency", 50u,
-               nullptr);
+  g_object_set(webrtc_, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, "latency",
+               options_.latency_ms, nullptr);
   gst_bin_add(GST_BIN(pipeline_), webrtc_);
   media::restrictIceAddresses(webrtc_, options_.local_addresses);
-  const char* kinds[] = {
+  std::string video_caps =
       "application/x-rtp,media=video,encoding-name=H264,clock-rate=90000,payload=102,"
       "packetization-mode=(string)1,profile-level-id=(string)42e01f,"
-      "rtcp-fb-nack-pli=(boolean)true,rtcp-fb-ccm-fir=(boolean)true",
+      "rtcp-fb-nack-pli=(boolean)true,rtcp-fb-ccm-fir=(boolean)true";
+  if (options_.nack)
+    video_caps += ",rtcp-fb-nack=(boolean)true";
+  const char* kinds[] = {
+      video_caps.c_str(),
       "application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,payload=111,"
       "encoding-params=(string)2"};
   for (const char* kind : kinds) {
@@ -56,8 +61,29 @@ WhepClient::WhepClient(Options options) : options_(std::move(options)) {
     g_signal_emit_by_name(webrtc_, "add-transceiver", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY,
                           caps, &trans);
     gst_caps_unref(caps);
-    if (trans)
+    if (trans) {
+      if (options_.nack && kind == kinds[0])
+        g_object_set(trans, "do-nack", TRUE, nullptr);
       gst_object_unref(trans);
+    }
+  }
+  if (GstElement* rtpbin = gst_bin_get_by_name(GST_BIN(webrtc_), "rtpbin")) {
+    // The video jitter buffer, known by the SSRC of the answer's video. And
+    // webrtcbin 1.22 turns retransmission on only for SSRCs it can tie to a
+    // transceiver by the RTP mid extension, which the engine does not send.
+    g_signal_connect_after(
+        rtpbin, "new-jitterbuffer",
+        G_CALLBACK(+[](GstElement*, GstElement* jitterbuffer, guint, guint ssrc, gpointer data) {
+          auto* self = static_cast<WhepClient*>(data);
+          std::lock_guard lock(self->mutex_);
+          if (ssrc != self->video_ssrc_)
+            return;
+          self->video_jitterbuffer_ = jitterbuffer;  // lives as long as the pipeline
+          if (self->options_.nack)
+            g_object_set(jitterbuffer, "do-retransmission", TRUE, nullptr);
+        }),
+        this);
+    gst_object_unref(rtpbin);
   }
   g_signal_connect(webrtc_, "pad-added", G_CALLBACK(onPadAdded), this);
   g_signal_connect(webrtc_, "notify::connection-state",
@@ -67,7 +93,8 @@ WhepClient::WhepClient(Options options) : options_(std::move(options)) {
                      bool up = s == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED;
                      static_cast<WhepClient*>(self)->connected_ = up;
                      if (up)
-                       WhepClient::reportEverySecond(w);
+                       WhepClient::reportEverySecond(w,
+                                                     static_cast<WhepClient*>(self)->options_.nack);
                    }),
                    this);
   g_signal_connect(webrtc_, "notify::ice-gathering-state",
@@ -131,6 +158,14 @@ bool WhepClient::setAnswer(const std::string& sdp) {
   GstSDPMessage* message = nullptr;
   if (gst_sdp_message_new_from_text(sdp.c_str(), &message) != GST_SDP_OK)
     return false;
+  for (guint i = 0; i < gst_sdp_message_medias_len(message); ++i) {
+    const GstSDPMedia* media = gst_sdp_message_get_media(message, i);
+    const gchar* ssrc = gst_sdp_media_get_attribute_val(media, "ssrc");
+    if (ssrc && g_strcmp0(gst_sdp_media_get_media(media), "video") == 0) {
+      std::lock_guard lock(mutex_);
+      video_ssrc_ = static_cast<uint32_t>(std::strtoul(ssrc, nullptr, 10));
+    }
+  }
   GstWebRTCSessionDescription* answer =
       gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, message);
   GstPromise* promise = gst_promise_new();
@@ -164,7 +199,7 @@ long WhepClient::connect(const std::string& url, std::string* location, const st
   return resp.status;
 }
 
-void WhepClient::reportEverySecond(GstElement* webrtc) {
+void WhepClient::reportEverySecond(GstElement* webrtc, bool nack) {
   // Browsers send receiver reports about every second; GStreamer's default
   // minimum interval is 5 s.
   GstElement* rtpbin = gst_bin_get_by_name(GST_BIN(webrtc), "rtpbin");
@@ -174,6 +209,12 @@ void WhepClient::reportEverySecond(GstElement* webrtc) {
   g_signal_emit_by_name(rtpbin, "get-internal-session", 0u, &session);
   if (session) {
     g_object_set(session, "rtcp-min-interval", static_cast<guint64>(GST_SECOND), nullptr);
+    if (nack) {
+      // Let NACKs go out sooner (rtpsession still sends them with its
+      // regular reports, about every 0.4 s here).
+      g_object_set(session, "rtcp-min-interval", static_cast<guint64>(20 * GST_MSECOND),
+                   "rtcp-rr-bandwidth", 200000, nullptr);
+    }
     g_object_unref(session);
   }
   gst_object_unref(rtpbin);
@@ -346,6 +387,111 @@ GstFlowReturn WhepClient::onAudioSample(GstElement* sink, gpointer data) {
 WhepClient::Frame WhepClient::lastFrame() const {
   std::lock_guard lock(mutex_);
   return last_;
+}
+
+std::vector<GstElement*> WhepClient::inside(const char* factory) const {
+  std::vector<GstElement*> out;
+  GstIterator* it = gst_bin_iterate_recurse(GST_BIN(webrtc_));
+  GValue item = G_VALUE_INIT;
+  while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+    auto* element = GST_ELEMENT(g_value_get_object(&item));
+    GstElementFactory* f = gst_element_get_factory(element);
+    if (f && g_str_equal(gst_plugin_feature_get_name(GST_PLUGIN_FEATURE(f)), factory))
+      out.push_back(element);  // alive as long as the pipeline
+    g_value_reset(&item);
+  }
+  g_value_unset(&item);
+  gst_iterator_free(it);
+  return out;
+}
+
+bool WhepClient::dropsVideo(GstBuffer* buffer) {
+  GstMapInfo map;
+  if (!gst_buffer_map(buffer, &map, GST_MAP_READ))
+    return false;
+  bool video =
+      map.size >= 12 && map.data[0] >= 128 && map.data[0] <= 191 && (map.data[1] & 0x7f) == 102;
+  gst_buffer_unmap(buffer, &map);
+  unsigned one_in = drop_one_in_;
+  if (!video || one_in == 0 || ++video_seen_ % one_in != 0)
+    return false;
+  ++video_dropped_;
+  return true;
+}
+
+void WhepClient::dropVideo(unsigned one_in) {
+  drop_one_in_ = one_in;
+  if (drop_probe_)
+    return;
+  drop_probe_ = true;
+  for (GstElement* src : inside("nicesrc")) {
+    GstPad* pad = gst_element_get_static_pad(src, "src");
+    gst_pad_add_probe(
+        pad,
+        static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+        +[](GstPad*, GstPadProbeInfo* info, gpointer data) -> GstPadProbeReturn {
+          auto* self = static_cast<WhepClient*>(data);
+          if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+            return self->dropsVideo(GST_PAD_PROBE_INFO_BUFFER(info)) ? GST_PAD_PROBE_DROP
+                                                                     : GST_PAD_PROBE_OK;
+          }
+          GstBufferList* list = gst_buffer_list_make_writable(GST_PAD_PROBE_INFO_BUFFER_LIST(info));
+          gst_buffer_list_foreach(
+              list,
+              +[](GstBuffer** buffer, guint, gpointer data) -> gboolean {
+                if (static_cast<WhepClient*>(data)->dropsVideo(*buffer)) {
+                  gst_buffer_unref(*buffer);
+                  *buffer = nullptr;  // removed from the list
+                }
+                return TRUE;
+              },
+              self);
+          GST_PAD_PROBE_INFO_DATA(info) = list;
+          return GST_PAD_PROBE_OK;
+        },
+        this, nullptr);
+    gst_object_unref(pad);
+  }
+}
+
+void WhepClient::kill() {
+  // Nothing leaves from here on, not even the RTCP BYE of a pipeline that
+  // stops; then the pipeline (and its ICE agent, with its keepalives) goes.
+  for (GstElement* sink : inside("nicesink")) {
+    GstPad* pad = gst_element_get_static_pad(sink, "sink");
+    gst_pad_add_probe(
+        pad,
+        static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+        +[](GstPad*, GstPadProbeInfo*, gpointer) { return GST_PAD_PROBE_DROP; }, nullptr, nullptr);
+    gst_object_unref(pad);
+  }
+  close();
+}
+
+uint64_t WhepClient::jitterStat(const char* field) const {
+  GstElement* jb = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    jb = video_jitterbuffer_;
+  }
+  if (!jb)
+    return 0;
+  GstStructure* stats = nullptr;
+  g_object_get(jb, "stats", &stats, nullptr);
+  guint64 value = 0;
+  if (stats) {
+    gst_structure_get_uint64(stats, field, &value);
+    gst_structure_free(stats);
+  }
+  return value;
+}
+
+uint64_t WhepClient::packetsLost() const {
+  return jitterStat("num-lost");
+}
+
+uint64_t WhepClient::retransmissionsReceived() const {
+  return jitterStat("rtx-success-count");
 }
 
 void WhepClient::requestKeyframe() {

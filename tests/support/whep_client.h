@@ -20,6 +20,9 @@ class WhepClient {
   struct Options {
     bool decode = true;  // decode video to RGB and audio to S16 (else count access units)
     std::vector<std::string> local_addresses{"127.0.0.1"};  // ICE host candidates
+    // Ask for retransmissions (RTCP NACK; the offer then has RTX too).
+    bool nack = false;
+    unsigned latency_ms = 50;  // the jitter buffer's
   };
   struct Frame {
     int width = 0;
@@ -52,6 +55,18 @@ class WhepClient {
   Frame lastFrame() const;
   // Sends an RTCP PLI to the server, as a browser does on loss.
   void requestKeyframe();
+  // Fault injection, on what the network hands to the viewer: every
+  // `one_in`-th H.264 packet (payload type 102, seen in the SRTP header) is
+  // dropped before it is decrypted; 0: none. Retransmissions (RTX) pass.
+  void dropVideo(unsigned one_in);
+  uint64_t videoDropped() const { return video_dropped_; }
+  // The viewer dies without a word (a killed process, a lost network):
+  // nothing more leaves it, not even an RTCP BYE.
+  void kill();
+  // From the video jitter buffer: packets given up as lost, and
+  // retransmissions (RTX) that arrived in time.
+  uint64_t packetsLost() const;
+  uint64_t retransmissionsReceived() const;
   // What one keyframe access unit held as the depayloader put it together,
   // before any parser: a picture cut into slices arrives as one unit with
   // every slice, parameter sets in front of them.
@@ -66,7 +81,11 @@ class WhepClient {
   int64_t lastFrameWallNs() const { return last_frame_wall_ns_; }
 
  private:
-  static void reportEverySecond(GstElement* webrtc);
+  static void reportEverySecond(GstElement* webrtc, bool nack);
+  // Every element of webrtcbin's insides made by `factory`.
+  std::vector<GstElement*> inside(const char* factory) const;
+  uint64_t jitterStat(const char* field) const;
+  bool dropsVideo(GstBuffer* buffer);  // counts, and says whether to drop it
   static void onPadAdded(GstElement* webrtc, GstPad* pad, gpointer self);
   static GstFlowReturn onVideoSample(GstElement* sink, gpointer self);
   static GstFlowReturn onAudioSample(GstElement* sink, gpointer self);
@@ -83,6 +102,12 @@ class WhepClient {
   std::atomic<uint64_t> audio_buffers_{0};
   std::atomic<double> audio_rms_{0};
   std::atomic<int64_t> last_frame_wall_ns_{0};
+  std::atomic<unsigned> drop_one_in_{0};
+  std::atomic<uint64_t> video_seen_{0};
+  std::atomic<uint64_t> video_dropped_{0};
+  bool drop_probe_ = false;
+  uint32_t video_ssrc_ = 0;                   // from the answer; under mutex_
+  GstElement* video_jitterbuffer_ = nullptr;  // under mutex_
   mutable std::mutex mutex_;
   Frame last_;
   std::vector<Keyframe> keyframes_;

@@ -1,0 +1,251 @@
+// What viewers say back to the egress engine, with real webrtcbin viewers:
+// packets lost on the way to a viewer (dropped in the viewer before it
+// decrypts them) are asked for by NACK and arrive again, as RTX when the
+// offer had it, so nothing is lost to the decoder; a PLI brings a keyframe
+// from the encoder; and a viewer that dies without a word is gone within
+// the consent timeout, while one that only sends RTCP stays.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <regex>
+
+#include "media/egress/engine.h"
+#include "media/egress/rendition.h"
+#include "media/egress/udp_viewers.h"
+#include "media/programme_feed.h"
+#include "media/whep_egress.h"
+#include "tests/media/media_test_util.h"
+#include "tests/media/test_programme.h"
+#include "tests/support/jobcastd.h"  // eventually()
+#include "tests/support/whep_client.h"
+
+namespace jobcast::media::egress {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// A programme, its feed, an engine and a rendition, as a node has them.
+struct Bench {
+  explicit Bench(test::TestProgramme::Options programme_options = {},
+                 std::chrono::milliseconds consent = 30s)
+      : programme(programme_options), feed("r1") {
+    feed.attach(programme.pipeline(), programme.videoPad(), programme.audioPad());
+    auto certificate = DtlsCertificate::generate();
+    EXPECT_TRUE(certificate);
+    auto started = EgressEngine::start({"127.0.0.1", 0, consent}, certificate.value());
+    EXPECT_TRUE(started) << started.error().message;
+    engine = std::move(started).value();
+    auto made = EgressRendition::start(feed, *engine, [this] {
+      ++keyframe_requests;
+      feed.requestKeyframe();
+    });
+    EXPECT_TRUE(made) << made.error().message;
+    rendition = std::move(made).value();
+  }
+  ~Bench() { rendition.reset(); }
+
+  // Answers the viewer's offer (after `edit`) and waits for its first frames.
+  uint64_t connect(test::WhepClient& viewer, std::string* answer = nullptr,
+                   const std::function<std::string(std::string)>& edit = nullptr) {
+    std::string offer = viewer.offer();
+    EXPECT_FALSE(offer.empty());
+    if (edit)
+      offer = edit(offer);
+    auto answered = rendition->addViewer(offer, "127.0.0.1");
+    EXPECT_TRUE(answered) << answered.error().message;
+    if (!answered)
+      return 0;
+    if (answer)
+      *answer = answered->answer;
+    EXPECT_TRUE(viewer.setAnswer(answered->answer)) << answered->answer;
+    // As WhepEgress does for a new viewer: the rendition's tap may have
+    // begun after the programme's last keyframe, with nothing cached yet.
+    feed.requestKeyframe();
+    EXPECT_TRUE(test::eventually([&] { return viewer.videoFrames() >= 30; }, 20s))
+        << stateName(engine->state(answered->viewer)) << " " << engine->failure(answered->viewer);
+    return answered->viewer;
+  }
+
+  test::TestProgramme programme;
+  ProgrammeFeed feed;
+  std::unique_ptr<EgressEngine> engine;
+  std::unique_ptr<EgressRendition> rendition;
+  std::atomic<int> keyframe_requests{0};
+};
+
+// Drops every tenth H.264 packet until `count` are dropped, then checks that
+// each came back in time for the jitter buffer (which counts what comes as
+// RTX; a packet sent again as itself just fills its gap).
+void loseAndRecover(test::WhepClient& viewer, Bench& bench, uint64_t count, bool rtx) {
+  uint64_t lost_before = viewer.packetsLost();
+  uint64_t frames_before = viewer.videoFrames();
+  viewer.dropVideo(10);
+  ASSERT_TRUE(test::eventually([&] { return viewer.videoDropped() >= count; }, 30s))
+      << "dropped " << viewer.videoDropped();
+  viewer.dropVideo(0);
+  uint64_t dropped = viewer.videoDropped();
+  EXPECT_TRUE(
+      test::eventually([&] { return bench.rendition->rtcpStats().retransmitted >= dropped; }, 5s))
+      << "dropped " << dropped << ", retransmitted " << bench.rendition->rtcpStats().retransmitted;
+  // Another second of pictures: the jitter buffer has settled on every gap.
+  uint64_t frames = viewer.videoFrames();
+  ASSERT_TRUE(test::eventually([&] { return viewer.videoFrames() >= frames + 30; }, 10s));
+  auto stats = bench.rendition->rtcpStats();
+  EXPECT_EQ(viewer.packetsLost(), lost_before)
+      << "dropped " << dropped << ", NACKed " << stats.nacked << ", retransmitted "
+      << stats.retransmitted << ", RTCP " << bench.engine->stats().rtcp_received << " (refused "
+      << bench.engine->stats().rtcp_rejected << ")";
+  if (rtx)
+    EXPECT_GE(viewer.retransmissionsReceived(), dropped);
+  EXPECT_GT(viewer.videoFrames(), frames_before + 30);
+  // (Not in history: the jitter buffer also asks for the next packet when it
+  // is late, before it was sent.)
+  EXPECT_EQ(stats.rate_limited, 0u);
+}
+
+// webrtcbin (1.22) sends its NACKs with its regular RTCP, about every 0.4 s
+// whatever its minimum interval, not at once as browsers do: its jitter
+// buffer must wait long enough for a NACK, its retries and the answer.
+constexpr unsigned kNackLatencyMs = 1500;
+
+TEST(EgressRtcp, NackedPacketsComeBackAsRtxAndNothingIsLost) {
+  Bench bench;
+  test::WhepClient viewer({.nack = true, .latency_ms = kNackLatencyMs});
+  std::string answer;
+  uint64_t id = bench.connect(viewer, &answer);
+  ASSERT_NE(id, 0u);
+  // RTX was offered (webrtcbin offers it with NACK): the answer has it too.
+  std::smatch rtx;
+  ASSERT_TRUE(std::regex_search(answer, rtx, std::regex("a=rtpmap:(\\d+) rtx/90000"))) << answer;
+  EXPECT_NE(answer.find("a=fmtp:" + rtx[1].str() + " apt=102"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("a=ssrc-group:FID "), std::string::npos) << answer;
+
+  loseAndRecover(viewer, bench, 30, true);
+  auto stats = bench.rendition->rtcpStats();
+  EXPECT_EQ(stats.rtx, stats.retransmitted);
+  EXPECT_GT(bench.engine->stats().rtcp_received, 0u);
+  EXPECT_EQ(bench.engine->state(id), EgressEngine::ViewerState::Connected);
+}
+
+TEST(EgressRtcp, WithoutRtxThePacketItselfIsSentAgain) {
+  Bench bench;
+  test::WhepClient viewer({.nack = true, .latency_ms = kNackLatencyMs});
+  std::string answer;
+  auto no_rtx = [](std::string offer) {
+    return std::regex_replace(offer, std::regex("a=rtpmap:\\d+ rtx/90000\r?\n"), "");
+  };
+  ASSERT_NE(bench.connect(viewer, &answer, no_rtx), 0u);
+  EXPECT_EQ(answer.find("rtx"), std::string::npos) << answer;
+
+  loseAndRecover(viewer, bench, 20, false);
+  auto stats = bench.rendition->rtcpStats();
+  EXPECT_EQ(stats.rtx, 0u);
+  EXPECT_GT(stats.retransmitted, 0u);
+}
+
+TEST(EgressRtcp, APliBringsAKeyframeFromTheEncoder) {
+  // Keyframes only every 30 s unless asked for.
+  Bench bench({.width = 640, .height = 360, .colour = 0x00ff00, .keyframe_interval_s = 30});
+  test::WhepClient viewer;
+  ASSERT_NE(bench.connect(viewer), 0u);
+  // The viewer began at the cached keyframe; none follows on its own.
+  uint64_t encoded = bench.programme.keyframes();
+  size_t received = viewer.keyframes().size();
+  ASSERT_GE(received, 1u);
+
+  auto asked = Clock::now();
+  viewer.requestKeyframe();
+  ASSERT_TRUE(test::eventually([&] { return viewer.keyframes().size() > received; }, 5s))
+      << "requests seen " << bench.keyframe_requests << ", PLI/FIR "
+      << bench.rendition->rtcpStats().keyframe_requests;
+  auto took = Clock::now() - asked;
+  EXPECT_GT(bench.programme.keyframes(), encoded);
+  EXPECT_GE(bench.rendition->rtcpStats().keyframe_requests, 1u);
+  // About a second at most (the viewer's RTCP timing, then one frame).
+  EXPECT_LT(took, 2s) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                      << " ms";
+}
+
+TEST(EgressRtcp, AKilledViewerIsGoneWithinTheConsentTimeout) {
+  constexpr auto kConsent = 2s;
+  Bench bench({}, kConsent);
+  test::WhepClient viewer;
+  uint64_t id = bench.connect(viewer);
+  ASSERT_NE(id, 0u);
+  // Longer than the timeout: its RTCP alone keeps it (webrtcbin sends no
+  // consent checks once connected).
+  uint64_t frames = viewer.videoFrames();
+  ASSERT_TRUE(test::eventually([&] { return viewer.videoFrames() >= frames + 90; }, 20s));
+  ASSERT_EQ(bench.engine->state(id), EgressEngine::ViewerState::Connected)
+      << bench.engine->failure(id);
+  EXPECT_GT(bench.engine->stats().rtcp_received, 0u);
+
+  viewer.kill();
+  auto killed = Clock::now();
+  ASSERT_TRUE(test::eventually(
+      [&] { return bench.engine->state(id) == EgressEngine::ViewerState::Gone; }, 10s));
+  auto took = Clock::now() - killed;
+  EXPECT_EQ(bench.engine->failure(id), "consent_expired");
+  EXPECT_LE(took, kConsent + 1s);  // the timeout, plus the engine's 100 ms tick
+  bench.rendition->removeViewer(id);
+}
+
+// Through WhepEgress, as a node runs it: PLIs from three viewers on the
+// engine's thread reach the feed's KeyframeGate on the control loop, and at
+// most about one a second goes on to the encoder.
+TEST(EgressRtcp, ViewersPlisAreMergedPerFeed) {
+  Loop loop;
+  test::TestProgramme programme({.width = 640, .height = 360, .keyframe_interval_s = 30});
+  ProgrammeFeed feed("r1");
+  feed.attach(programme.pipeline(), programme.videoPad(), programme.audioPad());
+  auto udp = UdpViewers::start({"127.0.0.1", 0, "127.0.0.1"});
+  ASSERT_TRUE(udp) << udp.error().message;
+  WhepEgress::Options options;
+  options.engine = udp.value();
+  WhepEgress egress(loop, options);
+  egress.setFeed("r1", "", &feed);
+  std::vector<std::unique_ptr<test::WhepClient>> viewers;
+  for (int i = 0; i < 3; ++i) {
+    viewers.push_back(std::make_unique<test::WhepClient>());
+    std::string offer = viewers.back()->offer();
+    std::optional<Result<WhepEgress::Created>> created;
+    egress.create("r1", "", offer, [&](Result<WhepEgress::Created> r) { created = r; });
+    ASSERT_TRUE(test::runUntil(
+        loop, [&] { return created.has_value(); }, 5s));
+    ASSERT_TRUE(created->ok()) << created->error().message;
+    ASSERT_TRUE(viewers.back()->setAnswer(created->value().answer));
+  }
+  ASSERT_TRUE(test::runUntil(
+      loop,
+      [&] {
+        for (auto& v : viewers) {
+          if (v->videoFrames() < 15)
+            return false;
+        }
+        return true;
+      },
+      20s));
+  uint64_t forwarded = egress.keyframesForwarded();
+  uint64_t merged = egress.keyframesMerged();
+  auto start = Clock::now();
+  // Each viewer asks every 100 ms for 3 s.
+  for (int round = 0; round < 30; ++round) {
+    for (auto& v : viewers)
+      v->requestKeyframe();
+    test::runUntil(
+        loop, [] { return false; }, 100ms);
+  }
+  test::runUntil(
+      loop, [] { return false; }, 300ms);
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  uint64_t upstream = egress.keyframesForwarded() - forwarded;
+  EXPECT_GE(upstream, 2u) << "viewers' PLIs must reach the encoder";
+  EXPECT_LE(upstream, static_cast<uint64_t>(seconds) + 1);
+  EXPECT_GT(egress.keyframesMerged() - merged, 3u);
+  EXPECT_GE(programme.keyframes(), upstream);
+}
+
+}  // namespace
+}  // namespace jobcast::media::egress
