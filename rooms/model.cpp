@@ -438,6 +438,40 @@ std::optional<WageUnit> parseWageUnit(std::string_view name) {
   return std::nullopt;
 }
 
+namespace {
+constexpr std::array<const char*, 5> kSchedules = {"full_time", "part_time", "shifts", "seasonal",
+                                                   "flexible"};
+
+// A list of schedule names, at most one of each.
+std::optional<Error> readSchedules(const json& body, const char* field,
+                                   std::vector<std::string>* out) {
+  auto it = body.find(field);
+  if (it == body.end() || it->is_null())
+    return std::nullopt;
+  if (!it->is_array() || it->size() > kSchedules.size())
+    return invalidField(field, "must be a list of at most 5 schedules");
+  for (const auto& v : *it) {
+    if (!v.is_string() || !validSchedule(v.get<std::string>()))
+      return invalidField(field,
+                          "each must be one of full_time, part_time, shifts, seasonal, flexible");
+    if (std::find(out->begin(), out->end(), v.get<std::string>()) == out->end())
+      out->push_back(v.get<std::string>());
+  }
+  return std::nullopt;
+}
+
+json keyGroupNames(const std::vector<KeyGroup>& groups) {
+  json out = json::array();
+  for (auto g : groups)
+    out.push_back(keyGroupName(g));
+  return out;
+}
+}  // namespace
+
+bool validSchedule(std::string_view name) {
+  return std::find(kSchedules.begin(), kSchedules.end(), name) != kSchedules.end();
+}
+
 json JobCard::toJson() const {
   json out = {{"id", id},
               {"title", title},
@@ -445,11 +479,13 @@ json JobCard::toJson() const {
               {"wage_max", wage_max},
               {"wage_unit", wageUnitName(wage_unit)},
               {"hours", hours},
+              {"schedule", schedule},
               {"location", location},
               {"housing", housing},
               {"headcount", headcount},
               {"description", description},
               {"contract_template_url", contract_template_url},
+              {"open_to", keyGroupNames(open_to)},
               {"created_at", created_at}};
   if (!review_status.empty()) {
     json review = {{"status", review_status}};
@@ -480,6 +516,10 @@ Result<JobCard> JobCard::fromJson(const json& body) {
   j.wage_unit = *parsed_unit;
   if (auto e = readText(body, "hours", true, 100, &j.hours))
     return *e;
+  if (auto e = readText(body, "schedule", false, 20, &j.schedule))
+    return *e;
+  if (!j.schedule.empty() && !validSchedule(j.schedule))
+    return invalidField("schedule", "must be one of full_time, part_time, shifts, seasonal, flexible");
   if (auto e = readText(body, "location", true, 200, &j.location))
     return *e;
   if (auto e = readText(body, "housing", false, 100, &j.housing))
@@ -492,6 +532,17 @@ Result<JobCard> JobCard::fromJson(const json& body) {
     return *e;
   if (!j.contract_template_url.empty() && !isSafeLink(j.contract_template_url)) {
     return invalidField("contract_template_url", "must be an http(s) URL or a path on this site");
+  }
+  if (auto it = body.find("open_to"); it != body.end() && !it->is_null()) {
+    if (!it->is_array() || it->size() > 8)
+      return invalidField("open_to", "must be a list of at most 8 key groups");
+    for (const auto& v : *it) {
+      auto group = v.is_string() ? parseKeyGroup(v.get<std::string>()) : std::nullopt;
+      if (!group)
+        return invalidField("open_to", "each must be a key group (see key_group of a profile)");
+      if (std::find(j.open_to.begin(), j.open_to.end(), *group) == j.open_to.end())
+        j.open_to.push_back(*group);
+    }
   }
   return j;
 }
@@ -524,11 +575,17 @@ std::optional<JobCard> JobCard::fromStored(const std::string& text) {
   c.wage_max = num(j, "wage_max");
   c.wage_unit = parseWageUnit(str(j, "wage_unit")).value_or(WageUnit::Month);
   c.hours = str(j, "hours");
+  c.schedule = str(j, "schedule");
   c.location = str(j, "location");
   c.housing = str(j, "housing");
   c.headcount = num(j, "headcount");
   c.description = str(j, "description");
   c.contract_template_url = str(j, "contract_template_url");
+  if (auto it = j.find("open_to"); it != j.end() && it->is_array()) {
+    for (const auto& v : *it)
+      if (auto g = v.is_string() ? parseKeyGroup(v.get<std::string>()) : std::nullopt)
+        c.open_to.push_back(*g);
+  }
   c.created_at = num(j, "created_at");
   if (auto it = j.find("review"); it != j.end() && it->is_object()) {
     c.review_status = str(*it, "status");
@@ -576,6 +633,7 @@ json Profile::toJson() const {
           {"cv", cv},
           {"region_code", region_code},
           {"wage_min", wage_min},
+          {"schedules", schedules},
           {"key_group", key_group ? json(keyGroupName(*key_group)) : json(nullptr)},
           {"key_group_consent", key_group_consent},
           {"key_group_shared_with_employers", key_group_shared},
@@ -616,6 +674,8 @@ Result<Profile> Profile::fromJson(const json& body) {
       return invalidField("wage_min", "must be a whole number from 0 to 10000000");
     p.wage_min = it->get<int64_t>();
   }
+  if (auto e = readSchedules(body, "schedules", &p.schedules))
+    return *e;
   if (auto e = readBool(body, "key_group_consent", &p.key_group_consent))
     return *e;
   std::string group;
@@ -656,6 +716,11 @@ std::optional<Profile> Profile::fromSealable(const std::string& text) {
   p.cv = str(j, "cv");
   p.region_code = str(j, "region_code");
   p.wage_min = num(j, "wage_min");
+  if (auto it = j.find("schedules"); it != j.end() && it->is_array()) {
+    for (const auto& v : *it)
+      if (v.is_string() && validSchedule(v.get<std::string>()))
+        p.schedules.push_back(v.get<std::string>());
+  }
   auto consent = j.find("key_group_consent");
   p.key_group_consent = consent != j.end() && consent->is_boolean() && consent->get<bool>();
   if (p.key_group_consent)

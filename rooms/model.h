@@ -147,6 +147,13 @@ enum class WageUnit { Hour, Day, Month, Year, Piece };
 const char* wageUnitName(WageUnit unit);
 std::optional<WageUnit> parseWageUnit(std::string_view name);
 
+// How a job's working time is organised (a card states one, or none), and
+// what a jobseeker accepts (any number; none stated: any).
+// full_time, part_time, shifts, seasonal, flexible.
+bool validSchedule(std::string_view name);
+
+enum class KeyGroup;
+
 // Frozen inside the room once presented: what a viewer saw is what they applied to.
 struct JobCard {
   std::string id;
@@ -154,12 +161,17 @@ struct JobCard {
   int64_t wage_min = 0;  // in yuan per `wage_unit`
   int64_t wage_max = 0;
   WageUnit wage_unit = WageUnit::Month;
-  std::string hours;  // e.g. "8h/day, 5 days"
+  std::string hours;     // e.g. "8h/day, 5 days"
+  std::string schedule;  // validSchedule() or empty
   std::string location;
   std::string housing;  // e.g. "dormitory provided"; empty = none stated
   int64_t headcount = 1;
   std::string description;
   std::string contract_template_url;
+  // Key groups the employer especially welcomes for this job (e.g. a post
+  // fitted for wheelchair users, or one with a veterans' hiring subsidy).
+  // Recommendations rank the job higher for a jobseeker who stated that group.
+  std::vector<KeyGroup> open_to;
   int64_t created_at = 0;
   // In a room that requires review: "pending" until approved, then
   // "approved" with who approved it and when. Empty: no review asked.
@@ -198,6 +210,7 @@ struct Profile {
   std::string cv;                     // short CV text
   std::string region_code;            // where they look for work (2, 4 or 6 digits) or empty
   int64_t wage_min = 0;               // lowest monthly wage (yuan) they look for; 0: any
+  std::vector<std::string> schedules;  // validSchedule() names they accept; empty: any
   std::optional<KeyGroup> key_group;  // present only with key_group_consent
   // Consent to state the key group for the service's own reporting and support.
   bool key_group_consent = false;

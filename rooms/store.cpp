@@ -1561,6 +1561,20 @@ std::optional<Recommendation> score(const Profile& profile, const std::vector<st
       rec.reasons.push_back({{"code", "wage_up_to"}, {"value", *top}});
     }
   }
+  if (!profile.schedules.empty() && !job.schedule.empty()) {
+    if (std::find(profile.schedules.begin(), profile.schedules.end(), job.schedule) ==
+        profile.schedules.end())
+      return std::nullopt;
+    rec.score += 10;
+    rec.reasons.push_back({{"code", "schedule"}, {"value", job.schedule}});
+  }
+  // The key group is the jobseeker's own consented statement, used here for
+  // their own benefit; the employer learns nothing from it.
+  if (profile.key_group_consent && profile.key_group &&
+      std::find(job.open_to.begin(), job.open_to.end(), *profile.key_group) != job.open_to.end()) {
+    rec.score += 25;
+    rec.reasons.push_back({{"code", "open_to_key_group"}, {"value", keyGroupName(*profile.key_group)}});
+  }
   const std::string text = lower(job.title + " " + job.description + " " + job.hours);
   json matched = json::array();
   for (const auto& w : words)

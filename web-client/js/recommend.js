@@ -15,6 +15,8 @@ const REASONS = {
   cv_words: (r) => t('why.cvWords', { words: (r.words || []).join('、') }),
   live: () => t('why.live'),
   upcoming: (r) => t('why.upcoming', { time: timeText(r.value) }),
+  schedule: () => t('why.schedule'),
+  open_to_key_group: (r) => t('why.openTo', { group: t(`kg.${r.value}`) }),
 };
 
 export function reasonText(r) {
