@@ -519,7 +519,8 @@ Result<JobCard> JobCard::fromJson(const json& body) {
   if (auto e = readText(body, "schedule", false, 20, &j.schedule))
     return *e;
   if (!j.schedule.empty() && !validSchedule(j.schedule))
-    return invalidField("schedule", "must be one of full_time, part_time, shifts, seasonal, flexible");
+    return invalidField("schedule",
+                        "must be one of full_time, part_time, shifts, seasonal, flexible");
   if (auto e = readText(body, "location", true, 200, &j.location))
     return *e;
   if (auto e = readText(body, "housing", false, 100, &j.housing))

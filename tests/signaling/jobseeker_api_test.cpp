@@ -332,7 +332,7 @@ TEST_F(JobseekerApi, RecommendationsWeighScheduleAndTheJobseekersKeyGroup) {
   employer("acme");
   const std::string fair = room(acme, "Dongsheng fair", "150602", std::time(nullptr) + 86400);
   auto add = [&](const std::string& title, const json& extra) {
-    json card = {{"title", title},   {"wage_min", 5000},     {"wage_max", 6000},
+    json card = {{"title", title},       {"wage_min", 5000},  {"wage_max", 6000},
                  {"wage_unit", "month"}, {"hours", "8h/day"}, {"location", "Ordos"},
                  {"headcount", 2}};
     card.update(extra);
@@ -342,7 +342,8 @@ TEST_F(JobseekerApi, RecommendationsWeighScheduleAndTheJobseekersKeyGroup) {
   };
   const std::string guard = add("Gate guard", {{"schedule", "shifts"}, {"open_to", {"veteran"}}});
   const std::string driver = add("Driver", {{"schedule", "full_time"}});
-  const std::string cashier = add("Cashier", {{"schedule", "part_time"}, {"open_to", {"graduate"}}});
+  const std::string cashier =
+      add("Cashier", {{"schedule", "part_time"}, {"open_to", {"graduate"}}});
   const std::string porter = add("Porter", json::object());  // no schedule stated
   auto card = call("GET", "/rooms/" + fair, seeker).json();
   bool seen = false;
@@ -356,8 +357,13 @@ TEST_F(JobseekerApi, RecommendationsWeighScheduleAndTheJobseekersKeyGroup) {
   EXPECT_TRUE(seen) << card.dump();
   // Bad input names the field; nothing is stored.
   auto bad = call("POST", "/rooms/" + fair + "/jobs", acme,
-                  {{"title", "X"}, {"wage_min", 1}, {"wage_max", 2}, {"wage_unit", "month"},
-                   {"hours", "8h"}, {"location", "Ordos"}, {"headcount", 1},
+                  {{"title", "X"},
+                   {"wage_min", 1},
+                   {"wage_max", 2},
+                   {"wage_unit", "month"},
+                   {"hours", "8h"},
+                   {"location", "Ordos"},
+                   {"headcount", 1},
                    {"open_to", {"astronaut"}}});
   EXPECT_EQ(bad.status, 400);
   EXPECT_NE(bad.body.find("open_to"), std::string::npos) << bad.body;
