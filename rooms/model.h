@@ -207,11 +207,11 @@ std::optional<KeyGroup> parseKeyGroup(std::string_view name);
 struct Profile {
   std::string name;
   std::string phone;
-  std::string cv;                     // short CV text
-  std::string region_code;            // where they look for work (2, 4 or 6 digits) or empty
-  int64_t wage_min = 0;               // lowest monthly wage (yuan) they look for; 0: any
+  std::string cv;                      // short CV text
+  std::string region_code;             // where they look for work (2, 4 or 6 digits) or empty
+  int64_t wage_min = 0;                // lowest monthly wage (yuan) they look for; 0: any
   std::vector<std::string> schedules;  // validSchedule() names they accept; empty: any
-  std::optional<KeyGroup> key_group;  // present only with key_group_consent
+  std::optional<KeyGroup> key_group;   // present only with key_group_consent
   // Consent to state the key group for the service's own reporting and support.
   bool key_group_consent = false;
   // A second, separate consent: the employers applied to may see the key

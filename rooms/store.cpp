@@ -1573,7 +1573,8 @@ std::optional<Recommendation> score(const Profile& profile, const std::vector<st
   if (profile.key_group_consent && profile.key_group &&
       std::find(job.open_to.begin(), job.open_to.end(), *profile.key_group) != job.open_to.end()) {
     rec.score += 25;
-    rec.reasons.push_back({{"code", "open_to_key_group"}, {"value", keyGroupName(*profile.key_group)}});
+    rec.reasons.push_back(
+        {{"code", "open_to_key_group"}, {"value", keyGroupName(*profile.key_group)}});
   }
   const std::string text = lower(job.title + " " + job.description + " " + job.hours);
   json matched = json::array();
