@@ -211,10 +211,13 @@ TEST(EgressSoak, AThousandViewersJoinAndLeaveLeavingFdsThreadsAndMemoryAtBaselin
   test::TestProgramme programme({.width = 320, .height = 180, .bitrate_kbps = 300});
   ProgrammeFeed feed("r1");
   feed.attach(programme.pipeline(), programme.videoPad(), programme.audioPad());
-  auto udp = UdpViewers::start({"127.0.0.1", 0, "127.0.0.1", 2s});
+  // Consent is refreshed only by authenticated traffic (a check or SRTCP);
+  // these viewers send one check, so the timeout must outlast a batch's
+  // handshakes and DELETEs on a loaded machine.
+  auto udp = UdpViewers::start({"127.0.0.1", 0, "127.0.0.1", 8s});
   ASSERT_TRUE(udp) << udp.error().message;
   WhepEgress::Options options;
-  options.max_viewers = 4 * kBatch;
+  options.max_viewers = kCycles;  // vanished viewers wait out their consent
   options.engine = udp.value();
   WhepEgress egress(loop, options);
   egress.setFeed("r1", "", &feed);
