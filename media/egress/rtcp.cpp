@@ -1,5 +1,7 @@
 #include "media/egress/rtcp.h"
 
+#include "media/egress/bytes.h"
+
 namespace jobcast::media::egress::rtcp {
 namespace {
 
@@ -9,23 +11,16 @@ constexpr uint8_t kBye = 203;
 constexpr uint8_t kRtpfb = 205;
 constexpr uint8_t kPsfb = 206;
 
-uint32_t be32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
-}
-uint16_t be16(const uint8_t* p) {
-  return static_cast<uint16_t>((p[0] << 8) | p[1]);
-}
-
 void readBlocks(const uint8_t* p, size_t size, int count, Feedback& out) {
   for (int i = 0; i < count && size >= 24; ++i, p += 24, size -= 24) {
     ReportBlock block;
-    block.ssrc = be32(p);
+    block.ssrc = read32(p);
     block.fraction_lost = p[4];
     int32_t lost = static_cast<int32_t>((uint32_t{p[5]} << 16) | (uint32_t{p[6]} << 8) | p[7]);
     if (lost & 0x800000)
       lost -= 0x1000000;  // 24-bit signed
     block.cumulative_lost = lost;
-    block.highest_seq = be32(p + 8);
+    block.highest_seq = read32(p + 8);
     out.reports.push_back(block);
   }
 }
@@ -42,7 +37,7 @@ std::optional<Feedback> parse(const uint8_t* data, size_t size) {
   while (size >= 4) {
     if ((data[0] & 0xc0) != 0x80)
       break;
-    size_t length = (size_t{be16(data + 2)} + 1) * 4;
+    size_t length = (size_t{read16(data + 2)} + 1) * 4;
     if (length > size)
       break;
     int count = data[0] & 0x1f;  // report count, or FMT for feedback
@@ -63,10 +58,10 @@ std::optional<Feedback> parse(const uint8_t* data, size_t size) {
       case kRtpfb:
         if (count == 1 && body_size >= 8) {  // generic NACK
           Nack nack;
-          nack.media_ssrc = be32(body + 4);
+          nack.media_ssrc = read32(body + 4);
           for (size_t at = 8; at + 4 <= body_size; at += 4) {
-            uint16_t pid = be16(body + at);
-            uint16_t blp = be16(body + at + 2);
+            uint16_t pid = read16(body + at);
+            uint16_t blp = read16(body + at + 2);
             nack.seqs.push_back(pid);
             for (int bit = 0; bit < 16; ++bit) {
               if (blp & (1u << bit))
@@ -78,10 +73,10 @@ std::optional<Feedback> parse(const uint8_t* data, size_t size) {
         break;
       case kPsfb:
         if (count == 1 && body_size >= 8) {  // PLI
-          out.keyframe_ssrcs.push_back(be32(body + 4));
+          out.keyframe_ssrcs.push_back(read32(body + 4));
         } else if (count == 4 && body_size >= 16) {  // FIR: the SSRCs are in its entries
           for (size_t at = 8; at + 8 <= body_size; at += 8)
-            out.keyframe_ssrcs.push_back(be32(body + at));
+            out.keyframe_ssrcs.push_back(read32(body + at));
         }
         break;  // FMT 15 (REMB) and others: not acted on
       default:

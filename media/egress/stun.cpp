@@ -8,6 +8,8 @@
 
 #include <cstring>
 
+#include "media/egress/bytes.h"
+
 namespace jobcast::media::egress::stun {
 namespace {
 
@@ -20,23 +22,6 @@ constexpr uint16_t kFingerprint = 0x8028;
 constexpr uint16_t kIceControlling = 0x802A;
 constexpr uint32_t kFingerprintXor = 0x5354554e;
 constexpr size_t kHeader = 20;
-
-uint16_t read16(const uint8_t* p) {
-  return static_cast<uint16_t>((p[0] << 8) | p[1]);
-}
-uint32_t read32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
-}
-void write16(uint8_t* p, uint16_t v) {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
-}
-void write32(uint8_t* p, uint32_t v) {
-  p[0] = static_cast<uint8_t>(v >> 24);
-  p[1] = static_cast<uint8_t>(v >> 16);
-  p[2] = static_cast<uint8_t>(v >> 8);
-  p[3] = static_cast<uint8_t>(v);
-}
 
 // Builds a message attribute by attribute; the header's length follows.
 class Writer {
