@@ -57,9 +57,11 @@ class HlsRendition {
            int64_t start_ms = 0, int64_t pts = -1);
   // The next segment added starts a new timeline (a new publisher); or the
   // one after `skip` more segments (a switch of the programme's source, whose
-  // segment in progress still holds the old source).
+  // segment in progress still holds the old source). A new publisher before
+  // anything is listed has nothing to break from; a segment in progress, even
+  // the first, still holds the old source.
   void markDiscontinuity(int skip = 0) {
-    pending_discontinuity_ = !segments_.empty();
+    pending_discontinuity_ = skip > 0 || !segments_.empty();
     skip_ = skip;
   }
   const std::deque<HlsSegment>& segments() const { return segments_; }

@@ -94,5 +94,23 @@ TEST(HlsStore, ADiscontinuityCanSkipTheSegmentInProgress) {
       << playlist;
 }
 
+// The stage can go live before the first segment of the programme is out:
+// that first segment still ends with the old source, the next one is marked.
+TEST(HlsStore, ASwitchBeforeTheFirstSegmentIsStillMarked) {
+  HlsStore store = ladder();
+  HlsRendition& source = *store.find("source");
+  store.markDiscontinuity(1);
+  source.add(1.0, bytes(10), store.keep());  // the old source, then the switch
+  source.add(1.0, bytes(10), store.keep());  // the new one starts here
+  ASSERT_EQ(source.segments().size(), 2u);
+  EXPECT_FALSE(source.segments()[0].discontinuity);
+  EXPECT_TRUE(source.segments()[1].discontinuity);
+  // A new publisher before anything is listed has nothing to break from.
+  HlsStore fresh = ladder();
+  fresh.markDiscontinuity();
+  fresh.find("source")->add(1.0, bytes(10), fresh.keep());
+  EXPECT_FALSE(fresh.find("source")->segments()[0].discontinuity);
+}
+
 }  // namespace
 }  // namespace jobcast::media
