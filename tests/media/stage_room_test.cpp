@@ -72,6 +72,27 @@ int stageRequest(Jobcastd& node, const std::string& method, const std::string& s
   return res.status;
 }
 
+// What the viewer has received so far, and what the node says of its viewers
+// and the programme: printed when a wait for the picture fails.
+std::string viewerState(Jobcastd& node, WhepClient& viewer) {
+  std::ostringstream out;
+  auto f = viewer.lastFrame();
+  auto keyframes = viewer.keyframes();
+  out << "last frame " << f.width << "x" << f.height << ", " << viewer.videoFrames()
+      << " frames, " << keyframes.size() << " keyframes";
+  if (!keyframes.empty())
+    out << " (last " << keyframes.back().bytes << " B)";
+  out << ", " << viewer.packetsLost() << " packets lost, "
+      << viewer.retransmissionsReceived() << " retransmitted\n";
+  std::istringstream metrics(httpGet(node.url("/metrics")).body);
+  for (std::string line; std::getline(metrics, line);) {
+    if (line.rfind("jobcast_whep", 0) == 0 || line.rfind("jobcast_stage", 0) == 0 ||
+        line.rfind("jobcast_programme", 0) == 0)
+      out << line << "\n";
+  }
+  return out.str();
+}
+
 // The viewer's latest frame is w x h and, when given, has colour rgb around (x, y).
 bool frameIs(WhepClient& viewer, int w, int h, int x = -1, int y = -1, Rgb colour = {}) {
   auto f = viewer.lastFrame();
@@ -112,7 +133,7 @@ TEST(StageRoom, GuestsAndInterpreterJoinAndLeaveTheLiveProgramme) {
   WhepClient viewer;
   ASSERT_EQ(viewer.connect(node.url("/whep/r1")), 201);
   ASSERT_TRUE(eventually([&] { return frameIs(viewer, 640, 360); }, 20s))
-      << viewer.lastFrame().width << "x" << viewer.lastFrame().height;
+      << viewerState(node, viewer);
 
   // Not on the stage: a counsellor publishing would be a second main publisher.
   {
@@ -132,7 +153,7 @@ TEST(StageRoom, GuestsAndInterpreterJoinAndLeaveTheLiveProgramme) {
                        {255, 0, 0});
       },
       25s))
-      << viewer.lastFrame().width << "x" << viewer.lastFrame().height;
+      << viewerState(node, viewer);
   // Outside the tile the employer's test pattern is still there (not red).
   {
     auto f = viewer.lastFrame();
