@@ -54,6 +54,16 @@ Result<json> bodyObject(const Request& request) {
   return wire::parseBody(request.routeKey(), request.body);
 }
 
+// The body read as one of the model's inputs (T::fromJson): the first error
+// of either the JSON or the fields.
+template <typename T>
+Result<T> bodyAs(const Request& request) {
+  auto body = bodyObject(request);
+  if (!body.ok())
+    return body.error();
+  return T::fromJson(body.value());
+}
+
 std::optional<int64_t> queryInt(const Request& request, const char* name, int64_t fallback,
                                 int64_t min, int64_t max, Error* error) {
   auto text = request.queryParam(name);
@@ -182,10 +192,7 @@ void RoomsApi::routes(http::Router& router) {
   // ---- employers ----
   router.add(Method::Post, api + "/employers",
              authed([this, to_json](const Request& q, const Responder& r, const Claims& who) {
-               auto body = bodyObject(q);
-               if (!body.ok())
-                 return fail(r, body.error());
-               auto draft = rooms::EmployerDraft::fromJson(body.value());
+               auto draft = bodyAs<rooms::EmployerDraft>(q);
                if (!draft.ok())
                  return fail(r, draft.error());
                store_.createEmployer(draft.value(), who, answer<rooms::Employer>(r, 201, to_json));
@@ -219,10 +226,7 @@ void RoomsApi::routes(http::Router& router) {
   router.add(
       Method::Post, api + "/employers/register",
       open([this, to_json](const Request& q, const Responder& r, const std::optional<Claims>&) {
-        auto body = bodyObject(q);
-        if (!body.ok())
-          return fail(r, body.error());
-        auto registration = rooms::EmployerRegistration::fromJson(body.value());
+        auto registration = bodyAs<rooms::EmployerRegistration>(q);
         if (!registration.ok())
           return fail(r, registration.error());
         store_.registerEmployer(registration.value(), answer<rooms::Employer>(r, 201, to_json));
@@ -248,10 +252,7 @@ void RoomsApi::routes(http::Router& router) {
   // ---- rooms ----
   router.add(Method::Post, api + "/rooms",
              authed([this, to_json](const Request& q, const Responder& r, const Claims& who) {
-               auto body = bodyObject(q);
-               if (!body.ok())
-                 return fail(r, body.error());
-               auto draft = rooms::RoomDraft::fromJson(body.value());
+               auto draft = bodyAs<rooms::RoomDraft>(q);
                if (!draft.ok())
                  return fail(r, draft.error());
                store_.createRoom(std::move(draft.value()), who,
@@ -314,10 +315,7 @@ void RoomsApi::routes(http::Router& router) {
              }));
   router.add(Method::Patch, api + "/rooms/{id}",
              authed([this, to_json](const Request& q, const Responder& r, const Claims& who) {
-               auto body = bodyObject(q);
-               if (!body.ok())
-                 return fail(r, body.error());
-               auto edit = rooms::RoomEdit::fromJson(body.value());
+               auto edit = bodyAs<rooms::RoomEdit>(q);
                if (!edit.ok())
                  return fail(r, edit.error());
                store_.updateRoom(q.param("id"), edit.value(), who,
@@ -352,10 +350,7 @@ void RoomsApi::routes(http::Router& router) {
   // ---- job cards ----
   router.add(Method::Post, api + "/rooms/{id}/jobs",
              authed([this, to_json](const Request& q, const Responder& r, const Claims& who) {
-               auto body = bodyObject(q);
-               if (!body.ok())
-                 return fail(r, body.error());
-               auto card = rooms::JobCard::fromJson(body.value());
+               auto card = bodyAs<rooms::JobCard>(q);
                if (!card.ok())
                  return fail(r, card.error());
                store_.addJob(q.param("id"), std::move(card.value()), who,
@@ -524,10 +519,7 @@ void RoomsApi::routes(http::Router& router) {
   // ---- profile ----
   router.add(Method::Put, api + "/me/profile",
              authed([this, to_json](const Request& q, const Responder& r, const Claims& who) {
-               auto body = bodyObject(q);
-               if (!body.ok())
-                 return fail(r, body.error());
-               auto profile = rooms::Profile::fromJson(body.value());
+               auto profile = bodyAs<rooms::Profile>(q);
                if (!profile.ok())
                  return fail(r, profile.error());
                store_.putProfile(std::move(profile.value()), who,
