@@ -78,12 +78,12 @@ std::string viewerState(Jobcastd& node, WhepClient& viewer) {
   std::ostringstream out;
   auto f = viewer.lastFrame();
   auto keyframes = viewer.keyframes();
-  out << "last frame " << f.width << "x" << f.height << ", " << viewer.videoFrames()
-      << " frames, " << keyframes.size() << " keyframes";
+  out << "last frame " << f.width << "x" << f.height << ", " << viewer.videoFrames() << " frames, "
+      << keyframes.size() << " keyframes";
   if (!keyframes.empty())
     out << " (last " << keyframes.back().bytes << " B)";
-  out << ", " << viewer.packetsLost() << " packets lost, "
-      << viewer.retransmissionsReceived() << " retransmitted\n";
+  out << ", " << viewer.packetsLost() << " packets lost, " << viewer.retransmissionsReceived()
+      << " retransmitted\n";
   std::istringstream metrics(httpGet(node.url("/metrics")).body);
   for (std::string line; std::getline(metrics, line);) {
     if (line.rfind("jobcast_whep", 0) == 0 || line.rfind("jobcast_stage", 0) == 0 ||
