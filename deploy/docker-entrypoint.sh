@@ -7,9 +7,9 @@
 #   JOBCAST_TURN_SECRET, the variables jobcastd reads.
 # - Per-node values in one shared config: @HOSTNAME@ and @HOST_IP@ in the
 #   config file (JOBCAST_CONFIG, default /etc/jobcast/jobcast.yaml) are
-#   replaced by the host name (or JOBCAST_HOSTNAME) and $JOBCAST_HOST_IP before jobcastd reads it, so a
-#   StatefulSet or a compose file can give every node its own public_url and
-#   media address from one ConfigMap.
+#   replaced by the host name (or JOBCAST_HOSTNAME) and $JOBCAST_HOST_IP
+#   before jobcastd reads it, so a StatefulSet or a compose file gives every
+#   node its own node_id, public_url and media address from one file.
 #
 #   docker-entrypoint.sh jobcastd [OPTIONS]      the node
 #   docker-entrypoint.sh token [OPTIONS]         jobcastd token (admin tooling)
