@@ -568,6 +568,76 @@ TEST(DeployLint, ComposeServicesReferToWhatExists) {
             std::string::npos);
 }
 
+// The Redis command lines of compose and the manifests start Debian 12's
+// redis-server in cluster mode (port, files and announced address moved to
+// this test's own).
+TEST(DeployLint, RedisCommandLinesStartAClusterNode) {
+  std::vector<std::pair<std::string, std::vector<std::string>>> lines;
+  for (const auto& [name, s] : composeServices()) {
+    if (!isRedisService(s))
+      continue;
+    std::vector<std::string> argv;
+    for (const auto& a : s["command"])
+      argv.push_back(a.as<std::string>());
+    lines.emplace_back("compose " + name, argv);
+    break;
+  }
+  YAML::Node redis = byName(k8sDocuments(), "StatefulSet", "redis-cluster");
+  ASSERT_TRUE(redis);
+  YAML::Node container = redis["spec"]["template"]["spec"]["containers"][0];
+  std::vector<std::string> argv;
+  for (const auto& a : container["command"])
+    argv.push_back(a.as<std::string>());
+  for (const auto& a : container["args"])
+    argv.push_back(a.as<std::string>());
+  lines.emplace_back("k8s redis-cluster", argv);
+  ASSERT_EQ(lines.size(), 2u);
+  for (auto& [name, args] : lines) {
+    SCOPED_TRACE(name);
+    ASSERT_EQ(args.at(0), "redis-server");
+    TempDir dir("deploy-redis");
+    int port = freePort();
+    for (size_t i = 1; i + 1 < args.size(); ++i) {
+      const std::string& flag = args[i];
+      std::string& value = args[i + 1];
+      if (flag == "--port")
+        value = std::to_string(port);
+      else if (flag == "--dir")
+        value = dir.path();
+      else if (flag == "--cluster-config-file")
+        value = dir.path() + "/nodes.conf";
+      else if (value == "$(POD_IP)")
+        value = "127.0.0.1";
+    }
+    args.insert(args.end(), {"--bind", "127.0.0.1", "--daemonize", "no"});
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      int fd = ::open((dir.path() + "/log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      std::vector<char*> cargs;
+      for (const auto& a : args)
+        cargs.push_back(const_cast<char*>(a.c_str()));
+      cargs.push_back(nullptr);
+      ::execvp(cargs[0], cargs.data());
+      _exit(127);
+    }
+    std::string info;
+    bool up = eventually(
+        [&] {
+          return run({"redis-cli", "-p", std::to_string(port), "info", "cluster"}, &info) == 0 &&
+                 info.find("cluster_enabled:") != std::string::npos;
+        },
+        std::chrono::seconds(20));
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    ASSERT_TRUE(up) << readFile(dir.path() + "/log");
+    EXPECT_NE(info.find("cluster_enabled:1"), std::string::npos) << info;
+    EXPECT_TRUE(fs::exists(dir.path() + "/nodes.conf"));
+  }
+}
+
 // --- the node: probes, secrets and configs against a real jobcastd ---
 
 // Every health check deploy/ names (Kubernetes probes, compose healthchecks,
@@ -815,6 +885,16 @@ TEST(DeployLint, DockerfileBuildsFromDebian12Packages) {
   }
   EXPECT_FALSE(user.empty() || user.rfind("root", 0) == 0 || user.rfind("0", 0) == 0) << user;
   EXPECT_NE(healthcheck.find("/healthz"), std::string::npos);
+  // The commands the health checks, compose and the manifests run in the
+  // jobcast image come with its packages.
+  std::string uses = healthcheck + readFile(kDeploy / "compose.yaml") +
+                     readFile(kDeploy / "k8s" / "redis-cluster.yaml");
+  const std::map<std::string, std::string> tools = {
+      {"curl ", "curl"}, {"redis-server", "redis-server"}, {"redis-cli", "redis-tools"}};
+  for (const auto& [tool, package] : tools) {
+    ASSERT_NE(uses.find(tool), std::string::npos) << tool;
+    EXPECT_TRUE(run_pkgs.count(package)) << tool << " needs " << package << " in the runtime stage";
+  }
   for (const auto& p : runtime->packages)
     EXPECT_FALSE(p.find("-dev") != std::string::npos || p == "build-essential" || p == "cmake")
         << p;
