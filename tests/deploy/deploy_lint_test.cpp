@@ -2,13 +2,15 @@
 // systemd unit, the nginx edge and coturn configs. Images, compose and
 // Kubernetes cannot run here (no base images), so their files are parsed and
 // checked against the repository, the Debian 12 packages of this machine and a
-// real jobcastd; nginx and systemd check their own files.
+// real jobcastd; nginx, systemd and redis-server check or run their own parts.
 
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <ctime>
 #include <filesystem>
