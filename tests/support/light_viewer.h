@@ -49,7 +49,8 @@ class LightViewer {
   // Reads every datagram waiting: checks are answered (when asked to), DTLS
   // goes to OpenSSL, SRTP is counted once the handshake is done.
   void receiveAll();
-  // Resends a lost DTLS flight when its timer has run out.
+  // Resends a lost DTLS flight when its timer has run out (a full ICE agent
+  // such as Janus drops DTLS until its own checks have succeeded).
   void retransmit();
 
   int fd() const { return fd_; }
