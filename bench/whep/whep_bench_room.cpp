@@ -21,6 +21,7 @@
 #include "signaling/http_server.h"
 #include "signaling/whep.h"
 #include "tests/media/test_programme.h"
+#include "tests/support/loopback_http.h"
 
 using namespace jobcast;
 
@@ -58,13 +59,8 @@ int main(int argc, char** argv) {
   media::WhepEgress egress(loop, options);
   egress.setFeed("bench", "", &feed);
   http::WhepEndpoint endpoint(router, egress, jwt, nullptr, metrics, {});
-  http::HttpServer::Options http_options;
-  http_options.http = {"127.0.0.1", 0};
-  http_options.https = {"", -1};
   // Every viewer comes from 127.0.0.1: no per-address limits here.
-  http_options.max_connections_per_ip = 0;
-  http_options.session_rate = {.per_second = 1e6, .burst = 1e6};
-  http::HttpServer server(loop, metrics, router, http_options);
+  http::HttpServer server(loop, metrics, router, test::loopbackHttpOptions());
   if (!server.start()) {
     std::fprintf(stderr, "cannot listen\n");
     return 1;

@@ -5,10 +5,7 @@
 
 #include "media/egress/engine.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
@@ -16,6 +13,7 @@
 #include "media/egress/srtp.h"
 #include "media/egress/stun.h"
 #include "tests/media/egress_dtls_client.h"
+#include "tests/media/egress_viewer_socket.h"
 #include "tests/support/jobcastd.h"  // eventually()
 
 namespace jobcast::media::egress {
@@ -25,41 +23,6 @@ using namespace std::chrono_literals;
 
 const char kUfrag[] = "eng1";
 const char kPwd[] = "engine-pwd-0123456789abcdef";
-
-// A viewer's UDP socket on loopback; receives wait at most five seconds.
-class ViewerSocket {
- public:
-  ViewerSocket() {
-    fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_in local{};
-    local.sin_family = AF_INET;
-    local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local);
-    socklen_t length = sizeof address_;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&address_), &length);
-    timeval tv{5, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  }
-  ~ViewerSocket() { close(fd_); }
-  void sendTo(uint16_t port, const std::vector<uint8_t>& datagram) {
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(port);
-    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    sendto(fd_, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
-  }
-  std::vector<uint8_t> receive() {
-    std::vector<uint8_t> buffer(2048);
-    ssize_t size = recv(fd_, buffer.data(), buffer.size(), 0);
-    buffer.resize(size > 0 ? static_cast<size_t>(size) : 0);
-    return buffer;
-  }
-  const sockaddr_in& address() const { return address_; }
-
- private:
-  int fd_ = -1;
-  sockaddr_in address_{};
-};
 
 stun::TransactionId transaction(uint8_t seed) {
   stun::TransactionId id{};
@@ -92,17 +55,9 @@ std::vector<uint8_t> check(ViewerSocket& socket, uint16_t port, uint8_t seed,
   return password == kPwd ? socket.receive() : std::vector<uint8_t>{};
 }
 
+// The DTLS handshake after the check; fails the test when it does not complete.
 void handshake(ViewerSocket& socket, uint16_t port, DtlsClient& client) {
-  for (const auto& datagram : client.step())
-    socket.sendTo(port, datagram);
-  for (int round = 0; round < 10 && !client.done(); ++round) {
-    auto datagram = socket.receive();
-    ASSERT_FALSE(datagram.empty()) << "no DTLS from the engine";
-    client.receive(datagram);
-    for (const auto& out : client.step())
-      socket.sendTo(port, out);
-  }
-  ASSERT_TRUE(client.done());
+  ASSERT_TRUE(socket.handshake(port, client)) << "no DTLS from the engine";
 }
 
 TEST(EgressEngine, AnswersChecksCompletesDtlsAndSendsSrtpTheViewerOpens) {

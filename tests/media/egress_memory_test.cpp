@@ -5,11 +5,8 @@
 // read before and after; each test client's own OpenSSL session is freed
 // before the next one starts, so the growth is the engine's.
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <malloc.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <string>
@@ -18,6 +15,7 @@
 #include "media/egress/engine.h"
 #include "media/egress/stun.h"
 #include "tests/media/egress_dtls_client.h"
+#include "tests/media/egress_viewer_socket.h"
 #include "tests/support/jobcastd.h"  // eventually()
 
 namespace jobcast::media::egress {
@@ -32,34 +30,6 @@ size_t heapInUse() {
   return info.uordblks + info.hblkhd;
 }
 
-class ViewerSocket {
- public:
-  ViewerSocket() {
-    fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    timeval tv{5, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  }
-  ~ViewerSocket() { close(fd_); }
-  ViewerSocket(const ViewerSocket&) = delete;
-  ViewerSocket& operator=(const ViewerSocket&) = delete;
-  void sendTo(uint16_t port, const std::vector<uint8_t>& datagram) {
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(port);
-    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    sendto(fd_, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
-  }
-  std::vector<uint8_t> receive() {
-    std::vector<uint8_t> buffer(2048);
-    ssize_t size = recv(fd_, buffer.data(), buffer.size(), 0);
-    buffer.resize(size > 0 ? static_cast<size_t>(size) : 0);
-    return buffer;
-  }
-
- private:
-  int fd_ = -1;
-};
-
 // Joins one viewer: check, handshake, one video and one audio packet
 // received. Returns the engine's id; the client is gone when it returns.
 uint64_t join(EgressEngine& engine, ViewerSocket& socket, int index) {
@@ -71,17 +41,7 @@ uint64_t join(EgressEngine& engine, ViewerSocket& socket, int index) {
   transaction[1] = static_cast<uint8_t>(index >> 8);
   socket.sendTo(engine.port(), stun::bindingRequest(transaction, ufrag + ":view", kPwd, true));
   EXPECT_FALSE(socket.receive().empty()) << "check " << index << " not answered";
-  for (const auto& datagram : client.step())
-    socket.sendTo(engine.port(), datagram);
-  for (int round = 0; round < 10 && !client.done(); ++round) {
-    auto datagram = socket.receive();
-    if (datagram.empty())
-      break;
-    client.receive(datagram);
-    for (const auto& out : client.step())
-      socket.sendTo(engine.port(), out);
-  }
-  EXPECT_TRUE(client.done()) << "viewer " << index << ": no DTLS";
+  EXPECT_TRUE(socket.handshake(engine.port(), client)) << "viewer " << index << ": no DTLS";
   EXPECT_TRUE(test::eventually(
       [&] { return engine.state(id) == EgressEngine::ViewerState::Connected; }, 5s))
       << engine.failure(id);
