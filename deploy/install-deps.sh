@@ -29,6 +29,8 @@ packages=(
   python3-openpyxl
   # benchmarks (bench/apply, bench/hls); nginx also runs deploy/nginx-edge.conf in web_edge_cache
   wrk nginx-light
+  # the deploy lints verify deploy/jobcastd.service with systemd-analyze
+  systemd
   # pages: browser tests drive Debian's Chromium (npm playwright-core); CJK font for screenshots
   chromium fonts-wqy-microhei
   # the viewer's Firefox test (tests/web/firefox.mjs, WebDriver BiDi via npm puppeteer-core)
