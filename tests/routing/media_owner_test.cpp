@@ -242,12 +242,22 @@ TEST_F(MediaOwnerTest, SessionRequestsOnTheOtherNodeAreRedirected) {
   EXPECT_EQ(http(end_publisher).status, 204);
   EXPECT_TRUE(eventually([&] { return redis.command({"EXISTS", kLeaseKey}) == "0"; }, 5s));
 
-  // Nobody holds the room now: B answers for itself.
-  end_publisher.url = b.url(publisher.resource);
-  EXPECT_EQ(http(end_publisher).status, 404);
-  EXPECT_EQ(http({.method = "DELETE", .url = b.url("/whep/r1/0123456789abcdef")}).status, 404);
   EXPECT_EQ(metric(b, "jobcast_media_redirects_total{kind=\"whep\"}"), 2);
   EXPECT_EQ(metric(b, "jobcast_media_redirects_total{kind=\"whip\"}"), 1);
+
+  // Nobody holds the room now: once B's one-second memory of the holder has
+  // passed, B answers for itself.
+  end_publisher.url = b.url(publisher.resource);
+  HttpResponse own;
+  EXPECT_TRUE(eventually(
+      [&] {
+        own = http(end_publisher);
+        return own.status != 307;
+      },
+      5s));
+  EXPECT_EQ(own.status, 404) << own.body;
+  EXPECT_EQ(own.json()["error"]["code"], "session_not_found");
+  EXPECT_EQ(http({.method = "DELETE", .url = b.url("/whep/r1/0123456789abcdef")}).status, 404);
 }
 
 // Ends the publisher's session on `node` and waits until `node` lists the
