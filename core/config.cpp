@@ -123,6 +123,10 @@ const std::map<std::string, Setter>& keyTable() {
        [](Config& c, const std::string& k, const YAML::Node& n) {
          c.body_timeout_s = integer(k, n, 1, 3600);
        }},
+      {"server.drain_timeout_ms",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.drain_timeout_ms = integer(k, n, 0, 600000);
+       }},
       {"server.trusted_proxies",
        [](Config& c, const std::string& k, const YAML::Node& n) {
          c.trusted_proxies = stringList(k, n);
@@ -281,6 +285,10 @@ const std::map<std::string, Setter>& keyTable() {
        }},
       {"media.recording", [](Config& c, const std::string& k,
                              const YAML::Node& n) { c.media_recording = boolean(k, n); }},
+      {"media.recordings_dir",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.media_recordings_dir = scalar(k, n);
+       }},
       {"media.public_replay", [](Config& c, const std::string& k,
                                  const YAML::Node& n) { c.media_public_replay = boolean(k, n); }},
       {"media.recording_piece_seconds",

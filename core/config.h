@@ -46,6 +46,9 @@ struct Config {
   int64_t front_threads = 1;
   int64_t header_timeout_s = 5;  // a request header must be complete by then
   int64_t body_timeout_s = 20;   // a request body (and a silent gap in it) by then
+  // SIGTERM drains the node (docs/operations.md); it exits at the latest this
+  // long after the signal, whether or not its publishers have moved.
+  int64_t drain_timeout_ms = 10000;
   // Peers whose X-Forwarded-For names the client (addresses or CIDRs); they are
   // exempt from the connection cap.
   std::vector<std::string> trusted_proxies;
@@ -137,6 +140,10 @@ struct Config {
   int media_audio_kbps = 64;
   int media_audio_only_kbps = 48;  // the audio-only rendition's own AAC (mono)
   bool media_recording = true;
+  // Where recordings are written and read. Empty: <data_dir>/recordings, this
+  // node's own. Set to a directory every node mounts (NFS, a shared volume),
+  // every node serves every recording (docs/operations.md).
+  std::string media_recordings_dir;
   // Replays (recordings) for anyone, without a token; off: a token naming the room.
   bool media_public_replay = false;
   int media_recording_piece_seconds = 600;

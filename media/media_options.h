@@ -8,6 +8,7 @@ namespace jobcast::media {
 
 struct MediaOptions {
   std::string data_dir = "./data";  // recordings/ live below it (HLS stays in memory)
+  std::string recordings_dir;       // non-empty: recordings here instead (shared by the nodes)
 
   // ICE
   std::vector<std::string> stun_servers;  // "stun://host:port"

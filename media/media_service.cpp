@@ -461,6 +461,8 @@ std::vector<std::string> MediaService::rooms() const {
 }
 
 std::string MediaService::recordingDir(const std::string& room) const {
+  if (!options_.recordings_dir.empty())
+    return options_.recordings_dir + "/" + room;
   return options_.data_dir + "/recordings/" + room;
 }
 

@@ -74,6 +74,11 @@ inline std::string captionOrder(std::string_view id) {
 inline std::string mediaNode(std::string_view id) {  // string: the room's media lease
   return detail::inRoom(id, "media_node");
 }
+// hash node id -> {"node","url"}: the nodes that carried the room's media
+// (and so hold its recordings when they are not shared); no expiry.
+inline std::string recordingNodes(std::string_view id) {
+  return detail::inRoom(id, "recording_nodes");
+}
 // ---- the room's one-to-one interview calls (rooms/live/call_shared.lua) ----
 // hash: one call (parties, offered/started/ended ms, outcome, last seen of
 // each party); kept 7 days after it ends.
@@ -211,6 +216,16 @@ inline std::string webhookSeen(std::string_view room_id, std::string_view entry_
   k.append(room_id);
   k += '/';
   k.append(entry_id);
+  return k;
+}
+
+// ---- nodes (routing/media_owner.h) ----
+// string with a TTL (media.owner_lease_ms), renewed while the node runs:
+// {"node","url"}. A node whose key is gone is gone.
+inline std::string nodeAlive(std::string_view node_id) {
+  std::string k = "jc:{node:";
+  k.append(node_id);
+  k += "}:alive";
   return k;
 }
 

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "core/log.h"
+#include "rooms/keys.h"
 
 namespace jobcast {
 namespace {
@@ -74,13 +75,14 @@ bool isSdp(const std::string& content_type) {
 MediaOwner::MediaOwner(Loop& loop, RedisClient& redis, media::MediaService& media, Metrics& metrics,
                        Options options)
     : loop_(loop),
+      redis_(redis),
       media_(media),
       metrics_(metrics),
       options_(std::move(options)),
       lease_(redis, options_.self, options_.lease_ttl) {
   metrics_.describe("jobcast_media_redirects_total", Metrics::Type::Counter,
                     "Requests for a room whose media is on another node, answered 307 to it.");
-  for (const char* kind : {"whip", "whep", "hls"})
+  for (const char* kind : {"whip", "whep", "hls", "recordings"})
     metrics_.add("jobcast_media_redirects_total", {{"kind", kind}}, 0);
   metrics_.describe("jobcast_media_leases", Metrics::Type::Gauge,
                     "Rooms whose media lease this node holds.");
@@ -98,6 +100,7 @@ MediaOwner::MediaOwner(Loop& loop, RedisClient& redis, media::MediaService& medi
     renew();
     return true;
   });
+  heartbeat();
   log::info("media owner", {{"node", options_.self.id},
                             {"url", options_.self.url},
                             {"lease_ms", options_.lease_ttl.count()}});
@@ -114,17 +117,34 @@ void MediaOwner::guard(http::Router& router) {
   wrap(http::Method::Post, "/whip/{room}", [this](http::Handler h) { return claiming(h); });
   wrap(http::Method::Post, "/whep/{room}",
        [this](http::Handler h) { return redirecting("whep", h); });
+  // A session's resource is on the node that answered its POST; a request
+  // that reaches another node (a load balancer's choice) goes there.
+  auto whip_here = [this](const std::string& room, const std::string& session) {
+    return media_.hasSession(room, session);
+  };
+  wrap(http::Method::Delete, "/whip/{room}/{session}",
+       [this, whip_here](http::Handler h) { return following("whip", whip_here, h); });
+  for (auto method : {http::Method::Delete, http::Method::Patch}) {
+    wrap(method, "/whep/{room}/{session}",
+         [this](http::Handler h) { return following("whep", options_.whep_session_here, h); });
+  }
   for (const char* hls : {"/hls/{room}/master.m3u8", "/hls/{room}/{rendition}/index.m3u8",
                           "/hls/{room}/{rendition}/{segment}"}) {
     wrap(http::Method::Get, hls, [this](http::Handler h) { return redirecting("hls", h); });
   }
   wrap(http::Method::Get, "/api/v1/rooms/{id}/media",
        [this](http::Handler h) { return reporting(h); });
+  wrap(http::Method::Get, "/api/v1/rooms/{id}/recordings",
+       [this](http::Handler h) { return recordingsFollowing("id", h); });
+  wrap(http::Method::Get, "/recordings/{room}/{file}",
+       [this](http::Handler h) { return recordingsFollowing("room", h); });
 }
 
 http::Handler MediaOwner::redirecting(const std::string& kind, http::Handler inner) {
   return [this, kind, inner](const http::Request& req, const http::Responder& res) {
     std::string room = req.param("room");
+    if (draining_ && kind == "whep" && media::validRoomId(room))
+      return refuseDraining(kind, req, res);
     // The media is here (the hot path of HLS on the owner): no lookup.
     if (!media::validRoomId(room) || hasMedia(room))
       return inner(req, res);
@@ -154,12 +174,115 @@ http::Handler MediaOwner::claiming(http::Handler inner) {
               return;
             if (refusal)
               return res.send(std::move(*refusal));
+            if (draining_)
+              return refuseDraining("whip", req, res);
             claimFor(inner, req, res);
           });
       return;
     }
+    if (draining_)
+      return refuseDraining("whip", req, res);
     claimFor(inner, req, res);
   };
+}
+
+http::Handler MediaOwner::following(
+    const std::string& kind, std::function<bool(const std::string&, const std::string&)> here,
+    http::Handler inner) {
+  return [this, kind, here, inner](const http::Request& req, const http::Responder& res) {
+    std::string room = req.param("room");
+    if (!media::validRoomId(room) || !here || here(room, req.param("session")))
+      return inner(req, res);
+    std::weak_ptr<bool> alive = alive_;
+    lookup(room, [this, alive, kind, inner, req, res](Holder holder) {
+      if (alive.expired())
+        return;
+      if (elsewhere(holder))
+        return moved(kind, *holder.value(), req, res);
+      inner(req, res);  // nobody else has the room: this node's 404
+    });
+  };
+}
+
+http::Handler MediaOwner::recordingsFollowing(const std::string& param, http::Handler inner) {
+  return [this, param, inner](const http::Request& req, const http::Responder& res) {
+    std::string room = req.param(param);
+    if (options_.recordings_shared || !media::validRoomId(room) ||
+        (options_.recordings_here && options_.recordings_here(room)))
+      return inner(req, res);
+    std::weak_ptr<bool> alive = alive_;
+    redis_.command({"HGETALL", rooms::keys::recordingNodes(room)},
+                   [this, alive, inner, req, res](Result<RedisReply> reply) {
+                     if (alive.expired())
+                       return;
+                     std::vector<MediaNode> others;
+                     if (reply && reply->type == RedisReply::Type::Array) {
+                       const auto& flat = reply->elements;
+                       for (size_t i = 0; i + 1 < flat.size(); i += 2) {
+                         auto node = MediaNode::parse(flat[i + 1].str);
+                         if (node && elsewhere(Holder(std::optional<MediaNode>(*node))))
+                           others.push_back(*node);
+                       }
+                     }
+                     if (others.empty())
+                       return inner(req, res);  // nobody else has them: this node's answer
+                     toLiveRecorder(std::move(others), 0, inner, req, res);
+                   });
+  };
+}
+
+void MediaOwner::toLiveRecorder(std::vector<MediaNode> nodes, size_t next,
+                                const http::Handler& inner, const http::Request& req,
+                                const http::Responder& res) {
+  if (next >= nodes.size()) {
+    res.error(410, "recording_node_gone",
+              "the node that recorded this room is gone, and its recordings with it "
+              "(media.recordings_dir shares them between nodes)");
+    return;
+  }
+  std::string key = rooms::keys::nodeAlive(nodes[next].id);
+  std::weak_ptr<bool> alive = alive_;
+  redis_.command({"EXISTS", key}, [this, alive, nodes = std::move(nodes), next, inner, req,
+                                   res](Result<RedisReply> reply) mutable {
+    if (alive.expired())
+      return;
+    if (!reply || reply->type != RedisReply::Type::Integer)
+      return inner(req, res);  // Redis does not answer: serve what this node has
+    if (reply->integer == 1)
+      return moved("recordings", nodes[next], req, res);
+    toLiveRecorder(std::move(nodes), next + 1, inner, req, res);
+  });
+}
+
+void MediaOwner::heartbeat() {
+  redis_.command({"SET", rooms::keys::nodeAlive(self().id), self().value(), "PX",
+                  std::to_string(options_.lease_ttl.count())},
+                 [](Result<RedisReply>) {});  // missed: the next round sets it
+}
+
+void MediaOwner::gained(const std::string& room) {
+  if (!held_.insert(room).second || !options_.records || options_.recordings_shared)
+    return;
+  redis_.command({"HSET", rooms::keys::recordingNodes(room), self().id, self().value()},
+                 [room](Result<RedisReply> reply) {
+                   if (!reply || reply->isError())
+                     log::warn("recording node not noted", {{"room", room}});
+                 });
+}
+
+void MediaOwner::refuseDraining(const std::string& kind, const http::Request& req,
+                                const http::Responder& res) {
+  std::weak_ptr<bool> alive = alive_;
+  lookup(req.param("room"), [this, alive, kind, req, res](Holder holder) {
+    if (alive.expired())
+      return;
+    if (elsewhere(holder))
+      return moved(kind, *holder.value(), req, res);
+    auto r = http::Response::error(
+        503, "node_draining", "this node is shutting down: retry, another node takes the room");
+    r.header("retry-after", std::to_string(options_.drain_retry_after_s));
+    res.send(std::move(r));
+  });
 }
 
 void MediaOwner::claimFor(const http::Handler& inner, const http::Request& req,
@@ -177,9 +300,14 @@ void MediaOwner::claimFor(const http::Handler& inner, const http::Request& req,
     remember(room, claim->holder);
     if (!claim->ours)
       return moved("whip", claim->holder, req, res);
+    if (draining_) {  // the drain began while the claim was on its way
+      held_.insert(room);
+      release(room);
+      return refuseDraining("whip", req, res);
+    }
     if (claim->taken)
       log::info("media lease taken", {{"room", room}});
-    held_.insert(room);
+    gained(room);
     lost_.erase(room);
     ++admitting_[room];
     // Whatever WHIP answers, the lease stays only while the room's media is here.
@@ -286,11 +414,14 @@ void MediaOwner::onStage(const std::string& room, media::StageState state) {
     return;
   }
   // A publisher that came without WHIP (the demo camera) or while Redis was down.
-  if (!held_.count(room))
+  if (!held_.count(room) && !draining_)
     claim(room);
 }
 
 void MediaOwner::renew() {
+  heartbeat();
+  if (draining_)
+    return;  // the leases were given up; the node still serves what it has
   std::set<std::string> rooms = held_;
   for (const auto& room : media_.rooms()) {
     if (hasMedia(room))
@@ -331,9 +462,9 @@ void MediaOwner::claim(const std::string& room) {
     lost_.erase(room);
     if (claim->taken)
       log::info("media lease taken", {{"room", room}});
-    held_.insert(room);
-    if (!hasMedia(room))
-      release(room);  // the media ended while the claim was on its way
+    gained(room);
+    if (!hasMedia(room) || draining_)
+      release(room);  // the media ended, or the drain began, while the claim was on its way
   });
 }
 
@@ -355,11 +486,37 @@ void MediaOwner::release(const std::string& room) {
   });
 }
 
+void MediaOwner::drain() {
+  if (draining_)
+    return;
+  draining_ = true;
+  log::info("draining: media leases given up", {{"leases", static_cast<int64_t>(held_.size())}});
+  std::set<std::string> rooms = held_;
+  for (const auto& room : rooms)
+    release(room);
+}
+
+bool MediaOwner::hasPublishers() const {
+  if (!admitting_.empty())
+    return true;
+  for (const auto& room : media_.rooms()) {
+    if (media_.state(room) == media::StageState::Live)
+      return true;
+  }
+  return false;
+}
+
 void MediaOwner::releaseAll() {
   renew_timer_.cancel();
   std::set<std::string> rooms = held_;
   for (const auto& room : rooms)
     release(room);
+  ++releasing_;
+  std::weak_ptr<bool> alive = alive_;
+  redis_.command({"DEL", rooms::keys::nodeAlive(self().id)}, [this, alive](Result<RedisReply>) {
+    if (!alive.expired())
+      --releasing_;
+  });
 }
 
 }  // namespace jobcast

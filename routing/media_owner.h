@@ -8,7 +8,17 @@
 //   it, 307 to that node. A refused request never touches the lease.
 // - POST /whep/{room}, GET /hls/{room}/...: 307 to the holder when it is
 //   another node (looked up in Redis, remembered for a second per room).
+// - DELETE /whip/{room}/{session}, DELETE and PATCH /whep/{room}/{session}:
+//   a session that is not on this node is sent (307) to the room's holder.
 // - GET /api/v1/rooms/{id}/media: names the holder ("owner").
+// - GET /api/v1/rooms/{id}/recordings, /recordings/{room}/{file}: unless the
+//   recordings directory is shared, a room with no recordings here is sent
+//   (307) to a node that carried its media (keys::recordingNodes) and is
+//   alive (keys::nodeAlive, renewed with the leases); 410
+//   recording_node_gone when every such node is gone.
+// - drain(): the node is going away. Its leases are given up at once and no
+//   longer renewed; WHIP and WHEP POSTs are sent to the room's holder when
+//   another node has it, else refused (503 node_draining, Retry-After).
 // - While the room's media is here (a publisher on stage or reconnecting) the
 //   lease is renewed every third of its time to live; when the media ends it
 //   is given up at once. A node that dies loses its leases when they expire.
@@ -43,6 +53,16 @@ class MediaOwner {
     // a request it refuses is answered at once and takes no lease.
     std::function<void(const http::Request&, std::function<void(std::optional<http::Response>)>)>
         admit_publisher;
+    // Whether a WHEP session is on this node (WhepEgress::ownerOf).
+    std::function<bool(const std::string& room, const std::string& session)> whep_session_here;
+    // Retry-After of the 503 answered while draining.
+    int drain_retry_after_s = 2;
+    // Rooms whose media this node carries are recorded here (media.recording).
+    bool records = true;
+    // media.recordings_dir is set: every node reads every recording itself.
+    bool recordings_shared = false;
+    // Whether this node holds recordings of the room.
+    std::function<bool(const std::string& room)> recordings_here;
   };
 
   MediaOwner(Loop& loop, RedisClient& redis, media::MediaService& media, Metrics& metrics,
@@ -53,8 +73,15 @@ class MediaOwner {
 
   // Wraps the WHIP, WHEP, HLS and media-state routes already on `router`.
   void guard(http::Router& router);
-  // Gives up every lease this node holds (at shutdown, while Redis is up).
+  // Gives up every lease this node holds and says the node is gone (at
+  // shutdown, while Redis is up).
   void releaseAll();
+  // Stops taking rooms and gives up every lease (SIGTERM); see above.
+  void drain();
+  bool draining() const { return draining_; }
+  // A publisher is on air on this node, or being admitted. (A room left
+  // reconnecting is not waited for: its publisher comes back elsewhere.)
+  bool hasPublishers() const;
   const MediaNode& self() const { return lease_.self(); }
   size_t leasesHeld() const { return held_.size(); }
   // Releases sent and not yet answered.
@@ -65,6 +92,22 @@ class MediaOwner {
 
   http::Handler redirecting(const std::string& kind, http::Handler inner);
   http::Handler claiming(http::Handler inner);
+  // For a session's resource: runs `inner` when `here` says the session is on
+  // this node, else sends the request to the room's holder (if another node).
+  http::Handler following(const std::string& kind,
+                          std::function<bool(const std::string&, const std::string&)> here,
+                          http::Handler inner);
+  // Recordings: served here, or sent to the node that has them (see above).
+  http::Handler recordingsFollowing(const std::string& param, http::Handler inner);
+  // 307 to the first of `nodes` from `next` on that is alive; 410 when none is.
+  void toLiveRecorder(std::vector<MediaNode> nodes, size_t next, const http::Handler& inner,
+                      const http::Request& req, const http::Responder& res);
+  // Keeps keys::nodeAlive and, when a room's lease is gained, keys::recordingNodes.
+  void heartbeat();
+  void gained(const std::string& room);
+  // While draining: 307 to the room's holder elsewhere, else 503 node_draining.
+  void refuseDraining(const std::string& kind, const http::Request& req,
+                      const http::Responder& res);
   // Takes the room's lease for an admitted publisher, then runs `inner`.
   void claimFor(const http::Handler& inner, const http::Request& req, const http::Responder& res);
   http::Handler reporting(http::Handler inner);
@@ -83,6 +126,7 @@ class MediaOwner {
   void release(const std::string& room);
 
   Loop& loop_;
+  RedisClient& redis_;
   media::MediaService& media_;
   Metrics& metrics_;
   Options options_;
@@ -91,6 +135,7 @@ class MediaOwner {
   std::set<std::string> lost_;            // media here, lease another node's (logged once)
   std::map<std::string, int> admitting_;  // WHIP posts in flight, by room
   int releasing_ = 0;
+  bool draining_ = false;
   struct Cached {
     std::chrono::steady_clock::time_point until;
     std::optional<MediaNode> holder;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <utility>
@@ -207,8 +208,10 @@ Result<bool> App::start() {
   m.rooms_api = std::move(rooms_api.value());
 
   m.media = std::make_unique<media::MediaService>(loop_, module_options::media(config_));
-  m.media_routes = registerMediaRoutes(router_, loop_, *m.jwt, *m.redis, *m.media,
-                                       config_.media_public_replay, config_.redis_events_maxlen);
+  // Replay links: a key of their own, the same on every node of the deployment.
+  m.media_routes =
+      registerMediaRoutes(router_, loop_, *m.jwt, *m.redis, *m.media, config_.media_public_replay,
+                          config_.redis_events_maxlen, "replay-links:" + jwt_secret.value());
   m.finish_media = AtTeardown([this, &m] {
     m.media->shutdown();
     loop_.drain();
@@ -279,6 +282,15 @@ Result<bool> App::start() {
     return listening;
 
   auto owner_options = module_options::mediaOwner(config_, *m.http);
+  owner_options.records = config_.media_recording;
+  owner_options.recordings_shared = !config_.media_recordings_dir.empty();
+  owner_options.recordings_here = [&m](const std::string& room) {
+    std::error_code ec;
+    return std::filesystem::exists(m.media->recordingDir(room) + "/timeline.json", ec);
+  };
+  owner_options.whep_session_here = [&m](const std::string& room, const std::string& session) {
+    return m.whep_egress->ownerOf(room, session).has_value();
+  };
   owner_options.admit_publisher = [&m](const http::Request& req,
                                        std::function<void(std::optional<http::Response>)> done) {
     m.media_routes->whip->check(req, std::move(done));
@@ -346,6 +358,14 @@ void App::addHealthRoutes() {
     r.json(200, {{"status", "ok"}});
   });
   router_.add(http::Method::Get, "/readyz", [this](const http::Request&, const http::Responder& r) {
+    if (draining_) {
+      // Out of the load balancer at once; the node is on its way out.
+      auto resp = http::Response::json(
+          503, {{"status", "draining"},
+                {"error", {{"code", "node_draining"}, {"message", "this node is shutting down"}}}});
+      r.send(std::move(resp));
+      return;
+    }
     bool redis_up = modules_ && modules_->redis && modules_->redis->ready();
     nlohmann::json checks = {{"redis", redis_up ? "up" : "down"},
                              {"gstreamer", missing_elements_.empty() ? "ok" : "missing"}};
@@ -442,7 +462,43 @@ void App::run() {
   loop_.run();
 }
 
+void App::drain() {
+  if (draining_ || !modules_ || !modules_->media_owner)
+    return;
+  draining_ = true;
+  Modules& m = *modules_;
+  log::info("draining", {{"timeout_ms", config_.drain_timeout_ms}});
+  m.media_owner->drain();
+  m.live->drain();
+  if (m.demo) {
+    // The demo camera is this node's own publisher: it cannot move, it stops.
+    std::string room = m.demo->roomId();
+    m.demo.reset();
+    m.media->endRoom(room);
+  }
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.drain_timeout_ms);
+  drain_timer_.start(loop_, std::chrono::milliseconds(50), [this, deadline] {
+    Modules& mods = *modules_;
+    bool drained = !mods.media_owner->hasPublishers() && mods.media_owner->releasing() == 0 &&
+                   mods.live->connections() == 0;
+    bool late = std::chrono::steady_clock::now() >= deadline;
+    if (!drained && !late)
+      return true;
+    if (drained) {
+      log::info("drained");
+    } else {
+      log::warn("drain timed out: stopping with media or WebSockets still here",
+                {{"publishing", mods.media_owner->hasPublishers()},
+                 {"websockets", static_cast<int64_t>(mods.live->connections())}});
+    }
+    loop_.quit();
+    return false;
+  });
+}
+
 void App::shutdown() {
+  drain_timer_.cancel();
   if (!modules_)
     return;
   // Stop taking requests first; then every module goes, last built first.

@@ -43,6 +43,13 @@ class App {
   void run();
   // Asks the loop to return from run(); safe from any thread.
   void stop() { loop_.quit(); }
+  // Drains the node (SIGTERM; docs/operations.md): /readyz answers 503, new
+  // publishers and WHEP viewers are refused or sent to the room's node, live
+  // WebSockets close with 1012, media leases are given up. The loop returns
+  // once the publishers and WebSockets have gone, or after
+  // server.drain_timeout_ms. Control thread.
+  void drain();
+  bool draining() const { return draining_; }
   // Stops taking requests and destroys the modules in reverse order of
   // construction; called after run() returns (and by the destructor).
   void shutdown();
@@ -79,6 +86,8 @@ class App {
   http::Router router_;
   std::vector<media::RequiredElement> missing_elements_;
   std::unique_ptr<Modules> modules_;  // built by start(), destroyed by shutdown()
+  bool draining_ = false;
+  Timer drain_timer_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 

@@ -232,14 +232,20 @@ int main(int argc, char** argv) {
   }
 
   // Signals arrive as sources on the control loop, not as async handlers.
+  // SIGTERM (and Ctrl-C) drain the node; a second one stops it at once.
   for (int sig : {SIGINT, SIGTERM}) {
     GSource* source = g_unix_signal_source_new(sig);
     g_source_set_callback(
         source,
         [](gpointer data) -> gboolean {
           auto* app = static_cast<App*>(data);
-          log::info("stopping");
-          app->stop();
+          // The first signal drains (docs/operations.md); another stops at once.
+          if (app->draining()) {
+            log::info("stopping now");
+            app->stop();
+          } else {
+            app->drain();
+          }
           return G_SOURCE_CONTINUE;
         },
         &app, nullptr);

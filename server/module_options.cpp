@@ -44,6 +44,7 @@ http::HttpServer::Options httpServer(const Config& config) {
 media::MediaOptions media(const Config& config) {
   media::MediaOptions m;
   m.data_dir = config.data_dir;
+  m.recordings_dir = config.media_recordings_dir;
   m.segment_seconds = config.media_segment_seconds;
   m.playlist_segments = config.media_playlist_segments;
   auto has = [&config](const char* name) {

@@ -6,6 +6,7 @@ namespace jobcast::errors {
 namespace {
 
 using ws::kCloseBanned;
+using ws::kCloseDraining;
 using ws::kCloseInternal;
 using ws::kCloseRevoked;
 using ws::kCloseRoomNotFound;
@@ -62,6 +63,7 @@ constexpr std::array kCatalogue = {
     ErrorCode{"variant_unavailable", 404, kHttp},
     ErrorCode{"not_on_stage", 404, kHttp},
     ErrorCode{"call_not_found", 404, kWs},
+    ErrorCode{"recording_node_gone", 410, kHttp},
     ErrorCode{"moved", 307, kHttp},  // not a failure: the room's media is on another node
     ErrorCode{"method_not_allowed", 405, kHttp},
     ErrorCode{"trickle_not_supported", 405, kHttp},
@@ -91,6 +93,7 @@ constexpr std::array kCatalogue = {
     ErrorCode{"join_failed", 503, kWs, false, kCloseInternal},
     ErrorCode{"viewer_limit", 503, kHttp},
     ErrorCode{"node_full", 503, kWs, false, kCloseTryLater},
+    ErrorCode{"node_draining", 503, kBoth, false, kCloseDraining},
     ErrorCode{"media_unavailable", 503, kHttp},
 };
 

@@ -17,6 +17,7 @@ enum CloseCode : uint16_t {
   kCloseGoingAway = 1001,
   kClosePolicy = 1008,  // repeated abuse
   kCloseInternal = 1011,
+  kCloseDraining = 1012,      // service restart: this node is draining; reconnect (elsewhere) now
   kCloseTryLater = 1013,      // this node is full: try again later or elsewhere
   kCloseUnauthorized = 4401,  // bad or expired token
   kCloseBanned = 4403,        // banned from the room, or token not valid for it

@@ -181,12 +181,12 @@ void refuse(const http::Responder& res, const Error& e) {
 }  // namespace
 
 void registerRecordings(http::Router& router, media::MediaService& media, const Jwt& jwt,
-                        bool public_replay) {
+                        bool public_replay, const std::string& links_secret) {
   // Replay links are signed with their own key, never the access tokens' one,
-  // so a link cannot be used as a sign-in token. The key is this process's:
-  // a link works on the node that listed it (where the pieces are) until it
-  // expires or the node restarts; the page then lists again.
-  auto links = std::make_shared<const Jwt>(randomHex(32));
+  // so a link cannot be used as a sign-in token. Every node has the same one
+  // (derived from the access secret by the app), so a link listed by one node
+  // is served by another that reads the same shared recordings directory.
+  auto links = std::make_shared<const Jwt>(links_secret.empty() ? randomHex(32) : links_secret);
   router.add(
       http::Method::Get, "/api/v1/rooms/{id}/recordings",
       [&media, &jwt, links, public_replay](const http::Request& req, const http::Responder& res) {

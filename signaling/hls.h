@@ -27,8 +27,10 @@ std::shared_ptr<const http::HlsResponses> registerHls(http::Router& router,
                                                       media::MediaService& media);
 // Replays need a token whose rooms claim names the room, unless public_replay.
 // The list answers each piece's URL with a short-lived ?access= link.
+// Replay links are signed with `links_secret` (every node derives the same
+// one, so a link listed by one node works on another); empty: a random key.
 void registerRecordings(http::Router& router, media::MediaService& media, const Jwt& jwt,
-                        bool public_replay);
+                        bool public_replay, const std::string& links_secret = "");
 
 // "PIECE.vtt" for "PIECE.mp4": a recorded piece's captions file.
 std::string captionFileOf(const std::string& piece_file);

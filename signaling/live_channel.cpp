@@ -291,6 +291,11 @@ void LiveChannel::onEstablished(lws* wsi, void* user) {
   static_cast<Session*>(user)->id = conn->id;
   Conn& added = *conn;
   conns_.emplace(conn->id, std::move(conn));
+  if (draining_) {
+    sendError(added, std::nullopt, "node_draining", "this node is shutting down: reconnect");
+    lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, 2);
+    return;
+  }
   if (full) {
     // Over the node's cap: refuse before any Redis work, with a close code
     // that tells the client to come back later (or go to another node).
@@ -748,6 +753,13 @@ void LiveChannel::revokeAccount(const std::string& account, int64_t gate) {
     sendError(*conn, std::nullopt, "token_revoked",
               gate < 0 ? "the account is disabled" : "the token was revoked; sign in again");
   }
+}
+
+void LiveChannel::drain() {
+  draining_ = true;
+  log::info("draining: closing WebSockets", {{"connections", static_cast<int64_t>(conns_.size())}});
+  for (auto& [id, conn] : conns_)
+    sendError(*conn, std::nullopt, "node_draining", "this node is shutting down: reconnect");
 }
 
 void LiveChannel::closeConn(Conn& conn, uint16_t code, const std::string& reason) {

@@ -68,6 +68,10 @@ class LiveChannel {
   // `gate`, or every one of it while the account is disabled (gate < 0):
   // error frame token_revoked, then close 4410 (backoffice/accounts.h).
   void revokeAccount(const std::string& account, int64_t gate);
+  // The node is going away: every connection, and each one that opens from
+  // now on, gets the error frame node_draining and close 1012; the pages
+  // reconnect at once, through the load balancer to another node.
+  void drain();
 
   const std::string& nodeId() const { return node_id_; }
   size_t connections() const { return conns_.size(); }
@@ -139,6 +143,7 @@ class LiveChannel {
   };
   std::unordered_map<std::string, JoinGroup> joins_;
   Timer heartbeat_timer_;
+  bool draining_ = false;
 };
 
 }  // namespace jobcast::ws

@@ -264,14 +264,15 @@ MediaRoutes::~MediaRoutes() = default;
 
 std::unique_ptr<MediaRoutes> registerMediaRoutes(http::Router& router, Loop& loop, const Jwt& jwt,
                                                  RedisClient& redis, media::MediaService& media,
-                                                 bool public_replay, int64_t events_maxlen) {
+                                                 bool public_replay, int64_t events_maxlen,
+                                                 const std::string& links_secret) {
   auto routes = std::make_unique<MediaRoutes>();
   routes->whip = std::make_unique<WhipEndpoint>(
       loop, jwt, redis, media, std::make_unique<RedisRoomGate>(redis), events_maxlen);
   routes->whip->registerRoutes(router);
   routes->timeline = std::make_unique<RecordingTimeline>(redis, media);
   routes->hls = registerHls(router, media);
-  registerRecordings(router, media, jwt, public_replay);
+  registerRecordings(router, media, jwt, public_replay, links_secret);
   return routes;
 }
 

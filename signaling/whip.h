@@ -88,6 +88,6 @@ struct MediaRoutes {
 std::unique_ptr<MediaRoutes> registerMediaRoutes(
     http::Router& router, Loop& loop, const Jwt& jwt, RedisClient& redis,
     media::MediaService& media, bool public_replay = false,
-    int64_t events_maxlen = rooms::kDefaultEventsMaxlen);
+    int64_t events_maxlen = rooms::kDefaultEventsMaxlen, const std::string& links_secret = "");
 
 }  // namespace jobcast

@@ -153,6 +153,14 @@ TEST(Config, NodeAddressForOtherNodes) {
   EXPECT_EQ(keyOf("media:\n  owner_lease_ms: 10\n"), "media.owner_lease_ms");
 }
 
+TEST(Config, DrainTimeout) {
+  EXPECT_EQ(Config().drain_timeout_ms, 10000);
+  EXPECT_EQ(Config::loadText("server:\n  drain_timeout_ms: 2500\n").drain_timeout_ms, 2500);
+  EXPECT_EQ(Config::loadText("server:\n  drain_timeout_ms: 0\n").drain_timeout_ms, 0);
+  EXPECT_EQ(keyOf("server:\n  drain_timeout_ms: -1\n"), "server.drain_timeout_ms");
+  EXPECT_EQ(keyOf("server:\n  drain_timeout_ms: soon\n"), "server.drain_timeout_ms");
+}
+
 TEST(Config, UnreadableFileIsAnError) {
   EXPECT_THROW(Config::loadFile("/nonexistent/jobcast.yaml"), ConfigError);
 }

@@ -201,6 +201,155 @@ TEST_F(MediaOwnerTest, RoomMovesWhenItsNodeDies) {
   EXPECT_EQ(leaseUrl(), b.url());
 }
 
+// A session's resource (DELETE, PATCH) asked of the node that does not hold
+// it, as a load balancer may send it: 307 to the room's node, where it is
+// answered.
+TEST_F(MediaOwnerTest, SessionRequestsOnTheOtherNodeAreRedirected) {
+  media::WhipClient publisher({.width = 320, .height = 180});
+  ASSERT_NO_FATAL_FAILURE(publish(publisher, a));
+  WhepClient viewer;
+  std::string offer = viewer.offer();
+  ASSERT_FALSE(offer.empty());
+  auto watched = postSdp(a.url("/whep/r1"), offer, false);
+  ASSERT_EQ(watched.status, 201) << watched.body;
+  std::string whep_resource = watched.header("location");
+  ASSERT_EQ(whep_resource.rfind("/whep/r1/", 0), 0u) << whep_resource;
+
+  // WHEP PATCH and DELETE on B: 307 to the same resource on A.
+  HttpRequest patch{.method = "PATCH", .url = b.url(whep_resource), .body = "a=end-of-candidates"};
+  patch.headers = {{"Content-Type", "application/trickle-ice-sdpfrag"}};
+  auto patched = http(patch);
+  EXPECT_EQ(patched.status, 307) << patched.body;
+  EXPECT_EQ(patched.header("location"), a.url(whep_resource));
+  EXPECT_EQ(patched.json()["error"]["code"], "moved");
+  patch.url = patched.header("location");
+  EXPECT_EQ(http(patch).status, 405);  // A answers for the session: no trickle
+  HttpRequest end_viewer{.method = "DELETE", .url = b.url(whep_resource)};
+  auto viewer_moved = http(end_viewer);
+  ASSERT_EQ(viewer_moved.status, 307) << viewer_moved.body;
+  EXPECT_EQ(viewer_moved.header("location"), a.url(whep_resource));
+  end_viewer.url = viewer_moved.header("location");
+  EXPECT_EQ(http(end_viewer).status, 204);
+  EXPECT_EQ(http(end_viewer).status, 404);  // gone on A, and A does not send it back
+
+  // WHIP DELETE on B: 307 to A, where the publisher's token ends the session.
+  HttpRequest end_publisher{.method = "DELETE", .url = b.url(publisher.resource)};
+  end_publisher.headers = {{"Authorization", "Bearer " + employerToken()}};
+  auto publisher_moved = http(end_publisher);
+  ASSERT_EQ(publisher_moved.status, 307) << publisher_moved.body;
+  EXPECT_EQ(publisher_moved.header("location"), a.url(publisher.resource));
+  end_publisher.url = publisher_moved.header("location");
+  EXPECT_EQ(http(end_publisher).status, 204);
+  EXPECT_TRUE(eventually([&] { return redis.command({"EXISTS", kLeaseKey}) == "0"; }, 5s));
+
+  EXPECT_EQ(metric(b, "jobcast_media_redirects_total{kind=\"whep\"}"), 2);
+  EXPECT_EQ(metric(b, "jobcast_media_redirects_total{kind=\"whip\"}"), 1);
+
+  // Nobody holds the room now: once B's one-second memory of the holder has
+  // passed, B answers for itself.
+  end_publisher.url = b.url(publisher.resource);
+  HttpResponse own;
+  EXPECT_TRUE(eventually(
+      [&] {
+        own = http(end_publisher);
+        return own.status != 307;
+      },
+      5s));
+  EXPECT_EQ(own.status, 404) << own.body;
+  EXPECT_EQ(own.json()["error"]["code"], "session_not_found");
+  EXPECT_EQ(http({.method = "DELETE", .url = b.url("/whep/r1/0123456789abcdef")}).status, 404);
+}
+
+// Ends the publisher's session on `node` and waits until `node` lists the
+// recording it made.
+nlohmann::json recordOnce(Jobcastd& node, media::WhipClient& publisher) {
+  std::this_thread::sleep_for(2s);  // something to record
+  HttpRequest del{.method = "DELETE", .url = node.url(publisher.resource)};
+  del.headers = {{"Authorization", "Bearer " + employerToken()}};
+  EXPECT_EQ(http(del).status, 204);
+  nlohmann::json list;
+  EXPECT_TRUE(eventually(
+      [&] {
+        list = httpGet(node.url("/api/v1/rooms/r1/recordings"),
+                       {{"Authorization", "Bearer " + employerToken()}})
+                   .json();
+        return list["recordings"].size() == 1;
+      },
+      20s))
+      << list.dump();
+  return list;
+}
+
+// Recordings stay on the node that made them: another node sends their
+// readers there while it lives, and says it is gone once it is.
+TEST_F(MediaOwnerTest, RecordingsAreServedByTheNodeThatMadeThem) {
+  media::WhipClient publisher({.width = 320, .height = 180});
+  ASSERT_NO_FATAL_FAILURE(publish(publisher, a));
+  nlohmann::json list = recordOnce(a, publisher);
+  ASSERT_EQ(list["recordings"].size(), 1u);
+  const std::vector<std::pair<std::string, std::string>> auth = {
+      {"Authorization", "Bearer " + employerToken()}};
+
+  auto moved = httpGet(b.url("/api/v1/rooms/r1/recordings"), auth);
+  ASSERT_EQ(moved.status, 307) << moved.body;
+  EXPECT_EQ(moved.header("location"), a.url("/api/v1/rooms/r1/recordings"));
+  std::string piece = list["recordings"][0]["url"];
+  auto piece_moved = httpGet(b.url(piece));
+  ASSERT_EQ(piece_moved.status, 307) << piece_moved.body;
+  EXPECT_EQ(piece_moved.header("location"), a.url(piece));
+  auto fetched = httpGet(piece_moved.header("location"));
+  EXPECT_EQ(fetched.status, 200) << fetched.body;
+  EXPECT_EQ(fetched.header("content-type"), "video/mp4");
+  EXPECT_EQ(fetched.body.size(), list["recordings"][0]["bytes"].get<size_t>());
+  EXPECT_EQ(metric(b, "jobcast_media_redirects_total{kind=\"recordings\"}"), 2);
+
+  // A dies: once it is known gone (its alive key runs out), B says so.
+  EXPECT_EQ(a.stop(SIGKILL), 128 + SIGKILL);
+  HttpResponse gone;
+  EXPECT_TRUE(eventually(
+      [&] {
+        gone = httpGet(b.url("/api/v1/rooms/r1/recordings"), auth);
+        return gone.status != 307;
+      },
+      10s));
+  EXPECT_EQ(gone.status, 410) << gone.body;
+  EXPECT_EQ(gone.json()["error"]["code"], "recording_node_gone");
+  EXPECT_EQ(httpGet(b.url(piece)).status, 410);
+  // A room nobody recorded is still this node's answer.
+  EXPECT_EQ(httpGet(b.url("/api/v1/rooms/r2/recordings"),
+                    {{"Authorization", "Bearer " + signToken(Role::Admin, "ad", {"r2"})}})
+                .status,
+            200);
+}
+
+// With media.recordings_dir shared by the nodes, every node serves every
+// recording itself, its replay links included, also after the recorder died.
+TEST_F(MediaOwnerTest, SharedRecordingsDirectoryIsServedByEveryNode) {
+  std::string shared_config = dir.path() + "/shared.yaml";
+  std::ofstream(shared_config) << "media:\n  recordings_dir: \"" << dir.path()
+                               << "/shared-recordings\"\n  owner_lease_ms: 2000\n"
+                                  "whep:\n  ice_addresses: \"127.0.0.1\"\n";
+  Jobcastd c{{.args = {"--config", shared_config}, .redis = redis.address()}};
+  Jobcastd d{{.args = {"--config", shared_config}, .redis = redis.address()}};
+  c.start();
+  d.start();
+  media::WhipClient publisher({.width = 320, .height = 180});
+  ASSERT_NO_FATAL_FAILURE(publish(publisher, c));
+  nlohmann::json on_c = recordOnce(c, publisher);
+  ASSERT_EQ(on_c["recordings"].size(), 1u);
+  std::string piece = on_c["recordings"][0]["url"];  // a link c signed
+
+  EXPECT_EQ(c.stop(SIGKILL), 128 + SIGKILL);
+  auto on_d = httpGet(d.url("/api/v1/rooms/r1/recordings"),
+                      {{"Authorization", "Bearer " + employerToken()}});
+  ASSERT_EQ(on_d.status, 200) << on_d.body;
+  ASSERT_EQ(on_d.json()["recordings"].size(), 1u);
+  EXPECT_EQ(on_d.json()["recordings"][0]["file"], on_c["recordings"][0]["file"]);
+  auto fetched = httpGet(d.url(piece));
+  EXPECT_EQ(fetched.status, 200) << fetched.body;
+  EXPECT_EQ(fetched.body.size(), on_c["recordings"][0]["bytes"].get<size_t>());
+}
+
 // WHIP checks the token, the room and the access policy before the media
 // lease is touched: a refused request neither takes a lease nor learns (by a
 // 307) which node carries a room.

@@ -129,6 +129,27 @@ int Jobcastd::stop(int sig, std::chrono::milliseconds timeout) {
   return 128 + WTERMSIG(status);
 }
 
+void Jobcastd::signal(int sig) {
+  if (pid_ > 0)
+    ::kill(pid_, sig);
+}
+
+int Jobcastd::wait(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0)
+    return -1;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  while (::waitpid(pid_, &status, WNOHANG) != pid_) {
+    if (std::chrono::steady_clock::now() > deadline)
+      return -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  pid_ = -1;
+  if (WIFEXITED(status))
+    return WEXITSTATUS(status);
+  return 128 + WTERMSIG(status);
+}
+
 bool Jobcastd::running() {
   if (pid_ <= 0)
     return false;

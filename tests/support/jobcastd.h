@@ -34,6 +34,11 @@ class Jobcastd {
   // Sends `sig` and waits; returns the exit code (or 128+signal). -1 on timeout.
   int stop(int sig = 15, std::chrono::milliseconds timeout = std::chrono::seconds(10));
   bool running();
+  // Sends `sig` and returns at once (the process may take its time: a drain).
+  void signal(int sig);
+  // Waits for the process to exit by itself; its exit code (or 128+signal),
+  // -1 when it still runs after `timeout` (it is left running).
+  int wait(std::chrono::milliseconds timeout);
 
   pid_t pid() const { return pid_; }
   int httpPort() const { return http_port_; }

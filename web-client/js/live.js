@@ -25,7 +25,7 @@ function newClientId() {
 
 export class LiveChannel {
   // room: id; token: JWT or null (anonymous viewer).
-  constructor(room, { token = null, url, onWelcome, onEvent, onState, onFrame } = {}) {
+  constructor(room, { token = null, url, onWelcome, onEvent, onState, onFrame, onMoved } = {}) {
     this.room = room;
     this.token = token;
     this.url = url || `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
@@ -33,6 +33,10 @@ export class LiveChannel {
     this.onEvent = onEvent || (() => {});
     this.onState = onState || (() => {});
     this.onFrame = onFrame || (() => {});
+    // The node is draining (close 1012, node_draining): the channel joins
+    // again at once, elsewhere through the load balancer; the page moves its
+    // media too (player, publisher).
+    this.onMoved = onMoved || (() => {});
     this.lastId = null;
     this.state = 'idle';
     this.req = 0;
@@ -167,6 +171,17 @@ export class LiveChannel {
       // Kicked (4409): not at once either; a reload joins again.
       const final = { 4401: 'unauthorized', 4403: 'banned', 4404: 'room_not_found', 4409: 'kicked', 1008: 'refused' }[e.code];
       if (final) { this.closeReason = final; this._setState(final); return; }
+      // The node is shutting down (1012, node_draining): join again now,
+      // through the load balancer to another node. Not a failure: no
+      // "reconnecting" for the user, and the backoff does not grow.
+      if (e.code === 1012) {
+        this.attempt = 0;
+        this._setState('connecting');
+        clearTimeout(this.retryTimer);
+        this.retryTimer = setTimeout(() => this._open(), 100 + Math.random() * 900);
+        this.onMoved();
+        return;
+      }
       // The node is full (1013, node_full): come back, but not straight away.
       if (e.code === 1013) this.attempt = Math.max(this.attempt, 3);
       this._retry();

@@ -513,6 +513,15 @@ export class Player {
     this._timer = setTimeout(() => { if (gen === this.generation) fn(); }, ms);
   }
 
+  // The node serving this is shutting down (the live channel closed with
+  // 1012): start again in a moment, once the publisher has moved, through the
+  // load balancer to another node. Not an error: no "reconnecting" shown.
+  move() {
+    if (this.mode !== 'whep' && this.mode !== 'hls') return;
+    this.attempt = 0;
+    this._restart(1500 + Math.random() * 1500);
+  }
+
   _recover(reason) {
     this.lastError = reason;
     this._setStatus('reconnecting');

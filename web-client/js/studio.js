@@ -340,10 +340,23 @@ async function start() {
       if (kept && !call) joinCall(kept.id);
     },
     onEvent,
+    onMoved: () => movePublisher(),
   }).connect();
   window.jobcastLive = live;
   readNewApplications();
   devices.open().catch((e) => { $('#publish-status').textContent = errorText(e); });
+}
+
+// This node is shutting down (the live channel closed with 1012): publish
+// again, through the load balancer to the node that takes the room. The
+// draining node answers 503 (Retry-After) until another node is known.
+async function movePublisher(tries = 8) {
+  if (!publisher || !devices.stream) return;
+  try {
+    await publisher.start(devices.stream);
+  } catch {
+    if (tries > 1) setTimeout(() => movePublisher(tries - 1), 2000);
+  }
 }
 
 // The room lists applications oldest first and only appends, so the page reads

@@ -88,6 +88,7 @@ const ERROR_KEYS = {
   profile_required: 'error.profileRequired', queue_empty: 'error.queueEmpty',
   redis_unavailable: 'error.unavailable', unavailable: 'error.unavailable', join_failed: 'error.unavailable',
   node_full: 'error.unavailable',
+  node_draining: 'error.unavailable',
   untrusted_node: 'error.untrustedNode',
 };
 const STATUS_KEYS = {

@@ -126,6 +126,7 @@ const live = new LiveChannel(roomId, {
     interview.onWelcome(live);
   },
   onEvent,
+  onMoved: () => player.move(),
 });
 window.jobcastViewerLive = live;
 
