@@ -133,8 +133,9 @@ void RedisCluster::startNode(Node& node) {
     std::string log = node.dir + "/redis.log";
     execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1", "--dir",
            node.dir.c_str(), "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-           "--cluster-node-timeout", "1000", "--appendonly", "yes", "--appendfsync", "always",
-           "--save", "", "--daemonize", "no", "--logfile", log.c_str(), nullptr);
+           "--cluster-node-timeout", "1000", "--cluster-replica-validity-factor", "0",
+           "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no",
+           "--logfile", log.c_str(), nullptr);
     _exit(127);
   }
   ASSERT_GT(pid, 0) << "fork failed";
@@ -264,6 +265,10 @@ void RedisCluster::waitOk(int seconds) const {
       if (nodes_[i].pid <= 0)
         continue;
       ok = command(i, {"CLUSTER", "INFO"}).find("cluster_state:ok") != std::string::npos;
+      // A replica is only a failover target once it holds its master's data.
+      std::string replication = command(i, {"INFO", "replication"});
+      if (ok && replication.find("role:slave") != std::string::npos)
+        ok = replication.find("master_link_status:up") != std::string::npos;
     }
     for (int slot : {0, 8000, 16383})
       ok = ok && masterOf(slot) >= 0;

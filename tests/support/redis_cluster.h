@@ -41,8 +41,9 @@ class RedisCluster {
   int replicaOf(size_t master) const;
   // SIGKILL and wait: a crash.
   void kill(size_t node);
-  // Waits until every running node says cluster_state:ok and agrees that
-  // every slot has a live master; fails the test after `seconds`.
+  // Waits until every running node says cluster_state:ok, every replica is
+  // in sync with its master (master_link_status:up), and every slot has a
+  // live master; fails the test after `seconds`.
   void waitOk(int seconds = 30) const;
 
  private:
