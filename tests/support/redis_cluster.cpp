@@ -99,7 +99,8 @@ RedisCluster::RedisCluster() {
     ::mkdir(nodes_[i].dir.c_str(), 0700);
     startNode(nodes_[i]);
   }
-  std::vector<std::string> create{"redis-cli", "--cluster", "create"};
+  // Bounded: redis-cli waits for the nodes to meet without a limit of its own.
+  std::vector<std::string> create{"timeout", "30", "redis-cli", "--cluster", "create"};
   for (const auto& n : nodes_)
     create.push_back(n.address());
   create.insert(create.end(), {"--cluster-replicas", "1", "--cluster-yes"});
