@@ -138,7 +138,9 @@ Role tokenRoleOf(AccountKind kind) {
 // ---- AccountGates ----
 
 AccountGates::AccountGates(Loop& loop, RedisClient& redis, const RedisAddress& address)
-    : redis_(redis), subscriber_(loop, address) {
+    : redis_(redis),
+      subscriber_(loop,
+                  redis.clustered() ? redis.nodeAddresses() : std::vector<RedisAddress>{address}) {
   subscriber_.addPattern(keys::accountGateChannel());
   subscriber_.onMessage([this](const std::string&, const std::string& payload) {
     auto space = payload.find(' ');

@@ -15,6 +15,7 @@
 #include "backoffice/webhook_post.h"
 #include "backoffice/webhook_scripts.h"
 #include "core/log.h"
+#include "core/redis_slots.h"
 #include "rooms/keys.h"
 
 namespace jobcast::backoffice {
@@ -39,31 +40,53 @@ struct ReplyDeleter {
 };
 using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
 
-// A blocking Redis connection for this thread alone.
+// A blocking Redis connection for this thread alone. On a Redis Cluster it
+// follows MOVED and ASK to the node that serves the key (a connection per
+// node, kept), and remembers where each slot went.
 class SyncRedis {
  public:
-  explicit SyncRedis(const RedisAddress& address) {
-    timeval tv{2, 0};
-    redisContext* c = address.unix_path.empty()
-                          ? redisConnectWithTimeout(address.host.c_str(), address.port, tv)
-                          : redisConnectUnixWithTimeout(address.unix_path.c_str(), tv);
-    ctx_.reset(c);
-    if (ok())
-      redisSetTimeout(ctx_.get(), timeval{10, 0});
+  explicit SyncRedis(const RedisAddress& address) : first_(address.str()) {
+    ctx_[first_] = connect(address);
   }
-  bool ok() const { return ctx_ && ctx_->err == 0; }
-  std::string error() const { return ctx_ ? ctx_->errstr : "out of memory"; }
+  bool ok() const {
+    auto it = ctx_.find(first_);
+    return it != ctx_.end() && it->second && it->second->err == 0;
+  }
+  std::string error() const {
+    auto it = ctx_.find(first_);
+    return it != ctx_.end() && it->second ? it->second->errstr : "out of memory";
+  }
 
   // nullptr when the connection failed (then ok() is false).
   Reply command(const std::vector<std::string>& args) {
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (const auto& a : args) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
+    std::string node = first_;
+    if (auto key = firstKeyIndex(args)) {
+      auto it = slots_.find(keySlot(args[*key]));
+      if (it != slots_.end())
+        node = it->second;
     }
-    void* r = redisCommandArgv(ctx_.get(), static_cast<int>(args.size()), argv.data(), lens.data());
-    return Reply(static_cast<redisReply*>(r));
+    bool asking = false;
+    for (int redirects = 0;; ++redirects) {
+      redisContext* c = context(node);
+      if (!c)
+        return nullptr;
+      if (asking)
+        Reply(static_cast<redisReply*>(redisCommand(c, "ASKING")));
+      Reply r = send(c, args);
+      if (!r || r->type != REDIS_REPLY_ERROR || redirects >= 5)
+        return r;
+      std::string error(r->str, r->len);
+      bool moved = error.rfind("MOVED ", 0) == 0;
+      asking = error.rfind("ASK ", 0) == 0;
+      if (!moved && !asking)
+        return r;
+      auto space = error.find(' ', moved ? 6 : 4);
+      if (space == std::string::npos)
+        return r;
+      node = error.substr(space + 1);
+      if (moved)
+        slots_[std::atoi(error.c_str() + 6)] = node;
+    }
   }
   Reply eval(std::string_view script, const std::vector<std::string>& keys,
              const std::vector<std::string>& args) {
@@ -74,7 +97,49 @@ class SyncRedis {
   }
 
  private:
-  std::unique_ptr<redisContext, ContextDeleter> ctx_;
+  using Context = std::unique_ptr<redisContext, ContextDeleter>;
+  static Context connect(const RedisAddress& address) {
+    timeval tv{2, 0};
+    redisContext* c = address.unix_path.empty()
+                          ? redisConnectWithTimeout(address.host.c_str(), address.port, tv)
+                          : redisConnectUnixWithTimeout(address.unix_path.c_str(), tv);
+    if (c && c->err == 0)
+      redisSetTimeout(c, timeval{10, 0});
+    return Context(c);
+  }
+  // The connection to `node` ("host:port"), made on first use; null if it fails.
+  redisContext* context(const std::string& node) {
+    auto& c = ctx_[node];
+    if (!c || c->err) {
+      if (node == first_ && c)
+        return nullptr;  // the first connection failing ends this session (ok() says so)
+      auto address = RedisAddress::parse(node);
+      if (!address)
+        return nullptr;
+      c = connect(address.value());
+      if (!c || c->err) {
+        if (node == first_)
+          return nullptr;
+        ctx_[first_].reset();  // a cluster node gone: start over with a new map
+        return nullptr;
+      }
+    }
+    return c.get();
+  }
+  static Reply send(redisContext* c, const std::vector<std::string>& args) {
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (const auto& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    void* r = redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data());
+    return Reply(static_cast<redisReply*>(r));
+  }
+
+  std::string first_;
+  std::map<std::string, Context> ctx_;
+  std::map<int, std::string> slots_;
 };
 
 std::string str(const redisReply* r) {
@@ -246,9 +311,9 @@ class Pass {
 
 }  // namespace
 
-WebhookDispatcher::WebhookDispatcher(RedisAddress address, DataCipher cipher,
+WebhookDispatcher::WebhookDispatcher(std::vector<RedisAddress> addresses, DataCipher cipher,
                                      DispatcherOptions options)
-    : address_(std::move(address)), cipher_(std::move(cipher)), options_(std::move(options)) {}
+    : addresses_(std::move(addresses)), cipher_(std::move(cipher)), options_(std::move(options)) {}
 
 WebhookDispatcher::~WebhookDispatcher() {
   stop_ = true;
@@ -268,8 +333,9 @@ void WebhookDispatcher::run() {
     std::unique_lock lock(mutex_);
     wake_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stop_.load(); });
   };
+  size_t next = 0;
   while (!stop_) {
-    SyncRedis redis(address_);
+    SyncRedis redis(addresses_[next++ % addresses_.size()]);
     if (!redis.ok()) {
       log::warn("webhooks: Redis not reachable", {{"error", redis.error()}});
       pause(1000);

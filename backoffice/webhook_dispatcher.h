@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/crypto.h"
 #include "core/redis.h"
@@ -29,7 +30,9 @@ struct DispatcherOptions {
 
 class WebhookDispatcher {
  public:
-  WebhookDispatcher(RedisAddress address, DataCipher cipher, DispatcherOptions options);
+  // `addresses`: the one Redis, or nodes of a Redis Cluster (tried in turn).
+  WebhookDispatcher(std::vector<RedisAddress> addresses, DataCipher cipher,
+                    DispatcherOptions options);
   ~WebhookDispatcher();  // stops and joins the thread
   WebhookDispatcher(const WebhookDispatcher&) = delete;
   WebhookDispatcher& operator=(const WebhookDispatcher&) = delete;
@@ -39,7 +42,7 @@ class WebhookDispatcher {
  private:
   void run();
 
-  RedisAddress address_;
+  std::vector<RedisAddress> addresses_;
   DataCipher cipher_;
   DispatcherOptions options_;
   std::atomic<bool> stop_{false};

@@ -198,8 +198,9 @@ Result<Webhooks> startWebhooks(http::Router& router, RedisClient& redis, const J
                  api_cipher.ok() ? thread_cipher.error().message : api_cipher.error().message};
   Webhooks w;
   w.api = std::make_unique<WebhookApi>(router, redis, jwt, std::move(api_cipher.value()));
-  w.dispatcher = std::make_unique<WebhookDispatcher>(address, std::move(thread_cipher.value()),
-                                                     std::move(options));
+  w.dispatcher = std::make_unique<WebhookDispatcher>(
+      redis.clustered() ? redis.nodeAddresses() : std::vector<RedisAddress>{address},
+      std::move(thread_cipher.value()), std::move(options));
   w.dispatcher->start();
   return w;
 }

@@ -3,8 +3,10 @@
 #include <yaml-cpp/yaml.h>
 
 #include "core/address_set.h"
+#include "core/redis.h"
 
 #include <unistd.h>
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -159,6 +161,15 @@ const std::map<std::string, Setter>& keyTable() {
        }},
       {"redis.address", [](Config& c, const std::string& k,
                            const YAML::Node& n) { c.redis_address = scalar(k, n); }},
+      {"redis.cluster",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.redis_cluster = stringList(k, n);
+         for (const auto& node : c.redis_cluster) {
+           auto a = RedisAddress::parse(node);
+           if (!a || !a->unix_path.empty())
+             throw ConfigError(k, "expected a list of HOST:PORT, got '" + node + "'");
+         }
+       }},
       {"redis.server_binary", [](Config& c, const std::string& k,
                                  const YAML::Node& n) { c.redis_server_binary = scalar(k, n); }},
       {"redis.events_maxlen", liveInt(&Config::redis_events_maxlen, 100, 100000000)},
@@ -437,6 +448,16 @@ void Config::applyEnvironment() {
     data_key = v;
   if (const char* v = std::getenv("JOBCAST_REDIS"); v && *v)
     redis_address = v;
+  if (const char* v = std::getenv("JOBCAST_REDIS_CLUSTER"); v && *v) {
+    redis_cluster.clear();
+    std::string list = v;
+    for (size_t at = 0; at <= list.size();) {
+      size_t comma = std::min(list.find(',', at), list.size());
+      if (comma > at)
+        redis_cluster.push_back(list.substr(at, comma - at));
+      at = comma + 1;
+    }
+  }
   if (const char* v = std::getenv("JOBCAST_TURN_SECRET"); v && *v)
     turn_secret = v;
 }
@@ -469,6 +490,9 @@ void Config::validate() const {
   }
   if (live_viewer_ttl_ms <= live_heartbeat_ms) {
     throw ConfigError("live.viewer_ttl_ms", "must be longer than live.heartbeat_ms");
+  }
+  if (!redis_cluster.empty() && !redis_address.empty()) {
+    throw ConfigError("redis.cluster", "set either redis.address or redis.cluster, not both");
   }
   if (listen.port < 0 && tls_listen.port < 0) {
     throw ConfigError("server.listen", "HTTP and HTTPS cannot both be off");

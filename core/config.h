@@ -63,6 +63,9 @@ struct Config {
 
   // redis
   std::string redis_address;  // empty: start a private redis-server child
+  // Redis Cluster nodes ("host:port", some or all); set: cluster mode, and
+  // redis.address must stay empty.
+  std::vector<std::string> redis_cluster;
   std::string redis_server_binary = "redis-server";
   int64_t redis_events_maxlen = 10000;  // each room's event stream: XADD MAXLEN ~
 

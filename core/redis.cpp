@@ -7,10 +7,12 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 
 #include "core/guard.h"
 #include "core/log.h"
 #include "core/redis_connection.h"
+#include "core/redis_slots.h"
 
 namespace jobcast {
 
@@ -68,6 +70,241 @@ void onReply(redisAsyncContext* ac, void* reply, void* privdata) {
 }
 
 }  // namespace
+
+// ---- Redis Cluster ----
+
+struct RedisClient::Cluster {
+  static constexpr int kMaxRedirects = 5;
+  using Args = std::shared_ptr<const std::vector<std::string>>;
+
+  RedisClient& owner;
+  Loop& loop;
+  Options options;
+  std::vector<RedisAddress> seeds;
+  // Every node ever connected to, by "host:port"; never removed, so that a
+  // node's pending callbacks always run (a lost master keeps reconnecting
+  // in the background, and is used again if it comes back as a master).
+  std::map<std::string, std::unique_ptr<RedisClient>> nodes;
+  std::vector<RedisClient*> slots = std::vector<RedisClient*>(kRedisSlots, nullptr);
+  std::vector<RedisClient*> masters;
+  bool started = false;
+  bool refreshing = false;
+  bool stale = true;
+  Clock::TimePoint last_refresh{};
+  size_t next_any = 0;
+  Timer refresh_timer;
+  Timer retry_timer;
+  std::vector<std::function<void()>> deferred;
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
+
+  Cluster(RedisClient& owner, Loop& loop, std::vector<RedisAddress> seeds, Options options)
+      : owner(owner), loop(loop), options(options), seeds(std::move(seeds)) {}
+  ~Cluster() {
+    *alive = false;
+    refresh_timer.cancel();
+    retry_timer.cancel();
+  }
+
+  void start() {
+    started = true;
+    for (const auto& seed : seeds)
+      node(seed);
+    // While the map is stale or a master is missing (a failover under way),
+    // read it again four times a second; then every 10 s, to notice a
+    // resharding that no command has run into yet.
+    refresh_timer.start(loop, std::chrono::milliseconds(250), [this] {
+      auto now = loop.now();
+      if (stale || !owner.ready_ || now - last_refresh > std::chrono::seconds(10))
+        refresh();
+      return true;
+    });
+  }
+
+  RedisClient* node(const RedisAddress& address) {
+    auto [it, fresh] = nodes.try_emplace(address.str());
+    if (fresh) {
+      it->second = std::make_unique<RedisClient>(loop, address, options);
+      RedisClient* n = it->second.get();
+      n->onStateChange([this, n](bool up) {
+        if (up && stale)
+          refresh();
+        if (!up) {
+          log::warn("redis cluster node lost", {{"address", n->address().str()}});
+          stale = true;
+          refresh();
+        }
+        updateReady();
+      });
+      if (started)
+        n->start();
+    }
+    return it->second.get();
+  }
+
+  void updateReady() {
+    bool ready = !masters.empty();
+    for (RedisClient* s : slots)
+      ready = ready && s != nullptr;
+    for (RedisClient* m : masters)
+      ready = ready && m->ready();
+    owner.setReady(ready);
+  }
+
+  // Reads the slot map from a node that answers (the masters first).
+  void refresh() {
+    if (refreshing)
+      return;
+    std::vector<RedisClient*> candidates = masters;
+    for (const auto& [_, n] : nodes)
+      candidates.push_back(n.get());
+    RedisClient* from = nullptr;
+    for (RedisClient* n : candidates) {
+      if (n->ready()) {
+        from = n;
+        break;
+      }
+    }
+    if (!from)
+      return;  // a node coming up calls again
+    refreshing = true;
+    last_refresh = loop.now();
+    from->send({"CLUSTER", "SLOTS"}, [this, from,
+                                      alive = std::weak_ptr<bool>(alive)](Result<RedisReply> r) {
+      auto live = alive.lock();
+      if (!live || !*live)
+        return;
+      refreshing = false;
+      if (!r || r->type != RedisReply::Type::Array) {
+        log::warn("redis cluster slots unreadable", {{"address", from->address().str()}});
+        return;
+      }
+      apply(r.value(), from->address());
+    });
+  }
+
+  void apply(const RedisReply& reply, const RedisAddress& asked) {
+    std::vector<RedisClient*> fresh(kRedisSlots, nullptr);
+    std::vector<RedisClient*> fresh_masters;
+    for (const auto& range : reply.elements) {
+      if (range.elements.size() < 3 || range.elements[2].elements.size() < 2)
+        continue;
+      long long first = range.elements[0].integer;
+      long long last = range.elements[1].integer;
+      const auto& master = range.elements[2];
+      RedisAddress address;
+      address.host = master.elements[0].str.empty() || master.elements[0].str == "?"
+                         ? asked.host
+                         : master.elements[0].str;
+      address.port = static_cast<int>(master.elements[1].integer);
+      if (first < 0 || last >= kRedisSlots || first > last || address.port <= 0)
+        continue;
+      RedisClient* n = node(address);
+      if (std::find(fresh_masters.begin(), fresh_masters.end(), n) == fresh_masters.end())
+        fresh_masters.push_back(n);
+      for (long long slot = first; slot <= last; ++slot)
+        fresh[static_cast<size_t>(slot)] = n;
+    }
+    bool whole = std::find(fresh.begin(), fresh.end(), nullptr) == fresh.end();
+    if (fresh_masters.empty())
+      return;
+    if (slots != fresh)
+      log::info("redis cluster map", {{"masters", std::to_string(fresh_masters.size())},
+                                      {"whole", whole ? "yes" : "no"}});
+    slots = std::move(fresh);
+    masters = std::move(fresh_masters);
+    stale = !whole;
+    updateReady();
+  }
+
+  RedisClient* route(const std::vector<std::string>& args) {
+    auto key = firstKeyIndex(args);
+    if (key)
+      return slots[static_cast<size_t>(keySlot(args[*key]))];
+    if (masters.empty())
+      return nullptr;
+    return masters[next_any++ % masters.size()];
+  }
+
+  // Runs `fn` on a later loop turn, 100 ms from now at the earliest.
+  void later(std::function<void()> fn) {
+    deferred.push_back(std::move(fn));
+    if (retry_timer.active())
+      return;
+    retry_timer.start(loop, std::chrono::milliseconds(100), [this] {
+      auto due = std::move(deferred);
+      deferred.clear();
+      for (auto& fn : due)
+        fn();
+      return !deferred.empty();
+    });
+  }
+
+  // "MOVED 3999 127.0.0.1:6381": the slot and the node.
+  static bool redirect(const std::string& error, const char* kind, int* slot,
+                       RedisAddress* address) {
+    size_t n = std::char_traits<char>::length(kind);
+    if (error.compare(0, n, kind) != 0 || error.size() <= n || error[n] != ' ')
+      return false;
+    auto space = error.find(' ', n + 1);
+    if (space == std::string::npos)
+      return false;
+    *slot = std::atoi(error.substr(n + 1, space - n - 1).c_str());
+    auto parsed = RedisAddress::parse(error.substr(space + 1));
+    if (!parsed || *slot < 0 || *slot >= kRedisSlots)
+      return false;
+    *address = parsed.value();
+    return true;
+  }
+
+  void send(Args args, Callback cb, int redirects, RedisClient* ask) {
+    RedisClient* target = ask ? ask : route(*args);
+    if (!target) {
+      stale = true;
+      refresh();
+      loop.post([cb = std::move(cb)] { cb(unavailable()); });
+      return;
+    }
+    if (ask)
+      target->send({"ASKING"}, [](Result<RedisReply>) {});
+    target->send(*args, [this, args, redirects, cb = std::move(cb),
+                         alive = std::weak_ptr<bool>(alive)](Result<RedisReply> r) mutable {
+      auto live = alive.lock();
+      if (!live || !*live || !r || !r->isError()) {
+        if (!r && live && *live)
+          stale = true;  // the next tick reads the map again
+        cb(std::move(r));
+        return;
+      }
+      int slot = 0;
+      RedisAddress address;
+      const std::string& error = r->str;
+      bool moved = redirect(error, "MOVED", &slot, &address);
+      bool asked = !moved && redirect(error, "ASK", &slot, &address);
+      bool busy = error.rfind("TRYAGAIN", 0) == 0 || error.rfind("CLUSTERDOWN", 0) == 0;
+      if (!moved && !asked && !busy) {
+        cb(std::move(r));
+        return;
+      }
+      if (redirects >= kMaxRedirects) {
+        log::warn("redis cluster redirects exhausted", {{"error", error.substr(0, 60)}});
+        cb(unavailable());  // MOVED, ASK, TRYAGAIN and CLUSTERDOWN apply nothing
+        return;
+      }
+      if (moved) {
+        slots[static_cast<size_t>(slot)] = node(address);
+        stale = true;
+        refresh();
+        send(std::move(args), std::move(cb), redirects + 1, nullptr);
+      } else if (asked) {
+        send(std::move(args), std::move(cb), redirects + 1, node(address));
+      } else {
+        later([this, args = std::move(args), cb = std::move(cb), redirects]() mutable {
+          send(std::move(args), std::move(cb), redirects + 1, nullptr);
+        });
+      }
+    });
+  }
+};
 
 Result<RedisAddress> RedisAddress::parse(const std::string& text) {
   RedisAddress a;
@@ -133,11 +370,11 @@ RedisClient::~RedisClient() {
   health_timer_.cancel();
 }
 
-uint64_t RedisClient::reconnects() const {
-  return conn_->reconnects();
-}
-
 void RedisClient::start() {
+  if (cluster_) {
+    cluster_->start();
+    return;
+  }
   conn_->start();
   health_timer_.start(loop_, options_.ping_interval, [this] {
     healthCheck();
@@ -191,6 +428,15 @@ void RedisClient::healthCheck() {
 }
 
 void RedisClient::command(std::vector<std::string> args, Callback cb) {
+  if (cluster_) {
+    cluster_->send(std::make_shared<const std::vector<std::string>>(std::move(args)), std::move(cb),
+                   0, nullptr);
+    return;
+  }
+  send(args, std::move(cb));
+}
+
+void RedisClient::send(const std::vector<std::string>& args, Callback cb) {
   RedisConnection::Link* link = conn_->link();
   if (!link || !link->ac || !link->connected) {
     loop_.post([cb = std::move(cb)] { cb(unavailable()); });
@@ -214,6 +460,34 @@ void RedisClient::command(std::vector<std::string> args, Callback cb) {
     std::unique_ptr<Pending> owned(pending);
     loop_.post([cb = std::move(owned->cb)] { cb(unavailable()); });
   }
+}
+
+RedisClient::RedisClient(Loop& loop, std::vector<RedisAddress> seeds, Options options)
+    : loop_(loop), address_(seeds.empty() ? RedisAddress{} : seeds.front()), options_(options) {
+  cluster_ = std::make_unique<Cluster>(*this, loop, std::move(seeds), options);
+}
+
+std::vector<RedisAddress> RedisClient::nodeAddresses() const {
+  if (!cluster_)
+    return {address_};
+  std::vector<RedisAddress> out = cluster_->seeds;
+  for (const auto& [_, n] : cluster_->nodes) {
+    bool known = false;
+    for (const auto& a : out)
+      known = known || a.str() == n->address().str();
+    if (!known)
+      out.push_back(n->address());
+  }
+  return out;
+}
+
+uint64_t RedisClient::reconnects() const {
+  if (!cluster_)
+    return conn_->reconnects();
+  uint64_t sum = 0;
+  for (const auto& [_, n] : cluster_->nodes)
+    sum += n->reconnects();
+  return sum;
 }
 
 RedisScript::RedisScript(std::string source) : source_(std::move(source)) {

@@ -54,6 +54,17 @@ class RedisClient {
   RedisClient(Loop& loop, RedisAddress address, Options options);
   RedisClient(Loop& loop, RedisAddress address)
       : RedisClient(loop, std::move(address), Options{}) {}
+  // Redis Cluster: `seeds` are some of its nodes (any role). The client reads
+  // the slot map (CLUSTER SLOTS) from them, keeps one connection per master
+  // (each one a RedisClient of its own) and sends each command to the master
+  // of its first key's slot (core/redis_slots.h); commands without a key go to
+  // any master. MOVED updates the map and resends, ASK resends once on the
+  // named node after ASKING, CLUSTERDOWN/TRYAGAIN wait a moment and resend,
+  // at most 5 times; then the command fails redis_unavailable (none of these
+  // replies means it was applied). A lost master makes the map be read again
+  // (four times a second until every master answers) so that commands follow
+  // the promoted replica. The callback contract below holds unchanged.
+  RedisClient(Loop& loop, std::vector<RedisAddress> seeds, Options options);
   ~RedisClient();
   RedisClient(const RedisClient&) = delete;
   RedisClient& operator=(const RedisClient&) = delete;
@@ -72,13 +83,18 @@ class RedisClient {
   void command(std::vector<std::string> args, Callback cb);
 
   const RedisAddress& address() const { return address_; }
+  bool clustered() const { return cluster_ != nullptr; }
+  // Where pub/sub may connect: the one address, or every cluster node known.
+  std::vector<RedisAddress> nodeAddresses() const;
   uint64_t reconnects() const;
   // Called for every reply: proof of life for the health check.
   void noteReply() { last_reply_ = loop_.now(); }
 
  private:
+  struct Cluster;
   void setReady(bool ready);
   void healthCheck();
+  void send(const std::vector<std::string>& args, Callback cb);
 
   Loop& loop_;
   RedisAddress address_;
@@ -90,6 +106,7 @@ class RedisClient {
   Clock::TimePoint ping_sent_;
   Clock::TimePoint last_reply_;
   std::vector<StateCallback> state_callbacks_;
+  std::unique_ptr<Cluster> cluster_;
 };
 
 // A Lua script kept in its own .lua file, run by EVALSHA with a fallback to

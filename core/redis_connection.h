@@ -65,6 +65,9 @@ class RedisConnection {
   void readNow();
   uint64_t reconnects() const { return reconnects_; }
   const RedisAddress& address() const { return address_; }
+  // Where the next connection attempt goes (the subscriber moving to another
+  // cluster node after a loss).
+  void setAddress(RedisAddress address) { address_ = std::move(address); }
 
  private:
   void connect();

@@ -20,7 +20,8 @@ void onPush(redisAsyncContext* ac, void* reply, void* privdata) {
 
 }  // namespace
 
-RedisSubscriber::RedisSubscriber(Loop& loop, RedisAddress address) : address_(address) {
+RedisSubscriber::RedisSubscriber(Loop& loop, std::vector<RedisAddress> addresses)
+    : addresses_(std::move(addresses)) {
   RedisConnection::Events events;
   // Subscribed again on every new connection: hiredis sends these once it connects.
   events.created = [this](redisAsyncContext* ac) {
@@ -31,11 +32,17 @@ RedisSubscriber::RedisSubscriber(Loop& loop, RedisAddress address) : address_(ad
     }
   };
   events.lost = [this](const char* reason) {
-    if (subscribed_)
-      log::warn("redis subscription lost", {{"address", address_.str()}, {"reason", reason}});
+    if (subscribed_) {
+      log::warn("redis subscription lost",
+                {{"address", addresses_[current_].str()}, {"reason", reason}});
+    }
     subscribed_ = false;
+    if (addresses_.size() > 1) {
+      current_ = (current_ + 1) % addresses_.size();
+      conn_->setAddress(addresses_[current_]);
+    }
   };
-  conn_ = std::make_unique<RedisConnection>(loop, std::move(address), RedisConnection::Options{},
+  conn_ = std::make_unique<RedisConnection>(loop, addresses_.at(0), RedisConnection::Options{},
                                             std::move(events));
 }
 
@@ -59,7 +66,7 @@ void RedisSubscriber::handlePublic(const RedisReply& reply) {
     conn_->resetBackoff();
     if (!subscribed_) {
       subscribed_ = true;
-      log::info("redis subscription ready", {{"address", address_.str()}});
+      log::info("redis subscription ready", {{"address", addresses_[current_].str()}});
       if (on_subscribed_)
         on_subscribed_();
     }

@@ -23,7 +23,12 @@ class RedisSubscriber {
   // channel, payload (for PSUBSCRIBE matches: the channel that matched).
   using MessageCallback = std::function<void(const std::string&, const std::string&)>;
 
-  RedisSubscriber(Loop& loop, RedisAddress address);
+  RedisSubscriber(Loop& loop, RedisAddress address)
+      : RedisSubscriber(loop, std::vector<RedisAddress>{std::move(address)}) {}
+  // Several addresses (the nodes of a Redis Cluster, where a PUBLISH reaches
+  // every node): one connection to the first, moving on to the next after
+  // each loss.
+  RedisSubscriber(Loop& loop, std::vector<RedisAddress> addresses);
   ~RedisSubscriber();
   RedisSubscriber(const RedisSubscriber&) = delete;
   RedisSubscriber& operator=(const RedisSubscriber&) = delete;
@@ -41,7 +46,8 @@ class RedisSubscriber {
   void handlePublic(const RedisReply& reply);
 
  private:
-  RedisAddress address_;
+  std::vector<RedisAddress> addresses_;
+  size_t current_ = 0;
   std::vector<std::string> patterns_;
   MessageCallback on_message_;
   std::function<void()> on_subscribed_;

@@ -1,9 +1,12 @@
--- Adds a frozen job card to a room that has not ended, and to the open-jobs
--- index of each region the room counts in (recommendations read it and skip
--- cards still awaiting review).
--- KEYS: room, jobs, job_order, events, then keys.openJobs of each region level
+-- Adds a frozen job card to a room that has not ended. The caller then adds
+-- it to the open-jobs index of each region the room counts in, with the
+-- score returned here (recommendations read that index and skip cards still
+-- awaiting review): those keys live in each region's slot, not the room's,
+-- so on a Redis Cluster no one script may touch both.
+-- KEYS: room, jobs, job_order, events
 -- ARGV: job id, job (JSON), audience of job.added ('all'; 'staff' while it
---       awaits review), index member "ROOM/JOB"
+--       awaits review)
+-- Returns {'ok', event id, the room's scheduled start (the index score)}.
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then
   return fail('room_not_found', 'no such room')
@@ -16,8 +19,5 @@ if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then
 end
 redis.call('RPUSH', KEYS[3], ARGV[1])
 local starts = tonumber(redis.call('HGET', KEYS[1], 'scheduled_at') or '0') or 0
-for i = 5, #KEYS do
-  redis.call('ZADD', KEYS[i], starts, ARGV[4])
-end
 local id = emit(KEYS[4], 'job.added', '{"job":' .. ARGV[2] .. '}', ARGV[3])
-return {'ok', id}
+return {'ok', id, tostring(starts)}

@@ -1,8 +1,8 @@
 -- One-click apply, idempotent: one application per (applicant, job). A repeat
 -- returns the first application unchanged and emits nothing.
--- KEYS: room, jobs, apps, app_by_user, app_order, counts, events, then the
---       report counts (keys.reportCounts) of each region the room counts in
---       for the quarter of `now` (rooms/report.h)
+-- KEYS: room, jobs, apps, app_by_user, app_order, counts, events (one slot:
+--       the caller adds a new application to the quarterly report of each
+--       region, which live in their own slots; rooms/report.h)
 -- ARGV: new application id, applicant, job id, now, key group
 --       ('' unless consented), room id
 -- Answers {'ok', created (1|0), application JSON}.
@@ -41,12 +41,6 @@ local total = redis.call('HINCRBY', KEYS[6], 'applications', 1)
 local for_job = redis.call('HINCRBY', KEYS[6], 'job:' .. ARGV[3], 1)
 if ARGV[5] ~= '' then
   redis.call('HINCRBY', KEYS[6], 'group:' .. ARGV[5], 1)
-end
-for i = 8, #KEYS do
-  redis.call('HINCRBY', KEYS[i], 'applications', 1)
-  if ARGV[5] ~= '' then
-    redis.call('HINCRBY', KEYS[i], 'group:' .. ARGV[5], 1)
-  end
 end
 emit(KEYS[7], 'application.created', '{"application":' .. app .. '}', 'staff')
 emit(KEYS[7], 'application.count',

@@ -7,7 +7,7 @@ namespace jobcast::rooms {
 
 EventFollower::EventFollower(Loop& loop, RedisClient& redis, Follows follows, Listener listener)
     : redis_(redis),
-      subscriber_(loop, redis.address()),
+      subscriber_(loop, redis.nodeAddresses()),
       follows_(std::move(follows)),
       listener_(std::move(listener)) {}
 

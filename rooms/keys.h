@@ -292,6 +292,14 @@ inline std::string reportRecommended(std::string_view region, std::string_view p
 inline std::string openJobs(std::string_view region) {
   return detail::inRegion(region, "any", "jobs");
 }
+// set: the room ids already counted as sessions held (rooms/report_session.lua).
+inline std::string reportSessionsCounted(std::string_view region, std::string_view quarter) {
+  return detail::inRegion(region, quarter, "sessions_counted");
+}
+// string, inside one script only: a room's viewers HyperLogLog being merged.
+inline std::string reportScratch(std::string_view region, std::string_view quarter) {
+  return detail::inRegion(region, quarter, "scratch");
+}
 // set: 6-digit codes of the regions directly below that held a session (any period).
 inline std::string reportChildren(std::string_view region) {
   return detail::inRegion(region, "any", "children");

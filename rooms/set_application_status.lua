@@ -1,8 +1,8 @@
 -- Moves an application along its pipeline, only from an allowed status
 -- (the state machine lives in rooms/model.cpp and arrives as ARGV[5]).
 -- Setting the status it already has changes nothing.
--- KEYS: apps, events, then the report counts (keys.reportCounts) of each
---       region the room counts in for the quarter of `now` (rooms/report.h)
+-- KEYS: apps, events (the caller counts interviews and hires in the
+--       quarterly report of each region, in their own slots; rooms/report.h)
 -- ARGV: application id, new status, by (user id), now,
 --       allowed previous statuses (comma separated)
 -- Answers {'ok', changed (1|0), application JSON}.
@@ -28,13 +28,6 @@ app.status = ARGV[2]
 table.insert(app.history, {status = ARGV[2], at = now, by = ARGV[3]})
 text = cjson.encode(app)
 redis.call('HSET', KEYS[1], ARGV[1], text)
--- The quarterly report counts interviews and hires when they happen.
-local figure = ({interview = 'interviews', hired = 'hires'})[ARGV[2]]
-if figure then
-  for i = 3, #KEYS do
-    redis.call('HINCRBY', KEYS[i], figure, 1)
-  end
-end
 local data = cjson.encode({id = app.id, job_id = app.job_id, status = app.status, at = now,
                            by = ARGV[3]})
 emit(KEYS[2], 'application.status', data, 'staff')

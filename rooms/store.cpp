@@ -196,6 +196,43 @@ std::string RoomStore::newId() {
   return randomHex(6);
 }
 
+void RoomStore::countSession(const std::string& room_id, const std::string& region, int64_t at,
+                             const std::vector<RedisReply>& session) {
+  // A session held: the quarterly report of each region it counts in, each
+  // region in its own slot, each counting the room once
+  // (rooms/report_session.lua).
+  static const RedisScript script{std::string(report_scripts::kReportSessionLua)};
+  std::string quarter = Quarter::of(at).str();
+  auto levels = regionLevels(region);
+  for (size_t i = 0; i < levels.size(); ++i) {
+    const std::string& level = levels[i];
+    script.run(redis_,
+               {keys::reportCounts(level, quarter), keys::reportEmployers(level, quarter),
+                keys::reportViewers(level, quarter), keys::reportChildren(level),
+                keys::reportScratch(level, quarter), keys::reportSessionsCounted(level, quarter)},
+               {room_id, session[1].str, session[2].str, session[3].str,
+                i + 1 < levels.size() ? levels[i + 1] : "", session[4].str},
+               [](Result<RedisReply> r) {
+                 if (!r || r->isError())
+                   log::warn("report session not counted", {});
+               });
+  }
+}
+
+void RoomStore::countInReports(const std::string& region, int64_t at,
+                               const std::vector<std::string>& fields) {
+  // Each region's report is its own slot ({g:CODE}): one HINCRBY per region
+  // and field, after the room's script (docs/redis-schema.md, "Cluster").
+  for (const auto& key : reportCountKeys(region, at)) {
+    for (const auto& field : fields) {
+      redis_.command({"HINCRBY", key, field, "1"}, [](Result<RedisReply> r) {
+        if (!r || r->isError())
+          log::warn("report count not updated", {});
+      });
+    }
+  }
+}
+
 void RoomStore::all(std::vector<std::vector<std::string>> commands,
                     std::function<void(Result<std::vector<RedisReply>>)> done) {
   if (commands.empty()) {
@@ -660,28 +697,21 @@ void RoomStore::transition(const std::string& room_id, RoomStatus from, RoomStat
                                            to == RoomStatus::Live ? "started_at" : "ended_at",
                                            std::to_string(at)};
           if (to == RoomStatus::Ended) {
-            // A session held: the quarterly report of each region it counts in.
             keys.push_back(keys::jobs(room_id));
             keys.push_back(keys::figureViewers(room_id));
-            std::string quarter = Quarter::of(at).str();
-            auto levels = regionLevels(region);
-            for (size_t i = 0; i < levels.size(); ++i) {
-              keys.push_back(keys::reportCounts(levels[i], quarter));
-              keys.push_back(keys::reportEmployers(levels[i], quarter));
-              keys.push_back(keys::reportViewers(levels[i], quarter));
-              keys.push_back(keys::reportChildren(levels[i]));
-              args.push_back(i + 1 < levels.size() ? levels[i + 1] : "");
-            }
           }
-          scripts_->transition_room.run(redis_, options_.events_maxlen, keys, args,
-                                        [this, alive, room_id, done](Result<RedisReply> r) {
-                                          auto reply = scriptReply(std::move(r));
-                                          if (!reply.ok())
-                                            return done(reply.error());
-                                          if (!*alive)
-                                            return done(unavailable());
-                                          getRoom(room_id, done);
-                                        });
+          scripts_->transition_room.run(
+              redis_, options_.events_maxlen, keys, args,
+              [this, alive, room_id, region, at, done](Result<RedisReply> r) {
+                auto reply = scriptReply(std::move(r));
+                if (!reply.ok())
+                  return done(reply.error());
+                if (!*alive)
+                  return done(unavailable());
+                if (reply->size() >= 5)
+                  countSession(room_id, region, at, reply.value());
+                getRoom(room_id, done);
+              });
         };
         if (to != RoomStatus::Live)
           return run();
@@ -915,17 +945,28 @@ void RoomStore::addJob(const std::string& room_id, JobCard card, const Claims& w
         // A card awaiting review goes to the room's staff only.
         std::vector<std::string> script_keys = {keys::room(room_id), keys::jobs(room_id),
                                                 keys::jobOrder(room_id), keys::events(room_id)};
-        for (const auto& level : regionLevels(room.region_code))
-          script_keys.push_back(keys::openJobs(level));
-        scripts_->add_job.run(redis_, options_.events_maxlen, script_keys,
-                              {card.id, card.toJson().dump(), card.pending() ? "staff" : "all",
-                               room_id + "/" + card.id},
-                              [card, done](Result<RedisReply> r) {
-                                auto reply = scriptReply(std::move(r));
-                                if (!reply.ok())
-                                  return done(reply.error());
-                                done(card);
-                              });
+        scripts_->add_job.run(
+            redis_, options_.events_maxlen, script_keys,
+            {card.id, card.toJson().dump(), card.pending() ? "staff" : "all"},
+            [this, alive, card, room_id, region = room.region_code, done](Result<RedisReply> r) {
+              auto reply = scriptReply(std::move(r));
+              if (!reply.ok())
+                return done(reply.error());
+              // The open-jobs index of each region, each in its own slot
+              // (docs/redis-schema.md): an index entry may lag the card, never
+              // the other way round.
+              std::string starts = reply->size() >= 2 ? reply.value()[1].str : "0";
+              if (*alive) {
+                for (const auto& level : regionLevels(region)) {
+                  redis_.command({"ZADD", keys::openJobs(level), starts, room_id + "/" + card.id},
+                                 [](Result<RedisReply> z) {
+                                   if (!z || z->isError())
+                                     log::warn("open-jobs index not updated", {});
+                                 });
+                }
+              }
+              done(card);
+            });
       },
       done);
 }
@@ -1133,12 +1174,11 @@ void RoomStore::applyInRoom(const Room& room, const std::string& job_id, const s
                                      keys::applicationOrder(room_id),
                                      keys::counts(room_id),
                                      keys::events(room_id)};
-    for (auto& k : reportCountKeys(room.region_code, at))
-      keys.push_back(std::move(k));
     scripts_->apply.run(
         redis_, options_.events_maxlen, keys,
         {newId(), sub, job_id, std::to_string(at), group, room_id},
-        [this, alive, room_id, sub, done](Result<RedisReply> r) {
+        [this, alive, room_id, sub, group, at, region = room.region_code,
+         done](Result<RedisReply> r) {
           auto reply = scriptReply(std::move(r));
           if (!reply.ok())
             return done(reply.error());
@@ -1149,6 +1189,12 @@ void RoomStore::applyInRoom(const Room& room, const std::string& job_id, const s
           if (!app)
             return done(Error{"internal", "stored application is unreadable"});
           ApplyOutcome outcome{parts[0].integer == 1, std::move(*app)};
+          if (outcome.created) {
+            std::vector<std::string> fields = {"applications"};
+            if (!group.empty())
+              fields.push_back("group:" + group);
+            countInReports(region, at, fields);
+          }
           // The lookup indexes live outside the room's slot. Both writes are
           // idempotent and run on every apply, so a retry repairs what a crash
           // between the script and here left out.
@@ -1266,15 +1312,19 @@ void RoomStore::setApplicationStatus(const std::string& application_id, Applicat
             allowed += std::string(allowed.empty() ? "" : ",") + applicationStatusName(s);
           int64_t at = now();
           std::vector<std::string> keys = {keys::applications(room_id), keys::events(room_id)};
-          for (auto& k : reportCountKeys(room.region_code, at))
-            keys.push_back(std::move(k));
           scripts_->set_status.run(
               redis_, options_.events_maxlen, keys,
               {application_id, applicationStatusName(status), who.sub, std::to_string(at), allowed},
-              [done](Result<RedisReply> r) {
+              [this, alive, status, at, region = room.region_code, done](Result<RedisReply> r) {
                 auto reply = scriptReply(std::move(r));
                 if (!reply.ok())
                   return done(reply.error());
+                // The quarterly report counts interviews and hires when they happen.
+                bool changed = !reply->empty() && reply.value()[0].integer == 1;
+                if (changed && *alive && status == ApplicationStatus::Interview)
+                  countInReports(region, at, {"interviews"});
+                if (changed && *alive && status == ApplicationStatus::Hired)
+                  countInReports(region, at, {"hires"});
                 auto app = reply->size() >= 2 ? Application::fromStored(reply.value()[1].str)
                                               : std::nullopt;
                 if (!app)

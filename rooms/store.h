@@ -263,6 +263,12 @@ class RoomStore {
   void withRoom(const std::string& room_id, std::function<void(Room)> fn,
                 std::function<void(Error)> fail);
   // Sends commands together and answers with all replies in order.
+  // Adds 1 to each of `fields` in the quarterly report counts of each region
+  // the room counts in (rooms/report.h), for the quarter of `at`.
+  void countSession(const std::string& room_id, const std::string& region, int64_t at,
+                    const std::vector<RedisReply>& session);
+  void countInReports(const std::string& region, int64_t at,
+                      const std::vector<std::string>& fields);
   void all(std::vector<std::vector<std::string>> commands,
            std::function<void(Result<std::vector<RedisReply>>)> done);
   int64_t now() const;

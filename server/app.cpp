@@ -182,7 +182,16 @@ Result<bool> App::start() {
   m.data_key = data_key.value();
 
   std::string redis_address = config_.redis_address;
-  if (redis_address.empty()) {
+  std::vector<RedisAddress> cluster_seeds;
+  for (const auto& node : config_.redis_cluster) {
+    auto seed = RedisAddress::parse(node);
+    if (!seed)
+      return Error{"redis.cluster", seed.error().message};
+    cluster_seeds.push_back(seed.value());
+  }
+  if (!cluster_seeds.empty()) {
+    redis_address = cluster_seeds.front().str();
+  } else if (redis_address.empty()) {
     m.embedded_redis =
         std::make_unique<EmbeddedRedis>(loop_, config_.data_dir, config_.redis_server_binary);
     auto r = m.embedded_redis->start();
@@ -193,7 +202,11 @@ Result<bool> App::start() {
   auto address = RedisAddress::parse(redis_address);
   if (!address)
     return Error{"redis.address", address.error().message};
-  m.redis = std::make_unique<RedisClient>(loop_, address.value());
+  m.redis = cluster_seeds.empty()
+                ? std::make_unique<RedisClient>(loop_, address.value())
+                : std::make_unique<RedisClient>(loop_, cluster_seeds, RedisClient::Options{});
+  if (!cluster_seeds.empty())
+    log::info("redis cluster mode", {{"seeds", std::to_string(cluster_seeds.size())}});
   m.redis->start();
   m.account_gates = std::make_unique<backoffice::AccountGates>(loop_, *m.redis, address.value());
   m.jwt->setRevocationCheck(

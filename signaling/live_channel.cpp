@@ -158,7 +158,8 @@ LiveChannel::LiveChannel(Loop& loop, RedisClient& redis, const RedisAddress& add
       own_rooms_port_(live::makeRoomHashPort()),
       rooms_port_(own_rooms_port_.get()),
       room_(redis, options_.limits, rooms_port_),
-      subscriber_(loop, address),
+      subscriber_(loop,
+                  redis.clustered() ? redis.nodeAddresses() : std::vector<RedisAddress>{address}),
       node_id_(randomHex(8)) {
   metrics_.describe("jobcast_ws_connections", Metrics::Type::Gauge,
                     "Open WebSocket connections on this node.");

@@ -71,6 +71,22 @@ TEST(Config, LimitsAndTrustedProxies) {
   EXPECT_EQ(keyOf("server:\n  node_urls: [\"https://node2/path\"]\n"), "server.node_urls");
 }
 
+TEST(Config, RedisClusterNodes) {
+  Config c = Config::loadText("redis:\n  cluster: [\"10.0.0.1:7000\", \"node2:7001\"]\n");
+  EXPECT_EQ(c.redis_cluster, (std::vector<std::string>{"10.0.0.1:7000", "node2:7001"}));
+  c.validate();
+  EXPECT_EQ(keyOf("redis:\n  cluster: [\"10.0.0.1:notaport\"]\n"), "redis.cluster");
+  EXPECT_EQ(keyOf("redis:\n  cluster: [\"unix:/tmp/r.sock\"]\n"), "redis.cluster");
+  EXPECT_EQ(keyOf("redis:\n  cluster: {a: 1}\n"), "redis.cluster");
+  Config both = Config::loadText("redis:\n  address: \"r:6379\"\n  cluster: [\"r:7000\"]\n");
+  try {
+    both.validate();
+    ADD_FAILURE() << "address and cluster together were accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.key(), "redis.cluster");
+  }
+}
+
 TEST(Config, ValuesOverrideDefaults) {
   Config c = Config::loadText(R"(
 server:

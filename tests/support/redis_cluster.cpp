@@ -1,0 +1,283 @@
+#include "tests/support/redis_cluster.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <sstream>
+#include <thread>
+
+namespace jobcast::test {
+namespace {
+
+bool portFree(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0)
+    return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// A free port whose cluster bus port (port + 10000) is free too.
+int freeClusterPort(const std::vector<RedisCluster::Node>& taken) {
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    int port = freePort();
+    if (port + 10000 > 65535 || !portFree(port + 10000))
+      continue;
+    bool used = false;
+    for (const auto& n : taken)
+      used = used || n.port == port || n.port + 10000 == port || n.port == port + 10000;
+    if (!used)
+      return port;
+  }
+  ADD_FAILURE() << "no free port pair for a cluster node";
+  return 0;
+}
+
+std::string render(const redisReply* r) {
+  switch (r->type) {
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS:
+    case REDIS_REPLY_ERROR:
+      return std::string(r->str, r->len);
+    case REDIS_REPLY_INTEGER:
+      return std::to_string(r->integer);
+    case REDIS_REPLY_ARRAY: {
+      std::string out;
+      for (size_t i = 0; i < r->elements; ++i) {
+        if (i)
+          out += "\n";
+        out += render(r->element[i]);
+      }
+      return out;
+    }
+    default:
+      return "";
+  }
+}
+
+// Runs a command line to completion; its output goes to `log`.
+int run(const std::vector<std::string>& args, const std::string& log) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    FILE* f = std::freopen(log.c_str(), "a", stdout);
+    (void)f;
+    ::dup2(STDOUT_FILENO, STDERR_FILENO);
+    std::vector<char*> argv;
+    for (const auto& a : args)
+      argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execvp(argv[0], argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+}  // namespace
+
+RedisCluster::RedisCluster() {
+  nodes_.resize(6);
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    nodes_[i].port = freeClusterPort(nodes_);
+    nodes_[i].dir = dir_.path() + "/node" + std::to_string(i);
+    ::mkdir(nodes_[i].dir.c_str(), 0700);
+    startNode(nodes_[i]);
+  }
+  // Bounded: redis-cli waits for the nodes to meet without a limit of its own.
+  std::vector<std::string> create{"timeout", "30", "redis-cli", "--cluster", "create"};
+  for (const auto& n : nodes_)
+    create.push_back(n.address());
+  create.insert(create.end(), {"--cluster-replicas", "1", "--cluster-yes"});
+  int rc = run(create, dir_.path() + "/create.log");
+  if (rc != 0) {
+    ADD_FAILURE() << "redis-cli --cluster create failed; see " << dir_.path() << "/create.log";
+    return;
+  }
+  waitOk();
+}
+
+RedisCluster::~RedisCluster() {
+  for (auto& n : nodes_) {
+    if (n.pid > 0)
+      ::kill(n.pid, SIGTERM);
+  }
+  for (auto& n : nodes_) {
+    if (n.pid > 0) {
+      int status = 0;
+      ::waitpid(n.pid, &status, 0);
+      n.pid = -1;
+    }
+  }
+}
+
+void RedisCluster::startNode(Node& node) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    std::string port = std::to_string(node.port);
+    std::string log = node.dir + "/redis.log";
+    execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1", "--dir",
+           node.dir.c_str(), "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+           "--cluster-node-timeout", "1000", "--cluster-replica-validity-factor", "0",
+           "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no",
+           "--logfile", log.c_str(), nullptr);
+    _exit(127);
+  }
+  ASSERT_GT(pid, 0) << "fork failed";
+  node.pid = pid;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (command(static_cast<size_t>(&node - nodes_.data()), {"PING"}) == "PONG")
+      return;
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      node.pid = -1;
+      FAIL() << "redis-server exited at start (is it installed? deploy/install-deps.sh)";
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  FAIL() << "redis-server did not answer on port " << node.port;
+}
+
+std::string RedisCluster::seeds() const {
+  std::string out;
+  for (const auto& n : nodes_)
+    out += (out.empty() ? "" : ",") + n.address();
+  return out;
+}
+
+std::string RedisCluster::yamlList() const {
+  std::string out = "[";
+  for (const auto& n : nodes_)
+    out += (out.size() > 1 ? ", \"" : "\"") + n.address() + "\"";
+  return out + "]";
+}
+
+std::string RedisCluster::command(size_t node, const std::vector<std::string>& args) const {
+  timeval tv{2, 0};
+  redisContext* c = redisConnectWithTimeout("127.0.0.1", nodes_.at(node).port, tv);
+  if (!c || c->err) {
+    if (c)
+      redisFree(c);
+    return "(connection failed)";
+  }
+  redisSetTimeout(c, tv);
+  std::vector<const char*> argv;
+  std::vector<size_t> lens;
+  for (const auto& a : args) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  auto* reply = static_cast<redisReply*>(
+      redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data()));
+  std::string out = reply ? render(reply) : "(no reply)";
+  if (reply)
+    freeReplyObject(reply);
+  redisFree(c);
+  return out;
+}
+
+int RedisCluster::masterOf(int slot) const {
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (nodes_[i].pid <= 0)
+      continue;
+    // CLUSTER SLOTS rendered flat: start, end, host, port, id, (replica host, port, id)...
+    timeval tv{2, 0};
+    redisContext* c = redisConnectWithTimeout("127.0.0.1", nodes_[i].port, tv);
+    if (!c || c->err) {
+      if (c)
+        redisFree(c);
+      continue;
+    }
+    auto* r = static_cast<redisReply*>(redisCommand(c, "CLUSTER SLOTS"));
+    int found = -1;
+    if (r && r->type == REDIS_REPLY_ARRAY) {
+      for (size_t k = 0; k < r->elements; ++k) {
+        const redisReply* range = r->element[k];
+        if (range->elements < 3 || slot < range->element[0]->integer ||
+            slot > range->element[1]->integer)
+          continue;
+        long long port = range->element[2]->element[1]->integer;
+        for (size_t j = 0; j < nodes_.size(); ++j) {
+          if (nodes_[j].port == port && nodes_[j].pid > 0)
+            found = static_cast<int>(j);
+        }
+      }
+    }
+    if (r)
+      freeReplyObject(r);
+    redisFree(c);
+    if (found >= 0)
+      return found;
+  }
+  return -1;
+}
+
+int RedisCluster::replicaOf(size_t master) const {
+  std::string id = command(master, {"CLUSTER", "MYID"});
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (i == master || nodes_[i].pid <= 0)
+      continue;
+    std::string info = command(i, {"INFO", "replication"});
+    if (info.find("role:slave") == std::string::npos)
+      continue;
+    std::string nodes = command(i, {"CLUSTER", "NODES"});
+    std::istringstream lines(nodes);
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (line.find("myself") != std::string::npos && line.find(id) != std::string::npos)
+        return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+void RedisCluster::kill(size_t node) {
+  Node& n = nodes_.at(node);
+  if (n.pid <= 0)
+    return;
+  ::kill(n.pid, SIGKILL);
+  int status = 0;
+  ::waitpid(n.pid, &status, 0);
+  n.pid = -1;
+}
+
+void RedisCluster::waitOk(int seconds) const {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    bool ok = true;
+    for (size_t i = 0; i < nodes_.size() && ok; ++i) {
+      if (nodes_[i].pid <= 0)
+        continue;
+      ok = command(i, {"CLUSTER", "INFO"}).find("cluster_state:ok") != std::string::npos;
+      // A replica is only a failover target once it holds its master's data.
+      std::string replication = command(i, {"INFO", "replication"});
+      if (ok && replication.find("role:slave") != std::string::npos)
+        ok = replication.find("master_link_status:up") != std::string::npos;
+    }
+    for (int slot : {0, 8000, 16383})
+      ok = ok && masterOf(slot) >= 0;
+    if (ok)
+      return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  FAIL() << "the Redis Cluster did not reach cluster_state:ok";
+}
+
+}  // namespace jobcast::test

@@ -1,0 +1,56 @@
+#pragma once
+// A real Redis Cluster for one test: 3 masters and 3 replicas, six
+// redis-server processes on loopback, each with its own port, directory and
+// AOF (fsync always). Created with `redis-cli --cluster create` and ready once
+// every node says cluster_state:ok; stopped on destruction.
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "tests/support/temp_dir.h"
+
+namespace jobcast::test {
+
+class RedisCluster {
+ public:
+  RedisCluster();  // starts and creates the cluster; fails the test otherwise
+  ~RedisCluster();
+  RedisCluster(const RedisCluster&) = delete;
+  RedisCluster& operator=(const RedisCluster&) = delete;
+
+  struct Node {
+    int port = 0;
+    pid_t pid = -1;
+    std::string dir;
+    std::string address() const { return "127.0.0.1:" + std::to_string(port); }
+  };
+
+  const std::vector<Node>& nodes() const { return nodes_; }
+  // "127.0.0.1:P1,127.0.0.1:P2,..." of every node, for --redis-cluster.
+  std::string seeds() const;
+  // The YAML list of every node, for redis.cluster in a config file.
+  std::string yamlList() const;
+
+  // One command on one node (redis-cli semantics, as RedisServer::command).
+  std::string command(size_t node, const std::vector<std::string>& args) const;
+  // The index of the node that is master for `slot` now (-1 if none known).
+  int masterOf(int slot) const;
+  // The index of a replica of the node `master` (-1 if none).
+  int replicaOf(size_t master) const;
+  // SIGKILL and wait: a crash.
+  void kill(size_t node);
+  // Waits until every running node says cluster_state:ok, every replica is
+  // in sync with its master (master_link_status:up), and every slot has a
+  // live master; fails the test after `seconds`.
+  void waitOk(int seconds = 30) const;
+
+ private:
+  void startNode(Node& node);
+
+  TempDir dir_{"jobcast-cluster"};
+  std::vector<Node> nodes_;
+};
+
+}  // namespace jobcast::test
