@@ -18,6 +18,7 @@
 #include "tests/support/redis_server.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/tokens.h"
+#include "tests/support/two_nodes.h"
 #include "tests/support/whep_client.h"
 
 namespace jobcast::test {
@@ -25,67 +26,29 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const char kLeaseKey[] = "jc:{r:r1}:media_node";
-
-std::string employerToken() {
-  return signToken(Role::Employer, "emp1", {"r1"});
-}
-
-HttpResponse postSdp(const std::string& url, const std::string& sdp, bool token) {
-  HttpRequest post{.method = "POST", .url = url, .body = sdp};
-  post.headers = {{"Content-Type", "application/sdp"}};
-  if (token)
-    post.headers.emplace_back("Authorization", "Bearer " + employerToken());
-  post.timeout_ms = 30000;
-  return http(post);
-}
-
 double metric(const Jobcastd& node, const std::string& series) {
   std::string text = "\n" + httpGet(node.url("/metrics")).body;
   auto at = text.find("\n" + series + " ");  // a sample line, not # HELP
   return at == std::string::npos ? -1 : std::stod(text.substr(at + series.size() + 2));
 }
 
-class MediaOwnerTest : public ::testing::Test {
+class MediaOwnerTest : public TwoNodesTest {
  protected:
   void SetUp() override {
-    redis.start();
-    redis.command({"HSET", "jc:{r:r1}:room", "id", "r1", "status", "live", "employer_id", "emp1"});
+    TwoNodesTest::SetUp();
     // A short lease so a dead node's room moves within the test.
     // The tests poll WHIP while a lease runs out: no session budget in the way.
-    std::ofstream(config)
-        << "media:\n  publisher_timeout_ms: 1500\n  owner_lease_ms: 2000\n"
-           "whep:\n  ice_addresses: \"127.0.0.1\"\n"
-           "limits:\n  session_rate_per_second: 1000\n  session_rate_burst: 1000\n";
-    a.start();
-    b.start();
+    startNodes(
+        "media:\n  publisher_timeout_ms: 1500\n  owner_lease_ms: 2000\n"
+        "whep:\n  ice_addresses: \"127.0.0.1\"\n"
+        "limits:\n  session_rate_per_second: 1000\n  session_rate_burst: 1000\n");
   }
-  // Publishes a synthetic camera to `node`; the 201's Location is kept.
-  void publish(media::WhipClient& publisher, Jobcastd& node) {
-    auto offer = publisher.createOffer();
-    ASSERT_TRUE(offer) << offer.error().message;
-    auto published = postSdp(node.url("/whip/r1"), offer.value(), true);
-    ASSERT_EQ(published.status, 201) << published.body;
-    ASSERT_TRUE(publisher.setAnswer(published.body));
-    publisher.resource = published.header("location");
-    ASSERT_TRUE(publisher.waitConnected(20s));
-  }
-  std::string leaseUrl() const {
-    auto lease = nlohmann::json::parse(redis.command({"GET", kLeaseKey}), nullptr, false);
-    return lease.is_object() ? lease.value("url", "") : "";
-  }
-
-  RedisServer redis;
-  TempDir dir{"jobcast-media-owner"};
-  std::string config = dir.path() + "/jobcast.yaml";
-  Jobcastd a{{.args = {"--config", config}, .redis = redis.address()}};
-  Jobcastd b{{.args = {"--config", config}, .redis = redis.address()}};
 };
 
 TEST_F(MediaOwnerTest, OtherNodeRedirectsViewersToTheRoomsNode) {
   // No lease yet: each node answers for itself.
   EXPECT_EQ(httpGet(b.url("/hls/r1/master.m3u8")).status, 404);
-  EXPECT_EQ(redis.command({"EXISTS", kLeaseKey}), "0");
+  EXPECT_EQ(redis.command({"EXISTS", kR1LeaseKey}), "0");
 
   media::WhipClient publisher({.width = 640, .height = 360});
   ASSERT_NO_FATAL_FAILURE(publish(publisher, a));
@@ -141,7 +104,7 @@ TEST_F(MediaOwnerTest, OtherNodeRedirectsViewersToTheRoomsNode) {
   // The lease outlives its time to live (2 s) while A has the media: A renews it.
   std::this_thread::sleep_for(2500ms);
   EXPECT_EQ(leaseUrl(), a.url());
-  EXPECT_GT(std::stoll(redis.command({"PTTL", kLeaseKey})), 0);
+  EXPECT_GT(std::stoll(redis.command({"PTTL", kR1LeaseKey})), 0);
 
   EXPECT_EQ(metric(b, "jobcast_media_redirects_total{kind=\"whep\"}"), 2);
   EXPECT_GE(metric(b, "jobcast_media_redirects_total{kind=\"hls\"}"), 2);
@@ -151,11 +114,11 @@ TEST_F(MediaOwnerTest, OtherNodeRedirectsViewersToTheRoomsNode) {
 
   // The publisher leaves: A gives the lease up at once, and B takes the room.
   HttpRequest del{.method = "DELETE", .url = a.url(publisher.resource)};
-  del.headers = {{"Authorization", "Bearer " + employerToken()}};
+  del.headers = {{"Authorization", "Bearer " + r1EmployerToken()}};
   EXPECT_EQ(http(del).status, 204);
   EXPECT_TRUE(eventually(
       [&] {
-        return redis.command({"EXISTS", kLeaseKey}) == "0";
+        return redis.command({"EXISTS", kR1LeaseKey}) == "0";
       },
       1500ms))
       << "lease still held by " << leaseUrl();
@@ -234,13 +197,13 @@ TEST_F(MediaOwnerTest, SessionRequestsOnTheOtherNodeAreRedirected) {
 
   // WHIP DELETE on B: 307 to A, where the publisher's token ends the session.
   HttpRequest end_publisher{.method = "DELETE", .url = b.url(publisher.resource)};
-  end_publisher.headers = {{"Authorization", "Bearer " + employerToken()}};
+  end_publisher.headers = {{"Authorization", "Bearer " + r1EmployerToken()}};
   auto publisher_moved = http(end_publisher);
   ASSERT_EQ(publisher_moved.status, 307) << publisher_moved.body;
   EXPECT_EQ(publisher_moved.header("location"), a.url(publisher.resource));
   end_publisher.url = publisher_moved.header("location");
   EXPECT_EQ(http(end_publisher).status, 204);
-  EXPECT_TRUE(eventually([&] { return redis.command({"EXISTS", kLeaseKey}) == "0"; }, 5s));
+  EXPECT_TRUE(eventually([&] { return redis.command({"EXISTS", kR1LeaseKey}) == "0"; }, 5s));
 
   EXPECT_EQ(metric(b, "jobcast_media_redirects_total{kind=\"whep\"}"), 2);
   EXPECT_EQ(metric(b, "jobcast_media_redirects_total{kind=\"whip\"}"), 1);
@@ -265,13 +228,13 @@ TEST_F(MediaOwnerTest, SessionRequestsOnTheOtherNodeAreRedirected) {
 nlohmann::json recordOnce(Jobcastd& node, media::WhipClient& publisher) {
   std::this_thread::sleep_for(2s);  // something to record
   HttpRequest del{.method = "DELETE", .url = node.url(publisher.resource)};
-  del.headers = {{"Authorization", "Bearer " + employerToken()}};
+  del.headers = {{"Authorization", "Bearer " + r1EmployerToken()}};
   EXPECT_EQ(http(del).status, 204);
   nlohmann::json list;
   EXPECT_TRUE(eventually(
       [&] {
         list = httpGet(node.url("/api/v1/rooms/r1/recordings"),
-                       {{"Authorization", "Bearer " + employerToken()}})
+                       {{"Authorization", "Bearer " + r1EmployerToken()}})
                    .json();
         return list["recordings"].size() == 1;
       },
@@ -288,7 +251,7 @@ TEST_F(MediaOwnerTest, RecordingsAreServedByTheNodeThatMadeThem) {
   nlohmann::json list = recordOnce(a, publisher);
   ASSERT_EQ(list["recordings"].size(), 1u);
   const std::vector<std::pair<std::string, std::string>> auth = {
-      {"Authorization", "Bearer " + employerToken()}};
+      {"Authorization", "Bearer " + r1EmployerToken()}};
 
   auto moved = httpGet(b.url("/api/v1/rooms/r1/recordings"), auth);
   ASSERT_EQ(moved.status, 307) << moved.body;
@@ -341,7 +304,7 @@ TEST_F(MediaOwnerTest, SharedRecordingsDirectoryIsServedByEveryNode) {
 
   EXPECT_EQ(c.stop(SIGKILL), 128 + SIGKILL);
   auto on_d = httpGet(d.url("/api/v1/rooms/r1/recordings"),
-                      {{"Authorization", "Bearer " + employerToken()}});
+                      {{"Authorization", "Bearer " + r1EmployerToken()}});
   ASSERT_EQ(on_d.status, 200) << on_d.body;
   ASSERT_EQ(on_d.json()["recordings"].size(), 1u);
   EXPECT_EQ(on_d.json()["recordings"][0]["file"], on_c["recordings"][0]["file"]);
@@ -355,7 +318,7 @@ TEST_F(MediaOwnerTest, SharedRecordingsDirectoryIsServedByEveryNode) {
 // 307) which node carries a room.
 TEST_F(MediaOwnerTest, RefusedPublishersTouchNoLease) {
   const std::string elsewhere = R"({"node":"far","url":"http://far.example:1"})";
-  redis.command({"SET", kLeaseKey, elsewhere, "PX", "60000"});
+  redis.command({"SET", kR1LeaseKey, elsewhere, "PX", "60000"});
   auto post = [&](const std::string& room, const std::string& bearer) {
     HttpRequest req{.method = "POST", .url = a.url("/whip/" + room), .body = "v=0\r\n"};
     req.headers = {{"Content-Type", "application/sdp"}};
@@ -376,9 +339,9 @@ TEST_F(MediaOwnerTest, RefusedPublishersTouchNoLease) {
   // A counsellor with a token for every room whom r1 does not list: 403.
   auto refused = post("r1", stranger);
   EXPECT_EQ(refused.status, 403) << refused.body;
-  EXPECT_EQ(redis.command({"GET", kLeaseKey}), elsewhere);
+  EXPECT_EQ(redis.command({"GET", kR1LeaseKey}), elsewhere);
   // The room's employer is admitted, and so sent on to the room's node.
-  auto sent = post("r1", employerToken());
+  auto sent = post("r1", r1EmployerToken());
   EXPECT_EQ(sent.status, 307) << sent.body;
   EXPECT_EQ(sent.header("location").rfind("http://far.example:1/whip/r1", 0), 0u);
 }

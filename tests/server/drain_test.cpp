@@ -18,6 +18,7 @@
 #include "tests/support/redis_server.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/tokens.h"
+#include "tests/support/two_nodes.h"
 #include "tests/support/whep_client.h"
 #include "tests/support/ws_client.h"
 
@@ -27,59 +28,19 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-const char kLeaseKey[] = "jc:{r:r1}:media_node";
-
-std::string employerToken() {
-  return signToken(Role::Employer, "emp1", {"r1"});
-}
-
-HttpResponse postSdp(const std::string& url, const std::string& sdp, bool token) {
-  HttpRequest post{.method = "POST", .url = url, .body = sdp};
-  post.headers = {{"Content-Type", "application/sdp"}};
-  if (token)
-    post.headers.emplace_back("Authorization", "Bearer " + employerToken());
-  post.timeout_ms = 30000;
-  return http(post);
-}
-
 long long msSince(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
 }
 
-class DrainTest : public ::testing::Test {
+// A lease of a minute: a room that moves within the test moved because A
+// gave its lease up, not because the lease ran out.
+class DrainTest : public TwoNodesTest {
  protected:
-  void SetUp() override {
-    redis.start();
-    redis.command({"HSET", "jc:{r:r1}:room", "id", "r1", "status", "live", "employer_id", "emp1"});
-  }
-  // A lease of a minute: a room that moves within the test moved because A
-  // gave its lease up, not because the lease ran out.
   void startNodes(int drain_timeout_ms) {
-    std::ofstream(config) << "server:\n  drain_timeout_ms: " << drain_timeout_ms
-                          << "\nmedia:\n  publisher_timeout_ms: 1500\n  owner_lease_ms: 60000\n"
-                             "whep:\n  ice_addresses: \"127.0.0.1\"\n";
-    a.start();
-    b.start();
+    TwoNodesTest::startNodes("server:\n  drain_timeout_ms: " + std::to_string(drain_timeout_ms) +
+                             "\nmedia:\n  publisher_timeout_ms: 1500\n  owner_lease_ms: 60000\n"
+                             "whep:\n  ice_addresses: \"127.0.0.1\"\n");
   }
-  void publish(media::WhipClient& publisher, Jobcastd& node) {
-    auto offer = publisher.createOffer();
-    ASSERT_TRUE(offer) << offer.error().message;
-    auto published = postSdp(node.url("/whip/r1"), offer.value(), true);
-    ASSERT_EQ(published.status, 201) << published.body;
-    ASSERT_TRUE(publisher.setAnswer(published.body));
-    publisher.resource = published.header("location");
-    ASSERT_TRUE(publisher.waitConnected(20s));
-  }
-  std::string leaseUrl() const {
-    auto lease = nlohmann::json::parse(redis.command({"GET", kLeaseKey}), nullptr, false);
-    return lease.is_object() ? lease.value("url", "") : "";
-  }
-
-  RedisServer redis;
-  TempDir dir{"jobcast-drain"};
-  std::string config = dir.path() + "/jobcast.yaml";
-  Jobcastd a{{.args = {"--config", config}, .redis = redis.address()}};
-  Jobcastd b{{.args = {"--config", config}, .redis = redis.address()}};
 };
 
 TEST_F(DrainTest, SigtermHandsTheRoomToAnotherNodeAndExitsZero) {
@@ -116,7 +77,7 @@ TEST_F(DrainTest, SigtermHandsTheRoomToAnotherNodeAndExitsZero) {
   // The lease is given up at once (it would last a minute).
   EXPECT_TRUE(eventually(
       [&] {
-        return redis.command({"EXISTS", kLeaseKey}) == "0";
+        return redis.command({"EXISTS", kR1LeaseKey}) == "0";
       },
       10s))
       << "lease still held by " << leaseUrl();
@@ -183,7 +144,7 @@ TEST_F(DrainTest, DrainEndsAfterItsTimeoutOrASecondSignal) {
   EXPECT_TRUE(eventually([&] { return httpGet(a.url("/readyz")).status == 503; }, 10s));
   EXPECT_EQ(a.wait(30s), 0) << a.log();
   EXPECT_NE(a.log().find("drain timed out"), std::string::npos) << a.log();
-  EXPECT_EQ(redis.command({"EXISTS", kLeaseKey}), "0");
+  EXPECT_EQ(redis.command({"EXISTS", kR1LeaseKey}), "0");
 
   // A node whose drain would last ten minutes: a second signal stops it now.
   std::ofstream(config) << "server:\n  drain_timeout_ms: 600000\n";
