@@ -15,6 +15,8 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/support/redis_server.h"
+
 namespace jobcast::test {
 namespace {
 
@@ -45,28 +47,6 @@ int freeClusterPort(const std::vector<RedisCluster::Node>& taken) {
   }
   ADD_FAILURE() << "no free port pair for a cluster node";
   return 0;
-}
-
-std::string render(const redisReply* r) {
-  switch (r->type) {
-    case REDIS_REPLY_STRING:
-    case REDIS_REPLY_STATUS:
-    case REDIS_REPLY_ERROR:
-      return std::string(r->str, r->len);
-    case REDIS_REPLY_INTEGER:
-      return std::to_string(r->integer);
-    case REDIS_REPLY_ARRAY: {
-      std::string out;
-      for (size_t i = 0; i < r->elements; ++i) {
-        if (i)
-          out += "\n";
-        out += render(r->element[i]);
-      }
-      return out;
-    }
-    default:
-      return "";
-  }
 }
 
 // Runs a command line to completion; its output goes to `log`.
@@ -170,27 +150,7 @@ std::string RedisCluster::yamlList() const {
 }
 
 std::string RedisCluster::command(size_t node, const std::vector<std::string>& args) const {
-  timeval tv{2, 0};
-  redisContext* c = redisConnectWithTimeout("127.0.0.1", nodes_.at(node).port, tv);
-  if (!c || c->err) {
-    if (c)
-      redisFree(c);
-    return "(connection failed)";
-  }
-  redisSetTimeout(c, tv);
-  std::vector<const char*> argv;
-  std::vector<size_t> lens;
-  for (const auto& a : args) {
-    argv.push_back(a.data());
-    lens.push_back(a.size());
-  }
-  auto* reply = static_cast<redisReply*>(
-      redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data()));
-  std::string out = reply ? render(reply) : "(no reply)";
-  if (reply)
-    freeReplyObject(reply);
-  redisFree(c);
-  return out;
+  return redisCommandAt(nodes_.at(node).port, args);
 }
 
 int RedisCluster::masterOf(int slot) const {

@@ -119,14 +119,15 @@ void RedisServer::restart() {
   start();
 }
 
-std::string RedisServer::command(const std::vector<std::string>& args) const {
+std::string redisCommandAt(int port, const std::vector<std::string>& args) {
   timeval tv{2, 0};
-  redisContext* c = redisConnectWithTimeout("127.0.0.1", port_, tv);
+  redisContext* c = redisConnectWithTimeout("127.0.0.1", port, tv);
   if (!c || c->err) {
     if (c)
       redisFree(c);
     return "(connection failed)";
   }
+  redisSetTimeout(c, tv);
   std::vector<const char*> argv;
   std::vector<size_t> lens;
   for (const auto& a : args) {
@@ -140,6 +141,10 @@ std::string RedisServer::command(const std::vector<std::string>& args) const {
     freeReplyObject(reply);
   redisFree(c);
   return out;
+}
+
+std::string RedisServer::command(const std::vector<std::string>& args) const {
+  return redisCommandAt(port_, args);
 }
 
 }  // namespace jobcast::test

@@ -11,6 +11,11 @@
 
 namespace jobcast::test {
 
+// Runs one command on the redis-server at 127.0.0.1:`port` with redis-cli
+// semantics and returns the raw reply text (strings as-is, integers as
+// digits, arrays joined by newlines; 2 s to connect and to answer).
+std::string redisCommandAt(int port, const std::vector<std::string>& args);
+
 class RedisServer {
  public:
   RedisServer();
