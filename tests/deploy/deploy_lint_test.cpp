@@ -28,6 +28,7 @@
 #include "core/jwt.h"
 #include "tests/support/http_client.h"
 #include "tests/support/jobcastd.h"
+#include "tests/support/redis_cluster.h"
 #include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
@@ -598,7 +599,7 @@ TEST(DeployLint, RedisCommandLinesStartAClusterNode) {
     SCOPED_TRACE(name);
     ASSERT_EQ(args.at(0), "redis-server");
     TempDir dir("deploy-redis");
-    int port = freePort();
+    int port = freeClusterPort();
     for (size_t i = 1; i + 1 < args.size(); ++i) {
       const std::string& flag = args[i];
       std::string& value = args[i + 1];

@@ -71,6 +71,10 @@ int run(const std::vector<std::string>& args, const std::string& log) {
 
 }  // namespace
 
+int freeClusterPort() {
+  return freeClusterPort(std::vector<RedisCluster::Node>{});
+}
+
 RedisCluster::RedisCluster() {
   nodes_.resize(6);
   for (size_t i = 0; i < nodes_.size(); ++i) {

@@ -13,6 +13,10 @@
 
 namespace jobcast::test {
 
+// A free loopback port for a cluster-enabled redis-server: its cluster bus
+// port (port + 10000) must exist and be free too.
+int freeClusterPort();
+
 class RedisCluster {
  public:
   RedisCluster();  // starts and creates the cluster; fails the test otherwise
