@@ -222,6 +222,11 @@ export class Player {
       this.stalls = this.stalls.filter((s) => (s.end || now) > now - WEAK_WINDOW_MS);
       const stalled = this.stalls.reduce((ms, s) => ms + (s.end || now) - Math.max(s.start, now - WEAK_WINDOW_MS), 0);
       if (this.stalls.length >= WEAK_STALLS || stalled >= WEAK_STALL_MS) {
+        // Stalls on a link that carries the lowest rendition with room to
+        // spare are not a weak network (a change of picture on the stage, a
+        // busy phone): hls.js's measured estimate must say so too.
+        const low = lowest();
+        if (low && hls.bandwidthEstimate >= low.bitrate * 1.5) return;
         this._toAudioOnly(`${this.stalls.length} stalls, ${Math.round(stalled)} ms stalled in ${WEAK_WINDOW_MS / 1000} s`);
       }
     };
