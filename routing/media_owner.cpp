@@ -140,6 +140,19 @@ void MediaOwner::guard(http::Router& router) {
        [this](http::Handler h) { return recordingsFollowing("room", h); });
 }
 
+void MediaOwner::toHolderOr(const std::string& room, const std::string& kind,
+                            const http::Handler& inner, const http::Request& req,
+                            const http::Responder& res) {
+  std::weak_ptr<bool> alive = alive_;
+  lookup(room, [this, alive, kind, inner, req, res](Holder holder) {
+    if (alive.expired())
+      return;
+    if (elsewhere(holder))
+      return moved(kind, *holder.value(), req, res);
+    inner(req, res);
+  });
+}
+
 http::Handler MediaOwner::redirecting(const std::string& kind, http::Handler inner) {
   return [this, kind, inner](const http::Request& req, const http::Responder& res) {
     std::string room = req.param("room");
@@ -148,14 +161,7 @@ http::Handler MediaOwner::redirecting(const std::string& kind, http::Handler inn
     // The media is here (the hot path of HLS on the owner): no lookup.
     if (!media::validRoomId(room) || hasMedia(room))
       return inner(req, res);
-    std::weak_ptr<bool> alive = alive_;
-    lookup(room, [this, alive, kind, inner, req, res](Holder holder) {
-      if (alive.expired())
-        return;
-      if (elsewhere(holder))
-        return moved(kind, *holder.value(), req, res);
-      inner(req, res);
-    });
+    toHolderOr(room, kind, inner, req, res);
   };
 }
 
@@ -193,14 +199,7 @@ http::Handler MediaOwner::following(
     std::string room = req.param("room");
     if (!media::validRoomId(room) || !here || here(room, req.param("session")))
       return inner(req, res);
-    std::weak_ptr<bool> alive = alive_;
-    lookup(room, [this, alive, kind, inner, req, res](Holder holder) {
-      if (alive.expired())
-        return;
-      if (elsewhere(holder))
-        return moved(kind, *holder.value(), req, res);
-      inner(req, res);  // nobody else has the room: this node's 404
-    });
+    toHolderOr(room, kind, inner, req, res);  // nobody else: this node's answer (404)
   };
 }
 

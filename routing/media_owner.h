@@ -113,6 +113,10 @@ class MediaOwner {
   http::Handler reporting(http::Handler inner);
   // The room's holder, from the cache when fresh.
   void lookup(const std::string& room, std::function<void(Holder)> done);
+  // Sends the request to the node holding the room's media when another
+  // node does (307), else lets `inner` answer here.
+  void toHolderOr(const std::string& room, const std::string& kind, const http::Handler& inner,
+                  const http::Request& req, const http::Responder& res);
   void remember(const std::string& room, const std::optional<MediaNode>& holder);
   // True when `holder` names a node other than this one.
   bool elsewhere(const Holder& holder) const;
