@@ -4,8 +4,6 @@
 // checked against the repository, the Debian 12 packages of this machine and a
 // real jobcastd; nginx, systemd and redis-server check or run their own parts.
 
-#include <fcntl.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -56,21 +54,7 @@ int run(const std::vector<std::string>& argv, std::string* output,
         const std::map<std::string, std::string>& env = {}) {
   TempDir dir("deploy-run");
   std::string log_path = dir.path() + "/out.log";
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    for (const auto& [k, v] : env)
-      ::setenv(k.c_str(), v.c_str(), 1);
-    std::vector<char*> args;
-    for (const auto& a : argv)
-      args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    _exit(127);
-  }
+  pid_t pid = spawn(argv, log_path, env);
   int status = 0;
   ::waitpid(pid, &status, 0);
   if (output)
@@ -613,19 +597,7 @@ TEST(DeployLint, RedisCommandLinesStartAClusterNode) {
         value = "127.0.0.1";
     }
     args.insert(args.end(), {"--bind", "127.0.0.1", "--daemonize", "no"});
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      int fd = ::open((dir.path() + "/log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      std::vector<char*> cargs;
-      for (const auto& a : args)
-        cargs.push_back(const_cast<char*>(a.c_str()));
-      cargs.push_back(nullptr);
-      ::execvp(cargs[0], cargs.data());
-      _exit(127);
-    }
+    pid_t pid = spawn(args, dir.path() + "/log");
     std::string info;
     bool up = eventually(
         [&] {

@@ -29,7 +29,8 @@ std::string readFile(const std::string& path) {
   return ss.str();
 }
 
-// Forks and execs argv with stdout+stderr to `log_path` and extra env.
+}  // namespace
+
 pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path,
             const std::map<std::string, std::string>& env) {
   pid_t pid = ::fork();
@@ -49,8 +50,6 @@ pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path,
   }
   return pid;
 }
-
-}  // namespace
 
 std::string Jobcastd::binary() {
   return JOBCAST_BINARY;

@@ -14,6 +14,11 @@
 
 namespace jobcast::test {
 
+// Forks and execs argv (found on PATH) with stdout and stderr to `log_path`
+// and `env` added; the child dies with the test process.
+pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path,
+            const std::map<std::string, std::string>& env = {});
+
 class Jobcastd {
  public:
   struct Options {
