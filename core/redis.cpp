@@ -481,6 +481,22 @@ std::vector<RedisAddress> RedisClient::nodeAddresses() const {
   return out;
 }
 
+std::optional<RedisAddress> RedisClient::masterOf(int slot) const {
+  if (!cluster_)
+    return address_;
+  if (slot < 0 || slot >= kRedisSlots)
+    return std::nullopt;
+  const RedisClient* master = cluster_->slots[static_cast<size_t>(slot)];
+  if (!master)
+    return std::nullopt;
+  return master->address();
+}
+
+void RedisClient::refreshSlots() {
+  if (cluster_)
+    cluster_->stale = true;
+}
+
 uint64_t RedisClient::reconnects() const {
   if (!cluster_)
     return conn_->reconnects();

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,13 @@ class RedisClient {
   bool clustered() const { return cluster_ != nullptr; }
   // Where pub/sub may connect: the one address, or every cluster node known.
   std::vector<RedisAddress> nodeAddresses() const;
+  // The node that serves `slot` (core/redis_slots.h): the one address, or the
+  // master of the slot in the cluster's map as last read (nullopt while no
+  // master is known, during a failover).
+  std::optional<RedisAddress> masterOf(int slot) const;
+  // A node said a slot is not where the map puts it (sharded pub/sub cannot
+  // follow MOVED): the map is read again within a quarter of a second.
+  void refreshSlots();
   uint64_t reconnects() const;
   // Called for every reply: proof of life for the health check.
   void noteReply() { last_reply_ = loop_.now(); }

@@ -7,7 +7,7 @@ namespace jobcast::rooms {
 
 EventFollower::EventFollower(Loop& loop, RedisClient& redis, Follows follows, Listener listener)
     : redis_(redis),
-      subscriber_(loop, redis.nodeAddresses()),
+      notifications_(loop, redis),
       follows_(std::move(follows)),
       listener_(std::move(listener)) {}
 
@@ -16,28 +16,32 @@ EventFollower::~EventFollower() {
 }
 
 void EventFollower::start() {
-  subscriber_.addPattern(keys::notifyPattern());
-  subscriber_.onMessage([this](const std::string& channel, const std::string& entry_id) {
-    if (auto room = keys::roomOfNotify(channel))
-      notified(*room, entry_id);
-  });
-  subscriber_.onSubscribed([this] {
-    for (auto it = cursors_.begin(); it != cursors_.end();) {
-      if (!follows_(it->first)) {
-        it = cursors_.erase(it);
-        continue;
-      }
+  notifications_.onNotified(
+      [this](const std::string& room, const std::string& entry_id) { notified(room, entry_id); });
+  notifications_.onSubscribed(
+      [this](const std::optional<std::string>& room) { resubscribed(room); });
+  notifications_.start();
+}
+
+void EventFollower::resubscribed(const std::optional<std::string>& room) {
+  for (auto it = cursors_.begin(); it != cursors_.end();) {
+    if (room && it->first != *room) {
+      ++it;
+    } else if (!follows_(it->first)) {
+      notifications_.unfollow(it->first);
+      it = cursors_.erase(it);
+    } else {
       read((it++)->first);
     }
-    if (on_resubscribed_)
-      on_resubscribed_();
-  });
-  subscriber_.start();
+  }
+  if (on_resubscribed_)
+    on_resubscribed_(room);
 }
 
 void EventFollower::notified(const std::string& room, const std::string& entry_id) {
   if (!follows_(room)) {
     cursors_.erase(room);
+    notifications_.unfollow(room);
     return;
   }
   // A room seen for the first time is read from the notified entry on: what

@@ -1,18 +1,21 @@
 #pragma once
 // Follows the event streams of the rooms a part of the node cares about: on
-// each notification (keys::notify) for such a room it reads the room's new
-// entries from its cursor and hands them over in stream order. So a part can
+// each notification (keys::notify, rooms/notifications.h) for such a room it
+// reads the room's new entries from its cursor and hands them over in stream
+// order. The owner names each room it starts to care about (follow); the
+// predicate is asked on each notification and ends the interest. So a part can
 // react to room events (the media to stage.changed and room.status) as they
 // happen, without polling. Control thread only.
 
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/loop.h"
 #include "core/redis.h"
-#include "core/redis_subscriber.h"
+#include "rooms/notifications.h"
 
 namespace jobcast::rooms {
 
@@ -34,12 +37,18 @@ class EventFollower {
   EventFollower(const EventFollower&) = delete;
   EventFollower& operator=(const EventFollower&) = delete;
 
-  // Runs after each (re)subscription, once streams already followed have been
-  // re-read: notifications may have been missed meanwhile, so the owner
-  // re-reads whatever state it keeps in step for rooms not followed yet.
-  void onResubscribed(std::function<void()> cb) { on_resubscribed_ = std::move(cb); }
+  // Runs after each (re)subscription of a room (nullopt: of every room), once
+  // streams already followed have been re-read: notifications may have been
+  // missed meanwhile, so the owner re-reads whatever state it keeps in step
+  // for rooms not followed yet.
+  void onResubscribed(std::function<void(const std::optional<std::string>&)> cb) {
+    on_resubscribed_ = std::move(cb);
+  }
   void start();
-  bool subscribed() const { return subscriber_.subscribed(); }
+  // The owner starts to care about `room` (its notifications are subscribed
+  // on a Redis Cluster); the predicate ends it.
+  void follow(const std::string& room) { notifications_.follow(room); }
+  bool subscribed() const { return notifications_.subscribed(); }
 
  private:
   struct Cursor {
@@ -49,14 +58,15 @@ class EventFollower {
     bool again = false;
   };
   void notified(const std::string& room, const std::string& entry_id);
+  void resubscribed(const std::optional<std::string>& room);
   void read(const std::string& room);
 
   static constexpr size_t kBatch = 100;
   RedisClient& redis_;
-  RedisSubscriber subscriber_;
+  RoomNotifications notifications_;
   Follows follows_;
   Listener listener_;
-  std::function<void()> on_resubscribed_;
+  std::function<void(const std::optional<std::string>&)> on_resubscribed_;
   std::map<std::string, Cursor> cursors_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

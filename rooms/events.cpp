@@ -2,6 +2,7 @@
 
 #include "rooms/event_scripts.h"
 #include "rooms/keys.h"
+#include "rooms/notifications.h"
 #include "rooms/prelude.h"
 
 namespace jobcast::rooms {
@@ -13,8 +14,9 @@ void RoomScript::run(RedisClient& redis, int64_t events_maxlen,
                      const std::vector<std::string>& keys, const std::vector<std::string>& args,
                      RedisClient::Callback cb) const {
   std::vector<std::string> all;
-  all.reserve(args.size() + 1);
+  all.reserve(args.size() + 2);
   all.push_back(std::to_string(events_maxlen));
+  all.push_back(notifyCommand(redis));
   all.insert(all.end(), args.begin(), args.end());
   script_.run(redis, keys, all, std::move(cb));
 }

@@ -25,8 +25,8 @@ inline constexpr int64_t kDefaultEventsMaxlen = 10000;
 class RoomScript {
  public:
   explicit RoomScript(std::string_view body);
-  // `args` are the script's own; the stream's bound goes in front of them
-  // (the prelude takes it off).
+  // `args` are the script's own; the stream's bound and the notify command go
+  // in front of them (the prelude takes them off).
   void run(RedisClient& redis, int64_t events_maxlen, const std::vector<std::string>& keys,
            const std::vector<std::string>& args, RedisClient::Callback cb) const;
 

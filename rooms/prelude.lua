@@ -7,10 +7,14 @@
 -- suffixes are named.
 --
 -- ARGV[1] of every room script is the stream's bound (XADD MAXLEN ~, from
--- the node's config); it is taken off here, so a script's own arguments
--- start at ARGV[1].
+-- the node's config) and ARGV[2] the command that publishes notifications:
+-- PUBLISH on one Redis, SPUBLISH on a Redis Cluster, where the room's notify
+-- channel is in the room's slot and the message stays on its shard
+-- (rooms/notifications.h). Both are taken off here, so a script's own
+-- arguments start at ARGV[1].
 -- Scripts answer {'ok', ...} or {'err', code, message}.
 local EVENTS_MAXLEN = table.remove(ARGV, 1)
+local NOTIFY_COMMAND = table.remove(ARGV, 1) == 'SPUBLISH' and 'SPUBLISH' or 'PUBLISH'
 local EVENTS_SUFFIX = 'events'
 local NOTIFY_SUFFIX = 'notify'
 local OUTBOX_SUFFIX = 'outbox'
@@ -48,7 +52,7 @@ local function emit(events, kind, data, aud)
   local id = redis.call('XADD', events, 'MAXLEN', '~', EVENTS_MAXLEN, '*',
                         'kind', kind, 'data', data, 'aud', aud)
   local prefix = room_prefix(events)
-  redis.call('PUBLISH', prefix .. NOTIFY_SUFFIX, id)
+  redis.call(NOTIFY_COMMAND, prefix .. NOTIFY_SUFFIX, id)
   -- The room's peak of concurrent viewers, kept after it ends.
   if kind == 'viewers.changed' then
     local count = cjson.decode(data).count or 0

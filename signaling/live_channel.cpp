@@ -158,8 +158,7 @@ LiveChannel::LiveChannel(Loop& loop, RedisClient& redis, const RedisAddress& add
       own_rooms_port_(live::makeRoomHashPort()),
       rooms_port_(own_rooms_port_.get()),
       room_(redis, options_.limits, rooms_port_),
-      subscriber_(loop,
-                  redis.clustered() ? redis.nodeAddresses() : std::vector<RedisAddress>{address}),
+      notifications_(loop, redis, address),
       node_id_(randomHex(8)) {
   metrics_.describe("jobcast_ws_connections", Metrics::Type::Gauge,
                     "Open WebSocket connections on this node.");
@@ -216,17 +215,17 @@ lws_protocols LiveChannel::protocol() {
 }
 
 void LiveChannel::start() {
-  subscriber_.addPattern(rooms::keys::notifyPattern());
-  subscriber_.onMessage([this](const std::string& channel, const std::string&) {
-    if (auto room = rooms::keys::roomOfNotify(channel))
-      wake(*room);
-  });
+  notifications_.onNotified([this](const std::string& room, const std::string&) { wake(room); });
   // After a (re)subscription, notifications may have been missed: re-read.
-  subscriber_.onSubscribed([this] {
-    for (auto& [room, feed] : feeds_)
+  notifications_.onSubscribed([this](const std::optional<std::string>& room) {
+    if (room) {
+      wake(*room);
+      return;
+    }
+    for (auto& [id, feed] : feeds_)
       readFeed(*feed);
   });
-  subscriber_.start();
+  notifications_.start();
   heartbeat_timer_.start(loop_, std::chrono::milliseconds(options_.heartbeat_ms), [this] {
     heartbeat();
     return true;
@@ -780,6 +779,7 @@ LiveChannel::Feed& LiveChannel::feedFor(const std::string& room) {
   if (!slot) {
     slot = std::make_unique<Feed>();
     slot->room = room;
+    notifications_.follow(room);
   }
   return *slot;
 }
@@ -796,6 +796,7 @@ void LiveChannel::detachFromFeed(Conn& conn) {
   if (feed.conns.empty()) {
     // Last local viewer gone: withdraw this node's share now.
     reportPresence(feed);
+    notifications_.unfollow(conn.room);
     feeds_.erase(it);
     return;
   }

@@ -18,8 +18,8 @@
 #include "core/loop.h"
 #include "core/metrics.h"
 #include "core/redis.h"
-#include "core/redis_subscriber.h"
 #include "rooms/live/live_room.h"
+#include "rooms/notifications.h"
 #include "rooms/store.h"
 #include "signaling/ws_protocol.h"
 
@@ -131,7 +131,7 @@ class LiveChannel {
   std::unique_ptr<live::RoomsPort> store_port_;
   live::RoomsPort* rooms_port_;
   live::LiveRoom room_;
-  RedisSubscriber subscriber_;
+  rooms::RoomNotifications notifications_;
   std::string node_id_;
   uint64_t next_conn_id_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;

@@ -28,9 +28,11 @@ WhipEndpoint::WhipEndpoint(Loop& loop, const Jwt& jwt, RedisClient& redis,
           [this](const rooms::RoomEvent& event) { onRoomEvent(event); }) {
   media_.onStateChange([this](const std::string& room, media::StageState state,
                               const std::string& reason) { publishStage(room, state, reason); });
-  follower_.onResubscribed([this] {
-    for (const auto& room : media_.rooms())
-      resync(room);
+  follower_.onResubscribed([this](const std::optional<std::string>& room) {
+    for (const auto& held : media_.rooms()) {
+      if (!room || *room == held)
+        resync(held);
+    }
   });
   follower_.start();
 }
@@ -152,6 +154,7 @@ void WhipEndpoint::publish(const std::string& room, const std::string& offer,
                    r.header("etag", "\"" + published->session + "\"");
                    pruneOwners();
                    owners_[room + "/" + published->session] = sub;
+                   follower_.follow(room);
                    res.send(std::move(r));
                    // The stage may have changed between the admission's read and now.
                    if (slot != media::MediaService::Participant::Slot::Main)

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "core/redis_slots.h"
+#include "rooms/keys.h"
 #include "tests/support/http_client.h"
 #include "tests/support/jobcastd.h"
 #include "tests/support/redis_cluster.h"
@@ -134,6 +135,15 @@ TEST_F(OnCluster, RoomJobsAppliesAndLiveEvents) {
       10s);
   EXPECT_FALSE(last.is_null()) << "no application.count reached " << kSeekers;
   EXPECT_EQ(listed(room), acknowledged);
+  // Room notifications are sharded (SSUBSCRIBE/SPUBLISH): the node listens to
+  // this room's channel on the room's shard only, while it has a viewer.
+  const std::string notify = rooms::keys::notify(room);
+  const int owner = cluster.masterOf(keySlot(notify));
+  for (size_t n = 0; n < cluster.nodes().size(); ++n) {
+    EXPECT_EQ(cluster.command(n, {"PUBSUB", "SHARDNUMSUB", notify}),
+              notify + "\n" + (static_cast<int>(n) == owner ? "1" : "0"))
+        << "node " << n;
+  }
   // The jobseeker's own list reads across slots ({u:SUB} and the room's).
   auto mine = call("GET", "/me/applications", signToken(Role::Jobseeker, "seeker-3", {"*"}));
   ASSERT_EQ(mine.status, 200) << mine.body;
@@ -142,6 +152,14 @@ TEST_F(OnCluster, RoomJobsAppliesAndLiveEvents) {
   auto ended = call("POST", "/rooms/" + room + "/end", acme);
   EXPECT_EQ(ended.status, 200) << ended.body;
   EXPECT_EQ(node->log().find("CROSSSLOT"), std::string::npos) << node->log();
+  // The last viewer gone, the node stops listening to the room.
+  viewer.reset();
+  EXPECT_TRUE(eventually(
+      [&] {
+        return cluster.command(static_cast<size_t>(owner), {"PUBSUB", "SHARDNUMSUB", notify}) ==
+               notify + "\n0";
+      },
+      10s));
 }
 
 TEST_F(OnCluster, AMasterKilledDuringAppliesLosesNoAcknowledgedApplication) {
