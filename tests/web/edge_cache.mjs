@@ -6,76 +6,18 @@
 // once, that later fetches are cache HITs, that a burst of playlist reloads
 // collapses, and that blocking playlist requests pass through uncached.
 
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync, chmodSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { args, startServer, launchBrowser, watchPage, Report, assert, eq, PHONE } from './harness.mjs';
+import { args, startServer, startEdge, launchBrowser, watchPage, Report, assert, eq, PHONE } from './harness.mjs';
 
 const opt = args();
 const report = new Report('web_edge_cache');
-const NGINX = opt.nginx || process.env.JOBCAST_NGINX || '/usr/sbin/nginx';
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
-let server, browser, nginx, dir;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
-
-// One line per request: URI, status, cache status, the upstream asked ("-": none).
-function edgeLog() {
-  return readFileSync(path.join(dir, 'access.log'), 'utf8').trim().split('\n').filter(Boolean).map((l) => {
-    const [uri, status, cache, upstream] = l.split(' ');
-    return { uri, status: Number(status), cache, upstream };
-  });
-}
-
-function replaceOnce(text, from, to) {
-  const n = text.split(from).length - 1;
-  if (n !== 1) throw new Error(`deploy/nginx-edge.conf: expected "${from}" once, found ${n}`);
-  return text.replace(from, to);
-}
+let server, browser, edgeProc;
 
 try {
   let edge;
   await report.must('jobcastd --demo and nginx with deploy/nginx-edge.conf start', async () => {
     server = await startServer(opt.jobcastd, { webClient: opt.webClient, extraArgs: ['--demo'], config: 'server:\n  trusted_proxies: ["127.0.0.1/32"]\n' });
-    dir = mkdtempSync(path.join(tmpdir(), 'jobcast-edge-'));
-    chmodSync(dir, 0o755);  // nginx's workers (another user when run as root) write the cache
-    for (const d of ['cache', 'tmp']) mkdirSync(path.join(dir, d));
-    chmodSync(path.join(dir, 'cache'), 0o777);
-    chmodSync(path.join(dir, 'tmp'), 0o777);
-    const port = await freePort();
-    let conf = readFileSync(path.join(root, 'deploy/nginx-edge.conf'), 'utf8');
-    conf = replaceOnce(conf, 'server 127.0.0.1:8080;', `server 127.0.0.1:${server.port};`);
-    conf = replaceOnce(conf, 'listen 80;', `listen 127.0.0.1:${port};`);
-    conf = replaceOnce(conf, '/var/cache/nginx/jobcast-edge', path.join(dir, 'cache'));
-    writeFileSync(path.join(dir, 'edge.conf'), conf);
-    const tmp = path.join(dir, 'tmp');
-    writeFileSync(path.join(dir, 'nginx.conf'), `daemon off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 1024; }
-http {
-  client_body_temp_path ${tmp}/body;
-  proxy_temp_path ${tmp}/proxy;
-  fastcgi_temp_path ${tmp}/fastcgi;
-  uwsgi_temp_path ${tmp}/uwsgi;
-  scgi_temp_path ${tmp}/scgi;
-  log_format edge '$uri $status $upstream_cache_status $upstream_addr';
-  access_log ${dir}/access.log edge;
-  include ${dir}/edge.conf;
-}
-`);
-    execFileSync(NGINX, ['-t', '-q', '-p', dir, '-c', path.join(dir, 'nginx.conf')], { stdio: 'pipe' });
-    nginx = spawn(NGINX, ['-p', dir, '-c', path.join(dir, 'nginx.conf')], { stdio: ['ignore', 'inherit', 'inherit'] });
-    edge = `http://127.0.0.1:${port}`;
+    edgeProc = await startEdge([server.port], opt.nginx ? { nginx: opt.nginx } : {});
+    edge = edgeProc.url;
     const deadline = Date.now() + 30000;
     for (;;) {
       const r = await fetch(`${edge}/hls/demo/master.m3u8`).catch(() => null);
@@ -127,7 +69,7 @@ http {
   });
 
   await report.check('the node was asked for each segment once; the other player\'s fetch was a HIT', async () => {
-    const lines = edgeLog().filter((l) => /^\/hls\/demo\/[^/]+\/[^/]+\.(ts|aac)$/.test(l.uri) && l.status === 200);
+    const lines = edgeProc.log().filter((l) => /^\/hls\/demo\/[^/]+\/[^/]+\.(ts|aac)$/.test(l.uri) && l.status === 200);
     const bySegment = new Map();
     for (const l of lines) {
       if (!bySegment.has(l.uri)) bySegment.set(l.uri, []);
@@ -149,10 +91,10 @@ http {
   await report.check('a burst of 30 playlist reloads costs the node at most two requests', async () => {
     // Just after a fresh copy expires: wait for the next second.
     await new Promise((res) => setTimeout(res, 1100));
-    const mark = edgeLog().length;
+    const mark = edgeProc.log().length;
     const answers = await Promise.all(Array.from({ length: 30 }, () => fetch(`${edge}/hls/demo/360p/index.m3u8`)));
     for (const a of answers) { eq(a.status, 200, 'status'); await a.text(); }
-    const burst = edgeLog().slice(mark).filter((l) => l.uri === '/hls/demo/360p/index.m3u8');
+    const burst = edgeProc.log().slice(mark).filter((l) => l.uri === '/hls/demo/360p/index.m3u8');
     eq(burst.length, 30, 'answers logged');
     const upstream = burst.filter((l) => l.upstream !== '-').length;
     assert(upstream <= 2, `the node was asked ${upstream} times (${burst.map((l) => l.cache).join(',')})`);
@@ -176,17 +118,13 @@ http {
   if (!report.failed) report.failed++;
 } finally {
   if (browser) await browser.close().catch(() => {});
-  if (nginx && nginx.exitCode == null) {
-    nginx.kill('SIGTERM');
-    await new Promise((r) => { const t = setTimeout(() => { nginx.kill('SIGKILL'); r(); }, 5000); nginx.on('exit', () => { clearTimeout(t); r(); }); });
-  }
   if (server) {
     if (report.failed) console.log(`--- jobcastd log (tail) ---\n${server.log().split('\n').slice(-30).join('\n')}`);
     await server.stop();
   }
-  if (dir) {
-    if (report.failed) { try { console.log(`--- nginx error log ---\n${readFileSync(path.join(dir, 'error.log'), 'utf8').slice(-3000)}`); } catch { /* none */ } }
-    rmSync(dir, { recursive: true, force: true });
+  if (edgeProc) {
+    if (report.failed) console.log(`--- nginx error log ---\n${edgeProc.errorLog().slice(-3000)}`);
+    await edgeProc.stop();
   }
 }
 process.exit(report.finish());

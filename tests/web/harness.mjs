@@ -3,7 +3,8 @@
 // launches Debian's Chromium through playwright-core, and reports checks.
 
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -187,4 +188,103 @@ export function pagesWithHlsFixture(webClient, room, { seconds = 8 } = {}) {
     '-var_stream_map', 'v:0,a:0,name:source v:1,a:1,name:360p a:2,name:audio',
     '-hls_segment_filename', '%v/seg%03d.ts', '%v/index.m3u8'], { cwd: out, stdio: 'inherit' });
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+async function stopChild(child, ms = 5000) {
+  if (!child || child.exitCode != null) return;
+  child.kill('SIGTERM');
+  await new Promise((r) => { const t = setTimeout(() => { child.kill('SIGKILL'); r(); }, ms); child.on('exit', () => { clearTimeout(t); r(); }); });
+}
+
+function replaceOnce(text, from, to) {
+  const n = text.split(from).length - 1;
+  if (n !== 1) throw new Error(`deploy/nginx-edge.conf: expected "${from}" once, found ${n}`);
+  return text.replace(from, to);
+}
+
+// A real nginx running deploy/nginx-edge.conf as it is, in front of the nodes
+// at `ports` (its upstream, listen port and cache directory replaced), in a
+// directory of its own with a log of one line per request: URI, status,
+// cache status, the upstream asked ("-": none).
+export async function startEdge(ports, { nginx = process.env.JOBCAST_NGINX || '/usr/sbin/nginx' } = {}) {
+  const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+  const dir = mkdtempSync(path.join(tmpdir(), 'jobcast-edge-'));
+  chmodSync(dir, 0o755);  // nginx's workers (another user when run as root) write the cache
+  for (const d of ['cache', 'tmp']) {
+    mkdirSync(path.join(dir, d));
+    chmodSync(path.join(dir, d), 0o777);
+  }
+  const port = await freePort();
+  let conf = readFileSync(path.join(root, 'deploy/nginx-edge.conf'), 'utf8');
+  conf = replaceOnce(conf, 'server 127.0.0.1:8080;', ports.map((p) => `server 127.0.0.1:${p};`).join('\n    '));
+  conf = replaceOnce(conf, 'listen 80;', `listen 127.0.0.1:${port};`);
+  conf = replaceOnce(conf, '/var/cache/nginx/jobcast-edge', path.join(dir, 'cache'));
+  writeFileSync(path.join(dir, 'edge.conf'), conf);
+  const tmp = path.join(dir, 'tmp');
+  writeFileSync(path.join(dir, 'nginx.conf'), `daemon off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 1024; }
+http {
+  client_body_temp_path ${tmp}/body;
+  proxy_temp_path ${tmp}/proxy;
+  fastcgi_temp_path ${tmp}/fastcgi;
+  uwsgi_temp_path ${tmp}/uwsgi;
+  scgi_temp_path ${tmp}/scgi;
+  log_format edge '$uri $status $upstream_cache_status $upstream_addr';
+  access_log ${dir}/access.log edge;
+  include ${dir}/edge.conf;
+}
+`);
+  execFileSync(nginx, ['-t', '-q', '-p', dir, '-c', path.join(dir, 'nginx.conf')], { stdio: 'pipe' });
+  const child = spawn(nginx, ['-p', dir, '-c', path.join(dir, 'nginx.conf')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    dir,
+    log() {
+      return readFileSync(path.join(dir, 'access.log'), 'utf8').trim().split('\n').filter(Boolean).map((l) => {
+        const [uri, status, cache, upstream] = l.split(' ');
+        return { uri, status: Number(status), cache, upstream };
+      });
+    },
+    errorLog() {
+      try { return readFileSync(path.join(dir, 'error.log'), 'utf8'); } catch { return ''; }
+    },
+    async stop() {
+      await stopChild(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// A real redis-server on a free loopback port, for nodes that share it
+// (redis.address); nothing is kept on disk.
+export async function startRedis() {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), 'jobcast-redis-'));
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    { stdio: ['ignore', 'ignore', 'inherit'] });
+  const deadline = Date.now() + 10000;
+  for (;;) {
+    const up = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.end(); resolve(true); });
+      s.on('error', () => resolve(false));
+    });
+    if (up) break;
+    if (child.exitCode != null || Date.now() > deadline) throw new Error('redis-server did not start (Debian package "redis-server")');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    address: `127.0.0.1:${port}`,
+    async stop() { await stopChild(child); rmSync(dir, { recursive: true, force: true }); },
+  };
 }
