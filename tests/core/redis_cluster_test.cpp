@@ -61,16 +61,6 @@ RedisAddress at(const std::string& text) {
   return RedisAddress::parse(text).value();
 }
 
-// A key whose slot `cluster` serves from master `node`.
-std::string keyOn(const test::RedisCluster& cluster, int node, const std::string& base) {
-  for (int i = 0; i < 100000; ++i) {
-    std::string key = base + std::to_string(i);
-    if (cluster.masterOf(keySlot(key)) == node)
-      return key;
-  }
-  return "";
-}
-
 // Runs one command through `client` and waits for its outcome.
 Result<RedisReply> call(Loop& loop, RedisClient& client, std::vector<std::string> args) {
   std::optional<Result<RedisReply>> out;
@@ -114,8 +104,8 @@ TEST(RedisClusterClient, CommandsAndScriptsReachTheMasterOfEachSlot) {
   // A script runs on every shard: NOSCRIPT on each one falls back to EVAL there.
   RedisScript script("return redis.call('INCRBY', KEYS[1], ARGV[1])");
   for (int node : {0, 1, 2}) {
-    int master = cluster.masterOf(keySlot(keyOn(cluster, node, "s")));
-    std::string key = keyOn(cluster, master, "counter");
+    int master = cluster.masterOf(keySlot(cluster.keyServedBy(node, "s")));
+    std::string key = cluster.keyServedBy(master, "counter");
     ASSERT_FALSE(key.empty());
     for (int round = 0; round < 2; ++round) {
       std::optional<Result<RedisReply>> out;

@@ -23,16 +23,6 @@ namespace {
 
 using test::runUntil;
 
-// A channel whose slot `cluster` serves from master `node`.
-std::string channelOn(const test::RedisCluster& cluster, int node, const std::string& base) {
-  for (int i = 0; i < 100000; ++i) {
-    std::string channel = base + std::to_string(i);
-    if (cluster.masterOf(keySlot(channel)) == node)
-      return channel;
-  }
-  return "";
-}
-
 std::vector<int> masters(const test::RedisCluster& cluster) {
   std::set<int> out;
   for (int slot = 0; slot < kRedisSlots; slot += 97)
@@ -93,7 +83,7 @@ TEST_F(ShardedPubSub, ChannelsOnEveryShardAreHeardFromTheirShardOnly) {
   ASSERT_EQ(owners.size(), 3u);
   std::vector<std::string> channels;
   for (int m : owners)
-    channels.push_back(channelOn(cluster, m, "jc:{r:room"));
+    channels.push_back(cluster.keyServedBy(m, "jc:{r:room"));
   for (const auto& c : channels)
     sub->subscribe(c);
   ASSERT_TRUE(runUntil(
@@ -114,7 +104,7 @@ TEST_F(ShardedPubSub, ChannelsOnEveryShardAreHeardFromTheirShardOnly) {
   // A plain PUBLISH of the same name, and sharded messages of channels not
   // asked for, do not reach the user.
   cluster.command(0, {"PUBLISH", channels[0], "plain"});
-  std::string other = channelOn(cluster, owners[1], "jc:{r:other");
+  std::string other = cluster.keyServedBy(owners[1], "jc:{r:other");
   EXPECT_EQ(publish(other, "not mine"), 0);
   EXPECT_EQ(publish(channels[2], "marker"), 1);
   ASSERT_TRUE(hears(channels[2], "marker"));
@@ -145,7 +135,7 @@ TEST_F(ShardedPubSub, ChannelsOnEveryShardAreHeardFromTheirShardOnly) {
   for (int i = 0; i < 200; ++i) {
     publish(channels[0], std::to_string(i));
     if (i % 20 == 0) {
-      std::string extra = channelOn(cluster, owners[0], "jc:{r:extra" + std::to_string(i) + "-");
+      std::string extra = cluster.keyServedBy(owners[0], "jc:{r:extra" + std::to_string(i) + "-");
       sub->subscribe(extra);
       runUntil(
           loop, [] { return false; }, std::chrono::milliseconds(2));
@@ -160,7 +150,7 @@ TEST_F(ShardedPubSub, ChannelsOnEveryShardAreHeardFromTheirShardOnly) {
 }
 
 TEST_F(ShardedPubSub, AChannelFollowsItsSlotToThePromotedReplica) {
-  std::string channel = channelOn(cluster, masters(cluster)[0], "jc:{r:failover");
+  std::string channel = cluster.keyServedBy(masters(cluster)[0], "jc:{r:failover");
   sub->subscribe(channel);
   ASSERT_TRUE(runUntil(
       loop, [&] { return subscribed[channel] == 1; }, std::chrono::seconds(10)));
@@ -180,7 +170,7 @@ TEST_F(ShardedPubSub, AChannelFollowsItsSlotToThePromotedReplica) {
 
 TEST_F(ShardedPubSub, AChannelFollowsItsSlotToItsNewOwner) {
   auto owners = masters(cluster);
-  std::string channel = channelOn(cluster, owners[0], "jc:{r:moving");
+  std::string channel = cluster.keyServedBy(owners[0], "jc:{r:moving");
   sub->subscribe(channel);
   ASSERT_TRUE(runUntil(
       loop, [&] { return subscribed[channel] == 1; }, std::chrono::seconds(10)));

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/redis_slots.h"
 #include "tests/support/redis_server.h"
 
 namespace jobcast::test {
@@ -155,6 +156,15 @@ std::string RedisCluster::yamlList() const {
 
 std::string RedisCluster::command(size_t node, const std::vector<std::string>& args) const {
   return redisCommandAt(nodes_.at(node).port, args);
+}
+
+std::string RedisCluster::keyServedBy(int node, const std::string& base) const {
+  for (int i = 0; i < 100000; ++i) {
+    std::string key = base + std::to_string(i);
+    if (masterOf(keySlot(key)) == node)
+      return key;
+  }
+  return "";
 }
 
 int RedisCluster::masterOf(int slot) const {

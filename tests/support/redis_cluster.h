@@ -41,6 +41,9 @@ class RedisCluster {
   std::string command(size_t node, const std::vector<std::string>& args) const;
   // The index of the node that is master for `slot` now (-1 if none known).
   int masterOf(int slot) const;
+  // A key (or channel) made of `base` and a number whose slot node `node`
+  // serves now ("" if none found).
+  std::string keyServedBy(int node, const std::string& base) const;
   // The index of a replica of the node `master` (-1 if none).
   int replicaOf(size_t master) const;
   // SIGKILL and wait: a crash.
