@@ -586,7 +586,7 @@ FairDayReport runFairDay(const FairDayOptions& o) {
                            "  session_rate_per_second: 1000\n  session_rate_burst: 1000\n"
                            "live:\n  frames_per_s: 1000\n"
                            "media:\n  publisher_timeout_ms: 1500\n  owner_lease_ms: 3000\n"
-                           "whep:\n  ice_addresses: \"127.0.0.1\"\n";
+                           "whep:\n  engine: udp\n  ice_addresses: \"127.0.0.1\"\n";
   std::vector<std::unique_ptr<Jobcastd>> nodes;
   for (int i = 0; i < kNodes; ++i) {
     nodes.push_back(std::make_unique<Jobcastd>(Jobcastd::Options{
@@ -710,7 +710,9 @@ FairDayReport runFairDay(const FairDayOptions& o) {
       }
     });
 
-  std::atomic<int> whep_connected{0}, whep_with_media{0};
+  std::atomic<int> whep_connected{0}, whep_with_media{0}, whep_second_half{0};
+  std::atomic<bool> half_time{false};
+  std::mutex notes_mutex;
   std::thread whep_thread([&] {
     auto certificate = media::egress::DtlsCertificate::generate();
     if (!certificate)
@@ -721,11 +723,19 @@ FairDayReport runFairDay(const FairDayOptions& o) {
       lo.ufrag = "fair" + std::to_string(i);
       auto v = std::make_unique<LightViewer>(*certificate.value(), lo);
       std::string why;
-      if (v->joinWhep(nodes[kMediaNode]->url("/whep/" + room), &why))
+      if (v->joinWhep(nodes[kMediaNode]->url("/whep/" + room), &why)) {
         viewers.push_back(std::move(v));
+      } else {
+        std::lock_guard lock(notes_mutex);
+        report.notes.push_back("WHEP player " + std::to_string(i) + " refused: " + why);
+      }
     }
     auto last_check = Clock::now();
+    std::vector<uint64_t> at_half;
     while (!day_over) {
+      if (half_time && at_half.empty())
+        for (auto& v : viewers)
+          at_half.push_back(v->packets());
       pumpLightViewers(viewers, 50);
       if (Clock::now() - last_check > 1s) {
         last_check = Clock::now();
@@ -733,9 +743,10 @@ FairDayReport runFairDay(const FairDayOptions& o) {
           v->check();
       }
     }
-    for (auto& v : viewers) {
-      whep_connected += v->connected();
-      whep_with_media += v->packets() > 0;
+    for (size_t i = 0; i < viewers.size(); ++i) {
+      whep_connected += viewers[i]->connected();
+      whep_with_media += viewers[i]->packets() > 0;
+      whep_second_half += i < at_half.size() && viewers[i]->packets() > at_half[i];
     }
   });
 
@@ -939,6 +950,7 @@ FairDayReport runFairDay(const FairDayOptions& o) {
   // --- The second half: steady -----------------------------------------------------------
   at(0.5);
   std::vector<long> rss_half = sampleRss();
+  half_time = true;
   say("half-time");
   at(1.0);
   std::vector<long> rss_end = sampleRss();
@@ -960,6 +972,7 @@ FairDayReport runFairDay(const FairDayOptions& o) {
   report.queue_joined = queued;
   report.whep_connected = whep_connected;
   report.whep_with_media = whep_with_media;
+  report.whep_media_second_half = whep_second_half;
   if (report.whep_with_media < o.whep_players)
     violation(std::to_string(report.whep_with_media) + " of " + std::to_string(o.whep_players) +
               " WHEP players got media");
@@ -1134,7 +1147,8 @@ std::string describe(const FairDayReport& r) {
        "resets, %d players saw the discontinuity",
        r.hls_segments, r.hls_segment_errors, r.hls_playlist_errors, r.hls_unmarked_gaps,
        r.hls_sequence_resets, r.hls_players_with_discontinuity);
-  line("whep: %d connected, %d with media", r.whep_connected, r.whep_with_media);
+  line("whep: %d connected, %d with media, %d still receiving in the second half", r.whep_connected,
+       r.whep_with_media, r.whep_media_second_half);
   line("recording: %d pieces, %d decoded, %lld video frames", r.recording_pieces,
        r.recording_pieces_decoded, r.recording_video_frames);
   for (size_t i = 0; i < 3 && !r.rss_kb.empty(); ++i)

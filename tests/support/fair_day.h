@@ -57,6 +57,7 @@ struct FairDayReport {
   long long hls_playlist_errors = 0, hls_sequence_resets = 0;
   int hls_players_with_discontinuity = 0;
   int whep_connected = 0, whep_with_media = 0;
+  int whep_media_second_half = 0;  // packets still arriving after the republish
 
   // The recording.
   int recording_pieces = 0, recording_pieces_decoded = 0;
