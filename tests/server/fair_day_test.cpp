@@ -40,6 +40,7 @@ TEST(FairDay, ThreeNodesThroughThreeFaults) {
   EXPECT_EQ(r.hls_sequence_resets, 0);
   EXPECT_EQ(r.hls_players_with_discontinuity, short_day.hls_players);
   EXPECT_EQ(r.whep_with_media, short_day.whep_players);
+  EXPECT_EQ(r.whep_media_second_half, short_day.whep_players);
   EXPECT_GE(r.recording_pieces, 2);
   EXPECT_EQ(r.recording_pieces_decoded, r.recording_pieces);
   EXPECT_GE(r.redis_first_apply_s, 0);

@@ -34,7 +34,7 @@ struct FairDayReport {
 
   // Faults and recovery, seconds from the fault (-1: never).
   double redis_promoted_s = -1;       // the killed master's slot served by its replica
-  double redis_first_apply_s = -1;    // the first apply answered 201 after the kill
+  double redis_first_apply_s = -1;    // an apply sent after the kill answered 201
   double node_viewers_back_s = -1;    // every viewer of the killed node welcomed elsewhere
   double publisher_republished_s = -1;  // network back -> WHIP 201 on the media node
   double publisher_hls_back_s = -1;     // network back -> a new segment after the discontinuity
