@@ -657,12 +657,8 @@ FairDayReport runFairDay(const FairDayOptions& o) {
   // --- The employer publishes (WHIP, a synthetic camera) ---------------------
   const std::string whip_url = nodes[kMediaNode]->url("/whip/" + room);
   const std::string whip_token = publisherToken(room, "acme");
-  auto publisher =
-      std::make_unique<media::WhipClient>(media::WhipClient::Options{.width = 320,
-                                                                     .height = 180,
-                                                                     .fps = 15,
-                                                                     .video_kbps = 300,
-                                                                     .key_int_max = 30});
+  auto publisher = std::make_unique<media::WhipClient>(media::WhipClient::Options{
+      .width = 320, .height = 180, .fps = 15, .video_kbps = 300, .key_int_max = 30});
   if (std::string why = goOnAir(*publisher, whip_url, whip_token); !why.empty()) {
     violation("publisher: " + why);
     return report;
@@ -776,7 +772,8 @@ FairDayReport runFairDay(const FairDayOptions& o) {
           int node = (i + attempt) % kNodes;
           if (!alive[node])
             continue;
-          auto p = api(node, "PUT", "/me/profile", token, {{"name", "Ama"}, {"phone", "13800138000"}});
+          auto p =
+              api(node, "PUT", "/me/profile", token, {{"name", "Ama"}, {"phone", "13800138000"}});
           long long sent_ns = Clock::now().time_since_epoch().count();
           HttpResponse r = p;
           if (p.status == 200)
@@ -842,16 +839,24 @@ FairDayReport runFairDay(const FairDayOptions& o) {
         json next = employer->call({{"type", "queue.next"}}, 15s);
         if (next["type"] != "ack") {
           std::lock_guard lock(notes_mutex);
-          report.notes.push_back("queue.next answered " + next.dump().substr(0, 200));
+          report.notes.push_back("queue.next answered " + next.dump().substr(0, 200) +
+                                 (employer->closed()
+                                      ? " (closed " + std::to_string(employer->closeCode()) + ")"
+                                      : ""));
         }
         if (next["type"] == "ack") {
           ++interviews;
           // The jobseeker offered the interview declines it.
           std::string sub = next["jobseeker"].value("sub", "");
           size_t who = sub.rfind("queue-", 0) == 0 ? std::stoul(sub.substr(6)) : waiting.size();
-          if (who < waiting.size() && waiting[who])
-            waiting[who]->call(
+          if (who < waiting.size() && waiting[who]) {
+            json declined = waiting[who]->call(
                 {{"type", "call.signal"}, {"call_id", next["call_id"]}, {"kind", "decline"}});
+            if (declined["type"] != "ack") {
+              std::lock_guard lock(notes_mutex);
+              report.notes.push_back("decline answered " + declined.dump().substr(0, 200));
+            }
+          }
         }
       }
       // Keep reading: the staff's sockets see every event too.
@@ -886,9 +891,11 @@ FairDayReport runFairDay(const FairDayOptions& o) {
     master_killed_ns = killed_ns;
     cluster.kill(static_cast<size_t>(victim));
     say("killed redis master %d (slot %d)", victim, room_slot);
-    if (eventually([&] { return cluster.masterOf(room_slot) >= 0 &&
-                                cluster.masterOf(room_slot) != victim; },
-                   30s))
+    if (eventually(
+            [&] {
+              return cluster.masterOf(room_slot) >= 0 && cluster.masterOf(room_slot) != victim;
+            },
+            30s))
       report.redis_promoted_s = secondsSince(killed);
     else
       violation("the room's slot got no new master within 30 s");
@@ -1034,8 +1041,8 @@ FairDayReport runFairDay(const FairDayOptions& o) {
     report.resumes += v.reconnects;
     report.resumes_ok += v.resumes_ok;
     report.events_delivered += v.count;
-    size_t from = static_cast<size_t>(
-        std::upper_bound(all_ids.begin(), all_ids.end(), v.start) - all_ids.begin());
+    size_t from = static_cast<size_t>(std::upper_bound(all_ids.begin(), all_ids.end(), v.start) -
+                                      all_ids.begin());
     long long want = static_cast<long long>(all_ids.size() - from);
     uint64_t want_digest = prefix_digest.back() - prefix_digest[from];
     bool exact = v.started && !v.out_of_order && v.count == want && v.digest == want_digest &&
@@ -1060,9 +1067,9 @@ FairDayReport runFairDay(const FairDayOptions& o) {
   // --- Applications: none acknowledged lost ------------------------------------------------
   std::set<std::string> listed;
   for (int offset = 0;; offset += 200) {
-    auto page = api(0, "GET",
-                    "/rooms/" + room + "/applications?limit=200&offset=" + std::to_string(offset),
-                    acme);
+    auto page =
+        api(0, "GET", "/rooms/" + room + "/applications?limit=200&offset=" + std::to_string(offset),
+            acme);
     if (page.status != 200) {
       violation("listing applications: " + std::to_string(page.status));
       break;
@@ -1156,18 +1163,20 @@ std::string describe(const FairDayReport& r) {
        r.node_viewers_back_s);
   line("recovery: publisher network back -> WHIP 201 %.2f s, HLS after discontinuity %.2f s",
        r.publisher_republished_s, r.publisher_hls_back_s);
-  line("live channel: %d/%d viewers exact; %d resumes, %d ok; %lld events for everyone, %lld "
-       "delivered, %.0f events/s",
-       r.viewers_exact, r.viewers_checked, r.resumes, r.resumes_ok, r.events_in_stream,
-       r.events_delivered, r.events_per_s);
+  line(
+      "live channel: %d/%d viewers exact; %d resumes, %d ok; %lld events for everyone, %lld "
+      "delivered, %.0f events/s",
+      r.viewers_exact, r.viewers_checked, r.resumes, r.resumes_ok, r.events_in_stream,
+      r.events_delivered, r.events_per_s);
   line("applications: %d acked, %d listed, %d lost, %d error answers retried", r.apps_acked,
        r.apps_listed, r.apps_lost, r.apps_refused_answers);
   line("staff: %d captions, %d queued, %d interviews offered", r.captions_sent, r.queue_joined,
        r.interviews_offered);
-  line("hls: %lld segments, %lld segment errors, %lld playlist errors, %lld unmarked gaps, %lld "
-       "resets, %d players saw the discontinuity",
-       r.hls_segments, r.hls_segment_errors, r.hls_playlist_errors, r.hls_unmarked_gaps,
-       r.hls_sequence_resets, r.hls_players_with_discontinuity);
+  line(
+      "hls: %lld segments, %lld segment errors, %lld playlist errors, %lld unmarked gaps, %lld "
+      "resets, %d players saw the discontinuity",
+      r.hls_segments, r.hls_segment_errors, r.hls_playlist_errors, r.hls_unmarked_gaps,
+      r.hls_sequence_resets, r.hls_players_with_discontinuity);
   line("whep: %d connected, %d with media, %d still receiving in the second half", r.whep_connected,
        r.whep_with_media, r.whep_media_second_half);
   line("recording: %d pieces, %d decoded, %lld video frames", r.recording_pieces,

@@ -33,20 +33,20 @@ struct FairDayReport {
   std::vector<std::string> notes;  // set-up steps that did not go as planned
 
   // Faults and recovery, seconds from the fault (-1: never).
-  double redis_promoted_s = -1;       // the killed master's slot served by its replica
-  double redis_first_apply_s = -1;    // an apply sent after the kill answered 201
-  double node_viewers_back_s = -1;    // every viewer of the killed node welcomed elsewhere
+  double redis_promoted_s = -1;         // the killed master's slot served by its replica
+  double redis_first_apply_s = -1;      // an apply sent after the kill answered 201
+  double node_viewers_back_s = -1;      // every viewer of the killed node welcomed elsewhere
   double publisher_republished_s = -1;  // network back -> WHIP 201 on the media node
   double publisher_hls_back_s = -1;     // network back -> a new segment after the discontinuity
   int viewers_moved = 0;                // viewers that were on the killed node
 
   // Live channel.
   int viewers_checked = 0;
-  int viewers_exact = 0;              // every event of theirs once, in order, none missing
-  int resumes = 0, resumes_ok = 0;    // reconnects and their welcome resume "ok"
-  long long events_in_stream = 0;     // events for everyone (aud all) during the day
-  long long events_delivered = 0;     // summed over viewers
-  double events_per_s = 0;            // delivered / day length
+  int viewers_exact = 0;            // every event of theirs once, in order, none missing
+  int resumes = 0, resumes_ok = 0;  // reconnects and their welcome resume "ok"
+  long long events_in_stream = 0;   // events for everyone (aud all) during the day
+  long long events_delivered = 0;   // summed over viewers
+  double events_per_s = 0;          // delivered / day length
 
   // Applications.
   int apps_acked = 0, apps_lost = 0, apps_listed = 0, apps_refused_answers = 0;
