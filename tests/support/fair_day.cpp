@@ -804,8 +804,22 @@ FairDayReport runFairDay(const FairDayOptions& o) {
     auto employer = WsClient::connect(ports[0], {}, &error);
     if (!captioner || !employer)
       return;
-    captioner->hello(room, signToken(Role::Captioner, "cap-1", {room}));
-    employer->hello(room, signToken(Role::Employer, "acme", {room}));
+    const std::string captioner_token = signToken(Role::Captioner, "cap-1", {room});
+    const std::string employer_token = signToken(Role::Employer, "acme", {room});
+    captioner->hello(room, captioner_token);
+    employer->hello(room, employer_token);
+    // A page whose channel closed joins again (and says so in the notes).
+    auto rejoin = [&](std::unique_ptr<WsClient>& c, int port, const std::string& token,
+                      const std::string& who) {
+      if (c && !c->closed())
+        return;
+      std::string code = c ? std::to_string(c->closeCode()) : "no connection";
+      c = WsClient::connect(port, {}, &error);
+      if (c)
+        c->hello(room, token);
+      std::lock_guard lock(notes_mutex);
+      report.notes.push_back(who + " joined again after close " + code);
+    };
     // waiting[i] is jobseeker "queue-i" (null when it could not connect).
     std::vector<std::unique_ptr<WsClient>> waiting;
     for (int i = 0; i < o.queue_joiners; ++i) {
@@ -822,6 +836,15 @@ FairDayReport runFairDay(const FairDayOptions& o) {
     auto next_interview = day_start + interview_every;
     int n = 0;
     while (!day_over) {
+      rejoin(employer, ports[0], employer_token, "the employer");
+      rejoin(captioner, ports[1], captioner_token, "the captioner");
+      for (size_t i = 0; i < waiting.size(); ++i)
+        if (waiting[i])
+          rejoin(waiting[i], ports[i % 2],
+                 signToken(Role::Jobseeker, "queue-" + std::to_string(i), {room}),
+                 "queue-" + std::to_string(i));
+      if (!employer || !captioner)
+        break;
       if (Clock::now() >= next_caption) {
         next_caption += std::chrono::milliseconds(o.caption_every_ms);
         json ack = captioner->call({{"type", "caption.send"},
