@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 
+#include "tests/support/redis_client_for.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/run_loop.h"
 
@@ -27,7 +28,8 @@ TEST(RedisAddress, Parses) {
 TEST(RedisClient, CommandsRoundTripAgainstARealServer) {
   test::RedisServer server;
   Loop loop;
-  RedisClient client(loop, RedisAddress::parse(server.address()).value());
+  auto owned = test::redisClientFor(loop, server);
+  RedisClient& client = *owned;
   client.start();
   ASSERT_TRUE(runUntil(loop, [&] { return client.ready(); }));
 
@@ -56,7 +58,8 @@ TEST(RedisClient, CommandsRoundTripAgainstARealServer) {
 TEST(RedisClient, ACallbackThatThrowsDoesNotStopTheClient) {
   test::RedisServer server;
   Loop loop;
-  RedisClient client(loop, RedisAddress::parse(server.address()).value());
+  auto owned = test::redisClientFor(loop, server);
+  RedisClient& client = *owned;
   client.start();
   ASSERT_TRUE(runUntil(loop, [&] { return client.ready(); }));
   bool threw = false;
@@ -75,7 +78,8 @@ TEST(RedisClient, ACallbackThatThrowsDoesNotStopTheClient) {
 TEST(RedisClient, ReportsNotReadyWhenKilledAndRecoversAfterRestart) {
   test::RedisServer server;
   Loop loop;
-  RedisClient client(loop, RedisAddress::parse(server.address()).value());
+  auto owned = test::redisClientFor(loop, server);
+  RedisClient& client = *owned;
   std::vector<bool> transitions;
   client.onStateChange([&](bool ready) { transitions.push_back(ready); });
   client.start();
@@ -110,7 +114,8 @@ TEST(RedisClient, AWriteSentBeforeRedisStopsAnsweringHasAnUnknownOutcome) {
   RedisClient::Options options;
   options.ping_interval = std::chrono::milliseconds(100);
   options.ping_timeout = std::chrono::milliseconds(300);
-  RedisClient client(loop, RedisAddress::parse(server.address()).value(), options);
+  auto owned = test::redisClientFor(loop, server, options);
+  RedisClient& client = *owned;
   client.start();
   ASSERT_TRUE(runUntil(loop, [&] { return client.ready(); }));
   auto tick = [&](std::chrono::milliseconds by) {
@@ -156,7 +161,8 @@ TEST(RedisClient, ThousandsOfPendingCommandsSurviveAStallAKillAndARestart) {
   RedisClient::Options options;
   options.ping_interval = std::chrono::milliseconds(50);
   options.ping_timeout = std::chrono::milliseconds(200);
-  RedisClient client(loop, RedisAddress::parse(server.address()).value(), options);
+  auto owned = test::redisClientFor(loop, server, options);
+  RedisClient& client = *owned;
   client.start();
   ASSERT_TRUE(runUntil(loop, [&] { return client.ready(); }));
   server.command({"SET", "big", std::string(64 * 1024, 'x')});
@@ -222,7 +228,8 @@ TEST(RedisClient, ThousandsOfPendingCommandsSurviveAStallAKillAndARestart) {
 TEST(RedisScript, FallsBackToEvalAfterScriptFlush) {
   test::RedisServer server;
   Loop loop;
-  RedisClient client(loop, RedisAddress::parse(server.address()).value());
+  auto owned = test::redisClientFor(loop, server);
+  RedisClient& client = *owned;
   client.start();
   ASSERT_TRUE(runUntil(loop, [&] { return client.ready(); }));
   RedisScript script("return redis.call('INCRBY', KEYS[1], ARGV[1])");

@@ -70,12 +70,16 @@ void Jobcastd::start() {
   argv.insert(argv.end(),
               {binary(), "--listen", "127.0.0.1:0", "--data-dir", data_dir_, "--log-format", "json",
                "--tls-listen", options_.tls ? "127.0.0.1:0" : "off"});
-  if (!options_.redis.empty())
+  // A list of nodes (RedisServer::address() in cluster mode) is a Redis Cluster.
+  bool cluster = options_.redis.find(',') != std::string::npos;
+  if (!options_.redis.empty() && !cluster)
     argv.insert(argv.end(), {"--redis", options_.redis});
   argv.insert(argv.end(), options_.args.begin(), options_.args.end());
   std::map<std::string, std::string> env = {
       {"JOBCAST_JWT_SECRET", kJwtSecret},
       {"JOBCAST_DATA_KEY", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"}};
+  if (cluster)
+    env["JOBCAST_REDIS_CLUSTER"] = options_.redis;
   for (const auto& [k, v] : options_.env)
     env[k] = v;
   pid_ = spawn(argv, log_path_, env);
