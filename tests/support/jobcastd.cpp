@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/support/http_client.h"
 #include "tests/support/tokens.h"
 
 #ifndef JOBCAST_BINARY
@@ -95,6 +96,13 @@ void Jobcastd::start() {
       if (j.is_object() && j.value("msg", "") == "jobcastd ready") {
         http_port_ = j.value("http_port", -1);
         https_port_ = j.value("https_port", -1);
+        // One Redis answers before the test's first request; a cluster's slot
+        // map and its masters take a moment longer. Wait for them as a load
+        // balancer would (bounded, not failing: a test may start the node
+        // with Redis down on purpose).
+        if (cluster && http_port_ > 0)
+          eventually([&] { return httpGet(url("/readyz")).status == 200; },
+                     std::chrono::seconds(5));
         return;
       }
     }
