@@ -64,7 +64,9 @@ class RedisClient {
   // at most 5 times; then the command fails redis_unavailable (none of these
   // replies means it was applied). A lost master makes the map be read again
   // (four times a second until every master answers) so that commands follow
-  // the promoted replica. The callback contract below holds unchanged.
+  // the promoted replica. The callback contract below holds unchanged, but
+  // replies keep the order of their commands only within one master: commands
+  // on slots of different masters (or without a key) may answer in any order.
   RedisClient(Loop& loop, std::vector<RedisAddress> seeds, Options options);
   ~RedisClient();
   RedisClient(const RedisClient&) = delete;

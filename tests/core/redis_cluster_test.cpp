@@ -5,14 +5,17 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <set>
 
 #include "core/redis.h"
 #include "core/redis_slots.h"
 #include "tests/support/redis_cluster.h"
+#include "tests/support/redis_server.h"
 #include "tests/support/run_loop.h"
 
 namespace jobcast {
@@ -240,3 +243,51 @@ TEST(RedisClusterClient, AKilledMasterIsReplacedByItsReplicaAndCommandsResume) {
 
 }  // namespace
 }  // namespace jobcast
+
+namespace jobcast::test {
+namespace {
+
+// The switch that runs the whole suite against a cluster: with
+// JOBCAST_TEST_REDIS=cluster a RedisServer is a 3+3 cluster whose command()
+// reaches every slot's master, whose whole-data-set commands cover every
+// master, and whose restart keeps the data.
+TEST(RedisServerOnACluster, RoutesMergesAndKeepsDataAcrossRestartAndCrash) {
+  bool was_set = RedisServer::clusterMode();
+  ::setenv("JOBCAST_TEST_REDIS", "cluster", 1);
+  RedisServer redis;
+  if (!was_set)
+    ::unsetenv("JOBCAST_TEST_REDIS");
+  ASSERT_NE(redis.cluster(), nullptr);
+  EXPECT_EQ(redis.seeds().size(), 6u);
+  EXPECT_EQ(redis.address(), redis.cluster()->seeds());
+
+  // Keys on slots of every master.
+  std::set<int> masters;
+  for (int i = 0; i < 30; ++i) {
+    std::string key = "k" + std::to_string(i);
+    ASSERT_EQ(redis.command({"SET", key, "v" + std::to_string(i)}), "OK");
+    masters.insert(redis.cluster()->masterOf(keySlot(key)));
+  }
+  EXPECT_EQ(masters.size(), 3u);
+  EXPECT_EQ(redis.command({"GET", "k17"}), "v17");
+  EXPECT_EQ(redis.command({"DBSIZE"}), "30");
+  std::string keys = redis.command({"KEYS", "k*"});
+  EXPECT_EQ(std::count(keys.begin(), keys.end(), '\n'), 29);
+  std::string info = redis.command({"INFO", "keyspace"});
+  EXPECT_NE(info.find("db0:keys=30,"), std::string::npos) << info;
+
+  redis.restart();
+  EXPECT_EQ(redis.command({"GET", "k17"}), "v17");
+  EXPECT_EQ(redis.command({"DBSIZE"}), "30");
+
+  redis.kill();
+  EXPECT_FALSE(redis.running());
+  EXPECT_EQ(redis.command({"GET", "k17"}), "(connection failed)");
+  redis.start();
+  EXPECT_EQ(redis.command({"GET", "k3"}), "v3");
+  ASSERT_EQ(redis.command({"FLUSHALL"}), "OK");
+  EXPECT_EQ(redis.command({"DBSIZE"}), "0");
+}
+
+}  // namespace
+}  // namespace jobcast::test

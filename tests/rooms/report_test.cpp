@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "rooms/keys.h"
+#include "tests/support/redis_client_for.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/run_loop.h"
 
@@ -48,7 +49,8 @@ TEST(Regions, LevelsRunFromTheWholeServiceDown) {
 TEST(ReportStore, RecommendationsCountPerPersonInEveryLevel) {
   test::RedisServer redis;
   Loop loop;
-  RedisClient client(loop, RedisAddress::parse(redis.address()).value());
+  auto owned = test::redisClientFor(loop, redis);
+  RedisClient& client = *owned;
   client.start();
   ASSERT_TRUE(test::runUntil(loop, [&] { return client.ready(); }));
   ReportStore store(client);

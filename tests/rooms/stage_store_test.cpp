@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "rooms/stage.h"
+#include "tests/support/redis_client_for.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/run_loop.h"
 
@@ -29,8 +30,7 @@ class StageStoreTest : public ::testing::Test {
     redis_server.start();
     redis_server.command({"HSET", "jc:{r:r1}:room", "id", "r1", "status", "live", "employer_id",
                           "emp1", "counsellors", R"(["c1"])"});
-    redis =
-        std::make_unique<RedisClient>(loop, RedisAddress::parse(redis_server.address()).value());
+    redis = test::redisClientFor(loop, redis_server);
     redis->start();
     ASSERT_TRUE(pump([&] { return redis->ready(); }));
     store = std::make_unique<StageStore>(*redis);

@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "tests/support/redis_client_for.h"
 #include "tests/support/redis_server.h"
 
 namespace jobcast::rooms {
@@ -29,7 +30,8 @@ Claims who(Role role, std::string sub) {
 class StoreTest : public ::testing::Test {
  protected:
   StoreTest()
-      : client(loop, RedisAddress::parse(redis.address()).value()),
+      : client_owner(test::redisClientFor(loop, redis)),
+        client(*client_owner),
         store(loop, client, DataCipher::fromHex(kKey).value()) {
     client.start();
     EXPECT_TRUE(runUntil([&] { return client.ready(); }));
@@ -111,7 +113,8 @@ class StoreTest : public ::testing::Test {
 
   test::RedisServer redis;
   Loop loop;
-  RedisClient client;
+  std::unique_ptr<RedisClient> client_owner;
+  RedisClient& client;
   RoomStore store;
   Claims admin = who(Role::Admin, "root");
   Claims owner = who(Role::Employer, "acme");

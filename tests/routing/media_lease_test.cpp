@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "routing/media_lease.h"
+#include "tests/support/redis_client_for.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/run_loop.h"
 
@@ -20,8 +21,7 @@ class MediaLeaseTest : public ::testing::Test {
  protected:
   void SetUp() override {
     redis_server.start();
-    redis =
-        std::make_unique<RedisClient>(loop, RedisAddress::parse(redis_server.address()).value());
+    redis = test::redisClientFor(loop, redis_server);
     redis->start();
     ASSERT_TRUE(pump([&] { return redis->ready(); }));
   }

@@ -19,6 +19,7 @@
 #include "tests/media/test_programme.h"
 #include "tests/support/http_client.h"
 #include "tests/support/jobcastd.h"
+#include "tests/support/redis_client_for.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/whep_client.h"
 
@@ -49,8 +50,7 @@ struct WhepNode {
     redis_server.command({"HSET", "jc:{r:r2}:room", "id", "r2", "status", "scheduled"});
     redis_server.command(
         {"HSET", "jc:{r:r3}:room", "id", "r3", "status", "live", "anonymous_viewers", "0"});
-    redis =
-        std::make_unique<RedisClient>(loop, RedisAddress::parse(redis_server.address()).value());
+    redis = test::redisClientFor(loop, redis_server);
     redis->start();
     media::WhepEgress::Options options;
     options.max_viewers = max_viewers;

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/support/http_client.h"
 #include "tests/support/tokens.h"
 
 #ifndef JOBCAST_BINARY
@@ -70,12 +71,16 @@ void Jobcastd::start() {
   argv.insert(argv.end(),
               {binary(), "--listen", "127.0.0.1:0", "--data-dir", data_dir_, "--log-format", "json",
                "--tls-listen", options_.tls ? "127.0.0.1:0" : "off"});
-  if (!options_.redis.empty())
+  // A list of nodes (RedisServer::address() in cluster mode) is a Redis Cluster.
+  bool cluster = options_.redis.find(',') != std::string::npos;
+  if (!options_.redis.empty() && !cluster)
     argv.insert(argv.end(), {"--redis", options_.redis});
   argv.insert(argv.end(), options_.args.begin(), options_.args.end());
   std::map<std::string, std::string> env = {
       {"JOBCAST_JWT_SECRET", kJwtSecret},
       {"JOBCAST_DATA_KEY", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"}};
+  if (cluster)
+    env["JOBCAST_REDIS_CLUSTER"] = options_.redis;
   for (const auto& [k, v] : options_.env)
     env[k] = v;
   pid_ = spawn(argv, log_path_, env);
@@ -91,6 +96,13 @@ void Jobcastd::start() {
       if (j.is_object() && j.value("msg", "") == "jobcastd ready") {
         http_port_ = j.value("http_port", -1);
         https_port_ = j.value("https_port", -1);
+        // One Redis answers before the test's first request; a cluster's slot
+        // map and its masters take a moment longer. Wait for them as a load
+        // balancer would (bounded, not failing: a test may start the node
+        // with Redis down on purpose).
+        if (cluster && http_port_ > 0)
+          eventually([&] { return httpGet(url("/readyz")).status == 200; },
+                     std::chrono::seconds(5));
         return;
       }
     }

@@ -24,9 +24,11 @@ class Jobcastd {
   struct Options {
     std::vector<std::string> args;           // extra command-line arguments
     std::map<std::string, std::string> env;  // extra environment
-    std::string redis;                       // --redis; empty = embedded child
-    bool tls = false;                        // also listen for HTTPS on a free port
-    std::vector<std::string> wrapper;        // e.g. {"valgrind", "--leak-check=full"}
+    // --redis; a comma-separated list of nodes is a Redis Cluster
+    // (JOBCAST_REDIS_CLUSTER); empty = embedded child.
+    std::string redis;
+    bool tls = false;                  // also listen for HTTPS on a free port
+    std::vector<std::string> wrapper;  // e.g. {"valgrind", "--leak-check=full"}
     std::chrono::milliseconds ready_timeout{15000};
   };
 

@@ -11,7 +11,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
+#include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -99,8 +102,10 @@ RedisCluster::RedisCluster() {
 
 RedisCluster::~RedisCluster() {
   for (auto& n : nodes_) {
-    if (n.pid > 0)
+    if (n.pid > 0) {
       ::kill(n.pid, SIGTERM);
+      ::kill(n.pid, SIGCONT);  // a paused node acts on SIGTERM only once it runs
+    }
   }
   for (auto& n : nodes_) {
     if (n.pid > 0) {
@@ -120,8 +125,10 @@ void RedisCluster::startNode(Node& node) {
     execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1", "--dir",
            node.dir.c_str(), "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
            "--cluster-node-timeout", "1000", "--cluster-replica-validity-factor", "0",
-           "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no",
-           "--logfile", log.c_str(), nullptr);
+           // A replica syncs at once instead of after the default 5 s wait for
+           // other replicas to share the transfer: a test's cluster is ready sooner.
+           "--repl-diskless-sync-delay", "0", "--appendonly", "yes", "--appendfsync", "always",
+           "--save", "", "--daemonize", "no", "--logfile", log.c_str(), nullptr);
     _exit(127);
   }
   ASSERT_GT(pid, 0) << "fork failed";
@@ -165,6 +172,138 @@ std::string RedisCluster::keyServedBy(int node, const std::string& base) const {
       return key;
   }
   return "";
+}
+
+namespace {
+
+bool isNumber(const std::string& s) {
+  return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+}
+
+// `calls=3,usec=9` + `calls=2,usec=4` -> `calls=5,usec=13`; non-numbers kept from `a`.
+std::string sumFields(const std::string& a, const std::string& b) {
+  if (isNumber(a) && isNumber(b))
+    return std::to_string(std::stoll(a) + std::stoll(b));
+  std::istringstream left(a), right(b);
+  std::string out, l, r;
+  while (std::getline(left, l, ',')) {
+    if (!std::getline(right, r, ','))
+      r.clear();
+    auto le = l.find('='), re = r.find('=');
+    if (le != std::string::npos && re != std::string::npos && l.substr(0, le) == r.substr(0, re) &&
+        isNumber(l.substr(le + 1)) && isNumber(r.substr(re + 1)))
+      l = l.substr(0, le + 1) +
+          std::to_string(std::stoll(l.substr(le + 1)) + std::stoll(r.substr(re + 1)));
+    out += (out.empty() ? "" : ",") + l;
+  }
+  return out;
+}
+
+// INFO of several masters as one: counters summed, other values from the first.
+std::string mergeInfo(const std::vector<std::string>& replies) {
+  std::vector<std::string> order;
+  std::map<std::string, std::string> values;
+  for (const auto& reply : replies) {
+    std::istringstream lines(reply);
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (!line.empty() && line.back() == '\r')
+        line.pop_back();
+      auto colon = line.find(':');
+      std::string name = colon == std::string::npos ? line : line.substr(0, colon);
+      std::string value = colon == std::string::npos ? "" : line.substr(colon + 1);
+      auto [at, fresh] = values.emplace(name, value);
+      if (fresh)
+        order.push_back(name);
+      else if (colon != std::string::npos && !name.empty() && name[0] != '#')
+        at->second = sumFields(at->second, value);
+    }
+  }
+  std::string out;
+  for (const auto& name : order) {
+    const std::string& value = values[name];
+    out += name + (value.empty() && name.rfind('#', 0) == 0 ? "" : ":" + value) + "\r\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<size_t> RedisCluster::masters() const {
+  std::vector<size_t> out;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (nodes_[i].pid > 0 &&
+        command(i, {"INFO", "replication"}).find("role:master") != std::string::npos)
+      out.push_back(i);
+  }
+  return out;
+}
+
+std::string RedisCluster::command(const std::vector<std::string>& args) const {
+  std::string name = args.empty() ? "" : args[0];
+  for (auto& c : name)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  static const std::set<std::string> kEveryMaster = {"FLUSHALL", "FLUSHDB", "KEYS",  "DBSIZE",
+                                                     "INFO",     "SCRIPT",  "CONFIG"};
+  if (kEveryMaster.count(name)) {
+    std::vector<std::string> replies;
+    std::string first_error;
+    for (size_t i : masters()) {
+      bool error = false;
+      replies.push_back(redisCommandAt(nodes_[i].port, args, &error));
+      if (error && first_error.empty())
+        first_error = replies.back();
+    }
+    if (!first_error.empty())
+      return first_error;
+    if (name == "INFO")
+      return mergeInfo(replies);
+    if (name == "DBSIZE") {
+      long long sum = 0;
+      for (const auto& r : replies)
+        sum += std::atoll(r.c_str());
+      return std::to_string(sum);
+    }
+    if (name == "KEYS") {
+      std::string out;
+      for (const auto& r : replies) {
+        if (!r.empty())
+          out += (out.empty() ? "" : "\n") + r;
+      }
+      return out;
+    }
+    return replies.empty() ? "(connection failed)" : replies.front();
+  }
+
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  size_t node = last_node_;
+  size_t unreachable = 0;
+  std::string reply;
+  while (true) {
+    bool error = false;
+    reply = nodes_.at(node).pid > 0 ? redisCommandAt(nodes_[node].port, args, &error)
+                                    : "(connection failed)";
+    bool retry = false;
+    if (error && reply.rfind("MOVED ", 0) == 0) {
+      // MOVED <slot> <host>:<port>
+      int port = std::atoi(reply.c_str() + reply.rfind(':') + 1);
+      for (size_t i = 0; i < nodes_.size(); ++i) {
+        if (nodes_[i].port == port)
+          node = i;
+      }
+      retry = true;
+    } else if (error && (reply.rfind("CLUSTERDOWN", 0) == 0 || reply.rfind("TRYAGAIN", 0) == 0)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      retry = true;
+    } else if (!error && (reply == "(connection failed)" || reply == "(no reply)")) {
+      node = (node + 1) % nodes_.size();  // a stopped node: ask the next one
+      retry = ++unreachable < nodes_.size();
+    }
+    if (!retry || std::chrono::steady_clock::now() > deadline)
+      break;
+  }
+  last_node_ = node;
+  return reply;
 }
 
 int RedisCluster::masterOf(int slot) const {
@@ -220,6 +359,32 @@ int RedisCluster::replicaOf(size_t master) const {
     }
   }
   return -1;
+}
+
+void RedisCluster::stop(size_t node) {
+  Node& n = nodes_.at(node);
+  if (n.pid <= 0)
+    return;
+  ::kill(n.pid, SIGTERM);
+  ::kill(n.pid, SIGCONT);  // a paused server acts on SIGTERM only once it runs
+  int status = 0;
+  ::waitpid(n.pid, &status, 0);
+  n.pid = -1;
+}
+
+void RedisCluster::start(size_t node) {
+  if (nodes_.at(node).pid <= 0)
+    startNode(nodes_[node]);
+}
+
+void RedisCluster::pause(size_t node) {
+  if (nodes_.at(node).pid > 0)
+    ::kill(nodes_[node].pid, SIGSTOP);
+}
+
+void RedisCluster::resume(size_t node) {
+  if (nodes_.at(node).pid > 0)
+    ::kill(nodes_[node].pid, SIGCONT);
 }
 
 void RedisCluster::kill(size_t node) {

@@ -39,6 +39,17 @@ class RedisCluster {
 
   // One command on one node (redis-cli semantics, as RedisServer::command).
   std::string command(size_t node, const std::vector<std::string>& args) const;
+  // One command on the cluster, as `redis-cli -c` would: sent to a node and
+  // following MOVED to the master of the key's slot (CLUSTERDOWN and TRYAGAIN
+  // are retried for up to 10 s). Commands about the whole data set run on
+  // every master and their replies are merged: KEYS lists every master's keys,
+  // DBSIZE is the sum, INFO sums the counters of its `name:value` and
+  // `name:k=v,...` lines, and FLUSHALL, FLUSHDB, SCRIPT and CONFIG answer the
+  // first error or else the first master's reply. ASK (a slot being migrated)
+  // is not followed: the tests never migrate slots. SCAN is not supported.
+  std::string command(const std::vector<std::string>& args) const;
+  // The indices of the running nodes that say role:master.
+  std::vector<size_t> masters() const;
   // The index of the node that is master for `slot` now (-1 if none known).
   int masterOf(int slot) const;
   // A key (or channel) made of `base` and a number whose slot node `node`
@@ -48,6 +59,13 @@ class RedisCluster {
   int replicaOf(size_t master) const;
   // SIGKILL and wait: a crash.
   void kill(size_t node);
+  // SIGTERM and wait (a paused node is resumed so that it can act on it).
+  void stop(size_t node);
+  // Starts a stopped node again: same port, directory, AOF and nodes.conf.
+  // Call waitOk() once every node that should run is started.
+  void start(size_t node);
+  void pause(size_t node);   // SIGSTOP
+  void resume(size_t node);  // SIGCONT
   // Waits until every running node says cluster_state:ok, every replica is
   // in sync with its master (master_link_status:up), and every slot has a
   // live master; fails the test after `seconds`.
@@ -58,6 +76,8 @@ class RedisCluster {
 
   TempDir dir_{"jobcast-cluster"};
   std::vector<Node> nodes_;
+  // The node that answered the last keyed command: the next one tries it first.
+  mutable size_t last_node_ = 0;
 };
 
 }  // namespace jobcast::test

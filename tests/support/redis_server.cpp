@@ -8,7 +8,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <thread>
+
+#include "tests/support/redis_cluster.h"
 
 namespace jobcast::test {
 namespace {
@@ -37,7 +40,18 @@ std::string render(const redisReply* r) {
 
 }  // namespace
 
-RedisServer::RedisServer() : port_(freePort()) {
+bool RedisServer::clusterMode() {
+  const char* mode = std::getenv("JOBCAST_TEST_REDIS");
+  return mode && std::string(mode) == "cluster";
+}
+
+RedisServer::RedisServer() {
+  if (clusterMode()) {
+    cluster_ = std::make_unique<RedisCluster>();
+    port_ = cluster_->nodes().front().port;
+    return;
+  }
+  port_ = freePort();
   start();
 }
 
@@ -45,7 +59,40 @@ RedisServer::~RedisServer() {
   stop();
 }
 
+bool RedisServer::running() const {
+  if (!cluster_)
+    return pid_ > 0;
+  for (const auto& n : cluster_->nodes()) {
+    if (n.pid > 0)
+      return true;
+  }
+  return false;
+}
+
+std::string RedisServer::address() const {
+  return cluster_ ? cluster_->seeds() : "127.0.0.1:" + std::to_string(port_);
+}
+
+std::vector<std::string> RedisServer::seeds() const {
+  if (!cluster_)
+    return {address()};
+  std::vector<std::string> out;
+  for (const auto& n : cluster_->nodes())
+    out.push_back(n.address());
+  return out;
+}
+
 void RedisServer::start() {
+  if (cluster_) {
+    bool started = false;
+    for (size_t i = 0; i < cluster_->nodes().size(); ++i) {
+      started = started || cluster_->nodes()[i].pid <= 0;
+      cluster_->start(i);
+    }
+    if (started)
+      cluster_->waitOk();
+    return;
+  }
   if (pid_ > 0)
     return;
   pid_t pid = ::fork();
@@ -86,6 +133,18 @@ void RedisServer::start() {
 }
 
 void RedisServer::stop() {
+  if (cluster_) {
+    // All six at once: one by one, the rest would fail the stopped masters over.
+    for (const auto& n : cluster_->nodes()) {
+      if (n.pid > 0) {
+        ::kill(n.pid, SIGTERM);
+        ::kill(n.pid, SIGCONT);
+      }
+    }
+    for (size_t i = 0; i < cluster_->nodes().size(); ++i)
+      cluster_->stop(i);
+    return;
+  }
   if (pid_ <= 0)
     return;
   ::kill(pid_, SIGTERM);
@@ -96,6 +155,15 @@ void RedisServer::stop() {
 }
 
 void RedisServer::kill() {
+  if (cluster_) {
+    for (const auto& n : cluster_->nodes()) {
+      if (n.pid > 0)
+        ::kill(n.pid, SIGKILL);
+    }
+    for (size_t i = 0; i < cluster_->nodes().size(); ++i)
+      cluster_->kill(i);
+    return;
+  }
   if (pid_ <= 0)
     return;
   ::kill(pid_, SIGKILL);
@@ -105,11 +173,21 @@ void RedisServer::kill() {
 }
 
 void RedisServer::pause() {
+  if (cluster_) {
+    for (size_t i = 0; i < cluster_->nodes().size(); ++i)
+      cluster_->pause(i);
+    return;
+  }
   if (pid_ > 0)
     ::kill(pid_, SIGSTOP);
 }
 
 void RedisServer::resume() {
+  if (cluster_) {
+    for (size_t i = 0; i < cluster_->nodes().size(); ++i)
+      cluster_->resume(i);
+    return;
+  }
   if (pid_ > 0)
     ::kill(pid_, SIGCONT);
 }
@@ -119,7 +197,9 @@ void RedisServer::restart() {
   start();
 }
 
-std::string redisCommandAt(int port, const std::vector<std::string>& args) {
+std::string redisCommandAt(int port, const std::vector<std::string>& args, bool* error) {
+  if (error)
+    *error = false;
   timeval tv{2, 0};
   redisContext* c = redisConnectWithTimeout("127.0.0.1", port, tv);
   if (!c || c->err) {
@@ -137,6 +217,8 @@ std::string redisCommandAt(int port, const std::vector<std::string>& args) {
   auto* reply = static_cast<redisReply*>(
       redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data()));
   std::string out = reply ? render(reply) : "(no reply)";
+  if (error && reply)
+    *error = reply->type == REDIS_REPLY_ERROR;
   if (reply)
     freeReplyObject(reply);
   redisFree(c);
@@ -144,6 +226,8 @@ std::string redisCommandAt(int port, const std::vector<std::string>& args) {
 }
 
 std::string RedisServer::command(const std::vector<std::string>& args) const {
+  if (cluster_)
+    return cluster_->command(args);
   return redisCommandAt(port_, args);
 }
 
