@@ -462,7 +462,7 @@ TEST(Whip, EndedRoomDropsItsHlsAndKeepsRecordings) {
   n.room("r1", "ended", "emp1");
   std::string id = n.redis.command({"XADD", rooms::keys::events("r1"), "*", "kind", "room.status",
                                     "data", R"({"status":"ended","at":0})", "aud", "all"});
-  n.redis.command({"PUBLISH", rooms::keys::notify("r1"), id});
+  n.redis.command({RedisServer::notifyCommand(), rooms::keys::notify("r1"), id});
   ASSERT_TRUE(
       eventually([&] { return httpGet(n.node->url("/hls/r1/master.m3u8")).status == 404; }, 10s));
   EXPECT_FALSE(std::filesystem::exists(n.node->dataDir() + "/hls/r1"));

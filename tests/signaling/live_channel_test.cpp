@@ -50,7 +50,7 @@ std::string appendEvent(const RedisServer& redis, const std::string& kind, const
   std::string prefix = "jc:{r:" + room + "}:";
   std::string id = redis.command(
       {"XADD", prefix + "events", "*", "kind", kind, "data", data.dump(), "aud", aud});
-  redis.command({"PUBLISH", prefix + "notify", id});
+  redis.command({RedisServer::notifyCommand(), prefix + "notify", id});
   return id;
 }
 
@@ -648,9 +648,9 @@ TEST_F(LiveChannel, EventsThatComeTogetherArriveInOneBatchFramePerAudience) {
        "add('caption', '{\"text\":\"two\",\"lang\":\"en\",\"final\":true,\"by\":\"x\"}', 'all')\n"
        "add('queue.position', '{\"position\":1,\"length\":1,\"eta_s\":0}', 'user:js-1')\n"
        "add('caption', '{\"text\":\"three\",\"lang\":\"en\",\"final\":true,\"by\":\"x\"}', 'all')\n"
-       "redis.call('PUBLISH', KEYS[2], ids[#ids])\n"
+       "redis.call(ARGV[1], KEYS[2], ids[#ids])\n"
        "return ids",
-       "2", "jc:{r:fair1}:events", "jc:{r:fair1}:notify"});
+       "2", "jc:{r:fair1}:events", "jc:{r:fair1}:notify", RedisServer::notifyCommand()});
   std::vector<std::string> id;
   for (size_t at = 0, nl; at < ids.size(); at = nl + 1) {
     nl = ids.find('\n', at);

@@ -37,6 +37,9 @@ class RedisServer {
 
   // True when JOBCAST_TEST_REDIS=cluster: every RedisServer is a cluster.
   static bool clusterMode();
+  // How room scripts announce a new event on this server: PUBLISH, or
+  // SPUBLISH (sharded) on a cluster (rooms/notifications.h).
+  static const char* notifyCommand() { return clusterMode() ? "SPUBLISH" : "PUBLISH"; }
 
   void
   start();      // waits until it answers PING (cluster: cluster_state:ok); fails the test otherwise
