@@ -34,16 +34,7 @@ class OnCluster : public ::testing::Test {
 
   HttpResponse call(const std::string& method, const std::string& path, const std::string& bearer,
                     const json& body = nullptr) {
-    HttpRequest request;
-    request.method = method;
-    request.url = node->url("/api/v1" + path);
-    if (!body.is_null()) {
-      request.body = body.dump();
-      request.headers.emplace_back("content-type", "application/json");
-    }
-    if (!bearer.empty())
-      request.headers.emplace_back("authorization", "Bearer " + bearer);
-    return http(request);
+    return httpJson(method, node->url("/api/v1" + path), body, bearer);
   }
 
   // A live room of a verified employer, with one job; {room, job}.

@@ -610,14 +610,7 @@ FairDayReport runFairDay(const FairDayOptions& o) {
   const std::string acme = signToken(Role::Employer, "acme", {"*"});
   auto api = [&](int node, const std::string& method, const std::string& path,
                  const std::string& bearer, const json& body = nullptr) {
-    HttpRequest r{.method = method, .url = nodes[node]->url("/api/v1" + path)};
-    if (!body.is_null()) {
-      r.body = body.dump();
-      r.headers.emplace_back("content-type", "application/json");
-    }
-    if (!bearer.empty())
-      r.headers.emplace_back("authorization", "Bearer " + bearer);
-    return http(r);
+    return httpJson(method, nodes[node]->url("/api/v1" + path), body, bearer);
   };
   auto must = [&](const HttpResponse& r, long status, const std::string& what) {
     if (r.status != status)
