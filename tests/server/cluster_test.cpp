@@ -74,20 +74,9 @@ class OnCluster : public ::testing::Test {
 
   // Every application id of the room, as its employer lists them.
   std::set<std::string> listed(const std::string& room) {
-    std::set<std::string> ids;
-    for (int offset = 0;; offset += 200) {
-      auto page =
-          call("GET", "/rooms/" + room + "/applications?limit=200&offset=" + std::to_string(offset),
-               acme);
-      EXPECT_EQ(page.status, 200) << page.body;
-      if (page.status != 200)
-        break;
-      json j = page.json();
-      for (const auto& item : j["items"])
-        ids.insert(item.value("id", ""));
-      if (j["next_offset"].is_null())
-        break;
-    }
+    long failed = 0;
+    auto ids = listApplicationIds(node->url(""), room, acme, &failed);
+    EXPECT_EQ(failed, 0) << "a page of the room's applications answered " << failed;
     return ids;
   }
 

@@ -1081,21 +1081,10 @@ FairDayReport runFairDay(const FairDayOptions& o) {
   report.events_per_s = report.events_delivered / std::chrono::duration<double>(day_length).count();
 
   // --- Applications: none acknowledged lost ------------------------------------------------
-  std::set<std::string> listed;
-  for (int offset = 0;; offset += 200) {
-    auto page =
-        api(0, "GET", "/rooms/" + room + "/applications?limit=200&offset=" + std::to_string(offset),
-            acme);
-    if (page.status != 200) {
-      violation("listing applications: " + std::to_string(page.status));
-      break;
-    }
-    json j = page.json();
-    for (const auto& item : j["items"])
-      listed.insert(item.value("id", ""));
-    if (j["next_offset"].is_null())
-      break;
-  }
+  long list_failed = 0;
+  std::set<std::string> listed = listApplicationIds(nodes[0]->url(""), room, acme, &list_failed);
+  if (list_failed)
+    violation("listing applications: " + std::to_string(list_failed));
   report.apps_acked = static_cast<int>(acked.size());
   report.apps_listed = static_cast<int>(listed.size());
   report.apps_refused_answers = refused_answers;

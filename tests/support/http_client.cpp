@@ -112,4 +112,26 @@ HttpResponse httpJson(const std::string& method, const std::string& url, const n
   return http(r);
 }
 
+std::set<std::string> listApplicationIds(const std::string& base, const std::string& room,
+                                         const std::string& bearer, long* failed) {
+  std::set<std::string> ids;
+  for (int offset = 0;; offset += 200) {
+    auto page = httpJson(
+        "GET",
+        base + "/api/v1/rooms/" + room + "/applications?limit=200&offset=" + std::to_string(offset),
+        nullptr, bearer);
+    if (page.status != 200) {
+      if (failed)
+        *failed = page.status ? page.status : -1;
+      break;
+    }
+    nlohmann::json j = page.json();
+    for (const auto& item : j["items"])
+      ids.insert(item.value("id", ""));
+    if (j["next_offset"].is_null())
+      break;
+  }
+  return ids;
+}
+
 }  // namespace jobcast::test

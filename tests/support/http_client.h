@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,5 +35,12 @@ HttpResponse httpGet(const std::string& url,
                      const std::vector<std::pair<std::string, std::string>>& headers = {});
 HttpResponse httpJson(const std::string& method, const std::string& url, const nlohmann::json& body,
                       const std::string& bearer = "");
+
+// Every application id of `room`, as its employer (`bearer`) lists them page
+// by page from the node at `base` ("http://host:port"). A page answered with
+// another status than 200 ends the list; its status (-1: no answer) goes
+// to `failed`, which stays as it was otherwise.
+std::set<std::string> listApplicationIds(const std::string& base, const std::string& room,
+                                         const std::string& bearer, long* failed = nullptr);
 
 }  // namespace jobcast::test
