@@ -177,6 +177,16 @@ TEST(StageMixer, GuestJoinsAndLeavesTheLiveProgramme) {
   // The counsellor leaves: back to passthrough, same WHEP session.
   uint64_t frames = viewer.videoFrames();
   programme.attach(room.pipeline, room.src("main_h264"), room.src("main_opus"));
+  // As the programme switch does: the room's tees are unlinked from the mixer
+  // before it goes. The main tees also feed the passthrough encoder; a tee
+  // whose push meets the mixer's flushing input returns FLUSHING to its
+  // source, and that source stops for good.
+  for (GstPad* pad : {main_v, main_a, guest_v, guest_a}) {
+    if (GstPad* peer = gst_pad_get_peer(pad)) {
+      gst_pad_unlink(pad, peer);
+      gst_object_unref(peer);
+    }
+  }
   mixer.reset();
   for (auto [tee, pad] : {std::pair{"main_v", main_v}, std::pair{"main_a", main_a},
                           std::pair{"guest_v", guest_v}, std::pair{"guest_a", guest_a}})
