@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 
@@ -234,11 +235,13 @@ std::optional<WsClient::Message> WsClient::read(std::chrono::milliseconds timeou
       return m;
     if (closed_)
       return std::nullopt;
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0)
+    // Rounded up, and the socket looked at even when the time is up: read(1ms)
+    // once computed 0 ms left and returned without reading, so a client polled
+    // that way never drained its socket nor answered the server's PINGs.
+    auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (!fill(std::max(left, std::chrono::milliseconds(0))) && left.count() <= 0)
       return std::nullopt;
-    fill(left);
   }
 }
 
