@@ -49,9 +49,10 @@ struct Conn {
   bool sender = false;
 };
 
-std::string maskedText(const std::string& payload) {
+// A masked client frame: text (1) or, answering the node's PINGs, PONG (10).
+std::string maskedFrame(int opcode, const std::string& payload) {
   std::string f;
-  f += static_cast<char>(0x81);
+  f += static_cast<char>(0x80 | opcode);
   size_t n = payload.size();
   if (n < 126) {
     f += static_cast<char>(0x80 | n);
@@ -65,6 +66,10 @@ std::string maskedText(const std::string& payload) {
   for (size_t i = 0; i < n; ++i)
     f += static_cast<char>(payload[i] ^ mask[i % 4]);
   return f;
+}
+
+std::string maskedText(const std::string& payload) {
+  return maskedFrame(1, payload);
 }
 
 long rssKb(int pid) {
@@ -220,6 +225,10 @@ struct Load {
       int opcode = c.rx[pos] & 0x0f;
       if (opcode == 1)
         onText(c, c.rx.substr(pos + hdr, len));
+      if (opcode == 9) {  // as a browser does, or the node closes us after server.ws_timeout_s
+        c.tx += maskedFrame(10, c.rx.substr(pos + hdr, len));
+        flush(c);
+      }
       pos += hdr + len;
       if (opcode == 8) {  // the server closes: so do we, freeing the descriptor
         close(c);
