@@ -125,6 +125,14 @@ const std::map<std::string, Setter>& keyTable() {
        [](Config& c, const std::string& k, const YAML::Node& n) {
          c.body_timeout_s = integer(k, n, 1, 3600);
        }},
+      {"server.ws_ping_s",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.ws_ping_s = integer(k, n, 1, 3600);
+       }},
+      {"server.ws_timeout_s",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.ws_timeout_s = integer(k, n, 2, 7200);
+       }},
       {"server.drain_timeout_ms",
        [](Config& c, const std::string& k, const YAML::Node& n) {
          c.drain_timeout_ms = integer(k, n, 0, 600000);
@@ -490,6 +498,9 @@ void Config::validate() const {
   }
   if (live_viewer_ttl_ms <= live_heartbeat_ms) {
     throw ConfigError("live.viewer_ttl_ms", "must be longer than live.heartbeat_ms");
+  }
+  if (ws_timeout_s <= ws_ping_s) {
+    throw ConfigError("server.ws_timeout_s", "must be longer than server.ws_ping_s");
   }
   if (!redis_cluster.empty() && !redis_address.empty()) {
     throw ConfigError("redis.cluster", "set either redis.address or redis.cluster, not both");

@@ -46,6 +46,10 @@ struct Config {
   int64_t front_threads = 1;
   int64_t header_timeout_s = 5;  // a request header must be complete by then
   int64_t body_timeout_s = 20;   // a request body (and a silent gap in it) by then
+  // A WebSocket that has not answered for ws_ping_s is pinged; one with no
+  // answer ws_timeout_s after its last is closed (a phone gone without a word).
+  int64_t ws_ping_s = 30;
+  int64_t ws_timeout_s = 75;
   // SIGTERM drains the node (docs/operations.md); it exits at the latest this
   // long after the signal, whether or not its publishers have moved.
   int64_t drain_timeout_ms = 10000;

@@ -29,6 +29,8 @@ http::HttpServer::Options httpServer(const Config& config) {
   options.header_timeout_s = static_cast<int>(config.header_timeout_s);
   options.front_threads = static_cast<int>(config.front_threads);
   options.body_timeout_s = static_cast<int>(config.body_timeout_s);
+  options.ws_ping_s = static_cast<uint16_t>(config.ws_ping_s);
+  options.ws_timeout_s = static_cast<uint16_t>(config.ws_timeout_s);
   options.trusted_proxies = AddressSet::parse(config.trusted_proxies).value_or(AddressSet{});
   auto rate = [&config](int64_t per_second, int64_t burst) {
     return RateLimiter::Options{.per_second = static_cast<double>(per_second),

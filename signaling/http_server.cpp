@@ -779,6 +779,13 @@ Result<bool> HttpServer::start() {
   info.max_http_header_pool2 = 4096;
   // Silence while a request body is due (lws re-arms it on every piece).
   info.timeout_secs = static_cast<unsigned int>(options_.body_timeout_s);
+  // lws' own default pings a quiet WebSocket after 5 minutes and hangs up 10 s
+  // later: a phone gone without a word held its place (and a queued
+  // jobseeker's) that long. Any frame from the peer, or its PONG, counts.
+  idle_policy_ = lws_retry_bo_t{};
+  idle_policy_.secs_since_valid_ping = options_.ws_ping_s;
+  idle_policy_.secs_since_valid_hangup = options_.ws_timeout_s;
+  info.retry_and_idle_policy = &idle_policy_;
   context_ = lws_create_context(&info);
   if (!context_)
     return Error{"lws", "cannot create the libwebsockets context"};

@@ -34,6 +34,10 @@ class HttpServer {
     int64_t max_connections_per_ip = 64;
     int header_timeout_s = 5;  // the whole request header, from the first byte
     int body_timeout_s = 15;   // the whole request body, and any silence in it
+    // WebSockets: a PING after this long without a sign of the peer, closed
+    // this long after the last one (a PONG or any frame).
+    uint16_t ws_ping_s = 30;
+    uint16_t ws_timeout_s = 75;
     // Peers whose X-Forwarded-For names the client.
     AddressSet trusted_proxies;
     // Requests per client address: pages, static files and REST ...
@@ -85,6 +89,7 @@ class HttpServer {
   Options options_;
   std::vector<lws_protocols> protocols_;
   void* foreign_loops_[1] = {nullptr};
+  lws_retry_bo_t idle_policy_{};  // WebSocket PING and hang-up (Options::ws_*)
   lws_context* context_ = nullptr;
   lws_vhost* http_vhost_ = nullptr;
   std::unique_ptr<HttpFront> front_;

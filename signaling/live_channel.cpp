@@ -254,10 +254,14 @@ int LiveChannel::onCallback(lws* wsi, lws_callback_reasons reason, void* user, v
       letSourceRecurse();
       onEstablished(wsi, user);
       return 0;
+    case LWS_CALLBACK_RECEIVE_PONG:
+      lws_validity_confirmed(wsi);  // the peer is there (server.ws_timeout_s)
+      return 0;
     case LWS_CALLBACK_RECEIVE: {
       Conn* conn = find();
       if (!conn)
         return -1;
+      lws_validity_confirmed(wsi);  // so is a peer that speaks
       bool final = lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0;
       onReceive(*conn, static_cast<const char*>(in), len, lws_frame_is_binary(wsi) != 0, final);
       return 0;

@@ -43,6 +43,8 @@ TEST(Config, SampleConfigParsesAndMatchesDefaults) {
   EXPECT_EQ(sample.max_connections_per_ip, defaults.max_connections_per_ip);
   EXPECT_EQ(sample.header_timeout_s, defaults.header_timeout_s);
   EXPECT_EQ(sample.body_timeout_s, defaults.body_timeout_s);
+  EXPECT_EQ(sample.ws_ping_s, defaults.ws_ping_s);
+  EXPECT_EQ(sample.ws_timeout_s, defaults.ws_timeout_s);
   EXPECT_EQ(sample.trusted_proxies, defaults.trusted_proxies);
   EXPECT_EQ(sample.session_rate_burst, defaults.session_rate_burst);
   EXPECT_EQ(sample.media_rate_per_second, defaults.media_rate_per_second);
@@ -62,6 +64,8 @@ TEST(Config, LimitsAndTrustedProxies) {
   EXPECT_EQ(keyOf("server:\n  max_connections_per_ip: -1\n"), "server.max_connections_per_ip");
   EXPECT_EQ(keyOf("server:\n  header_timeout_s: 0\n"), "server.header_timeout_s");
   EXPECT_EQ(keyOf("server:\n  body_timeout_s: x\n"), "server.body_timeout_s");
+  EXPECT_EQ(keyOf("server:\n  ws_ping_s: 0\n"), "server.ws_ping_s");
+  EXPECT_EQ(keyOf("server:\n  ws_ping_s: 60\n  ws_timeout_s: 60\n"), "server.ws_timeout_s");
   EXPECT_EQ(keyOf("limits:\n  session_rate_per_second: 0\n"), "limits.session_rate_per_second");
   EXPECT_EQ(keyOf("limits:\n  max_keys: 1\n"), "limits.max_keys");
   EXPECT_EQ(keyOf("auth:\n  max_token_lifetime_s: 1\n"), "auth.max_token_lifetime_s");

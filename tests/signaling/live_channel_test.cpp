@@ -612,6 +612,51 @@ TEST_F(LiveChannel, QueuedPersonWhoReconnectsWithinGraceKeepsTheirPlace) {
   EXPECT_EQ(redis_.command({"ZCARD", "jc:{r:fair1}:queue"}), "1");
 }
 
+// A queued jobseeker whose page only listens keeps their place however long
+// the wait: the node pings a quiet connection and the PONG keeps it. A phone
+// gone without a word (no PONG) is closed within server.ws_timeout_s, even
+// while the room's chat is still being written to it, and leaves the queue
+// after the grace: the employer is not offered someone who is gone.
+TEST_F(LiveChannel, AListenerThatAnswersPingsStaysAndAVanishedPhoneIsClosed) {
+  auto node = startNode("server:\n  ws_ping_s: 1\n  ws_timeout_s: 3\n");
+  auto emp = join(*node, token(Role::Employer, kEmployer, "Acme"));
+  auto listening = join(*node, token(Role::Jobseeker, "js-1", "Ama"));
+  auto vanished = join(*node, token(Role::Jobseeker, "js-2", "Kwame"));
+  auto chatty = join(*node, token(Role::Jobseeker, "js-3", "Efua"));
+  auto talking = join(*node, token(Role::Jobseeker, "js-4", "Kofi"));
+  ASSERT_TRUE(emp && listening && vanished && chatty && talking);
+  EXPECT_EQ(listening->call({{"type", "queue.join"}})["position"], 1);
+  EXPECT_EQ(vanished->call({{"type", "queue.join"}})["position"], 2);
+  // Several PINGs long, with chat going on: the listener and the employer
+  // only read (and so answer PINGs); the vanished one reads nothing more;
+  // the talking one sends frames but reads nothing either (its frames count).
+  int heard = 0, heard_late = 0;
+  auto start = std::chrono::steady_clock::now();
+  for (int n = 1; std::chrono::steady_clock::now() < start + 8s; ++n) {
+    json ack = chatty->call({{"type", "chat.send"}, {"text", "hello " + std::to_string(n)}});
+    ASSERT_EQ(ack["type"], "ack") << ack.dump();
+    if (n % 5 == 0)
+      talking->sendJson({{"type", "ping"}, {"req", n}});
+    for (auto* c : {listening.get(), emp.get()}) {
+      while (auto m = c->read(1ms)) {
+        heard += m->opcode == 1;
+        heard_late += m->opcode == 1 && std::chrono::steady_clock::now() > start + 6s;
+      }
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_FALSE(listening->closed());
+  EXPECT_FALSE(emp->closed());
+  EXPECT_EQ(talking->call({{"type", "ping"}})["type"], "ack");
+  EXPECT_GT(heard_late, 0) << "the listeners stopped hearing the chat (" << heard << " frames)";
+  EXPECT_EQ(redis_.command({"ZRANGE", "jc:{r:fair1}:queue", "0", "-1"}), "js-1");
+  json next = emp->call({{"type", "queue.next"}});
+  ASSERT_EQ(next["type"], "ack") << next.dump();
+  EXPECT_EQ(next["jobseeker"]["sub"], "js-1");
+  // The vanished one's socket was hung up, without a close frame.
+  EXPECT_EQ(vanished->waitClosed(1s), 0);
+}
+
 // A figure from the node's /metrics (0 when absent).
 double metric(const Jobcastd& node, const std::string& name) {
   auto r = httpGet(node.url("/metrics"));
