@@ -853,6 +853,11 @@ FairDayReport runFairDay(const FairDayOptions& o) {
       if (interviews < o.interviews && Clock::now() >= next_interview) {
         next_interview += interview_every;
         json next = employer->call({{"type", "queue.next"}}, 15s);
+        // During a failover the employer presses again, as on the page.
+        for (int again = 0; again < 20 && next.value("code", "") == "redis_unavailable"; ++again) {
+          std::this_thread::sleep_for(500ms);
+          next = employer->call({{"type", "queue.next"}}, 15s);
+        }
         if (next["type"] != "ack") {
           std::lock_guard lock(notes_mutex);
           report.notes.push_back("queue.next answered " + next.dump().substr(0, 200) +
@@ -1010,6 +1015,10 @@ FairDayReport runFairDay(const FairDayOptions& o) {
   whep_thread.join();
   report.captions_sent = captions;
   report.interviews_offered = interviews;
+  if (interviews < o.interviews) {
+    violation("only " + std::to_string(interviews.load()) + " of " + std::to_string(o.interviews) +
+              " interviews were offered");
+  }
   report.queue_joined = queued;
   report.whep_connected = whep_connected;
   report.whep_with_media = whep_with_media;
