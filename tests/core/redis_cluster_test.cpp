@@ -202,8 +202,9 @@ TEST(RedisClusterClient, AKilledMasterIsReplacedByItsReplicaAndCommandsResume) {
   const int victim = cluster.masterOf(keySlot(key));
   ASSERT_GE(victim, 0);
   ASSERT_EQ(call(loop, client, {"INCR", key})->integer, 1);
-  // Give the replica the write before the crash.
-  cluster.command(static_cast<size_t>(victim), {"WAIT", "1", "2000"});
+  // The replica has the write before the crash (WAIT from another connection
+  // would not wait for it).
+  ASSERT_TRUE(cluster.waitReplicated(static_cast<size_t>(victim), std::chrono::seconds(5)));
   auto killed = std::chrono::steady_clock::now();
   cluster.kill(static_cast<size_t>(victim));
 

@@ -13,6 +13,7 @@
 
 #include <cctype>
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <sstream>
@@ -340,6 +341,27 @@ int RedisCluster::masterOf(int slot) const {
       return found;
   }
   return -1;
+}
+
+bool RedisCluster::waitReplicated(size_t master, std::chrono::milliseconds timeout) const {
+  auto number = [](const std::string& text, const std::string& field, size_t from) -> long long {
+    size_t at = text.find(field, from);
+    return at == std::string::npos ? -1 : std::atoll(text.c_str() + at + field.size());
+  };
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  // The master's offset now: what the replica must reach.
+  long long wanted = number(command(master, {"INFO", "replication"}), "master_repl_offset:", 0);
+  while (wanted >= 0 && std::chrono::steady_clock::now() < deadline) {
+    std::string info = command(master, {"INFO", "replication"});
+    // "slave0:ip=...,port=...,state=online,offset=N,lag=0"
+    for (size_t at = info.find("\nslave"); at != std::string::npos;
+         at = info.find("\nslave", at + 1)) {
+      if (number(info, "offset=", at) >= wanted)
+        return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
 }
 
 int RedisCluster::replicaOf(size_t master) const {

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,11 @@ class RedisCluster {
   std::string keyServedBy(int node, const std::string& base) const;
   // The index of a replica of the node `master` (-1 if none).
   int replicaOf(size_t master) const;
+  // Waits until a replica of `master` has acknowledged everything the master
+  // has written so far (its offset in the master's INFO replication); false
+  // after `timeout`. Before a crash that must not lose a write: Redis
+  // replicates asynchronously, and WAIT only covers its own connection's writes.
+  bool waitReplicated(size_t master, std::chrono::milliseconds timeout) const;
   // SIGKILL and wait: a crash.
   void kill(size_t node);
   // SIGTERM and wait (a paused node is resumed so that it can act on it).
