@@ -14,7 +14,10 @@
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <map>
+#include <random>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -38,11 +41,16 @@ bool portFree(int port) {
   return ok;
 }
 
-// A free port whose cluster bus port (port + 10000) is free too.
+// A free port whose cluster bus port (port + 10000) is free too. Both lie
+// below the kernel's ephemeral range (32768 and up here and by default):
+// there, a port seen free could be handed to another test's listener or
+// outgoing connection before redis-server binds it.
 int freeClusterPort(const std::vector<RedisCluster::Node>& taken) {
+  static std::mt19937 random(std::random_device{}());
+  std::uniform_int_distribution<int> pick(10000, 22767);
   for (int attempt = 0; attempt < 1000; ++attempt) {
-    int port = freePort();
-    if (port + 10000 > 65535 || !portFree(port + 10000))
+    int port = pick(random);
+    if (!portFree(port) || !portFree(port + 10000))
       continue;
     bool used = false;
     for (const auto& n : taken)
@@ -95,7 +103,16 @@ RedisCluster::RedisCluster() {
   create.insert(create.end(), {"--cluster-replicas", "1", "--cluster-yes"});
   int rc = run(create, dir_.path() + "/create.log");
   if (rc != 0) {
-    ADD_FAILURE() << "redis-cli --cluster create failed; see " << dir_.path() << "/create.log";
+    // What redis-cli and each node said: the directory goes with the test.
+    auto tail = [](const std::string& path) {
+      std::ifstream in(path);
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      return text.size() > 1500 ? text.substr(text.size() - 1500) : text;
+    };
+    std::string logs = "--- create.log\n" + tail(dir_.path() + "/create.log");
+    for (const auto& n : nodes_)
+      logs += "--- node " + n.address() + "\n" + tail(n.dir + "/redis.log");
+    ADD_FAILURE() << "redis-cli --cluster create failed (exit " << rc << ")\n" << logs;
     return;
   }
   waitOk();
