@@ -10,6 +10,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/guard.h"
@@ -22,6 +23,7 @@ namespace jobcast::http {
 namespace {
 
 constexpr size_t kWriteChunk = 64 * 1024;
+constexpr int kLingerSeconds = 2;
 
 struct Exchange;
 
@@ -154,6 +156,12 @@ struct Exchange : Responder::Sink {
   std::string route = "unmatched";
   std::string body;  // accumulating request body
   bool body_expected = false;
+  // The request's body was refused before it was all read; after the answer
+  // the connection drains it for a while (see finish()).
+  bool body_refused = false;
+  bool body_complete = false;
+  bool lingering = false;
+  bool finished = false;
   std::optional<Response> response;
   bool headers_sent = false;
   size_t sent = 0;
@@ -417,7 +425,34 @@ void dispatch(Router& router, const std::shared_ptr<Exchange>& ex) {
 
 // Writes the pending response: headers first, then the body in chunks, each on
 // its own writable callback. Returns -1 to close the connection.
+// The whole response is out (or buffered in lws).
+int finish(lws* wsi, Exchange& ex) {
+  ex.finished = true;
+  if (lws_partial_buffered(wsi)) {
+    lws_callback_on_writable(wsi);
+    return 0;  // back here once lws has sent what it holds
+  }
+  if (!ex.response->close_connection)
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+  // An HTTP/2 stream shares its socket: only an HTTP/1 connection lingers.
+  if (!ex.body_refused || ex.body_complete || lws_get_network_wsi(wsi) != wsi)
+    return -1;
+  // Lingering close: closing a socket that still has unread request bytes
+  // makes the kernel send RST, which can destroy the answer before the
+  // client reads it. Send FIN instead and drain the rest of the body for a
+  // short while; the connection closes when the body ends, the client
+  // closes, or the timeout fires.
+  if (ex.lingering)
+    return 0;
+  ex.lingering = true;
+  ::shutdown(lws_get_socket_fd(wsi), SHUT_WR);
+  lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, kLingerSeconds);
+  return 0;
+}
+
 int writeSome(lws* wsi, Exchange& ex) {
+  if (ex.finished)
+    return finish(wsi, ex);
   Response& r = *ex.response;
   const std::string& body = ex.request.method == Method::Head ? std::string() : r.bodyBytes();
   if (!ex.headers_sent) {
@@ -488,10 +523,7 @@ int writeSome(lws* wsi, Exchange& ex) {
       return 0;
     }
   }
-  // The whole response is out.
-  if (r.close_connection)
-    return -1;
-  return lws_http_transaction_completed(wsi) ? -1 : 0;
+  return finish(wsi, ex);
 }
 
 void detach(ConnectionData* cd) {
@@ -531,6 +563,7 @@ int httpCallback(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
             413, "payload_too_large",
             "request body over " + std::to_string(server->maxBodyBytes()) + " bytes");
         r.close_connection = true;
+        ex->body_refused = true;
         Responder(ex).send(std::move(r));
         return 0;
       }
@@ -552,6 +585,7 @@ int httpCallback(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
       if (static_cast<int64_t>(ex->body.size() + len) > vhost_impl->server->maxBodyBytes()) {
         auto r = Response::error(413, "payload_too_large", "request body too large");
         r.close_connection = true;
+        ex->body_refused = true;
         Responder(ex).send(std::move(r));
         return 0;
       }
@@ -560,6 +594,7 @@ int httpCallback(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
           std::chrono::seconds(vhost_impl->server->options().body_timeout_s)) {
         auto r = Response::error(408, "request_timeout", "request body too slow");
         r.close_connection = true;
+        ex->body_refused = true;
         Responder(ex).send(std::move(r));
         return 0;
       }
@@ -570,6 +605,9 @@ int httpCallback(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
       if (!cd || !cd->current || !vhost_impl)
         return -1;
       auto ex = *cd->current;
+      ex->body_complete = true;
+      if (ex->lingering)
+        return -1;  // the refused body is drained: close now
       // lws also completes bodiless POSTs, which were dispatched already on
       // LWS_CALLBACK_HTTP; an asynchronous handler has not answered yet then.
       if (ex->response || !ex->body_expected)

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <regex>
@@ -199,6 +200,51 @@ TEST(ConnectionLimits, SlowHeadersAndBodiesAreDropped) {
   ::close(half_header);
   ::close(half_body);
   EXPECT_EQ(healthFrom(node, "127.0.0.10").status, 200);
+}
+
+// A client that is still sending a refused body must be able to finish and
+// read the answer: the node drains the rest for a while instead of closing
+// on unread bytes (which makes the kernel send RST and can destroy the 413).
+TEST(ConnectionLimits, ARefusedBodyIsDrainedSoTheClientReadsTheAnswer) {
+  RedisServer redis;
+  Jobcastd node({.redis = redis.address()});
+  ASSERT_NO_FATAL_FAILURE(node.start());
+  int fd = connectFrom("127.0.0.11", node.httpPort());
+  ASSERT_GE(fd, 0);
+  const size_t total = 4u << 20;  // over the 1 MiB limit
+  std::string head =
+      "POST /api/v1/rooms HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: " +
+      std::to_string(total) + "\r\n\r\n";
+  ASSERT_EQ(::send(fd, head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
+  // The node answers on the headers alone; wait for the answer to arrive.
+  pollfd p{fd, POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 10000), 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Now send the whole body, as a client that writes before it reads does.
+  std::string chunk(64 * 1024, 'x');
+  size_t sent = 0;
+  while (sent < total) {
+    ssize_t n = ::send(fd, chunk.data(), std::min(chunk.size(), total - sent), MSG_NOSIGNAL);
+    ASSERT_GT(n, 0) << "the node reset the connection after " << sent
+                    << " body bytes: " << std::strerror(errno);
+    sent += static_cast<size_t>(n);
+  }
+  std::string reply;
+  char buf[4096];
+  for (;;) {
+    pollfd r{fd, POLLIN, 0};
+    ASSERT_EQ(::poll(&r, 1, 10000), 1);
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    ASSERT_GE(n, 0) << "reset instead of a clean close: " << std::strerror(errno);
+    if (n == 0)
+      break;
+    reply.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 413", 0), 0u) << reply;
+  EXPECT_NE(reply.find("payload_too_large"), std::string::npos) << reply;
+  EXPECT_EQ(healthFrom(node, "127.0.0.11").status, 200);
 }
 
 TEST(ConnectionLimits, CapsConnectionsPerAddressButNotForTrustedProxies) {
