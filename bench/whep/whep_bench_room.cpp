@@ -8,6 +8,7 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -49,7 +50,12 @@ int main(int argc, char** argv) {
   // JOBCAST_BENCH_ENGINE=udp: viewers through the egress engine.
   const char* engine = std::getenv("JOBCAST_BENCH_ENGINE");
   if (engine && std::string(engine) == "udp") {
-    auto udp = media::egress::UdpViewers::start({"127.0.0.1", 0, "127.0.0.1"});
+    // JOBCAST_BENCH_SEND_THREADS: the engine's sender threads (default 1).
+    const char* threads = std::getenv("JOBCAST_BENCH_SEND_THREADS");
+    auto udp = media::egress::UdpViewers::start(
+        {.bind_address = "127.0.0.1",
+         .public_addresses = {"127.0.0.1"},
+         .send_threads = threads ? std::max(1, std::atoi(threads)) : 1});
     if (!udp) {
       std::fprintf(stderr, "%s\n", udp.error().message.c_str());
       return 1;

@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
   options.session.local_addresses = {"127.0.0.1"};
   const char* engine = std::getenv("JOBCAST_BENCH_ENGINE");
   if (engine && std::string(engine) == "udp") {
-    auto udp = media::egress::UdpViewers::start({"127.0.0.1", 0, "127.0.0.1"});
+    auto udp = media::egress::UdpViewers::start({"127.0.0.1", 0, {"127.0.0.1"}});
     if (!udp) {
       std::fprintf(stderr, "%s\n", udp.error().message.c_str());
       return 1;

@@ -54,12 +54,16 @@ std::string buildAnswer(const std::vector<AnswerMedia>& media, const AnswerTrans
     sdp << " " << m.mid;
   sdp << "\r\n"
       << "a=msid-semantic: WMS jobcast\r\n";
+  // c= names the first candidate's address (RFC 8839 5.1).
+  std::string first = t.addresses.empty() ? "0.0.0.0" : t.addresses.front();
+  std::string connection =
+      (first.find(':') != std::string::npos ? "c=IN IP6 " : "c=IN IP4 ") + first;
   for (const auto& m : media) {
     sdp << "m=" << m.kind << " " << t.port << " UDP/TLS/RTP/SAVPF " << m.payload;
     if (m.rtx_payload >= 0)
       sdp << " " << m.rtx_payload;
     sdp << "\r\n"
-        << "c=IN IP4 " << t.address << "\r\n"
+        << connection << "\r\n"
         << "a=mid:" << m.mid << "\r\n"
         << "a=sendonly\r\n"
         << "a=rtcp-mux\r\n"
@@ -88,8 +92,14 @@ std::string buildAnswer(const std::vector<AnswerMedia>& media, const AnswerTrans
       sdp << "a=ssrc:" << m.rtx_ssrc << " cname:" << t.cname << "\r\n"
           << "a=ssrc:" << m.rtx_ssrc << " msid:jobcast " << m.kind << "\r\n";
     }
-    sdp << "a=candidate:1 1 udp 2130706431 " << t.address << " " << t.port << " typ host\r\n"
-        << "a=end-of-candidates\r\n";
+    for (size_t i = 0; i < t.addresses.size(); ++i) {
+      // RFC 8445 5.1.2.1: type preference 126 (host), local preference
+      // falling by one per address, component 1.
+      uint32_t priority = (126u << 24) | ((65535u - static_cast<uint32_t>(i)) << 8) | 255u;
+      sdp << "a=candidate:" << (i + 1) << " 1 udp " << priority << " " << t.addresses[i] << " "
+          << t.port << " typ host\r\n";
+    }
+    sdp << "a=end-of-candidates\r\n";
   }
   return sdp.str();
 }

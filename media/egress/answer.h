@@ -1,8 +1,9 @@
 #pragma once
 // The SDP side of the egress engine: what it needs from a viewer's offer
 // (m-line mids, the DTLS fingerprint) and the ICE-lite answer it gives
-// (bundle, rtcp-mux, a=setup:passive, one host candidate on the engine's
-// socket). Codec choice stays with ViewerOffer (media/whep_session.h).
+// (bundle, rtcp-mux, a=setup:passive, a host candidate on the engine's
+// socket for each address the node is reached at). Codec choice stays with ViewerOffer
+// (media/whep_session.h).
 
 #include <cstdint>
 #include <string>
@@ -36,7 +37,9 @@ struct AnswerTransport {
   std::string ufrag;
   std::string pwd;
   std::string fingerprint;  // ours
-  std::string address;      // the candidate's IP
+  // The candidates' IPs, best first (each gets a lower priority than the one
+  // before it).
+  std::vector<std::string> addresses;
   uint16_t port = 0;
   std::string cname;
 };

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <optional>
 
@@ -45,6 +46,18 @@ struct EgressEngine::Viewer {
   std::unique_ptr<SrtpSession> srtp_out;
   std::unique_ptr<SrtpSession> srtp_in;  // the viewer's SRTCP
 };
+
+struct EgressEngine::Sender {
+  size_t index = 0;  // serves the viewers whose id % senders_.size() == index
+  std::thread thread;
+  std::mutex mutex;
+  std::condition_variable wake;
+  std::vector<Send> queue;  // guarded by mutex
+  bool stopping = false;    // guarded by mutex
+  Batch batch;              // its thread only
+};
+
+EgressEngine::EgressEngine() = default;
 
 const char* stateName(EgressEngine::ViewerState state) {
   switch (state) {
@@ -98,6 +111,27 @@ Result<std::unique_ptr<EgressEngine>> EgressEngine::start(
   engine->wake_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (engine->wake_ < 0)
     return Error{"egress_unavailable", "cannot make an eventfd"};
+  int senders = std::max(1, engine->options_.send_threads);
+  for (int i = 0; i < senders; ++i) {
+    engine->senders_.push_back(std::make_unique<Sender>());
+    engine->senders_.back()->index = static_cast<size_t>(i);
+  }
+  for (auto& sender : engine->senders_) {
+    sender->thread = std::thread([raw = engine.get(), sender = sender.get()] {
+      std::vector<Send> queue;
+      for (;;) {
+        {
+          std::unique_lock lock(sender->mutex);
+          sender->wake.wait(lock, [&] { return sender->stopping || !sender->queue.empty(); });
+          if (sender->stopping)
+            return;
+          queue.swap(sender->queue);
+        }
+        raw->drainSendQueue(*sender, queue);
+        queue.clear();
+      }
+    });
+  }
   engine->thread_ = std::thread([raw = engine.get()] { raw->run(); });
   return engine;
 }
@@ -110,6 +144,15 @@ EgressEngine::~EgressEngine() {
   }
   if (thread_.joinable())
     thread_.join();
+  for (auto& sender : senders_) {
+    {
+      std::lock_guard lock(sender->mutex);
+      sender->stopping = true;
+    }
+    sender->wake.notify_one();
+    if (sender->thread.joinable())
+      sender->thread.join();
+  }
   if (socket_ >= 0)
     close(socket_);
   if (wake_ >= 0)
@@ -162,36 +205,58 @@ EgressEngine::Stats EgressEngine::stats() const {
 }
 
 void EgressEngine::send(uint64_t viewer, std::vector<uint8_t> rtp) {
-  {
-    std::lock_guard lock(mutex_);
-    if (queue_.size() >= kMaxQueued) {
-      ++stats_.queue_drops;
-      return;
-    }
-    queue_.emplace_back(viewer, std::move(rtp));
-  }
-  uint64_t one = 1;
-  (void)!write(wake_, &one, sizeof one);
+  std::vector<Send> one;
+  one.push_back({viewer, std::make_shared<const std::vector<uint8_t>>(std::move(rtp))});
+  send(std::move(one));
 }
 
-void EgressEngine::send(std::vector<std::pair<uint64_t, std::vector<uint8_t>>> packets) {
+size_t EgressEngine::queued() const {
+  size_t total = 0;
+  for (const auto& sender : senders_) {
+    std::lock_guard lock(sender->mutex);
+    total += sender->queue.size();
+  }
+  return total;
+}
+
+void EgressEngine::send(std::vector<Send> packets) {
   if (packets.empty())
     return;
-  {
-    std::lock_guard lock(mutex_);
-    if (queue_.size() >= kMaxQueued) {
-      stats_.queue_drops += packets.size();
-      return;
+  const size_t cap = kMaxQueued / senders_.size();
+  uint64_t dropped = 0;
+  auto deliver = [&](Sender& sender, std::vector<Send>& part) {
+    bool was_empty = false;
+    {
+      std::lock_guard lock(sender.mutex);
+      if (sender.queue.size() >= cap) {
+        dropped += part.size();
+        return;
+      }
+      was_empty = sender.queue.empty();
+      if (was_empty)
+        sender.queue.swap(part);
+      else
+        sender.queue.insert(sender.queue.end(), std::make_move_iterator(part.begin()),
+                            std::make_move_iterator(part.end()));
     }
-    if (queue_.empty()) {
-      queue_ = std::move(packets);
-    } else {
-      for (auto& packet : packets)
-        queue_.push_back(std::move(packet));
+    if (was_empty)
+      sender.wake.notify_one();
+  };
+  if (senders_.size() == 1) {
+    deliver(*senders_[0], packets);
+  } else {
+    std::vector<std::vector<Send>> parts(senders_.size());
+    for (auto& packet : packets)
+      parts[packet.viewer % senders_.size()].push_back(std::move(packet));
+    for (size_t i = 0; i < parts.size(); ++i) {
+      if (!parts[i].empty())
+        deliver(*senders_[i], parts[i]);
     }
   }
-  uint64_t one = 1;
-  (void)!write(wake_, &one, sizeof one);
+  if (dropped) {
+    std::lock_guard lock(mutex_);
+    stats_.queue_drops += dropped;
+  }
 }
 
 std::string EgressEngine::addressKey(const sockaddr_storage& address) {
@@ -218,9 +283,8 @@ void EgressEngine::run() {
     }
     if (fds[0].revents & POLLIN)
       receiveAll();
-    drainSendQueue();
     tick(SteadyClock::now());
-    flush();
+    flush(batch_);
   }
 }
 
@@ -332,7 +396,7 @@ void EgressEngine::handleStun(const uint8_t* data, size_t size, const sockaddr_s
     return;
   }
   ++stats_.checks_answered;
-  batch_.push_back({from, stun::bindingSuccess(message->transaction, from, viewer.spec.local_pwd)});
+  batch_.next(from).bytes = stun::bindingSuccess(message->transaction, from, viewer.spec.local_pwd);
   // A check from the address in use keeps consent; a nominating check
   // (USE-CANDIDATE) from a new address moves the viewer there.
   bool same = viewer.has_address && addressKey(viewer.address) == addressKey(from);
@@ -352,7 +416,7 @@ void EgressEngine::handleStun(const uint8_t* data, size_t size, const sockaddr_s
 
 void EgressEngine::flushDtls(Viewer& viewer) {
   for (auto& datagram : viewer.dtls->takeOutgoing())
-    batch_.push_back({viewer.address, std::move(datagram)});
+    batch_.next(viewer.address).bytes = std::move(datagram);
   if (viewer.dtls->state() == DtlsTransport::State::Failed && viewer.state != ViewerState::Failed) {
     viewer.state = ViewerState::Failed;
     viewer.failure = viewer.dtls->failure();
@@ -371,36 +435,64 @@ void EgressEngine::flushDtls(Viewer& viewer) {
   }
 }
 
-// The queue is taken under the lock; protecting and sending happen outside
-// it, so senders never wait for SRTP. Viewers are held by shared_ptr: one
-// removed meanwhile is only released afterwards. Only this thread touches a
-// viewer's SRTP session and address.
-void EgressEngine::drainSendQueue() {
-  std::vector<std::pair<uint64_t, std::vector<uint8_t>>> queue;
-  std::vector<std::pair<uint64_t, std::shared_ptr<Viewer>>> connected;
+// A sender's queue, taken from it under its lock: protecting and sending
+// happen outside every lock, so senders never wait for SRTP. Viewers are
+// held by shared_ptr: one removed meanwhile is only released afterwards.
+// Only this sender touches its viewers' outbound SRTP sessions.
+void EgressEngine::drainSendQueue(Sender& sender, std::vector<Send>& queue) {
+  struct Target {
+    uint64_t id;
+    std::shared_ptr<Viewer> viewer;
+    sockaddr_storage address;
+  };
+  std::vector<Target> connected;
   {
     std::lock_guard lock(mutex_);
-    queue.swap(queue_);
     for (const auto& [id, viewer] : viewers_) {
-      if (viewer->state == ViewerState::Connected)
-        connected.emplace_back(id, viewer);
+      if (viewer->state == ViewerState::Connected && id % senders_.size() == sender.index)
+        connected.push_back({id, viewer, viewer->address});
     }
   }
-  for (auto& [id, rtp] : queue) {
-    auto it = std::lower_bound(connected.begin(), connected.end(), id,
-                               [](const auto& entry, uint64_t key) { return entry.first < key; });
-    if (it == connected.end() || it->first != id)
+  Batch& batch = sender.batch;
+  for (const Send& send : queue) {
+    auto it = std::lower_bound(connected.begin(), connected.end(), send.viewer,
+                               [](const Target& entry, uint64_t key) { return entry.id < key; });
+    if (it == connected.end() || it->id != send.viewer || !send.packet)
       continue;
-    Viewer& viewer = *it->second;
+    const std::vector<uint8_t>& rtp = *send.packet;
+    if (rtp.size() < 12 || rtp.size() > kMaxDatagram)
+      continue;
+    Outgoing& out = batch.next(it->address);
+    out.bytes.resize(rtp.size() + kSrtpMaxTrailer);
+    uint8_t* p = out.bytes.data();
+    std::memcpy(p, rtp.data(), rtp.size());
+    if (send.rewrite) {
+      p[1] = static_cast<uint8_t>((p[1] & 0x80) | (send.payload_type & 0x7f));
+      p[2] = static_cast<uint8_t>(send.seq >> 8);
+      p[3] = static_cast<uint8_t>(send.seq);
+      p[8] = static_cast<uint8_t>(send.ssrc >> 24);
+      p[9] = static_cast<uint8_t>(send.ssrc >> 16);
+      p[10] = static_cast<uint8_t>(send.ssrc >> 8);
+      p[11] = static_cast<uint8_t>(send.ssrc);
+    }
     size_t size = rtp.size();
-    rtp.resize(size + kSrtpMaxTrailer);
-    if (!viewer.srtp_out->protectRtp(rtp.data(), &size, rtp.size()))
+    if (!it->viewer->srtp_out->protectRtp(p, &size, out.bytes.size())) {
+      --batch.used;
       continue;
-    rtp.resize(size);
-    batch_.push_back({viewer.address, std::move(rtp)});
-    if (batch_.size() >= kMaxBatch)
-      flush();
+    }
+    out.bytes.resize(size);
+    if (batch.used >= kMaxBatch)
+      flush(batch);
   }
+  flush(batch);
+}
+
+EgressEngine::Outgoing& EgressEngine::Batch::next(const sockaddr_storage& to) {
+  if (used == items.size())
+    items.emplace_back();
+  Outgoing& out = items[used++];
+  out.to = to;
+  return out;
 }
 
 void EgressEngine::tick(SteadyClock::time_point now) {
@@ -424,17 +516,17 @@ void EgressEngine::tick(SteadyClock::time_point now) {
 }
 
 // Sends what is batched with as few sendmmsg calls as it takes (up to 64
-// datagrams each). Engine thread, without mutex_ held.
-void EgressEngine::flush() {
+// datagrams each), on the thread that owns `batch`, without mutex_ held.
+void EgressEngine::flush(Batch& batch) {
   size_t sent = 0;
   uint64_t batches = 0;
-  while (sent < batch_.size()) {
-    size_t count = std::min(kMaxBatch, batch_.size() - sent);
+  while (sent < batch.used) {
+    size_t count = std::min(kMaxBatch, batch.used - sent);
     mmsghdr messages[kMaxBatch];
     iovec iov[kMaxBatch];
     std::memset(messages, 0, sizeof(mmsghdr) * count);
     for (size_t i = 0; i < count; ++i) {
-      Outgoing& out = batch_[sent + i];
+      Outgoing& out = batch.items[sent + i];
       iov[i] = {out.bytes.data(), out.bytes.size()};
       messages[i].msg_hdr.msg_name = &out.to;
       messages[i].msg_hdr.msg_namelen = lengthOf(out.to);
@@ -450,7 +542,11 @@ void EgressEngine::flush() {
     }
     sent += static_cast<size_t>(rc);
   }
-  batch_.clear();
+  batch.used = 0;
+  // DTLS flights and bursts can grow a batch past one sendmmsg; keep the
+  // buffers of one, let the rest go.
+  if (batch.items.size() > kMaxBatch)
+    batch.items.resize(kMaxBatch);
   if (batches) {
     std::lock_guard lock(mutex_);
     stats_.send_batches += batches;

@@ -1,18 +1,21 @@
 #pragma once
-// The egress engine: every WHEP viewer of a node on one UDP socket, served by
-// one thread of its own. Per viewer it answers ICE-lite connectivity checks
-// (and learns the viewer's address from the first valid check with
-// USE-CANDIDATE), runs the DTLS server, and protects outgoing RTP with SRTP;
-// sends are batched with sendmmsg. No GLib and no GStreamer here.
+// The egress engine: every WHEP viewer of a node on one UDP socket. Its own
+// thread answers ICE-lite connectivity checks (and learns the viewer's
+// address from the first valid check with USE-CANDIDATE), runs the DTLS
+// server and reads RTCP; sender threads (Options::send_threads, each owning
+// a share of the viewers, by id) protect outgoing RTP with SRTP and send it
+// in sendmmsg batches. No GLib and no GStreamer here.
 //
 // RTCP from a viewer is SRTCP-unprotected and read here (media/egress/rtcp.h);
 // what it asks for (retransmissions, keyframes) goes to the viewer's
 // ViewerSpec::on_rtcp on the engine's thread.
 //
 // Threads: addViewer/removeViewer/state run on the control thread; send() on
-// any thread (the programme's streaming threads); everything else on the
-// engine's thread. A mutex guards the viewer table and the send queue; an
-// eventfd wakes the engine thread.
+// any thread (the programme's streaming threads, the engine's for
+// retransmissions). A mutex guards the viewer table; each sender has its
+// own queue, lock and wake-up. A viewer's outbound SRTP context is made on
+// the engine's thread before the viewer is Connected and used afterwards
+// only by its sender.
 
 #include <netinet/in.h>
 
@@ -44,6 +47,8 @@ class EgressEngine {
     // is gone (consent freshness, RFC 7675, relaxed for libnice, which sends
     // no checks once connected, only RTCP and unauthenticated indications).
     std::chrono::milliseconds consent_timeout{30000};
+    // Threads that protect and send RTP (viewers are shared out by id).
+    int send_threads = 1;
   };
   struct ViewerSpec {
     std::string local_ufrag;         // ours, in the answer; checks arrive as "local:remote"
@@ -79,29 +84,52 @@ class EgressEngine {
   std::string failure(uint64_t viewer) const;
   Stats stats() const;
 
-  // Queues one RTP packet for a viewer; sent SRTP-protected once its DTLS is
-  // up, dropped before that.
+  // An RTP packet as the packetizer made it, shared (not copied) by every
+  // viewer it goes to; the engine writes each viewer's payload type,
+  // sequence number and SSRC into its own copy while it protects it.
+  using Packet = std::shared_ptr<const std::vector<uint8_t>>;
+  struct Send {
+    uint64_t viewer = 0;
+    Packet packet;
+    bool rewrite = false;  // false: sent as it is
+    uint8_t payload_type = 0;
+    uint16_t seq = 0;
+    uint32_t ssrc = 0;
+  };
+
+  // Queues one RTP packet for a viewer, sent as it is; SRTP-protected once
+  // its DTLS is up, dropped before that.
   void send(uint64_t viewer, std::vector<uint8_t> rtp);
-  // The same for many viewers at once: one lock and one wake-up per batch
-  // (a programme packet fanned out to every viewer of a rendition).
-  void send(std::vector<std::pair<uint64_t, std::vector<uint8_t>>> packets);
+  // Many at once: one lock and one wake-up per batch (a programme packet
+  // fanned out to every viewer of a rendition).
+  void send(std::vector<Send> packets);
+  // Packets queued now (for tests and benches).
+  size_t queued() const;
 
  private:
   struct Viewer;
   struct Outgoing {
     sockaddr_storage to;
-    std::vector<uint8_t> bytes;
+    std::vector<uint8_t> bytes;  // reused from batch to batch
   };
-  EgressEngine() = default;
+  // Datagrams waiting for the next sendmmsg (the first `used`; the buffers
+  // stay allocated between batches). One per thread that sends.
+  struct Batch {
+    std::vector<Outgoing> items;
+    size_t used = 0;
+    Outgoing& next(const sockaddr_storage& to);
+  };
+  struct Sender;
+  EgressEngine();
   void run();
   void receiveAll();
   void handle(const uint8_t* data, size_t size, const sockaddr_storage& from);
   void handleRtcp(const uint8_t* data, size_t size, const sockaddr_storage& from);
   void handleStun(const uint8_t* data, size_t size, const sockaddr_storage& from);
-  void drainSendQueue();
+  void drainSendQueue(Sender& sender, std::vector<Send>& queue);
   void tick(std::chrono::steady_clock::time_point now);
   void flushDtls(Viewer& viewer);
-  void flush();
+  void flush(Batch& batch);
   static std::string addressKey(const sockaddr_storage& address);
 
   Options options_;
@@ -117,11 +145,11 @@ class EgressEngine {
   std::map<uint64_t, std::shared_ptr<Viewer>> viewers_;
   std::map<std::string, uint64_t> by_ufrag_;
   std::map<std::string, uint64_t> by_address_;
-  std::vector<std::pair<uint64_t, std::vector<uint8_t>>> queue_;
   Stats stats_;
 
-  // Engine thread only: datagrams waiting for the next sendmmsg.
-  std::vector<Outgoing> batch_;
+  std::vector<std::unique_ptr<Sender>> senders_;
+  // Engine thread only: check answers and DTLS flights.
+  Batch batch_;
 };
 
 const char* stateName(EgressEngine::ViewerState state);

@@ -128,8 +128,8 @@ EgressRendition::~EgressRendition() {
     engine_.removeViewer(s->viewer);
 }
 
-Result<EgressRendition::Answered> EgressRendition::addViewer(const std::string& offer,
-                                                             const std::string& address) {
+Result<EgressRendition::Answered> EgressRendition::addViewer(
+    const std::string& offer, const std::vector<std::string>& addresses) {
   // The offered H.264 profile closest to the programme's, as WhepSession picks it.
   std::string profile = "42e01f";
   if (CapsPtr caps = feed_.videoCaps()) {
@@ -179,7 +179,7 @@ Result<EgressRendition::Answered> EgressRendition::addViewer(const std::string& 
   answer_transport.ufrag = randomToken(8);
   answer_transport.pwd = randomToken(24);
   answer_transport.fingerprint = engine_.certificate().fingerprint();
-  answer_transport.address = address;
+  answer_transport.addresses = addresses;
   answer_transport.port = engine_.port();
   answer_transport.cname = "jobcast-" + feed_.name();
   subscriber->budget = kRetransmitsPerSecond;
@@ -219,13 +219,16 @@ EgressRendition::RtcpStats EgressRendition::rtcpStats() const {
           shared_->not_in_history, shared_->rate_limited,  shared_->keyframe_requests};
 }
 
-void EgressRendition::Shared::remember(const uint8_t* data, size_t size) {
+void EgressRendition::Shared::remember(EgressEngine::Packet packet) {
+  const auto& data = *packet;
   uint16_t seq = static_cast<uint16_t>((data[2] << 8) | data[3]);
+  auto now = std::chrono::steady_clock::now();
+  EgressEngine::Packet old;  // released outside the lock
   std::lock_guard lock(history_mutex);
   Entry& entry = history[seq % kHistoryPackets];
-  entry.packet.assign(data, data + size);
-  entry.at = std::chrono::steady_clock::now();
-  entry.valid = true;
+  old = std::move(entry.packet);
+  entry.packet = std::move(packet);
+  entry.at = now;
 }
 
 void EgressRendition::Shared::onRtcp(uint64_t viewer, Subscriber& s,
@@ -258,9 +261,9 @@ void EgressRendition::Shared::onRtcp(uint64_t viewer, Subscriber& s,
       {
         std::lock_guard lock(history_mutex);
         const Entry& entry = history[prepared % kHistoryPackets];
-        if (entry.valid && entry.packet.size() >= 12 && now - entry.at <= kHistoryAge &&
-            ((entry.packet[2] << 8) | entry.packet[3]) == prepared) {
-          packet = entry.packet;
+        if (entry.packet && entry.packet->size() >= 12 && now - entry.at <= kHistoryAge &&
+            (((*entry.packet)[2] << 8) | (*entry.packet)[3]) == prepared) {
+          packet = *entry.packet;
         }
       }
       if (packet.empty()) {
@@ -330,9 +333,18 @@ void EgressRendition::fanOut(GstAppSink* sink, bool video) {
       header += 4 + 4 * ((size_t{map.data[header + 2]} << 8) | map.data[header + 3]);
     keyframe = header < map.size && beginsKeyframe(map.data + header, map.size - header);
   }
-  if (video && map.size >= 12) {
-    uint32_t timestamp = (uint32_t{map.data[4]} << 24) | (uint32_t{map.data[5]} << 16) |
-                         (uint32_t{map.data[6]} << 8) | map.data[7];
+  if (map.size < 12) {
+    gst_buffer_unmap(buffer, &map);
+    return;
+  }
+  // The one copy of this packet: shared by the GOP cache, the history and
+  // every viewer's send.
+  auto packet = std::make_shared<const std::vector<uint8_t>>(map.data, map.data + map.size);
+  gst_buffer_unmap(buffer, &map);
+  const std::vector<uint8_t>& bytes = *packet;
+  if (video) {
+    uint32_t timestamp = (uint32_t{bytes[4]} << 24) | (uint32_t{bytes[5]} << 16) |
+                         (uint32_t{bytes[6]} << 8) | bytes[7];
     // Every slice of one keyframe begins "a keyframe": only a new timestamp
     // starts a new GOP.
     if (keyframe && (!gop_valid_ || timestamp != gop_timestamp_)) {
@@ -341,38 +353,31 @@ void EgressRendition::fanOut(GstAppSink* sink, bool video) {
       gop_timestamp_ = timestamp;
       gop_valid_ = true;
     }
-    if (gop_valid_ && gop_bytes_ + map.size > kMaxGopBytes) {
+    if (gop_valid_ && gop_bytes_ + bytes.size() > kMaxGopBytes) {
       gop_.clear();  // too long a GOP to hold: viewers wait for the next keyframe
       gop_valid_ = false;
     }
     if (gop_valid_) {
-      gop_.emplace_back(map.data, map.data + map.size);
-      gop_bytes_ += map.size;
+      gop_.push_back(packet);
+      gop_bytes_ += bytes.size();
     }
-    shared_->remember(map.data, map.size);
+    shared_->remember(packet);
   }
-  std::vector<std::pair<uint64_t, std::vector<uint8_t>>> out;
+  std::vector<EgressEngine::Send> out;
   Snapshot subscribers = snapshot();
   out.reserve(subscribers->size());
-  auto rewritten = [video](Subscriber& s, const uint8_t* data, size_t size, uint16_t seq) {
-    std::vector<uint8_t> packet(data, data + size);
+  auto addressed = [video](Subscriber& s, const EgressEngine::Packet& p, uint16_t seq) {
     if (video && !s.offset_known) {
-      s.video_seq_offset = static_cast<uint16_t>(seq - ((data[2] << 8) | data[3]));
+      s.video_seq_offset = static_cast<uint16_t>(seq - (((*p)[2] << 8) | (*p)[3]));
       s.offset_known = true;
     }
-    packet[1] = static_cast<uint8_t>((packet[1] & 0x80) | (video ? s.video_pt : s.audio_pt));
-    packet[2] = static_cast<uint8_t>(seq >> 8);
-    packet[3] = static_cast<uint8_t>(seq);
-    uint32_t ssrc = video ? s.video_ssrc : s.audio_ssrc;
-    packet[8] = static_cast<uint8_t>(ssrc >> 24);
-    packet[9] = static_cast<uint8_t>(ssrc >> 16);
-    packet[10] = static_cast<uint8_t>(ssrc >> 8);
-    packet[11] = static_cast<uint8_t>(ssrc);
-    return packet;
+    return EgressEngine::Send{s.viewer, p,
+                              true,     static_cast<uint8_t>(video ? s.video_pt : s.audio_pt),
+                              seq,      video ? s.video_ssrc : s.audio_ssrc};
   };
   for (const auto& s : *subscribers) {
     int pt = video ? s->video_pt : s->audio_pt;
-    if (pt < 0 || map.size < 12)
+    if (pt < 0)
       continue;
     if (video && !s->started) {
       // Only once the viewer can receive: before its DTLS is up the engine
@@ -382,7 +387,7 @@ void EgressRendition::fanOut(GstAppSink* sink, bool video) {
       if (gop_valid_ && !gop_.empty()) {
         // The cached GOP ends with this very packet.
         for (const auto& cached : gop_)
-          out.emplace_back(s->viewer, rewritten(*s, cached.data(), cached.size(), s->video_seq++));
+          out.push_back(addressed(*s, cached, s->video_seq++));
         s->started = true;
         continue;
       }
@@ -391,9 +396,8 @@ void EgressRendition::fanOut(GstAppSink* sink, bool video) {
       s->started = true;
     }
     uint16_t seq = video ? s->video_seq++ : s->audio_seq++;
-    out.emplace_back(s->viewer, rewritten(*s, map.data, map.size, seq));
+    out.push_back(addressed(*s, packet, seq));
   }
-  gst_buffer_unmap(buffer, &map);
   engine_.send(std::move(out));
 }
 

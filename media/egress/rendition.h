@@ -1,12 +1,11 @@
 #pragma once
 // One room rendition (a ProgrammeFeed) served through the egress engine: the
 // programme is payloaded once (rtph264pay, rtpopuspay) in a small pipeline
-// fed by the feed like any viewer; each RTP packet is then copied per viewer
-// with only payload type, sequence number and SSRC rewritten, and handed to
-// the engine, which SRTP-protects and sends it. A viewer whose DTLS is up
-// starts with the packets since the latest keyframe (a GOP cache, sent at
-// once, timestamps as they were), so its first picture does not wait for
-// the next keyframe.
+// fed by the feed like any viewer; each RTP packet is copied once out of its
+// GstBuffer and shared by every viewer: the engine writes a viewer's payload
+// type, sequence number and SSRC into the datagram it SRTP-protects and sends. A viewer whose DTLS
+// is up starts with the packets since the latest keyframe (a GOP cache, sent at once, timestamps as
+// they were), so its first picture does not wait for the next keyframe.
 //
 // RTCP from a viewer arrives on the engine's thread: a NACK is answered from
 // the rendition's packet history (the last ~2 s of prepared video packets,
@@ -54,10 +53,10 @@ class EgressRendition {
     std::string answer;   // SDP
   };
   // Answers a WHEP offer: codecs as ViewerOffer chooses them, ICE-lite
-  // credentials and our certificate's fingerprint, one host candidate at
-  // `address` on the engine's port. Errors as ViewerOffer::parse, plus
+  // credentials and our certificate's fingerprint, a host candidate on the
+  // engine's port at each of `addresses`. Errors as ViewerOffer::parse, plus
   // "unsupported_dtls".
-  Result<Answered> addViewer(const std::string& offer, const std::string& address);
+  Result<Answered> addViewer(const std::string& offer, const std::vector<std::string>& addresses);
   void removeViewer(uint64_t viewer);
   size_t viewerCount() const;
   uint64_t packetsPrepared() const { return packets_prepared_; }
@@ -103,14 +102,13 @@ class EgressRendition {
     // writes, engine thread reads).
     struct Entry {
       std::chrono::steady_clock::time_point at{};
-      std::vector<uint8_t> packet;
-      bool valid = false;
+      EgressEngine::Packet packet;
     };
     std::mutex history_mutex;
     std::vector<Entry> history;
     std::atomic<uint64_t> nacked{0}, retransmitted{0}, rtx{0}, not_in_history{0}, rate_limited{0},
         keyframe_requests{0};
-    void remember(const uint8_t* data, size_t size);
+    void remember(EgressEngine::Packet packet);
     void onRtcp(uint64_t viewer, Subscriber& s, const rtcp::Feedback& feedback);
   };
   using Snapshot = std::shared_ptr<const std::vector<std::shared_ptr<Subscriber>>>;
@@ -133,7 +131,7 @@ class EgressRendition {
   // The video packets since the latest keyframe (video streaming thread
   // only): a viewer whose DTLS is up starts with them instead of waiting for
   // the next keyframe.
-  std::vector<std::vector<uint8_t>> gop_;
+  std::vector<EgressEngine::Packet> gop_;
   size_t gop_bytes_ = 0;
   uint32_t gop_timestamp_ = 0;
   bool gop_valid_ = false;

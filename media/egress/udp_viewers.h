@@ -20,10 +20,17 @@ class UdpViewers : public EngineViewers {
   struct Options {
     std::string bind_address = "0.0.0.0";
     uint16_t port = 0;
-    std::string public_address = "127.0.0.1";  // the host candidate in answers
+    // The host candidates in answers, best first.
+    std::vector<std::string> public_addresses = {"127.0.0.1"};
     std::chrono::milliseconds consent_timeout{30000};
+    int send_threads = 1;
   };
   static Result<std::shared_ptr<UdpViewers>> start(Options options);
+
+  // This host's interface addresses for candidates when none are
+  // configured: IPv4 first, then global IPv6, loopback last (link-local
+  // addresses, which need a scope, are left out).
+  static std::vector<std::string> hostAddresses();
 
   Result<Added> add(ProgrammeFeed& feed, const std::string& offer) override;
   void remove(uint64_t viewer) override;

@@ -143,6 +143,72 @@ size_t countEntries(const char* dir) {
   return n;
 }
 
+// Several sender threads, each with its share of the viewers: one shared
+// packet reaches every viewer with that viewer's payload type, sequence
+// number and SSRC written in, and the payload as it was.
+TEST(EgressEngine, SenderThreadsShareOnePacketAmongViewersEachWithItsOwnHeader) {
+  auto certificate = DtlsCertificate::generate();
+  ASSERT_TRUE(certificate);
+  auto started =
+      EgressEngine::start({.bind_address = "127.0.0.1", .send_threads = 3}, certificate.value());
+  ASSERT_TRUE(started) << started.error().message;
+  auto& engine = *started.value();
+  constexpr int kViewers = 5;
+  struct Peer {
+    DtlsClient client;
+    ViewerSocket socket;
+    uint64_t id = 0;
+    std::unique_ptr<SrtpSession> receiver;
+  };
+  std::vector<std::unique_ptr<Peer>> peers;
+  for (int i = 0; i < kViewers; ++i) {
+    auto peer = std::make_unique<Peer>();
+    std::string ufrag = "thr" + std::to_string(i);
+    peer->id = engine.addViewer({ufrag, kPwd, peer->client.fingerprint()});
+    peer->socket.sendTo(engine.port(),
+                        stun::bindingRequest(transaction(static_cast<uint8_t>(40 + i)),
+                                             ufrag + ":view", kPwd, true));
+    ASSERT_FALSE(peer->socket.receive().empty());
+    handshake(peer->socket, engine.port(), peer->client);
+    ASSERT_EQ(engine.state(peer->id), EgressEngine::ViewerState::Connected);
+    auto material = peer->client.material(2 * (16 + 12));
+    auto receiver = SrtpSession::create(SrtpProfile::AeadAes128Gcm, SrtpSession::Direction::Inbound,
+                                        keyAndSalt(material, 16, 44, 12));
+    ASSERT_TRUE(receiver) << receiver.error().message;
+    peer->receiver = std::move(receiver).value();
+    peers.push_back(std::move(peer));
+  }
+  auto packet = std::make_shared<const std::vector<uint8_t>>(std::vector<uint8_t>{
+      0x80, 0x60, 0, 7, 0, 0, 0, 9, 0xaa, 0xbb, 0xcc, 0xdd, 's', 'h', 'a', 'r', 'e', 'd'});
+  for (uint16_t round = 0; round < 3; ++round) {
+    std::vector<EgressEngine::Send> sends;
+    for (int i = 0; i < kViewers; ++i) {
+      sends.push_back({peers[i]->id, packet, true, static_cast<uint8_t>(96 + i),
+                       static_cast<uint16_t>(1000 * i + round), 0x1000u + i});
+    }
+    engine.send(std::move(sends));
+  }
+  for (int i = 0; i < kViewers; ++i) {
+    for (uint16_t round = 0; round < 3; ++round) {
+      auto datagram = peers[i]->socket.receive();
+      ASSERT_FALSE(datagram.empty()) << "viewer " << i << " packet " << round;
+      size_t size = datagram.size();
+      ASSERT_TRUE(peers[i]->receiver->unprotectRtp(datagram.data(), &size));
+      ASSERT_EQ(size, packet->size());
+      EXPECT_EQ(datagram[1], 96 + i);  // marker bit clear, this viewer's payload type
+      EXPECT_EQ((datagram[2] << 8) | datagram[3], 1000 * i + round);
+      EXPECT_EQ(datagram[11], 0x00 + i);
+      EXPECT_EQ(datagram[10], 0x10);
+      EXPECT_EQ(std::memcmp(datagram.data() + 12, "shared", 6), 0);
+    }
+  }
+  // The shared packet itself is untouched.
+  EXPECT_EQ((*packet)[1], 0x60);
+  EXPECT_EQ((*packet)[11], 0xdd);
+  EXPECT_GE(engine.stats().packets_sent, static_cast<uint64_t>(3 * kViewers));
+  EXPECT_EQ(engine.queued(), 0u);
+}
+
 TEST(EgressEngine, JoinAndLeaveCyclesLeaveFdsAndThreadsAtBaseline) {
   auto certificate = DtlsCertificate::generate();
   ASSERT_TRUE(certificate);

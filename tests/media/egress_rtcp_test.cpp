@@ -53,7 +53,7 @@ struct Bench {
     EXPECT_FALSE(offer.empty());
     if (edit)
       offer = edit(offer);
-    auto answered = rendition->addViewer(offer, "127.0.0.1");
+    auto answered = rendition->addViewer(offer, {"127.0.0.1"});
     EXPECT_TRUE(answered) << answered.error().message;
     if (!answered)
       return 0;
@@ -97,8 +97,9 @@ void loseAndRecover(test::WhepClient& viewer, Bench& bench, uint64_t count, bool
       << "dropped " << dropped << ", NACKed " << stats.nacked << ", retransmitted "
       << stats.retransmitted << ", RTCP " << bench.engine->stats().rtcp_received << " (refused "
       << bench.engine->stats().rtcp_rejected << ")";
-  if (rtx)
+  if (rtx) {
     EXPECT_GE(viewer.retransmissionsReceived(), dropped);
+  }
   EXPECT_GT(viewer.videoFrames(), frames_before + 30);
   // (Not in history: the jitter buffer also asks for the next packet when it
   // is late, before it was sent.)
@@ -200,7 +201,7 @@ TEST(EgressRtcp, ViewersPlisAreMergedPerFeed) {
   test::TestProgramme programme({.width = 640, .height = 360, .keyframe_interval_s = 30});
   ProgrammeFeed feed("r1");
   feed.attach(programme.pipeline(), programme.videoPad(), programme.audioPad());
-  auto udp = UdpViewers::start({"127.0.0.1", 0, "127.0.0.1"});
+  auto udp = UdpViewers::start({"127.0.0.1", 0, {"127.0.0.1"}});
   ASSERT_TRUE(udp) << udp.error().message;
   WhepEgress::Options options;
   options.engine = udp.value();

@@ -106,7 +106,7 @@ TEST(EgressSoak, AThousandViewersJoinAndLeaveLeavingFdsThreadsAndMemoryAtBaselin
   // Consent is refreshed only by authenticated traffic (a check or SRTCP);
   // these viewers send one check, so the timeout must outlast a batch's
   // handshakes and DELETEs on a loaded machine.
-  auto udp = UdpViewers::start({"127.0.0.1", 0, "127.0.0.1", 8s});
+  auto udp = UdpViewers::start({"127.0.0.1", 0, {"127.0.0.1"}, 8s});
   ASSERT_TRUE(udp) << udp.error().message;
   WhepEgress::Options options;
   options.max_viewers = kCycles;  // vanished viewers wait out their consent

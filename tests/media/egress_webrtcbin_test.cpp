@@ -34,7 +34,7 @@ TEST(EgressWebrtcbin, AViewerDecodesTheProgrammeThroughTheEngine) {
   test::WhepClient viewer;
   std::string offer = viewer.offer();
   ASSERT_FALSE(offer.empty());
-  auto answered = rendition.value()->addViewer(offer, "127.0.0.1");
+  auto answered = rendition.value()->addViewer(offer, {"127.0.0.1"});
   ASSERT_TRUE(answered) << answered.error().message;
   ASSERT_TRUE(viewer.setAnswer(answered->answer)) << answered->answer;
 
