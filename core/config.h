@@ -89,13 +89,18 @@ struct Config {
   log::Format log_format = log::Format::Json;
 
   // whep
-  int whep_max_viewers = 50;       // WHEP viewers per node; more get 503 + the HLS address
+  // WHEP viewers per node; more get 503 + the HLS address. Unset (-1): by
+  // engine, 500 for udp, 50 for webrtcbin (effectiveWhepMaxViewers()).
+  int whep_max_viewers = -1;
   std::string whep_ice_addresses;  // comma-separated local IPs for ICE; empty: all interfaces
   // "webrtcbin": a webrtcbin per viewer; "udp": the egress engine, every
   // viewer on one UDP socket (whep_udp_port) announced at whep_public_address.
-  std::string whep_engine = "webrtcbin";
-  int whep_udp_port = 0;            // 0: any free port (pin it behind a firewall)
-  std::string whep_public_address;  // empty: the first whep_ice_addresses, else 127.0.0.1
+  std::string whep_engine = "udp";
+  int whep_udp_port = 0;  // 0: any free port (pin it behind a firewall)
+  // Comma-separated candidate addresses; empty: whep_ice_addresses, else
+  // every interface of the host (ice_public_ip first when set).
+  std::string whep_public_address;
+  int whep_send_threads = 1;  // udp engine threads that protect and send RTP
 
   // auth and personal data (secrets: prefer the environment)
   std::string jwt_secret;                       // JOBCAST_JWT_SECRET, at least 32 bytes
@@ -168,6 +173,10 @@ struct Config {
   void applyEnvironment();
   // Cross-key checks (files readable, cert and key together). Throws ConfigError.
   void validate() const;
+  // whep.max_viewers as set, or the engine's default when unset.
+  int effectiveWhepMaxViewers() const {
+    return whep_max_viewers >= 0 ? whep_max_viewers : whep_engine == "udp" ? 500 : 50;
+  }
 
   // Parses "HOST:PORT", ":PORT", "[v6]:PORT" or "off". Throws ConfigError on `key`.
   static ListenAddress parseListen(const std::string& key, const std::string& value);

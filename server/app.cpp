@@ -232,18 +232,17 @@ Result<bool> App::start() {
 
   auto whep_options = module_options::whepEgress(config_);
   if (config_.whep_engine == "udp") {
-    media::egress::UdpViewers::Options udp;
-    udp.port = static_cast<uint16_t>(config_.whep_udp_port);
-    udp.public_address = !config_.whep_public_address.empty() ? config_.whep_public_address
-                         : !whep_options.session.local_addresses.empty()
-                             ? whep_options.session.local_addresses.front()
-                             : "127.0.0.1";
+    auto udp = module_options::udpViewers(config_);
+    std::string addresses;
+    for (const auto& a : udp.public_addresses)
+      addresses += (addresses.empty() ? "" : ",") + a;
     auto engine = media::egress::UdpViewers::start(udp);
     if (!engine)
       return Error{"whep.engine", "udp engine: " + engine.error().message};
     log::info("whep engine", {{"engine", "udp"},
                               {"port", static_cast<int64_t>(engine.value()->engine().port())},
-                              {"address", udp.public_address}});
+                              {"send_threads", static_cast<int64_t>(udp.send_threads)},
+                              {"addresses", addresses}});
     whep_options.engine = engine.value();
   }
   m.whep_egress = std::make_unique<media::WhepEgress>(loop_, whep_options);

@@ -70,18 +70,48 @@ media::MediaOptions media(const Config& config) {
   return m;
 }
 
+namespace {
+
+// "a, b,c" -> {"a", "b", "c"}
+std::vector<std::string> commaList(const std::string& text) {
+  std::vector<std::string> out;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t comma = text.find(',', pos);
+    std::string one = text.substr(pos, comma == std::string::npos ? comma : comma - pos);
+    one.erase(0, one.find_first_not_of(' '));
+    one.erase(one.find_last_not_of(' ') + 1);
+    if (!one.empty())
+      out.push_back(one);
+    pos = comma == std::string::npos ? text.size() : comma + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
 media::WhepEgress::Options whepEgress(const Config& config) {
   media::WhepEgress::Options options;
-  options.max_viewers = config.whep_max_viewers;
-  const std::string& addresses = config.whep_ice_addresses;
-  for (size_t pos = 0; pos < addresses.size();) {
-    size_t comma = addresses.find(',', pos);
-    std::string one = addresses.substr(pos, comma == std::string::npos ? comma : comma - pos);
-    if (!one.empty())
-      options.session.local_addresses.push_back(one);
-    pos = comma == std::string::npos ? addresses.size() : comma + 1;
-  }
+  options.max_viewers = config.effectiveWhepMaxViewers();
+  options.session.local_addresses = commaList(config.whep_ice_addresses);
   return options;
+}
+
+media::egress::UdpViewers::Options udpViewers(const Config& config) {
+  media::egress::UdpViewers::Options udp;
+  udp.port = static_cast<uint16_t>(config.whep_udp_port);
+  udp.send_threads = config.whep_send_threads;
+  // Where viewers reach the engine: as configured, else the addresses ICE
+  // is limited to, else every interface of this host (behind NAT, the
+  // public IP first).
+  udp.public_addresses = commaList(config.whep_public_address);
+  if (udp.public_addresses.empty())
+    udp.public_addresses = commaList(config.whep_ice_addresses);
+  if (udp.public_addresses.empty()) {
+    udp.public_addresses = media::egress::UdpViewers::hostAddresses();
+    if (!config.ice_public_ip.empty())
+      udp.public_addresses.insert(udp.public_addresses.begin(), config.ice_public_ip);
+  }
+  return udp;
 }
 
 MediaOwner::Options mediaOwner(const Config& config, const http::HttpServer& http) {

@@ -4,6 +4,7 @@
 
 #include "backoffice/webhook_dispatcher.h"
 #include "core/config.h"
+#include "media/egress/udp_viewers.h"
 #include "media/media_options.h"
 #include "media/whep_egress.h"
 #include "routing/media_owner.h"
@@ -16,6 +17,8 @@ namespace jobcast::module_options {
 http::HttpServer::Options httpServer(const Config& config);
 media::MediaOptions media(const Config& config);
 media::WhepEgress::Options whepEgress(const Config& config);
+// The udp engine's socket, threads and the addresses its answers offer.
+media::egress::UdpViewers::Options udpViewers(const Config& config);
 // This node as other nodes reach it: server.public_url, or the listener the
 // server bound (its port is known only once it listens).
 MediaOwner::Options mediaOwner(const Config& config, const http::HttpServer& http);

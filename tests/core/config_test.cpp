@@ -50,6 +50,9 @@ TEST(Config, SampleConfigParsesAndMatchesDefaults) {
   EXPECT_EQ(sample.media_rate_per_second, defaults.media_rate_per_second);
   EXPECT_EQ(sample.rate_max_keys, defaults.rate_max_keys);
   EXPECT_EQ(sample.jwt_max_lifetime_s, defaults.jwt_max_lifetime_s);
+  EXPECT_EQ(sample.whep_engine, defaults.whep_engine);
+  EXPECT_EQ(sample.effectiveWhepMaxViewers(), defaults.effectiveWhepMaxViewers());
+  EXPECT_EQ(sample.whep_send_threads, defaults.whep_send_threads);
 }
 
 TEST(Config, LimitsAndTrustedProxies) {
@@ -148,12 +151,21 @@ TEST(Config, EveryKindOfErrorNamesItsKey) {
 }
 
 TEST(Config, WhepEngine) {
-  EXPECT_EQ(Config::loadText("").whep_engine, "webrtcbin");
+  EXPECT_EQ(Config::loadText("").whep_engine, "udp");
+  EXPECT_EQ(Config::loadText("").whep_send_threads, 1);
+  EXPECT_EQ(Config::loadText("whep:\n  engine: webrtcbin\n").whep_engine, "webrtcbin");
   Config c = Config::loadText(
-      "whep:\n  engine: udp\n  udp_port: 40000\n  public_address: \"192.0.2.7\"\n");
+      "whep:\n  engine: udp\n  udp_port: 40000\n  public_address: \"192.0.2.7\"\n"
+      "  send_threads: 4\n");
   EXPECT_EQ(c.whep_engine, "udp");
   EXPECT_EQ(c.whep_udp_port, 40000);
   EXPECT_EQ(c.whep_public_address, "192.0.2.7");
+  EXPECT_EQ(c.whep_send_threads, 4);
+  // The viewer cap follows the engine unless set.
+  EXPECT_EQ(Config::loadText("").effectiveWhepMaxViewers(), 500);
+  EXPECT_EQ(Config::loadText("whep:\n  engine: webrtcbin\n").effectiveWhepMaxViewers(), 50);
+  EXPECT_EQ(Config::loadText("whep:\n  max_viewers: 7\n").effectiveWhepMaxViewers(), 7);
+  EXPECT_EQ(keyOf("whep:\n  send_threads: 0\n"), "whep.send_threads");
   EXPECT_EQ(keyOf("whep:\n  engine: quic\n"), "whep.engine");
   EXPECT_EQ(keyOf("whep:\n  udp_port: 70000\n"), "whep.udp_port");
 }

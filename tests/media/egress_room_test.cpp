@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <regex>
 
 #include "media/whip_client.h"
 #include "tests/support/http_client.h"
@@ -57,6 +58,51 @@ TEST(EgressRoom, ViewerWatchesThroughTheUdpEngine) {
   ASSERT_TRUE(eventually([&] { return second.videoFrames() >= 5; }, 20s));
 
   // The publisher leaves (WHIP DELETE): the stage goes idle, viewers are released.
+  EXPECT_LT(goOffAir(node, publisher), 300);
+  EXPECT_TRUE(whepViewersBecome(node, 0));
+}
+
+// The udp engine is the default: with no whep.engine in the config the
+// node serves WHEP from its one UDP socket. The answer offers a host
+// candidate for each configured public address, in order; the viewer
+// reaches the engine on the one that works (192.0.2.7 is a documentation
+// address nobody answers on), through two sender threads.
+TEST(EgressRoom, TheUdpEngineIsTheDefaultAndOffersEveryPublicAddress) {
+  RedisServer redis;
+  redis.start();
+  seedLiveRoom(redis);
+  TempDir dir{"jobcast-whep-default"};
+  std::string config = dir.path() + "/jobcast.yaml";
+  std::ofstream(config) << "media:\n  publisher_timeout_ms: 1500\n"
+                           "whep:\n  ice_addresses: \"127.0.0.1\"\n"
+                           "  public_address: \"192.0.2.7, 127.0.0.1\"\n  send_threads: 2\n";
+  Jobcastd node({.args = {"--config", config}, .redis = redis.address()});
+  node.start();
+  EXPECT_NE(node.log().find("\"engine\":\"udp\""), std::string::npos);
+  EXPECT_NE(node.log().find("\"send_threads\":2"), std::string::npos);
+
+  media::WhipClient publisher({.width = 320, .height = 180});
+  ASSERT_EQ(goOnAir(publisher, node.url("/whip/r1")), "");
+  WhepClient viewer;
+  HttpRequest post{.method = "POST", .url = node.url("/whep/r1"), .body = viewer.offer()};
+  post.headers.emplace_back("Content-Type", "application/sdp");
+  auto answered = http(post);
+  ASSERT_EQ(answered.status, 201) << answered.body;
+  std::regex candidate("a=candidate:\\S+ 1 udp (\\d+) (\\S+) (\\d+) typ host");
+  std::vector<std::pair<long long, std::string>> found;
+  for (std::sregex_iterator it(answered.body.begin(), answered.body.end(), candidate), end;
+       it != end; ++it) {
+    found.emplace_back(std::stoll((*it)[1]), (*it)[2]);
+  }
+  ASSERT_GE(found.size(), 2u) << answered.body;
+  EXPECT_EQ(found[0].second, "192.0.2.7");
+  EXPECT_EQ(found[1].second, "127.0.0.1");
+  EXPECT_GT(found[0].first, found[1].first);  // the first listed is preferred
+  EXPECT_NE(answered.body.find("c=IN IP4 192.0.2.7"), std::string::npos);
+  ASSERT_TRUE(viewer.setAnswer(answered.body));
+  ASSERT_TRUE(eventually([&] { return viewer.videoFrames() >= 15; }, 20s))
+      << "frames " << viewer.videoFrames();
+  EXPECT_EQ(viewer.lastFrame().width, 320);
   EXPECT_LT(goOffAir(node, publisher), 300);
   EXPECT_TRUE(whepViewersBecome(node, 0));
 }

@@ -240,7 +240,8 @@ TEST(WhepHttp, JobcastdAnswersWhepWithoutAProgramme) {
   r = test::http({.method = "OPTIONS", .url = node.url("/whep/r1")});
   EXPECT_EQ(r.status, 204);
   auto metrics = test::httpGet(node.url("/metrics"));
-  EXPECT_NE(metrics.body.find("jobcast_whep_viewer_limit 50"), std::string::npos);
+  EXPECT_NE(metrics.body.find("jobcast_whep_viewer_limit 500"),
+            std::string::npos);  // udp's default
 }
 
 }  // namespace

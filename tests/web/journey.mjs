@@ -72,9 +72,10 @@ async function shot(page, name) {
 }
 
 try {
-  // JOBCAST_WHEP_ENGINE=udp: WHEP viewers through the egress engine, its
-  // candidate at JOBCAST_WHEP_PUBLIC_ADDRESS or else this machine's first
-  // non-loopback IPv4 address (Chromium gathers no loopback candidates).
+  // JOBCAST_WHEP_ENGINE: the WHEP engine (default: the node's, udp, with a
+  // candidate on every interface); with it, the udp engine's candidate at
+  // JOBCAST_WHEP_PUBLIC_ADDRESS or else this machine's first non-loopback
+  // IPv4 address (Chromium gathers no loopback candidates).
   const whepEngine = process.env.JOBCAST_WHEP_ENGINE;
   const whepAddress = process.env.JOBCAST_WHEP_PUBLIC_ADDRESS ||
     Object.values(networkInterfaces()).flat().find((a) => a.family === 'IPv4' && !a.internal)?.address;
