@@ -4,6 +4,7 @@
 #include "media/egress/engine.h"
 
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -424,6 +425,7 @@ void EgressEngine::flushDtls(Viewer& viewer) {
     const SrtpKeys& keys = viewer.dtls->keys();
     auto srtp = SrtpSession::create(keys.profile, SrtpSession::Direction::Outbound, keys.local);
     auto srtcp = SrtpSession::create(keys.profile, SrtpSession::Direction::Inbound, keys.remote);
+    ++handshakes_since_trim_;
     if (srtp && srtcp) {
       viewer.srtp_out = std::move(srtp).value();
       viewer.srtp_in = std::move(srtcp).value();
@@ -496,7 +498,25 @@ EgressEngine::Outgoing& EgressEngine::Batch::next(const sockaddr_storage& to) {
 }
 
 void EgressEngine::tick(SteadyClock::time_point now) {
-  std::lock_guard lock(mutex_);
+  bool handshaking = false;
+  {
+    std::lock_guard lock(mutex_);
+    tickLocked(now);
+    for (const auto& [id, viewer] : viewers_)
+      handshaking = handshaking || viewer->state == ViewerState::Handshaking;
+  }
+  // A DTLS handshake holds ~100 KB of OpenSSL state that is freed once the
+  // keys are out; after a wave of joins the freed memory stays in malloc's
+  // arenas as the process's high-water mark. Once the wave is over, hand it
+  // back to the system (at most once a second, outside the lock).
+  if (handshakes_since_trim_ > 0 && !handshaking && now - last_trim_ >= std::chrono::seconds(1)) {
+    handshakes_since_trim_ = 0;
+    last_trim_ = now;
+    malloc_trim(0);
+  }
+}
+
+void EgressEngine::tickLocked(SteadyClock::time_point now) {
   for (auto& [id, viewer] : viewers_) {
     if (viewer->state == ViewerState::Handshaking && viewer->dtls->timeout() &&
         viewer->dtls->timeout()->count() == 0) {

@@ -128,6 +128,7 @@ class EgressEngine {
   void handleStun(const uint8_t* data, size_t size, const sockaddr_storage& from);
   void drainSendQueue(Sender& sender, std::vector<Send>& queue);
   void tick(std::chrono::steady_clock::time_point now);
+  void tickLocked(std::chrono::steady_clock::time_point now);
   void flushDtls(Viewer& viewer);
   void flush(Batch& batch);
   static std::string addressKey(const sockaddr_storage& address);
@@ -148,8 +149,11 @@ class EgressEngine {
   Stats stats_;
 
   std::vector<std::unique_ptr<Sender>> senders_;
-  // Engine thread only: check answers and DTLS flights.
+  // Engine thread only: check answers and DTLS flights, and when memory
+  // freed by handshakes was last given back.
   Batch batch_;
+  uint64_t handshakes_since_trim_ = 0;
+  std::chrono::steady_clock::time_point last_trim_{};
 };
 
 const char* stateName(EgressEngine::ViewerState state);
