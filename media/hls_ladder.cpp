@@ -260,6 +260,7 @@ Result<bool> HlsLadder::build(const std::vector<std::string>& renditions, GstEle
           !linkToRequestPad(low_parse_, sink, "video")) {
         return Error{"media_error", "cannot link the 360p rendition"};
       }
+      low_src_.reset(gst_element_get_static_pad(low_parse_, "src"));
     } else {
       return Error{"bad_config", "unknown rendition " + rendition};
     }

@@ -74,6 +74,9 @@ class HlsLadder {
   // splitmuxsink's fragment messages, from the pipeline's bus watch; false
   // when the message is not the ladder's.
   bool onFragmentMessage(GstMessage* message);
+  // The 360p rendition's H.264 (constrained baseline, a keyframe every
+  // segment), for the WHEP "360p" variant; null without that rendition.
+  GstPad* lowVideo() const { return low_src_.get(); }
   // The encoded picture of a rendition ("source", "360p"), for the playlist.
   VideoFormat format(const std::string& rendition) const;
 
@@ -104,6 +107,7 @@ class HlsLadder {
   GstElement* video_tee_ = nullptr;
   GstElement* aac_tee_ = nullptr;
   GstElement* low_parse_ = nullptr;  // the 360p encoder's parser
+  GstPtr<GstPad> low_src_;           // its source pad: the 360p H.264, for WHEP
   std::map<std::string, Rendition> renditions_;
   bool packed_audio_ = false;  // the audio-only rendition is built
   std::unique_ptr<Interpreter> interpreter_;

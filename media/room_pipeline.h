@@ -114,6 +114,8 @@ class RoomPipeline {
   }
   // The interpreter variant's H.264 (for WHEP), or null.
   GstPad* interpreterVideo() const;
+  // The HLS ladder's 360p H.264 (for WHEP), or null.
+  GstPad* lowVideo() const { return ladder_ ? ladder_->lowVideo() : nullptr; }
 
   // Control thread, posted: the recording closed (or its watchdog), or no
   // recording: take the pipeline to NULL on the teardown worker.

@@ -14,49 +14,54 @@ RoomProgrammes::RoomProgrammes(MediaService& media, WhepEgress& egress)
   });
   media_.onProgrammeChange([weak](const std::string& room) {
     if (auto self = weak.lock())
-      (*self)->syncInterpreter(room);
+      (*self)->syncVariants(room);
   });
 }
 
-void RoomProgrammes::dropInterpreter(const std::string& room) {
-  auto it = interpreters_.find(room);
-  if (it == interpreters_.end())
+void RoomProgrammes::dropVariant(const std::string& room, const std::string& name) {
+  auto it = variants_.find({room, name});
+  if (it == variants_.end())
     return;
-  egress_.setFeed(room, "interpreter", nullptr);
+  egress_.setFeed(room, name, nullptr);
   it->second.feed->detach();
-  interpreters_.erase(it);
+  variants_.erase(it);
 }
 
-void RoomProgrammes::syncInterpreter(const std::string& room) {
+void RoomProgrammes::syncVariants(const std::string& room) {
   RoomPipeline* pipeline = media_.onStage(room);
-  GstPad* video = pipeline ? pipeline->interpreterVideo() : nullptr;
-  auto it = interpreters_.find(room);
-  if (!video) {
-    dropInterpreter(room);
+  syncVariant(room, "interpreter", pipeline ? pipeline->interpreterVideo() : nullptr);
+  syncVariant(room, "360p", pipeline ? pipeline->lowVideo() : nullptr);
+}
+
+void RoomProgrammes::syncVariant(const std::string& room, const std::string& name, GstPad* video) {
+  RoomPipeline* pipeline = media_.onStage(room);
+  auto it = variants_.find({room, name});
+  if (!video || !pipeline) {
+    dropVariant(room, name);
     return;
   }
-  if (it != interpreters_.end() && it->second.pad == video)
+  if (it != variants_.end() && it->second.pad == video)
     return;
   GstElement* audio = pipeline->programmeOpusTee();
   if (!audio)
     return;
-  if (it == interpreters_.end()) {
-    it = interpreters_.emplace(room, Variant{}).first;
-    it->second.feed = std::make_unique<ProgrammeFeed>(room + "/interpreter");
+  if (it == variants_.end()) {
+    it = variants_.emplace(std::make_pair(room, name), Variant{}).first;
+    it->second.feed = std::make_unique<ProgrammeFeed>(room + "/" + name);
   }
   PadPtr audio_pad(gst_element_get_static_pad(audio, "sink"));
   // Default keyframe requests go upstream from the tapped pad: to the
-  // interpreter variant's encoder.
+  // variant's own encoder.
   it->second.feed->attach(pipeline->pipeline(), video, audio_pad.get());
   it->second.pad = video;
-  egress_.setFeed(room, "interpreter", it->second.feed.get());
-  log::info("interpreter variant offered", {{"room", room}});
+  egress_.setFeed(room, name, it->second.feed.get());
+  log::info("whep variant offered", {{"room", room}, {"variant", name}});
 }
 
 RoomProgrammes::~RoomProgrammes() {
   self_.reset();
-  for (auto& [room, variant] : interpreters_) {
-    egress_.setFeed(room, "interpreter", nullptr);
+  for (auto& [key, variant] : variants_) {
+    egress_.setFeed(key.first, key.second, nullptr);
     variant.feed->detach();
   }
   for (auto& [room, feed] : feeds_) {
@@ -94,9 +99,21 @@ void RoomProgrammes::onState(const std::string& room, StageState state) {
         p->askKeyframe();
     });
     egress_.setFeed(room, "", it->second.get());
+    syncVariants(room);
     return;
   }
-  dropInterpreter(room);
+  dropVariant(room, "interpreter");
+  if (state == StageState::Reconnecting) {
+    // As the main feed: 360p viewers keep their sessions and resume when
+    // the publisher is back (the feed taps the pipeline's pad again then).
+    auto low = variants_.find({room, "360p"});
+    if (low != variants_.end()) {
+      low->second.feed->detach();
+      low->second.pad = nullptr;
+    }
+  } else {
+    dropVariant(room, "360p");
+  }
   if (it == feeds_.end())
     return;
   if (state == StageState::Reconnecting) {

@@ -29,18 +29,21 @@ class RoomProgrammes {
 
  private:
   void onState(const std::string& room, StageState state);
-  // Registers or withdraws the room's interpreter variant to match its pipeline.
-  void syncInterpreter(const std::string& room);
-  void dropInterpreter(const std::string& room);
+  // Registers or withdraws the room's WHEP variants to match its pipeline:
+  // "interpreter" (the interpreter's picture, while one is on stage) and
+  // "360p" (the HLS ladder's 360p encode, for weak networks).
+  void syncVariants(const std::string& room);
+  void syncVariant(const std::string& room, const std::string& name, GstPad* video);
+  void dropVariant(const std::string& room, const std::string& name);
 
   MediaService& media_;
   WhepEgress& egress_;
   std::map<std::string, std::unique_ptr<ProgrammeFeed>> feeds_;
   struct Variant {
     std::unique_ptr<ProgrammeFeed> feed;
-    GstPad* pad = nullptr;  // the tapped interpreter pad (identity only)
+    GstPad* pad = nullptr;  // the tapped pad (identity only)
   };
-  std::map<std::string, Variant> interpreters_;
+  std::map<std::pair<std::string, std::string>, Variant> variants_;  // by (room, variant)
   std::shared_ptr<RoomProgrammes*> self_;
 };
 

@@ -94,8 +94,8 @@ void WhepEndpoint::post(const Request& req, const Responder& r) {
   if (!isSdp(req.header("content-type")))
     return fail(r, room, {"unsupported_media_type", "the offer must be application/sdp"});
   std::string variant = req.queryParam("variant").value_or("");
-  if (variant != "" && variant != "interpreter")
-    return fail(r, room, {"bad_variant", "variant must be 'interpreter' or absent"});
+  if (variant != "" && variant != "interpreter" && variant != "360p")
+    return fail(r, room, {"bad_variant", "variant must be 'interpreter', '360p' or absent"});
   bool has_token = false;
   std::string owner;
   if (!req.bearerToken().empty()) {  // anonymous viewers are the room's choice, below

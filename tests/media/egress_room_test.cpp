@@ -107,5 +107,50 @@ TEST(EgressRoom, TheUdpEngineIsTheDefaultAndOffersEveryPublicAddress) {
   EXPECT_TRUE(whepViewersBecome(node, 0));
 }
 
+// The WHEP "360p" variant: the HLS ladder's 360p encode, for viewers on weak
+// networks, beside the source picture, through the udp engine; a DELETE of
+// one leaves the other playing, and an unknown variant is refused.
+TEST(EgressRoom, TheThreeSixtyPVariantPlaysBesideTheSource) {
+  RedisServer redis;
+  redis.start();
+  seedLiveRoom(redis);
+  TempDir dir{"jobcast-whep-360p"};
+  std::string config = dir.path() + "/jobcast.yaml";
+  std::ofstream(config) << "media:\n  publisher_timeout_ms: 1500\n"
+                           "whep:\n  ice_addresses: \"127.0.0.1\"\n";
+  Jobcastd node({.args = {"--config", config}, .redis = redis.address()});
+  node.start();
+  media::WhipClient publisher({.width = 960, .height = 540, .tone_hz = 440});
+  ASSERT_EQ(goOnAir(publisher, node.url("/whip/r1")), "");
+
+  WhepClient low;
+  std::string low_location;
+  ASSERT_EQ(low.connect(node.url("/whep/r1?variant=360p"), &low_location), 201);
+  WhepClient source;
+  ASSERT_EQ(source.connect(node.url("/whep/r1")), 201);
+  ASSERT_TRUE(
+      eventually([&] { return low.videoFrames() >= 15 && source.videoFrames() >= 15; }, 20s))
+      << "360p frames " << low.videoFrames() << ", source frames " << source.videoFrames();
+  EXPECT_EQ(low.lastFrame().width, 640);
+  EXPECT_EQ(low.lastFrame().height, 360);
+  EXPECT_EQ(source.lastFrame().width, 960);
+  EXPECT_TRUE(eventually([&] { return low.audioRms() > 500; }, 5s)) << low.audioRms();
+
+  HttpRequest end_low{.method = "DELETE", .url = node.url(low_location)};
+  EXPECT_LT(http(end_low).status, 300);
+  uint64_t frames = source.videoFrames();
+  EXPECT_TRUE(eventually([&] { return source.videoFrames() >= frames + 15; }, 10s));
+
+  WhepClient odd;
+  HttpRequest post{
+      .method = "POST", .url = node.url("/whep/r1?variant=1080p"), .body = odd.offer()};
+  post.headers.emplace_back("Content-Type", "application/sdp");
+  auto refused = http(post);
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_EQ(refused.json()["error"]["code"], "bad_variant");
+  EXPECT_LT(goOffAir(node, publisher), 300);
+  EXPECT_TRUE(whepViewersBecome(node, 0));
+}
+
 }  // namespace
 }  // namespace jobcast::test
