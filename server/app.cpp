@@ -236,6 +236,9 @@ Result<bool> App::start() {
     std::string addresses;
     for (const auto& a : udp.public_addresses)
       addresses += (addresses.empty() ? "" : ",") + a;
+    if (udp.fault_loss > 0)
+      log::warn("fault injection: dropping WHEP packets",
+                {{"percent", static_cast<int64_t>(udp.fault_loss * 100)}});
     auto engine = media::egress::UdpViewers::start(udp);
     if (!engine)
       return Error{"whep.engine", "udp engine: " + engine.error().message};

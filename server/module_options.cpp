@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 
 #include "core/address_set.h"
@@ -100,6 +101,10 @@ media::egress::UdpViewers::Options udpViewers(const Config& config) {
   media::egress::UdpViewers::Options udp;
   udp.port = static_cast<uint16_t>(config.whep_udp_port);
   udp.send_threads = config.whep_send_threads;
+  // Fault injection for tests of players on lossy networks, never in
+  // production: JOBCAST_FAULT_WHEP_LOSS_PERCENT of WHEP RTP is dropped.
+  if (const char* loss = std::getenv("JOBCAST_FAULT_WHEP_LOSS_PERCENT"))
+    udp.fault_loss = std::clamp(std::atof(loss), 0.0, 100.0) / 100.0;
   // Where viewers reach the engine: as configured, else the addresses ICE
   // is limited to, else every interface of this host (behind NAT, the
   // public IP first).

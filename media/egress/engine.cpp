@@ -49,7 +49,8 @@ struct EgressEngine::Viewer {
 };
 
 struct EgressEngine::Sender {
-  size_t index = 0;  // serves the viewers whose id % senders_.size() == index
+  size_t index = 0;                      // serves the viewers whose id % senders_.size() == index
+  uint64_t random = 0x9e3779b97f4a7c15;  // fault injection's xorshift state
   std::thread thread;
   std::mutex mutex;
   std::condition_variable wake;
@@ -464,6 +465,13 @@ void EgressEngine::drainSendQueue(Sender& sender, std::vector<Send>& queue) {
     const std::vector<uint8_t>& rtp = *send.packet;
     if (rtp.size() < 12 || rtp.size() > kMaxDatagram)
       continue;
+    if (options_.fault_loss > 0) {
+      sender.random ^= sender.random << 13;
+      sender.random ^= sender.random >> 7;
+      sender.random ^= sender.random << 17;
+      if (static_cast<double>(sender.random % 1000000) < options_.fault_loss * 1e6)
+        continue;
+    }
     Outgoing& out = batch.next(it->address);
     out.bytes.resize(rtp.size() + kSrtpMaxTrailer);
     uint8_t* p = out.bytes.data();

@@ -49,6 +49,9 @@ class EgressEngine {
     std::chrono::milliseconds consent_timeout{30000};
     // Threads that protect and send RTP (viewers are shared out by id).
     int send_threads = 1;
+    // Fault injection (tests of players on lossy networks): this share of
+    // outgoing RTP, retransmissions included, is dropped at random.
+    double fault_loss = 0;
   };
   struct ViewerSpec {
     std::string local_ufrag;         // ours, in the answer; checks arrive as "local:remote"

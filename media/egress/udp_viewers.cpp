@@ -48,9 +48,9 @@ Result<std::shared_ptr<UdpViewers>> UdpViewers::start(Options options) {
   auto certificate = DtlsCertificate::generate();
   if (!certificate)
     return certificate.error();
-  auto engine = EgressEngine::start(
-      {options.bind_address, options.port, options.consent_timeout, options.send_threads},
-      certificate.value());
+  auto engine = EgressEngine::start({options.bind_address, options.port, options.consent_timeout,
+                                     options.send_threads, options.fault_loss},
+                                    certificate.value());
   if (!engine)
     return engine.error();
   auto out = std::make_shared<UdpViewers>();

@@ -24,6 +24,7 @@ class UdpViewers : public EngineViewers {
     std::vector<std::string> public_addresses = {"127.0.0.1"};
     std::chrono::milliseconds consent_timeout{30000};
     int send_threads = 1;
+    double fault_loss = 0;  // EgressEngine::Options::fault_loss
   };
   static Result<std::shared_ptr<UdpViewers>> start(Options options);
 

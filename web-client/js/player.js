@@ -24,6 +24,15 @@ function setWeakChoice(v) {
 }
 // How long a WHEP session may take to connect before HLS takes over.
 const WHEP_CONNECT_MS = 10000;
+// Lossy networks under WHEP: in auto, the player reads its own receive
+// statistics every WHEP_LOSS_SAMPLE_MS; a window is lossy when video packets
+// lost or asked for again (NACK) are at least WHEP_LOSS_FRACTION of those
+// due. WHEP_LOSS_WINDOWS lossy windows of the last WHEP_LOSS_OF move it to
+// the 360p WHEP variant, which it says on screen with a way back.
+const WHEP_LOSS_SAMPLE_MS = 2000;
+const WHEP_LOSS_FRACTION = 0.05;
+const WHEP_LOSS_WINDOWS = 3;
+const WHEP_LOSS_OF = 4;
 let hlsModule = null;
 async function loadHls() {
   if (!hlsModule) hlsModule = import(HLS_MODULE).then((m) => m.default || m.Hls);
@@ -77,8 +86,11 @@ function isAppleSafari() {
 export class Player {
   constructor(video, { onStatus = () => {}, onQualities = () => {}, onFallback = () => {}, onWeakNetwork = () => {} } = {}) {
     this.video = video;
-    this.onWeakNetwork = onWeakNetwork;  // (on): the player moved to audio-only by itself, or back
+    this.onWeakNetwork = onWeakNetwork;  // (kind): the player moved by itself to 'audio' (HLS) or 'low' (WHEP 360p), or back (false)
     this.weakAudio = false;    // playing audio-only because the network is too weak for video
+    this.whepLow = false;      // WHEP on the 360p variant because the network loses packets
+    this.whepLowUnavailable = false;  // the room has no 360p variant: do not move there
+    this.whepLoss = [];        // the loss monitor's last windows (fractions), newest last
     this.stalls = [];          // [{start, end}] on the lowest video rendition, newest last
     this.onStatus = onStatus;
     this.onQualities = onQualities;
@@ -116,6 +128,12 @@ export class Player {
   // ---- live HLS -------------------------------------------------------------
   async playHls(room, { quality } = {}) {
     if (quality) this.quality = quality;
+    if (this.whepLow) {
+      // Off WHEP (the viewer turned low latency off, or WHEP gave way): the
+      // 360p move was WHEP's.
+      this.whepLow = false;
+      this.onWeakNetwork(this.weakKind());
+    }
     await this._teardown();
     this.mode = 'hls';
     this.room = room;
@@ -155,7 +173,7 @@ export class Player {
       if (a) src = a.uri;
       if (a && this.quality === 'auto' && !this.weakAudio) {
         this.weakAudio = true;
-        this.onWeakNetwork(true);
+        this.onWeakNetwork('audio');
       }
     } else if (this.quality !== 'auto') {
       const v = this.variants.find((x) => x.uri === this.quality);
@@ -183,7 +201,7 @@ export class Player {
       const gen = ++this.generation;
       this._startClock(gen);
       this.weakAudio = true;
-      this.onWeakNetwork(true);
+      this.onWeakNetwork('audio');
       this.video.classList.add('audio-only');
       this._attachHls(audio.uri, gen, { live: true });
     });
@@ -192,12 +210,56 @@ export class Player {
   // The one-tap way back from the automatic move: video in auto, and no
   // automatic move again in this tab (the viewer chose).
   backToVideo() {
+    const wasLow = this.whepLow;
     this.weakAudio = false;
+    this.whepLow = false;
     this.stalls = [];
     setWeakChoice('video');
     this.onWeakNetwork(false);
     this.quality = 'auto';
     if (this.mode === 'hls') this.playHls(this.room);
+    else if (this.mode === 'whep' && wasLow) this.playWhep(this.room, this.token);
+  }
+
+  // What the automatic move chose: 'audio', 'low' or false.
+  weakKind() {
+    if (this.weakAudio) return 'audio';
+    return this.whepLow ? 'low' : false;
+  }
+
+  // WHEP loss: reads the session's inbound video statistics and moves to
+  // the 360p variant on sustained loss (see WHEP_LOSS_*).
+  _watchWhepLoss(whep, gen, room, token) {
+    if (this.whepLow || this.whepLowUnavailable || this.interpreter || this.quality !== 'auto' ||
+        weakChoice() === 'video') return;
+    let prev = null;
+    const windows = [];
+    const timer = setInterval(async () => {
+      if (gen !== this.generation || !whep.pc) { clearInterval(timer); return; }
+      let video = null;
+      try {
+        (await whep.pc.getStats()).forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video') video = s; });
+      } catch { return; }
+      if (!video || gen !== this.generation) return;
+      const now = { lost: Math.max(0, video.packetsLost || 0), received: video.packetsReceived || 0, nack: video.nackCount || 0 };
+      if (prev) {
+        const lost = Math.max(0, now.lost - prev.lost);
+        const due = now.received - prev.received + lost;
+        windows.push(due > 0 ? (lost + Math.max(0, now.nack - prev.nack)) / due : 0);
+        if (windows.length > WHEP_LOSS_OF) windows.shift();
+        this.whepLoss = windows.slice();
+        if (windows.filter((f) => f >= WHEP_LOSS_FRACTION).length >= WHEP_LOSS_WINDOWS) {
+          clearInterval(timer);
+          this.weakReason = `video loss ${windows.map((f) => `${Math.round(f * 100)}%`).join(' ')} over ${windows.length * WHEP_LOSS_SAMPLE_MS / 1000} s`;
+          this.weakAt = performance.now();
+          this.whepLow = true;
+          this.onWeakNetwork('low');
+          this.attempt = 0;
+          this.playWhep(room, token);
+        }
+      }
+      prev = now;
+    }, WHEP_LOSS_SAMPLE_MS);
   }
 
   // Stalls on the lowest video rendition, in auto with hls.js: measured from
@@ -395,7 +457,7 @@ export class Player {
       this.playHls(room);
       return;
     }
-    const whep = new WhepPlayer(whepUrl(room, { interpreter: this.interpreter }), token);
+    const whep = new WhepPlayer(whepUrl(room, { interpreter: this.interpreter, low: this.whepLow }), token);
     this.whep = whep;
     this.src = whep.url;
     let lostTimer = null;
@@ -417,7 +479,12 @@ export class Player {
       if (s === 'failed' && !connected) toHls('whep_failed');
       else if (s === 'failed') this._recover('WebRTC connection failed');
       else if (s === 'disconnected') lostTimer = setTimeout(() => this._recover('WebRTC connection lost'), 3000);
-      else if (s === 'connected') { connected = true; clearTimeout(connectTimer); clearTimeout(lostTimer); }
+      else if (s === 'connected') {
+        clearTimeout(connectTimer);
+        clearTimeout(lostTimer);
+        if (!connected) this._watchWhepLoss(whep, gen, room, token);
+        connected = true;
+      }
     };
     try {
       const stream = await whep.start();
@@ -427,6 +494,15 @@ export class Player {
     } catch (e) {
       clearTimeout(connectTimer);
       if (gen !== this.generation) return;
+      if (this.whepLow && !this.interpreter && e.code === 'variant_unavailable') {
+        // No 360p in this room (a ladder without it): the source picture,
+        // and no move there again.
+        this.whepLow = false;
+        this.whepLowUnavailable = true;
+        this.onWeakNetwork(false);
+        this.playWhep(room, token);
+        return;
+      }
       if (this.interpreter && e.code === 'variant_unavailable') {
         // The interpreter left the stage: the plain programme.
         this.interpreter = false;

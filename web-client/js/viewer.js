@@ -138,7 +138,7 @@ interview.init(live);
 async function start() {
   $('#lang-slot').replaceWith(i18n.languageMenu());
   i18n.apply();
-  i18n.onChange(() => { captions.refresh(); interview.refresh(); render.renderAll(); render.renderQualities(player.qualities(), player.quality); render.renderPlayerStatus(player.status); controls.renderWeakNetwork(player.weakAudio); });
+  i18n.onChange(() => { captions.refresh(); interview.refresh(); render.renderAll(); render.renderQualities(player.qualities(), player.quality); render.renderPlayerStatus(player.status); controls.renderWeakNetwork(player.weakKind()); });
   const tabStrip = tabs($('#tabs'));
   // On a phone held upright, the chat button over the video opens chat as a
   // sheet over the lower part of the screen: the video stays in view above it.

@@ -5,9 +5,12 @@ import { negotiate, endSession, iceServers, MediaError } from './webrtc.js';
 
 export { MediaError };
 
-export function whepUrl(room, { interpreter = false } = {}) {
+// interpreter: the programme with the interpreter's picture; low: the 360p
+// picture (weak networks).
+export function whepUrl(room, { interpreter = false, low = false } = {}) {
   const u = `${location.origin}/whep/${encodeURIComponent(room)}`;
-  return interpreter ? `${u}?variant=interpreter` : u;
+  if (interpreter) return `${u}?variant=interpreter`;
+  return low ? `${u}?variant=360p` : u;
 }
 
 export class WhepPlayer {

@@ -50,9 +50,12 @@ function setBuffering(on) {
 
 // Shown while the player plays sound only because the network is too weak for
 // the lowest video rendition (read out politely: a status region).
-export function renderWeakNetwork(on) {
-  $('#weak-network-text').textContent = on ? t('player.weakNetwork') : '';
-  $('#back-to-video').hidden = !on;
+// kind: 'audio' (HLS moved to sound only), 'low' (WHEP moved to 360p) or false.
+export function renderWeakNetwork(kind) {
+  $('#weak-network-text').textContent = kind === 'low' ? t('player.weakNetworkLow') : kind ? t('player.weakNetwork') : '';
+  const back = $('#back-to-video');
+  back.hidden = !kind;
+  back.textContent = t(kind === 'low' ? 'player.backToFull' : 'player.backToVideo');
 }
 
 // The player's status, shown over the video (and read out politely).
