@@ -276,13 +276,17 @@ const std::map<std::string, Setter>& keyTable() {
          auto list = stringList(k, n);
          bool source = false;
          for (const auto& r : list) {
-           if (r != "source" && r != "360p" && r != "audio")
-             throw ConfigError(k, "unknown rendition '" + r + "' (source, 360p, audio)");
+           if (r != "source" && r != "360p" && r != "audio" && r != "ll")
+             throw ConfigError(k, "unknown rendition '" + r + "' (source, 360p, audio, ll)");
            source = source || r == "source";
          }
          if (!source)
            throw ConfigError(k, "the source rendition is required");
          c.media_renditions = list;
+       }},
+      {"media.ll_part_ms",
+       [](Config& c, const std::string& k, const YAML::Node& n) {
+         c.media_ll_part_ms = static_cast<int>(integer(k, n, 100, 1000));
        }},
       {"media.low_video_kbps",
        [](Config& c, const std::string& k, const YAML::Node& n) {
@@ -306,6 +310,8 @@ const std::map<std::string, Setter>& keyTable() {
        [](Config& c, const std::string& k, const YAML::Node& n) {
          c.media_audio_only_kbps = static_cast<int>(integer(k, n, 16, 128));
        }},
+      {"demo.latency_stamp", [](Config& c, const std::string& k,
+                               const YAML::Node& n) { c.demo_latency_stamp = boolean(k, n); }},
       {"media.recording", [](Config& c, const std::string& k,
                              const YAML::Node& n) { c.media_recording = boolean(k, n); }},
       {"media.recordings_dir",

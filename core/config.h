@@ -145,7 +145,11 @@ struct Config {
   // media (see configs/jobcast.sample.yaml)
   int media_segment_seconds = 1;
   int media_playlist_segments = 6;
-  std::vector<std::string> media_renditions = {"source", "360p", "audio"};
+  std::vector<std::string> media_renditions = {"source", "360p", "audio", "ll"};
+  int media_ll_part_ms = 250;  // low-latency HLS part target
+  // --demo: the demo camera paints its send time into each frame (a row of
+  // blocks at the top; media/frame_stamp.h), for glass-to-glass measurements.
+  bool demo_latency_stamp = false;
   int media_low_video_kbps = 500;
   int media_stage_height = 720;  // the composite's height; width is 16:9
   int media_stage_video_kbps = 1500;

@@ -70,6 +70,20 @@ GOutputStream* onFragmentStream(GstElement*, const gchar*, gpointer data) {
 }
 
 constexpr const char* kPackedSegment = "jobcast-packed-audio-segment";
+constexpr const char* kLowLatencyPart = "jobcast-ll-part";
+
+GBytes* bytesOf(std::shared_ptr<const std::string> data) {
+  auto* held = new std::shared_ptr<const std::string>(std::move(data));
+  return g_bytes_new_with_free_func(
+      (*held)->data(), (*held)->size(),
+      [](gpointer p) { delete static_cast<std::shared_ptr<const std::string>*>(p); }, held);
+}
+
+std::shared_ptr<const std::string> stringOf(GBytes* bytes) {
+  gsize size = 0;
+  const auto* p = static_cast<const char*>(g_bytes_get_data(bytes, &size));
+  return std::make_shared<const std::string>(p, size);
+}
 
 // Streaming thread: one ADTS frame of the audio-only rendition. A segment it
 // closes goes to the control thread as an element message on the bus.
@@ -103,6 +117,118 @@ GstFlowReturn onPackedAudioSample(GstAppSink* appsink, gpointer data) {
       gst_element_post_message(GST_ELEMENT(appsink),
                                gst_message_new_element(GST_OBJECT(appsink), s));
     }
+  }
+  gst_sample_unref(sample);
+  return GST_FLOW_OK;
+}
+
+}  // namespace
+
+// The "ll" rendition's state, shared by its two appsinks' streaming threads.
+struct HlsLadder::LowLatency {
+  std::mutex mutex;
+  cmaf::LlCutter cutter;
+  GstElement* video_sink = nullptr;  // owned by the pipeline
+  GstCaps* audio_caps = nullptr;     // the caps `audio` was read from (compared, not held)
+  cmaf::AudioConfig audio;
+  bool audio_known = false;
+  LowLatency(int64_t part_ns, int64_t segment_ns) : cutter(part_ns, segment_ns) {}
+};
+
+namespace {
+
+GstClockTime runningTime(const GstSample* sample, GstClockTime t) {
+  const GstSegment* segment = gst_sample_get_segment(const_cast<GstSample*>(sample));
+  if (!GST_CLOCK_TIME_IS_VALID(t) || !segment)
+    return GST_CLOCK_TIME_NONE;
+  return gst_segment_to_running_time(segment, GST_FORMAT_TIME, t);
+}
+
+// Streaming thread: one access unit of the programme's H.264 for the "ll"
+// rendition. A part it closes goes to the control thread on the bus.
+GstFlowReturn onLowLatencyVideo(GstAppSink* appsink, gpointer data) {
+  auto& ll = *static_cast<std::shared_ptr<HlsLadder::LowLatency>*>(data);
+  GstSample* sample = gst_app_sink_pull_sample(appsink);
+  if (!sample)
+    return GST_FLOW_EOS;
+  GstBuffer* buffer = gst_sample_get_buffer(sample);
+  GstClockTime pts = runningTime(sample, buffer ? GST_BUFFER_PTS(buffer) : GST_CLOCK_TIME_NONE);
+  GstClockTime dts = runningTime(sample, buffer ? GST_BUFFER_DTS(buffer) : GST_CLOCK_TIME_NONE);
+  if (!GST_CLOCK_TIME_IS_VALID(dts))
+    dts = pts;
+  GstMapInfo map;
+  std::optional<cmaf::Part> part;
+  bool ask_keyframe = false;
+  if (GST_CLOCK_TIME_IS_VALID(pts) && gst_buffer_map(buffer, &map, GST_MAP_READ)) {
+    bool keyframe = !GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT);
+    std::lock_guard lock(ll->mutex);
+    part = ll->cutter.pushVideo(std::string_view(reinterpret_cast<const char*>(map.data), map.size),
+                                static_cast<int64_t>(dts), static_cast<int64_t>(pts), keyframe);
+    ask_keyframe = ll->cutter.takeKeyframeRequest();
+    gst_buffer_unmap(buffer, &map);
+  }
+  gst_sample_unref(sample);
+  if (ask_keyframe) {
+    // The segment is past its target and the source sent no keyframe: ask,
+    // as hlssink2 does for its renditions.
+    GstPtr<GstPad> pad(gst_element_get_static_pad(GST_ELEMENT(appsink), "sink"));
+    gst_pad_push_event(pad.get(),
+                       gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+  }
+  if (part) {
+    GBytes* bytes = bytesOf(part->bytes);
+    GstStructure* s =
+        gst_structure_new(kLowLatencyPart, "bytes", G_TYPE_BYTES, bytes, "duration", G_TYPE_DOUBLE,
+                          part->duration, "independent", G_TYPE_BOOLEAN, part->independent,
+                          "segment-start", G_TYPE_BOOLEAN, part->segment_start, nullptr);
+    g_bytes_unref(bytes);
+    if (part->init) {
+      GBytes* init = bytesOf(part->init);
+      gst_structure_set(s, "init", G_TYPE_BYTES, init, nullptr);
+      g_bytes_unref(init);
+    }
+    gst_element_post_message(GST_ELEMENT(appsink), gst_message_new_element(GST_OBJECT(appsink), s));
+  }
+  return GST_FLOW_OK;
+}
+
+// Streaming thread: one raw AAC frame of the programme for the "ll" rendition.
+GstFlowReturn onLowLatencyAudio(GstAppSink* appsink, gpointer data) {
+  auto& ll = *static_cast<std::shared_ptr<HlsLadder::LowLatency>*>(data);
+  GstSample* sample = gst_app_sink_pull_sample(appsink);
+  if (!sample)
+    return GST_FLOW_EOS;
+  GstBuffer* buffer = gst_sample_get_buffer(sample);
+  GstClockTime pts = runningTime(sample, buffer ? GST_BUFFER_PTS(buffer) : GST_CLOCK_TIME_NONE);
+  GstMapInfo map;
+  if (GST_CLOCK_TIME_IS_VALID(pts) && gst_buffer_map(buffer, &map, GST_MAP_READ)) {
+    std::lock_guard lock(ll->mutex);
+    GstCaps* caps = gst_sample_get_caps(sample);
+    if (caps && caps != ll->audio_caps) {
+      // The AudioSpecificConfig travels in the caps' codec_data.
+      ll->audio_caps = caps;
+      const GstStructure* st = gst_caps_get_structure(caps, 0);
+      const GValue* v = gst_structure_get_value(st, "codec_data");
+      int rate = 0, channels = 0;
+      gst_structure_get_int(st, "rate", &rate);
+      gst_structure_get_int(st, "channels", &channels);
+      if (v && GST_VALUE_HOLDS_BUFFER(v) && rate > 0 && channels > 0) {
+        GstBuffer* cd = gst_value_get_buffer(v);
+        GstMapInfo cm;
+        if (gst_buffer_map(cd, &cm, GST_MAP_READ)) {
+          ll->audio.asc.assign(reinterpret_cast<const char*>(cm.data), cm.size);
+          gst_buffer_unmap(cd, &cm);
+          ll->audio.sample_rate = static_cast<uint32_t>(rate);
+          ll->audio.channels = channels;
+          ll->audio_known = true;
+        }
+      }
+    }
+    if (ll->audio_known) {
+      ll->cutter.pushAudio(std::string_view(reinterpret_cast<const char*>(map.data), map.size),
+                           static_cast<int64_t>(pts), ll->audio);
+    }
+    gst_buffer_unmap(buffer, &map);
   }
   gst_sample_unref(sample);
   return GST_FLOW_OK;
@@ -180,6 +306,50 @@ Result<bool> HlsLadder::buildPackedAudio(GstElement* pcm_tee) {
   return true;
 }
 
+Result<bool> HlsLadder::buildLowLatency() {
+  GstElement* vq = add("queue");
+  GstElement* vparse = add("h264parse");
+  GstElement* vcaps = add("capsfilter");
+  GstElement* vsink = add("appsink", "hls-ll-video");
+  GstElement* aq = add("queue");
+  GstElement* aparse = add("aacparse");
+  GstElement* acaps = add("capsfilter");
+  GstElement* asink = add("appsink", "hls-ll-audio");
+  if (!vq || !vparse || !vcaps || !vsink || !aq || !aparse || !acaps || !asink)
+    return Error{"media_unavailable", "GStreamer element missing: h264parse/aacparse/appsink"};
+  for (GstElement* q : {vq, aq}) {
+    g_object_set(q, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
+                 static_cast<guint64>(3 * GST_SECOND), nullptr);
+  }
+  // Parameter sets with every keyframe: a new initialization segment is cut
+  // from them whenever they change.
+  g_object_set(vparse, "config-interval", -1, nullptr);
+  CapsPtr vc(gst_caps_from_string("video/x-h264,stream-format=byte-stream,alignment=au"));
+  g_object_set(vcaps, "caps", vc.get(), nullptr);
+  CapsPtr ac(gst_caps_from_string("audio/mpeg,mpegversion=4,stream-format=raw"));
+  g_object_set(acaps, "caps", ac.get(), nullptr);
+  for (GstElement* sink : {vsink, asink})
+    g_object_set(sink, "sync", FALSE, "async", FALSE, "max-buffers", 0u, nullptr);
+  auto ll = std::make_shared<LowLatency>(int64_t{options_.ll_part_ms} * 1000000,
+                                         int64_t{options_.segment_seconds} * 1000000000);
+  ll->video_sink = vsink;
+  low_latency_ = ll;
+  auto callbacks = [&ll](GstElement* sink, GstFlowReturn (*fn)(GstAppSink*, gpointer)) {
+    GstAppSinkCallbacks cb{};
+    cb.new_sample = fn;
+    gst_app_sink_set_callbacks(
+        GST_APP_SINK(sink), &cb, new std::shared_ptr<LowLatency>(ll),
+        [](gpointer p) { delete static_cast<std::shared_ptr<LowLatency>*>(p); });
+  };
+  callbacks(vsink, onLowLatencyVideo);
+  callbacks(asink, onLowLatencyAudio);
+  if (!gst_element_link(video_tee_, vq) ||
+      !gst_element_link_many(vq, vparse, vcaps, vsink, nullptr) ||
+      !gst_element_link(aac_tee_, aq) || !gst_element_link_many(aq, aparse, acaps, asink, nullptr))
+    return Error{"media_error", "cannot link the low-latency rendition"};
+  return true;
+}
+
 Result<bool> HlsLadder::build(const std::vector<std::string>& renditions, GstElement* video_tee,
                               GstElement* aac_tee, GstElement* pcm_tee) {
   video_tee_ = video_tee;
@@ -196,6 +366,12 @@ Result<bool> HlsLadder::build(const std::vector<std::string>& renditions, GstEle
   for (const auto& rendition : renditions) {
     if (rendition == "audio") {
       auto built = buildPackedAudio(pcm_tee);
+      if (!built)
+        return built;
+      continue;
+    }
+    if (rendition == "ll") {
+      auto built = buildLowLatency();
       if (!built)
         return built;
       continue;
@@ -339,6 +515,10 @@ void HlsLadder::dropInterpreter() {
 }
 
 void HlsLadder::splitNow() {
+  if (low_latency_) {
+    std::lock_guard lock(low_latency_->mutex);
+    low_latency_->cutter.splitAtNextKeyframe();
+  }
   for (const auto& [rendition, r] : renditions_) {
     if (rendition == "audio")
       continue;
@@ -360,6 +540,32 @@ bool HlsLadder::onFragmentMessage(GstMessage* message) {
   const GstStructure* s = gst_message_get_structure(message);
   if (!s)
     return false;
+  if (gst_structure_has_name(s, kLowLatencyPart)) {
+    if (!low_latency_ || state_ == State::Stopped)
+      return true;
+    GBytes* data = nullptr;
+    GBytes* init = nullptr;
+    cmaf::Part part;
+    gboolean independent = FALSE, segment_start = FALSE;
+    gst_structure_get(s, "bytes", G_TYPE_BYTES, &data, "duration", G_TYPE_DOUBLE, &part.duration,
+                      "independent", G_TYPE_BOOLEAN, &independent, "segment-start", G_TYPE_BOOLEAN,
+                      &segment_start, nullptr);
+    if (gst_structure_has_field(s, "init"))
+      gst_structure_get(s, "init", G_TYPE_BYTES, &init, nullptr);
+    part.independent = independent;
+    part.segment_start = segment_start;
+    if (data) {
+      part.bytes = stringOf(data);
+      g_bytes_unref(data);
+    }
+    if (init) {
+      part.init = stringOf(init);
+      g_bytes_unref(init);
+    }
+    if (part.bytes && part_)
+      part_("ll", part);
+    return true;
+  }
   if (gst_structure_has_name(s, kPackedSegment)) {
     if (!packed_audio_ || state_ == State::Stopped)
       return true;
@@ -431,7 +637,7 @@ bool HlsLadder::onFragmentMessage(GstMessage* message) {
 }
 
 VideoFormat HlsLadder::format(const std::string& rendition) const {
-  if (rendition == "source" && video_tee_) {
+  if ((rendition == "source" || rendition == "ll") && video_tee_) {
     GstPtr<GstPad> pad(gst_element_get_static_pad(video_tee_, "sink"));
     return formatOf(pad.get());
   }

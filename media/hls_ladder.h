@@ -1,7 +1,9 @@
 #pragma once
 // A room pipeline's HLS renditions: "source" (the programme's H.264 as it
 // is), "360p" (decoded, scaled, x264), "audio" (its own mono AAC at a low
-// rate, cut into packed audio segments here: media/packed_audio.h) and, while an
+// rate, cut into packed audio segments here: media/packed_audio.h), "ll" (the
+// programme's H.264 and AAC as they are, cut into fMP4 parts for low-latency
+// HLS by media/cmaf/ll_cutter.h behind two appsinks) and, while an
 // interpreter is on stage, "interpreter" (the mixer's interpreter variant).
 // Each ends in an hlssink2 whose muxer writes every segment straight into
 // memory: its fragment streams are GMemoryOutputStreams handed out by the
@@ -27,6 +29,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "media/cmaf/ll_cutter.h"
 #include "media/gst_ptr.h"
 #include "media/media_options.h"
 
@@ -50,6 +53,10 @@ class HlsLadder {
   // Control thread.
   using Segment = std::function<void(const std::string& rendition, double seconds,
                                      std::shared_ptr<const std::string> bytes)>;
+
+  // A part of the low-latency rendition ("ll"). Control thread.
+  using PartFn = std::function<void(const std::string& rendition, const cmaf::Part& part)>;
+  void onPart(PartFn fn) { part_ = std::move(fn); }
 
   // Builds the renditions inside `pipeline`, fed from the programme's H.264
   // tee and AAC tee.
@@ -80,7 +87,8 @@ class HlsLadder {
   // The encoded picture of a rendition ("source", "360p"), for the playlist.
   VideoFormat format(const std::string& rendition) const;
 
-  struct Fragments;  // a rendition's open fragment streams, shared with its hlssink2
+  struct Fragments;   // a rendition's open fragment streams, shared with its hlssink2
+  struct LowLatency;  // the "ll" rendition's cutter, shared with its two appsinks
 
  private:
   struct Rendition {
@@ -98,6 +106,7 @@ class HlsLadder {
   GstElement* add(const char* factory, const char* name = nullptr);
   GstElement* sink(const std::string& rendition);
   Result<bool> buildPackedAudio(GstElement* pcm_tee);
+  Result<bool> buildLowLatency();
 
   GstBin* pipeline_;
   TeardownWorker& worker_;
@@ -110,6 +119,8 @@ class HlsLadder {
   GstPtr<GstPad> low_src_;           // its source pad: the 360p H.264, for WHEP
   std::map<std::string, Rendition> renditions_;
   bool packed_audio_ = false;  // the audio-only rendition is built
+  PartFn part_;
+  std::shared_ptr<LowLatency> low_latency_;
   std::unique_ptr<Interpreter> interpreter_;
   GstPtr<GstPad> spare_aac_pad_;  // an AAC tee pad kept for the next interpreter
 };

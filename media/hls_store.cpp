@@ -70,6 +70,165 @@ std::string HlsRendition::playlist(int window, int target_seconds, const std::st
   return out;
 }
 
+void HlsRendition::closeOpen(size_t keep) {
+  HlsSegment s = std::move(*open_);
+  open_.reset();
+  std::string bytes;
+  size_t size = 0;
+  for (const auto& p : s.parts)
+    size += p.bytes ? p.bytes->size() : 0;
+  bytes.reserve(size);
+  s.duration = 0;
+  for (const auto& p : s.parts) {
+    if (p.bytes)
+      bytes += *p.bytes;
+    s.duration += p.duration;
+  }
+  s.bytes = std::make_shared<const std::string>(std::move(bytes));
+  longest_ever_ = std::max(longest_ever_, static_cast<int>(std::lround(s.duration)));
+  segments_.push_back(std::move(s));
+  while (segments_.size() > keep) {
+    if (segments_.front().discontinuity)
+      ++discontinuity_sequence_;
+    segments_.pop_front();
+  }
+  // Parts are listed for the last few segments only; older ones give their
+  // bytes back (the segment holds the same bytes).
+  constexpr size_t kSegmentsWithParts = 4;
+  if (segments_.size() > kSegmentsWithParts) {
+    for (auto& p : segments_[segments_.size() - 1 - kSegmentsWithParts].parts)
+      p.bytes.reset();
+  }
+  uint32_t oldest = segments_.front().map;
+  for (auto it = maps_.begin(); it != maps_.end();)
+    it = it->first < oldest ? maps_.erase(it) : std::next(it);
+}
+
+void HlsRendition::addPart(double duration, bool independent, bool segment_start,
+                           std::shared_ptr<const std::string> bytes,
+                           std::shared_ptr<const std::string> init, size_t keep) {
+  if (init) {
+    ++map_version_;
+    maps_[map_version_] = std::move(init);
+  }
+  if (map_version_ == 0)
+    return;  // a part with no initialization segment before it cannot be played
+  if (segment_start || !open_) {
+    if (open_ && !open_->parts.empty())
+      closeOpen(keep);
+    HlsSegment s;
+    s.sequence = next_sequence_++;
+    s.map = map_version_;
+    // A discontinuity marked now (a new publisher, a switch of source) shows
+    // on the next segment: the one in progress holds what came before.
+    s.discontinuity = pending_discontinuity_;
+    pending_discontinuity_ = false;
+    skip_ = 0;
+    open_ = std::move(s);
+  }
+  HlsPart p;
+  p.number = next_part_++;
+  p.duration = duration;
+  p.independent = independent;
+  p.bytes = std::move(bytes);
+  open_->parts.push_back(std::move(p));
+}
+
+LlPosition HlsRendition::position() const {
+  LlPosition p;
+  p.next_part = next_part_;
+  if (open_) {
+    p.any = true;
+    p.sequence = open_->sequence;
+    p.parts = open_->parts.size();
+  }
+  return p;
+}
+
+std::optional<std::string> HlsRendition::llPlaylist(int window, int target_seconds,
+                                                    const LlSettings& settings,
+                                                    const std::string& epoch, bool skip) const {
+  if (!open_)
+    return std::nullopt;
+  size_t count = std::min(segments_.size(), static_cast<size_t>(window));
+  size_t first = segments_.size() - count;
+  double longest = 0;
+  uint64_t discontinuities = discontinuity_sequence_;
+  for (size_t i = 0; i < segments_.size(); ++i) {
+    if (i < first && segments_[i].discontinuity)
+      ++discontinuities;
+    if (i >= first)
+      longest = std::max(longest, segments_[i].duration);
+  }
+  int target = std::max({target_seconds, static_cast<int>(std::lround(longest)), longest_ever_});
+  const double skip_until = 6.0 * target;
+  // Delta update: the oldest segments more than CAN-SKIP-UNTIL from the end
+  // are left out, up to the first discontinuity (whose tag must be seen).
+  size_t skipped = 0;
+  if (skip) {
+    double after = 0;
+    for (const auto& p : open_->parts)
+      after += p.duration;
+    std::vector<double> remaining(count);
+    for (size_t i = segments_.size(); i-- > first;) {
+      remaining[i - first] = after;
+      after += segments_[i].duration;
+    }
+    while (skipped < count && remaining[skipped] >= skip_until &&
+           !segments_[first + skipped].discontinuity &&
+           !(skipped + 1 < count && segments_[first + skipped + 1].discontinuity))
+      ++skipped;
+  }
+  char line[160];
+  std::string out = "#EXTM3U\n#EXT-X-VERSION:9\n";
+  out += "#EXT-X-TARGETDURATION:" + std::to_string(target) + "\n";
+  std::snprintf(line, sizeof line,
+                "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=%.3f,"
+                "CAN-SKIP-UNTIL=%.1f\n",
+                3 * settings.part_target, skip_until);
+  out += line;
+  std::snprintf(line, sizeof line, "#EXT-X-PART-INF:PART-TARGET=%.3f\n", settings.part_target);
+  out += line;
+  out += "#EXT-X-MEDIA-SEQUENCE:" +
+         std::to_string(count ? segments_[first].sequence : open_->sequence) + "\n";
+  out += "#EXT-X-DISCONTINUITY-SEQUENCE:" + std::to_string(discontinuities) + "\n";
+  if (skipped > 0)
+    out += "#EXT-X-SKIP:SKIPPED-SEGMENTS=" + std::to_string(skipped) + "\n";
+  uint32_t map = 0;
+  auto segment = [&](const HlsSegment& s, bool closed, bool with_parts) {
+    if (s.discontinuity)
+      out += "#EXT-X-DISCONTINUITY\n";
+    if (s.map != map) {
+      map = s.map;
+      out += "#EXT-X-MAP:URI=\"" + epoch + "-init-" + std::to_string(map) + ".mp4\"\n";
+    }
+    if (with_parts) {
+      for (const auto& p : s.parts) {
+        std::snprintf(line, sizeof line, "#EXT-X-PART:DURATION=%.5f,URI=\"%s-p%llu.m4s\"%s\n",
+                      p.duration, epoch.c_str(), static_cast<unsigned long long>(p.number),
+                      p.independent ? ",INDEPENDENT=YES" : "");
+        out += line;
+      }
+    }
+    if (closed) {
+      std::snprintf(line, sizeof line, "#EXTINF:%.5f,\n", s.duration);
+      out += line;
+      out += epoch + "-" + std::to_string(s.sequence) + ".m4s\n";
+    }
+  };
+  for (size_t i = first + skipped; i < segments_.size(); ++i) {
+    // Parts are listed for the segments within three target durations of
+    // the end (and the bytes of older ones are gone).
+    bool with_parts = segments_.size() - i <= 3 && !segments_[i].parts.empty() &&
+                      segments_[i].parts.front().bytes;
+    segment(segments_[i], true, with_parts);
+  }
+  segment(*open_, false, true);
+  out += "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"" + epoch + "-p" + std::to_string(next_part_) +
+         ".m4s\"\n";
+  return out;
+}
+
 int64_t HlsRendition::peakBitrate() const {
   double peak = 0;
   for (const auto& s : segments_) {
@@ -126,7 +285,7 @@ bool HlsStore::ready() const {
   if (renditions_.empty())
     return false;
   for (const auto& r : renditions_) {
-    if (r->segments().empty() && !r->info().alternate)
+    if (r->segments().empty() && !r->info().alternate && !r->info().lowLatency())
       return false;
   }
   return true;
@@ -160,7 +319,7 @@ std::string HlsStore::masterPlaylist() const {
   }
   for (const auto& r : renditions_) {
     const RenditionInfo& info = r->info();
-    if (info.alternate)
+    if (info.alternate || info.lowLatency())
       continue;
     // BANDWIDTH is the peak: measured over recent segments, never below the
     // encoder's nominal rate, plus 10% for the container's overhead.
@@ -193,12 +352,41 @@ std::optional<std::string> HlsStore::mediaPlaylist(const std::string& rendition)
   const HlsRendition* r = find(rendition);
   if (!r)
     return std::nullopt;
+  if (r->info().lowLatency())
+    return r->llPlaylist(llWindow(), target_seconds_, ll_, epoch_, false);
   return r->playlist(window_, target_seconds_, epoch_, r->info().extension());
+}
+
+std::optional<std::string> HlsStore::llPlaylist(const std::string& rendition, bool skip) const {
+  const HlsRendition* r = find(rendition);
+  if (!r || !r->info().lowLatency())
+    return std::nullopt;
+  return r->llPlaylist(llWindow(), target_seconds_, ll_, epoch_, skip);
+}
+
+std::optional<std::string> HlsStore::llMasterPlaylist() const {
+  for (const auto& r : renditions_) {
+    const RenditionInfo& info = r->info();
+    if (!info.lowLatency() || r->segments().empty())
+      continue;
+    int64_t bandwidth = std::max<int64_t>(r->peakBitrate(), 64000);
+    std::string out = "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-INDEPENDENT-SEGMENTS\n";
+    out += "#EXT-X-STREAM-INF:BANDWIDTH=" + std::to_string(bandwidth);
+    if (int64_t average = std::min(r->averageBitrate(), bandwidth); average > 0)
+      out += ",AVERAGE-BANDWIDTH=" + std::to_string(average);
+    if (info.width > 0)
+      out += ",RESOLUTION=" + std::to_string(info.width) + "x" + std::to_string(info.height);
+    std::string codecs = info.video_codec.empty() ? "mp4a.40.2" : info.video_codec + ",mp4a.40.2";
+    out += ",CODECS=\"" + codecs + "\"\n";
+    out += info.name + "/index.m3u8\n";
+    return out;
+  }
+  return std::nullopt;
 }
 
 const HlsRendition* HlsStore::subtitleTiming() const {
   for (const auto& r : renditions_) {
-    if (r->info().has_video && !r->info().alternate)
+    if (r->info().has_video && !r->info().alternate && !r->info().lowLatency())
       return r.get();
   }
   return nullptr;

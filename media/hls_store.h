@@ -3,6 +3,7 @@
 // segments (bytes shared with every response that sends them) and the media
 // playlist built from them, plus the master playlist. Pure logic; control thread.
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -15,6 +16,14 @@
 
 namespace jobcast::media {
 
+// A partial segment of low-latency HLS: one fMP4 fragment (moof + mdat).
+struct HlsPart {
+  uint64_t number = 0;  // counted over the rendition's life: "EPOCH-pNUMBER.m4s"
+  double duration = 0;  // seconds
+  bool independent = false;
+  std::shared_ptr<const std::string> bytes;
+};
+
 struct HlsSegment {
   uint64_t sequence = 0;
   double duration = 0;  // seconds
@@ -22,6 +31,11 @@ struct HlsSegment {
   std::shared_ptr<const std::string> bytes;
   int64_t start_ms = 0;  // node clock when its first picture was taken (about)
   int64_t pts = -1;      // its first presentation time (90 kHz); -1: unknown
+  // Low-latency renditions: the parts the segment is made of (their bytes
+  // dropped once the playlist no longer lists them) and its initialization
+  // segment ("EPOCH-init-MAP.mp4").
+  std::vector<HlsPart> parts;
+  uint32_t map = 0;
 };
 
 struct RenditionInfo {
@@ -35,14 +49,33 @@ struct RenditionInfo {
   // in the master as a VIDEO group of the source variant, not as a variant of
   // its own, so players never switch to it by bandwidth.
   bool alternate = false;
-  // How its segments are carried: MPEG-TS (".ts", video/mp2t), or packed
-  // audio (".aac", audio/aac: ADTS frames behind an ID3 timestamp tag).
-  enum class Container { Ts, PackedAac };
+  // How its segments are carried: MPEG-TS (".ts", video/mp2t), packed
+  // audio (".aac", audio/aac: ADTS frames behind an ID3 timestamp tag), or
+  // fMP4 parts and segments (".m4s", video/mp4) for low-latency HLS, whose
+  // rendition has a master playlist of its own (ll.m3u8).
+  enum class Container { Ts, PackedAac, Fmp4 };
   Container container = Container::Ts;
-  const char* extension() const { return container == Container::Ts ? ".ts" : ".aac"; }
-  const char* contentType() const {
-    return container == Container::Ts ? "video/mp2t" : "audio/aac";
+  bool lowLatency() const { return container == Container::Fmp4; }
+  const char* extension() const {
+    return container == Container::Ts ? ".ts" : container == Container::Fmp4 ? ".m4s" : ".aac";
   }
+  const char* contentType() const {
+    return container == Container::Ts     ? "video/mp2t"
+           : container == Container::Fmp4 ? "video/mp4"
+                                          : "audio/aac";
+  }
+};
+
+// Where a low-latency rendition stands, for blocking playlist reloads.
+struct LlPosition {
+  uint64_t sequence = 0;   // the segment in progress
+  size_t parts = 0;        // its parts so far
+  uint64_t next_part = 0;  // the number the next part will get
+  bool any = false;        // a part exists
+};
+
+struct LlSettings {
+  double part_target = 0.25;  // seconds (EXT-X-PART-INF)
 };
 
 class HlsRendition {
@@ -75,6 +108,22 @@ class HlsRendition {
   // playlist, segment for segment the same as this one.
   std::string playlist(int window, int target_seconds, const std::string& epoch,
                        const std::string& extension = ".ts", const std::string& prefix = "") const;
+  // ---- low-latency renditions ----
+  // Adds a part; `segment_start` closes the segment in progress and opens the
+  // next; `init` (non-null) starts a new initialization segment.
+  void addPart(double duration, bool independent, bool segment_start,
+               std::shared_ptr<const std::string> bytes, std::shared_ptr<const std::string> init,
+               size_t keep);
+  const std::optional<HlsSegment>& openSegment() const { return open_; }
+  LlPosition position() const;
+  // Initialization segments still referenced, by version.
+  const std::map<uint32_t, std::shared_ptr<const std::string>>& maps() const { return maps_; }
+  // The LL-HLS media playlist (parts of the recent segments, preload hint,
+  // blocking reload and delta updates offered); with `skip`, the delta update
+  // (EXT-X-SKIP). Null while there is no part.
+  std::optional<std::string> llPlaylist(int window, int target_seconds, const LlSettings& settings,
+                                        const std::string& epoch, bool skip) const;
+
   // Peak bits per second over the kept segments (BANDWIDTH).
   int64_t peakBitrate() const;
   // Mean bits per second over the kept segments (AVERAGE-BANDWIDTH); 0: none.
@@ -88,6 +137,14 @@ class HlsRendition {
   uint64_t discontinuity_sequence_ = 0;  // discontinuities dropped off the front
   bool pending_discontinuity_ = false;
   int skip_ = 0;
+  std::optional<HlsSegment> open_;  // low latency: the segment in progress
+  uint64_t next_part_ = 0;
+  uint32_t map_version_ = 0;
+  // The longest segment's rounded duration so far: a low-latency playlist's
+  // target duration never goes down between reloads.
+  int longest_ever_ = 0;
+  std::map<uint32_t, std::shared_ptr<const std::string>> maps_;
+  void closeOpen(size_t keep);
 };
 
 class HlsStore {
@@ -111,6 +168,16 @@ class HlsStore {
   bool ready() const;
   std::string masterPlaylist() const;
   std::optional<std::string> mediaPlaylist(const std::string& rendition) const;
+  // The low-latency master playlist (ll.m3u8): the low-latency rendition
+  // alone. Null without one, or before its first segment.
+  std::optional<std::string> llMasterPlaylist() const;
+  // The low-latency rendition's playlist; `skip`: the delta update.
+  std::optional<std::string> llPlaylist(const std::string& rendition, bool skip) const;
+  void setLlSettings(LlSettings settings) { ll_ = settings; }
+  const LlSettings& llSettings() const { return ll_; }
+  // Segments kept by low-latency renditions: enough for delta updates
+  // (CAN-SKIP-UNTIL is six target durations).
+  int llWindow() const { return std::max(window_, 12); }
 
   // ---- the subtitle rendition (subs.m3u8, subs/EPOCH-SEQ.vtt) ----
   // Its segments are those of the timing rendition (the first video
@@ -133,6 +200,7 @@ class HlsStore {
   std::string epoch_;
   std::vector<std::unique_ptr<HlsRendition>> renditions_;
   CaptionTrack captions_;
+  LlSettings ll_;
 };
 
 // "avc1.PPCCLL" from the profile and level strings h264parse puts in caps.

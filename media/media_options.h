@@ -21,6 +21,8 @@ struct MediaOptions {
   int playlist_segments = 6;    // segments listed in each media playlist
   bool rendition_low = true;    // ~360p x264 rendition
   bool rendition_audio = true;  // audio-only AAC rendition
+  bool rendition_ll = true;     // low-latency HLS: the source in fMP4 parts (ll.m3u8)
+  int ll_part_ms = 250;         // its part target, 100-1000
   int low_width = 640;
   int low_height = 360;
   int low_video_kbps = 500;

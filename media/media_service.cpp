@@ -56,6 +56,8 @@ MediaService::MediaService(Loop& loop, MediaOptions options)
     renditions_.push_back("360p");
   if (options_.rendition_audio)
     renditions_.push_back("audio");
+  if (options_.rendition_ll)
+    renditions_.push_back("ll");
 }
 
 MediaService::~MediaService() {
@@ -117,9 +119,12 @@ void MediaService::publish(const std::string& room, const std::string& offer_sdp
       } else if (name == "audio") {
         info.nominal_kbps = options_.audio_only_kbps;
         info.container = RenditionInfo::Container::PackedAac;
+      } else if (name == "ll") {
+        info.container = RenditionInfo::Container::Fmp4;
       }
       rm.hls->add(info);
     }
+    rm.hls->setLlSettings({.part_target = options_.ll_part_ms / 1000.0});
   } else {
     rm.hls->markDiscontinuity();  // a new publisher: new timestamps, maybe new SPS
   }
@@ -158,6 +163,8 @@ void MediaService::publish(const std::string& room, const std::string& offer_sdp
                                 const VideoFormat& format) {
     onSegment(room, rendition, seconds, std::move(bytes), format);
   };
+  events.part = [this, room](const std::string& rendition, const cmaf::Part& part,
+                             const VideoFormat& format) { onPart(room, rendition, part, format); };
   events.gone = [this, room, session](const std::string& reason) {
     if (!hasSession(room, session))
       return;
@@ -482,6 +489,26 @@ void MediaService::addCaption(const std::string& room, const std::string& id, in
   if (it == rooms_.end() || !it->second.hls)
     return;
   it->second.hls->setCaption(id, at_ms, text);
+}
+
+void MediaService::onPart(const std::string& room, const std::string& rendition,
+                          const cmaf::Part& part, const VideoFormat& format) {
+  auto it = rooms_.find(room);
+  if (it == rooms_.end() || !it->second.hls)
+    return;
+  HlsStore& store = *it->second.hls;
+  HlsRendition* r = store.find(rendition);
+  if (!r || !r->info().lowLatency())
+    return;
+  if (format.width > 0) {
+    r->info().width = format.width;
+    r->info().height = format.height;
+  }
+  if (!format.codec.empty())
+    r->info().video_codec = format.codec;
+  r->addPart(part.duration, part.independent, part.segment_start, part.bytes, part.init,
+             static_cast<size_t>(store.llWindow()) + 4);
+  hlsChanged(room);
 }
 
 void MediaService::onSegment(const std::string& room, const std::string& rendition, double seconds,

@@ -145,6 +145,8 @@ class MediaService {
   void retireGuest(const std::string& room, const std::string& sub);
   // Tells the room pipeline who is on stage with flowing media.
   void updateStage(const std::string& room);
+  void onPart(const std::string& room, const std::string& rendition, const cmaf::Part& part,
+              const VideoFormat& format);
   void onSegment(const std::string& room, const std::string& rendition, double seconds,
                  std::shared_ptr<const std::string> bytes, const VideoFormat& format);
 

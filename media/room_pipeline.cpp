@@ -217,6 +217,11 @@ Result<bool> RoomPipeline::build() {
                                             events_.segment(rendition, seconds, std::move(bytes),
                                                             ladder_->format(rendition));
                                           });
+    ladder_->onPart([this](const std::string& rendition, const cmaf::Part& part) {
+      if (stopping() || !events_.part)
+        return;
+      events_.part(rendition, part, ladder_->format(rendition));
+    });
     auto ladder = ladder_->build(setup_.renditions, video_tee_, aac_tee_, pcm_tee);
     if (!ladder)
       return ladder;

@@ -53,6 +53,10 @@ class RoomPipeline {
     std::function<void(const std::string& rendition, double seconds,
                        std::shared_ptr<const std::string> bytes, const VideoFormat& format)>
         segment;
+    // A part of the low-latency rendition (control thread).
+    std::function<void(const std::string& rendition, const cmaf::Part& part,
+                       const VideoFormat& format)>
+        part;
     std::function<void(const std::string& reason)> gone;  // the publisher is lost
     std::function<void(const RecordingPiece& piece)> recording_closed;
     std::function<void()> flowing;  // the publisher's video first arrived

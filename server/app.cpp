@@ -334,7 +334,8 @@ Result<bool> App::start() {
     once(m.redis->ready());
   }
   if (options_.demo) {
-    m.demo = std::make_unique<DemoCamera>(loop_, *m.redis, m.rooms_api->store(), *m.media);
+    m.demo = std::make_unique<DemoCamera>(loop_, *m.redis, m.rooms_api->store(), *m.media,
+                                          config_.demo_latency_stamp);
     m.demo->start();
   }
   return true;

@@ -6,8 +6,8 @@
 namespace jobcast {
 
 DemoCamera::DemoCamera(Loop& loop, RedisClient& redis, rooms::RoomStore& store,
-                       media::MediaService& media)
-    : loop_(loop), redis_(redis), store_(store), media_(media) {}
+                       media::MediaService& media, bool latency_stamp)
+    : loop_(loop), latency_stamp_(latency_stamp), redis_(redis), store_(store), media_(media) {}
 
 DemoCamera::~DemoCamera() {
   retry_.cancel();
@@ -83,6 +83,7 @@ void DemoCamera::publish(const std::string& title) {
   options.video_kbps = 1500;
   options.title = title;
   options.clock = true;
+  options.stamp = latency_stamp_;
   camera_ = std::make_unique<media::WhipClient>(options);
   // The camera's offer waits for ICE gathering (up to 5 s): on the camera's
   // own thread, never on the control thread. The result comes back posted.

@@ -24,7 +24,9 @@ class DemoCamera {
  public:
   // The demo room's id while it has not ended (then a fresh room takes over).
   static constexpr const char* kRoomId = "demo";
-  DemoCamera(Loop& loop, RedisClient& redis, rooms::RoomStore& store, media::MediaService& media);
+  // `latency_stamp`: the camera paints its send time into every frame.
+  DemoCamera(Loop& loop, RedisClient& redis, rooms::RoomStore& store, media::MediaService& media,
+             bool latency_stamp = false);
   ~DemoCamera();
   void start();
   const std::string& roomId() const { return room_id_; }
@@ -41,6 +43,7 @@ class DemoCamera {
                 std::function<void(Result<std::string>)> then);
 
   Loop& loop_;
+  bool latency_stamp_;
   RedisClient& redis_;
   rooms::RoomStore& store_;
   media::MediaService& media_;

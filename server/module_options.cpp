@@ -56,6 +56,8 @@ media::MediaOptions media(const Config& config) {
   };
   m.rendition_low = has("360p");
   m.rendition_audio = has("audio");
+  m.rendition_ll = has("ll");
+  m.ll_part_ms = config.media_ll_part_ms;
   m.low_video_kbps = config.media_low_video_kbps;
   m.stage_height = config.media_stage_height;
   m.stage_width = (config.media_stage_height * 16 / 9) & ~1;

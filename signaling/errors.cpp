@@ -95,6 +95,7 @@ constexpr std::array kCatalogue = {
     ErrorCode{"node_full", 503, kWs, false, kCloseTryLater},
     ErrorCode{"node_draining", 503, kBoth, false, kCloseDraining},
     ErrorCode{"media_unavailable", 503, kHttp},
+    ErrorCode{"not_yet_available", 503, kHttp},
 };
 
 }  // namespace

@@ -68,11 +68,220 @@ void sendPrepared(const http::PreparedResponse& p, const http::Request& req,
 
 }  // namespace
 
-std::shared_ptr<const http::HlsResponses> registerHls(http::Router& router,
+namespace {
+
+// Low-latency HLS's blocking requests (a playlist reload with _HLS_msn and
+// _HLS_part, a part named by the preload hint before it exists): answered
+// when the room's rendition gets that far, or 503 after three target
+// durations, as the LL-HLS spec asks. Control thread.
+class LlBlocking {
+ public:
+  LlBlocking(Loop& loop, std::shared_ptr<const http::HlsResponses> responses)
+      : loop_(loop), responses_(std::move(responses)) {}
+
+  struct Waiter {
+    std::string room;
+    std::string rendition;
+    // A playlist: wait for this segment and part (part -1: the segment whole).
+    uint64_t msn = 0;
+    int64_t part = -1;
+    bool skip = false;
+    // A part: wait for this path to be prepared.
+    std::string path;
+    std::string if_none_match;
+    http::Responder responder{nullptr};
+    Clock::TimePoint deadline;
+  };
+
+  static bool reached(const media::LlPosition& at, uint64_t msn, int64_t part) {
+    if (!at.any)
+      return false;
+    if (msn < at.sequence)
+      return true;  // segment msn is whole, and the next one has begun
+    return msn == at.sequence && part >= 0 && static_cast<int64_t>(at.parts) > part;
+  }
+
+  // The playlist, delta update or part for `w` if it is there now.
+  std::shared_ptr<const http::PreparedResponse> ready(const Waiter& w) const {
+    if (!w.path.empty())
+      return responses_->find(w.path);
+    auto state = responses_->llState(w.room, w.rendition);
+    if (!state || !reached(state->position, w.msn, w.part))
+      return nullptr;
+    return responses_->find("/hls/" + w.room + "/" + w.rendition + "/index.m3u8" +
+                            (w.skip ? "?skip" : ""));
+  }
+
+  void park(Waiter w, int target_seconds) {
+    w.deadline = loop_.now() + std::chrono::seconds(3 * std::max(1, target_seconds));
+    waiters_.push_back(std::move(w));
+    if (!timer_.active()) {
+      timer_.start(loop_, std::chrono::milliseconds(100), [this] {
+        expire();
+        return !waiters_.empty();
+      });
+    }
+  }
+
+  // The room's HLS changed: answer whoever it satisfies.
+  void changed(const std::string& room) {
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      if (it->room != room) {
+        ++it;
+        continue;
+      }
+      if (auto p = ready(*it)) {
+        send(*p, *it);
+        it = waiters_.erase(it);
+      } else if (!responses_->llState(room, it->rendition)) {
+        it->responder.send(noStream());
+        it = waiters_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  size_t waiting() const { return waiters_.size(); }
+
+ private:
+  static void send(const http::PreparedResponse& p, const Waiter& w) {
+    http::Response r;
+    r.header("cache-control", p.cache_control);
+    r.header("etag", p.etag);
+    if (p.notModified(w.if_none_match)) {
+      r.status = 304;
+      r.content_type.clear();
+      w.responder.send(std::move(r));
+      return;
+    }
+    r.content_type = p.content_type;
+    r.shared_body = p.body;
+    w.responder.send(std::move(r));
+  }
+
+  void expire() {
+    auto now = loop_.now();
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      if (it->deadline > now) {
+        ++it;
+        continue;
+      }
+      auto r = http::Response::error(503, "not_yet_available",
+                                     "the stream did not reach the requested part in time");
+      r.header("cache-control", "no-cache");
+      r.header("retry-after", "1");
+      it->responder.send(std::move(r));
+      it = waiters_.erase(it);
+    }
+  }
+
+  Loop& loop_;
+  std::shared_ptr<const http::HlsResponses> responses_;
+  std::vector<Waiter> waiters_;
+  Timer timer_;
+};
+
+// "123" as a number; nullopt for anything else.
+std::optional<uint64_t> number(const std::string& text) {
+  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  return std::stoull(text);
+}
+
+// A low-latency playlist request with _HLS_ directives; false when it is not
+// one (the caller serves the playlist as it is).
+bool llPlaylist(LlBlocking& blocking, const http::HlsResponses& responses, const http::Request& req,
+                const http::Responder& res) {
+  auto msn_text = req.queryParam("_HLS_msn");
+  auto part_text = req.queryParam("_HLS_part");
+  auto skip_text = req.queryParam("_HLS_skip");
+  if (!msn_text && !part_text && !skip_text)
+    return false;
+  std::string room = req.param("room");
+  std::string rendition = req.param("rendition");
+  auto state = responses.llState(room, rendition);
+  if (!state) {
+    if (responses.find(req.path))
+      res.error(400, "bad_request", "_HLS_ directives are for the low-latency rendition only");
+    else
+      res.send(noStream());
+    return true;
+  }
+  LlBlocking::Waiter w;
+  w.room = room;
+  w.rendition = rendition;
+  w.skip = skip_text && (*skip_text == "YES" || *skip_text == "v2");
+  w.if_none_match = req.header("if-none-match");
+  w.responder = res;
+  if (part_text && !msn_text) {
+    res.error(400, "bad_request", "_HLS_part needs _HLS_msn");
+    return true;
+  }
+  if (msn_text) {
+    auto msn = number(*msn_text);
+    auto part = part_text ? number(*part_text) : std::optional<uint64_t>(0);
+    if (!msn || !part) {
+      res.error(400, "bad_request", "_HLS_msn and _HLS_part must be numbers");
+      return true;
+    }
+    // The spec's limit: a request more than two segments ahead is an error.
+    if (*msn > state->position.sequence + 2) {
+      res.error(400, "bad_request", "_HLS_msn is more than two segments ahead of the live edge");
+      return true;
+    }
+    w.msn = *msn;
+    w.part = part_text ? static_cast<int64_t>(*part) : -1;
+  } else {
+    w.msn = 0;
+    w.part = -1;
+  }
+  if (auto p = blocking.ready(w)) {
+    sendPrepared(*p, req, res);
+    return true;
+  }
+  blocking.park(std::move(w), state->target_seconds);
+  return true;
+}
+
+// A part the preload hint names, asked for before it exists: waits for it.
+// False when the request is not for such a part.
+bool llHintedPart(LlBlocking& blocking, const http::HlsResponses& responses,
+                  const http::Request& req, const http::Responder& res) {
+  std::string room = req.param("room");
+  std::string rendition = req.param("rendition");
+  auto state = responses.llState(room, rendition);
+  if (!state)
+    return false;
+  std::string prefix = state->epoch + "-p";
+  const std::string& name = req.param("segment");
+  if (name.rfind(prefix, 0) != 0 || name.size() <= prefix.size() + 4 ||
+      name.substr(name.size() - 4) != ".m4s")
+    return false;
+  auto n = number(name.substr(prefix.size(), name.size() - prefix.size() - 4));
+  // The hinted part, or the one after it (a player a little ahead).
+  if (!n || *n < state->position.next_part || *n > state->position.next_part + 1)
+    return false;
+  LlBlocking::Waiter w;
+  w.room = room;
+  w.rendition = rendition;
+  w.path = req.path;
+  w.if_none_match = req.header("if-none-match");
+  w.responder = res;
+  blocking.park(std::move(w), state->target_seconds);
+  return true;
+}
+
+}  // namespace
+
+std::shared_ptr<const http::HlsResponses> registerHls(http::Router& router, Loop& loop,
                                                       media::MediaService& media) {
   auto responses = std::make_shared<http::HlsResponses>();
-  media.onHlsChange(
-      [responses, &media](const std::string& room) { responses->publish(room, media.hls(room)); });
+  auto blocking = std::make_shared<LlBlocking>(loop, responses);
+  media.onHlsChange([responses, blocking, &media](const std::string& room) {
+    responses->publish(room, media.hls(room));
+    blocking->changed(room);
+  });
   // Only while the room's media is on stage here does the front answer its
   // HLS by itself; otherwise the router decides (it may redirect).
   media.onStateChange(
@@ -85,6 +294,12 @@ std::shared_ptr<const http::HlsResponses> registerHls(http::Router& router,
                  return sendPrepared(*p, req, res);
                res.send(noStream());
              });
+  router.add(http::Method::Get, "/hls/{room}/ll.m3u8",
+             [responses](const http::Request& req, const http::Responder& res) {
+               if (auto p = responses->find(req.path))
+                 return sendPrepared(*p, req, res);
+               res.send(noStream());
+             });
   router.add(http::Method::Get, "/hls/{room}/subs.m3u8",
              [responses](const http::Request& req, const http::Responder& res) {
                if (auto p = responses->find(req.path))
@@ -92,15 +307,19 @@ std::shared_ptr<const http::HlsResponses> registerHls(http::Router& router,
                res.send(noStream());
              });
   router.add(http::Method::Get, "/hls/{room}/{rendition}/index.m3u8",
-             [responses](const http::Request& req, const http::Responder& res) {
+             [responses, blocking](const http::Request& req, const http::Responder& res) {
+               if (llPlaylist(*blocking, *responses, req, res))
+                 return;
                if (auto p = responses->find(req.path))
                  return sendPrepared(*p, req, res);
                res.send(noStream());
              });
   router.add(http::Method::Get, "/hls/{room}/{rendition}/{segment}",
-             [responses](const http::Request& req, const http::Responder& res) {
+             [responses, blocking](const http::Request& req, const http::Responder& res) {
                if (auto p = responses->find(req.path))
                  return sendPrepared(*p, req, res);
+               if (llHintedPart(*blocking, *responses, req, res))
+                 return;
                res.error(404, "segment_not_found", "no such segment (expired or unknown)");
              });
   return responses;

@@ -4,6 +4,12 @@
 //   GET /hls/{room}/master.m3u8                  master playlist (short max-age)
 //   GET /hls/{room}/{rendition}/index.m3u8       media playlist (short max-age)
 //   GET /hls/{room}/{rendition}/{epoch-seq}.ts   segment from memory (immutable)
+//   GET /hls/{room}/ll.m3u8                      low-latency master playlist
+//   GET /hls/{room}/ll/index.m3u8?_HLS_msn=M&_HLS_part=P[&_HLS_skip=YES]
+//                                                blocking reload (held until part P
+//                                                of segment M exists; delta update)
+//   GET /hls/{room}/ll/{epoch}-pN.m4s, -SEQ.m4s, -init-V.mp4   parts, segments,
+//                                                initialization segments (fMP4)
 // Each answer is prepared once per version (HlsResponses), with an ETag
 // (If-None-Match: 304); the plain-HTTP front serves the same answers off the
 // control loop.
@@ -14,6 +20,7 @@
 #include <string>
 
 #include "core/jwt.h"
+#include "core/loop.h"
 #include "core/redis.h"
 #include "media/media_service.h"
 #include "signaling/hls_responses.h"
@@ -23,7 +30,9 @@ namespace jobcast {
 
 // Registers the routes and keeps the prepared answers up to date with the
 // media service's HLS output; returns them for the HTTP front.
-std::shared_ptr<const http::HlsResponses> registerHls(http::Router& router,
+// Low-latency HLS (/hls/{room}/ll.m3u8 and the "ll" rendition) answers
+// blocking playlist reloads and preload-hinted parts on `loop`'s timers.
+std::shared_ptr<const http::HlsResponses> registerHls(http::Router& router, Loop& loop,
                                                       media::MediaService& media);
 // Replays need a token whose rooms claim names the room, unless public_replay.
 // The list answers each piece's URL with a short-lived ?access= link.

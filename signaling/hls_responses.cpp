@@ -143,6 +143,8 @@ void HlsResponses::publish(const std::string& room, const media::HlsStore* store
   if (!store) {
     std::lock_guard lock(mutex_);
     rooms_.erase(room);
+    for (auto it = ll_.begin(); it != ll_.end();)
+      it = it->first.rfind(room + "/", 0) == 0 ? ll_.erase(it) : std::next(it);
     return;
   }
   std::shared_ptr<const RoomTable> old;
@@ -156,10 +158,53 @@ void HlsResponses::publish(const std::string& room, const media::HlsStore* store
   int target = store->targetSeconds();
   if (store->ready())
     (*table)["master.m3u8"] = preparePlaylist(store->masterPlaylist(), target);
+  if (auto ll = store->llMasterPlaylist())
+    (*table)["ll.m3u8"] = preparePlaylist(std::move(*ll), target);
+  std::vector<std::pair<std::string, LlState>> ll_states;
+  auto keep = [&](const std::string& key, const std::shared_ptr<const std::string>& bytes) {
+    if (!old)
+      return false;
+    auto was = old->find(key);
+    if (was == old->end() || was->second->body != bytes)
+      return false;
+    (*table)[key] = was->second;
+    return true;
+  };
   for (const auto& rendition : store->renditions()) {
     const std::string& name = rendition->info().name;
     if (auto playlist = store->mediaPlaylist(name))
       (*table)[name + "/index.m3u8"] = preparePlaylist(std::move(*playlist), target);
+    if (rendition->info().lowLatency()) {
+      // The delta update, the parts the playlist lists and the
+      // initialization segments (all immutable, named once).
+      if (auto delta = store->llPlaylist(name, true))
+        (*table)[name + "/index.m3u8?skip"] = preparePlaylist(std::move(*delta), target);
+      auto addPart = [&](const media::HlsPart& part) {
+        if (!part.bytes)
+          return;
+        std::string file = store->epoch() + "-p" + std::to_string(part.number) + ".m4s";
+        std::string key = name + "/" + file;
+        if (!keep(key, part.bytes))
+          (*table)[key] = prepare("video/mp4", kSegmentCacheControl,
+                                  "\"" + name + "-" + file + "\"", part.bytes);
+      };
+      for (const auto& segment : rendition->segments()) {
+        for (const auto& part : segment.parts)
+          addPart(part);
+      }
+      if (const auto& open = rendition->openSegment()) {
+        for (const auto& part : open->parts)
+          addPart(part);
+      }
+      for (const auto& [version, bytes] : rendition->maps()) {
+        std::string file = store->epoch() + "-init-" + std::to_string(version) + ".mp4";
+        std::string key = name + "/" + file;
+        if (!keep(key, bytes))
+          (*table)[key] =
+              prepare("video/mp4", kSegmentCacheControl, "\"" + name + "-" + file + "\"", bytes);
+      }
+      ll_states.push_back({room + "/" + name, {store->epoch(), rendition->position(), target}});
+    }
     for (const auto& segment : rendition->segments()) {
       if (!segment.bytes)
         continue;
@@ -203,6 +248,17 @@ void HlsResponses::publish(const std::string& room, const media::HlsStore* store
   }
   std::lock_guard lock(mutex_);
   rooms_[room] = std::move(table);
+  for (auto& [key, state] : ll_states)
+    ll_[key] = std::move(state);
+}
+
+std::optional<HlsResponses::LlState> HlsResponses::llState(const std::string& room,
+                                                           const std::string& rendition) const {
+  std::lock_guard lock(mutex_);
+  auto it = ll_.find(room + "/" + rendition);
+  if (it == ll_.end() || !rooms_.count(room))
+    return std::nullopt;
+  return it->second;
 }
 
 size_t HlsResponses::rooms() const {

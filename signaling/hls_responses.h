@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -72,13 +73,22 @@ class HlsResponses {
   // thread.
   void publish(const std::string& room, const media::HlsStore* store);
   size_t rooms() const;
+  // Where the room's low-latency rendition stands (blocking reloads wait on
+  // it), and the room's epoch (part names carry it). Any thread.
+  struct LlState {
+    std::string epoch;
+    media::LlPosition position;
+    int target_seconds = 1;
+  };
+  std::optional<LlState> llState(const std::string& room, const std::string& rendition) const;
 
  private:
   // Keyed by the path after "/hls/ROOM/".
   using RoomTable = std::unordered_map<std::string, std::shared_ptr<const PreparedResponse>>;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<const RoomTable>> rooms_;
-  std::unordered_set<std::string> live_;  // rooms whose media is on stage here
+  std::unordered_set<std::string> live_;         // rooms whose media is on stage here
+  std::unordered_map<std::string, LlState> ll_;  // by ROOM/RENDITION
   std::shared_ptr<const PreparedResponse> lookup(std::string_view path, bool live_only) const;
 };
 

@@ -274,7 +274,7 @@ std::unique_ptr<MediaRoutes> registerMediaRoutes(http::Router& router, Loop& loo
       loop, jwt, redis, media, std::make_unique<RedisRoomGate>(redis), events_maxlen);
   routes->whip->registerRoutes(router);
   routes->timeline = std::make_unique<RecordingTimeline>(redis, media);
-  routes->hls = registerHls(router, media);
+  routes->hls = registerHls(router, loop, media);
   registerRecordings(router, media, jwt, public_replay, links_secret);
   return routes;
 }

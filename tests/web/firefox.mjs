@@ -158,6 +158,7 @@ try {
     await advances(page, 2, 45000);
     const s = await state(page);
     eq(s.mode, 'hls', 'HLS after the refusal');
+    assert(/\/ll\.m3u8$/.test(s.src), `low-latency HLS carries on where WHEP gave way: ${s.src}`);
     eq(s.lowLatency, false, 'low-latency switch off');
     const notice = await page.evaluate(() => document.querySelector('#sr-status').textContent + document.querySelector('#sr-alert').textContent);
     assert(notice.includes('低延迟暂不可用'), `the page says so: ${notice}`);

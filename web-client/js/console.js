@@ -181,7 +181,7 @@ function watch() {
   if (state.room && state.room.status === 'ended') leaveStage({ removed: true });
   if (!state.room || state.room.status !== 'live') { player.stop(); return; }
   if ($('#low-latency').checked) player.playWhep(roomId, state.token);
-  else player.playHls(roomId);
+  else player.playHls(roomId, { lowLatency: false });
 }
 
 function onEvent(kind, d) {

@@ -43,6 +43,12 @@ export function hlsUrl(room) {
   return `/hls/${encodeURIComponent(room)}/master.m3u8`;
 }
 
+// Low-latency HLS (fMP4 parts, blocking reloads; docs/media.md): the source
+// picture alone, about one second behind the camera.
+export function llHlsUrl(room) {
+  return `/hls/${encodeURIComponent(room)}/ll.m3u8`;
+}
+
 // Variants of an HLS master playlist: [{uri, bandwidth, width, height, codecs, audioOnly}].
 // The interpreter variant: the master's alternative picture of the programme
 // (#EXT-X-MEDIA TYPE=VIDEO with a URI), while an interpreter is on stage.
@@ -126,8 +132,11 @@ export class Player {
   }
 
   // ---- live HLS -------------------------------------------------------------
-  async playHls(room, { quality } = {}) {
+  // lowLatency: low-latency HLS where the room and the browser offer it (in
+  // auto quality, with hls.js): where WHEP gives way.
+  async playHls(room, { quality, lowLatency } = {}) {
     if (quality) this.quality = quality;
+    if (lowLatency !== undefined) this.hlsLow = !!lowLatency;
     if (this.whepLow) {
       // Off WHEP (the viewer turned low latency off, or WHEP gave way): the
       // 360p move was WHEP's.
@@ -181,7 +190,20 @@ export class Player {
     }
     const audioOnly = this.quality === 'audio' || (this.quality === 'auto' && this.weakAudio);
     this.video.classList.toggle('audio-only', audioOnly);
-    await this._attachHls(src, gen, { live: true });
+    let lowLatencyHls = false;
+    if (this.hlsLow && !signing && !audioOnly && this.quality === 'auto' && !this.masterUrl && !this._nativeHls()) {
+      // The plain master still gives the quality menu and the audio-only
+      // rendition a weak network moves to.
+      try {
+        const res = await fetch(llHlsUrl(room), { cache: 'no-store' });
+        if (res.ok) {
+          src = new URL(llHlsUrl(room), location.href).href;
+          lowLatencyHls = true;
+        }
+      } catch { /* plain HLS carries on */ }
+      if (gen !== this.generation) return;
+    }
+    await this._attachHls(src, gen, { live: true, lowLatency: lowLatencyHls });
   }
 
   // The tab's network cannot carry video: audio-only until the viewer asks
@@ -357,11 +379,16 @@ export class Player {
     };
   }
 
-  async _attachHls(src, gen, { live }) {
+  _nativeHls() {
+    return !!this.video.canPlayType('application/vnd.apple.mpegurl') &&
+           (isAppleSafari() || !(window.MediaSource || window.ManagedMediaSource));
+  }
+
+  async _attachHls(src, gen, { live, lowLatency = false }) {
     const video = this.video;
     this.src = src;
-    const native = video.canPlayType('application/vnd.apple.mpegurl') &&
-                   (isAppleSafari() || !(window.MediaSource || window.ManagedMediaSource));
+    this.lowLatencyHls = lowLatency;
+    const native = this._nativeHls();
     if (native) {
       video.src = src;
       this._play();
@@ -375,20 +402,23 @@ export class Player {
       return;
     }
     if (gen !== this.generation) return;
-    const hls = new Hls({
+    const config = {
       // Weak rural networks: start low, keep a modest buffer, retry patiently.
       startLevel: -1,  // pick by the measured bandwidth, not the first (largest) rendition
       abrEwmaDefaultEstimate: 400000,
       capLevelToPlayerSize: true,
-      liveSyncDurationCount: 2,
-      liveMaxLatencyDurationCount: 6,
       maxBufferLength: live ? 8 : 30,
       backBufferLength: live ? 8 : 30,
       manifestLoadingMaxRetry: 2,
       levelLoadingMaxRetry: 4,
       fragLoadingMaxRetry: 4,
       enableWorker: true,
-    });
+      lowLatencyMode: lowLatency,
+    };
+    // Low latency: the playlist's PART-HOLD-BACK sets how far behind the live
+    // edge to play (a segment count given here would override it).
+    if (!lowLatency) Object.assign(config, { liveSyncDurationCount: 2, liveMaxLatencyDurationCount: 6 });
+    const hls = new Hls(config);
     this.hls = hls;
     hls.on(Hls.Events.ERROR, (_, data) => {
       if (gen !== this.generation) return;
@@ -454,7 +484,7 @@ export class Player {
       this.fellBack = 'webrtc_unavailable';
       this.onFallback({ code: 'webrtc_unavailable', status: 0 });
       this.attempt = 0;
-      this.playHls(room);
+      this.playHls(room, { lowLatency: true });
       return;
     }
     const whep = new WhepPlayer(whepUrl(room, { interpreter: this.interpreter, low: this.whepLow }), token);
@@ -471,7 +501,7 @@ export class Player {
       this.fellBack = code;
       this.onFallback(e);
       this.attempt = 0;
-      this.playHls(room);
+      this.playHls(room, { lowLatency: true });
     };
     const connectTimer = setTimeout(() => { if (!connected) toHls('whep_no_connection'); }, WHEP_CONNECT_MS);
     whep.onState = (s) => {
@@ -518,7 +548,7 @@ export class Player {
         this.fellBack = e.code || `http_${e.status}`;
         this.onFallback(e);
         this.attempt = 0;
-        this.playHls(room);
+        this.playHls(room, { lowLatency: true });
         return;
       }
       this._recover(`WHEP: ${e.message}`);

@@ -111,7 +111,7 @@ export function startPlayback() {
   if ($('#low-latency').checked) player.playWhep(roomId, state.token || null, { interpreter });
   else {
     player.interpreter = interpreter;
-    player.playHls(roomId);
+    player.playHls(roomId, { lowLatency: false });
   }
 }
 
@@ -282,7 +282,7 @@ function bindForms() {
   $('#quality').addEventListener('change', (e) => {
     if ($('#low-latency').checked) { $('#low-latency').checked = false; }
     player.setQuality(e.target.value);
-    if (player.mode !== 'hls') player.playHls(roomId);
+    if (player.mode !== 'hls') player.playHls(roomId, { lowLatency: false });
   });
   $('#unmute').addEventListener('click', () => {
     video.muted = false;
