@@ -203,7 +203,7 @@ bool llPlaylist(LlBlocking& blocking, const http::HlsResponses& responses, const
   auto state = responses.llState(room, rendition);
   if (!state) {
     if (responses.find(req.path))
-      res.error(400, "bad_request", "_HLS_ directives are for the low-latency rendition only");
+      res.error(400, "invalid_query", "_HLS_ directives are for the low-latency rendition only");
     else
       res.send(noStream());
     return true;
@@ -215,19 +215,19 @@ bool llPlaylist(LlBlocking& blocking, const http::HlsResponses& responses, const
   w.if_none_match = req.header("if-none-match");
   w.responder = res;
   if (part_text && !msn_text) {
-    res.error(400, "bad_request", "_HLS_part needs _HLS_msn");
+    res.error(400, "invalid_query", "_HLS_part needs _HLS_msn");
     return true;
   }
   if (msn_text) {
     auto msn = number(*msn_text);
     auto part = part_text ? number(*part_text) : std::optional<uint64_t>(0);
     if (!msn || !part) {
-      res.error(400, "bad_request", "_HLS_msn and _HLS_part must be numbers");
+      res.error(400, "invalid_query", "_HLS_msn and _HLS_part must be numbers");
       return true;
     }
     // The spec's limit: a request more than two segments ahead is an error.
     if (*msn > state->position.sequence + 2) {
-      res.error(400, "bad_request", "_HLS_msn is more than two segments ahead of the live edge");
+      res.error(400, "invalid_query", "_HLS_msn is more than two segments ahead of the live edge");
       return true;
     }
     w.msn = *msn;

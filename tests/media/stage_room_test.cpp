@@ -179,6 +179,39 @@ TEST(StageRoom, GuestsAndInterpreterJoinAndLeaveTheLiveProgramme) {
       },
       25s))
       << httpGet(node.url("/hls/r1/source/index.m3u8")).body;
+  // Low-latency HLS follows as well: the composite's parameter sets bring a
+  // new initialization segment, and the segment after it decodes at the
+  // composite's size.
+  {
+    std::string ll, init_uri, segment_uri;
+    EXPECT_TRUE(eventually(
+        [&] {
+          ll = httpGet(node.url("/hls/r1/ll/index.m3u8")).body;
+          size_t map = ll.rfind("#EXT-X-MAP:URI=\"");
+          if (map == std::string::npos)
+            return false;
+          size_t uri = map + 16;
+          init_uri = ll.substr(uri, ll.find('"', uri) - uri);
+          size_t inf = ll.find("#EXTINF:", map);
+          if (init_uri.find("-init-1.mp4") != std::string::npos || inf == std::string::npos)
+            return false;
+          size_t line = ll.find('\n', inf) + 1;
+          segment_uri = ll.substr(line, ll.find('\n', line) - line);
+          return true;
+        },
+        25s))
+        << ll;
+    EXPECT_NE(ll.find("#EXT-X-DISCONTINUITY\n"), std::string::npos) << ll;
+    auto init = httpGet(node.url("/hls/r1/ll/" + init_uri));
+    auto segment = httpGet(node.url("/hls/r1/ll/" + segment_uri));
+    ASSERT_EQ(init.status, 200) << init_uri;
+    ASSERT_EQ(segment.status, 200) << segment_uri;
+    Decoded d = decodeBytes(init.body + segment.body, "mp4", 20s);
+    EXPECT_TRUE(d.finished) << d.error;
+    EXPECT_EQ(d.width, 1280);
+    EXPECT_GT(d.video_frames, 10);
+    EXPECT_GT(d.audio_buffers, 10);
+  }
 
   // The interpreter joins: a second variant, in HLS and WHEP.
   stageRequest(node, "PUT", "i1", employer, R"({"slot":"interpreter","name":"Sign"})");

@@ -54,7 +54,7 @@ try {
     assert(body.includes(hint), `the part hinted before (${hint}) is listed after the blocking reload (held ${held} ms)`);
     const far = await fetch(`${server.base}/hls/demo/ll/index.m3u8?_HLS_msn=${open + 5}`);
     eq(far.status, 400, 'a request more than two segments ahead');
-    eq((await far.json()).error.code, 'bad_request', 'error code');
+    eq((await far.json()).error.code, 'invalid_query', 'error code');
     const bad = await fetch(`${server.base}/hls/demo/ll/index.m3u8?_HLS_part=1`);
     eq(bad.status, 400, '_HLS_part without _HLS_msn');
     const delta = await (await fetch(`${server.base}/hls/demo/ll/index.m3u8?_HLS_skip=YES`)).text();
