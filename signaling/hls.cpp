@@ -93,20 +93,12 @@ class LlBlocking {
     Clock::TimePoint deadline;
   };
 
-  static bool reached(const media::LlPosition& at, uint64_t msn, int64_t part) {
-    if (!at.any)
-      return false;
-    if (msn < at.sequence)
-      return true;  // segment msn is whole, and the next one has begun
-    return msn == at.sequence && part >= 0 && static_cast<int64_t>(at.parts) > part;
-  }
-
   // The playlist, delta update or part for `w` if it is there now.
   std::shared_ptr<const http::PreparedResponse> ready(const Waiter& w) const {
     if (!w.path.empty())
       return responses_->find(w.path);
     auto state = responses_->llState(w.room, w.rendition);
-    if (!state || !reached(state->position, w.msn, w.part))
+    if (!state || !http::HlsResponses::llReached(state->position, w.msn, w.part))
       return nullptr;
     return responses_->find("/hls/" + w.room + "/" + w.rendition + "/index.m3u8" +
                             (w.skip ? "?skip" : ""));

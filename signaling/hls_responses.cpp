@@ -246,10 +246,35 @@ void HlsResponses::publish(const std::string& room, const media::HlsStore* store
                               std::make_shared<const std::string>(store->subtitleSegment(segment)));
     }
   }
-  std::lock_guard lock(mutex_);
-  rooms_[room] = std::move(table);
-  for (auto& [key, state] : ll_states)
-    ll_[key] = std::move(state);
+  {
+    std::lock_guard lock(mutex_);
+    rooms_[room] = std::move(table);
+    for (auto& [key, state] : ll_states)
+      ll_[key] = std::move(state);
+  }
+  std::lock_guard lock(listeners_mutex_);
+  for (auto& [id, fn] : listeners_)
+    fn();
+}
+
+bool HlsResponses::llReached(const media::LlPosition& at, uint64_t msn, int64_t part) {
+  if (!at.any)
+    return false;
+  if (msn < at.sequence)
+    return true;  // segment msn is whole, and the next one has begun
+  return msn == at.sequence && part >= 0 && static_cast<int64_t>(at.parts) > part;
+}
+
+int HlsResponses::addListener(std::function<void()> fn) const {
+  std::lock_guard lock(listeners_mutex_);
+  int id = next_listener_++;
+  listeners_[id] = std::move(fn);
+  return id;
+}
+
+void HlsResponses::removeListener(int id) const {
+  std::lock_guard lock(listeners_mutex_);
+  listeners_.erase(id);
 }
 
 std::optional<HlsResponses::LlState> HlsResponses::llState(const std::string& room,

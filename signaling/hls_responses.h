@@ -5,6 +5,8 @@
 // thread from the media service's HLS stores; looked up from any thread (the
 // HTTP front's serving threads and lws on the control thread alike).
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -81,6 +83,14 @@ class HlsResponses {
     int target_seconds = 1;
   };
   std::optional<LlState> llState(const std::string& room, const std::string& rendition) const;
+  // True when a low-latency playlist at `at` has part `part` of segment
+  // `msn` (part -1: segment `msn` whole), as _HLS_msn/_HLS_part ask.
+  static bool llReached(const media::LlPosition& at, uint64_t msn, int64_t part);
+  // `fn` runs after every publish, on the publishing thread, while the
+  // listeners' lock is held (keep it short: the front wakes its threads).
+  // Returns an id for removeListener, which waits for a call in progress.
+  int addListener(std::function<void()> fn) const;
+  void removeListener(int id) const;
 
  private:
   // Keyed by the path after "/hls/ROOM/".
@@ -89,6 +99,9 @@ class HlsResponses {
   std::unordered_map<std::string, std::shared_ptr<const RoomTable>> rooms_;
   std::unordered_set<std::string> live_;         // rooms whose media is on stage here
   std::unordered_map<std::string, LlState> ll_;  // by ROOM/RENDITION
+  mutable std::mutex listeners_mutex_;
+  mutable std::map<int, std::function<void()>> listeners_;
+  mutable int next_listener_ = 0;
   std::shared_ptr<const PreparedResponse> lookup(std::string_view path, bool live_only) const;
 };
 

@@ -51,6 +51,10 @@ struct Connection {
   bool hand_over = false;    // hand `in` over once `out` is written
   bool peer_closed = false;
   bool fresh = true;  // no request answered yet: silence counts as a slow header
+  // A low-latency playlist reload held until the playlist has what it asks
+  // for (woken by HlsResponses' publish), or 503 at the deadline.
+  bool parked = false;
+  SteadyClock::time_point park_deadline{};
   uint32_t events = 0;
   SteadyClock::time_point header_started{};  // of the request header in `in`
   SteadyClock::time_point last_activity = SteadyClock::now();
@@ -202,6 +206,89 @@ std::string rawErrorResponse(int status, const std::string& code, const std::str
   return r;
 }
 
+namespace {
+
+// What the front makes of a low-latency playlist reload
+// (/hls/ROOM/RENDITION/index.m3u8?_HLS_msn=M&_HLS_part=P&_HLS_skip=YES).
+struct LlReload {
+  std::shared_ptr<const PreparedResponse> ready;  // answer this now
+  bool wait = false;                              // hold the request
+  int hold_seconds = 0;                           // for at most this long
+};
+
+std::optional<uint64_t> digits(std::string_view text) {
+  if (text.empty() || text.size() > 18 ||
+      text.find_first_not_of("0123456789") != std::string_view::npos)
+    return std::nullopt;
+  uint64_t v = 0;
+  for (char ch : text)
+    v = v * 10 + static_cast<uint64_t>(ch - '0');
+  return v;
+}
+
+// Neither `ready` nor `wait`: not one the front answers (another query, an
+// error to explain, a room not live here): libwebsockets and the router do.
+LlReload llReload(const HlsResponses& responses, std::string_view target) {
+  LlReload out;
+  size_t q = target.find('?');
+  std::string_view path = target.substr(0, q);
+  std::string_view query = target.substr(q + 1);
+  constexpr std::string_view kPrefix = "/hls/";
+  constexpr std::string_view kPlaylist = "/index.m3u8";
+  if (path.substr(0, kPrefix.size()) != kPrefix ||
+      path.size() <= kPrefix.size() + kPlaylist.size() ||
+      path.substr(path.size() - kPlaylist.size()) != kPlaylist)
+    return out;
+  std::string_view middle =
+      path.substr(kPrefix.size(), path.size() - kPrefix.size() - kPlaylist.size());
+  size_t slash = middle.find('/');
+  if (slash == std::string_view::npos || slash == 0 ||
+      middle.find('/', slash + 1) != std::string_view::npos)
+    return out;
+  std::string room(middle.substr(0, slash));
+  std::string rendition(middle.substr(slash + 1));
+  std::optional<uint64_t> msn, part;
+  bool skip = false;
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    size_t eq = pair.find('=');
+    std::string_view name = pair.substr(0, eq);
+    std::string_view value =
+        eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    if (name == "_HLS_msn") {
+      if (!(msn = digits(value)))
+        return out;
+    } else if (name == "_HLS_part") {
+      if (!(part = digits(value)))
+        return out;
+    } else if (name == "_HLS_skip") {
+      skip = value == "YES" || value == "v2";
+    } else {
+      return out;
+    }
+  }
+  if (part && !msn)
+    return out;
+  std::string plain = std::string(path);
+  if (!responses.findLive(plain))
+    return out;
+  auto state = responses.llState(room, rendition);
+  if (!state || (msn && *msn > state->position.sequence + 2))
+    return out;
+  if (!msn ||
+      HlsResponses::llReached(state->position, *msn, part ? static_cast<int64_t>(*part) : -1)) {
+    out.ready = responses.findLive(skip ? plain + "?skip" : plain);
+    return out;
+  }
+  out.wait = true;
+  out.hold_seconds = 3 * std::max(1, state->target_seconds);
+  return out;
+}
+
+}  // namespace
+
 struct HttpFront::Worker {
   HttpFront& front;
   int epoll_fd = -1;
@@ -265,6 +352,7 @@ struct HttpFront::Worker {
           uint64_t v;
           while (::read(wake_fd, &v, sizeof v) > 0) {
           }
+          retryParked();
         } else {
           serve(*static_cast<Connection*>(ptr), events[i].events);
         }
@@ -274,6 +362,27 @@ struct HttpFront::Worker {
         sweep(now);
         last_sweep = now;
       }
+    }
+  }
+
+  // A playlist changed: the held reloads look again.
+  void wake() {
+    uint64_t one = 1;
+    if (::write(wake_fd, &one, sizeof one) < 0) {
+      // Already signalled (the counter is far from full): it wakes anyway.
+    }
+  }
+
+  void retryParked() {
+    std::vector<int> held;
+    for (auto& [fd, c] : connections) {
+      if (c->parked)
+        held.push_back(fd);
+    }
+    for (int fd : held) {
+      auto it = connections.find(fd);
+      if (it != connections.end() && it->second->parked)
+        process(*it->second);
     }
   }
 
@@ -343,6 +452,10 @@ struct HttpFront::Worker {
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
       if (!readSome(c))
         return;  // closed
+      if (c.parked && c.peer_closed) {
+        close(c);  // nobody waits for the held answer any more
+        return;
+      }
     }
     process(c);
   }
@@ -445,11 +558,28 @@ struct HttpFront::Worker {
         break;
       }
       bool get = r.method == "GET";
-      bool fast = (get || r.method == "HEAD") && r.upgrade.empty() && r.transfer_encoding.empty() &&
-                  (r.content_length.empty() || r.content_length == "0") &&
-                  r.target.find('?') == std::string_view::npos;
-      std::shared_ptr<const PreparedResponse> prepared =
-          fast ? front.responses_->findLive(r.target) : nullptr;
+      bool plain = (get || r.method == "HEAD") && r.upgrade.empty() &&
+                   r.transfer_encoding.empty() &&
+                   (r.content_length.empty() || r.content_length == "0");
+      std::shared_ptr<const PreparedResponse> prepared;
+      if (plain && r.target.find('?') == std::string_view::npos) {
+        prepared = front.responses_->findLive(r.target);
+      } else if (plain) {
+        LlReload ll = llReload(*front.responses_, r.target);
+        if (ll.wait) {
+          // Held with nothing written: its bytes stay in the socket until
+          // the answer. It is looked at again when a playlist changes
+          // (retryParked) and answered 503 at the deadline (sweep).
+          if (!c.parked) {
+            c.parked = true;
+            c.park_deadline = SteadyClock::now() + std::chrono::seconds(ll.hold_seconds);
+            front.counters_.held++;
+          }
+          break;
+        }
+        prepared = std::move(ll.ready);
+      }
+      c.parked = false;
       if (!prepared) {
         // Not ours: libwebsockets answers it (and whatever follows).
         c.hand_over = true;
@@ -560,6 +690,8 @@ struct HttpFront::Worker {
       return;
     }
     setInterest(c);
+    if (c.parked)
+      return;  // woken by a publish or the sweep
     // Requests held back while output was pending.
     if (!readSome(c))
       return;
@@ -571,7 +703,13 @@ struct HttpFront::Worker {
     std::vector<Connection*> expired;
     const auto header_limit = std::chrono::seconds(front.options_.header_timeout_s);
     const auto idle_limit = std::chrono::seconds(front.options_.keepalive_timeout_s);
+    std::vector<Connection*> overdue;
     for (auto& [fd, c] : connections) {
+      if (c->parked) {
+        if (now >= c->park_deadline)
+          overdue.push_back(c.get());
+        continue;
+      }
       if (!c->out.empty()) {
         if (now - c->last_activity > idle_limit)
           expired.push_back(c.get());
@@ -581,6 +719,16 @@ struct HttpFront::Worker {
       } else if (now - c->last_activity > idle_limit) {
         expired.push_back(c.get());
       }
+    }
+    for (Connection* c : overdue) {
+      // As LL-HLS asks: not reached within three target durations.
+      c->parked = false;
+      queueOwned(*c, rawErrorResponse(503, "not_yet_available",
+                                      "the stream did not reach the requested part in time", false,
+                                      "Cache-Control: no-cache\r\nRetry-After: 1\r\n"));
+      size_t end = c->in.find("\r\n\r\n");
+      consume(*c, end == std::string::npos ? c->in.size() : end + 4);
+      flush(*c);
     }
     for (Connection* c : expired) {
       // A header that never completed is closed without an answer, as lws
@@ -641,10 +789,17 @@ Result<bool> HttpFront::start() {
       return started;
     }
   }
+  listener_ = responses_->addListener([this] {
+    for (auto& w : workers_)
+      w->wake();
+  });
   return true;
 }
 
 void HttpFront::stop() {
+  if (listener_ >= 0)
+    responses_->removeListener(listener_);
+  listener_ = -1;
   for (auto& w : workers_)
     w->stop();
   workers_.clear();

@@ -54,6 +54,7 @@ class HttpFront {
     std::atomic<uint64_t> refused{0};       // 429
     std::atomic<uint64_t> bad{0};           // 400, 408, 431
     std::atomic<uint64_t> handed_over{0};
+    std::atomic<uint64_t> held{0};  // low-latency playlist reloads held for a later playlist
   };
 
   HttpFront(Options options, std::shared_ptr<const HlsResponses> responses, Delegate& delegate);
@@ -77,6 +78,7 @@ class HttpFront {
   int listen_fd_ = -1;
   int port_ = -1;
   std::vector<std::unique_ptr<Worker>> workers_;
+  int listener_ = -1;  // on responses_: wakes the workers' held reloads
   Counters counters_;
 };
 

@@ -365,6 +365,74 @@ TEST_F(HlsHttp, KeepAliveServesSeveralThenHandsOtherRequestsToTheRouter) {
   EXPECT_EQ(not_modified->status, 304);
 }
 
+// Low-latency HLS: a playlist reload for the part after the newest is held
+// by the front itself (not handed to the router) until that part exists; a
+// request pipelined behind it is answered after it; what the front does not
+// answer (an error to explain) goes to the router.
+TEST_F(HlsHttp, LowLatencyReloadsAreHeldOnTheFrontUntilThePartExists) {
+  auto metric = [](const std::string& name) {
+    std::string m = httpGet(node_->url("/metrics")).body;
+    size_t at = m.find("\n" + name + " ");
+    return at == std::string::npos ? -1LL : std::atoll(m.c_str() + at + name.size() + 2);
+  };
+  auto held = [&] { return metric("jobcast_http_front_held_total"); };
+  auto handovers = [&] { return metric("jobcast_http_front_handovers_total"); };
+  std::string playlist;
+  ASSERT_TRUE(eventually(
+      [&] {
+        playlist = httpGet(node_->url("/hls/demo/ll/index.m3u8")).body;
+        return playlist.find("#EXT-X-PRELOAD-HINT") != std::string::npos;
+      },
+      20s));
+  auto number = [&](const std::string& tag) {
+    size_t at = playlist.find(tag);
+    return at == std::string::npos ? -1 : std::atoll(playlist.c_str() + at + tag.size());
+  };
+  long long sequence = number("#EXT-X-MEDIA-SEQUENCE:");
+  long long segments = 0;
+  for (size_t at = 0; (at = playlist.find("#EXTINF:", at)) != std::string::npos; ++at)
+    ++segments;
+  // Parts of the segment in progress: after the last closed segment's URI.
+  size_t open_from = playlist.rfind("#EXTINF:");
+  open_from =
+      open_from == std::string::npos ? 0 : playlist.find('\n', playlist.find('\n', open_from) + 1);
+  long long open_parts = 0;
+  for (size_t at = open_from; (at = playlist.find("#EXT-X-PART:", at)) != std::string::npos; ++at)
+    ++open_parts;
+  size_t hint_at = playlist.find("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"");
+  std::string hint = playlist.substr(hint_at + 35, playlist.find('"', hint_at + 35) - hint_at - 35);
+  long long held_before = held();
+  long long handovers_before = handovers();
+  ASSERT_GE(held_before, 0);
+
+  RawConnection c(node_->httpPort());
+  ASSERT_TRUE(c.ok());
+  std::string reload = "/hls/demo/ll/index.m3u8?_HLS_msn=" + std::to_string(sequence + segments) +
+                       "&_HLS_part=" + std::to_string(open_parts);
+  ASSERT_TRUE(c.send(get(reload) + get("/hls/demo/ll.m3u8")));
+  auto answer = c.read();
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200);
+  EXPECT_NE(answer->body.find("URI=\"" + hint + "\""), std::string::npos)
+      << "the hinted part is listed once the reload is answered\n"
+      << answer->body;
+  auto master = c.read();
+  ASSERT_TRUE(master);
+  EXPECT_EQ(master->status, 200);
+  EXPECT_NE(master->body.find("ll/index.m3u8"), std::string::npos);
+  // Each /metrics request is itself handed over: this one, and no other.
+  EXPECT_EQ(handovers(), handovers_before + 1) << "the front answered both itself";
+  EXPECT_EQ(held(), held_before + 1);
+
+  // Too far ahead: the router explains, on the same connection.
+  ASSERT_TRUE(
+      c.send(get("/hls/demo/ll/index.m3u8?_HLS_msn=" + std::to_string(sequence + segments + 9))));
+  auto far = c.read();
+  ASSERT_TRUE(far);
+  EXPECT_EQ(far->status, 400);
+  EXPECT_NE(far->body.find("invalid_query"), std::string::npos) << far->body;
+}
+
 TEST_F(HlsHttp, WebSocketAndRestShareThePortWithHls) {
   // A WebSocket upgrade after an HLS request on the same connection.
   RawConnection c(node_->httpPort());
