@@ -193,13 +193,8 @@ bool llPlaylist(LlBlocking& blocking, const http::HlsResponses& responses, const
   std::string room = req.param("room");
   std::string rendition = req.param("rendition");
   auto state = responses.llState(room, rendition);
-  if (!state) {
-    if (responses.find(req.path))
-      res.error(400, "invalid_query", "_HLS_ directives are for the low-latency rendition only");
-    else
-      res.send(noStream());
-    return true;
-  }
+  if (!state)
+    return false;  // not a low-latency playlist: the directives are ignored, as RFC 8216bis allows
   LlBlocking::Waiter w;
   w.room = room;
   w.rendition = rendition;

@@ -4,9 +4,11 @@
 // page, its WebSocket and HLS all through the edge; the video advances), and
 // the edge's log and headers show that the node was asked for each segment
 // once, that later fetches are cache HITs, that a burst of playlist reloads
-// collapses, and that blocking playlist requests pass through uncached.
+// collapses, and that low-latency HLS plays through it, identical blocking
+// reloads costing the node one request and parts cached.
 
 import { args, startServer, startEdge, launchBrowser, watchPage, Report, assert, eq, PHONE } from './harness.mjs';
+import { playAndReadStamps } from './stamp.mjs';
 
 const opt = args();
 const report = new Report('web_edge_cache');
@@ -103,15 +105,43 @@ try {
     eq(answers[0].headers.get('content-type'), 'application/vnd.apple.mpegurl', 'content type');
   });
 
-  await report.check('blocking playlist requests (_HLS_msn/_HLS_part) pass through uncached', async () => {
-    for (const q of ['_HLS_msn=1', '_HLS_msn=1&_HLS_part=0']) {
-      const a = await fetch(`${edge}/hls/demo/360p/index.m3u8?${q}`);
-      await a.text();
-      eq(a.headers.get('x-cache-status'), 'BYPASS', q);
-      const b = await fetch(`${edge}/hls/demo/360p/index.m3u8?${q}`);
-      await b.text();
-      eq(b.headers.get('x-cache-status'), 'BYPASS', `${q} again`);
+  await report.check('low-latency HLS: the same blocking reload from two players costs the node one; parts are cached', async () => {
+    const text = await (await fetch(`${edge}/hls/demo/ll/index.m3u8`)).text();
+    const seq = Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text)[1]);
+    const open = seq + (text.match(/^#EXTINF/gm) || []).length;
+    const partsOpen = text.split(/^#EXTINF.*\n.*\n/m).pop().match(/#EXT-X-PART:/g)?.length || 0;
+    const hint = /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="([^"]+)"/.exec(text)[1];
+    const uri = `/hls/demo/ll/index.m3u8?_HLS_msn=${open}&_HLS_part=${partsOpen}`;
+    const mark = edgeProc.log().length;
+    const answers = await Promise.all([0, 1, 2].map(() => fetch(edge + uri)));
+    for (const a of answers) {
+      eq(a.status, 200, 'blocking reload through the edge');
+      assert((await a.text()).includes(hint), `the hinted part ${hint} is listed`);
     }
+    const lines = edgeProc.log().slice(mark).filter((l) => l.uri === uri);
+    eq(lines.length, 3, 'answers logged');
+    eq(lines.filter((l) => l.upstream !== '-').length, 1, `the node was asked once (${lines.map((l) => l.cache).join(',')})`);
+    const part = `/hls/demo/ll/${hint}`;
+    const first = await fetch(edge + part);
+    eq(first.status, 200, 'part');
+    eq(first.headers.get('content-type'), 'video/mp4', 'part type');
+    await first.arrayBuffer();
+    const again = await fetch(edge + part);
+    await again.arrayBuffer();
+    eq(again.headers.get('x-cache-status'), 'HIT', 'a part is cached');
+  });
+
+  await report.check('hls.js plays the low-latency stream through the edge', async () => {
+    const ctx = await browser.newContext(PHONE);
+    const page = await ctx.newPage();
+    const problems = watchPage(page, 'edge-ll');
+    await page.goto(`${edge}/`);
+    const r = await playAndReadStamps(page, '/hls/demo/ll.m3u8', { lowLatency: true, seconds: 8, settleSeconds: 2 });
+    assert(r.lowLatencyPlaylist, 'hls.js read a low-latency playlist through the edge');
+    assert(r.currentTime > 3, `the video advanced: ${r.currentTime}`);
+    eq(r.errors.filter((e) => e.includes('fatal')).length, 0, `fatal hls.js errors: ${r.errors.join(', ')}`);
+    assert(problems.length === 0, problems.join('\n'));
+    await ctx.close();
   });
 } catch (e) {
   console.log(`stopped: ${e.message}`);

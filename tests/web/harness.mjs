@@ -240,7 +240,7 @@ http {
   fastcgi_temp_path ${tmp}/fastcgi;
   uwsgi_temp_path ${tmp}/uwsgi;
   scgi_temp_path ${tmp}/scgi;
-  log_format edge '$uri $status $upstream_cache_status $upstream_addr';
+  log_format edge '$request_uri $status $upstream_cache_status $upstream_addr';
   access_log ${dir}/access.log edge;
   include ${dir}/edge.conf;
 }
