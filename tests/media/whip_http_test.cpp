@@ -248,6 +248,22 @@ TEST(Whip, KilledPublisherIsDetectedAndANewOneResumes) {
             std::string::npos);
   // The room stays live and its playlist keeps answering.
   EXPECT_EQ(httpGet(n.node->url("/hls/r1/master.m3u8")).status, 200);
+  // Low-latency HLS: a blocking reload for the next segment waits three
+  // target durations for a part that does not come, then says so.
+  {
+    std::string ll = httpGet(n.node->url("/hls/r1/ll/index.m3u8")).body;
+    size_t at = ll.find("#EXT-X-MEDIA-SEQUENCE:");
+    ASSERT_NE(at, std::string::npos) << ll;
+    long long open = std::atoll(ll.c_str() + at + 22);
+    for (at = 0; (at = ll.find("#EXTINF:", at)) != std::string::npos; ++at)
+      ++open;
+    auto started = std::chrono::steady_clock::now();
+    auto held = httpGet(
+        n.node->url("/hls/r1/ll/index.m3u8?_HLS_msn=" + std::to_string(open + 1) + "&_HLS_part=0"));
+    EXPECT_EQ(held.status, 503) << held.body;
+    EXPECT_NE(held.body.find("not_yet_available"), std::string::npos) << held.body;
+    EXPECT_GE(std::chrono::steady_clock::now() - started, 2s) << "held, not refused at once";
+  }
 
   media::WhipClient second;
   auto r = n.publish(second, "r1", employer);
@@ -261,6 +277,15 @@ TEST(Whip, KilledPublisherIsDetectedAndANewOneResumes) {
       },
       20s))
       << httpGet(n.node->url("/hls/r1/source/index.m3u8")).body;
+  // The low-latency rendition too: the new publisher's parts follow a
+  // discontinuity, with their own initialization segment.
+  EXPECT_TRUE(eventually(
+      [&] {
+        return httpGet(n.node->url("/hls/r1/ll/index.m3u8"))
+                   .body.find("#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=") != std::string::npos;
+      },
+      20s))
+      << httpGet(n.node->url("/hls/r1/ll/index.m3u8")).body;
   EXPECT_EQ(n.stage("r1"), "live");
 }
 
