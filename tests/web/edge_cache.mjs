@@ -7,7 +7,7 @@
 // collapses, and that low-latency HLS plays through it, identical blocking
 // reloads costing the node one request and parts cached.
 
-import { args, startServer, startEdge, launchBrowser, watchPage, Report, assert, eq, PHONE } from './harness.mjs';
+import { args, startServer, startEdge, launchBrowser, watchPage, Report, assert, eq, llLiveEdge, PHONE } from './harness.mjs';
 import { playAndReadStamps } from './stamp.mjs';
 
 const opt = args();
@@ -107,11 +107,8 @@ try {
 
   await report.check('low-latency HLS: the same blocking reload from two players costs the node one; parts are cached', async () => {
     const text = await (await fetch(`${edge}/hls/demo/ll/index.m3u8`)).text();
-    const seq = Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text)[1]);
-    const open = seq + (text.match(/^#EXTINF/gm) || []).length;
-    const partsOpen = text.split(/^#EXTINF.*\n.*\n/m).pop().match(/#EXT-X-PART:/g)?.length || 0;
-    const hint = /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="([^"]+)"/.exec(text)[1];
-    const uri = `/hls/demo/ll/index.m3u8?_HLS_msn=${open}&_HLS_part=${partsOpen}`;
+    const { open, parts, hint } = llLiveEdge(text);
+    const uri = `/hls/demo/ll/index.m3u8?_HLS_msn=${open}&_HLS_part=${parts}`;
     const mark = edgeProc.log().length;
     const answers = await Promise.all([0, 1, 2].map(() => fetch(edge + uri)));
     for (const a of answers) {

@@ -147,6 +147,17 @@ export class Report {
   }
 }
 
+// Where a low-latency HLS media playlist stands: the segment in progress
+// (`open`), its parts so far (`parts`) and the preload hint's part URI.
+export function llLiveEdge(text) {
+  const seq = Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text)[1]);
+  return {
+    open: seq + (text.match(/^#EXTINF/gm) || []).length,
+    parts: text.split(/^#EXTINF.*\n.*\n/m).pop().match(/#EXT-X-PART:/g)?.length || 0,
+    hint: /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="([^"]+)"/.exec(text)[1],
+  };
+}
+
 export function assert(cond, message) { if (!cond) throw new Error(message || 'assertion failed'); }
 export function eq(actual, expected, message) {
   if (actual !== expected) throw new Error(`${message || 'values differ'}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);

@@ -7,7 +7,7 @@
 // are measured by bench/web/ll_latency.mjs, not asserted here.
 
 import path from 'node:path';
-import { args, startServer, launchBrowser, watchPage, Report, assert, eq, DESKTOP, artifactsDir } from './harness.mjs';
+import { args, startServer, launchBrowser, watchPage, Report, assert, eq, llLiveEdge, DESKTOP, artifactsDir } from './harness.mjs';
 import { playAndReadStamps, median } from './stamp.mjs';
 
 const opt = args();
@@ -41,16 +41,12 @@ try {
       assert(text.includes(tag), `${tag} missing:\n${text}`);
     }
     // A blocking reload for the next part returns once it exists, and lists it.
-    const seq = Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text)[1]);
-    const segments = (text.match(/^#EXTINF/gm) || []).length;
-    const open = seq + segments;
-    const partsOpen = text.split(/^#EXTINF.*\n.*\n/m).pop().match(/#EXT-X-PART:/g)?.length || 0;
+    const { open, parts, hint } = llLiveEdge(text);
     const t0 = Date.now();
-    const next = await fetch(`${server.base}/hls/demo/ll/index.m3u8?_HLS_msn=${open}&_HLS_part=${partsOpen}`);
+    const next = await fetch(`${server.base}/hls/demo/ll/index.m3u8?_HLS_msn=${open}&_HLS_part=${parts}`);
     eq(next.status, 200, 'blocking reload status');
     const body = await next.text();
     const held = Date.now() - t0;
-    const hint = /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="([^"]+)"/.exec(text)[1];
     assert(body.includes(hint), `the part hinted before (${hint}) is listed after the blocking reload (held ${held} ms)`);
     const far = await fetch(`${server.base}/hls/demo/ll/index.m3u8?_HLS_msn=${open + 5}`);
     eq(far.status, 400, 'a request more than two segments ahead');
