@@ -287,6 +287,35 @@ LlReload llReload(const HlsResponses& responses, std::string_view target) {
   return out;
 }
 
+// A low-latency part asked for before it exists, as the playlist's preload
+// hint names it (or the one after): seconds to hold it; 0 when the request
+// is not for such a part.
+int llHintedPart(const HlsResponses& responses, std::string_view target) {
+  constexpr std::string_view kPrefix = "/hls/";
+  if (target.substr(0, kPrefix.size()) != kPrefix)
+    return 0;
+  std::string_view rest = target.substr(kPrefix.size());
+  size_t a = rest.find('/');
+  size_t b = a == std::string_view::npos ? a : rest.find('/', a + 1);
+  if (a == std::string_view::npos || b == std::string_view::npos || a == 0 ||
+      rest.find('/', b + 1) != std::string_view::npos)
+    return 0;
+  std::string room(rest.substr(0, a));
+  std::string rendition(rest.substr(a + 1, b - a - 1));
+  std::string_view name = rest.substr(b + 1);
+  auto state = responses.llState(room, rendition);
+  if (!state || !responses.findLive(std::string(kPrefix) + room + "/" + rendition + "/index.m3u8"))
+    return 0;
+  std::string prefix = state->epoch + "-p";
+  if (name.size() <= prefix.size() + 4 || name.substr(0, prefix.size()) != prefix ||
+      name.substr(name.size() - 4) != ".m4s")
+    return 0;
+  auto n = digits(name.substr(prefix.size(), name.size() - prefix.size() - 4));
+  if (!n || *n < state->position.next_part || *n > state->position.next_part + 1)
+    return 0;
+  return 3 * std::max(1, state->target_seconds);
+}
+
 }  // namespace
 
 struct HttpFront::Worker {
@@ -562,19 +591,28 @@ struct HttpFront::Worker {
                    r.transfer_encoding.empty() &&
                    (r.content_length.empty() || r.content_length == "0");
       std::shared_ptr<const PreparedResponse> prepared;
+      // Held with nothing written: the request's bytes stay in the socket
+      // until the answer. It is looked at again when a playlist changes
+      // (retryParked) and answered 503 at the deadline (sweep).
+      auto park = [&](int seconds) {
+        if (!c.parked) {
+          c.parked = true;
+          c.park_deadline = SteadyClock::now() + std::chrono::seconds(seconds);
+          front.counters_.held++;
+        }
+      };
       if (plain && r.target.find('?') == std::string_view::npos) {
         prepared = front.responses_->findLive(r.target);
+        if (!prepared) {
+          if (int hold = llHintedPart(*front.responses_, r.target); hold > 0) {
+            park(hold);
+            break;
+          }
+        }
       } else if (plain) {
         LlReload ll = llReload(*front.responses_, r.target);
         if (ll.wait) {
-          // Held with nothing written: its bytes stay in the socket until
-          // the answer. It is looked at again when a playlist changes
-          // (retryParked) and answered 503 at the deadline (sweep).
-          if (!c.parked) {
-            c.parked = true;
-            c.park_deadline = SteadyClock::now() + std::chrono::seconds(ll.hold_seconds);
-            front.counters_.held++;
-          }
+          park(ll.hold_seconds);
           break;
         }
         prepared = std::move(ll.ready);

@@ -54,7 +54,7 @@ class HttpFront {
     std::atomic<uint64_t> refused{0};       // 429
     std::atomic<uint64_t> bad{0};           // 400, 408, 431
     std::atomic<uint64_t> handed_over{0};
-    std::atomic<uint64_t> held{0};  // low-latency playlist reloads held for a later playlist
+    std::atomic<uint64_t> held{0};  // low-latency reloads and hinted parts held until they exist
   };
 
   HttpFront(Options options, std::shared_ptr<const HlsResponses> responses, Delegate& delegate);

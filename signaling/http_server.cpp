@@ -738,9 +738,8 @@ HttpServer::HttpServer(Loop& loop, Metrics& metrics, Router& router, Options opt
   metrics_.gaugeFn("jobcast_http_front_handovers_total", {}, [this] {
     return front_ ? static_cast<double>(front_->counters().handed_over.load()) : 0.0;
   });
-  metrics_.describe(
-      "jobcast_http_front_held_total", Metrics::Type::Counter,
-      "Low-latency HLS playlist reloads the front held until the part they asked for.");
+  metrics_.describe("jobcast_http_front_held_total", Metrics::Type::Counter,
+                    "Low-latency HLS reloads and hinted parts the front held until they existed.");
   metrics_.gaugeFn("jobcast_http_front_held_total", {}, [this] {
     return front_ ? static_cast<double>(front_->counters().held.load()) : 0.0;
   });

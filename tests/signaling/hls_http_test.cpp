@@ -365,10 +365,11 @@ TEST_F(HlsHttp, KeepAliveServesSeveralThenHandsOtherRequestsToTheRouter) {
   EXPECT_EQ(not_modified->status, 304);
 }
 
-// Low-latency HLS: a playlist reload for the part after the newest is held
-// by the front itself (not handed to the router) until that part exists; a
-// request pipelined behind it is answered after it; what the front does not
-// answer (an error to explain) goes to the router.
+// Low-latency HLS: a playlist reload for the part after the newest, and the
+// part a playlist hints at, are held by the front itself (not handed to the
+// router) until that part exists; a request pipelined behind a held one is
+// answered after it; what the front does not answer (an error to explain)
+// goes to the router.
 TEST_F(HlsHttp, LowLatencyReloadsAreHeldOnTheFrontUntilThePartExists) {
   auto metric = [](const std::string& name) {
     std::string m = httpGet(node_->url("/metrics")).body;
@@ -420,9 +421,21 @@ TEST_F(HlsHttp, LowLatencyReloadsAreHeldOnTheFrontUntilThePartExists) {
   ASSERT_TRUE(master);
   EXPECT_EQ(master->status, 200);
   EXPECT_NE(master->body.find("ll/index.m3u8"), std::string::npos);
+  // The part the new playlist hints at, asked for before it exists (as
+  // Safari does): held too, then the fMP4 part.
+  size_t next_at = answer->body.find("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"");
+  ASSERT_NE(next_at, std::string::npos) << answer->body;
+  std::string next =
+      answer->body.substr(next_at + 35, answer->body.find('"', next_at + 35) - next_at - 35);
+  ASSERT_TRUE(c.send(get("/hls/demo/ll/" + next)));
+  auto part = c.read();
+  ASSERT_TRUE(part);
+  EXPECT_EQ(part->status, 200) << part->head << part->body;
+  EXPECT_EQ(part->header("content-type"), "video/mp4");
+  EXPECT_EQ(part->body.substr(4, 4), "moof");
   // Each /metrics request is itself handed over: this one, and no other.
   EXPECT_EQ(handovers(), handovers_before + 1) << "the front answered both itself";
-  EXPECT_EQ(held(), held_before + 1);
+  EXPECT_EQ(held(), held_before + 2);
 
   // Too far ahead: the router explains, on the same connection.
   ASSERT_TRUE(
