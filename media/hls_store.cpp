@@ -39,18 +39,23 @@ const HlsSegment* HlsRendition::segment(uint64_t sequence) const {
   return nullptr;
 }
 
+HlsRendition::Listed HlsRendition::listed(int window) const {
+  Listed l;
+  l.count = std::min(segments_.size(), static_cast<size_t>(window));
+  l.first = segments_.size() - l.count;
+  l.discontinuities = discontinuity_sequence_;
+  for (size_t i = 0; i < segments_.size(); ++i) {
+    if (i < l.first && segments_[i].discontinuity)
+      ++l.discontinuities;
+    if (i >= l.first)
+      l.longest = std::max(l.longest, segments_[i].duration);
+  }
+  return l;
+}
+
 std::string HlsRendition::playlist(int window, int target_seconds, const std::string& epoch,
                                    const std::string& extension, const std::string& prefix) const {
-  size_t count = std::min(segments_.size(), static_cast<size_t>(window));
-  size_t first = segments_.size() - count;
-  double longest = 0;
-  uint64_t discontinuities = discontinuity_sequence_;
-  for (size_t i = 0; i < segments_.size(); ++i) {
-    if (i < first && segments_[i].discontinuity)
-      ++discontinuities;
-    if (i >= first)
-      longest = std::max(longest, segments_[i].duration);
-  }
+  auto [first, count, longest, discontinuities] = listed(window);
   // RFC 8216: each EXTINF rounded to the nearest integer is at most the target.
   int target = std::max(target_seconds, static_cast<int>(std::lround(longest)));
   std::string out = "#EXTM3U\n#EXT-X-VERSION:3\n";
@@ -150,16 +155,7 @@ std::optional<std::string> HlsRendition::llPlaylist(int window, int target_secon
                                                     const std::string& epoch, bool skip) const {
   if (!open_)
     return std::nullopt;
-  size_t count = std::min(segments_.size(), static_cast<size_t>(window));
-  size_t first = segments_.size() - count;
-  double longest = 0;
-  uint64_t discontinuities = discontinuity_sequence_;
-  for (size_t i = 0; i < segments_.size(); ++i) {
-    if (i < first && segments_[i].discontinuity)
-      ++discontinuities;
-    if (i >= first)
-      longest = std::max(longest, segments_[i].duration);
-  }
+  auto [first, count, longest, discontinuities] = listed(window);
   int target = std::max({target_seconds, static_cast<int>(std::lround(longest)), longest_ever_});
   const double skip_until = 6.0 * target;
   // Delta update: the oldest segments more than CAN-SKIP-UNTIL from the end

@@ -145,6 +145,15 @@ class HlsRendition {
   int longest_ever_ = 0;
   std::map<uint32_t, std::shared_ptr<const std::string>> maps_;
   void closeOpen(size_t keep);
+  // The last `window` segments a playlist lists: from index `first`, the
+  // longest of them, and the discontinuities before them (and dropped).
+  struct Listed {
+    size_t first = 0;
+    size_t count = 0;
+    double longest = 0;
+    uint64_t discontinuities = 0;
+  };
+  Listed listed(int window) const;
 };
 
 class HlsStore {

@@ -491,6 +491,20 @@ void MediaService::addCaption(const std::string& room, const std::string& id, in
   it->second.hls->setCaption(id, at_ms, text);
 }
 
+namespace {
+
+// What the ladder knows of a rendition's picture, for the master playlists.
+void setFormat(RenditionInfo& info, const VideoFormat& format) {
+  if (format.width > 0) {
+    info.width = format.width;
+    info.height = format.height;
+  }
+  if (!format.codec.empty())
+    info.video_codec = format.codec;
+}
+
+}  // namespace
+
 void MediaService::onPart(const std::string& room, const std::string& rendition,
                           const cmaf::Part& part, const VideoFormat& format) {
   auto it = rooms_.find(room);
@@ -500,12 +514,7 @@ void MediaService::onPart(const std::string& room, const std::string& rendition,
   HlsRendition* r = store.find(rendition);
   if (!r || !r->info().lowLatency())
     return;
-  if (format.width > 0) {
-    r->info().width = format.width;
-    r->info().height = format.height;
-  }
-  if (!format.codec.empty())
-    r->info().video_codec = format.codec;
+  setFormat(r->info(), format);
   r->addPart(part.duration, part.independent, part.segment_start, part.bytes, part.init,
              static_cast<size_t>(store.llWindow()) + 4);
   hlsChanged(room);
@@ -519,12 +528,7 @@ void MediaService::onSegment(const std::string& room, const std::string& renditi
   HlsRendition* r = it->second.hls->find(rendition);
   if (!r)
     return;
-  if (format.width > 0) {
-    r->info().width = format.width;
-    r->info().height = format.height;
-  }
-  if (!format.codec.empty())
-    r->info().video_codec = format.codec;
+  setFormat(r->info(), format);
   // Where the segment sits in time, for the subtitle rendition: its first PTS
   // and, on the node's clock, when it began (it is reported closed at its end).
   int64_t start_ms = 0;
