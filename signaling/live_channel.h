@@ -98,6 +98,8 @@ class LiveChannel {
 
   void sendText(Conn& conn, const std::string& payload);
   void enqueue(Conn& conn, const std::shared_ptr<const std::string>& frame);
+  // lws_write of one queued frame; false when the connection is broken.
+  bool writeFrame(Conn& conn, const std::shared_ptr<const std::string>& frame);
   void checkBound(Conn& conn);
   void sendError(Conn& conn, const std::optional<int64_t>& req, const std::string& code,
                  const std::string& message, int64_t retry_s = 0);
