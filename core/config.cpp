@@ -251,6 +251,7 @@ const std::map<std::string, Setter>& keyTable() {
       {"live.queue_grace_ms", liveInt(&Config::live_queue_grace_ms, 0, 3600000)},
       {"live.coalesce_ms", liveInt(&Config::live_coalesce_ms, 0, 1000)},
       {"live.max_connections", liveInt(&Config::live_max_connections, 1, 1000000)},
+      {"live.fanout_threads", liveInt(&Config::live_fanout_threads, 0, 64)},
       {"live.call_ring_ms", liveInt(&Config::live_call_ring_ms, 1000, 3600000)},
       {"turn.urls",
        [](Config& c, const std::string& k, const YAML::Node& n) {

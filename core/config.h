@@ -136,6 +136,7 @@ struct Config {
   int64_t live_queue_grace_ms = 30000;   // also how long an interview call waits for a party
   int64_t live_coalesce_ms = 50;         // a room's events go out at most once per tick
   int64_t live_max_connections = 20000;  // WebSockets per node; more are refused (1013)
+  int64_t live_fanout_threads = 0;       // threads sending a tick's frames; 0: one per core (max 8)
   int64_t live_call_ring_ms = 60000;     // an interview call not taken up by then: no_show
 
   // TURN for the interview calls (coturn use-auth-secret; docs/interview.md)

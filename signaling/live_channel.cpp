@@ -1,6 +1,9 @@
 #include "signaling/live_channel.h"
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <deque>
@@ -27,16 +30,45 @@ namespace {
 // headroom: that is safe to share because writes happen one at a time on the
 // control thread and the header of an unmasked, uncompressed server frame
 // depends only on the payload length.
+// The header of an unmasked, final text frame of `len` payload bytes (RFC 6455
+// 5.2), as lws_write writes it.
+size_t headerSize(size_t len) {
+  return len < 126 ? 2 : len < 65536 ? 4 : 10;
+}
+
+// The header is written into the headroom here too, so that the frame can be
+// sent whole with send() (LiveChannel::sendAll) as well as with lws_write().
 Frame makeFrame(std::string_view payload) {
   auto s = std::make_shared<std::string>();
   s->reserve(LWS_PRE + payload.size());
   s->append(LWS_PRE, '\0');
   s->append(payload);
+  size_t len = payload.size();
+  size_t h = headerSize(len);
+  auto* p = reinterpret_cast<unsigned char*>(s->data()) + LWS_PRE - h;
+  p[0] = 0x81;  // FIN, text
+  if (h == 2) {
+    p[1] = static_cast<unsigned char>(len);
+  } else if (h == 4) {
+    p[1] = 126;
+    p[2] = static_cast<unsigned char>(len >> 8);
+    p[3] = static_cast<unsigned char>(len);
+  } else {
+    p[1] = 127;
+    for (int i = 0; i < 8; ++i)
+      p[2 + i] = static_cast<unsigned char>(static_cast<uint64_t>(len) >> (56 - 8 * i));
+  }
   return s;
 }
 
 size_t payloadSize(const Frame& f) {
   return f->size() - LWS_PRE;
+}
+
+// The frame as it goes on the wire: header and payload.
+std::string_view wireBytes(const Frame& f) {
+  size_t h = headerSize(payloadSize(f));
+  return {f->data() + LWS_PRE - h, h + payloadSize(f)};
 }
 
 int64_t nowSeconds() {
@@ -88,6 +120,19 @@ struct LiveChannel::Conn {
   Clock::time_point opened = Clock::now();      // hello due hello_timeout_s after
   // Frames may be written at once, outside the writable callback (see enqueue).
   bool direct = false;
+  // ... and also with send() on the socket (plain TCP), from any thread of
+  // the fan-out while the control thread waits for them (see sendAll).
+  bool raw = false;
+  int fd = -1;
+};
+
+// A fan-out's frames for one connection, and what send() made of them.
+struct LiveChannel::RawSend {
+  Conn* conn;
+  const std::vector<Frame>* frames;  // in order
+  size_t whole = 0;                  // frames the kernel took whole
+  ssize_t sent = 0;                  // of the next one: bytes taken, or -1
+  int err = 0;
 };
 
 // One stream entry, serialised once for the whole node.
@@ -140,6 +185,7 @@ LiveOptions LiveOptions::fromConfig(const Config& c) {
   o.queue_grace_ms = c.live_queue_grace_ms;
   o.coalesce_ms = c.live_coalesce_ms;
   o.max_connections = static_cast<size_t>(c.live_max_connections);
+  o.fanout_threads = static_cast<int>(c.live_fanout_threads);
   o.limits.chat_max_chars = static_cast<size_t>(c.live_chat_max_chars);
   o.limits.chat_rate_count = static_cast<int>(c.live_chat_rate_count);
   o.limits.chat_rate_window_ms = static_cast<int>(c.live_chat_rate_window_ms);
@@ -161,7 +207,8 @@ LiveChannel::LiveChannel(Loop& loop, RedisClient& redis, const RedisAddress& add
       rooms_port_(own_rooms_port_.get()),
       room_(redis, options_.limits, rooms_port_),
       notifications_(loop, redis, address),
-      node_id_(randomHex(8)) {
+      node_id_(randomHex(8)),
+      fanout_(WorkerPool::helpersFor(options_.fanout_threads)) {
   metrics_.describe("jobcast_ws_connections", Metrics::Type::Gauge,
                     "Open WebSocket connections on this node.");
   metrics_.gaugeFn("jobcast_ws_connections", {},
@@ -182,6 +229,9 @@ LiveChannel::LiveChannel(Loop& loop, RedisClient& redis, const RedisAddress& add
       n += conn->state == Conn::State::Joining ? 1 : 0;
     return static_cast<double>(n);
   });
+  metrics_.describe("jobcast_ws_fanout_sends_total", Metrics::Type::Counter,
+                    "Frames a fan-out wrote with one send() per connection, by result: whole, "
+                    "partial (lws sent the rest), full (queued), broken (closed).");
   metrics_.describe("jobcast_ws_snapshots_total", Metrics::Type::Counter,
                     "Room snapshots read for joiners (one serves all who join together).");
   if (store) {
@@ -313,6 +363,8 @@ void LiveChannel::onEstablished(lws* wsi, void* user) {
   // From now on frames may be written outside the writable callback, unless
   // the connection is a stream of a multiplexed (HTTP/2) connection.
   added.direct = lws_get_network_wsi(wsi) == wsi;
+  added.raw = added.direct && !lws_is_ssl(wsi);
+  added.fd = lws_get_socket_fd(wsi);
   // No lws_set_timeout for the hello: lws keeps its timeouts in one sorted
   // list, an insertion linear in the connections open (a quarter of the
   // node's CPU while 10,000 joined). The heartbeat closes late greeters.
@@ -1063,6 +1115,8 @@ void LiveChannel::fanOut(const std::vector<Conn*>& conns, const std::vector<Even
   };
   Shared shared[2];  // [0] viewers, [1] staff
   size_t delivered = 0;
+  std::vector<RawSend> raw;  // sent together after the walk
+  raw.reserve(conns.size());
   auto select = [&](const Conn& conn) {
     std::vector<const Event*> mine;
     for (const Event& ev : events) {
@@ -1097,8 +1151,13 @@ void LiveChannel::fanOut(const std::vector<Conn*>& conns, const std::vector<Even
           s.frames = framesOf(mine);
         s.built = true;
       }
-      for (const Frame& f : s.frames)
-        enqueue(*conn, f);
+      if (!s.frames.empty() && conn->raw && conn->out.empty() &&
+          conn->state != Conn::State::Closing && !lws_partial_buffered(conn->wsi)) {
+        raw.push_back({conn, &s.frames});
+      } else {
+        for (const Frame& f : s.frames)
+          enqueue(*conn, f);
+      }
       delivered += s.events;
     }
     conn->last_sent = last;
@@ -1120,11 +1179,75 @@ void LiveChannel::fanOut(const std::vector<Conn*>& conns, const std::vector<Even
       }
     }
   }
+  sendAll(raw);
   if (shared_frames) {
     for (const Shared& s : shared)
       shared_frames->insert(shared_frames->end(), s.frames.begin(), s.frames.end());
   }
   metrics_.add("jobcast_ws_deliveries_total", {}, static_cast<double>(delivered));
+}
+
+// One send() per connection, shared out over the fan-out threads. A send to a
+// socket costs the kernel's whole TCP path (on loopback the receiver's too):
+// about 10 us here, a tenth of a second for 10,000 viewers on one thread.
+// The control thread takes part and waits until all are done, so lws does
+// nothing with these sockets meanwhile. Then, on the control thread: what the
+// kernel took only in part goes to lws as raw bytes (it sends them before
+// anything else, its pings included, so the frame stays whole); a full socket
+// queues the frame as usual; a broken one is closed.
+void LiveChannel::sendAll(std::vector<RawSend>& sends) {
+  if (sends.empty())
+    return;
+  fanout_.forEach(sends.size(), [&sends](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      RawSend& s = sends[i];
+      for (; s.whole < s.frames->size(); ++s.whole) {
+        std::string_view bytes = wireBytes((*s.frames)[s.whole]);
+        s.sent = ::send(s.conn->fd, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        s.err = s.sent < 0 ? errno : 0;
+        if (s.sent != static_cast<ssize_t>(bytes.size()))
+          break;
+      }
+    }
+  });
+  size_t whole = 0, partial = 0, full = 0, broken = 0;
+  for (RawSend& s : sends) {
+    Conn& conn = *s.conn;
+    whole += s.whole;
+    if (s.whole == s.frames->size())
+      continue;
+    const Frame& cut = (*s.frames)[s.whole];
+    if (s.sent > 0) {
+      // The rest of this frame, as raw bytes: lws sends them first.
+      ++partial;
+      std::string_view bytes = wireBytes(cut).substr(static_cast<size_t>(s.sent));
+      std::string buf(LWS_PRE, '\0');
+      buf.append(bytes);
+      auto* p = reinterpret_cast<unsigned char*>(buf.data()) + LWS_PRE;
+      if (lws_write(conn.wsi, p, bytes.size(), LWS_WRITE_HTTP) < 0) {
+        ++broken;
+        conn.direct = conn.raw = false;
+        closeConn(conn, kCloseInternal, "write failed");
+        continue;
+      }
+    } else if (s.err == EAGAIN || s.err == EWOULDBLOCK || s.err == EINTR) {
+      ++full;
+      enqueue(conn, cut);
+    } else {
+      ++broken;
+      conn.direct = conn.raw = false;
+      closeConn(conn, kCloseInternal, "write failed");
+      continue;
+    }
+    // The frames after it wait their turn in the connection's queue.
+    for (size_t k = s.whole + 1; k < s.frames->size(); ++k)
+      enqueue(conn, (*s.frames)[k]);
+  }
+  for (auto [result, n] : {std::pair{"whole", whole}, std::pair{"partial", partial},
+                           std::pair{"full", full}, std::pair{"broken", broken}}) {
+    if (n)
+      metrics_.add("jobcast_ws_fanout_sends_total", {{"result", result}}, static_cast<double>(n));
+  }
 }
 
 void LiveChannel::reportPresence(Feed& feed) {

@@ -18,6 +18,7 @@
 #include "core/loop.h"
 #include "core/metrics.h"
 #include "core/redis.h"
+#include "core/worker_pool.h"
 #include "rooms/live/live_room.h"
 #include "rooms/notifications.h"
 #include "rooms/store.h"
@@ -42,6 +43,9 @@ struct LiveOptions {
   size_t batch_bytes = 64 * 1024;  // a batch frame's payload, at most (one event may exceed it)
   // WebSocket connections on this node; more are refused (close 1013, node_full).
   size_t max_connections = 20000;
+  // Threads that send a tick's frames (the control thread is one of them);
+  // 0: one per core, at most 8.
+  int fanout_threads = 0;
   live::Limits limits;
 
   static LiveOptions fromConfig(const Config& config);
@@ -98,6 +102,8 @@ class LiveChannel {
 
   void sendText(Conn& conn, const std::string& payload);
   void enqueue(Conn& conn, const std::shared_ptr<const std::string>& frame);
+  struct RawSend;
+  void sendAll(std::vector<RawSend>& sends);
   // lws_write of one queued frame; false when the connection is broken.
   bool writeFrame(Conn& conn, const std::shared_ptr<const std::string>& frame);
   void checkBound(Conn& conn);
@@ -146,6 +152,7 @@ class LiveChannel {
   std::unordered_map<std::string, JoinGroup> joins_;
   Timer heartbeat_timer_;
   bool draining_ = false;
+  WorkerPool fanout_;
 };
 
 }  // namespace jobcast::ws

@@ -2,7 +2,8 @@
 # Runs the live-channel load test against a fresh redis-server and jobcastd.
 # usage: bench/ws/run.sh BUILD_DIR N [extra ws_load args]
 # env: MAX_CONNECTIONS (live.max_connections, default 20000),
-#      COALESCE_MS (live.coalesce_ms, default 50)
+#      COALESCE_MS (live.coalesce_ms, default 50),
+#      FANOUT_THREADS (live.fanout_threads, default 0: one per core)
 set -eu
 build=${1:-build}
 n=${2:-1000}
@@ -22,6 +23,7 @@ live:
   chat_rate_count: 10000
   max_connections: ${MAX_CONNECTIONS:-20000}
   coalesce_ms: ${COALESCE_MS:-50}
+  fanout_threads: ${FANOUT_THREADS:-0}
 # Every simulated viewer comes from 127.0.0.1: no per-address limits here.
 server:
   max_connections_per_ip: 0

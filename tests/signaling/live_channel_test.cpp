@@ -671,6 +671,55 @@ double metric(const Jobcastd& node, const std::string& name) {
   return 0;
 }
 
+// A tick to hundreds of viewers is sent by the fan-out threads, one send()
+// per socket and frame, some ticks carrying several frames, to sockets with
+// small and large receive buffers. Every viewer gets every event whole, once
+// and in stream order.
+TEST_F(LiveChannel, FanOutThreadsDeliverEveryEventWholeOnceAndInOrder) {
+  auto node = startNode(std::string("  fanout_threads: 4\n") + kManyFromOneAddress);
+  constexpr int kViewers = 400;  // a fan-out of 256 or more uses the threads
+  std::vector<std::unique_ptr<WsClient>> viewers;
+  for (int i = 0; i < kViewers; ++i) {
+    std::string error;
+    WsClient::Options o;
+    o.receive_buffer = i % 10 == 0 ? 4096 : 0;
+    auto c = WsClient::connect(node->httpPort(), o, &error);
+    ASSERT_TRUE(c) << error;
+    c->sendJson({{"type", "hello"}, {"room", kRoom}, {"token", nullptr}});
+    viewers.push_back(std::move(c));
+  }
+  for (auto& v : viewers) {
+    ASSERT_FALSE(v->waitFor([](const json& m) { return m["type"] == "welcome"; }, 10s).is_null());
+  }
+  // Small and large events, some appended together (one batch frame), some
+  // apart (one frame each): 40 events, about 0.5 MB for every viewer.
+  std::vector<std::string> ids;
+  for (int i = 0; i < 40; ++i) {
+    size_t size = i % 3 == 0 ? 40000 : 50;
+    ids.push_back(
+        appendEvent(redis_, "caption", {{"text", std::string(size, 'a' + i % 26)}, {"n", i}}));
+    if (i % 5 == 4)
+      std::this_thread::sleep_for(100ms);
+  }
+  for (int i = 0; i < kViewers; ++i) {
+    std::vector<std::string> got;
+    while (got.size() < ids.size()) {
+      json ev = viewers[i]->waitEvent("caption", nullptr, 10s);
+      if (ev.is_null())
+        break;
+      int n = ev["data"]["n"];
+      ASSERT_EQ(ev["data"]["text"].get<std::string>(),
+                std::string(n % 3 == 0 ? 40000 : 50, static_cast<char>('a' + n % 26)));
+      got.push_back(ev["id"]);
+    }
+    ASSERT_EQ(got, ids) << "viewer " << i;
+    EXPECT_FALSE(viewers[i]->closed()) << "viewer " << i;
+  }
+  EXPECT_GE(metric(*node, "jobcast_ws_fanout_sends_total{result=\"whole\"}"), kViewers);
+  EXPECT_EQ(metric(*node, "jobcast_ws_fanout_sends_total{result=\"broken\"}"), 0);
+  EXPECT_TRUE(node->running());
+}
+
 // Events that reach a node together travel in one frame: one batch per
 // audience, in stream order, each audience with only its own events.
 TEST_F(LiveChannel, EventsThatComeTogetherArriveInOneBatchFramePerAudience) {
@@ -1006,6 +1055,11 @@ TEST_F(LiveChannel, SlowReaderIsDisconnectedWhileFastReadersKeepReceiving) {
   EXPECT_TRUE(code == 4408 || code == 0) << code;
   EXPECT_LT(slow->events("caption").size(), 200u);
   EXPECT_NE(node->log().find("too slow"), std::string::npos);
+  // The fan-out's send() found the slow reader's socket full, or took part of
+  // a frame (the rest went through lws): the fast reader's frames stayed whole.
+  EXPECT_GE(metric(*node, "jobcast_ws_fanout_sends_total{result=\"partial\"}") +
+                metric(*node, "jobcast_ws_fanout_sends_total{result=\"full\"}"),
+            1);
 }
 
 TEST_F(LiveChannel, BadFramesGetErrorsAndRepeatedAbuseCloses) {
