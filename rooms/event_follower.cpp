@@ -17,7 +17,7 @@ EventFollower::~EventFollower() {
 
 void EventFollower::start() {
   notifications_.onNotified(
-      [this](const std::string& room, const std::string& entry_id) { notified(room, entry_id); });
+      [this](const std::string& room, const Notice& notice) { notified(room, notice.id); });
   notifications_.onSubscribed(
       [this](const std::optional<std::string>& room) { resubscribed(room); });
   notifications_.start();

@@ -1,6 +1,7 @@
 #pragma once
 // How a node hears that a room has new events: each room script publishes the
-// entry id on the room's notify channel (rooms/prelude.lua emit). On one Redis
+// entry id (and a small event itself) on the room's notify channel
+// (rooms/prelude.lua emit). On one Redis
 // the node PSUBSCRIBEs to every room's channel at once; on a Redis Cluster a
 // plain PUBLISH would travel to every node of the cluster, so scripts use
 // SPUBLISH and the node SSUBSCRIBEs to the channels of the rooms it follows,
@@ -12,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/loop.h"
@@ -24,13 +26,25 @@ class RedisShardedSubscriber;
 
 namespace jobcast::rooms {
 
+// A room's notification (rooms/prelude.lua emit): "ID PREV", then for an
+// event that is small enough "\nKIND\nAUD\nDATA". A bare "ID" is understood
+// too.
+struct Notice {
+  std::string id;    // the new entry's
+  std::string prev;  // the entry before it ("0-0": none); "" when not given
+  bool has_entry = false;
+  std::string kind, aud, data;
+
+  static Notice parse(std::string_view payload);
+};
+
 // The publish command room scripts use on this client's Redis.
 const char* notifyCommand(const RedisClient& redis);
 
 class RoomNotifications {
  public:
-  // room, entry id of its newest event
-  using Notified = std::function<void(const std::string&, const std::string&)>;
+  // room, and what its script published
+  using Notified = std::function<void(const std::string&, const Notice&)>;
   // A room's subscription is (again) in place; nullopt: every room's (the
   // pattern subscription came back after a loss). Notifications may have
   // been missed before: re-read.

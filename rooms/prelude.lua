@@ -43,16 +43,28 @@ local function webhook_type(kind, data, aud)
   return nil
 end
 
+-- Events up to this size travel in their notification too.
+local NOTICE_INLINE_MAX = 8192
+
 -- Appends one event to the room's stream (`events`: the room's events key,
--- as passed in KEYS) and publishes its entry id on the room's notify channel,
--- in this one script: both happen or neither. `data` is JSON text, or a table
--- encoded here.
+-- as passed in KEYS) and publishes it on the room's notify channel, in this
+-- one script: both happen or neither. `data` is JSON text, or a table
+-- encoded here. The notice (rooms/notifications.h) is "ID PREV", PREV the
+-- entry before it, and, for an event up to NOTICE_INLINE_MAX, then
+-- "\nKIND\nAUD\nDATA": a node whose feed stands at PREV takes the event from
+-- the notice and needs no read of the stream.
 local function emit(events, kind, data, aud)
   if type(data) == 'table' then data = cjson.encode(data) end
+  local last = redis.call('XREVRANGE', events, '+', '-', 'COUNT', 1)
+  local prev = (last[1] and last[1][1]) or '0-0'
   local id = redis.call('XADD', events, 'MAXLEN', '~', EVENTS_MAXLEN, '*',
                         'kind', kind, 'data', data, 'aud', aud)
   local prefix = room_prefix(events)
-  redis.call(NOTIFY_COMMAND, prefix .. NOTIFY_SUFFIX, id)
+  local notice = id .. ' ' .. prev
+  if #data <= NOTICE_INLINE_MAX and not string.find(kind .. aud, '\n', 1, true) then
+    notice = notice .. '\n' .. kind .. '\n' .. aud .. '\n' .. data
+  end
+  redis.call(NOTIFY_COMMAND, prefix .. NOTIFY_SUFFIX, notice)
   -- The room's peak of concurrent viewers, kept after it ends.
   if kind == 'viewers.changed' then
     local count = cjson.decode(data).count or 0

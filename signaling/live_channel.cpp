@@ -215,6 +215,8 @@ LiveChannel::LiveChannel(Loop& loop, RedisClient& redis, const RedisAddress& add
                    [this] { return static_cast<double>(conns_.size()); });
   metrics_.describe("jobcast_ws_events_total", Metrics::Type::Counter,
                     "Room events read from Redis and serialised (once per node).");
+  metrics_.describe("jobcast_ws_events_inline_total", Metrics::Type::Counter,
+                    "Room events taken from their notification, with no read of the stream.");
   metrics_.describe("jobcast_ws_deliveries_total", Metrics::Type::Counter,
                     "Event frames queued to connections.");
   metrics_.describe("jobcast_ws_closed_total", Metrics::Type::Counter,
@@ -267,7 +269,8 @@ lws_protocols LiveChannel::protocol() {
 }
 
 void LiveChannel::start() {
-  notifications_.onNotified([this](const std::string& room, const std::string&) { wake(room); });
+  notifications_.onNotified(
+      [this](const std::string& room, const rooms::Notice& notice) { wake(room, &notice); });
   // After a (re)subscription, notifications may have been missed: re-read.
   notifications_.onSubscribed([this](const std::optional<std::string>& room) {
     if (room) {
@@ -893,10 +896,40 @@ void LiveChannel::detachFromFeed(Conn& conn) {
   }
 }
 
-void LiveChannel::wake(const std::string& room) {
+void LiveChannel::wake(const std::string& room, const rooms::Notice* notice) {
   auto it = feeds_.find(room);
-  if (it != feeds_.end())
-    readFeed(*it->second);
+  if (it == feeds_.end())
+    return;
+  Feed& feed = *it->second;
+  // The notice carries the event that follows the feed's cursor: take it from
+  // there, without a read of the stream (one Redis round trip less between a
+  // chat message and its viewers). Anything else (a missed notice, a large
+  // event, a read under way) reads the stream.
+  if (notice && notice->has_entry && feed.cursor_known && !feed.reading &&
+      notice->prev == feed.cursor.str()) {
+    Event ev;
+    if (makeEvent(notice->id, notice->kind, notice->data, notice->aud, ev)) {
+      metrics_.add("jobcast_ws_events_total", {});
+      metrics_.add("jobcast_ws_events_inline_total", {});
+      feed.cursor = ev.id;
+      feed.pending.push_back(std::move(ev));
+      queued(feed);
+      return;
+    }
+  }
+  readFeed(feed);
+}
+
+void LiveChannel::queued(Feed& feed) {
+  // The first events after a quiet spell go out at once; then at most one
+  // frame per tick carries what came meanwhile. The tick counts from the
+  // start of this flush: a fan-out that takes longer than a tick (10,000
+  // viewers) does not make the next events wait a tick more.
+  if (!feed.pending.empty() && !feed.tick.active()) {
+    startTick(feed);
+    if (options_.coalesce_ms <= 0 || written(feed))
+      flush(feed);
+  }
 }
 
 void LiveChannel::readFeed(Feed& feed) {
@@ -933,13 +966,7 @@ void LiveChannel::readFeed(Feed& feed) {
                        }
                      }
                    }
-                   // The first events after a quiet spell go out at once; then
-                   // at most one frame per tick carries what came meanwhile.
-                   if (!feed.pending.empty() && !feed.tick.active()) {
-                     if (options_.coalesce_ms <= 0 || written(feed))
-                       flush(feed);
-                     startTick(feed);
-                   }
+                   queued(feed);
                    if (feed.again || n >= options_.read_batch)
                      readFeed(feed);
                  });
@@ -989,22 +1016,28 @@ void LiveChannel::flush(Feed& feed) {
 bool LiveChannel::parseEntry(const RedisReply& entry, Event& ev) {
   if (entry.elements.size() != 2)
     return false;
-  auto id = live::StreamId::parse(entry.elements[0].str);
-  if (!id)
-    return false;
-  ev.id = *id;
-  std::string data = "{}", aud = "all";
+  std::string kind, data = "{}", aud = "all";
   const auto& fields = entry.elements[1].elements;
   for (size_t i = 0; i + 1 < fields.size(); i += 2) {
     const std::string& name = fields[i].str;
     if (name == "kind") {
-      ev.kind = fields[i + 1].str;
+      kind = fields[i + 1].str;
     } else if (name == "data") {
       data = fields[i + 1].str;
     } else if (name == "aud") {
       aud = fields[i + 1].str;
     }
   }
+  return makeEvent(entry.elements[0].str, kind, data, aud, ev);
+}
+
+bool LiveChannel::makeEvent(const std::string& entry_id, const std::string& kind, std::string data,
+                            const std::string& aud, Event& ev) {
+  auto id = live::StreamId::parse(entry_id);
+  if (!id)
+    return false;
+  ev.id = *id;
+  ev.kind = kind;
   if (aud == "all") {
     ev.audience = Event::Audience::All;
   } else if (aud == "staff") {
@@ -1045,7 +1078,7 @@ bool LiveChannel::parseEntry(const RedisReply& entry, Event& ev) {
       ev.members = std::move(m);
     }
   }
-  ev.payload = eventFrame(entry.elements[0].str, ev.kind, data);
+  ev.payload = eventFrame(entry_id, ev.kind, data);
   return true;
 }
 

@@ -114,7 +114,9 @@ class LiveChannel {
 
   Feed& feedFor(const std::string& room);
   void detachFromFeed(Conn& conn);
-  void wake(const std::string& room);
+  void wake(const std::string& room, const rooms::Notice* notice = nullptr);
+  // New events are pending: out now, or on the feed's tick.
+  void queued(Feed& feed);
   void readFeed(Feed& feed);
   void startTick(Feed& feed);
   void flush(Feed& feed);
@@ -127,6 +129,8 @@ class LiveChannel {
       const std::vector<const Event*>& events) const;
   bool entitled(const Conn& conn, const Event& event) const;
   static bool parseEntry(const RedisReply& entry, Event& event);
+  static bool makeEvent(const std::string& entry_id, const std::string& kind, std::string data,
+                        const std::string& aud, Event& event);
   void reportPresence(Feed& feed);
   void heartbeat();
 

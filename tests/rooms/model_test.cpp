@@ -2,6 +2,7 @@
 // illegal moves, region codes nest.
 
 #include "rooms/model.h"
+#include "rooms/notifications.h"
 
 #include <gtest/gtest.h>
 
@@ -26,6 +27,33 @@ json goodJob() {
 std::string fieldFor(const json& body) {
   auto card = JobCard::fromJson(body);
   return card.ok() ? "" : fieldOf(card.error());
+}
+
+// The notice a room script publishes (rooms/prelude.lua emit).
+TEST(Notice, CarriesTheIdThePreviousIdAndASmallEvent) {
+  Notice bare = Notice::parse("1700000000000-3");
+  EXPECT_EQ(bare.id, "1700000000000-3");
+  EXPECT_EQ(bare.prev, "");
+  EXPECT_FALSE(bare.has_entry);
+
+  Notice announced = Notice::parse("1700000000000-3 1700000000000-2");
+  EXPECT_EQ(announced.id, "1700000000000-3");
+  EXPECT_EQ(announced.prev, "1700000000000-2");
+  EXPECT_FALSE(announced.has_entry);
+
+  // The data is the rest, newlines and all.
+  Notice full = Notice::parse("5-0 0-0\nchat.message\nuser:js-1\n{\"text\":\"a\nb\"}");
+  EXPECT_EQ(full.id, "5-0");
+  EXPECT_EQ(full.prev, "0-0");
+  ASSERT_TRUE(full.has_entry);
+  EXPECT_EQ(full.kind, "chat.message");
+  EXPECT_EQ(full.aud, "user:js-1");
+  EXPECT_EQ(full.data, "{\"text\":\"a\nb\"}");
+
+  // Cut short, or an entry without the id before it: announced only.
+  EXPECT_FALSE(Notice::parse("5-0 4-0\nchat.message\nall").has_entry);
+  EXPECT_FALSE(Notice::parse("5-0\nchat.message\nall\n{}").has_entry);
+  EXPECT_FALSE(Notice::parse("").has_entry);
 }
 
 TEST(JobCard, AcceptsAValidCard) {

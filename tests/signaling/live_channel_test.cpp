@@ -671,6 +671,42 @@ double metric(const Jobcastd& node, const std::string& name) {
   return 0;
 }
 
+// A small event travels in its notification and goes out without a read of
+// the stream; an event whose notification was missed (here: none was sent)
+// is read from the stream when the next notice does not follow the feed's
+// position, before that notice's event, so none is lost or reordered.
+TEST_F(LiveChannel, EventsTravelInTheirNoticeAndAMissedOneIsReadFromTheStream) {
+  auto node = startNode();
+  auto viewer = join(*node);
+  ASSERT_TRUE(viewer);
+  auto sender = join(*node, token(Role::Counsellor, "c-1", "Chen"));
+  ASSERT_TRUE(sender);
+  double inline_before = metric(*node, "jobcast_ws_events_inline_total");
+  json first = sender->call({{"type", "chat.send"}, {"text", "first"}});
+  ASSERT_EQ(first["type"], "ack") << first.dump();
+  json got = viewer->waitEvent("chat.message");
+  ASSERT_FALSE(got.is_null());
+  EXPECT_EQ(got["data"]["text"], "first");
+  EXPECT_GE(metric(*node, "jobcast_ws_events_inline_total"), inline_before + 1);
+
+  // An event that no notice announces, then one more chat message.
+  std::string prefix = "jc:{r:" + std::string(kRoom) + "}:";
+  std::string silent = redis_.command({"XADD", prefix + "events", "*", "kind", "caption", "data",
+                                       R"({"text":"unannounced"})", "aud", "all"});
+  double inline_mid = metric(*node, "jobcast_ws_events_inline_total");
+  json second = sender->call({{"type", "chat.send"}, {"text", "second"}});
+  ASSERT_EQ(second["type"], "ack");
+  json caption = viewer->waitEvent("caption");
+  ASSERT_FALSE(caption.is_null()) << "the unannounced event was not read from the stream";
+  EXPECT_EQ(caption["id"], silent);
+  json next = viewer->waitEvent("chat.message");
+  ASSERT_FALSE(next.is_null());
+  EXPECT_EQ(next["data"]["text"], "second");
+  EXPECT_GT(next["id"].get<std::string>(), caption["id"].get<std::string>());
+  EXPECT_EQ(metric(*node, "jobcast_ws_events_inline_total"), inline_mid)
+      << "a notice that does not follow the feed's position was taken inline";
+}
+
 // A tick to hundreds of viewers is sent by the fan-out threads, one send()
 // per socket and frame, some ticks carrying several frames, to sockets with
 // small and large receive buffers. Every viewer gets every event whole, once
