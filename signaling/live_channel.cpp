@@ -231,6 +231,11 @@ LiveChannel::LiveChannel(Loop& loop, RedisClient& redis, const RedisAddress& add
       n += conn->state == Conn::State::Joining ? 1 : 0;
     return static_cast<double>(n);
   });
+  metrics_.describe("jobcast_ws_fanouts_total", Metrics::Type::Counter,
+                    "Ticks that sent a room's new events to its connections.");
+  metrics_.describe("jobcast_ws_fanout_seconds_total", Metrics::Type::Counter,
+                    "Time those ticks took, from the first connection's frame to the last "
+                    "one's send.");
   metrics_.describe("jobcast_ws_fanout_sends_total", Metrics::Type::Counter,
                     "Frames a fan-out wrote with one send() per connection, by result: whole, "
                     "partial (lws sent the rest), full (queued), broken (closed).");
@@ -1010,7 +1015,11 @@ void LiveChannel::flush(Feed& feed) {
   }
   feed.sent.clear();
   feed.held_ticks = 0;
+  auto start = Clock::now();
   fanOut(live, events, &feed.sent);
+  metrics_.add("jobcast_ws_fanouts_total", {});
+  metrics_.add("jobcast_ws_fanout_seconds_total", {},
+               std::chrono::duration<double>(Clock::now() - start).count());
 }
 
 bool LiveChannel::parseEntry(const RedisReply& entry, Event& ev) {
