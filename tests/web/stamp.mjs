@@ -23,8 +23,18 @@ export async function playAndReadStamps(page, src, { lowLatency = true, seconds 
     video.play().catch(() => {});
     const canvas = document.createElement('canvas');
     const ctx = canvas.getContext('2d', { willReadFrequently: true });
-    // The stamp's layout (media/frame_stamp.cpp): 52 cells across the width,
-    // in the top twelfth; a 1010 marker, then 48 bits of milliseconds.
+    // The stamp's layout (media/frame_stamp.h): 52 cells across the width,
+    // in the top twelfth; a 1010 marker, 40 bits of milliseconds modulo 2^40,
+    // a CRC-8 (polynomial 0x07) of them. A cell misread makes it unreadable.
+    const MOD = 2 ** 40;
+    const crc8 = (value) => {
+      let crc = 0;
+      for (let byte = 4; byte >= 0; byte--) {
+        crc ^= Math.floor(value / 2 ** (8 * byte)) % 256;
+        for (let i = 0; i < 8; i++) crc = crc & 0x80 ? ((crc << 1) ^ 0x07) & 0xff : (crc << 1) & 0xff;
+      }
+      return crc;
+    };
     const readStamp = (w, h) => {
       const cells = 52;
       const cw = Math.floor(w / cells);
@@ -33,7 +43,7 @@ export async function playAndReadStamps(page, src, { lowLatency = true, seconds 
       canvas.height = ch;
       ctx.drawImage(video, 0, 0, w, h, 0, 0, w, h);
       const px = ctx.getImageData(0, 0, w, ch).data;
-      let value = 0;
+      let value = 0, crc = 0;
       for (let c = 0; c < cells; c++) {
         let sum = 0, n = 0;
         for (let y = Math.floor(ch / 4); y < ch - Math.floor(ch / 4); y += 2) {
@@ -46,11 +56,19 @@ export async function playAndReadStamps(page, src, { lowLatency = true, seconds 
         const one = n > 0 && sum / n > 128;
         if (c < 4) {
           if (one !== (c % 2 === 0)) return null;
-        } else {
+        } else if (c < 44) {
           value = value * 2 + (one ? 1 : 0);
+        } else {
+          crc = crc * 2 + (one ? 1 : 0);
         }
       }
-      return value;
+      if (crc !== crc8(value)) return null;
+      // The time nearest now with these low 40 bits.
+      const now = Date.now();
+      let ms = now - (now % MOD) + value;
+      if (ms - now > MOD / 2) ms -= MOD;
+      else if (now - ms > MOD / 2) ms += MOD;
+      return ms;
     };
     const latencies = [];
     let firstFrameMs = null;
