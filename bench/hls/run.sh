@@ -4,7 +4,7 @@
 # pair of measurements the newest source segment and the media playlist are
 # fetched from it and written into nginx's root under the same path, so both
 # servers send identical bytes. wrk -t1 at -c100 and -c1000, DURATION each,
-# ROUNDS rounds. Usage: bench/hls/run.sh [BUILD_DIR]
+# ROUNDS rounds (who goes first alternates), then the ratio over the run. Usage: bench/hls/run.sh [BUILD_DIR]
 # Env: DURATION (4s), ROUNDS (3), CONNECTIONS ("100 1000"), FRONT_THREADS (1).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -94,10 +94,20 @@ for round in $(seq "$ROUNDS"); do
       fi
       size=$(stat -c %s "$work/www$path")
       cmp -s "$work/www$path" "$work/check" 2>/dev/null || true
-      set -- $(measure "$conns" "$node$path")
-      j_rps=$1 j_bps=$2 j_bad=$3
-      set -- $(measure "$conns" "http://127.0.0.1:$nginx_port$path")
-      n_rps=$1 n_bps=$2 n_bad=$3
+      # Who goes first alternates, so neither always meets the same moment
+      # of the encoders' work (both run beside them).
+      if [ $((round % 2)) = 1 ]; then
+        set -- $(measure "$conns" "$node$path")
+        j_rps=$1 j_bps=$2 j_bad=$3
+        set -- $(measure "$conns" "http://127.0.0.1:$nginx_port$path")
+        n_rps=$1 n_bps=$2 n_bad=$3
+      else
+        set -- $(measure "$conns" "http://127.0.0.1:$nginx_port$path")
+        n_rps=$1 n_bps=$2 n_bad=$3
+        set -- $(measure "$conns" "$node$path")
+        j_rps=$1 j_bps=$2 j_bad=$3
+      fi
+      echo "$kind $conns $j_rps $n_rps" >>"$work/totals"
       ratio=$(python3 -c "print(f'{float(\"$j_rps\")/float(\"$n_rps\"):.2f}')" 2>/dev/null || echo "?")
       printf '%-9s %-6s %5s %9s %12s %10s %12s %10s %6s\n' "$kind" "$conns" "$round" "$size" \
         "$j_rps" "$j_bps" "$n_rps" "$n_bps" "$ratio"
@@ -107,3 +117,6 @@ for round in $(seq "$ROUNDS"); do
     done
   done
 done
+echo "== over the run (requests in all rounds, jobcastd / nginx)"
+awk '{ j[$1" "$2] += $3; n[$1" "$2] += $4 }
+     END { for (k in j) printf "%-18s %.2f\n", k, j[k] / n[k] }' "$work/totals" | sort
