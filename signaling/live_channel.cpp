@@ -123,12 +123,12 @@ struct LiveChannel::Conn {
   // ... and also with send() on the socket (plain TCP), from any thread of
   // the fan-out while the control thread waits for them (see sendAll).
   bool raw = false;
-  int fd = -1;
 };
 
 // A fan-out's frames for one connection, and what send() made of them.
 struct LiveChannel::RawSend {
   Conn* conn;
+  int fd;                            // the connection's socket, as lws has it now
   const std::vector<Frame>* frames;  // in order
   size_t whole = 0;                  // frames the kernel took whole
   ssize_t sent = 0;                  // of the next one: bytes taken, or -1
@@ -372,7 +372,6 @@ void LiveChannel::onEstablished(lws* wsi, void* user) {
   // the connection is a stream of a multiplexed (HTTP/2) connection.
   added.direct = lws_get_network_wsi(wsi) == wsi;
   added.raw = added.direct && !lws_is_ssl(wsi);
-  added.fd = lws_get_socket_fd(wsi);
   // No lws_set_timeout for the hello: lws keeps its timeouts in one sorted
   // list, an insertion linear in the connections open (a quarter of the
   // node's CPU while 10,000 joined). The heartbeat closes late greeters.
@@ -1193,9 +1192,10 @@ void LiveChannel::fanOut(const std::vector<Conn*>& conns, const std::vector<Even
           s.frames = framesOf(mine);
         s.built = true;
       }
-      if (!s.frames.empty() && conn->raw && conn->out.empty() &&
+      int fd = conn->raw ? lws_get_socket_fd(conn->wsi) : -1;
+      if (!s.frames.empty() && fd >= 0 && conn->out.empty() &&
           conn->state != Conn::State::Closing && !lws_partial_buffered(conn->wsi)) {
-        raw.push_back({conn, &s.frames});
+        raw.push_back({conn, fd, &s.frames});
       } else {
         for (const Frame& f : s.frames)
           enqueue(*conn, f);
@@ -1245,7 +1245,7 @@ void LiveChannel::sendAll(std::vector<RawSend>& sends) {
       RawSend& s = sends[i];
       for (; s.whole < s.frames->size(); ++s.whole) {
         std::string_view bytes = wireBytes((*s.frames)[s.whole]);
-        s.sent = ::send(s.conn->fd, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        s.sent = ::send(s.fd, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
         s.err = s.sent < 0 ? errno : 0;
         if (s.sent != static_cast<ssize_t>(bytes.size()))
           break;
