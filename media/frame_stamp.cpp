@@ -24,12 +24,11 @@ void cellRect(int cell, int width, int height, int& x0, int& x1, int& y0, int& y
   y1 = height / 12;
 }
 
-bool bitOf(int64_t value, int cell) {
+bool bitOf(int64_t value, int crc, int cell) {
   if (cell < kMarker)
     return cell % 2 == 0;
   if (cell < kMarker + kValueBits)
     return ((value >> (kValueBits - 1 - (cell - kMarker))) & 1) != 0;
-  int crc = stampCrc(value);
   return ((crc >> (kCrcBits - 1 - (cell - kMarker - kValueBits))) & 1) != 0;
 }
 
@@ -48,8 +47,9 @@ int stampCrc(int64_t value) {
 
 void paintStamp(uint8_t* luma, int stride, int width, int height, int64_t ms) {
   int64_t value = ms % kValueMod;
+  int crc = stampCrc(value);
   for (int cell = 0; cell < kCells; ++cell) {
-    bool one = bitOf(value, cell);
+    bool one = bitOf(value, crc, cell);
     int x0, x1, y0, y1;
     cellRect(cell, width, height, x0, x1, y0, y1);
     for (int y = y0; y < y1; ++y) {

@@ -774,10 +774,8 @@ void LiveChannel::enqueue(Conn& conn, const Frame& frame) {
   // when the socket drains, so frames stay whole and in order. Not on an
   // HTTP/2 stream, whose writes lws must schedule.
   if (conn.direct && conn.out.empty() && !lws_partial_buffered(conn.wsi)) {
-    if (!writeFrame(conn, frame)) {
-      conn.direct = false;
+    if (!writeFrame(conn, frame))
       closeConn(conn, kCloseInternal, "write failed");
-    }
     return;
   }
   size_t n = payloadSize(frame);
@@ -1259,25 +1257,22 @@ void LiveChannel::sendAll(std::vector<RawSend>& sends) {
     if (s.whole == s.frames->size())
       continue;
     const Frame& cut = (*s.frames)[s.whole];
+    bool goes_on = false;
     if (s.sent > 0) {
       // The rest of this frame, as raw bytes: lws sends them first.
-      ++partial;
       std::string_view bytes = wireBytes(cut).substr(static_cast<size_t>(s.sent));
       std::string buf(LWS_PRE, '\0');
       buf.append(bytes);
       auto* p = reinterpret_cast<unsigned char*>(buf.data()) + LWS_PRE;
-      if (lws_write(conn.wsi, p, bytes.size(), LWS_WRITE_HTTP) < 0) {
-        ++broken;
-        conn.direct = conn.raw = false;
-        closeConn(conn, kCloseInternal, "write failed");
-        continue;
-      }
+      goes_on = lws_write(conn.wsi, p, bytes.size(), LWS_WRITE_HTTP) >= 0;
+      partial += goes_on ? 1 : 0;
     } else if (s.err == EAGAIN || s.err == EWOULDBLOCK || s.err == EINTR) {
       ++full;
       enqueue(conn, cut);
-    } else {
+      goes_on = true;
+    }
+    if (!goes_on) {
       ++broken;
-      conn.direct = conn.raw = false;
       closeConn(conn, kCloseInternal, "write failed");
       continue;
     }

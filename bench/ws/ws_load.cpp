@@ -82,14 +82,19 @@ long rssKb(int pid) {
   return -1;
 }
 
-// A counter from the node's /metrics (a plain GET on its own connection); -1
-// when it cannot be read.
-double nodeMetric(int port, const std::string& name) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+sockaddr_in loopback(int port) {
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<uint16_t>(port));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return a;
+}
+
+// A counter from the node's /metrics (a plain GET on its own connection); -1
+// when it cannot be read.
+double nodeMetric(int port, const std::string& name) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a = loopback(port);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
     ::close(fd);
     return -1;
@@ -151,10 +156,7 @@ struct Load {
     c.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     int one = 1;
     ::setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sockaddr_in a = loopback(port);
     ::connect(c.fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT;
