@@ -44,7 +44,7 @@ struct EgressEngine::Viewer {
   SteadyClock::time_point added = SteadyClock::now();
   SteadyClock::time_point last_check{};
   std::unique_ptr<DtlsTransport> dtls;
-  std::unique_ptr<SrtpSession> srtp_out;
+  std::unique_ptr<SrtpSender> srtp_out;  // our RTP, on OpenSSL
   std::unique_ptr<SrtpSession> srtp_in;  // the viewer's SRTCP
 };
 
@@ -424,7 +424,7 @@ void EgressEngine::flushDtls(Viewer& viewer) {
     viewer.failure = viewer.dtls->failure();
   } else if (viewer.dtls->state() == DtlsTransport::State::Connected && !viewer.srtp_out) {
     const SrtpKeys& keys = viewer.dtls->keys();
-    auto srtp = SrtpSession::create(keys.profile, SrtpSession::Direction::Outbound, keys.local);
+    auto srtp = SrtpSender::create(keys.profile, keys.local);
     auto srtcp = SrtpSession::create(keys.profile, SrtpSession::Direction::Inbound, keys.remote);
     ++handshakes_since_trim_;
     if (srtp && srtcp) {
@@ -486,7 +486,7 @@ void EgressEngine::drainSendQueue(Sender& sender, std::vector<Send>& queue) {
       p[11] = static_cast<uint8_t>(send.ssrc);
     }
     size_t size = rtp.size();
-    if (!it->viewer->srtp_out->protectRtp(p, &size, out.bytes.size())) {
+    if (!it->viewer->srtp_out->protect(p, &size, out.bytes.size())) {
       --batch.used;
       continue;
     }

@@ -34,6 +34,7 @@
 #include "media/egress/dtls.h"
 #include "media/egress/rtcp.h"
 #include "media/egress/srtp.h"
+#include "media/egress/srtp_sender.h"
 
 namespace jobcast::media::egress {
 

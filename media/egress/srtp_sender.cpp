@@ -1,0 +1,196 @@
+#include "media/egress/srtp_sender.h"
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/params.h>
+
+#include <cstring>
+
+namespace jobcast::media::egress {
+namespace {
+
+constexpr size_t kMasterKey = 16;
+constexpr size_t kGcmTag = 16;
+constexpr size_t kHmacTag = 10;  // HMAC-SHA1 truncated to 80 bits
+constexpr uint8_t kLabelEncryption = 0x00;
+constexpr uint8_t kLabelAuthentication = 0x01;
+constexpr uint8_t kLabelSalt = 0x02;
+
+// RFC 3711 4.3.3: the AES-CM PRF keyed with the master key, counter from the
+// master salt (padded to 14 bytes) with the label in its eighth byte, key
+// derivation rate 0. RFC 7714 11 uses it unchanged for the GCM profiles.
+bool derive(const uint8_t* master_key, const uint8_t* master_salt, size_t salt_length,
+            uint8_t label, uint8_t* out, size_t length) {
+  uint8_t counter[16] = {};
+  std::memcpy(counter, master_salt, salt_length);
+  counter[7] ^= label;
+  uint8_t zeros[32] = {};
+  if (length > sizeof zeros)
+    return false;
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  int written = 0;
+  bool ok = ctx && EVP_EncryptInit_ex(ctx, EVP_aes_128_ctr(), nullptr, master_key, counter) == 1 &&
+            EVP_EncryptUpdate(ctx, out, &written, zeros, static_cast<int>(length)) == 1 &&
+            written == static_cast<int>(length);
+  EVP_CIPHER_CTX_free(ctx);
+  return ok;
+}
+
+void put32(uint8_t* p, uint32_t value) {
+  p[0] = static_cast<uint8_t>(value >> 24);
+  p[1] = static_cast<uint8_t>(value >> 16);
+  p[2] = static_cast<uint8_t>(value >> 8);
+  p[3] = static_cast<uint8_t>(value);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SrtpSender>> SrtpSender::create(SrtpProfile profile,
+                                                       const std::vector<uint8_t>& key_salt) {
+  if (key_salt.size() != keySaltLength(profile))
+    return Error{"srtp_failed", "key and salt have the wrong length for the profile"};
+  const bool gcm = profile == SrtpProfile::AeadAes128Gcm;
+  const uint8_t* master_key = key_salt.data();
+  const uint8_t* master_salt = key_salt.data() + kMasterKey;
+  const size_t salt_length = key_salt.size() - kMasterKey;
+
+  std::unique_ptr<SrtpSender> sender(new SrtpSender());
+  sender->profile_ = profile;
+  uint8_t session_key[kMasterKey];
+  uint8_t auth_key[20];
+  bool ok =
+      derive(master_key, master_salt, salt_length, kLabelEncryption, session_key, kMasterKey) &&
+      derive(master_key, master_salt, salt_length, kLabelSalt, sender->salt_, salt_length) &&
+      (gcm || derive(master_key, master_salt, salt_length, kLabelAuthentication, auth_key,
+                     sizeof auth_key));
+  sender->cipher_ = EVP_CIPHER_CTX_new();
+  ok = ok && sender->cipher_ &&
+       EVP_EncryptInit_ex(sender->cipher_, gcm ? EVP_aes_128_gcm() : EVP_aes_128_ctr(), nullptr,
+                          session_key, nullptr) == 1;
+  if (ok && !gcm) {
+    EVP_MAC* hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    sender->mac_ = hmac ? EVP_MAC_CTX_new(hmac) : nullptr;
+    EVP_MAC_free(hmac);
+    char digest[] = "SHA1";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                           OSSL_PARAM_construct_end()};
+    ok = sender->mac_ && EVP_MAC_init(sender->mac_, auth_key, sizeof auth_key, params) == 1;
+  }
+  OPENSSL_cleanse(session_key, sizeof session_key);
+  OPENSSL_cleanse(auth_key, sizeof auth_key);
+  if (!ok)
+    return Error{"srtp_failed", "OpenSSL could not key the SRTP sender"};
+  return sender;
+}
+
+SrtpSender::~SrtpSender() {
+  EVP_CIPHER_CTX_free(cipher_);
+  EVP_MAC_CTX_free(mac_);
+  OPENSSL_cleanse(salt_, sizeof salt_);
+}
+
+// RFC 3711 3.3.1 and appendix A: the rollover counter moves on when the
+// sequence number wraps; a packet from before the wrap (a late
+// retransmission) keeps the previous one.
+uint64_t SrtpSender::indexOf(uint32_t ssrc, uint16_t seq, bool* known) {
+  Stream* stream = nullptr;
+  for (size_t i = 0; i < stream_count_; ++i) {
+    if (streams_[i].ssrc == ssrc)
+      stream = &streams_[i];
+  }
+  if (!stream) {
+    if (stream_count_ == kMaxStreams) {
+      *known = false;
+      return 0;
+    }
+    stream = &streams_[stream_count_++];
+    stream->ssrc = ssrc;
+    stream->roc = 0;
+    stream->highest = seq;
+  }
+  *known = true;
+  uint32_t roc = stream->roc;
+  if (stream->highest < 0x8000) {
+    if (seq > stream->highest && seq - stream->highest > 0x8000 && roc > 0)
+      --roc;
+  } else if (stream->highest - 0x8000 > seq) {
+    ++roc;
+  }
+  if (roc > stream->roc) {
+    stream->roc = roc;
+    stream->highest = seq;
+  } else if (roc == stream->roc && seq > stream->highest) {
+    stream->highest = seq;
+  }
+  return (static_cast<uint64_t>(roc) << 16) | seq;
+}
+
+bool SrtpSender::protect(uint8_t* packet, size_t* size, size_t capacity) {
+  const size_t length = *size;
+  if (length < 12 || capacity < length + kSrtpMaxTrailer || (packet[0] >> 6) != 2)
+    return false;
+  size_t header = 12 + 4 * static_cast<size_t>(packet[0] & 0x0f);
+  if ((packet[0] & 0x10) && header + 4 <= length)
+    header += 4 + 4 * ((static_cast<size_t>(packet[header + 2]) << 8) | packet[header + 3]);
+  if (header > length)
+    return false;
+  const uint16_t seq = static_cast<uint16_t>((packet[2] << 8) | packet[3]);
+  const uint32_t ssrc = (static_cast<uint32_t>(packet[8]) << 24) |
+                        (static_cast<uint32_t>(packet[9]) << 16) |
+                        (static_cast<uint32_t>(packet[10]) << 8) | packet[11];
+  bool known = false;
+  const uint64_t index = indexOf(ssrc, seq, &known);
+  if (!known)
+    return false;
+  const uint32_t roc = static_cast<uint32_t>(index >> 16);
+  uint8_t* payload = packet + header;
+  const int payload_length = static_cast<int>(length - header);
+  int written = 0;
+
+  if (profile_ == SrtpProfile::AeadAes128Gcm) {
+    // RFC 7714 8.1: 00 00 || SSRC || ROC || SEQ, XOR the session salt.
+    uint8_t iv[12] = {};
+    put32(iv + 2, ssrc);
+    put32(iv + 6, roc);
+    iv[10] = packet[2];
+    iv[11] = packet[3];
+    for (size_t i = 0; i < sizeof iv; ++i)
+      iv[i] ^= salt_[i];
+    // The header is the associated data; the payload is encrypted in place.
+    if (EVP_EncryptInit_ex(cipher_, nullptr, nullptr, nullptr, iv) != 1 ||
+        EVP_EncryptUpdate(cipher_, nullptr, &written, packet, static_cast<int>(header)) != 1 ||
+        EVP_EncryptUpdate(cipher_, payload, &written, payload, payload_length) != 1 ||
+        EVP_EncryptFinal_ex(cipher_, payload + written, &written) != 1 ||
+        EVP_CIPHER_CTX_ctrl(cipher_, EVP_CTRL_GCM_GET_TAG, kGcmTag, packet + length) != 1)
+      return false;
+    *size = length + kGcmTag;
+    return true;
+  }
+
+  // RFC 3711 4.1.1: counter = salt * 2^16 XOR SSRC * 2^64 XOR index * 2^16.
+  uint8_t iv[16] = {};
+  std::memcpy(iv, salt_, 14);
+  iv[4] ^= packet[8];
+  iv[5] ^= packet[9];
+  iv[6] ^= packet[10];
+  iv[7] ^= packet[11];
+  for (int i = 0; i < 6; ++i)
+    iv[8 + i] ^= static_cast<uint8_t>(index >> (40 - 8 * i));
+  if (EVP_EncryptInit_ex(cipher_, nullptr, nullptr, nullptr, iv) != 1 ||
+      EVP_EncryptUpdate(cipher_, payload, &written, payload, payload_length) != 1)
+    return false;
+  // RFC 3711 4.2: HMAC-SHA1 over the packet and the ROC, 80 bits of it.
+  uint8_t roc_bytes[4];
+  put32(roc_bytes, roc);
+  uint8_t tag[EVP_MAX_MD_SIZE];
+  size_t tag_length = 0;
+  if (EVP_MAC_init(mac_, nullptr, 0, nullptr) != 1 || EVP_MAC_update(mac_, packet, length) != 1 ||
+      EVP_MAC_update(mac_, roc_bytes, sizeof roc_bytes) != 1 ||
+      EVP_MAC_final(mac_, tag, &tag_length, sizeof tag) != 1 || tag_length < kHmacTag)
+    return false;
+  std::memcpy(packet + length, tag, kHmacTag);
+  *size = length + kHmacTag;
+  return true;
+}
+
+}  // namespace jobcast::media::egress

@@ -1,0 +1,62 @@
+#pragma once
+// Protection of outgoing RTP on OpenSSL (AES-NI): the engine's hot path.
+//
+// libsrtp as Debian builds it runs its ciphers on NSS, which sets a cipher
+// context up for every packet it protects (PK11_Encrypt); at 200 viewers that
+// was a quarter of the engine's CPU. SrtpSender derives the same session keys
+// (RFC 3711 4.3, RFC 7714 11) and writes the same bytes as libsrtp would
+// (tests compare the two packet for packet), with one keyed OpenSSL context
+// per viewer reused for every packet. RTP only, sending only: SRTCP and
+// everything a viewer sends us stay on libsrtp (SrtpSession).
+//
+// Not thread-safe: one sender thread uses it.
+
+#include <openssl/evp.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/result.h"
+#include "media/egress/srtp.h"
+
+namespace jobcast::media::egress {
+
+class SrtpSender {
+ public:
+  // `key_salt`: the master key followed by the master salt (keySaltLength).
+  static Result<std::unique_ptr<SrtpSender>> create(SrtpProfile profile,
+                                                    const std::vector<uint8_t>& key_salt);
+  ~SrtpSender();
+  SrtpSender(const SrtpSender&) = delete;
+  SrtpSender& operator=(const SrtpSender&) = delete;
+
+  // Encrypts the RTP packet of `*size` bytes in place and appends its tag;
+  // `capacity` must leave kSrtpMaxTrailer bytes after it. A packet sent again
+  // (a retransmission) is protected again under the same index. False for a
+  // packet that is not RTP, or a viewer with more SSRCs than kMaxStreams.
+  bool protect(uint8_t* packet, size_t* size, size_t capacity);
+
+  static constexpr size_t kMaxStreams = 8;
+
+ private:
+  // One SSRC's rollover counter and highest sequence number (RFC 3711 3.3.1).
+  struct Stream {
+    uint32_t ssrc = 0;
+    uint32_t roc = 0;
+    uint16_t highest = 0;
+  };
+  SrtpSender() = default;
+  // The packet's 48-bit index (ROC || SEQ), the stream's state moved on.
+  uint64_t indexOf(uint32_t ssrc, uint16_t seq, bool* known);
+
+  SrtpProfile profile_ = SrtpProfile::AeadAes128Gcm;
+  EVP_CIPHER_CTX* cipher_ = nullptr;  // AES-128-GCM or AES-128-CTR, keyed once
+  EVP_MAC_CTX* mac_ = nullptr;        // HMAC-SHA1 (AES-CM profile), keyed once
+  uint8_t salt_[14] = {};             // the session salt: 12 bytes (GCM) or 14
+  Stream streams_[kMaxStreams];
+  size_t stream_count_ = 0;
+};
+
+}  // namespace jobcast::media::egress
