@@ -225,6 +225,8 @@ const std::map<std::string, Setter>& keyTable() {
        [](Config& c, const std::string& k, const YAML::Node& n) {
          c.whep_send_threads = static_cast<int>(integer(k, n, 1, 64));
        }},
+      {"whep.gso", [](Config& c, const std::string& k,
+                      const YAML::Node& n) { c.whep_gso = boolean(k, n); }},
       {"auth.jwt_secret",
        [](Config& c, const std::string& k, const YAML::Node& n) { c.jwt_secret = scalar(k, n); }},
       {"auth.max_token_lifetime_s", liveInt(&Config::jwt_max_lifetime_s, 60, 366 * 24 * 3600)},

@@ -101,6 +101,7 @@ struct Config {
   // every interface of the host (ice_public_ip first when set).
   std::string whep_public_address;
   int whep_send_threads = 1;  // udp engine threads that protect and send RTP
+  bool whep_gso = true;       // udp engine: a frame's datagrams to a viewer in one send
 
   // auth and personal data (secrets: prefer the environment)
   std::string jwt_secret;                       // JOBCAST_JWT_SECRET, at least 32 bytes

@@ -245,6 +245,7 @@ Result<bool> App::start() {
     log::info("whep engine", {{"engine", "udp"},
                               {"port", static_cast<int64_t>(engine.value()->engine().port())},
                               {"send_threads", static_cast<int64_t>(udp.send_threads)},
+                              {"gso", udp.gso},
                               {"addresses", addresses}});
     whep_options.engine = engine.value();
   }

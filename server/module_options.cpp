@@ -103,6 +103,7 @@ media::egress::UdpViewers::Options udpViewers(const Config& config) {
   media::egress::UdpViewers::Options udp;
   udp.port = static_cast<uint16_t>(config.whep_udp_port);
   udp.send_threads = config.whep_send_threads;
+  udp.gso = config.whep_gso;
   // Fault injection for tests of players on lossy networks, never in
   // production: JOBCAST_FAULT_WHEP_LOSS_PERCENT of WHEP RTP is dropped.
   if (const char* loss = std::getenv("JOBCAST_FAULT_WHEP_LOSS_PERCENT"))

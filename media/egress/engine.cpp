@@ -4,6 +4,7 @@
 #include "media/egress/engine.h"
 
 #include <arpa/inet.h>
+#include <netinet/udp.h>
 #include <malloc.h>
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -25,6 +26,12 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 constexpr size_t kMaxBatch = 64;
 constexpr size_t kMaxDatagram = 1500;
+// GSO limits: the kernel's UDP_MAX_SEGMENTS and a UDP payload's 64 KB.
+constexpr size_t kMaxSegments = 64;
+constexpr size_t kMaxGsoBytes = 65000;
+// Datagrams a sender gathers before it sends (up to kMaxBatch messages per
+// sendmmsg, several datagrams each with GSO); their buffers are kept.
+constexpr size_t kMaxPending = 1024;
 // Packets waiting for the engine thread; past this, sends are refused rather
 // than let memory grow when the thread falls behind.
 constexpr size_t kMaxQueued = 1 << 16;
@@ -81,6 +88,7 @@ Result<std::unique_ptr<EgressEngine>> EgressEngine::start(
     Options options, std::shared_ptr<DtlsCertificate> certificate) {
   std::unique_ptr<EgressEngine> engine(new EgressEngine());
   engine->options_ = std::move(options);
+  engine->gso_ = engine->options_.gso;
   engine->certificate_ = std::move(certificate);
   sockaddr_storage bind_to{};
   auto* in = reinterpret_cast<sockaddr_in*>(&bind_to);
@@ -491,7 +499,7 @@ void EgressEngine::drainSendQueue(Sender& sender, std::vector<Send>& queue) {
       continue;
     }
     out.bytes.resize(size);
-    if (batch.used >= kMaxBatch)
+    if (batch.used >= kMaxPending)
       flush(batch);
   }
   flush(batch);
@@ -545,40 +553,104 @@ void EgressEngine::tickLocked(SteadyClock::time_point now) {
 
 // Sends what is batched with as few sendmmsg calls as it takes (up to 64
 // datagrams each), on the thread that owns `batch`, without mutex_ held.
+bool EgressEngine::sameDestination(const sockaddr_storage& a, const sockaddr_storage& b) {
+  if (a.ss_family != b.ss_family)
+    return false;
+  if (a.ss_family == AF_INET) {
+    const auto& x = reinterpret_cast<const sockaddr_in&>(a);
+    const auto& y = reinterpret_cast<const sockaddr_in&>(b);
+    return x.sin_port == y.sin_port && x.sin_addr.s_addr == y.sin_addr.s_addr;
+  }
+  return std::memcmp(&a, &b, lengthOf(a)) == 0;
+}
+
+// Datagrams leave in sendmmsg calls of up to kMaxBatch messages. With GSO,
+// a run of datagrams to one viewer of one size (the last may be shorter:
+// the packets of one video frame) is one message with a UDP_SEGMENT control
+// message: the kernel routes it and builds the headers once, and cuts it
+// into the same datagrams (in the NIC where it can). A kernel or device that
+// refuses GSO turns it off for good and the run goes out datagram by
+// datagram.
 void EgressEngine::flush(Batch& batch) {
   size_t sent = 0;
   uint64_t batches = 0;
+  uint64_t segmented = 0;
+  mmsghdr messages[kMaxBatch];
+  iovec iov[kMaxPending];
+  size_t datagrams[kMaxBatch];  // in each message
+  alignas(cmsghdr) char control[kMaxBatch][CMSG_SPACE(sizeof(uint16_t))];
   while (sent < batch.used) {
-    size_t count = std::min(kMaxBatch, batch.used - sent);
-    mmsghdr messages[kMaxBatch];
-    iovec iov[kMaxBatch];
-    std::memset(messages, 0, sizeof(mmsghdr) * count);
-    for (size_t i = 0; i < count; ++i) {
-      Outgoing& out = batch.items[sent + i];
-      iov[i] = {out.bytes.data(), out.bytes.size()};
-      messages[i].msg_hdr.msg_name = &out.to;
-      messages[i].msg_hdr.msg_namelen = lengthOf(out.to);
-      messages[i].msg_hdr.msg_iov = &iov[i];
-      messages[i].msg_hdr.msg_iovlen = 1;
+    const bool gso = gso_.load(std::memory_order_relaxed);
+    size_t count = 0;
+    size_t next = sent;
+    while (count < kMaxBatch && next < batch.used && next - sent < kMaxPending) {
+      Outgoing& first = batch.items[next];
+      size_t run = 1;
+      size_t bytes = first.bytes.size();
+      while (gso && run < kMaxSegments && next + run < batch.used &&
+             next + run - sent < kMaxPending) {
+        const Outgoing& more = batch.items[next + run];
+        // Every datagram but the last of a run has the first one's size.
+        if (batch.items[next + run - 1].bytes.size() != first.bytes.size() ||
+            more.bytes.size() > first.bytes.size() || more.bytes.empty() ||
+            bytes + more.bytes.size() > kMaxGsoBytes || !sameDestination(more.to, first.to))
+          break;
+        bytes += more.bytes.size();
+        ++run;
+      }
+      mmsghdr& message = messages[count];
+      std::memset(&message, 0, sizeof message);
+      for (size_t i = 0; i < run; ++i)
+        iov[next - sent + i] = {batch.items[next + i].bytes.data(), batch.items[next + i].bytes.size()};
+      message.msg_hdr.msg_name = &first.to;
+      message.msg_hdr.msg_namelen = lengthOf(first.to);
+      message.msg_hdr.msg_iov = &iov[next - sent];
+      message.msg_hdr.msg_iovlen = run;
+      if (run > 1) {
+        message.msg_hdr.msg_control = control[count];
+        message.msg_hdr.msg_controllen = sizeof control[count];
+        cmsghdr* header = CMSG_FIRSTHDR(&message.msg_hdr);
+        header->cmsg_level = SOL_UDP;
+        header->cmsg_type = UDP_SEGMENT;
+        header->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        auto size = static_cast<uint16_t>(first.bytes.size());
+        std::memcpy(CMSG_DATA(header), &size, sizeof size);
+      }
+      datagrams[count++] = run;
+      next += run;
     }
     int rc = sendmmsg(socket_, messages, static_cast<unsigned>(count), 0);
     ++batches;
+    if (rc < 0 && datagrams[0] > 1 &&
+        (errno == EIO || errno == EINVAL || errno == EOPNOTSUPP || errno == ENOPROTOOPT)) {
+      // No GSO on this path (no checksum offload, an old kernel): send the
+      // same datagrams again one by one.
+      gso_.store(false, std::memory_order_relaxed);
+      continue;
+    }
     if (rc <= 0) {
       // A full socket buffer drops the rest of this batch, as a lossy link
       // would; the viewer's NACK/PLI recovers.
       break;
     }
-    sent += static_cast<size_t>(rc);
+    for (int i = 0; i < rc; ++i) {
+      sent += datagrams[i];
+      if (datagrams[i] > 1)
+        segmented += datagrams[i];
+    }
+    if (static_cast<size_t>(rc) < count)
+      break;
   }
   batch.used = 0;
-  // DTLS flights and bursts can grow a batch past one sendmmsg; keep the
+  // DTLS flights and bursts can grow a batch past a round; keep the
   // buffers of one, let the rest go.
-  if (batch.items.size() > kMaxBatch)
-    batch.items.resize(kMaxBatch);
+  if (batch.items.size() > kMaxPending)
+    batch.items.resize(kMaxPending);
   if (batches) {
     std::lock_guard lock(mutex_);
     stats_.send_batches += batches;
     stats_.packets_sent += sent;
+    stats_.packets_segmented += segmented;
   }
 }
 

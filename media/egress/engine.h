@@ -53,6 +53,10 @@ class EgressEngine {
     // Fault injection (tests of players on lossy networks): this share of
     // outgoing RTP, retransmissions included, is dropped at random.
     double fault_loss = 0;
+    // Generic segmentation offload: the datagrams of one frame to one viewer
+    // in one send (UDP_SEGMENT). Turned off by itself where the kernel or
+    // the device refuses it.
+    bool gso = true;
   };
   struct ViewerSpec {
     std::string local_ufrag;         // ours, in the answer; checks arrive as "local:remote"
@@ -68,6 +72,7 @@ class EgressEngine {
     uint64_t checks_rejected = 0;
     uint64_t packets_sent = 0;
     uint64_t send_batches = 0;   // sendmmsg calls
+    uint64_t packets_segmented = 0;  // of packets_sent, those sent in GSO runs
     uint64_t queue_drops = 0;    // packets refused because the send queue was full
     uint64_t rtcp_received = 0;  // compound packets that authenticated
     uint64_t rtcp_rejected = 0;  // SRTCP that did not (or came before DTLS was up)
@@ -135,6 +140,7 @@ class EgressEngine {
   void tickLocked(std::chrono::steady_clock::time_point now);
   void flushDtls(Viewer& viewer);
   void flush(Batch& batch);
+  static bool sameDestination(const sockaddr_storage& a, const sockaddr_storage& b);
   static std::string addressKey(const sockaddr_storage& address);
 
   Options options_;
@@ -144,6 +150,7 @@ class EgressEngine {
   uint16_t port_ = 0;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> gso_{true};  // Options::gso, until a send refuses it
 
   mutable std::mutex mutex_;  // guards everything below
   uint64_t next_id_ = 1;

@@ -33,6 +33,8 @@ GstElement* appsrcFor(const char* name) {
 
 // The most a cached GOP may hold (2 s of 8 Mbit/s).
 constexpr size_t kMaxGopBytes = 2 << 20;
+// A frame longer than this goes out in parts (a keyframe of ~80 KB).
+constexpr size_t kMaxFramePackets = 64;
 
 }  // namespace
 
@@ -341,31 +343,51 @@ void EgressRendition::fanOut(GstAppSink* sink, bool video) {
   // every viewer's send.
   auto packet = std::make_shared<const std::vector<uint8_t>>(map.data, map.data + map.size);
   gst_buffer_unmap(buffer, &map);
-  const std::vector<uint8_t>& bytes = *packet;
-  if (video) {
-    uint32_t timestamp = (uint32_t{bytes[4]} << 24) | (uint32_t{bytes[5]} << 16) |
-                         (uint32_t{bytes[6]} << 8) | bytes[7];
-    // Every slice of one keyframe begins "a keyframe": only a new timestamp
-    // starts a new GOP.
-    if (keyframe && (!gop_valid_ || timestamp != gop_timestamp_)) {
-      gop_.clear();
-      gop_bytes_ = 0;
-      gop_timestamp_ = timestamp;
-      gop_valid_ = true;
-    }
-    if (gop_valid_ && gop_bytes_ + bytes.size() > kMaxGopBytes) {
-      gop_.clear();  // too long a GOP to hold: viewers wait for the next keyframe
-      gop_valid_ = false;
-    }
-    if (gop_valid_) {
-      gop_.push_back(packet);
-      gop_bytes_ += bytes.size();
-    }
-    shared_->remember(packet);
+  if (!video) {
+    distribute({{packet, false}}, false);
+    return;
   }
+  const std::vector<uint8_t>& bytes = *packet;
+  uint32_t timestamp = (uint32_t{bytes[4]} << 24) | (uint32_t{bytes[5]} << 16) |
+                       (uint32_t{bytes[6]} << 8) | bytes[7];
+  // A frame whose last packet (the marker) never came ends at the next one.
+  if (!frame_.empty() && timestamp != frame_timestamp_) {
+    distribute(frame_, true);
+    frame_.clear();
+  }
+  // Every slice of one keyframe begins "a keyframe": only a new timestamp
+  // starts a new GOP.
+  if (keyframe && (!gop_valid_ || timestamp != gop_timestamp_)) {
+    gop_.clear();
+    gop_bytes_ = 0;
+    gop_timestamp_ = timestamp;
+    gop_valid_ = true;
+  }
+  if (gop_valid_ && gop_bytes_ + bytes.size() > kMaxGopBytes) {
+    gop_.clear();  // too long a GOP to hold: viewers wait for the next keyframe
+    gop_valid_ = false;
+  }
+  if (gop_valid_) {
+    gop_.push_back(packet);
+    gop_bytes_ += bytes.size();
+  }
+  shared_->remember(packet);
+  // The packets of one frame leave together (the payloader hands them over
+  // back to back), each viewer's in a run the engine can send in one go.
+  frame_.push_back({packet, keyframe});
+  frame_timestamp_ = timestamp;
+  if ((bytes[1] & 0x80) || frame_.size() >= kMaxFramePackets) {
+    distribute(frame_, true);
+    frame_.clear();
+  }
+}
+
+// Viewer by viewer, each one's packets of `packets` in order, numbered in
+// its own sequence.
+void EgressRendition::distribute(const std::vector<Prepared>& packets, bool video) {
   std::vector<EgressEngine::Send> out;
   Snapshot subscribers = snapshot();
-  out.reserve(subscribers->size());
+  out.reserve(subscribers->size() * packets.size());
   auto addressed = [video](Subscriber& s, const EgressEngine::Packet& p, uint16_t seq) {
     if (video && !s.offset_known) {
       s.video_seq_offset = static_cast<uint16_t>(seq - (((*p)[2] << 8) | (*p)[3]));
@@ -379,24 +401,29 @@ void EgressRendition::fanOut(GstAppSink* sink, bool video) {
     int pt = video ? s->video_pt : s->audio_pt;
     if (pt < 0)
       continue;
+    size_t first = 0;
     if (video && !s->started) {
       // Only once the viewer can receive: before its DTLS is up the engine
       // drops what it is given.
       if (engine_.state(s->viewer) != EgressEngine::ViewerState::Connected)
         continue;
       if (gop_valid_ && !gop_.empty()) {
-        // The cached GOP ends with this very packet.
+        // The cached GOP ends with this very frame.
         for (const auto& cached : gop_)
           out.push_back(addressed(*s, cached, s->video_seq++));
         s->started = true;
         continue;
       }
-      if (!keyframe)
+      while (first < packets.size() && !packets[first].keyframe)
+        ++first;
+      if (first == packets.size())
         continue;
       s->started = true;
     }
-    uint16_t seq = video ? s->video_seq++ : s->audio_seq++;
-    out.push_back(addressed(*s, packet, seq));
+    for (size_t i = first; i < packets.size(); ++i) {
+      uint16_t seq = video ? s->video_seq++ : s->audio_seq++;
+      out.push_back(addressed(*s, packets[i].packet, seq));
+    }
   }
   engine_.send(std::move(out));
 }

@@ -117,7 +117,12 @@ class EgressRendition {
   Result<bool> build();
   static GstFlowReturn onVideo(GstAppSink* sink, gpointer self);
   static GstFlowReturn onAudio(GstAppSink* sink, gpointer self);
+  struct Prepared {
+    EgressEngine::Packet packet;
+    bool keyframe = false;  // begins one
+  };
   void fanOut(GstAppSink* sink, bool video);
+  void distribute(const std::vector<Prepared>& packets, bool video);
   Snapshot snapshot() const;
 
   ProgrammeFeed& feed_;
@@ -135,6 +140,10 @@ class EgressRendition {
   size_t gop_bytes_ = 0;
   uint32_t gop_timestamp_ = 0;
   bool gop_valid_ = false;
+  // The current video frame's packets, until its last (video streaming
+  // thread only).
+  std::vector<Prepared> frame_;
+  uint32_t frame_timestamp_ = 0;
 };
 
 // True when an H.264 RTP payload (RFC 6184) begins a keyframe: SPS, or an

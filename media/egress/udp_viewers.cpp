@@ -49,7 +49,7 @@ Result<std::shared_ptr<UdpViewers>> UdpViewers::start(Options options) {
   if (!certificate)
     return certificate.error();
   auto engine = EgressEngine::start({options.bind_address, options.port, options.consent_timeout,
-                                     options.send_threads, options.fault_loss},
+                                     options.send_threads, options.fault_loss, options.gso},
                                     certificate.value());
   if (!engine)
     return engine.error();

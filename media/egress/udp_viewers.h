@@ -25,6 +25,7 @@ class UdpViewers : public EngineViewers {
     std::chrono::milliseconds consent_timeout{30000};
     int send_threads = 1;
     double fault_loss = 0;  // EgressEngine::Options::fault_loss
+    bool gso = true;        // EgressEngine::Options::gso
   };
   static Result<std::shared_ptr<UdpViewers>> start(Options options);
 

@@ -53,6 +53,7 @@ TEST(Config, SampleConfigParsesAndMatchesDefaults) {
   EXPECT_EQ(sample.whep_engine, defaults.whep_engine);
   EXPECT_EQ(sample.effectiveWhepMaxViewers(), defaults.effectiveWhepMaxViewers());
   EXPECT_EQ(sample.whep_send_threads, defaults.whep_send_threads);
+  EXPECT_EQ(sample.whep_gso, defaults.whep_gso);
 }
 
 TEST(Config, LimitsAndTrustedProxies) {
@@ -156,11 +157,14 @@ TEST(Config, WhepEngine) {
   EXPECT_EQ(Config::loadText("whep:\n  engine: webrtcbin\n").whep_engine, "webrtcbin");
   Config c = Config::loadText(
       "whep:\n  engine: udp\n  udp_port: 40000\n  public_address: \"192.0.2.7\"\n"
-      "  send_threads: 4\n");
+      "  send_threads: 4\n  gso: false\n");
   EXPECT_EQ(c.whep_engine, "udp");
   EXPECT_EQ(c.whep_udp_port, 40000);
   EXPECT_EQ(c.whep_public_address, "192.0.2.7");
   EXPECT_EQ(c.whep_send_threads, 4);
+  EXPECT_FALSE(c.whep_gso);
+  EXPECT_TRUE(Config::loadText("").whep_gso);
+  EXPECT_EQ(keyOf("whep:\n  gso: sometimes\n"), "whep.gso");
   // The viewer cap follows the engine unless set.
   EXPECT_EQ(Config::loadText("").effectiveWhepMaxViewers(), 500);
   EXPECT_EQ(Config::loadText("whep:\n  engine: webrtcbin\n").effectiveWhepMaxViewers(), 50);

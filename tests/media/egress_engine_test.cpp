@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <thread>
 #include <filesystem>
 
 #include "media/egress/srtp.h"
@@ -143,6 +144,41 @@ size_t countEntries(const char* dir) {
   return n;
 }
 
+// Viewers connected to `engine`: checked, through DTLS, each with the SRTP
+// receiver for what the engine sends it.
+struct Peer {
+  DtlsClient client;
+  ViewerSocket socket;
+  uint64_t id = 0;
+  std::unique_ptr<SrtpSession> receiver;
+};
+
+std::vector<std::unique_ptr<Peer>> connectPeers(EgressEngine& engine, int count,
+                                                const std::string& prefix, uint8_t seed) {
+  std::vector<std::unique_ptr<Peer>> peers;
+  for (int i = 0; i < count; ++i) {
+    auto peer = std::make_unique<Peer>();
+    std::string ufrag = prefix + std::to_string(i);
+    peer->id = engine.addViewer({ufrag, kPwd, peer->client.fingerprint()});
+    peer->socket.sendTo(engine.port(),
+                        stun::bindingRequest(transaction(static_cast<uint8_t>(seed + i)),
+                                             ufrag + ":view", kPwd, true));
+    EXPECT_FALSE(peer->socket.receive().empty());
+    handshake(peer->socket, engine.port(), peer->client);
+    EXPECT_EQ(engine.state(peer->id), EgressEngine::ViewerState::Connected);
+    auto material = peer->client.material(2 * (16 + 12));
+    auto receiver = SrtpSession::create(SrtpProfile::AeadAes128Gcm, SrtpSession::Direction::Inbound,
+                                        keyAndSalt(material, 16, 44, 12));
+    if (!receiver) {
+      ADD_FAILURE() << receiver.error().message;
+      return {};
+    }
+    peer->receiver = std::move(receiver).value();
+    peers.push_back(std::move(peer));
+  }
+  return peers;
+}
+
 // Several sender threads, each with its share of the viewers: one shared
 // packet reaches every viewer with that viewer's payload type, sequence
 // number and SSRC written in, and the payload as it was.
@@ -154,30 +190,8 @@ TEST(EgressEngine, SenderThreadsShareOnePacketAmongViewersEachWithItsOwnHeader) 
   ASSERT_TRUE(started) << started.error().message;
   auto& engine = *started.value();
   constexpr int kViewers = 5;
-  struct Peer {
-    DtlsClient client;
-    ViewerSocket socket;
-    uint64_t id = 0;
-    std::unique_ptr<SrtpSession> receiver;
-  };
-  std::vector<std::unique_ptr<Peer>> peers;
-  for (int i = 0; i < kViewers; ++i) {
-    auto peer = std::make_unique<Peer>();
-    std::string ufrag = "thr" + std::to_string(i);
-    peer->id = engine.addViewer({ufrag, kPwd, peer->client.fingerprint()});
-    peer->socket.sendTo(engine.port(),
-                        stun::bindingRequest(transaction(static_cast<uint8_t>(40 + i)),
-                                             ufrag + ":view", kPwd, true));
-    ASSERT_FALSE(peer->socket.receive().empty());
-    handshake(peer->socket, engine.port(), peer->client);
-    ASSERT_EQ(engine.state(peer->id), EgressEngine::ViewerState::Connected);
-    auto material = peer->client.material(2 * (16 + 12));
-    auto receiver = SrtpSession::create(SrtpProfile::AeadAes128Gcm, SrtpSession::Direction::Inbound,
-                                        keyAndSalt(material, 16, 44, 12));
-    ASSERT_TRUE(receiver) << receiver.error().message;
-    peer->receiver = std::move(receiver).value();
-    peers.push_back(std::move(peer));
-  }
+  auto peers = connectPeers(engine, kViewers, "thr", 40);
+  ASSERT_EQ(peers.size(), static_cast<size_t>(kViewers));
   auto packet = std::make_shared<const std::vector<uint8_t>>(std::vector<uint8_t>{
       0x80, 0x60, 0, 7, 0, 0, 0, 9, 0xaa, 0xbb, 0xcc, 0xdd, 's', 'h', 'a', 'r', 'e', 'd'});
   for (uint16_t round = 0; round < 3; ++round) {
@@ -207,6 +221,66 @@ TEST(EgressEngine, SenderThreadsShareOnePacketAmongViewersEachWithItsOwnHeader) 
   EXPECT_EQ((*packet)[11], 0xdd);
   EXPECT_GE(engine.stats().packets_sent, static_cast<uint64_t>(3 * kViewers));
   EXPECT_EQ(engine.queued(), 0u);
+}
+
+// The packets of one frame to one viewer leave as one segmented send when
+// GSO is on, and each viewer still receives them as the separate datagrams
+// they were, in order, each opening on its own; with GSO off, one by one.
+void frameReachesEachViewerAsItsDatagrams(bool gso) {
+  auto certificate = DtlsCertificate::generate();
+  ASSERT_TRUE(certificate);
+  auto started =
+      EgressEngine::start({.bind_address = "127.0.0.1", .gso = gso}, certificate.value());
+  ASSERT_TRUE(started) << started.error().message;
+  auto& engine = *started.value();
+  auto peers = connectPeers(engine, 2, gso ? "gso" : "one", gso ? 60 : 70);
+  ASSERT_EQ(peers.size(), 2u);
+  // Four full packets and a short last one, as a payloader cuts a frame.
+  const size_t sizes[] = {1200, 1200, 1200, 1200, 311};
+  std::vector<EgressEngine::Packet> frame;
+  for (size_t i = 0; i < std::size(sizes); ++i) {
+    std::vector<uint8_t> rtp(sizes[i], static_cast<uint8_t>('a' + i));
+    rtp[0] = 0x80;
+    rtp[1] = i + 1 == std::size(sizes) ? 0xe0 : 0x60;  // the marker on the last
+    frame.push_back(std::make_shared<const std::vector<uint8_t>>(std::move(rtp)));
+  }
+  uint64_t before = engine.stats().packets_sent;
+  std::vector<EgressEngine::Send> sends;
+  for (size_t v = 0; v < peers.size(); ++v) {
+    for (size_t i = 0; i < frame.size(); ++i)
+      sends.push_back({peers[v]->id, frame[i], true, 102, static_cast<uint16_t>(500 + i),
+                       static_cast<uint32_t>(0x2000 + v)});
+  }
+  engine.send(std::move(sends));
+  for (size_t v = 0; v < peers.size(); ++v) {
+    for (size_t i = 0; i < frame.size(); ++i) {
+      auto datagram = peers[v]->socket.receive();
+      ASSERT_EQ(datagram.size(), sizes[i] + 16) << "viewer " << v << " packet " << i;
+      size_t size = datagram.size();
+      ASSERT_TRUE(peers[v]->receiver->unprotectRtp(datagram.data(), &size));
+      EXPECT_EQ(size, sizes[i]);
+      EXPECT_EQ((datagram[2] << 8) | datagram[3], 500 + static_cast<int>(i));
+      EXPECT_EQ(datagram[11], 0x00 + v);
+      EXPECT_EQ(datagram[size - 1], 'a' + i);
+    }
+  }
+  // The counts follow the send the viewers have just read (and may still
+  // take in the engine thread's last handshake flight).
+  auto stats = engine.stats();
+  for (int i = 0; i < 200 && stats.packets_sent - before < 10; ++i) {
+    std::this_thread::sleep_for(5ms);
+    stats = engine.stats();
+  }
+  EXPECT_GE(stats.packets_sent - before, 10u);
+  EXPECT_EQ(stats.packets_segmented, gso ? 10u : 0u);
+}
+
+TEST(EgressEngine, AFramesPacketsGoInOneSegmentedSendAndArriveAsTheirDatagrams) {
+  frameReachesEachViewerAsItsDatagrams(true);
+}
+
+TEST(EgressEngine, WithoutGsoAFramesPacketsArriveTheSame) {
+  frameReachesEachViewerAsItsDatagrams(false);
 }
 
 TEST(EgressEngine, JoinAndLeaveCyclesLeaveFdsAndThreadsAtBaseline) {
