@@ -30,8 +30,9 @@ constexpr size_t kMaxDatagram = 1500;
 constexpr size_t kMaxSegments = 64;
 constexpr size_t kMaxGsoBytes = 65000;
 // Datagrams a sender gathers before it sends (up to kMaxBatch messages per
-// sendmmsg, several datagrams each with GSO); their buffers are kept.
-constexpr size_t kMaxPending = 1024;
+// sendmmsg, several datagrams each with GSO); their buffers (~420 KB per
+// sender) are made when the sender starts and kept.
+constexpr size_t kMaxPending = 256;
 // Packets waiting for the engine thread; past this, sends are refused rather
 // than let memory grow when the thread falls behind.
 constexpr size_t kMaxQueued = 1 << 16;
@@ -127,6 +128,9 @@ Result<std::unique_ptr<EgressEngine>> EgressEngine::start(
     engine->senders_.back()->index = static_cast<size_t>(i);
   }
   for (auto& sender : engine->senders_) {
+    sender->batch.items.resize(kMaxPending);
+    for (auto& item : sender->batch.items)
+      item.bytes.resize(kMaxDatagram + kSrtpMaxTrailer);
     sender->thread = std::thread([raw = engine.get(), sender = sender.get()] {
       std::vector<Send> queue;
       for (;;) {
@@ -406,7 +410,7 @@ void EgressEngine::handleStun(const uint8_t* data, size_t size, const sockaddr_s
     return;
   }
   ++stats_.checks_answered;
-  batch_.next(from).bytes = stun::bindingSuccess(message->transaction, from, viewer.spec.local_pwd);
+  batch_.next(from).take(stun::bindingSuccess(message->transaction, from, viewer.spec.local_pwd));
   // A check from the address in use keeps consent; a nominating check
   // (USE-CANDIDATE) from a new address moves the viewer there.
   bool same = viewer.has_address && addressKey(viewer.address) == addressKey(from);
@@ -426,7 +430,7 @@ void EgressEngine::handleStun(const uint8_t* data, size_t size, const sockaddr_s
 
 void EgressEngine::flushDtls(Viewer& viewer) {
   for (auto& datagram : viewer.dtls->takeOutgoing())
-    batch_.next(viewer.address).bytes = std::move(datagram);
+    batch_.next(viewer.address).take(std::move(datagram));
   if (viewer.dtls->state() == DtlsTransport::State::Failed && viewer.state != ViewerState::Failed) {
     viewer.state = ViewerState::Failed;
     viewer.failure = viewer.dtls->failure();
@@ -480,10 +484,16 @@ void EgressEngine::drainSendQueue(Sender& sender, std::vector<Send>& queue) {
       if (static_cast<double>(sender.random % 1000000) < options_.fault_loss * 1e6)
         continue;
     }
+    // The header is copied and rewritten; SRTP reads the payload from the
+    // shared packet as it encrypts it into the datagram.
+    size_t header = SrtpSender::headerLength(rtp.data(), rtp.size());
+    if (header == 0)
+      continue;
     Outgoing& out = batch.next(it->address);
-    out.bytes.resize(rtp.size() + kSrtpMaxTrailer);
+    if (out.bytes.size() < rtp.size() + kSrtpMaxTrailer)
+      out.bytes.resize(kMaxDatagram + kSrtpMaxTrailer);
     uint8_t* p = out.bytes.data();
-    std::memcpy(p, rtp.data(), rtp.size());
+    std::memcpy(p, rtp.data(), header);
     if (send.rewrite) {
       p[1] = static_cast<uint8_t>((p[1] & 0x80) | (send.payload_type & 0x7f));
       p[2] = static_cast<uint8_t>(send.seq >> 8);
@@ -494,11 +504,11 @@ void EgressEngine::drainSendQueue(Sender& sender, std::vector<Send>& queue) {
       p[11] = static_cast<uint8_t>(send.ssrc);
     }
     size_t size = rtp.size();
-    if (!it->viewer->srtp_out->protect(p, &size, out.bytes.size())) {
+    if (!it->viewer->srtp_out->protect(p, &size, out.bytes.size(), rtp.data())) {
       --batch.used;
       continue;
     }
-    out.bytes.resize(size);
+    out.length = size;
     if (batch.used >= kMaxPending)
       flush(batch);
   }
@@ -586,22 +596,22 @@ void EgressEngine::flush(Batch& batch) {
     while (count < kMaxBatch && next < batch.used && next - sent < kMaxPending) {
       Outgoing& first = batch.items[next];
       size_t run = 1;
-      size_t bytes = first.bytes.size();
+      size_t bytes = first.length;
       while (gso && run < kMaxSegments && next + run < batch.used &&
              next + run - sent < kMaxPending) {
         const Outgoing& more = batch.items[next + run];
         // Every datagram but the last of a run has the first one's size.
-        if (batch.items[next + run - 1].bytes.size() != first.bytes.size() ||
-            more.bytes.size() > first.bytes.size() || more.bytes.empty() ||
-            bytes + more.bytes.size() > kMaxGsoBytes || !sameDestination(more.to, first.to))
+        if (batch.items[next + run - 1].length != first.length ||
+            more.length > first.length || more.length == 0 ||
+            bytes + more.length > kMaxGsoBytes || !sameDestination(more.to, first.to))
           break;
-        bytes += more.bytes.size();
+        bytes += more.length;
         ++run;
       }
       mmsghdr& message = messages[count];
       std::memset(&message, 0, sizeof message);
       for (size_t i = 0; i < run; ++i)
-        iov[next - sent + i] = {batch.items[next + i].bytes.data(), batch.items[next + i].bytes.size()};
+        iov[next - sent + i] = {batch.items[next + i].bytes.data(), batch.items[next + i].length};
       message.msg_hdr.msg_name = &first.to;
       message.msg_hdr.msg_namelen = lengthOf(first.to);
       message.msg_hdr.msg_iov = &iov[next - sent];
@@ -613,7 +623,7 @@ void EgressEngine::flush(Batch& batch) {
         header->cmsg_level = SOL_UDP;
         header->cmsg_type = UDP_SEGMENT;
         header->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-        auto size = static_cast<uint16_t>(first.bytes.size());
+        auto size = static_cast<uint16_t>(first.length);
         std::memcpy(CMSG_DATA(header), &size, sizeof size);
       }
       datagrams[count++] = run;

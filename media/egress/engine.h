@@ -120,6 +120,11 @@ class EgressEngine {
   struct Outgoing {
     sockaddr_storage to;
     std::vector<uint8_t> bytes;  // reused from batch to batch
+    size_t length = 0;           // of bytes, what is sent
+    void take(std::vector<uint8_t> datagram) {
+      bytes = std::move(datagram);
+      length = bytes.size();
+    }
   };
   // Datagrams waiting for the next sendmmsg (the first `used`; the buffers
   // stay allocated between batches). One per thread that sends.

@@ -125,14 +125,24 @@ uint64_t SrtpSender::indexOf(uint32_t ssrc, uint16_t seq, bool* known) {
   return (static_cast<uint64_t>(roc) << 16) | seq;
 }
 
-bool SrtpSender::protect(uint8_t* packet, size_t* size, size_t capacity) {
-  const size_t length = *size;
-  if (length < 12 || capacity < length + kSrtpMaxTrailer || (packet[0] >> 6) != 2)
-    return false;
+size_t SrtpSender::headerLength(const uint8_t* packet, size_t size) {
+  if (size < 12 || (packet[0] >> 6) != 2)
+    return 0;
   size_t header = 12 + 4 * static_cast<size_t>(packet[0] & 0x0f);
-  if ((packet[0] & 0x10) && header + 4 <= length)
+  if (packet[0] & 0x10) {
+    if (header + 4 > size)
+      return 0;
     header += 4 + 4 * ((static_cast<size_t>(packet[header + 2]) << 8) | packet[header + 3]);
-  if (header > length)
+  }
+  return header <= size ? header : 0;
+}
+
+bool SrtpSender::protect(uint8_t* packet, size_t* size, size_t capacity, const uint8_t* source) {
+  const size_t length = *size;
+  if (capacity < length + kSrtpMaxTrailer)
+    return false;
+  const size_t header = headerLength(packet, length);
+  if (header == 0)
     return false;
   const uint16_t seq = static_cast<uint16_t>((packet[2] << 8) | packet[3]);
   const uint32_t ssrc = (static_cast<uint32_t>(packet[8]) << 24) |
@@ -144,6 +154,7 @@ bool SrtpSender::protect(uint8_t* packet, size_t* size, size_t capacity) {
     return false;
   const uint32_t roc = static_cast<uint32_t>(index >> 16);
   uint8_t* payload = packet + header;
+  const uint8_t* plain = source ? source + header : payload;
   const int payload_length = static_cast<int>(length - header);
   int written = 0;
 
@@ -159,7 +170,7 @@ bool SrtpSender::protect(uint8_t* packet, size_t* size, size_t capacity) {
     // The header is the associated data; the payload is encrypted in place.
     if (EVP_EncryptInit_ex(cipher_, nullptr, nullptr, nullptr, iv) != 1 ||
         EVP_EncryptUpdate(cipher_, nullptr, &written, packet, static_cast<int>(header)) != 1 ||
-        EVP_EncryptUpdate(cipher_, payload, &written, payload, payload_length) != 1 ||
+        EVP_EncryptUpdate(cipher_, payload, &written, plain, payload_length) != 1 ||
         EVP_EncryptFinal_ex(cipher_, payload + written, &written) != 1 ||
         EVP_CIPHER_CTX_ctrl(cipher_, EVP_CTRL_GCM_GET_TAG, kGcmTag, packet + length) != 1)
       return false;
@@ -177,7 +188,7 @@ bool SrtpSender::protect(uint8_t* packet, size_t* size, size_t capacity) {
   for (int i = 0; i < 6; ++i)
     iv[8 + i] ^= static_cast<uint8_t>(index >> (40 - 8 * i));
   if (EVP_EncryptInit_ex(cipher_, nullptr, nullptr, nullptr, iv) != 1 ||
-      EVP_EncryptUpdate(cipher_, payload, &written, payload, payload_length) != 1)
+      EVP_EncryptUpdate(cipher_, payload, &written, plain, payload_length) != 1)
     return false;
   // RFC 3711 4.2: HMAC-SHA1 over the packet and the ROC, 80 bits of it.
   uint8_t roc_bytes[4];

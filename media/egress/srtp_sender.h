@@ -32,11 +32,18 @@ class SrtpSender {
   SrtpSender(const SrtpSender&) = delete;
   SrtpSender& operator=(const SrtpSender&) = delete;
 
-  // Encrypts the RTP packet of `*size` bytes in place and appends its tag;
-  // `capacity` must leave kSrtpMaxTrailer bytes after it. A packet sent again
-  // (a retransmission) is protected again under the same index. False for a
-  // packet that is not RTP, or a viewer with more SSRCs than kMaxStreams.
-  bool protect(uint8_t* packet, size_t* size, size_t capacity);
+  // Encrypts the RTP packet of `*size` bytes and appends its tag; `capacity`
+  // must leave kSrtpMaxTrailer bytes after it. In place, or, with `source`,
+  // the payload is read from the packet at `source` (only its header need
+  // be in `packet` then): one pass over a shared packet instead of a copy
+  // and a pass. A packet sent again (a retransmission) is protected again
+  // under the same index. False for a packet that is not RTP, or a viewer
+  // with more SSRCs than kMaxStreams.
+  bool protect(uint8_t* packet, size_t* size, size_t capacity, const uint8_t* source = nullptr);
+
+  // The length of an RTP packet's header (CSRCs and extension included), 0
+  // when it is not one.
+  static size_t headerLength(const uint8_t* packet, size_t size);
 
   static constexpr size_t kMaxStreams = 8;
 
