@@ -107,7 +107,12 @@ int main(int argc, char** argv) {
   options.session.local_addresses = {"127.0.0.1"};
   const char* engine = std::getenv("JOBCAST_BENCH_ENGINE");
   if (engine && std::string(engine) == "udp") {
-    auto udp = media::egress::UdpViewers::start({"127.0.0.1", 0, {"127.0.0.1"}});
+    // JOBCAST_BENCH_GSO=0: the engine without GSO, for comparison.
+    const char* gso = std::getenv("JOBCAST_BENCH_GSO");
+    auto udp = media::egress::UdpViewers::start(
+        {.bind_address = "127.0.0.1",
+         .public_addresses = {"127.0.0.1"},
+         .gso = !(gso && std::string(gso) == "0")});
     if (!udp) {
       std::fprintf(stderr, "%s\n", udp.error().message.c_str());
       return 1;

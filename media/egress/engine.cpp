@@ -299,6 +299,17 @@ void EgressEngine::run() {
       receiveAll();
     tick(SteadyClock::now());
     flush(batch_);
+    if (!connecting_.empty()) {
+      std::lock_guard lock(mutex_);
+      for (const auto& ufrag : connecting_) {
+        auto id = by_ufrag_.find(ufrag);
+        auto it = id == by_ufrag_.end() ? viewers_.end() : viewers_.find(id->second);
+        if (it != viewers_.end() && it->second->state == ViewerState::Handshaking &&
+            it->second->srtp_out)
+          it->second->state = ViewerState::Connected;
+      }
+      connecting_.clear();
+    }
   }
 }
 
@@ -442,7 +453,9 @@ void EgressEngine::flushDtls(Viewer& viewer) {
     if (srtp && srtcp) {
       viewer.srtp_out = std::move(srtp).value();
       viewer.srtp_in = std::move(srtcp).value();
-      viewer.state = ViewerState::Connected;
+      // Connected once our final flight is out (run(), after flush): media
+      // sent before it would reach a viewer that cannot open it yet.
+      connecting_.push_back(viewer.spec.local_ufrag);
     } else {
       viewer.state = ViewerState::Failed;
       viewer.failure = srtp ? srtcp.error().message : srtp.error().message;

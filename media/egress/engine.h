@@ -168,6 +168,7 @@ class EgressEngine {
   // Engine thread only: check answers and DTLS flights, and when memory
   // freed by handshakes was last given back.
   Batch batch_;
+  std::vector<std::string> connecting_;  // ufrags through DTLS, flight not yet out
   uint64_t handshakes_since_trim_ = 0;
   std::chrono::steady_clock::time_point last_trim_{};
 };

@@ -11,6 +11,7 @@
 #include <thread>
 #include <filesystem>
 
+#include "media/egress/packet_kind.h"
 #include "media/egress/srtp.h"
 #include "media/egress/stun.h"
 #include "tests/media/egress_dtls_client.h"
@@ -56,6 +57,13 @@ std::vector<uint8_t> check(ViewerSocket& socket, uint16_t port, uint8_t seed,
   return password == kPwd ? socket.receive() : std::vector<uint8_t>{};
 }
 
+// The engine calls a viewer connected just after its final flight is out,
+// which the client may read first.
+bool becomesConnected(const EgressEngine& engine, uint64_t id) {
+  return test::eventually(
+      [&] { return engine.state(id) == EgressEngine::ViewerState::Connected; }, 5s);
+}
+
 // The DTLS handshake after the check; fails the test when it does not complete.
 void handshake(ViewerSocket& socket, uint16_t port, DtlsClient& client) {
   ASSERT_TRUE(socket.handshake(port, client)) << "no DTLS from the engine";
@@ -84,7 +92,7 @@ TEST(EgressEngine, AnswersChecksCompletesDtlsAndSendsSrtpTheViewerOpens) {
   EXPECT_EQ(engine->stats().checks_answered, 1u);
 
   handshake(socket, engine->port(), client);
-  ASSERT_EQ(engine->state(id), EgressEngine::ViewerState::Connected) << engine->failure(id);
+  ASSERT_TRUE(becomesConnected(*engine, id)) << engine->failure(id);
 
   auto material = client.material(2 * (16 + 12));  // GCM, the engine's first choice
   auto receiver = SrtpSession::create(SrtpProfile::AeadAes128Gcm, SrtpSession::Direction::Inbound,
@@ -116,7 +124,7 @@ TEST(EgressEngine, AViewerThatStopsCheckingLosesConsent) {
   ViewerSocket socket;
   ASSERT_FALSE(check(socket, engine->port(), 7).empty());
   handshake(socket, engine->port(), client);
-  ASSERT_EQ(engine->state(id), EgressEngine::ViewerState::Connected) << engine->failure(id);
+  ASSERT_TRUE(becomesConnected(*engine, id)) << engine->failure(id);
   // No more checks: consent runs out and the viewer is gone.
   EXPECT_TRUE(
       test::eventually([&] { return engine->state(id) == EgressEngine::ViewerState::Gone; }, 5s));
@@ -165,7 +173,7 @@ std::vector<std::unique_ptr<Peer>> connectPeers(EgressEngine& engine, int count,
                                              ufrag + ":view", kPwd, true));
     EXPECT_FALSE(peer->socket.receive().empty());
     handshake(peer->socket, engine.port(), peer->client);
-    EXPECT_EQ(engine.state(peer->id), EgressEngine::ViewerState::Connected);
+    EXPECT_TRUE(becomesConnected(engine, peer->id)) << engine.failure(peer->id);
     auto material = peer->client.material(2 * (16 + 12));
     auto receiver = SrtpSession::create(SrtpProfile::AeadAes128Gcm, SrtpSession::Direction::Inbound,
                                         keyAndSalt(material, 16, 44, 12));
@@ -177,6 +185,40 @@ std::vector<std::unique_ptr<Peer>> connectPeers(EgressEngine& engine, int count,
     peers.push_back(std::move(peer));
   }
   return peers;
+}
+
+// The viewer has our final DTLS flight before any SRTP: it cannot open SRTP
+// without the keys that flight confirms, so media sent the moment the
+// engine calls the viewer connected must not overtake it (a new viewer's
+// first keyframe would be lost and it would wait a GOP for the next).
+TEST(EgressEngine, NoSrtpOvertakesTheFinalDtlsFlight) {
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    DtlsClient client;
+    auto [engine, id] = startEngine(client);
+    ViewerSocket socket;
+    check(socket, engine->port(), static_cast<uint8_t>(100 + attempt));
+    for (const auto& datagram : client.step())
+      socket.sendTo(engine->port(), datagram);
+    auto server_hello = socket.receive();  // the server's first flight
+    ASSERT_FALSE(server_hello.empty());
+    client.receive(server_hello);
+    // The client's second flight; the engine answers it with its last.
+    for (const auto& datagram : client.step())
+      socket.sendTo(engine->port(), datagram);
+    while (engine->state(id) == EgressEngine::ViewerState::Handshaking ||
+           engine->state(id) == EgressEngine::ViewerState::Checking) {
+    }
+    ASSERT_EQ(engine->state(id), EgressEngine::ViewerState::Connected);
+    engine->send(id, {0x80, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 5, 'f', 'i', 'r', 's', 't'});
+    auto next = socket.receive();
+    ASSERT_FALSE(next.empty());
+    ASSERT_EQ(classify(next.data(), next.size()), PacketKind::Dtls) << "attempt " << attempt;
+    client.receive(next);
+    EXPECT_TRUE(client.step().empty());
+    EXPECT_TRUE(client.done());
+    auto media = socket.receive();
+    EXPECT_EQ(classify(media.data(), media.size()), PacketKind::Rtp);
+  }
 }
 
 // Several sender threads, each with its share of the viewers: one shared
@@ -296,7 +338,7 @@ TEST(EgressEngine, JoinAndLeaveCyclesLeaveFdsAndThreadsAtBaseline) {
     uint64_t id = engine.value()->addViewer({kUfrag, kPwd, client.fingerprint()});
     ASSERT_FALSE(check(socket, engine.value()->port(), static_cast<uint8_t>(i)).empty());
     handshake(socket, engine.value()->port(), client);
-    ASSERT_EQ(engine.value()->state(id), EgressEngine::ViewerState::Connected);
+    ASSERT_TRUE(becomesConnected(*engine.value(), id));
     engine.value()->removeViewer(id);
   }
   EXPECT_EQ(countEntries("/proc/self/fd"), fds);
