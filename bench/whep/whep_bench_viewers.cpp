@@ -5,6 +5,9 @@
 // viewer (min, median, max), and how many fell below 90% of the source rate.
 //
 //   whep_bench_viewers URL N [settle_s] [window_s] [source_fps]
+//
+// JOBCAST_BENCH_DECODE=1: each viewer decodes (avdec_h264) and counts
+// decoded frames instead: a few full viewers beside a light load.
 
 #include <algorithm>
 #include <chrono>
@@ -31,8 +34,10 @@ int main(int argc, char** argv) {
   double source_fps = argc > 5 ? std::atof(argv[5]) : 30;
   std::vector<std::unique_ptr<WhepClient>> viewers;
   int refused = 0;
+  const char* decode = std::getenv("JOBCAST_BENCH_DECODE");
+  const bool decoding = decode && std::string(decode) == "1";
   for (int i = 0; i < n; ++i) {
-    auto v = std::make_unique<WhepClient>(WhepClient::Options{.decode = false});
+    auto v = std::make_unique<WhepClient>(WhepClient::Options{.decode = decoding});
     long status = v->connect(url);
     if (status != 201) {
       std::fprintf(stderr, "viewer %d: status %ld\n", i, status);
