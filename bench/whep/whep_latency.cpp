@@ -109,10 +109,9 @@ int main(int argc, char** argv) {
   if (engine && std::string(engine) == "udp") {
     // JOBCAST_BENCH_GSO=0: the engine without GSO, for comparison.
     const char* gso = std::getenv("JOBCAST_BENCH_GSO");
-    auto udp = media::egress::UdpViewers::start(
-        {.bind_address = "127.0.0.1",
-         .public_addresses = {"127.0.0.1"},
-         .gso = !(gso && std::string(gso) == "0")});
+    auto udp = media::egress::UdpViewers::start({.bind_address = "127.0.0.1",
+                                                 .public_addresses = {"127.0.0.1"},
+                                                 .gso = !(gso && std::string(gso) == "0")});
     if (!udp) {
       std::fprintf(stderr, "%s\n", udp.error().message.c_str());
       return 1;

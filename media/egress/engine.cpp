@@ -4,8 +4,8 @@
 #include "media/egress/engine.h"
 
 #include <arpa/inet.h>
-#include <netinet/udp.h>
 #include <malloc.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -614,9 +614,9 @@ void EgressEngine::flush(Batch& batch) {
              next + run - sent < kMaxPending) {
         const Outgoing& more = batch.items[next + run];
         // Every datagram but the last of a run has the first one's size.
-        if (batch.items[next + run - 1].length != first.length ||
-            more.length > first.length || more.length == 0 ||
-            bytes + more.length > kMaxGsoBytes || !sameDestination(more.to, first.to))
+        if (batch.items[next + run - 1].length != first.length || more.length > first.length ||
+            more.length == 0 || bytes + more.length > kMaxGsoBytes ||
+            !sameDestination(more.to, first.to))
           break;
         bytes += more.length;
         ++run;

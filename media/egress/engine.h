@@ -71,11 +71,11 @@ class EgressEngine {
     uint64_t checks_answered = 0;
     uint64_t checks_rejected = 0;
     uint64_t packets_sent = 0;
-    uint64_t send_batches = 0;   // sendmmsg calls
+    uint64_t send_batches = 0;       // sendmmsg calls
     uint64_t packets_segmented = 0;  // of packets_sent, those sent in GSO runs
-    uint64_t queue_drops = 0;    // packets refused because the send queue was full
-    uint64_t rtcp_received = 0;  // compound packets that authenticated
-    uint64_t rtcp_rejected = 0;  // SRTCP that did not (or came before DTLS was up)
+    uint64_t queue_drops = 0;        // packets refused because the send queue was full
+    uint64_t rtcp_received = 0;      // compound packets that authenticated
+    uint64_t rtcp_rejected = 0;      // SRTCP that did not (or came before DTLS was up)
   };
 
   static Result<std::unique_ptr<EgressEngine>> start(Options options,

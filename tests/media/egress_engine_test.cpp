@@ -8,8 +8,8 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
-#include <thread>
 #include <filesystem>
+#include <thread>
 
 #include "media/egress/packet_kind.h"
 #include "media/egress/srtp.h"
@@ -60,8 +60,8 @@ std::vector<uint8_t> check(ViewerSocket& socket, uint16_t port, uint8_t seed,
 // The engine calls a viewer connected just after its final flight is out,
 // which the client may read first.
 bool becomesConnected(const EgressEngine& engine, uint64_t id) {
-  return test::eventually(
-      [&] { return engine.state(id) == EgressEngine::ViewerState::Connected; }, 5s);
+  return test::eventually([&] { return engine.state(id) == EgressEngine::ViewerState::Connected; },
+                          5s);
 }
 
 // The DTLS handshake after the check; fails the test when it does not complete.

@@ -64,8 +64,8 @@ void samePacketsAsLibsrtp(SrtpProfile profile) {
       cases.push_back({0x55667788, static_cast<uint16_t>(seq * 2), 97, 0, 1});
   }
   cases.push_back({0x11223344, 65530, 1188, 0, -1, true});  // resent after the wrap
-  cases.push_back({0x11223344, 41, 3, 2, 2});          // CSRCs and an extension
-  cases.push_back({0x99aabbcc, 7, 0, 0, -1});          // an empty payload
+  cases.push_back({0x11223344, 41, 3, 2, 2});               // CSRCs and an extension
+  cases.push_back({0x99aabbcc, 7, 0, 0, -1});               // an empty payload
 
   for (const Case& c : cases) {
     auto plain = rtp(c.ssrc, c.seq, c.payload, c.csrcs, c.ext_words);
