@@ -52,8 +52,10 @@ struct EgressEngine::Viewer {
   SteadyClock::time_point added = SteadyClock::now();
   SteadyClock::time_point last_check{};
   std::unique_ptr<DtlsTransport> dtls;
-  std::unique_ptr<SrtpSender> srtp_out;  // our RTP, on OpenSSL
-  std::unique_ptr<SrtpSession> srtp_in;  // the viewer's SRTCP
+  std::unique_ptr<SrtpSender> srtp_out;    // our RTP, on OpenSSL
+  std::unique_ptr<SrtpSession> srtp_in;    // the viewer's SRTCP
+  std::unique_ptr<SrtpSession> srtcp_out;  // our SRTCP (engine thread only)
+  SteadyClock::time_point next_report{};
 };
 
 struct EgressEngine::Sender {
@@ -449,16 +451,23 @@ void EgressEngine::flushDtls(Viewer& viewer) {
     const SrtpKeys& keys = viewer.dtls->keys();
     auto srtp = SrtpSender::create(keys.profile, keys.local);
     auto srtcp = SrtpSession::create(keys.profile, SrtpSession::Direction::Inbound, keys.remote);
+    Result<std::unique_ptr<SrtpSession>> srtcp_out = std::unique_ptr<SrtpSession>();
+    if (viewer.spec.reports)
+      srtcp_out = SrtpSession::create(keys.profile, SrtpSession::Direction::Outbound, keys.local);
     ++handshakes_since_trim_;
-    if (srtp && srtcp) {
+    if (srtp && srtcp && srtcp_out) {
       viewer.srtp_out = std::move(srtp).value();
       viewer.srtp_in = std::move(srtcp).value();
+      viewer.srtcp_out = std::move(srtcp_out).value();
+      viewer.next_report = SteadyClock::now();
       // Connected once our final flight is out (run(), after flush): media
       // sent before it would reach a viewer that cannot open it yet.
       connecting_.push_back(viewer.spec.local_ufrag);
     } else {
       viewer.state = ViewerState::Failed;
-      viewer.failure = srtp ? srtcp.error().message : srtp.error().message;
+      viewer.failure = !srtp    ? srtp.error().message
+                       : !srtcp ? srtcp.error().message
+                                : srtcp_out.error().message;
     }
   }
 }
@@ -544,6 +553,7 @@ void EgressEngine::tick(SteadyClock::time_point now) {
     for (const auto& [id, viewer] : viewers_)
       handshaking = handshaking || viewer->state == ViewerState::Handshaking;
   }
+  sendReports(now);
   // A DTLS handshake holds ~100 KB of OpenSSL state that is freed once the
   // keys are out; after a wave of joins the freed memory stays in malloc's
   // arenas as the process's high-water mark. Once the wave is over, hand it
@@ -552,6 +562,49 @@ void EgressEngine::tick(SteadyClock::time_point now) {
     handshakes_since_trim_ = 0;
     last_trim_ = now;
     malloc_trim(0);
+  }
+}
+
+// Each connected viewer's RTCP when it is due: asked for and protected
+// outside mutex_ (the viewer is held by shared_ptr; srtcp_out is only used
+// on this thread), batched with the check answers and DTLS flights.
+void EgressEngine::sendReports(SteadyClock::time_point now) {
+  struct Due {
+    uint64_t id;
+    std::shared_ptr<Viewer> viewer;
+    sockaddr_storage address;
+  };
+  std::vector<Due> due;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, viewer] : viewers_) {
+      if (viewer->state == ViewerState::Connected && viewer->srtcp_out &&
+          now >= viewer->next_report)
+        due.push_back({id, viewer, viewer->address});
+    }
+  }
+  uint64_t sent = 0;
+  for (Due& d : due) {
+    std::vector<uint8_t> plain = d.viewer->spec.reports(d.id);
+    if (plain.empty() || plain.size() > kMaxDatagram) {
+      d.viewer->next_report = now + std::chrono::milliseconds(100);
+      continue;
+    }
+    report_random_ ^= report_random_ << 13;
+    report_random_ ^= report_random_ >> 7;
+    report_random_ ^= report_random_ << 17;
+    d.viewer->next_report = now + std::chrono::milliseconds(500 + report_random_ % 1000);
+    size_t size = plain.size();
+    plain.resize(size + kSrtpMaxTrailer);
+    if (!d.viewer->srtcp_out->protectRtcp(plain.data(), &size, plain.size()))
+      continue;
+    plain.resize(size);
+    batch_.next(d.address).take(std::move(plain));
+    ++sent;
+  }
+  if (sent > 0) {
+    std::lock_guard lock(mutex_);
+    stats_.reports_sent += sent;
   }
 }
 

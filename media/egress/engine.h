@@ -8,7 +8,9 @@
 //
 // RTCP from a viewer is SRTCP-unprotected and read here (media/egress/rtcp.h);
 // what it asks for (retransmissions, keyframes) goes to the viewer's
-// ViewerSpec::on_rtcp on the engine's thread.
+// ViewerSpec::on_rtcp on the engine's thread. Our own RTCP to a viewer (its
+// sender reports, from ViewerSpec::reports) is protected and sent from the
+// engine's thread too.
 //
 // Threads: addViewer/removeViewer/state run on the control thread; send() on
 // any thread (the programme's streaming threads, the engine's for
@@ -65,6 +67,11 @@ class EgressEngine {
     // The viewer's RTCP once it authenticates, on the engine's thread, with
     // no lock of the engine held (it may call send()), with the viewer's id.
     std::function<void(uint64_t viewer, const rtcp::Feedback&)> on_rtcp;
+    // What the viewer is to be told in RTCP (sender reports), plain, on the
+    // engine's thread with no lock held, about once a second (0.5-1.5 s at
+    // random, RFC 3550 6.2) while it is connected; empty: nothing yet, asked
+    // again shortly. The engine protects it with SRTCP and sends it.
+    std::function<std::vector<uint8_t>(uint64_t viewer)> reports;
   };
   enum class ViewerState { Checking, Handshaking, Connected, Failed, Gone };
   struct Stats {
@@ -76,6 +83,7 @@ class EgressEngine {
     uint64_t queue_drops = 0;        // packets refused because the send queue was full
     uint64_t rtcp_received = 0;      // compound packets that authenticated
     uint64_t rtcp_rejected = 0;      // SRTCP that did not (or came before DTLS was up)
+    uint64_t reports_sent = 0;       // our compound RTCP packets (sender reports)
   };
 
   static Result<std::unique_ptr<EgressEngine>> start(Options options,
@@ -143,6 +151,7 @@ class EgressEngine {
   void drainSendQueue(Sender& sender, std::vector<Send>& queue);
   void tick(std::chrono::steady_clock::time_point now);
   void tickLocked(std::chrono::steady_clock::time_point now);
+  void sendReports(std::chrono::steady_clock::time_point now);
   void flushDtls(Viewer& viewer);
   void flush(Batch& batch);
   static bool sameDestination(const sockaddr_storage& a, const sockaddr_storage& b);
@@ -170,6 +179,7 @@ class EgressEngine {
   Batch batch_;
   std::vector<std::string> connecting_;  // ufrags through DTLS, flight not yet out
   uint64_t handshakes_since_trim_ = 0;
+  uint64_t report_random_ = 0x2545f4914f6cdd1d;  // spreads report times (xorshift)
   std::chrono::steady_clock::time_point last_trim_{};
 };
 

@@ -36,6 +36,14 @@ constexpr size_t kMaxGopBytes = 2 << 20;
 // A frame longer than this goes out in parts (a keyframe of ~80 KB).
 constexpr size_t kMaxFramePackets = 64;
 
+// Where an RTP packet's payload begins (after CSRCs and a header extension).
+size_t payloadOffset(const std::vector<uint8_t>& rtp) {
+  size_t header = 12 + 4 * (rtp[0] & 0x0f);
+  if (rtp[0] & 0x10 && rtp.size() >= header + 4)
+    header += 4 + 4 * ((size_t{rtp[header + 2]} << 8) | rtp[header + 3]);
+  return std::min(header, rtp.size());
+}
+
 }  // namespace
 
 bool beginsKeyframe(const uint8_t* p, size_t size) {
@@ -70,6 +78,9 @@ Result<std::unique_ptr<EgressRendition>> EgressRendition::start(
   rendition->shared_->engine = &engine;
   rendition->shared_->request_keyframe = std::move(request_keyframe);
   rendition->shared_->history.resize(kHistoryPackets);
+  rendition->shared_->clock = feed.clock();
+  rendition->shared_->base_time = feed.baseTime();
+  rendition->shared_->cname = "jobcast-" + feed.name();
   auto built = rendition->build();
   if (!built)
     return built.error();
@@ -183,13 +194,14 @@ Result<EgressRendition::Answered> EgressRendition::addViewer(
   answer_transport.fingerprint = engine_.certificate().fingerprint();
   answer_transport.addresses = addresses;
   answer_transport.port = engine_.port();
-  answer_transport.cname = "jobcast-" + feed_.name();
+  answer_transport.cname = shared_->cname;
   subscriber->budget = kRetransmitsPerSecond;
   subscriber->viewer = engine_.addViewer(
       {answer_transport.ufrag, answer_transport.pwd, transport->fingerprint,
        [shared = shared_, subscriber](uint64_t viewer, const rtcp::Feedback& feedback) {
          shared->onRtcp(viewer, *subscriber, feedback);
-       }});
+       },
+       [shared = shared_, subscriber](uint64_t) { return shared->reports(*subscriber); }});
   {
     std::lock_guard lock(mutex_);
     auto next = std::make_shared<std::vector<std::shared_ptr<Subscriber>>>(*subscribers_);
@@ -304,6 +316,39 @@ void EgressRendition::Shared::onRtcp(uint64_t viewer, Subscriber& s,
   }
 }
 
+std::vector<uint8_t> EgressRendition::Shared::reports(const Subscriber& s) {
+  if (!clock)
+    return {};
+  // "Now" on both clocks, read together.
+  GstClockTime clock_now = gst_clock_get_time(clock.get());
+  int64_t wall = g_get_real_time() * 1000;
+  if (clock_now == GST_CLOCK_TIME_NONE || clock_now < base_time)
+    return {};
+  GstClockTime running_now = clock_now - base_time;
+  uint64_t ntp = rtcp::ntpFromUnixNanos(wall);
+  std::vector<rtcp::SenderInfo> streams;
+  auto add = [&](Timeline& timeline, uint32_t ssrc, int64_t rate, uint32_t packets,
+                 uint32_t octets) {
+    if (ssrc == 0 || packets == 0)
+      return;  // nothing sent yet: nothing to report
+    std::lock_guard lock(timeline.mutex);
+    if (!timeline.known)
+      return;
+    // The RTP clock runs on from the latest packet at the stream's rate
+    // (modulo 2^32; backwards if that packet was stamped ahead of now).
+    int64_t elapsed =
+        static_cast<int64_t>(running_now) - static_cast<int64_t>(timeline.running_time);
+    int64_t ticks = elapsed / 1000 * rate / 1000000;
+    streams.push_back(
+        {ssrc, ntp, timeline.rtp_timestamp + static_cast<uint32_t>(ticks), packets, octets});
+  };
+  add(video_timeline, s.video_ssrc, 90000, s.video_packets.load(std::memory_order_relaxed),
+      s.video_octets.load(std::memory_order_relaxed));
+  add(audio_timeline, s.audio_ssrc, 48000, s.audio_packets.load(std::memory_order_relaxed),
+      s.audio_octets.load(std::memory_order_relaxed));
+  return rtcp::senderReports(streams, cname);
+}
+
 EgressRendition::Snapshot EgressRendition::snapshot() const {
   std::lock_guard lock(mutex_);
   return subscribers_;
@@ -343,13 +388,22 @@ void EgressRendition::fanOut(GstAppSink* sink, bool video) {
   // every viewer's send.
   auto packet = std::make_shared<const std::vector<uint8_t>>(map.data, map.data + map.size);
   gst_buffer_unmap(buffer, &map);
+  const std::vector<uint8_t>& bytes = *packet;
+  uint32_t timestamp = (uint32_t{bytes[4]} << 24) | (uint32_t{bytes[5]} << 16) |
+                       (uint32_t{bytes[6]} << 8) | bytes[7];
+  // The payloader stamped this packet from its running time (the buffer's
+  // PTS): the pair places the stream's RTP clock on the programme's.
+  if (GST_BUFFER_PTS_IS_VALID(buffer)) {
+    Shared::Timeline& timeline = video ? shared_->video_timeline : shared_->audio_timeline;
+    std::lock_guard lock(timeline.mutex);
+    timeline.rtp_timestamp = timestamp;
+    timeline.running_time = GST_BUFFER_PTS(buffer);
+    timeline.known = true;
+  }
   if (!video) {
     distribute({{packet, false}}, false);
     return;
   }
-  const std::vector<uint8_t>& bytes = *packet;
-  uint32_t timestamp = (uint32_t{bytes[4]} << 24) | (uint32_t{bytes[5]} << 16) |
-                       (uint32_t{bytes[6]} << 8) | bytes[7];
   // A frame whose last packet (the marker) never came ends at the next one.
   if (!frame_.empty() && timestamp != frame_timestamp_) {
     distribute(frame_, true);
@@ -393,6 +447,18 @@ void EgressRendition::distribute(const std::vector<Prepared>& packets, bool vide
       s.video_seq_offset = static_cast<uint16_t>(seq - (((*p)[2] << 8) | (*p)[3]));
       s.offset_known = true;
     }
+    // Counted for the sender reports (one thread writes each counter);
+    // audio from when the viewer's video began (before, the engine may still
+    // drop it: DTLS is not up).
+    if (!video && s.video_pt >= 0 && !s.started.load(std::memory_order_relaxed))
+      return EgressEngine::Send{s.viewer, p,           true, static_cast<uint8_t>(s.audio_pt),
+                                seq,      s.audio_ssrc};
+    auto& packets = video ? s.video_packets : s.audio_packets;
+    auto& octets = video ? s.video_octets : s.audio_octets;
+    packets.store(packets.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    octets.store(octets.load(std::memory_order_relaxed) +
+                     static_cast<uint32_t>(p->size() - payloadOffset(*p)),
+                 std::memory_order_relaxed);
     return EgressEngine::Send{s.viewer, p,
                               true,     static_cast<uint8_t>(video ? s.video_pt : s.audio_pt),
                               seq,      video ? s.video_ssrc : s.audio_ssrc};

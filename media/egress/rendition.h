@@ -7,6 +7,14 @@
 // is up starts with the packets since the latest keyframe (a GOP cache, sent at once, timestamps as
 // they were), so its first picture does not wait for the next keyframe.
 //
+// Sender reports: each stream's RTP timestamps come from the programme's
+// running time (the payloaders stamp from it, audio and video alike), so the
+// rendition keeps, per stream, the last packet's RTP timestamp and running
+// time, and a report maps "now" on the programme's clock to both the wall
+// clock (NTP) and each stream's RTP clock: one timeline for audio and video,
+// which is what a player needs to keep them in sync. The engine asks for a
+// viewer's reports about once a second.
+//
 // RTCP from a viewer arrives on the engine's thread: a NACK is answered from
 // the rendition's packet history (the last ~2 s of prepared video packets,
 // one copy per rendition, not per viewer), rewritten for the viewer, as RTX
@@ -79,7 +87,7 @@ class EgressRendition {
     uint32_t video_ssrc = 0;
     uint32_t audio_ssrc = 0;
     // Streaming threads: video fields by the video thread, audio by the audio one.
-    bool started = false;
+    std::atomic<bool> started{false};  // video began (the audio thread reads it)
     uint16_t video_seq = 0;
     uint16_t audio_seq = 0;
     // The viewer's video sequence number minus the prepared packet's: fixed
@@ -92,6 +100,10 @@ class EgressRendition {
     uint16_t rtx_seq = 0;
     double budget = 0;
     std::chrono::steady_clock::time_point budget_at{};
+    // What was sent, for sender reports: written by the streaming thread of
+    // the stream, read by the engine's.
+    std::atomic<uint32_t> video_packets{0}, video_octets{0};
+    std::atomic<uint32_t> audio_packets{0}, audio_octets{0};
   };
   // What the engine's RTCP callbacks use: kept alive by them, so a viewer's
   // feedback that races the rendition's end touches nothing freed.
@@ -108,8 +120,22 @@ class EgressRendition {
     std::vector<Entry> history;
     std::atomic<uint64_t> nacked{0}, retransmitted{0}, rtx{0}, not_in_history{0}, rate_limited{0},
         keyframe_requests{0};
+    // Each stream's RTP clock against the programme's running time, from
+    // its latest packet (written by its streaming thread, read by the
+    // engine's).
+    struct Timeline {
+      std::mutex mutex;
+      bool known = false;
+      uint32_t rtp_timestamp = 0;
+      GstClockTime running_time = 0;
+    };
+    Timeline video_timeline, audio_timeline;
+    ClockPtr clock;  // the programme's
+    GstClockTime base_time = 0;
+    std::string cname;
     void remember(EgressEngine::Packet packet);
     void onRtcp(uint64_t viewer, Subscriber& s, const rtcp::Feedback& feedback);
+    std::vector<uint8_t> reports(const Subscriber& s);
   };
   using Snapshot = std::shared_ptr<const std::vector<std::shared_ptr<Subscriber>>>;
 

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <thread>
@@ -185,6 +186,70 @@ std::vector<std::unique_ptr<Peer>> connectPeers(EgressEngine& engine, int count,
     peers.push_back(std::move(peer));
   }
   return peers;
+}
+
+// A viewer's own RTCP (what ViewerSpec::reports gives, the sender reports)
+// goes out SRTCP-protected under its keys, first as soon as it is connected
+// and has something to report, then every 0.5-1.5 s; nothing while it has
+// nothing to report, nothing once it is removed.
+TEST(EgressEngine, ReportsGoOutAsSrtcpAboutOnceASecond) {
+  std::atomic<bool> ready{false};  // outlive the engine, whose thread reads them
+  std::atomic<int> asked{0};
+  DtlsClient client;
+  auto certificate = DtlsCertificate::generate();
+  ASSERT_TRUE(certificate);
+  auto started = EgressEngine::start({"127.0.0.1", 0}, certificate.value());
+  ASSERT_TRUE(started) << started.error().message;
+  auto engine = std::move(started).value();
+  uint64_t id = engine->addViewer(
+      {kUfrag, kPwd, client.fingerprint(), nullptr, [&](uint64_t) {
+         ++asked;
+         if (!ready)
+           return std::vector<uint8_t>{};
+         return rtcp::senderReports({{0x5eed, 0xe0000000'00000000ull, 1234, 7, 700}}, "cname");
+       }});
+  ViewerSocket socket;
+  check(socket, engine->port(), 40);
+  handshake(socket, engine->port(), client);
+  ASSERT_TRUE(becomesConnected(*engine, id)) << engine->failure(id);
+  auto material = client.material(2 * (16 + 12));
+  auto receiver = SrtpSession::create(SrtpProfile::AeadAes128Gcm, SrtpSession::Direction::Inbound,
+                                      keyAndSalt(material, 16, 44, 12));
+  ASSERT_TRUE(receiver) << receiver.error().message;
+
+  // Nothing to report yet: asked again at the engine's tick, nothing sent.
+  ASSERT_TRUE(test::eventually([&] { return asked >= 3; }, 2s));
+  EXPECT_EQ(engine->stats().reports_sent, 0u);
+  ready = true;
+  auto since = std::chrono::steady_clock::now();
+  std::vector<std::chrono::steady_clock::time_point> arrivals;
+  while (std::chrono::steady_clock::now() - since < 4500ms) {
+    auto datagram = socket.receive();
+    ASSERT_FALSE(datagram.empty());
+    ASSERT_TRUE(rtcp::isRtcp(datagram.data(), datagram.size()));
+    size_t size = datagram.size();
+    ASSERT_TRUE(receiver.value()->unprotectRtcp(datagram.data(), &size)) << "not under its keys";
+    auto read = rtcp::parse(datagram.data(), size);
+    ASSERT_TRUE(read);
+    ASSERT_EQ(read->senders.size(), 1u);
+    EXPECT_EQ(read->senders[0].ssrc, 0x5eedu);
+    EXPECT_EQ(read->senders[0].rtp_timestamp, 1234u);
+    arrivals.push_back(std::chrono::steady_clock::now());
+  }
+  // The first within a tick of being ready, then 0.5-1.5 s apart.
+  ASSERT_GE(arrivals.size(), 3u);
+  EXPECT_LT(arrivals[0] - since, 300ms);
+  for (size_t i = 1; i < arrivals.size(); ++i) {
+    EXPECT_GE(arrivals[i] - arrivals[i - 1], 400ms);
+    EXPECT_LE(arrivals[i] - arrivals[i - 1], 1600ms);
+  }
+  EXPECT_LE(arrivals.size(), 10u);
+  EXPECT_EQ(engine->stats().reports_sent, arrivals.size());
+
+  engine->removeViewer(id);
+  int after = asked;
+  std::this_thread::sleep_for(1600ms);
+  EXPECT_EQ(asked, after) << "a removed viewer is not asked";
 }
 
 // The viewer has our final DTLS flight before any SRTP: it cannot open SRTP

@@ -1,6 +1,7 @@
 // The RTCP a viewer sends, read into what the engine acts on: report
 // blocks, NACKed sequence numbers (PID and bitmask), PLI and FIR, BYE;
 // what it does not act on (SDES, REMB, transport-wide feedback) is skipped.
+// And the sender reports we send: laid out as RFC 3550 has them, read back.
 
 #include <gtest/gtest.h>
 
@@ -96,6 +97,52 @@ TEST(Rtcp, RefusesBrokenPacketsAndTellsRtpFromRtcp) {
   std::vector<uint8_t> marked = {0x80, 0x80 | 102, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1};
   EXPECT_FALSE(isRtcp(marked.data(), marked.size()));  // RTP with the marker: 230
   EXPECT_TRUE(isRtcp(p.data(), p.size()));
+}
+
+// Two SRs and an SDES with a CNAME chunk for each, word-aligned, every
+// length field matching what follows it; read back as they were written.
+TEST(Rtcp, SenderReportsAreACompoundOfSrsAndACnamePerStream) {
+  std::vector<SenderInfo> streams = {{0x01020304, 0xe1234567'89abcdefull, 90000, 300, 250000},
+                                     {0x0a0b0c0d, 0xe1234567'89abcdefull, 48000, 50, 4000}};
+  auto p = senderReports(streams, "jobcast-room");
+  ASSERT_EQ(p.size() % 4, 0u);
+  // SR, SR, SDES, and nothing after.
+  size_t at = 0;
+  std::vector<int> types;
+  while (at + 4 <= p.size()) {
+    EXPECT_EQ(p[at] & 0xc0, 0x80);
+    types.push_back(p[at + 1]);
+    at += (size_t{p[at + 2]} << 8 | p[at + 3]) * 4 + 4;
+  }
+  EXPECT_EQ(at, p.size());
+  EXPECT_EQ(types, (std::vector<int>{200, 200, 202}));
+  EXPECT_EQ(p[56] & 0x1f, 2);  // two SDES chunks
+  // The first chunk: SSRC, CNAME (1), its length, the name, a null item.
+  EXPECT_EQ(std::vector<uint8_t>(p.begin() + 60, p.begin() + 66),
+            (std::vector<uint8_t>{1, 2, 3, 4, 1, 12}));
+  EXPECT_EQ(std::string(p.begin() + 66, p.begin() + 78), "jobcast-room");
+  EXPECT_EQ(p[78], 0);
+
+  auto read = parse(p.data(), p.size());
+  ASSERT_TRUE(read);
+  ASSERT_EQ(read->senders.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(read->senders[i].ssrc, streams[i].ssrc);
+    EXPECT_EQ(read->senders[i].ntp, streams[i].ntp);
+    EXPECT_EQ(read->senders[i].rtp_timestamp, streams[i].rtp_timestamp);
+    EXPECT_EQ(read->senders[i].packets, streams[i].packets);
+    EXPECT_EQ(read->senders[i].octets, streams[i].octets);
+  }
+  EXPECT_TRUE(read->reports.empty());
+  EXPECT_TRUE(senderReports({}, "x").empty());
+}
+
+TEST(Rtcp, NtpTimeCountsFrom1900InSecondsAndBinaryFractions) {
+  EXPECT_EQ(ntpFromUnixNanos(0), 2208988800ull << 32);
+  EXPECT_EQ(ntpFromUnixNanos(1500000000), ((2208988800ull + 1) << 32) | 0x80000000u);
+  // 2026-12-04 12:00:00.25 UTC.
+  EXPECT_EQ(ntpFromUnixNanos(1796385600250000000),
+            ((1796385600ull + 2208988800) << 32) | 0x40000000u);
 }
 
 }  // namespace

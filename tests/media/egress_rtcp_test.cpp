@@ -3,11 +3,17 @@
 // decrypts them) are asked for by NACK and arrive again, as RTX when the
 // offer had it, so nothing is lost to the decoder; a PLI brings a keyframe
 // from the encoder; and a viewer that dies without a word is gone within
-// the consent timeout, while one that only sends RTCP stays.
+// the consent timeout, while one that only sends RTCP stays. Sender reports
+// put a viewer's audio and video on one wall clock.
 
 #include <gtest/gtest.h>
 
+#include <poll.h>
+
+#include <algorithm>
 #include <atomic>
+#include <ctime>
+#include <iostream>
 #include <regex>
 
 #include "media/egress/engine.h"
@@ -18,6 +24,7 @@
 #include "tests/media/media_test_util.h"
 #include "tests/media/test_programme.h"
 #include "tests/support/jobcastd.h"  // eventually()
+#include "tests/support/light_viewer.h"
 #include "tests/support/whep_client.h"
 
 namespace jobcast::media::egress {
@@ -204,6 +211,150 @@ TEST(EgressRtcp, AKilledViewerIsGoneWithinTheConsentTimeout) {
   EXPECT_EQ(bench.engine->failure(id), "consent_expired");
   EXPECT_LE(took, kConsent + 1s);  // the timeout, plus the engine's 100 ms tick
   bench.rendition->removeViewer(id);
+}
+
+// CLOCK_REALTIME nanoseconds of an NTP time.
+int64_t unixNanos(uint64_t ntp) {
+  int64_t seconds = static_cast<int64_t>(ntp >> 32) - 2208988800;
+  return seconds * 1000000000 + static_cast<int64_t>(((ntp & 0xffffffff) * 1000000000) >> 32);
+}
+
+// Median over a stream's packets that arrived after `from_ns`: how long
+// after its capture (the wall clock time its RTP timestamp stands for, by
+// the latest sender report before it) each arrived; and their spread.
+struct Delays {
+  double median_ms = 0;
+  double spread_ms = 0;  // max - min
+  size_t packets = 0;
+};
+Delays delaysOf(const test::LightViewer& viewer, uint32_t ssrc, double rate, int64_t from_ns) {
+  std::vector<double> delays;
+  for (const auto& p : viewer.rtp()) {
+    if (p.ssrc != ssrc || p.arrived_ns < from_ns)
+      continue;
+    const test::LightReport* report = nullptr;
+    for (const auto& r : viewer.reports()) {
+      if (r.sender.ssrc == ssrc && r.arrived_ns <= p.arrived_ns)
+        report = &r;
+    }
+    if (!report)
+      continue;
+    auto ticks = static_cast<int32_t>(p.timestamp - report->sender.rtp_timestamp);
+    double captured_ns = static_cast<double>(unixNanos(report->sender.ntp)) + ticks / rate * 1e9;
+    delays.push_back((static_cast<double>(p.arrived_ns) - captured_ns) / 1e6);
+  }
+  if (delays.empty())
+    return {};
+  std::sort(delays.begin(), delays.end());
+  return {delays[delays.size() / 2], delays.back() - delays.front(), delays.size()};
+}
+
+// Each stream gets a sender report about once a second, SRTCP-protected
+// under the viewer's keys, and the reports of both streams place their RTP
+// timestamps on one wall clock: audio and video captured together are
+// stamped as captured together, so a player can keep lips and voice in
+// step. A light viewer decrypts everything and measures, per packet, the
+// time from the capture its report gives to its arrival: it must be small,
+// steady within a stream and the same for audio and video.
+TEST(EgressRtcp, SenderReportsPutAudioAndVideoOnOneClock) {
+  Bench bench;
+  auto certificate = DtlsCertificate::generate();
+  ASSERT_TRUE(certificate);
+  test::LightViewer viewer(*certificate.value(), {.decrypt = true});
+  auto answered = bench.rendition->addViewer(viewer.offer(), {"127.0.0.1"});
+  ASSERT_TRUE(answered) << answered.error().message;
+  ASSERT_TRUE(viewer.readServer(answered->answer));
+  uint32_t video_ssrc = 0, audio_ssrc = 0;
+  {
+    std::smatch m;
+    std::string sdp = answered->answer;
+    auto video = sdp.find("m=video"), audio = sdp.find("m=audio");
+    ASSERT_NE(video, std::string::npos);
+    ASSERT_NE(audio, std::string::npos);
+    std::string video_part = sdp.substr(video, audio > video ? audio - video : std::string::npos);
+    std::string audio_part = sdp.substr(audio, video > audio ? video - audio : std::string::npos);
+    ASSERT_TRUE(std::regex_search(video_part, m, std::regex("a=ssrc:(\\d+) cname")));
+    video_ssrc = static_cast<uint32_t>(std::stoul(m[1].str()));
+    ASSERT_TRUE(std::regex_search(audio_part, m, std::regex("a=ssrc:(\\d+) cname")));
+    audio_ssrc = static_cast<uint32_t>(std::stoul(m[1].str()));
+  }
+  viewer.check();
+  auto reportsOf = [&](uint32_t ssrc) {
+    return std::count_if(viewer.reports().begin(), viewer.reports().end(),
+                         [&](const test::LightReport& r) { return r.sender.ssrc == ssrc; });
+  };
+  auto pump = [&](int ms) {
+    pollfd fd{viewer.fd(), POLLIN, 0};
+    if (poll(&fd, 1, ms) > 0)
+      viewer.receiveAll();
+    viewer.retransmit();
+  };
+  // Connected, and video flowing (a keyframe asked for, as WhepEgress does).
+  auto start = Clock::now();
+  auto asked = start - 10s;
+  while (Clock::now() - start < 20s &&
+         std::none_of(viewer.rtp().begin(), viewer.rtp().end(),
+                      [&](const test::LightRtp& p) { return p.ssrc == video_ssrc; })) {
+    if (viewer.connected() && Clock::now() - asked > 2s) {
+      bench.feed.requestKeyframe();
+      asked = Clock::now();
+    } else if (!viewer.connected() && Clock::now() - asked > 1s) {
+      viewer.check();
+      asked = Clock::now();
+    }
+    pump(50);
+  }
+  ASSERT_TRUE(viewer.connected());
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  // From here on (the cached GOP a new viewer starts with is behind us).
+  int64_t steady_from = (int64_t{now.tv_sec} + 1) * 1000000000 + now.tv_nsec;
+  auto window = Clock::now();
+  while (Clock::now() - window < 5s)
+    pump(50);
+  EXPECT_EQ(viewer.undecryptable(), 0u);
+  // About one report a second per stream (0.5-1.5 s apart).
+  EXPECT_GE(reportsOf(video_ssrc), 3) << "video reports";
+  EXPECT_LE(reportsOf(video_ssrc), 12) << "video reports";
+  EXPECT_GE(reportsOf(audio_ssrc), 3) << "audio reports";
+  EXPECT_GE(bench.engine->stats().reports_sent, 3u);
+  for (const auto& r : viewer.reports()) {
+    EXPECT_NEAR(static_cast<double>(unixNanos(r.sender.ntp)), static_cast<double>(r.arrived_ns),
+                50e6)
+        << "a report's wall clock is now";
+    EXPECT_GT(r.sender.packets, 0u);
+    EXPECT_GT(r.sender.octets, r.sender.packets);
+  }
+  Delays video = delaysOf(viewer, video_ssrc, 90000, steady_from);
+  Delays audio = delaysOf(viewer, audio_ssrc, 48000, steady_from);
+  ASSERT_GT(video.packets, 50u);
+  ASSERT_GT(audio.packets, 50u);
+  std::cout << "capture to arrival: video " << video.median_ms << " ms (spread " << video.spread_ms
+            << "), audio " << audio.median_ms << " ms (spread " << audio.spread_ms << ")\n";
+  // Capture to arrival on loopback: the encoders' latency and no more.
+  EXPECT_GT(video.median_ms, -20) << "video stamped after it arrived";
+  EXPECT_LT(video.median_ms, 400);
+  EXPECT_GT(audio.median_ms, -20) << "audio stamped after it arrived";
+  EXPECT_LT(audio.median_ms, 400);
+  // A wrong rate or a report from another clock shows as drift.
+  EXPECT_LT(video.spread_ms, 150) << "video delay drifts";
+  EXPECT_LT(audio.spread_ms, 150) << "audio delay drifts";
+  // In step: well inside what viewers notice (ITU-R BT.1359: -125..+45 ms).
+  EXPECT_NEAR(video.median_ms, audio.median_ms, 40)
+      << "video " << video.median_ms << " ms, audio " << audio.median_ms << " ms after capture";
+  // What was sent, as the reports count it, against what arrived.
+  const test::LightReport* last = nullptr;
+  for (const auto& r : viewer.reports()) {
+    if (r.sender.ssrc == audio_ssrc)
+      last = &r;
+  }
+  ASSERT_NE(last, nullptr);
+  size_t audio_before = static_cast<size_t>(
+      std::count_if(viewer.rtp().begin(), viewer.rtp().end(), [&](const test::LightRtp& p) {
+        return p.ssrc == audio_ssrc && p.arrived_ns <= last->arrived_ns;
+      }));
+  EXPECT_NEAR(static_cast<double>(last->sender.packets), static_cast<double>(audio_before), 5);
+  bench.rendition->removeViewer(answered->viewer);
 }
 
 // Through WhepEgress, as a node runs it: PLIs from three viewers on the

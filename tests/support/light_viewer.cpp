@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <ctime>
 #include <sstream>
 
 #include "media/egress/packet_kind.h"
@@ -114,8 +115,29 @@ void LightViewer::check() {
 }
 
 void LightViewer::step() {
-  if (!connected_)
+  if (!connected_) {
     connected_ = SSL_do_handshake(ssl_) == 1;
+    if (connected_ && options_.decrypt) {
+      // RFC 5764 4.2: client key, server key, client salt, server salt; we
+      // open what the server protected with its own.
+      const SRTP_PROTECTION_PROFILE* profile = SSL_get_selected_srtp_profile(ssl_);
+      bool gcm = profile && profile->id == SRTP_AEAD_AES_128_GCM;
+      size_t key = 16, salt = gcm ? 12 : 14;
+      std::vector<uint8_t> material(2 * (key + salt));
+      static const char kLabel[] = "EXTRACTOR-dtls_srtp";
+      if (SSL_export_keying_material(ssl_, material.data(), material.size(), kLabel,
+                                     sizeof kLabel - 1, nullptr, 0, 0) == 1) {
+        std::vector<uint8_t> key_salt(material.begin() + key, material.begin() + 2 * key);
+        key_salt.insert(key_salt.end(), material.begin() + 2 * key + salt, material.end());
+        auto session = media::egress::SrtpSession::create(
+            gcm ? media::egress::SrtpProfile::AeadAes128Gcm
+                : media::egress::SrtpProfile::AesCm128HmacSha1_80,
+            media::egress::SrtpSession::Direction::Inbound, key_salt);
+        if (session)
+          srtp_ = std::move(session).value();
+      }
+    }
+  }
   int pending = BIO_ctrl_pending(out_);
   if (pending > 0) {
     std::vector<uint8_t> datagram(static_cast<size_t>(pending));
@@ -154,12 +176,45 @@ void LightViewer::receiveAll() {
         if (connected_) {
           ++packets_;
           bytes_ += static_cast<uint64_t>(size);
+          if (options_.decrypt)
+            decrypt(data, static_cast<size_t>(size));
         }
         break;
       case PacketKind::Unknown:
         break;
     }
   }
+}
+
+void LightViewer::decrypt(uint8_t* data, size_t size) {
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  int64_t arrived = int64_t{now.tv_sec} * 1000000000 + now.tv_nsec;
+  if (!srtp_) {
+    ++undecryptable_;
+    return;
+  }
+  if (media::egress::rtcp::isRtcp(data, size)) {
+    if (!srtp_->unprotectRtcp(data, &size)) {
+      ++undecryptable_;
+      return;
+    }
+    if (auto feedback = media::egress::rtcp::parse(data, size)) {
+      for (const auto& sender : feedback->senders)
+        reports_.push_back({sender, arrived});
+    }
+    return;
+  }
+  if (!srtp_->unprotectRtp(data, &size) || size < 12) {
+    ++undecryptable_;
+    return;
+  }
+  if (rtp_.size() >= 20000)
+    rtp_.erase(rtp_.begin(), rtp_.begin() + 10000);
+  rtp_.push_back(
+      {(uint32_t{data[8]} << 24) | (uint32_t{data[9]} << 16) | (uint32_t{data[10]} << 8) | data[11],
+       (uint32_t{data[4]} << 24) | (uint32_t{data[5]} << 16) | (uint32_t{data[6]} << 8) | data[7],
+       static_cast<uint8_t>(data[1] & 0x7f), arrived});
 }
 
 void LightViewer::retransmit() {

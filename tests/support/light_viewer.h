@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "media/egress/dtls.h"
+#include "media/egress/rtcp.h"
+#include "media/egress/srtp.h"
 
 namespace jobcast::test {
 
@@ -26,6 +28,22 @@ struct LightViewerOptions {
   bool nack = false;           // the offer asks for NACK and PLI feedback on video
   int receive_buffer = 0;      // SO_RCVBUF of the socket; 0: the system's default
   bool answer_checks = false;  // answer the server's checks as a controlled agent
+  // Decrypt what arrives (SRTP and SRTCP, with the keys of the handshake)
+  // and keep the RTP headers and sender reports; else only count.
+  bool decrypt = false;
+};
+
+// What a decrypting light viewer kept of one RTP packet or sender report,
+// with when it arrived (CLOCK_REALTIME, nanoseconds).
+struct LightRtp {
+  uint32_t ssrc = 0;
+  uint32_t timestamp = 0;
+  uint8_t payload_type = 0;
+  int64_t arrived_ns = 0;
+};
+struct LightReport {
+  media::egress::rtcp::SenderInfo sender;
+  int64_t arrived_ns = 0;
 };
 
 class LightViewer {
@@ -61,6 +79,11 @@ class LightViewer {
   bool connected() const { return connected_; }
   uint64_t packets() const { return packets_; }
   uint64_t bytes() const { return bytes_; }
+  // With LightViewerOptions::decrypt: RTP that did not authenticate, the RTP
+  // kept (at most the latest 20,000) and the sender reports.
+  uint64_t undecryptable() const { return undecryptable_; }
+  const std::vector<LightRtp>& rtp() const { return rtp_; }
+  const std::vector<LightReport>& reports() const { return reports_; }
 
  private:
   void send(const uint8_t* data, size_t size);
@@ -78,6 +101,11 @@ class LightViewer {
   uint64_t packets_ = 0;
   uint64_t bytes_ = 0;
   uint8_t seed_ = 0;
+  std::unique_ptr<media::egress::SrtpSession> srtp_;  // the server's SRTP and SRTCP
+  uint64_t undecryptable_ = 0;
+  std::vector<LightRtp> rtp_;
+  std::vector<LightReport> reports_;
+  void decrypt(uint8_t* data, size_t size);
 };
 
 // Waits up to timeout_ms for datagrams on any of the viewers, reads them and

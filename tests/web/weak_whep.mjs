@@ -5,7 +5,8 @@
 // auto the player reads its own receive statistics, moves to the 360p WHEP
 // variant by itself after a few lossy seconds and says so, with a button that
 // brings the full picture back for good. On a node that loses nothing the
-// player stays on the source picture.
+// player stays on the source picture, and Chromium has the sender reports
+// that keep its audio and video in step.
 
 import path from 'node:path';
 import { args, startServer, launchBrowser, watchPage, Report, assert, eq, PHONE, artifactsDir } from './harness.mjs';
@@ -92,6 +93,22 @@ try {
     eq(p.h, 720, 'picture height');
     assert(p.loss.length >= 3, `the monitor ran: ${JSON.stringify(p.loss)}`);
     assert(p.loss.every((f) => f < 0.05), `loss windows ${JSON.stringify(p.loss)}`);
+    // Chromium keeps audio and video in step from the server's sender
+    // reports: it lists what they said as remote-outbound-rtp, per stream.
+    const reports = await page.evaluate(async () => {
+      const out = {};
+      (await window.jobcastPlayer.whep.pc.getStats()).forEach((s) => {
+        if (s.type === 'remote-outbound-rtp') out[s.kind] = { sent: s.reportsSent, packets: s.packetsSent, at: s.remoteTimestamp };
+      });
+      return { out, now: Date.now() };
+    });
+    console.log(`sender reports: ${JSON.stringify(reports.out)}`);
+    for (const kind of ['video', 'audio']) {
+      const r = reports.out[kind];
+      assert(r && r.sent >= 5, `${kind}: sender reports received over 10 s: ${JSON.stringify(r)}`);
+      assert(r.packets > 0, `${kind}: the reports count what was sent`);
+      assert(Math.abs(reports.now - r.at) < 3000, `${kind}: the latest report's wall clock is recent: ${r.at} vs ${reports.now}`);
+    }
     assert(problems.length === 0, problems.join('\n'));
   });
 } catch (e) {
