@@ -54,7 +54,7 @@ struct EgressEngine::Viewer {
   std::unique_ptr<DtlsTransport> dtls;
   std::unique_ptr<SrtpSender> srtp_out;    // our RTP, on OpenSSL
   std::unique_ptr<SrtpSession> srtp_in;    // the viewer's SRTCP
-  std::unique_ptr<SrtpSession> srtcp_out;  // our SRTCP (engine thread only)
+  std::unique_ptr<SrtcpSender> srtcp_out;  // our RTCP, on OpenSSL (engine thread only)
   SteadyClock::time_point next_report{};
 };
 
@@ -451,9 +451,9 @@ void EgressEngine::flushDtls(Viewer& viewer) {
     const SrtpKeys& keys = viewer.dtls->keys();
     auto srtp = SrtpSender::create(keys.profile, keys.local);
     auto srtcp = SrtpSession::create(keys.profile, SrtpSession::Direction::Inbound, keys.remote);
-    Result<std::unique_ptr<SrtpSession>> srtcp_out = std::unique_ptr<SrtpSession>();
+    Result<std::unique_ptr<SrtcpSender>> srtcp_out = std::unique_ptr<SrtcpSender>();
     if (viewer.spec.reports)
-      srtcp_out = SrtpSession::create(keys.profile, SrtpSession::Direction::Outbound, keys.local);
+      srtcp_out = SrtcpSender::create(keys.profile, keys.local);
     ++handshakes_since_trim_;
     if (srtp && srtcp && srtcp_out) {
       viewer.srtp_out = std::move(srtp).value();
@@ -596,7 +596,7 @@ void EgressEngine::sendReports(SteadyClock::time_point now) {
     d.viewer->next_report = now + std::chrono::milliseconds(500 + report_random_ % 1000);
     size_t size = plain.size();
     plain.resize(size + kSrtpMaxTrailer);
-    if (!d.viewer->srtcp_out->protectRtcp(plain.data(), &size, plain.size()))
+    if (!d.viewer->srtcp_out->protect(plain.data(), &size, plain.size()))
       continue;
     plain.resize(size);
     batch_.next(d.address).take(std::move(plain));

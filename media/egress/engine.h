@@ -9,8 +9,8 @@
 // RTCP from a viewer is SRTCP-unprotected and read here (media/egress/rtcp.h);
 // what it asks for (retransmissions, keyframes) goes to the viewer's
 // ViewerSpec::on_rtcp on the engine's thread. Our own RTCP to a viewer (its
-// sender reports, from ViewerSpec::reports) is protected and sent from the
-// engine's thread too.
+// sender reports, from ViewerSpec::reports) is protected (SrtcpSender) and
+// sent from the engine's thread too.
 //
 // Threads: addViewer/removeViewer/state run on the control thread; send() on
 // any thread (the programme's streaming threads, the engine's for

@@ -15,6 +15,9 @@ constexpr size_t kHmacTag = 10;  // HMAC-SHA1 truncated to 80 bits
 constexpr uint8_t kLabelEncryption = 0x00;
 constexpr uint8_t kLabelAuthentication = 0x01;
 constexpr uint8_t kLabelSalt = 0x02;
+constexpr uint8_t kLabelRtcpEncryption = 0x03;
+constexpr uint8_t kLabelRtcpAuthentication = 0x04;
+constexpr uint8_t kLabelRtcpSalt = 0x05;
 
 // RFC 3711 4.3.3: the AES-CM PRF keyed with the master key, counter from the
 // master salt (padded to 14 bytes) with the label in its eighth byte, key
@@ -43,42 +46,53 @@ void put32(uint8_t* p, uint32_t value) {
   p[3] = static_cast<uint8_t>(value);
 }
 
-}  // namespace
-
-Result<std::unique_ptr<SrtpSender>> SrtpSender::create(SrtpProfile profile,
-                                                       const std::vector<uint8_t>& key_salt) {
+// The session keys for one direction of RTP (labels 0, 1, 2) or RTCP (3, 4,
+// 5), each in its OpenSSL context, keyed once: AES-128-GCM, or AES-128-CTR
+// and HMAC-SHA1.
+bool keyContexts(SrtpProfile profile, const std::vector<uint8_t>& key_salt, bool rtcp,
+                 EVP_CIPHER_CTX** cipher, EVP_MAC_CTX** mac, uint8_t* salt) {
   if (key_salt.size() != keySaltLength(profile))
-    return Error{"srtp_failed", "key and salt have the wrong length for the profile"};
+    return false;
   const bool gcm = profile == SrtpProfile::AeadAes128Gcm;
   const uint8_t* master_key = key_salt.data();
   const uint8_t* master_salt = key_salt.data() + kMasterKey;
   const size_t salt_length = key_salt.size() - kMasterKey;
-
-  std::unique_ptr<SrtpSender> sender(new SrtpSender());
-  sender->profile_ = profile;
   uint8_t session_key[kMasterKey];
   uint8_t auth_key[20];
-  bool ok =
-      derive(master_key, master_salt, salt_length, kLabelEncryption, session_key, kMasterKey) &&
-      derive(master_key, master_salt, salt_length, kLabelSalt, sender->salt_, salt_length) &&
-      (gcm || derive(master_key, master_salt, salt_length, kLabelAuthentication, auth_key,
-                     sizeof auth_key));
-  sender->cipher_ = EVP_CIPHER_CTX_new();
-  ok = ok && sender->cipher_ &&
-       EVP_EncryptInit_ex(sender->cipher_, gcm ? EVP_aes_128_gcm() : EVP_aes_128_ctr(), nullptr,
+  bool ok = derive(master_key, master_salt, salt_length,
+                   rtcp ? kLabelRtcpEncryption : kLabelEncryption, session_key, kMasterKey) &&
+            derive(master_key, master_salt, salt_length, rtcp ? kLabelRtcpSalt : kLabelSalt, salt,
+                   salt_length) &&
+            (gcm || derive(master_key, master_salt, salt_length,
+                           rtcp ? kLabelRtcpAuthentication : kLabelAuthentication, auth_key,
+                           sizeof auth_key));
+  *cipher = EVP_CIPHER_CTX_new();
+  ok = ok && *cipher &&
+       EVP_EncryptInit_ex(*cipher, gcm ? EVP_aes_128_gcm() : EVP_aes_128_ctr(), nullptr,
                           session_key, nullptr) == 1;
   if (ok && !gcm) {
     EVP_MAC* hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-    sender->mac_ = hmac ? EVP_MAC_CTX_new(hmac) : nullptr;
+    *mac = hmac ? EVP_MAC_CTX_new(hmac) : nullptr;
     EVP_MAC_free(hmac);
     char digest[] = "SHA1";
     OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
                            OSSL_PARAM_construct_end()};
-    ok = sender->mac_ && EVP_MAC_init(sender->mac_, auth_key, sizeof auth_key, params) == 1;
+    ok = *mac && EVP_MAC_init(*mac, auth_key, sizeof auth_key, params) == 1;
   }
   OPENSSL_cleanse(session_key, sizeof session_key);
   OPENSSL_cleanse(auth_key, sizeof auth_key);
-  if (!ok)
+  return ok;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SrtpSender>> SrtpSender::create(SrtpProfile profile,
+                                                       const std::vector<uint8_t>& key_salt) {
+  std::unique_ptr<SrtpSender> sender(new SrtpSender());
+  sender->profile_ = profile;
+  if (key_salt.size() != keySaltLength(profile))
+    return Error{"srtp_failed", "key and salt have the wrong length for the profile"};
+  if (!keyContexts(profile, key_salt, false, &sender->cipher_, &sender->mac_, sender->salt_))
     return Error{"srtp_failed", "OpenSSL could not key the SRTP sender"};
   return sender;
 }
@@ -201,6 +215,80 @@ bool SrtpSender::protect(uint8_t* packet, size_t* size, size_t capacity, const u
     return false;
   std::memcpy(packet + length, tag, kHmacTag);
   *size = length + kHmacTag;
+  return true;
+}
+
+Result<std::unique_ptr<SrtcpSender>> SrtcpSender::create(SrtpProfile profile,
+                                                         const std::vector<uint8_t>& key_salt) {
+  std::unique_ptr<SrtcpSender> sender(new SrtcpSender());
+  sender->profile_ = profile;
+  if (key_salt.size() != keySaltLength(profile))
+    return Error{"srtp_failed", "key and salt have the wrong length for the profile"};
+  if (!keyContexts(profile, key_salt, true, &sender->cipher_, &sender->mac_, sender->salt_))
+    return Error{"srtp_failed", "OpenSSL could not key the SRTCP sender"};
+  return sender;
+}
+
+SrtcpSender::~SrtcpSender() {
+  EVP_CIPHER_CTX_free(cipher_);
+  EVP_MAC_CTX_free(mac_);
+  OPENSSL_cleanse(salt_, sizeof salt_);
+}
+
+bool SrtcpSender::protect(uint8_t* packet, size_t* size, size_t capacity) {
+  constexpr size_t kHeader = 8;  // V/P/count, type, length, sender SSRC: never encrypted
+  const size_t length = *size;
+  if (capacity < length + kSrtpMaxTrailer || length < kHeader || (packet[0] >> 6) != 2 ||
+      packet[1] < 192 || packet[1] > 223 || index_ >= 0x7fffffff)
+    return false;
+  const uint32_t index = ++index_;
+  uint8_t trailer[4];  // E (encrypted) and the 31-bit SRTCP index
+  put32(trailer, 0x80000000u | index);
+  uint8_t* payload = packet + kHeader;
+  const int payload_length = static_cast<int>(length - kHeader);
+  int written = 0;
+
+  if (profile_ == SrtpProfile::AeadAes128Gcm) {
+    // RFC 7714 9.1: 00 00 || SSRC || 00 00 || 0 || index, XOR the session
+    // salt; the header and the trailer are the associated data; the tag
+    // goes before the trailer.
+    uint8_t iv[12] = {};
+    std::memcpy(iv + 2, packet + 4, 4);
+    put32(iv + 8, index);
+    for (size_t i = 0; i < sizeof iv; ++i)
+      iv[i] ^= salt_[i];
+    if (EVP_EncryptInit_ex(cipher_, nullptr, nullptr, nullptr, iv) != 1 ||
+        EVP_EncryptUpdate(cipher_, nullptr, &written, packet, kHeader) != 1 ||
+        EVP_EncryptUpdate(cipher_, nullptr, &written, trailer, sizeof trailer) != 1 ||
+        EVP_EncryptUpdate(cipher_, payload, &written, payload, payload_length) != 1 ||
+        EVP_EncryptFinal_ex(cipher_, payload + written, &written) != 1 ||
+        EVP_CIPHER_CTX_ctrl(cipher_, EVP_CTRL_GCM_GET_TAG, kGcmTag, packet + length) != 1)
+      return false;
+    std::memcpy(packet + length + kGcmTag, trailer, sizeof trailer);
+    *size = length + kGcmTag + sizeof trailer;
+    return true;
+  }
+
+  // RFC 3711 4.1.1 with the SRTCP index: salt * 2^16 XOR SSRC * 2^64 XOR
+  // index * 2^16; then HMAC-SHA1 over the packet and its trailer.
+  uint8_t iv[16] = {};
+  std::memcpy(iv, salt_, 14);
+  for (int i = 0; i < 4; ++i)
+    iv[4 + i] ^= packet[4 + i];
+  for (int i = 0; i < 4; ++i)
+    iv[10 + i] ^= static_cast<uint8_t>(index >> (24 - 8 * i));
+  if (EVP_EncryptInit_ex(cipher_, nullptr, nullptr, nullptr, iv) != 1 ||
+      EVP_EncryptUpdate(cipher_, payload, &written, payload, payload_length) != 1)
+    return false;
+  std::memcpy(packet + length, trailer, sizeof trailer);
+  uint8_t tag[EVP_MAX_MD_SIZE];
+  size_t tag_length = 0;
+  if (EVP_MAC_init(mac_, nullptr, 0, nullptr) != 1 ||
+      EVP_MAC_update(mac_, packet, length + sizeof trailer) != 1 ||
+      EVP_MAC_final(mac_, tag, &tag_length, sizeof tag) != 1 || tag_length < kHmacTag)
+    return false;
+  std::memcpy(packet + length + sizeof trailer, tag, kHmacTag);
+  *size = length + sizeof trailer + kHmacTag;
   return true;
 }
 

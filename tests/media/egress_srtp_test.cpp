@@ -2,7 +2,8 @@
 // same master key gives byte-for-byte the packets libsrtp writes (plain
 // headers, CSRCs, header extensions, several SSRCs, a sequence number that
 // wraps, a retransmission from before the wrap), and libsrtp's receiver
-// opens every one of them.
+// opens every one of them. The same for our RTCP (SrtcpSender): sender
+// reports and SDES as the engine sends them, index after index.
 
 #include "media/egress/srtp_sender.h"
 
@@ -11,6 +12,7 @@
 
 #include <cstring>
 
+#include "media/egress/rtcp.h"
 #include "media/egress/srtp.h"
 
 namespace jobcast::media::egress {
@@ -135,6 +137,59 @@ TEST(EgressSrtpSender, RefusesWhatIsNotRtpAndTooManySsrcs) {
               ssrc <= SrtpSender::kMaxStreams)
         << ssrc;
   }
+}
+
+void sameRtcpAsLibsrtp(SrtpProfile profile) {
+  std::vector<uint8_t> key_salt(keySaltLength(profile));
+  ASSERT_EQ(RAND_bytes(key_salt.data(), static_cast<int>(key_salt.size())), 1);
+  auto ours = SrtcpSender::create(profile, key_salt);
+  ASSERT_TRUE(ours) << ours.error().message;
+  auto reference = SrtpSession::create(profile, SrtpSession::Direction::Outbound, key_salt);
+  auto receiver = SrtpSession::create(profile, SrtpSession::Direction::Inbound, key_salt);
+  ASSERT_TRUE(reference && receiver);
+  for (uint32_t i = 0; i < 300; ++i) {
+    // Two SRs and the SDES, as a viewer gets them; now and then one SR and
+    // a long CNAME (other lengths, another sender SSRC).
+    std::vector<rtcp::SenderInfo> streams = {
+        {0x11223344, 0xe1000000'00000000ull + i, i * 3000, i, i * 1100}};
+    if (i % 7 != 0)
+      streams.push_back({0x55667788, 0xe1000000'00000000ull + i, i * 960, i, i * 90});
+    auto plain = rtcp::senderReports(streams, i % 7 ? "jobcast-r1" : std::string(40 + i % 50, 'c'));
+    std::vector<uint8_t> a(plain.size() + kSrtpMaxTrailer), b(a.size());
+    std::memcpy(a.data(), plain.data(), plain.size());
+    std::memcpy(b.data(), plain.data(), plain.size());
+    size_t a_size = plain.size(), b_size = plain.size();
+    ASSERT_TRUE(ours.value()->protect(a.data(), &a_size, a.size()));
+    ASSERT_TRUE(reference.value()->protectRtcp(b.data(), &b_size, b.size()));
+    a.resize(a_size);
+    b.resize(b_size);
+    ASSERT_EQ(a, b) << profileName(profile) << " packet " << i;
+    EXPECT_NE(std::vector<uint8_t>(a.begin() + 8, a.begin() + static_cast<long>(plain.size())),
+              std::vector<uint8_t>(plain.begin() + 8, plain.end()))
+        << "encrypted after the first eight bytes";
+    size_t opened = a.size();
+    ASSERT_TRUE(receiver.value()->unprotectRtcp(a.data(), &opened)) << i;
+    a.resize(opened);
+    EXPECT_EQ(a, plain);
+  }
+  // Not RTCP (an RTP packet), and no room for the trailer: refused.
+  std::vector<uint8_t> buffer(64 + kSrtpMaxTrailer);
+  auto packet = rtp(1, 1, 20, 0, -1);
+  std::memcpy(buffer.data(), packet.data(), packet.size());
+  size_t size = packet.size();
+  EXPECT_FALSE(ours.value()->protect(buffer.data(), &size, buffer.size()));
+  auto report = rtcp::senderReports({{1, 2, 3, 4, 5}}, "x");
+  std::memcpy(buffer.data(), report.data(), report.size());
+  size = report.size();
+  EXPECT_FALSE(ours.value()->protect(buffer.data(), &size, report.size() + 8));
+}
+
+TEST(EgressSrtcpSender, GcmRtcpIsTheBytesLibsrtpWrites) {
+  sameRtcpAsLibsrtp(SrtpProfile::AeadAes128Gcm);
+}
+
+TEST(EgressSrtcpSender, AesCmRtcpIsTheBytesLibsrtpWrites) {
+  sameRtcpAsLibsrtp(SrtpProfile::AesCm128HmacSha1_80);
 }
 
 }  // namespace
