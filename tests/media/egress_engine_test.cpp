@@ -236,12 +236,14 @@ TEST(EgressEngine, ReportsGoOutAsSrtcpAboutOnceASecond) {
     EXPECT_EQ(read->senders[0].rtp_timestamp, 1234u);
     arrivals.push_back(std::chrono::steady_clock::now());
   }
-  // The first within a tick of being ready, then 0.5-1.5 s apart.
+  // The first within a tick (100 ms) of being ready, then 0.5-1.5 s apart
+  // (each sent at the first tick after it is due; the margins are for a
+  // busy machine's scheduling, not for the engine).
   ASSERT_GE(arrivals.size(), 3u);
-  EXPECT_LT(arrivals[0] - since, 300ms);
+  EXPECT_LT(arrivals[0] - since, 500ms);
   for (size_t i = 1; i < arrivals.size(); ++i) {
-    EXPECT_GE(arrivals[i] - arrivals[i - 1], 400ms);
-    EXPECT_LE(arrivals[i] - arrivals[i - 1], 1600ms);
+    EXPECT_GE(arrivals[i] - arrivals[i - 1], 350ms);
+    EXPECT_LE(arrivals[i] - arrivals[i - 1], 1800ms);
   }
   EXPECT_LE(arrivals.size(), 10u);
   EXPECT_EQ(engine->stats().reports_sent, arrivals.size());
