@@ -37,6 +37,15 @@ constexpr size_t kMaxPending = 256;
 // than let memory grow when the thread falls behind.
 constexpr size_t kMaxQueued = 1 << 16;
 
+// xorshift64: cheap, good enough to spread report times and to pick the
+// packets fault injection drops.
+uint64_t nextRandom(uint64_t& state) {
+  state ^= state << 13;
+  state ^= state >> 7;
+  state ^= state << 17;
+  return state;
+}
+
 socklen_t lengthOf(const sockaddr_storage& address) {
   return address.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
 }
@@ -477,11 +486,6 @@ void EgressEngine::flushDtls(Viewer& viewer) {
 // held by shared_ptr: one removed meanwhile is only released afterwards.
 // Only this sender touches its viewers' outbound SRTP sessions.
 void EgressEngine::drainSendQueue(Sender& sender, std::vector<Send>& queue) {
-  struct Target {
-    uint64_t id;
-    std::shared_ptr<Viewer> viewer;
-    sockaddr_storage address;
-  };
   std::vector<Target> connected;
   {
     std::lock_guard lock(mutex_);
@@ -500,10 +504,7 @@ void EgressEngine::drainSendQueue(Sender& sender, std::vector<Send>& queue) {
     if (rtp.size() < 12 || rtp.size() > kMaxDatagram)
       continue;
     if (options_.fault_loss > 0) {
-      sender.random ^= sender.random << 13;
-      sender.random ^= sender.random >> 7;
-      sender.random ^= sender.random << 17;
-      if (static_cast<double>(sender.random % 1000000) < options_.fault_loss * 1e6)
+      if (static_cast<double>(nextRandom(sender.random) % 1000000) < options_.fault_loss * 1e6)
         continue;
     }
     // The header is copied and rewritten; SRTP reads the payload from the
@@ -547,13 +548,18 @@ EgressEngine::Outgoing& EgressEngine::Batch::next(const sockaddr_storage& to) {
 
 void EgressEngine::tick(SteadyClock::time_point now) {
   bool handshaking = false;
+  std::vector<Target> reports_due;
   {
     std::lock_guard lock(mutex_);
     tickLocked(now);
-    for (const auto& [id, viewer] : viewers_)
+    for (const auto& [id, viewer] : viewers_) {
       handshaking = handshaking || viewer->state == ViewerState::Handshaking;
+      if (viewer->state == ViewerState::Connected && viewer->srtcp_out &&
+          now >= viewer->next_report)
+        reports_due.push_back({id, viewer, viewer->address});
+    }
   }
-  sendReports(now);
+  sendReports(reports_due, now);
   // A DTLS handshake holds ~100 KB of OpenSSL state that is freed once the
   // keys are out; after a wave of joins the freed memory stays in malloc's
   // arenas as the process's high-water mark. Once the wave is over, hand it
@@ -565,35 +571,20 @@ void EgressEngine::tick(SteadyClock::time_point now) {
   }
 }
 
-// Each connected viewer's RTCP when it is due: asked for and protected
-// outside mutex_ (the viewer is held by shared_ptr; srtcp_out is only used
-// on this thread), batched with the check answers and DTLS flights.
-void EgressEngine::sendReports(SteadyClock::time_point now) {
-  struct Due {
-    uint64_t id;
-    std::shared_ptr<Viewer> viewer;
-    sockaddr_storage address;
-  };
-  std::vector<Due> due;
-  {
-    std::lock_guard lock(mutex_);
-    for (const auto& [id, viewer] : viewers_) {
-      if (viewer->state == ViewerState::Connected && viewer->srtcp_out &&
-          now >= viewer->next_report)
-        due.push_back({id, viewer, viewer->address});
-    }
-  }
+// The RTCP of each connected viewer whose report is due (tick() picks them):
+// asked for and protected outside mutex_ (the viewer is held by shared_ptr;
+// srtcp_out is only used on this thread), batched with the check answers
+// and DTLS flights.
+void EgressEngine::sendReports(const std::vector<Target>& due, SteadyClock::time_point now) {
   uint64_t sent = 0;
-  for (Due& d : due) {
+  for (const Target& d : due) {
     std::vector<uint8_t> plain = d.viewer->spec.reports(d.id);
     if (plain.empty() || plain.size() > kMaxDatagram) {
       d.viewer->next_report = now + std::chrono::milliseconds(100);
       continue;
     }
-    report_random_ ^= report_random_ << 13;
-    report_random_ ^= report_random_ >> 7;
-    report_random_ ^= report_random_ << 17;
-    d.viewer->next_report = now + std::chrono::milliseconds(500 + report_random_ % 1000);
+    d.viewer->next_report =
+        now + std::chrono::milliseconds(500 + nextRandom(report_random_) % 1000);
     size_t size = plain.size();
     plain.resize(size + kSrtpMaxTrailer);
     if (!d.viewer->srtcp_out->protect(plain.data(), &size, plain.size()))

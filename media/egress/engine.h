@@ -142,6 +142,13 @@ class EgressEngine {
     Outgoing& next(const sockaddr_storage& to);
   };
   struct Sender;
+  // A viewer as a thread works on it outside mutex_: held by shared_ptr (one
+  // removed meanwhile is released afterwards), its address copied.
+  struct Target {
+    uint64_t id;
+    std::shared_ptr<Viewer> viewer;
+    sockaddr_storage address;
+  };
   EgressEngine();
   void run();
   void receiveAll();
@@ -151,7 +158,7 @@ class EgressEngine {
   void drainSendQueue(Sender& sender, std::vector<Send>& queue);
   void tick(std::chrono::steady_clock::time_point now);
   void tickLocked(std::chrono::steady_clock::time_point now);
-  void sendReports(std::chrono::steady_clock::time_point now);
+  void sendReports(const std::vector<Target>& due, std::chrono::steady_clock::time_point now);
   void flushDtls(Viewer& viewer);
   void flush(Batch& batch);
   static bool sameDestination(const sockaddr_storage& a, const sockaddr_storage& b);
