@@ -46,11 +46,10 @@ void put32(uint8_t* p, uint32_t value) {
   p[3] = static_cast<uint8_t>(value);
 }
 
-// The session keys for one direction of RTP (labels 0, 1, 2) or RTCP (3, 4,
-// 5), each in its OpenSSL context, keyed once: AES-128-GCM, or AES-128-CTR
-// and HMAC-SHA1.
-bool keyContexts(SrtpProfile profile, const std::vector<uint8_t>& key_salt, bool rtcp,
-                 EVP_CIPHER_CTX** cipher, EVP_MAC_CTX** mac, uint8_t* salt) {
+}  // namespace
+
+bool SrtpContexts::key(SrtpProfile chosen, const std::vector<uint8_t>& key_salt, bool rtcp) {
+  profile = chosen;
   if (key_salt.size() != keySaltLength(profile))
     return false;
   const bool gcm = profile == SrtpProfile::AeadAes128Gcm;
@@ -66,41 +65,38 @@ bool keyContexts(SrtpProfile profile, const std::vector<uint8_t>& key_salt, bool
             (gcm || derive(master_key, master_salt, salt_length,
                            rtcp ? kLabelRtcpAuthentication : kLabelAuthentication, auth_key,
                            sizeof auth_key));
-  *cipher = EVP_CIPHER_CTX_new();
-  ok = ok && *cipher &&
-       EVP_EncryptInit_ex(*cipher, gcm ? EVP_aes_128_gcm() : EVP_aes_128_ctr(), nullptr,
-                          session_key, nullptr) == 1;
+  cipher = EVP_CIPHER_CTX_new();
+  ok = ok && cipher &&
+       EVP_EncryptInit_ex(cipher, gcm ? EVP_aes_128_gcm() : EVP_aes_128_ctr(), nullptr, session_key,
+                          nullptr) == 1;
   if (ok && !gcm) {
     EVP_MAC* hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-    *mac = hmac ? EVP_MAC_CTX_new(hmac) : nullptr;
+    mac = hmac ? EVP_MAC_CTX_new(hmac) : nullptr;
     EVP_MAC_free(hmac);
     char digest[] = "SHA1";
     OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
                            OSSL_PARAM_construct_end()};
-    ok = *mac && EVP_MAC_init(*mac, auth_key, sizeof auth_key, params) == 1;
+    ok = mac && EVP_MAC_init(mac, auth_key, sizeof auth_key, params) == 1;
   }
   OPENSSL_cleanse(session_key, sizeof session_key);
   OPENSSL_cleanse(auth_key, sizeof auth_key);
   return ok;
 }
 
-}  // namespace
+SrtpContexts::~SrtpContexts() {
+  EVP_CIPHER_CTX_free(cipher);
+  EVP_MAC_CTX_free(mac);
+  OPENSSL_cleanse(salt, sizeof salt);
+}
 
 Result<std::unique_ptr<SrtpSender>> SrtpSender::create(SrtpProfile profile,
                                                        const std::vector<uint8_t>& key_salt) {
-  std::unique_ptr<SrtpSender> sender(new SrtpSender());
-  sender->profile_ = profile;
   if (key_salt.size() != keySaltLength(profile))
     return Error{"srtp_failed", "key and salt have the wrong length for the profile"};
-  if (!keyContexts(profile, key_salt, false, &sender->cipher_, &sender->mac_, sender->salt_))
+  std::unique_ptr<SrtpSender> sender(new SrtpSender());
+  if (!sender->keys_.key(profile, key_salt, false))
     return Error{"srtp_failed", "OpenSSL could not key the SRTP sender"};
   return sender;
-}
-
-SrtpSender::~SrtpSender() {
-  EVP_CIPHER_CTX_free(cipher_);
-  EVP_MAC_CTX_free(mac_);
-  OPENSSL_cleanse(salt_, sizeof salt_);
 }
 
 // RFC 3711 3.3.1 and appendix A: the rollover counter moves on when the
@@ -172,7 +168,7 @@ bool SrtpSender::protect(uint8_t* packet, size_t* size, size_t capacity, const u
   const int payload_length = static_cast<int>(length - header);
   int written = 0;
 
-  if (profile_ == SrtpProfile::AeadAes128Gcm) {
+  if (keys_.profile == SrtpProfile::AeadAes128Gcm) {
     // RFC 7714 8.1: 00 00 || SSRC || ROC || SEQ, XOR the session salt.
     uint8_t iv[12] = {};
     put32(iv + 2, ssrc);
@@ -180,13 +176,13 @@ bool SrtpSender::protect(uint8_t* packet, size_t* size, size_t capacity, const u
     iv[10] = packet[2];
     iv[11] = packet[3];
     for (size_t i = 0; i < sizeof iv; ++i)
-      iv[i] ^= salt_[i];
+      iv[i] ^= keys_.salt[i];
     // The header is the associated data; the payload is encrypted in place.
-    if (EVP_EncryptInit_ex(cipher_, nullptr, nullptr, nullptr, iv) != 1 ||
-        EVP_EncryptUpdate(cipher_, nullptr, &written, packet, static_cast<int>(header)) != 1 ||
-        EVP_EncryptUpdate(cipher_, payload, &written, plain, payload_length) != 1 ||
-        EVP_EncryptFinal_ex(cipher_, payload + written, &written) != 1 ||
-        EVP_CIPHER_CTX_ctrl(cipher_, EVP_CTRL_GCM_GET_TAG, kGcmTag, packet + length) != 1)
+    if (EVP_EncryptInit_ex(keys_.cipher, nullptr, nullptr, nullptr, iv) != 1 ||
+        EVP_EncryptUpdate(keys_.cipher, nullptr, &written, packet, static_cast<int>(header)) != 1 ||
+        EVP_EncryptUpdate(keys_.cipher, payload, &written, plain, payload_length) != 1 ||
+        EVP_EncryptFinal_ex(keys_.cipher, payload + written, &written) != 1 ||
+        EVP_CIPHER_CTX_ctrl(keys_.cipher, EVP_CTRL_GCM_GET_TAG, kGcmTag, packet + length) != 1)
       return false;
     *size = length + kGcmTag;
     return true;
@@ -194,24 +190,25 @@ bool SrtpSender::protect(uint8_t* packet, size_t* size, size_t capacity, const u
 
   // RFC 3711 4.1.1: counter = salt * 2^16 XOR SSRC * 2^64 XOR index * 2^16.
   uint8_t iv[16] = {};
-  std::memcpy(iv, salt_, 14);
+  std::memcpy(iv, keys_.salt, 14);
   iv[4] ^= packet[8];
   iv[5] ^= packet[9];
   iv[6] ^= packet[10];
   iv[7] ^= packet[11];
   for (int i = 0; i < 6; ++i)
     iv[8 + i] ^= static_cast<uint8_t>(index >> (40 - 8 * i));
-  if (EVP_EncryptInit_ex(cipher_, nullptr, nullptr, nullptr, iv) != 1 ||
-      EVP_EncryptUpdate(cipher_, payload, &written, plain, payload_length) != 1)
+  if (EVP_EncryptInit_ex(keys_.cipher, nullptr, nullptr, nullptr, iv) != 1 ||
+      EVP_EncryptUpdate(keys_.cipher, payload, &written, plain, payload_length) != 1)
     return false;
   // RFC 3711 4.2: HMAC-SHA1 over the packet and the ROC, 80 bits of it.
   uint8_t roc_bytes[4];
   put32(roc_bytes, roc);
   uint8_t tag[EVP_MAX_MD_SIZE];
   size_t tag_length = 0;
-  if (EVP_MAC_init(mac_, nullptr, 0, nullptr) != 1 || EVP_MAC_update(mac_, packet, length) != 1 ||
-      EVP_MAC_update(mac_, roc_bytes, sizeof roc_bytes) != 1 ||
-      EVP_MAC_final(mac_, tag, &tag_length, sizeof tag) != 1 || tag_length < kHmacTag)
+  if (EVP_MAC_init(keys_.mac, nullptr, 0, nullptr) != 1 ||
+      EVP_MAC_update(keys_.mac, packet, length) != 1 ||
+      EVP_MAC_update(keys_.mac, roc_bytes, sizeof roc_bytes) != 1 ||
+      EVP_MAC_final(keys_.mac, tag, &tag_length, sizeof tag) != 1 || tag_length < kHmacTag)
     return false;
   std::memcpy(packet + length, tag, kHmacTag);
   *size = length + kHmacTag;
@@ -220,19 +217,12 @@ bool SrtpSender::protect(uint8_t* packet, size_t* size, size_t capacity, const u
 
 Result<std::unique_ptr<SrtcpSender>> SrtcpSender::create(SrtpProfile profile,
                                                          const std::vector<uint8_t>& key_salt) {
-  std::unique_ptr<SrtcpSender> sender(new SrtcpSender());
-  sender->profile_ = profile;
   if (key_salt.size() != keySaltLength(profile))
     return Error{"srtp_failed", "key and salt have the wrong length for the profile"};
-  if (!keyContexts(profile, key_salt, true, &sender->cipher_, &sender->mac_, sender->salt_))
+  std::unique_ptr<SrtcpSender> sender(new SrtcpSender());
+  if (!sender->keys_.key(profile, key_salt, true))
     return Error{"srtp_failed", "OpenSSL could not key the SRTCP sender"};
   return sender;
-}
-
-SrtcpSender::~SrtcpSender() {
-  EVP_CIPHER_CTX_free(cipher_);
-  EVP_MAC_CTX_free(mac_);
-  OPENSSL_cleanse(salt_, sizeof salt_);
 }
 
 bool SrtcpSender::protect(uint8_t* packet, size_t* size, size_t capacity) {
@@ -248,7 +238,7 @@ bool SrtcpSender::protect(uint8_t* packet, size_t* size, size_t capacity) {
   const int payload_length = static_cast<int>(length - kHeader);
   int written = 0;
 
-  if (profile_ == SrtpProfile::AeadAes128Gcm) {
+  if (keys_.profile == SrtpProfile::AeadAes128Gcm) {
     // RFC 7714 9.1: 00 00 || SSRC || 00 00 || 0 || index, XOR the session
     // salt; the header and the trailer are the associated data; the tag
     // goes before the trailer.
@@ -256,13 +246,13 @@ bool SrtcpSender::protect(uint8_t* packet, size_t* size, size_t capacity) {
     std::memcpy(iv + 2, packet + 4, 4);
     put32(iv + 8, index);
     for (size_t i = 0; i < sizeof iv; ++i)
-      iv[i] ^= salt_[i];
-    if (EVP_EncryptInit_ex(cipher_, nullptr, nullptr, nullptr, iv) != 1 ||
-        EVP_EncryptUpdate(cipher_, nullptr, &written, packet, kHeader) != 1 ||
-        EVP_EncryptUpdate(cipher_, nullptr, &written, trailer, sizeof trailer) != 1 ||
-        EVP_EncryptUpdate(cipher_, payload, &written, payload, payload_length) != 1 ||
-        EVP_EncryptFinal_ex(cipher_, payload + written, &written) != 1 ||
-        EVP_CIPHER_CTX_ctrl(cipher_, EVP_CTRL_GCM_GET_TAG, kGcmTag, packet + length) != 1)
+      iv[i] ^= keys_.salt[i];
+    if (EVP_EncryptInit_ex(keys_.cipher, nullptr, nullptr, nullptr, iv) != 1 ||
+        EVP_EncryptUpdate(keys_.cipher, nullptr, &written, packet, kHeader) != 1 ||
+        EVP_EncryptUpdate(keys_.cipher, nullptr, &written, trailer, sizeof trailer) != 1 ||
+        EVP_EncryptUpdate(keys_.cipher, payload, &written, payload, payload_length) != 1 ||
+        EVP_EncryptFinal_ex(keys_.cipher, payload + written, &written) != 1 ||
+        EVP_CIPHER_CTX_ctrl(keys_.cipher, EVP_CTRL_GCM_GET_TAG, kGcmTag, packet + length) != 1)
       return false;
     std::memcpy(packet + length + kGcmTag, trailer, sizeof trailer);
     *size = length + kGcmTag + sizeof trailer;
@@ -272,20 +262,20 @@ bool SrtcpSender::protect(uint8_t* packet, size_t* size, size_t capacity) {
   // RFC 3711 4.1.1 with the SRTCP index: salt * 2^16 XOR SSRC * 2^64 XOR
   // index * 2^16; then HMAC-SHA1 over the packet and its trailer.
   uint8_t iv[16] = {};
-  std::memcpy(iv, salt_, 14);
+  std::memcpy(iv, keys_.salt, 14);
   for (int i = 0; i < 4; ++i)
     iv[4 + i] ^= packet[4 + i];
   for (int i = 0; i < 4; ++i)
     iv[10 + i] ^= static_cast<uint8_t>(index >> (24 - 8 * i));
-  if (EVP_EncryptInit_ex(cipher_, nullptr, nullptr, nullptr, iv) != 1 ||
-      EVP_EncryptUpdate(cipher_, payload, &written, payload, payload_length) != 1)
+  if (EVP_EncryptInit_ex(keys_.cipher, nullptr, nullptr, nullptr, iv) != 1 ||
+      EVP_EncryptUpdate(keys_.cipher, payload, &written, payload, payload_length) != 1)
     return false;
   std::memcpy(packet + length, trailer, sizeof trailer);
   uint8_t tag[EVP_MAX_MD_SIZE];
   size_t tag_length = 0;
-  if (EVP_MAC_init(mac_, nullptr, 0, nullptr) != 1 ||
-      EVP_MAC_update(mac_, packet, length + sizeof trailer) != 1 ||
-      EVP_MAC_final(mac_, tag, &tag_length, sizeof tag) != 1 || tag_length < kHmacTag)
+  if (EVP_MAC_init(keys_.mac, nullptr, 0, nullptr) != 1 ||
+      EVP_MAC_update(keys_.mac, packet, length + sizeof trailer) != 1 ||
+      EVP_MAC_final(keys_.mac, tag, &tag_length, sizeof tag) != 1 || tag_length < kHmacTag)
     return false;
   std::memcpy(packet + length + sizeof trailer, tag, kHmacTag);
   *size = length + sizeof trailer + kHmacTag;

@@ -26,12 +26,29 @@
 
 namespace jobcast::media::egress {
 
+// One direction's SRTP or SRTCP session keys in OpenSSL contexts, keyed
+// once: AES-128-GCM, or AES-128-CTR and HMAC-SHA1; and the session salt.
+struct SrtpContexts {
+  SrtpContexts() = default;
+  ~SrtpContexts();
+  SrtpContexts(const SrtpContexts&) = delete;
+  SrtpContexts& operator=(const SrtpContexts&) = delete;
+  // Derives the RTP (labels 0-2) or RTCP (3-5) session keys from the master
+  // key and salt; false if their length is not the profile's or OpenSSL
+  // refuses.
+  bool key(SrtpProfile profile, const std::vector<uint8_t>& key_salt, bool rtcp);
+
+  SrtpProfile profile = SrtpProfile::AeadAes128Gcm;
+  EVP_CIPHER_CTX* cipher = nullptr;
+  EVP_MAC_CTX* mac = nullptr;  // AES-CM profile only
+  uint8_t salt[14] = {};       // 12 bytes (GCM) or 14
+};
+
 class SrtpSender {
  public:
   // `key_salt`: the master key followed by the master salt (keySaltLength).
   static Result<std::unique_ptr<SrtpSender>> create(SrtpProfile profile,
                                                     const std::vector<uint8_t>& key_salt);
-  ~SrtpSender();
   SrtpSender(const SrtpSender&) = delete;
   SrtpSender& operator=(const SrtpSender&) = delete;
 
@@ -61,10 +78,7 @@ class SrtpSender {
   // The packet's 48-bit index (ROC || SEQ), the stream's state moved on.
   uint64_t indexOf(uint32_t ssrc, uint16_t seq, bool* known);
 
-  SrtpProfile profile_ = SrtpProfile::AeadAes128Gcm;
-  EVP_CIPHER_CTX* cipher_ = nullptr;  // AES-128-GCM or AES-128-CTR, keyed once
-  EVP_MAC_CTX* mac_ = nullptr;        // HMAC-SHA1 (AES-CM profile), keyed once
-  uint8_t salt_[14] = {};             // the session salt: 12 bytes (GCM) or 14
+  SrtpContexts keys_;
   Stream streams_[kMaxStreams];
   size_t stream_count_ = 0;
 };
@@ -76,7 +90,6 @@ class SrtcpSender {
  public:
   static Result<std::unique_ptr<SrtcpSender>> create(SrtpProfile profile,
                                                      const std::vector<uint8_t>& key_salt);
-  ~SrtcpSender();
   SrtcpSender(const SrtcpSender&) = delete;
   SrtcpSender& operator=(const SrtcpSender&) = delete;
 
@@ -87,10 +100,7 @@ class SrtcpSender {
 
  private:
   SrtcpSender() = default;
-  SrtpProfile profile_ = SrtpProfile::AeadAes128Gcm;
-  EVP_CIPHER_CTX* cipher_ = nullptr;
-  EVP_MAC_CTX* mac_ = nullptr;
-  uint8_t salt_[14] = {};
+  SrtpContexts keys_;
   uint32_t index_ = 0;  // of the last packet protected
 };
 
