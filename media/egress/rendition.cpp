@@ -36,14 +36,6 @@ constexpr size_t kMaxGopBytes = 2 << 20;
 // A frame longer than this goes out in parts (a keyframe of ~80 KB).
 constexpr size_t kMaxFramePackets = 64;
 
-// Where an RTP packet's payload begins (after CSRCs and a header extension).
-size_t payloadOffset(const std::vector<uint8_t>& rtp) {
-  size_t header = 12 + 4 * (rtp[0] & 0x0f);
-  if (rtp[0] & 0x10 && rtp.size() >= header + 4)
-    header += 4 + 4 * ((size_t{rtp[header + 2]} << 8) | rtp[header + 3]);
-  return std::min(header, rtp.size());
-}
-
 }  // namespace
 
 bool beginsKeyframe(const uint8_t* p, size_t size) {
@@ -285,10 +277,8 @@ void EgressRendition::Shared::onRtcp(uint64_t viewer, Subscriber& s,
         continue;
       }
       s.budget -= 1;
-      size_t header = 12 + 4 * (packet[0] & 0x0f);
-      if (packet[0] & 0x10 && packet.size() >= header + 4)
-        header += 4 + 4 * ((size_t{packet[header + 2]} << 8) | packet[header + 3]);
-      if (header > packet.size())
+      size_t header = SrtpSender::headerLength(packet.data(), packet.size());
+      if (header == 0)
         continue;
       uint32_t ssrc = s.video_ssrc;
       uint16_t out_seq = seq;
@@ -374,11 +364,10 @@ void EgressRendition::fanOut(GstAppSink* sink, bool video) {
     return;
   ++packets_prepared_;
   bool keyframe = false;
-  if (video && map.size > 12) {
-    size_t header = 12 + 4 * (map.data[0] & 0x0f);
-    if (map.data[0] & 0x10 && map.size >= header + 4)  // a header extension
-      header += 4 + 4 * ((size_t{map.data[header + 2]} << 8) | map.data[header + 3]);
-    keyframe = header < map.size && beginsKeyframe(map.data + header, map.size - header);
+  if (video) {
+    size_t header = SrtpSender::headerLength(map.data, map.size);
+    keyframe =
+        header > 0 && header < map.size && beginsKeyframe(map.data + header, map.size - header);
   }
   if (map.size < 12) {
     gst_buffer_unmap(buffer, &map);
@@ -456,9 +445,10 @@ void EgressRendition::distribute(const std::vector<Prepared>& packets, bool vide
     auto& packets = video ? s.video_packets : s.audio_packets;
     auto& octets = video ? s.video_octets : s.audio_octets;
     packets.store(packets.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    octets.store(octets.load(std::memory_order_relaxed) +
-                     static_cast<uint32_t>(p->size() - payloadOffset(*p)),
-                 std::memory_order_relaxed);
+    octets.store(
+        octets.load(std::memory_order_relaxed) +
+            static_cast<uint32_t>(p->size() - SrtpSender::headerLength(p->data(), p->size())),
+        std::memory_order_relaxed);
     return EgressEngine::Send{s.viewer, p,
                               true,     static_cast<uint8_t>(video ? s.video_pt : s.audio_pt),
                               seq,      video ? s.video_ssrc : s.audio_ssrc};
