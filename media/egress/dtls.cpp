@@ -213,37 +213,44 @@ bool DtlsTransport::finish() {
     fail("the viewer's certificate does not match the fingerprint of its offer");
     return false;
   }
-  SRTP_PROTECTION_PROFILE* chosen = SSL_get_selected_srtp_profile(ssl_);
-  if (!chosen) {
-    fail("no SRTP profile in common");
+  auto keys = exportSrtpKeys(ssl_, true);
+  if (!keys) {
+    fail(keys.error().message);
     return false;
   }
+  keys_ = std::move(keys).value();
+  return true;
+}
+
+Result<SrtpKeys> exportSrtpKeys(SSL* ssl, bool server) {
+  SrtpKeys keys;
+  SRTP_PROTECTION_PROFILE* chosen = SSL_get_selected_srtp_profile(ssl);
+  if (!chosen)
+    return Error{"dtls_failed", "no SRTP profile in common"};
   if (chosen->id == SRTP_AEAD_AES_128_GCM)
-    keys_.profile = SrtpProfile::AeadAes128Gcm;
+    keys.profile = SrtpProfile::AeadAes128Gcm;
   else if (chosen->id == SRTP_AES128_CM_SHA1_80)
-    keys_.profile = SrtpProfile::AesCm128HmacSha1_80;
-  else {
-    fail("unexpected SRTP profile");
-    return false;
-  }
+    keys.profile = SrtpProfile::AesCm128HmacSha1_80;
+  else
+    return Error{"dtls_failed", "unexpected SRTP profile"};
   const size_t key_length = 16;
-  const size_t salt_length = keySaltLength(keys_.profile) - key_length;
+  const size_t salt_length = keySaltLength(keys.profile) - key_length;
   std::vector<uint8_t> material(2 * (key_length + salt_length));
-  if (SSL_export_keying_material(ssl_, material.data(), material.size(), kExporterLabel,
-                                 sizeof kExporterLabel - 1, nullptr, 0, 0) != 1) {
-    fail("cannot export the SRTP keys: " + opensslError());
-    return false;
-  }
+  if (SSL_export_keying_material(ssl, material.data(), material.size(), kExporterLabel,
+                                 sizeof kExporterLabel - 1, nullptr, 0, 0) != 1)
+    return Error{"dtls_failed", "cannot export the SRTP keys: " + opensslError()};
   // RFC 5764 section 4.2: client key, server key, client salt, server salt.
   const uint8_t* client_key = material.data();
   const uint8_t* server_key = client_key + key_length;
   const uint8_t* client_salt = server_key + key_length;
   const uint8_t* server_salt = client_salt + salt_length;
-  keys_.local.assign(server_key, server_key + key_length);
-  keys_.local.insert(keys_.local.end(), server_salt, server_salt + salt_length);
-  keys_.remote.assign(client_key, client_key + key_length);
-  keys_.remote.insert(keys_.remote.end(), client_salt, client_salt + salt_length);
-  return true;
+  std::vector<uint8_t>& server_side = server ? keys.local : keys.remote;
+  std::vector<uint8_t>& client_side = server ? keys.remote : keys.local;
+  server_side.assign(server_key, server_key + key_length);
+  server_side.insert(server_side.end(), server_salt, server_salt + salt_length);
+  client_side.assign(client_key, client_key + key_length);
+  client_side.insert(client_side.end(), client_salt, client_salt + salt_length);
+  return keys;
 }
 
 void DtlsTransport::fail(std::string reason) {

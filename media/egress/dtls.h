@@ -54,6 +54,12 @@ struct SrtpKeys {
   std::vector<uint8_t> remote;  // the viewer's write key + salt
 };
 
+// The SRTP profile a finished DTLS handshake chose and its keys (RFC 5764
+// 4.2), seen from the server's side (`local` is the server's write key and
+// salt) or the client's. Errors ("dtls_failed"): no profile in common, one
+// we do not know, or the export failing.
+Result<SrtpKeys> exportSrtpKeys(SSL* ssl, bool server);
+
 class DtlsTransport {
  public:
   enum class State { Handshaking, Connected, Failed };

@@ -118,21 +118,11 @@ void LightViewer::step() {
   if (!connected_) {
     connected_ = SSL_do_handshake(ssl_) == 1;
     if (connected_ && options_.decrypt) {
-      // RFC 5764 4.2: client key, server key, client salt, server salt; we
-      // open what the server protected with its own.
-      const SRTP_PROTECTION_PROFILE* profile = SSL_get_selected_srtp_profile(ssl_);
-      bool gcm = profile && profile->id == SRTP_AEAD_AES_128_GCM;
-      size_t key = 16, salt = gcm ? 12 : 14;
-      std::vector<uint8_t> material(2 * (key + salt));
-      static const char kLabel[] = "EXTRACTOR-dtls_srtp";
-      if (SSL_export_keying_material(ssl_, material.data(), material.size(), kLabel,
-                                     sizeof kLabel - 1, nullptr, 0, 0) == 1) {
-        std::vector<uint8_t> key_salt(material.begin() + key, material.begin() + 2 * key);
-        key_salt.insert(key_salt.end(), material.begin() + 2 * key + salt, material.end());
+      // We are the client: what the server protected is under its keys.
+      auto keys = media::egress::exportSrtpKeys(ssl_, false);
+      if (keys) {
         auto session = media::egress::SrtpSession::create(
-            gcm ? media::egress::SrtpProfile::AeadAes128Gcm
-                : media::egress::SrtpProfile::AesCm128HmacSha1_80,
-            media::egress::SrtpSession::Direction::Inbound, key_salt);
+            keys->profile, media::egress::SrtpSession::Direction::Inbound, keys->remote);
         if (session)
           srtp_ = std::move(session).value();
       }
