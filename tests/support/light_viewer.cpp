@@ -204,7 +204,8 @@ void LightViewer::decrypt(uint8_t* data, size_t size) {
   rtp_.push_back(
       {(uint32_t{data[8]} << 24) | (uint32_t{data[9]} << 16) | (uint32_t{data[10]} << 8) | data[11],
        (uint32_t{data[4]} << 24) | (uint32_t{data[5]} << 16) | (uint32_t{data[6]} << 8) | data[7],
-       static_cast<uint8_t>(data[1] & 0x7f), arrived});
+       static_cast<uint16_t>((data[2] << 8) | data[3]), static_cast<uint8_t>(data[1] & 0x7f),
+       arrived});
 }
 
 void LightViewer::retransmit() {

@@ -38,6 +38,7 @@ struct LightViewerOptions {
 struct LightRtp {
   uint32_t ssrc = 0;
   uint32_t timestamp = 0;
+  uint16_t seq = 0;
   uint8_t payload_type = 0;
   int64_t arrived_ns = 0;
 };
