@@ -11,6 +11,7 @@
 #include <gst/webrtc/ice.h>
 #include <gst/webrtc/webrtc.h>
 
+#include <algorithm>
 #include <cmath>
 #include <condition_variable>
 #include <cstdlib>
@@ -411,10 +412,19 @@ bool WhepClient::dropsVideo(GstBuffer* buffer) {
     return false;
   bool video =
       map.size >= 12 && map.data[0] >= 128 && map.data[0] <= 191 && (map.data[1] & 0x7f) == 102;
+  int seq = video ? (map.data[2] << 8) | map.data[3] : -1;
   gst_buffer_unmap(buffer, &map);
   unsigned one_in = drop_one_in_;
-  if (!video || one_in == 0 || ++video_seen_ % one_in != 0)
+  if (!video || one_in == 0)
     return false;
+  // A packet sent again as itself (no RTX) carries a sequence number
+  // dropped before: the network lost the original, not the retransmission
+  // (as RTX passes, so does this).
+  if (std::find(dropped_seqs_.begin(), dropped_seqs_.end(), seq) != dropped_seqs_.end())
+    return false;
+  if (++video_seen_ % one_in != 0)
+    return false;
+  dropped_seqs_[dropped_at_++ % dropped_seqs_.size()] = seq;
   ++video_dropped_;
   return true;
 }

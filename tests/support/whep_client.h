@@ -6,6 +6,7 @@
 
 #include <gst/gst.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -57,7 +58,8 @@ class WhepClient {
   void requestKeyframe();
   // Fault injection, on what the network hands to the viewer: every
   // `one_in`-th H.264 packet (payload type 102, seen in the SRTP header) is
-  // dropped before it is decrypted; 0: none. Retransmissions (RTX) pass.
+  // dropped before it is decrypted; 0: none. Retransmissions pass, as RTX
+  // or as the packet again (a sequence number dropped before).
   void dropVideo(unsigned one_in);
   uint64_t videoDropped() const { return video_dropped_; }
   // The viewer dies without a word (a killed process, a lost network):
@@ -105,6 +107,13 @@ class WhepClient {
   std::atomic<unsigned> drop_one_in_{0};
   std::atomic<uint64_t> video_seen_{0};
   std::atomic<uint64_t> video_dropped_{0};
+  // The sequence numbers dropped last (the receiving thread's only).
+  std::array<int, 64> dropped_seqs_ = [] {
+    std::array<int, 64> none{};
+    none.fill(-1);
+    return none;
+  }();
+  size_t dropped_at_ = 0;
   bool drop_probe_ = false;
   uint32_t video_ssrc_ = 0;                   // from the answer; under mutex_
   GstElement* video_jitterbuffer_ = nullptr;  // under mutex_
